@@ -1,0 +1,780 @@
+package claims
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// ErrMalformed is wrapped by every error UnmarshalJSON returns for a payload
+// it refuses, and by Decode/Get when a custom claim cannot be decoded into the
+// requested type. Callers test for it with errors.Is and answer 401: a token
+// whose claims cannot be read unambiguously must never be trusted. The error
+// text names the offending claim but never repeats its value, so it is safe to
+// log.
+var ErrMalformed = errors.New("claims: malformed claims")
+
+// ErrNotPresent is returned by Decode and Get when the token does not carry
+// the named custom claim, so callers can tell "absent" (often a 403 or a
+// default) apart from "present but malformed" (ErrMalformed).
+var ErrNotPresent = errors.New("claims: claim not present")
+
+// Claims is the claim set of an RFC 9068 JWT access token (RFC 9068 §2.2),
+// decoded strictly by UnmarshalJSON.
+//
+// It exists so that a resource server can read the registered and RFC 9068
+// claims through typed fields instead of map look-ups and type assertions,
+// and so that golang-jwt can validate exp/nbf/iat/iss/aud through the
+// jwt.Claims interface. Claims that are not listed here are kept as raw JSON
+// and are reached through Raw, Decode and Get.
+//
+// A zero time.Time in ExpiresAt, NotBefore, IssuedAt or AuthTime means the
+// claim was absent; a nil slice means the claim was absent, while an empty
+// non-nil slice means it was present but empty (for example "aud":[]).
+//
+// A Claims value placed in a context with NewContext is shared by everything
+// that handles the request and must be treated as read-only.
+type Claims struct {
+	Issuer    string    // "iss" (RFC 7519 §4.1.1): who issued the token.
+	Subject   string    // "sub" (RFC 7519 §4.1.2): the resource owner or client the token is about.
+	Audience  []string  // "aud" (RFC 7519 §4.1.3): a single string is normalised to a one-element list.
+	ExpiresAt time.Time // "exp" (RFC 7519 §4.1.4); zero when absent.
+	NotBefore time.Time // "nbf" (RFC 7519 §4.1.5); zero when absent.
+	IssuedAt  time.Time // "iat" (RFC 7519 §4.1.6); zero when absent.
+	ID        string    // "jti" (RFC 7519 §4.1.7): unique token identifier, useful for replay caches and audit logs.
+	ClientID  string    // "client_id" (RFC 8693 §4.3): the OAuth client the token was issued to.
+
+	// Scopes is the union of "scope" (RFC 8693 §4.2, a space-separated
+	// string) and "scp" (an array of strings or a space-separated string,
+	// as issued by several providers). Order is that of first appearance,
+	// "scope" first; duplicates and empty items are removed. Array elements
+	// of "scp" are taken verbatim and never split, so an element containing
+	// a space grants nothing that an exact-match check could ask for.
+	Scopes Scopes
+
+	AuthTime time.Time // "auth_time" (RFC 9068 §2.2.1): when the user last authenticated; zero when absent.
+	ACR      string    // "acr" (RFC 9068 §2.2.1): authentication context class reference.
+	AMR      []string  // "amr" (RFC 9068 §2.2.1): authentication methods references.
+
+	// Groups, Roles and Entitlements are the RFC 9068 §2.2.3.1 authorization
+	// attributes (defined by RFC 7643 §4.1.2). An array of strings is
+	// expected; a single string is accepted as a one-element list.
+	Groups, Roles, Entitlements []string
+
+	// extra holds every claim not decoded into a field above, sorted by
+	// name. raw is a substring of a private copy of the payload, so it does
+	// not alias the caller's (possibly reused) input buffer.
+	extra []extraClaim
+}
+
+type extraClaim struct {
+	name string // unescaped member name
+	raw  string // the member's raw JSON value
+}
+
+var _ jwt.Claims = (*Claims)(nil)
+
+// Indices of the claims decoded into fields; used for the duplicate bitmask.
+const (
+	kIss = iota
+	kSub
+	kAud
+	kExp
+	kNbf
+	kIat
+	kJti
+	kClientID
+	kScope
+	kScp
+	kAuthTime
+	kACR
+	kAMR
+	kGroups
+	kRoles
+	kEntitlements
+	numKnown
+)
+
+var knownNames = [numKnown]string{
+	kIss:          "iss",
+	kSub:          "sub",
+	kAud:          "aud",
+	kExp:          "exp",
+	kNbf:          "nbf",
+	kIat:          "iat",
+	kJti:          "jti",
+	kClientID:     "client_id",
+	kScope:        "scope",
+	kScp:          "scp",
+	kAuthTime:     "auth_time",
+	kACR:          "acr",
+	kAMR:          "amr",
+	kGroups:       "groups",
+	kRoles:        "roles",
+	kEntitlements: "entitlements",
+}
+
+func knownIndex(name string) int {
+	switch name {
+	case "iss":
+		return kIss
+	case "sub":
+		return kSub
+	case "aud":
+		return kAud
+	case "exp":
+		return kExp
+	case "nbf":
+		return kNbf
+	case "iat":
+		return kIat
+	case "jti":
+		return kJti
+	case "client_id":
+		return kClientID
+	case "scope":
+		return kScope
+	case "scp":
+		return kScp
+	case "auth_time":
+		return kAuthTime
+	case "acr":
+		return kACR
+	case "amr":
+		return kAMR
+	case "groups":
+		return kGroups
+	case "roles":
+		return kRoles
+	case "entitlements":
+		return kEntitlements
+	}
+	return -1
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. Larger values are refused: beyond
+// about 9.2e18 seconds time.Unix wraps (a huge "nbf" would compare as being
+// in the past), and times after year 9999 cannot be marshalled by package
+// time, which would break logging of the decoded claims.
+const maxNumericDate = 253402300799
+
+// Reasons for refusal. They never contain claim values.
+const (
+	reasonString        = "must be a string"
+	reasonStringOrArray = "must be a string or an array of strings"
+	reasonArray         = "must be an array of strings"
+	reasonNumber        = "must be a number"
+	reasonNegative      = "must not be negative"
+	reasonRange         = "is out of range"
+	reasonDuplicate     = "duplicate claim"
+	reasonEscape        = "invalid string escape"
+)
+
+func malformed(reason string) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, reason)
+}
+
+func malformedClaim(name, reason string) error {
+	return fmt.Errorf("%w: %s: %s", ErrMalformed, name, reason)
+}
+
+// UnmarshalJSON decodes an access-token claim set strictly. It is what
+// json.Unmarshal, and therefore golang-jwt's parsers, call for *Claims.
+//
+// Strictness matters because the claims decide authorization: the payload
+// must be valid UTF-8 JSON whose top level is an object, member names must be
+// unique after unescaping (two readers that disagree on a duplicate are an
+// attack vector), and every claim listed in Claims must have exactly its
+// specified JSON type. Any violation yields an error wrapping ErrMalformed
+// and leaves c zeroed, so a partly decoded claim set is never observed.
+// The receiver is always reset first, so a *Claims can be reused.
+//
+// NumericDate claims (exp, nbf, iat, auth_time) must be JSON numbers between
+// 0 and 253402300799 (year 9999); a fraction is truncated toward zero.
+//
+// The input is not retained: the method keeps one private copy of it.
+//
+// Beware that json.Unmarshal, and so golang-jwt, never calls UnmarshalJSON
+// for a payload that is the JSON literal null: it reports success and leaves
+// the *Claims untouched. Always decode into a fresh (or explicitly zeroed)
+// Claims, and require exp, iss and aud in the validator, so that such a token
+// carries no stale or default claims and is refused.
+func (c *Claims) UnmarshalJSON(data []byte) error {
+	if c == nil {
+		return errors.New("claims: UnmarshalJSON on nil *Claims")
+	}
+	*c = Claims{}
+	if err := c.decode(data); err != nil {
+		*c = Claims{}
+		return err
+	}
+	return nil
+}
+
+type span struct{ start, end int }
+
+func (c *Claims) decode(data []byte) error {
+	if !json.Valid(data) {
+		return malformed("invalid JSON")
+	}
+	// encoding/json silently replaces invalid UTF-8 with U+FFFD; refusing it
+	// keeps our zero-copy string fast path identical to encoding/json.
+	if !utf8.Valid(data) {
+		return malformed("invalid UTF-8")
+	}
+	// The one copy of the payload. Every unescaped string value and every
+	// raw custom claim below is a substring of it.
+	s := string(data)
+
+	i := skipWS(s, 0)
+	if s[i] != '{' {
+		return malformed("top level is not an object")
+	}
+	var seen uint32
+	var spans [numKnown]span
+
+	i = skipWS(s, i+1)
+	if s[i] != '}' {
+		for {
+			keyEnd, esc := scanString(s, i)
+			name := s[i+1 : keyEnd-1]
+			if esc {
+				var err error
+				if name, err = unescape(s[i:keyEnd]); err != nil {
+					return malformed(reasonEscape)
+				}
+			}
+			i = skipWS(s, keyEnd) // at ':'
+			vs := skipWS(s, i+1)
+			ve := skipValue(s, vs)
+
+			if k := knownIndex(name); k >= 0 {
+				if seen&(1<<k) != 0 {
+					return malformedClaim(knownNames[k], reasonDuplicate)
+				}
+				seen |= 1 << k
+				spans[k] = span{vs, ve}
+			} else {
+				if c.extra == nil {
+					c.extra = make([]extraClaim, 0, 4)
+				}
+				c.extra = append(c.extra, extraClaim{name: name, raw: s[vs:ve]})
+			}
+
+			i = skipWS(s, ve)
+			if s[i] == '}' {
+				break
+			}
+			i = skipWS(s, i+1) // past ','
+		}
+	}
+
+	if len(c.extra) > 1 {
+		slices.SortFunc(c.extra, func(a, b extraClaim) int { return strings.Compare(a.name, b.name) })
+		for j := 1; j < len(c.extra); j++ {
+			if c.extra[j].name == c.extra[j-1].name {
+				// The name is attacker-controlled: do not echo it.
+				return malformed(reasonDuplicate)
+			}
+		}
+	}
+
+	for k := range numKnown {
+		if seen&(1<<k) == 0 {
+			continue
+		}
+		sp := spans[k]
+		var reason string
+		switch k {
+		case kIss:
+			c.Issuer, reason = stringValue(s, sp)
+		case kSub:
+			c.Subject, reason = stringValue(s, sp)
+		case kJti:
+			c.ID, reason = stringValue(s, sp)
+		case kClientID:
+			c.ClientID, reason = stringValue(s, sp)
+		case kACR:
+			c.ACR, reason = stringValue(s, sp)
+		case kAud:
+			c.Audience, reason = stringOrArray(s, sp)
+		case kGroups:
+			c.Groups, reason = stringOrArray(s, sp)
+		case kRoles:
+			c.Roles, reason = stringOrArray(s, sp)
+		case kEntitlements:
+			c.Entitlements, reason = stringOrArray(s, sp)
+		case kAMR:
+			c.AMR, reason = stringArray(s, sp)
+		case kExp:
+			c.ExpiresAt, reason = numericDate(s, sp)
+		case kNbf:
+			c.NotBefore, reason = numericDate(s, sp)
+		case kIat:
+			c.IssuedAt, reason = numericDate(s, sp)
+		case kAuthTime:
+			c.AuthTime, reason = numericDate(s, sp)
+		case kScope, kScp:
+			// Combined below, "scope" first whatever the member order.
+		}
+		if reason != "" {
+			return malformedClaim(knownNames[k], reason)
+		}
+	}
+
+	if seen&(1<<kScope|1<<kScp) != 0 {
+		var name, reason string
+		c.Scopes, name, reason = scopesValue(s, seen&(1<<kScope) != 0, spans[kScope], seen&(1<<kScp) != 0, spans[kScp])
+		if reason != "" {
+			return malformedClaim(name, reason)
+		}
+	}
+	return nil
+}
+
+// The scanner below runs only on input that json.Valid accepted, so it does
+// not re-check the grammar; it only finds the ends of tokens.
+
+func skipWS(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString returns the index just past the closing quote of the string
+// starting at s[i] == '"', and whether it contains a backslash escape.
+func scanString(s string, i int) (end int, esc bool) {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			esc = true
+			i++ // skip the escaped character; \uXXXX digits are plain
+		case '"':
+			return i + 1, esc
+		}
+	}
+	return len(s), esc
+}
+
+// skipValue returns the index just past the JSON value starting at s[i].
+// Nesting is tracked with a counter, not recursion.
+func skipValue(s string, i int) int {
+	switch s[i] {
+	case '"':
+		end, _ := scanString(s, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(s) {
+			switch s[i] {
+			case '"':
+				i, _ = scanString(s, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(s) {
+			switch s[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// unescape decodes a quoted JSON string that contains escapes (rare path).
+func unescape(quoted string) (string, error) {
+	var out string
+	err := json.Unmarshal([]byte(quoted), &out)
+	return out, err
+}
+
+// quoted returns the value of the JSON string s[start:end] (quotes included);
+// a substring of s when there is nothing to unescape.
+func quoted(s string, start, end int, esc bool) (string, string) {
+	if !esc {
+		return s[start+1 : end-1], ""
+	}
+	v, err := unescape(s[start:end])
+	if err != nil {
+		return "", reasonEscape
+	}
+	return v, ""
+}
+
+func stringValue(s string, sp span) (string, string) {
+	if s[sp.start] != '"' {
+		return "", reasonString
+	}
+	end, esc := scanString(s, sp.start)
+	return quoted(s, sp.start, end, esc)
+}
+
+func stringOrArray(s string, sp span) ([]string, string) {
+	switch s[sp.start] {
+	case '"':
+		v, reason := stringValue(s, sp)
+		if reason != "" {
+			return nil, reason
+		}
+		return []string{v}, ""
+	case '[':
+		return stringArray(s, sp)
+	}
+	return nil, reasonStringOrArray
+}
+
+// countStrings checks that the value at s[i] is an array whose elements are
+// all strings and returns how many there are.
+func countStrings(s string, i int) (int, bool) {
+	if s[i] != '[' {
+		return 0, false
+	}
+	n := 0
+	i = skipWS(s, i+1)
+	if s[i] == ']' {
+		return 0, true
+	}
+	for {
+		if s[i] != '"' {
+			return 0, false
+		}
+		end, _ := scanString(s, i)
+		n++
+		i = skipWS(s, end)
+		if s[i] == ']' {
+			return n, true
+		}
+		i = skipWS(s, i+1) // past ','
+	}
+}
+
+// addArray adds each element of an array already accepted by countStrings.
+func (u *uniq) addArray(s string, i int) string {
+	i = skipWS(s, i+1)
+	for s[i] != ']' {
+		end, esc := scanString(s, i)
+		v, reason := quoted(s, i, end, esc)
+		if reason != "" {
+			return reason
+		}
+		u.add(v)
+		i = skipWS(s, end)
+		if s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+	}
+	return ""
+}
+
+func stringArray(s string, sp span) ([]string, string) {
+	n, ok := countStrings(s, sp.start)
+	if !ok {
+		return nil, reasonArray
+	}
+	out := make([]string, 0, n) // non-nil even when empty: "present but empty"
+	i := skipWS(s, sp.start+1)
+	for s[i] != ']' {
+		end, esc := scanString(s, i)
+		v, reason := quoted(s, i, end, esc)
+		if reason != "" {
+			return nil, reason
+		}
+		out = append(out, v)
+		i = skipWS(s, end)
+		if s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+	}
+	return out, ""
+}
+
+// numericDate decodes an RFC 7519 NumericDate without allocating.
+func numericDate(s string, sp span) (time.Time, string) {
+	num := s[sp.start:sp.end]
+	if c := num[0]; c != '-' && (c < '0' || c > '9') {
+		return time.Time{}, reasonNumber
+	}
+	var sec int64
+	if strings.ContainsAny(num, ".eE") {
+		f, err := strconv.ParseFloat(num, 64)
+		switch {
+		case err != nil || f != f: // out of float64 range, NaN
+			return time.Time{}, reasonRange
+		case f < 0:
+			return time.Time{}, reasonNegative
+		case f >= maxNumericDate+1:
+			return time.Time{}, reasonRange
+		}
+		sec = int64(f) // truncates toward zero
+	} else {
+		digits := num
+		neg := digits[0] == '-'
+		if neg {
+			digits = digits[1:]
+		}
+		for j := 0; j < len(digits); j++ {
+			sec = sec*10 + int64(digits[j]-'0')
+			if sec > maxNumericDate {
+				if neg {
+					return time.Time{}, reasonNegative
+				}
+				return time.Time{}, reasonRange
+			}
+		}
+		if neg && sec != 0 { // "-0" is zero
+			return time.Time{}, reasonNegative
+		}
+	}
+	return time.Unix(sec, 0).UTC(), ""
+}
+
+// smallScopeSet is the size up to which duplicate scopes are found by a
+// linear scan; larger (attacker-sized) sets use a map to stay O(n).
+const smallScopeSet = 16
+
+func scopesValue(s string, hasScope bool, scope span, hasScp bool, scp span) (Scopes, string, string) {
+	var scopeStr, scpStr string
+	scpArray := false
+	total := 0
+	if hasScope {
+		var reason string
+		if scopeStr, reason = stringValue(s, scope); reason != "" {
+			return nil, "scope", reason
+		}
+		total += countFields(scopeStr)
+	}
+	if hasScp {
+		switch s[scp.start] {
+		case '"':
+			var reason string
+			if scpStr, reason = stringValue(s, scp); reason != "" {
+				return nil, "scp", reason
+			}
+			total += countFields(scpStr)
+		case '[':
+			n, ok := countStrings(s, scp.start)
+			if !ok {
+				return nil, "scp", reasonStringOrArray
+			}
+			scpArray = true
+			total += n
+		default:
+			return nil, "scp", reasonStringOrArray
+		}
+	}
+	if total == 0 {
+		return nil, "", ""
+	}
+
+	u := uniq{out: make(Scopes, 0, total)}
+	if total > smallScopeSet {
+		u.set = make(map[string]struct{}, total)
+	}
+	u.addFields(scopeStr)
+	u.addFields(scpStr)
+	if scpArray {
+		if reason := u.addArray(s, scp.start); reason != "" {
+			return nil, "scp", reason
+		}
+	}
+	if len(u.out) == 0 { // e.g. "scp":[""]: no scopes, same as absent
+		return nil, "", ""
+	}
+	return u.out, "", ""
+}
+
+type uniq struct {
+	out Scopes
+	set map[string]struct{}
+}
+
+func (u *uniq) add(v string) {
+	if v == "" {
+		return
+	}
+	if u.set != nil {
+		if _, dup := u.set[v]; dup {
+			return
+		}
+		u.set[v] = struct{}{}
+	} else if slices.Contains(u.out, v) {
+		return
+	}
+	u.out = append(u.out, v)
+}
+
+func (u *uniq) addFields(list string) {
+	for list != "" {
+		var f string
+		f, list = nextField(list)
+		u.add(f)
+	}
+}
+
+// HasAudience reports whether aud is one of the token's audiences, compared
+// exactly (no prefix, case or URL normalisation), so a resource server can
+// refuse tokens minted for another service (RFC 9068 §4).
+func (c *Claims) HasAudience(aud string) bool {
+	return c != nil && slices.Contains(c.Audience, aud)
+}
+
+func (c *Claims) lookup(name string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	i, ok := slices.BinarySearchFunc(c.extra, name, func(e extraClaim, name string) int {
+		return strings.Compare(e.name, name)
+	})
+	if !ok {
+		return "", false
+	}
+	return c.extra[i].raw, true
+}
+
+// Raw returns the raw JSON of a custom claim, one that is not decoded into a
+// Claims field, so that applications can read provider-specific claims
+// (tenant IDs, feature flags, ...) without this package knowing about them.
+// It reports false when the claim is absent, and also for the claims that
+// have a field (use the field). The returned bytes are a fresh copy the
+// caller may keep or modify.
+func (c *Claims) Raw(name string) (json.RawMessage, bool) {
+	raw, ok := c.lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return json.RawMessage(raw), true
+}
+
+// Decode json.Unmarshals the custom claim name into v (a non-nil pointer), so
+// that structured provider-specific claims can be read with ordinary Go
+// types. It returns an error wrapping ErrNotPresent when the claim is absent
+// (as for the claims that have a field; use the field), and one wrapping
+// ErrMalformed when the claim's JSON does not fit v. The error text does not
+// include the claim's value; the underlying encoding/json error is still
+// reachable with errors.As.
+func (c *Claims) Decode(name string, v any) error {
+	raw, ok := c.lookup(name)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotPresent, name)
+	}
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		var inv *json.InvalidUnmarshalError
+		if errors.As(err, &inv) {
+			return err // a programming error (v is not a non-nil pointer)
+		}
+		return &decodeError{name: name, err: err}
+	}
+	return nil
+}
+
+// decodeError hides the encoding/json message, which can quote the claim's
+// value ("cannot unmarshal number 1.5 ..."), while keeping it unwrappable.
+type decodeError struct {
+	name string
+	err  error
+}
+
+func (e *decodeError) Error() string {
+	return ErrMalformed.Error() + ": " + strconv.Quote(e.name) + ": does not fit the requested type"
+}
+
+func (e *decodeError) Unwrap() []error { return []error{ErrMalformed, e.err} }
+
+// Get is the generic form of Decode: it returns custom claim name decoded as
+// a T, so a handler can write Get[string](c, "tenant") without declaring a
+// variable first. On error it returns the zero T, never a partly decoded one.
+func Get[T any](c *Claims, name string) (T, error) {
+	var v T
+	if err := c.Decode(name, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+func numericDatePtr(t time.Time) *jwt.NumericDate {
+	if t.IsZero() {
+		return nil
+	}
+	return &jwt.NumericDate{Time: t}
+}
+
+// GetExpirationTime implements jwt.Claims so that golang-jwt's validator can
+// enforce "exp". It returns nil, nil when the claim is absent; use
+// jwt.WithExpirationRequired to refuse such tokens.
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return numericDatePtr(c.ExpiresAt), nil
+}
+
+// GetIssuedAt implements jwt.Claims so that golang-jwt's validator can check
+// "iat" (with jwt.WithIssuedAt). It returns nil, nil when the claim is absent.
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return numericDatePtr(c.IssuedAt), nil
+}
+
+// GetNotBefore implements jwt.Claims so that golang-jwt's validator can
+// enforce "nbf". It returns nil, nil when the claim is absent.
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return numericDatePtr(c.NotBefore), nil
+}
+
+// GetIssuer implements jwt.Claims so that golang-jwt's validator can enforce
+// jwt.WithIssuer. It returns "" when the claim is absent.
+func (c *Claims) GetIssuer() (string, error) {
+	if c == nil {
+		return "", nil
+	}
+	return c.Issuer, nil
+}
+
+// GetSubject implements jwt.Claims so that golang-jwt's validator can enforce
+// jwt.WithSubject. It returns "" when the claim is absent.
+func (c *Claims) GetSubject() (string, error) {
+	if c == nil {
+		return "", nil
+	}
+	return c.Subject, nil
+}
+
+// GetAudience implements jwt.Claims so that golang-jwt's validator can
+// enforce jwt.WithAudience. It returns nil when the claim is absent.
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return jwt.ClaimStrings(c.Audience), nil
+}

@@ -1,0 +1,22 @@
+package claims
+
+import "context"
+
+// contextKey is unexported and zero-sized so that no other package can read
+// or overwrite the claims in a context, and storing it does not allocate.
+type contextKey struct{}
+
+// NewContext returns a copy of ctx carrying c, so that middleware that has
+// verified a token can hand its claims to the handlers downstream. The
+// claims are shared, not copied: treat them as read-only after this call.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, contextKey{}, c)
+}
+
+// FromContext returns the claims stored by NewContext. The boolean is false
+// when there are none (or a nil *Claims was stored), which a handler should
+// treat as "not authenticated" rather than as an empty claim set.
+func FromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(contextKey{}).(*Claims)
+	return c, ok && c != nil
+}
