@@ -1,0 +1,56 @@
+// Package jwkstest runs a fake OAuth 2.0 authorization server (a token issuer)
+// for tests and for local development.
+//
+// An [Issuer] starts a real [net/http/httptest.Server] on the loopback
+// interface (plain HTTP) that serves:
+//
+//   - OpenID Connect discovery at <issuer>/.well-known/openid-configuration,
+//   - RFC 8414 authorization server metadata at
+//     <server>/.well-known/oauth-authorization-server<issuer path>,
+//   - a JSON Web Key Set at <issuer>/jwks.json (built with
+//     github.com/MicahParks/jwkset),
+//   - a tiny client-credentials / refresh-token endpoint at <server>/token.
+//
+// Tokens are real JWTs signed with real, freshly generated keys (RSA 2048,
+// ECDSA P-256/P-384/P-521, Ed25519); nothing about the cryptography is mocked.
+// Tests can rotate and remove keys, serve broken key sets or metadata, inject
+// outages ([Fault]) and count fetches, which makes the package suitable for
+// testing verifiers, caches and middleware end to end. It is modelled on
+// github.com/coreos/go-oidc's oidctest package.
+//
+// The package is meant for the tests of this library, for the tests of its
+// users and for the "dev mode" of example servers. It is NOT an authorization
+// server for production: it authenticates no clients, keeps private keys in
+// memory and hands a token to anyone who asks.
+//
+// All methods of [Issuer] are safe for concurrent use.
+//
+// Quick start:
+//
+//	func TestAPI(t *testing.T) {
+//		iss, err := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		defer iss.Close()
+//
+//		// Point the code under test at iss.URL() (discovery) or iss.JWKSURL().
+//		handler := newAPIHandler(iss.URL())
+//
+//		token, err := iss.Mint(jwkstest.WithScopes("notes:read"))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		req := httptest.NewRequest(http.MethodGet, "/notes", nil)
+//		req.Header.Set("Authorization", "Bearer "+token)
+//		rec := httptest.NewRecorder()
+//		handler.ServeHTTP(rec, req)
+//		if rec.Code != http.StatusOK {
+//			t.Fatalf("status = %d", rec.Code)
+//		}
+//	}
+//
+// From a shell (dev mode), a token can be fetched with:
+//
+//	TOKEN=$(curl -s -H 'Accept: text/plain' -d scope=notes:read http://127.0.0.1:PORT/token)
+package jwkstest
