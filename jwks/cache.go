@@ -1,0 +1,408 @@
+package jwks
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+)
+
+// ErrClosed is reported by WaitReady once the Cache is closed or its
+// context is done.
+var ErrClosed = errors.New("jwks: cache closed")
+
+// ErrNotReady is returned by WaitReady when its context ends before the
+// first key set arrived; it is joined with the last fetch error.
+var ErrNotReady = errors.New("jwks: no key set fetched yet")
+
+// Cache holds an issuer's public keys, fetched from its JWKS and kept fresh
+// in the background. Lookups read an immutable snapshot and never block on
+// the network; only LookupOrRefresh may wait, briefly, for a refresh that an
+// unknown kid triggered. All methods are safe for concurrent use.
+//
+// A Cache has no usable zero value: create it with New or NewFromJWKSURL and
+// stop it with Close or by cancelling the context given to them.
+type Cache struct {
+	cfg       config
+	client    *http.Client
+	log       *slog.Logger
+	issuer    string   // "" when built from a JWKS URL
+	issuerURL *url.URL // nil when built from a JWKS URL
+
+	snap    atomic.Pointer[snapshot]
+	storage *jwkset.MemoryJWKSet // mirror of snap for jwkset/keyfunc users
+	ready   chan struct{}        // closed when the first key set arrives
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu             sync.Mutex
+	closed         bool
+	jwksURL        string
+	inflight       *flight
+	lastKIDRefresh time.Time
+	lastBodyHash   [sha256.Size]byte
+	status         Status
+}
+
+// flight is one fetch in progress; everyone who needs it waits on done.
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// New returns a Cache for the keys of issuer, whose JWKS URL is found by
+// discovery: first <issuer>/.well-known/openid-configuration (OpenID Connect
+// Discovery), then the RFC 8414 form
+// <scheme>://<host>/.well-known/oauth-authorization-server<issuer path>. The
+// metadata's "issuer" must equal issuer exactly (RFC 8414 §3.3).
+//
+// New does no I/O and fails only for a bad issuer URL or bad options: an
+// unreachable issuer must not stop a resource server from starting. Keys are
+// fetched in the background, with backoff until the first success; see Ready,
+// WaitReady and Status. Cancelling ctx or calling Close stops the background
+// work.
+func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
+	c, err := newCache(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	u, err := checkURL(issuer, c.cfg.insecureHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: issuer: %w", err)
+	}
+	if u.RawQuery != "" {
+		return nil, fmt.Errorf("%w: issuer %q must not have a query (RFC 8414 §2)", ErrInsecureURL, issuer)
+	}
+	c.issuer, c.issuerURL = issuer, u
+	c.start()
+	return c, nil
+}
+
+// NewFromJWKSURL returns a Cache for the keys published at jwksURL, with no
+// discovery. Like New it does no I/O and fetches in the background.
+func NewFromJWKSURL(ctx context.Context, jwksURL string, opts ...Option) (*Cache, error) {
+	c, err := newCache(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	u, err := checkURL(jwksURL, c.cfg.insecureHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
+	}
+	c.jwksURL = u.String()
+	c.status.JWKSURL = c.jwksURL
+	c.start()
+	return c, nil
+}
+
+func newCache(ctx context.Context, opts []Option) (*Cache, error) {
+	if ctx == nil {
+		return nil, errors.New("jwks: nil context")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case cfg.refreshInterval <= 0:
+		return nil, errors.New("jwks: refresh interval must be positive")
+	case cfg.fetchTimeout <= 0:
+		return nil, errors.New("jwks: fetch timeout must be positive")
+	case cfg.maxResponseSize <= 0:
+		return nil, errors.New("jwks: max response size must be positive")
+	case cfg.unknownKIDCooldown < 0 || cfg.unknownKIDWait < 0:
+		return nil, errors.New("jwks: unknown-kid cooldown and wait must not be negative")
+	case cfg.minBackoff <= 0 || cfg.maxBackoff < cfg.minBackoff:
+		return nil, errors.New("jwks: backoff bounds must be positive and ordered")
+	}
+	c := &Cache{
+		cfg:     cfg,
+		log:     cfg.logger,
+		storage: jwkset.NewMemoryStorage(),
+		ready:   make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	client := http.Client{}
+	if cfg.client != nil {
+		client = *cfg.client
+	}
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = refuseCrossHostRedirect
+	}
+	c.client = &client
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	return c, nil
+}
+
+func (c *Cache) start() {
+	c.wg.Add(1)
+	go c.run()
+}
+
+// Close stops the background refresh and waits for every goroutine the Cache
+// started to return. Keys already fetched stay readable. Close is idempotent.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+}
+
+// run refreshes at the configured interval after a success and with
+// exponential, jittered backoff after a failure.
+func (c *Cache) run() {
+	defer c.wg.Done()
+	backoff := c.cfg.minBackoff
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		f := c.startFlight()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-f.done:
+		}
+		var next time.Duration
+		if f.err != nil {
+			next = jitter(backoff)
+			backoff = min(backoff*2, c.cfg.maxBackoff)
+		} else {
+			backoff = c.cfg.minBackoff
+			next = jitter(c.cfg.refreshInterval)
+		}
+		timer.Reset(next)
+	}
+}
+
+// jitter spreads d over [0.8d, 1.2d) so a fleet of replicas started together
+// does not refresh in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// startFlight joins the fetch in progress or starts one. The fetch is
+// detached from any request: it runs under the Cache's own context, so one
+// caller giving up does not cancel it for the others.
+func (c *Cache) startFlight() *flight {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.startFlightLocked()
+}
+
+func (c *Cache) startFlightLocked() *flight {
+	if c.inflight != nil {
+		return c.inflight
+	}
+	f := &flight{done: make(chan struct{})}
+	if c.closed || c.ctx.Err() != nil {
+		f.err = ErrClosed
+		close(f.done)
+		return f
+	}
+	c.inflight = f
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := c.fetch()
+		c.mu.Lock()
+		c.inflight = nil
+		c.recordLocked(err)
+		c.mu.Unlock()
+		f.err = err
+		close(f.done)
+	}()
+	return f
+}
+
+// fetch discovers the JWKS URL if needed, then fetches and installs the keys.
+// On any failure the previous snapshot stays in place.
+func (c *Cache) fetch() error {
+	c.mu.Lock()
+	jwksURL := c.jwksURL
+	c.mu.Unlock()
+	if jwksURL == "" {
+		u, err := c.discover(c.ctx)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.jwksURL, c.status.JWKSURL = u, u
+		c.mu.Unlock()
+		jwksURL = u
+	}
+	body, err := c.get(c.ctx, jwksURL)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	c.mu.Lock()
+	same := sum == c.lastBodyHash && c.snap.Load() != nil
+	c.mu.Unlock()
+	if same {
+		return nil
+	}
+	s, skips, err := parseJWKS(body)
+	for _, sk := range skips {
+		c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
+	}
+	if err != nil {
+		return err
+	}
+	_ = c.storage.KeyReplaceAll(c.ctx, s.jwks) // MemoryJWKSet never fails.
+	c.snap.Store(s)
+	c.mu.Lock()
+	c.lastBodyHash = sum
+	c.mu.Unlock()
+	return nil
+}
+
+// recordLocked updates Status after a fetch and logs each failure streak
+// once, at its start, and its end.
+func (c *Cache) recordLocked(err error) {
+	now := time.Now()
+	if err == nil {
+		if c.status.ConsecutiveFailures > 0 {
+			c.log.Info("jwks: key refresh recovered", "url", c.status.JWKSURL, "failures", c.status.ConsecutiveFailures)
+		}
+		c.status.ConsecutiveFailures = 0
+		c.status.LastSuccess = now
+		c.status.LastError = nil
+		if s := c.snap.Load(); s != nil {
+			c.status.Keys = len(s.keys)
+		}
+		select {
+		case <-c.ready:
+		default:
+			close(c.ready)
+		}
+		return
+	}
+	if c.ctx.Err() != nil {
+		return // closing: not a failure of the issuer
+	}
+	c.status.ConsecutiveFailures++
+	c.status.LastError = err
+	c.status.LastFailure = now
+	if c.status.ConsecutiveFailures == 1 {
+		c.log.Error("jwks: key refresh failed; keeping the last good keys and retrying with backoff",
+			"issuer", c.issuer, "url", c.status.JWKSURL, "error", err, "have_keys", c.snap.Load() != nil)
+	}
+}
+
+// LookupKey returns the cached key for kid and the "alg" its JWK names (""
+// when it names none). It never does I/O.
+func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg string, ok bool) {
+	s := c.snap.Load()
+	if s == nil {
+		return nil, "", false
+	}
+	k, ok := s.keys[kid]
+	return k.pub, k.alg, ok
+}
+
+// LookupOrRefresh is LookupKey, except that a kid the cache does not know
+// triggers one refresh of the key set and waits for it, so that a key the
+// issuer has just rotated in verifies on the first request that uses it.
+// Callers should call it only for tokens that passed every check that needs
+// no key, so forged or foreign tokens cannot make the cache fetch.
+//
+// Refreshes caused this way are shared by all concurrent callers and happen
+// at most once per unknown-kid cooldown; within the cooldown, an unknown kid
+// is reported missing at once. The wait is bounded by the unknown-kid wait
+// and by ctx.
+func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, ok bool) {
+	if pub, alg, ok = c.LookupKey(kid); ok {
+		return pub, alg, ok
+	}
+	c.mu.Lock()
+	f := c.inflight
+	if f == nil {
+		now := time.Now()
+		if !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
+			c.mu.Unlock()
+			return nil, "", false
+		}
+		c.lastKIDRefresh = now
+		f = c.startFlightLocked()
+	}
+	c.mu.Unlock()
+
+	wait := time.NewTimer(c.cfg.unknownKIDWait)
+	defer wait.Stop()
+	select {
+	case <-f.done:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return c.LookupKey(kid)
+}
+
+// Ready reports whether a key set has been fetched at least once. Until
+// then a resource server should answer 503, not 401: the token may be fine.
+func (c *Cache) Ready() bool {
+	return c.snap.Load() != nil
+}
+
+// WaitReady blocks until the first key set arrives, ctx ends, or the Cache
+// is closed. It is for start-up code that prefers to wait a little; the
+// error then says why no keys came (for example ErrIssuerMismatch).
+func (c *Cache) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(ErrNotReady, c.Status().LastError, ctx.Err())
+	case <-c.ctx.Done():
+		if c.Ready() {
+			return nil
+		}
+		return errors.Join(ErrClosed, c.Status().LastError)
+	}
+}
+
+// Status is a point-in-time report for health endpoints and debugging.
+type Status struct {
+	Ready               bool      // a key set has been fetched at least once
+	Keys                int       // usable keys in the current set
+	JWKSURL             string    // "" until discovery has found it
+	LastSuccess         time.Time // zero until the first success
+	LastFailure         time.Time // zero if no fetch has failed
+	LastError           error     // error of the latest fetch; nil after a success
+	ConsecutiveFailures int       // failed fetches since the last success
+}
+
+// Status returns the cache's current state.
+func (c *Cache) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status
+	s.Ready = c.snap.Load() != nil
+	return s
+}
+
+// Storage returns the current keys as jwkset storage, for code that works
+// with jwkset directly. It is replaced in place after each successful
+// refresh; treat it as read-only.
+func (c *Cache) Storage() jwkset.Storage {
+	return c.storage
+}

@@ -1,0 +1,626 @@
+package jwks_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func newIssuer(t *testing.T, opts ...jwkstest.Option) *jwkstest.Issuer {
+	t.Helper()
+	iss, err := jwkstest.NewIssuer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	return iss
+}
+
+// fast options keep tests quick: short backoff, and timeouts that still
+// dwarf a loopback round trip.
+func fast(extra ...jwks.Option) []jwks.Option {
+	return append([]jwks.Option{
+		jwks.WithLogger(quiet),
+		jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond),
+		jwks.WithFetchTimeout(time.Second),
+	}, extra...)
+}
+
+func newCache(t *testing.T, issuer string, opts ...jwks.Option) *jwks.Cache {
+	t.Helper()
+	c, err := jwks.New(context.Background(), issuer, fast(opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func waitReady(t *testing.T, c *jwks.Cache) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+}
+
+// eventually polls cond for up to 5 s; the Cache works in the background.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDiscoveryOpenIDConfiguration(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	kid := iss.SigningKID("RS256")
+	pub, alg, ok := c.LookupKey(kid)
+	if !ok || alg != "RS256" {
+		t.Fatalf("LookupKey(%q) = %v, %q, %v", kid, pub, alg, ok)
+	}
+	if _, ok := pub.(*rsa.PublicKey); !ok {
+		t.Fatalf("key type %T, want *rsa.PublicKey", pub)
+	}
+	if st := c.Status(); !st.Ready || st.Keys != 1 || st.JWKSURL != iss.JWKSURL() || st.LastError != nil {
+		t.Fatalf("Status = %+v", st)
+	}
+}
+
+func TestDiscoveryRFC8414WithPath(t *testing.T) {
+	// Only the RFC 8414 document is served: the well-known segment goes
+	// between the host and the issuer's path.
+	iss := newIssuer(t, jwkstest.WithPath("/realms/demo"))
+	iss.SetDiscovery(false, true)
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	if !strings.HasSuffix(iss.URL(), "/realms/demo") {
+		t.Fatalf("issuer URL %q", iss.URL())
+	}
+	if _, _, ok := c.LookupKey(iss.SigningKID("RS256")); !ok {
+		t.Fatal("key not found after RFC 8414 discovery")
+	}
+}
+
+func TestDiscoveryIssuerMismatch(t *testing.T) {
+	iss := newIssuer(t)
+	iss.SetMetadataIssuer("https://evil.example")
+	c := newCache(t, iss.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := c.WaitReady(ctx)
+	if !errors.Is(err, jwks.ErrIssuerMismatch) || !errors.Is(err, jwks.ErrNotReady) {
+		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch and ErrNotReady", err)
+	}
+	if c.Ready() {
+		t.Fatal("cache is ready with a mismatched issuer")
+	}
+	if st := c.Status(); !errors.Is(st.LastError, jwks.ErrIssuerMismatch) || st.ConsecutiveFailures == 0 {
+		t.Fatalf("Status = %+v", st)
+	}
+	if n := iss.JWKSFetches(); n != 0 {
+		t.Fatalf("JWKS fetched %d times from a mismatched issuer", n)
+	}
+}
+
+func TestDiscoveryIssuerMustMatchExactly(t *testing.T) {
+	// A trailing slash is a different issuer (RFC 8414 §3.3: identical).
+	iss := newIssuer(t)
+	iss.SetMetadataIssuer(iss.URL() + "/")
+	c := newCache(t, iss.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.WaitReady(ctx); !errors.Is(err, jwks.ErrIssuerMismatch) {
+		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch", err)
+	}
+}
+
+func TestDiscoveryRefusesHTTPJWKSForHTTPSIssuer(t *testing.T) {
+	// An https issuer whose metadata points at plain http keys.
+	var jwksURL string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": "https://" + r.Host, "jwks_uri": jwksURL})
+	}))
+	defer srv.Close()
+	iss := newIssuer(t)
+	jwksURL = iss.JWKSURL()
+	c := newCache(t, srv.URL, jwks.WithHTTPClient(srv.Client()))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.WaitReady(ctx); !errors.Is(err, jwks.ErrInsecureURL) {
+		t.Fatalf("WaitReady error = %v, want ErrInsecureURL", err)
+	}
+	if n := iss.JWKSFetches(); n != 0 {
+		t.Fatalf("plain-http JWKS fetched %d times", n)
+	}
+}
+
+func TestExplicitJWKSURL(t *testing.T) {
+	iss := newIssuer(t)
+	c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitReady(t, c)
+	if n := iss.DiscoveryFetches(); n != 0 {
+		t.Fatalf("discovery fetched %d times with an explicit JWKS URL", n)
+	}
+}
+
+func TestConstructionRefusesBadURLs(t *testing.T) {
+	for _, u := range []string{
+		"", "not a url", "ftp://idp.example", "http://idp.example", "https://user:pw@idp.example",
+		"https://idp.example/#frag", "/relative",
+	} {
+		if _, err := jwks.New(context.Background(), u, fast()...); !errors.Is(err, jwks.ErrInsecureURL) {
+			t.Errorf("New(%q) error = %v, want ErrInsecureURL", u, err)
+		}
+	}
+	// Loopback http is allowed; other http hosts only when opted in.
+	for _, u := range []string{"http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1"} {
+		c, err := jwks.New(context.Background(), u, fast()...)
+		if err != nil {
+			t.Errorf("New(%q): %v", u, err)
+			continue
+		}
+		c.Close()
+	}
+	c, err := jwks.New(context.Background(), "http://idp.internal", fast(jwks.InsecureAllowHTTP())...)
+	if err != nil {
+		t.Fatalf("InsecureAllowHTTP: %v", err)
+	}
+	c.Close()
+}
+
+func TestConstructionRefusesBadOptions(t *testing.T) {
+	for name, opt := range map[string]jwks.Option{
+		"interval": jwks.WithRefreshInterval(0),
+		"timeout":  jwks.WithFetchTimeout(-1),
+		"size":     jwks.WithMaxResponseSize(0),
+		"backoff":  jwks.WithBackoff(time.Second, time.Millisecond),
+	} {
+		if _, err := jwks.New(context.Background(), "https://idp.example", opt); err == nil {
+			t.Errorf("%s: New accepted a bad option", name)
+		}
+	}
+}
+
+func TestUnreachableAtStartThenRecovers(t *testing.T) {
+	iss := newIssuer(t)
+	iss.SetFault(jwkstest.FaultDown)
+	start := time.Now()
+	c := newCache(t, iss.URL())
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("New blocked for %v with the issuer down", d)
+	}
+	eventually(t, "two failed attempts", func() bool { return c.Status().ConsecutiveFailures >= 2 })
+	if c.Ready() {
+		t.Fatal("ready while the issuer is down")
+	}
+	if _, _, ok := c.LookupOrRefresh(context.Background(), "anything"); ok {
+		t.Fatal("found a key while the issuer is down")
+	}
+	iss.SetFault(jwkstest.FaultNone)
+	waitReady(t, c)
+	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil || st.LastSuccess.IsZero() {
+		t.Fatalf("Status after recovery = %+v", st)
+	}
+}
+
+func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
+	for _, f := range []struct {
+		name  string
+		fault jwkstest.Fault
+		err   error
+	}{
+		{"down", jwkstest.FaultDown, nil},
+		{"503", jwkstest.FaultStatus503, jwks.ErrHTTPStatus},
+		{"garbage", jwkstest.FaultGarbage, jwks.ErrMalformedJWKS},
+		{"empty", jwkstest.FaultEmpty, jwks.ErrNoUsableKeys},
+		{"huge", jwkstest.FaultHuge, jwks.ErrResponseTooLarge},
+		{"slow", jwkstest.FaultSlow, context.DeadlineExceeded},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			iss := newIssuer(t)
+			kid := iss.SigningKID("RS256")
+			c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(),
+				fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFetchTimeout(200*time.Millisecond))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			waitReady(t, c)
+			iss.SetFault(f.fault)
+			eventually(t, "a failed refresh", func() bool { return c.Status().ConsecutiveFailures >= 1 })
+			st := c.Status()
+			if f.err != nil && !errors.Is(st.LastError, f.err) {
+				t.Fatalf("LastError = %v, want %v", st.LastError, f.err)
+			}
+			if _, _, ok := c.LookupKey(kid); !ok || !st.Ready || st.Keys != 1 {
+				t.Fatalf("last good key dropped after a failed refresh: %+v", st)
+			}
+		})
+	}
+}
+
+func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
+	iss := newIssuer(t)
+	oldKID := iss.SigningKID("RS256")
+	newKID, err := iss.Rotate("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), fast(jwks.WithRefreshInterval(20*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitReady(t, c)
+	if _, _, ok := c.LookupKey(oldKID); !ok {
+		t.Fatal("old key missing before removal")
+	}
+	iss.RemoveKey(oldKID)
+	eventually(t, "removed key to disappear", func() bool { _, _, ok := c.LookupKey(oldKID); return !ok })
+	if _, _, ok := c.LookupKey(newKID); !ok {
+		t.Fatal("remaining key lost")
+	}
+}
+
+func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL(), jwks.WithUnknownKIDCooldown(time.Hour))
+	waitReady(t, c)
+	before := iss.JWKSFetches()
+
+	// A key rotated in after start-up is found on its first use.
+	kid, err := iss.Rotate("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, alg, ok := c.LookupOrRefresh(context.Background(), kid)
+	if !ok || alg != "ES256" {
+		t.Fatalf("rotated key not found: %v %q %v", pub, alg, ok)
+	}
+	if _, isEC := pub.(*ecdsa.PublicKey); !isEC {
+		t.Fatalf("key type %T", pub)
+	}
+	if got := iss.JWKSFetches() - before; got != 1 {
+		t.Fatalf("rotation cost %d fetches, want 1", got)
+	}
+
+	// Within the cooldown, a burst of unknown kids costs nothing and
+	// returns at once.
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, ok := c.LookupOrRefresh(context.Background(), "made-up-"+string(rune('a'+i%26))); ok {
+				t.Error("found a made-up kid")
+			}
+		}()
+	}
+	wg.Wait()
+	if got := iss.JWKSFetches() - before; got != 1 {
+		t.Fatalf("unknown kids within the cooldown caused %d fetches in all, want 1", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("unknown kids within the cooldown waited %v", d)
+	}
+}
+
+func TestConcurrentMissesShareOneFetch(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	kid, err := iss.Rotate("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.SetSlowDelay(100 * time.Millisecond)
+	iss.SetFault(jwkstest.FaultSlow) // hold the fetch open so all callers overlap
+	before := iss.JWKSFetches()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	found := 0
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
+				mu.Lock()
+				found++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := iss.JWKSFetches() - before; got != 1 {
+		t.Fatalf("50 concurrent misses made %d fetches, want 1", got)
+	}
+	if found != 50 {
+		t.Fatalf("%d of 50 callers found the rotated key", found)
+	}
+}
+
+func TestUnknownKIDWaitIsBounded(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL(), jwks.WithUnknownKIDWait(100*time.Millisecond), jwks.WithFetchTimeout(5*time.Second))
+	waitReady(t, c)
+	iss.SetSlowDelay(3 * time.Second)
+	iss.SetFault(jwkstest.FaultSlow)
+	start := time.Now()
+	if _, _, ok := c.LookupOrRefresh(context.Background(), "new-kid"); ok {
+		t.Fatal("found a kid the issuer never published")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("LookupOrRefresh waited %v on a hanging issuer, want about 100ms", d)
+	}
+	// The caller's own context bounds it too.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	c.LookupOrRefresh(ctx, "other-kid")
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("LookupOrRefresh ignored its context: waited %v", d)
+	}
+}
+
+// jwkJSON marshals a public key as a JWK with jwkset, then overrides members.
+func jwkJSON(t *testing.T, pub any, kid string, override map[string]any) json.RawMessage {
+	t.Helper()
+	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(j.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range override {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func TestBadJWKEntriesAreSkipped(t *testing.T) {
+	iss := newIssuer(t)
+	good := iss.SigningKID("RS256")
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	bad := map[string]json.RawMessage{
+		"garbage":      json.RawMessage(`"not an object"`),
+		"enc":          jwkJSON(t, &ec.PublicKey, "enc", map[string]any{"use": "enc"}),
+		"no-verify":    jwkJSON(t, &ec.PublicKey, "no-verify", map[string]any{"key_ops": []string{"encrypt"}}),
+		"rsa1024":      jwkJSON(t, &small.PublicKey, "rsa1024", nil),
+		"oct":          json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`),
+		"bad-curve":    json.RawMessage(`{"kty":"EC","kid":"bad-curve","crv":"P-192","x":"AA","y":"AA"}`),
+		"x25519":       json.RawMessage(`{"kty":"OKP","kid":"x25519","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`),
+		"bad-material": json.RawMessage(`{"kty":"RSA","kid":"bad-material","n":"!!!","e":"AQAB"}`),
+		"hs256":        jwkJSON(t, &ec.PublicKey, "hs256", map[string]any{"alg": "HS256"}),
+		"alg-kty":      jwkJSON(t, &ec.PublicKey, "alg-kty", map[string]any{"alg": "RS256"}),
+		"wrong-curve":  jwkJSON(t, &ec.PublicKey, "wrong-curve", map[string]any{"alg": "ES384"}),
+		"dup":          jwkJSON(t, &ec.PublicKey, good, nil), // same kid as the good key, listed after it
+	}
+	for _, raw := range bad {
+		iss.AddRawJWK(raw)
+	}
+	// A good EC key with explicit use and key_ops still counts.
+	iss.AddRawJWK(jwkJSON(t, &ec.PublicKey, "ec-ok", map[string]any{"use": "sig", "key_ops": []string{"verify"}, "alg": "ES256"}))
+
+	var logs bytes.Buffer
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	waitReady(t, c)
+	if pub, _, ok := c.LookupKey(good); !ok {
+		t.Fatal("good key missing")
+	} else if _, isRSA := pub.(*rsa.PublicKey); !isRSA {
+		t.Fatalf("duplicate kid replaced the first key: got %T", pub)
+	}
+	if _, _, ok := c.LookupKey("ec-ok"); !ok {
+		t.Fatal("good EC key missing")
+	}
+	for kid := range bad {
+		if kid == "dup" {
+			continue
+		}
+		if _, _, ok := c.LookupKey(kid); ok {
+			t.Errorf("bad JWK %q was kept", kid)
+		}
+	}
+	if st := c.Status(); st.Keys != 2 {
+		t.Fatalf("Status.Keys = %d, want 2", st.Keys)
+	}
+	if !strings.Contains(logs.String(), "skipping key") {
+		t.Fatalf("skipped keys were not logged: %s", logs.String())
+	}
+}
+
+func TestResponseSizeCap(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL(), jwks.WithMaxResponseSize(64))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.WaitReady(ctx); !errors.Is(err, jwks.ErrResponseTooLarge) {
+		t.Fatalf("WaitReady error = %v, want ErrResponseTooLarge", err)
+	}
+}
+
+func TestRedirectToAnotherHostRefused(t *testing.T) {
+	iss := newIssuer(t)
+	redirect := httptest.NewServer(http.RedirectHandler(iss.JWKSURL(), http.StatusFound))
+	defer redirect.Close()
+	// Same IP, other port: another host by RFC 6454 origin rules.
+	c, err := jwks.NewFromJWKSURL(context.Background(), redirect.URL, fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.WaitReady(ctx); !errors.Is(err, jwks.ErrRedirect) {
+		t.Fatalf("WaitReady error = %v, want ErrRedirect", err)
+	}
+	if n := iss.JWKSFetches(); n != 0 {
+		t.Fatalf("redirect was followed: %d fetches", n)
+	}
+}
+
+func TestFailureLoggedOncePerStreak(t *testing.T) {
+	iss := newIssuer(t)
+	iss.SetFault(jwkstest.FaultStatus503)
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil))))
+	eventually(t, "several failures", func() bool { return c.Status().ConsecutiveFailures >= 3 })
+	iss.SetFault(jwkstest.FaultNone)
+	waitReady(t, c)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "key refresh failed"); n != 1 {
+		t.Fatalf("failure logged %d times in one streak, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "key refresh recovered") {
+		t.Fatalf("recovery not logged:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestKeyfuncForGolangJWT(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	tok, err := iss.Mint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jwt.Parse(tok, c.Keyfunc(), jwt.WithValidMethods([]string{"RS256"})); err != nil {
+		t.Fatalf("valid token refused: %v", err)
+	}
+	noKID, err := iss.Mint(jwkstest.WithHeader("kid", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jwt.Parse(noKID, c.Keyfunc()); !errors.Is(err, jwks.ErrNoKID) {
+		t.Fatalf("token without kid: err = %v, want ErrNoKID", err)
+	}
+}
+
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	iss := newIssuer(t)
+	iss.SetSlowDelay(10 * time.Second)
+	before := runtime.NumGoroutine()
+	for range 5 {
+		c, err := jwks.New(context.Background(), iss.URL(), fast()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, c)
+		// Leave a fetch in flight against a hanging issuer, then close.
+		iss.SetFault(jwkstest.FaultSlow)
+		go c.LookupOrRefresh(context.Background(), "unknown")
+		time.Sleep(20 * time.Millisecond)
+		c.Close()
+		c.Close() // idempotent
+		iss.SetFault(jwkstest.FaultNone)
+	}
+	// Context cancellation stops it too.
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := jwks.New(ctx, iss.URL(), fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, c)
+	cancel()
+	c.Close()
+	http.DefaultClient.CloseIdleConnections()
+	eventually(t, "goroutines to exit", func() bool {
+		// Idle keep-alive connections of the test server may linger briefly.
+		return runtime.NumGoroutine() <= before+2
+	})
+	if after := runtime.NumGoroutine(); after > before+2 {
+		buf := make([]byte, 1<<16)
+		n := runtime.Stack(buf, true)
+		t.Fatalf("goroutines: %d before, %d after\n%s", before, after, buf[:n])
+	}
+}
+
+func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
+	iss := newIssuer(t)
+	c := newCache(t, iss.URL(), jwks.WithRefreshInterval(time.Millisecond), jwks.WithUnknownKIDCooldown(0))
+	waitReady(t, c)
+	kid := iss.SigningKID("RS256")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, _, ok := c.LookupKey(kid); !ok {
+					t.Error("stable key vanished during refreshes")
+					return
+				}
+				c.LookupOrRefresh(ctx, "nope")
+				_ = c.Status()
+			}
+		}()
+	}
+	for ctx.Err() == nil {
+		if _, err := iss.Rotate("ES256"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait()
+	_, _ = io.Discard.Write(nil)
+}

@@ -1,0 +1,79 @@
+package jwks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// ErrIssuerMismatch: the discovery metadata names an issuer other than the
+// configured one. RFC 8414 §3.3 requires the exact match; it is what stops a
+// mix-up attack where one issuer's metadata points at another's keys.
+var ErrIssuerMismatch = errors.New("jwks: metadata issuer does not match the configured issuer")
+
+// ErrDiscovery: no metadata document gave a usable jwks_uri.
+var ErrDiscovery = errors.New("jwks: discovery failed")
+
+// metadataURLs returns the two places an issuer's metadata may be, in the
+// order tried: OpenID Connect Discovery 1.0 §4 appends the well-known path to
+// the issuer; RFC 8414 §3.1 inserts it between the host and the issuer's path.
+func metadataURLs(issuer *url.URL) []string {
+	base := strings.TrimSuffix(issuer.String(), "/")
+	oidc := base + "/.well-known/openid-configuration"
+	u := *issuer
+	u.Path = "/.well-known/oauth-authorization-server" + strings.TrimSuffix(issuer.Path, "/")
+	u.RawPath = ""
+	return []string{oidc, u.String()}
+}
+
+type metadata struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+// parseMetadata decodes a discovery document and checks it against the
+// configured issuer. It returns the JWKS URL.
+func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
+	var m metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return "", fmt.Errorf("%w: metadata is not a JSON object: %w", ErrDiscovery, err)
+	}
+	if m.Issuer != issuer {
+		return "", fmt.Errorf("%w: metadata says %q, configured %q", ErrIssuerMismatch, m.Issuer, issuer)
+	}
+	if m.JWKSURI == "" {
+		return "", fmt.Errorf("%w: metadata has no jwks_uri", ErrDiscovery)
+	}
+	u, err := checkURL(m.JWKSURI, insecure)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(issuer, "https:") && u.Scheme != "https" {
+		return "", fmt.Errorf("%w: https issuer with plain http jwks_uri %q", ErrInsecureURL, m.JWKSURI)
+	}
+	return u.String(), nil
+}
+
+// discover finds the JWKS URL from the issuer's metadata, trying both
+// well-known locations. The errors of both are joined, so a mismatch found
+// at either one still matches ErrIssuerMismatch.
+func (c *Cache) discover(ctx context.Context) (string, error) {
+	var errs []error
+	for _, u := range metadataURLs(c.issuerURL) {
+		body, err := c.get(ctx, u)
+		if err == nil {
+			var jwksURL string
+			if jwksURL, err = parseMetadata(body, c.issuer, c.cfg.insecureHTTP); err == nil {
+				return jwksURL, nil
+			}
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return "", fmt.Errorf("%w for issuer %q: %w", ErrDiscovery, c.issuer, errors.Join(errs...))
+}

@@ -1,0 +1,124 @@
+package jwks
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/MicahParks/jwkset"
+
+	"github.com/jwtguard/jwtguard/internal/keyalg"
+)
+
+// ErrNoUsableKeys: the JWKS parsed but held no key this package would use.
+// It fails the refresh, so the previous keys stay in use: an issuer that
+// briefly publishes an empty set must not lock every client out.
+var ErrNoUsableKeys = errors.New("jwks: no usable keys in JWKS")
+
+// ErrMalformedJWKS: the body is not a JSON object with a "keys" array.
+var ErrMalformedJWKS = errors.New("jwks: malformed JWKS")
+
+// MinRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3 requires
+// 2048 bits or larger for RS* and PS*); smaller keys are skipped.
+const MinRSABits = keyalg.MinRSABits
+
+// key is one usable verification key.
+type key struct {
+	pub crypto.PublicKey
+	alg string // the JWK's "alg"; "" when absent
+}
+
+// snapshot is an immutable set of keys; readers load it without locking.
+type snapshot struct {
+	keys map[string]key
+	jwks []jwkset.JWK
+}
+
+// skipped describes a JWK that was left out and why; it is only logged.
+type skipped struct {
+	kid    string
+	reason string
+}
+
+// parseJWKS turns a JWKS document into a snapshot. One bad or unsupported
+// entry is skipped, never fatal to the rest (keyfunc fails the whole set).
+func parseJWKS(body []byte) (*snapshot, []skipped, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformedJWKS, err)
+	}
+	if doc.Keys == nil {
+		return nil, nil, fmt.Errorf("%w: no \"keys\" array", ErrMalformedJWKS)
+	}
+	s := &snapshot{keys: make(map[string]key, len(doc.Keys))}
+	var skips []skipped
+	for _, raw := range doc.Keys {
+		kid, k, jwk, reason := parseJWK(raw)
+		if reason == "" {
+			if _, dup := s.keys[kid]; dup {
+				// Two keys under one kid would make the choice of key depend
+				// on their order; keep the first and say so.
+				reason = "duplicate kid"
+			}
+		}
+		if reason != "" {
+			skips = append(skips, skipped{kid: kid, reason: reason})
+			continue
+		}
+		s.keys[kid] = k
+		s.jwks = append(s.jwks, jwk)
+	}
+	if len(s.keys) == 0 {
+		return nil, skips, fmt.Errorf("%w (%d entries, all skipped)", ErrNoUsableKeys, len(doc.Keys))
+	}
+	return s, skips, nil
+}
+
+// parseJWK parses one JWK with jwkset and applies this package's rules. It
+// returns a non-empty reason when the key must not be used.
+func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason string) {
+	var m jwkset.JWKMarshal
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", key{}, jwk, "not a JWK object"
+	}
+	kid = m.KID
+	switch {
+	case kid == "":
+		return kid, key{}, jwk, "no kid"
+	case m.KTY == jwkset.KtyOct:
+		// A symmetric key in a public JWKS is a published secret; using it
+		// would let anyone mint tokens (algorithm confusion).
+		return kid, key{}, jwk, "symmetric key"
+	case m.USE != "" && m.USE != jwkset.UseSig:
+		return kid, key{}, jwk, fmt.Sprintf("use %q is not sig", m.USE)
+	case len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify):
+		return kid, key{}, jwk, "key_ops lacks verify"
+	}
+	if m.ALG != "" && !keyalg.IsSupported(string(m.ALG)) {
+		return kid, key{}, jwk, fmt.Sprintf("unsupported alg %q", m.ALG)
+	}
+	// Private: false drops any private members an issuer published by mistake.
+	jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		if errors.Is(err, jwkset.ErrUnsupportedKey) {
+			return kid, key{}, jwk, fmt.Sprintf("unsupported key type %q", m.KTY)
+		}
+		return kid, key{}, jwk, "invalid key material"
+	}
+	pub := jwk.Key()
+	if rsaKey, ok := pub.(*rsa.PublicKey); ok && rsaKey.N.BitLen() < MinRSABits {
+		return kid, key{}, jwk, fmt.Sprintf("RSA key of %d bits", rsaKey.N.BitLen())
+	}
+	if !keyalg.Usable(pub) {
+		return kid, key{}, jwk, fmt.Sprintf("unsupported key type %q", m.KTY)
+	}
+	if m.ALG != "" && !keyalg.Compatible(string(m.ALG), pub) {
+		return kid, key{}, jwk, fmt.Sprintf("alg %q does not fit the key", m.ALG)
+	}
+	return kid, key{pub: pub, alg: string(m.ALG)}, jwk, ""
+}
