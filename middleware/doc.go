@@ -1,0 +1,46 @@
+// Package middleware verifies OAuth 2.0 bearer access tokens (RFC 6750,
+// RFC 9068) in net/http servers, locally: no call to the authorization
+// server per request, only a signature check against its cached keys.
+//
+// A Guard checks, in this order: the Authorization header (RFC 6750 §2.1);
+// the token's shape and size; the algorithm against an allow-list of
+// asymmetric algorithms; typ, crit and nested tokens; kid; iss (exact);
+// aud; sub; exp, nbf and iat, with leeway; then the key, chosen by kid only
+// (jku, x5u, jwk and x5c are never used), whose type and curve must fit the
+// algorithm; then the signature. Checks that need no key come first, so a
+// forged or foreign token never makes the key cache fetch. A token that
+// passes everything but exp gets the hint clients act on:
+//
+//	WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="The access token expired"
+//
+// and no other refusal ever says "expired".
+//
+// Quick start, with keys from the issuer's JWKS (package jwks):
+//
+//	keys, err := jwks.New(ctx, "https://idp.example.com/")
+//	if err != nil { ... }
+//	defer keys.Close()
+//	g, err := middleware.New(keys, "https://idp.example.com/", []string{"https://api.example.com"})
+//	if err != nil { ... }
+//	mux := http.NewServeMux()
+//	mux.Handle("GET /api/me", g.Handler(me))
+//	mux.Handle("GET /api/notes", g.Require(middleware.Scopes("notes:read"))(notes))
+//	mux.Handle("GET /admin/stats", g.Require(
+//		middleware.Audience("https://api.example.com/admin"),
+//		middleware.Scopes("admin"),
+//	)(stats))
+//
+//	// in a handler:
+//	c, _ := claims.FromContext(r.Context())
+//
+// Refusals follow RFC 6750 §3: 401 without an error code when there are no
+// credentials, 400 invalid_request for malformed credentials, 401
+// invalid_token, 403 insufficient_scope naming the required scopes, and 503
+// with Retry-After while no keys have ever been fetched. Each is an *Error
+// matching one sentinel (ErrNoToken, ErrMalformedRequest, ErrInvalidToken
+// and its reasons, ErrTokenExpired, ErrInsufficientScope,
+// ErrKeysUnavailable) for custom error handlers.
+//
+// The package never imports a key cache: it consumes the small KeySet
+// interface, which jwks.Cache implements.
+package middleware

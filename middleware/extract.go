@@ -1,0 +1,94 @@
+package middleware
+
+import (
+	"net/http"
+	"strings"
+)
+
+// extract finds the request's bearer token (RFC 6750 §2). It returns the
+// token and -1, or the reason to refuse.
+func (g *Guard) extract(r *http.Request) (string, reason) {
+	var (
+		tok     string
+		sources int
+	)
+	switch vals := r.Header["Authorization"]; len(vals) {
+	case 0:
+	case 1:
+		t, rsn := parseAuthorization(vals[0])
+		if rsn >= 0 {
+			return "", rsn
+		}
+		if t != "" {
+			tok, sources = t, 1
+		}
+	default:
+		return "", rMalformedRequest
+	}
+	if g.cookie != "" {
+		if ck, err := r.Cookie(g.cookie); err == nil {
+			if !isB64Token(ck.Value) {
+				return "", rMalformedRequest
+			}
+			tok, sources = ck.Value, sources+1
+		}
+	}
+	if g.query != "" {
+		if vals, ok := r.URL.Query()[g.query]; ok {
+			if len(vals) != 1 || !isB64Token(vals[0]) {
+				return "", rMalformedRequest
+			}
+			tok, sources = vals[0], sources+1
+		}
+	}
+	switch sources {
+	case 0:
+		return "", rNoToken
+	case 1:
+		return tok, -1
+	}
+	// RFC 6750 §2: a client must not use more than one method.
+	return "", rMalformedRequest
+}
+
+// parseAuthorization parses one Authorization header value. It returns ""
+// and -1 for a scheme other than Bearer (no bearer credentials here).
+func parseAuthorization(v string) (string, reason) {
+	if len(v) > MaxAuthorizationLength {
+		return "", rMalformedRequest
+	}
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", -1
+	}
+	// One or more spaces may separate the scheme from the token; the
+	// server already trimmed the value's ends.
+	rest = strings.TrimLeft(rest, " ")
+	if rest == "" || !isB64Token(rest) {
+		// Empty, several tokens, or bytes outside b64token.
+		return "", rMalformedRequest
+	}
+	return rest, -1
+}
+
+// isB64Token reports whether s matches RFC 6750 §2.1's b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	n := len(s)
+	for n > 0 && s[n-1] == '=' {
+		n--
+	}
+	if n == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}

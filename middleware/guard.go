@@ -1,0 +1,381 @@
+package middleware
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
+)
+
+// KeySet is what a Guard needs from a key cache. jwks.Cache implements it;
+// so can anything else that holds an issuer's public keys by kid.
+type KeySet interface {
+	// LookupKey returns the key for kid and the "alg" its JWK names (""
+	// when none), from what is already held, without I/O.
+	LookupKey(kid string) (pub crypto.PublicKey, alg string, ok bool)
+	// LookupOrRefresh is LookupKey, but may refresh the set once (bounded
+	// and rate-limited by the implementation) when kid is unknown. The
+	// Guard calls it only for tokens that passed every check needing no key.
+	LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, ok bool)
+	// Ready reports whether keys have ever been loaded.
+	Ready() bool
+}
+
+// maxKIDLength bounds the kid looked up; a longer one is an unknown key
+// without any lookup or refresh.
+const maxKIDLength = 256
+
+// Guard verifies bearer access tokens (RFC 6750, RFC 9068) locally, against
+// the issuer's keys, and refuses requests as RFC 6750 §3 describes. New does
+// all the work that does not depend on a request, so each request is only
+// parsing, lookups and one signature check. A Guard is safe for concurrent
+// use and cannot be changed after New.
+type Guard struct {
+	keys      KeySet
+	issuer    string
+	audiences []string
+	algs      map[string]bool
+	types     []string
+	strict    bool
+	leeway    time.Duration
+	cookie    string
+	query     string
+	maxToken  int
+	now       func() time.Time
+	log       *slog.Logger
+	onError   ErrorHandler
+	parser    *jwt.Parser
+	realm     string
+	refusals  [numReasons]*Error
+}
+
+// New returns a Guard that accepts tokens signed by a key in keys, whose iss
+// is exactly issuer and whose aud contains at least one of audiences.
+// Issuer and audiences are required: an empty value is an error, never
+// "skip the check".
+func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard, error) {
+	cfg := config{
+		leeway:       DefaultLeeway,
+		algorithms:   keyalg.Supported,
+		realm:        DefaultRealm,
+		types:        DefaultTypes,
+		maxTokenSize: DefaultMaxTokenSize,
+		retryAfter:   DefaultRetryAfter,
+		now:          time.Now,
+		onError:      WriteError,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case keys == nil:
+		return nil, errors.New("middleware: nil key set")
+	case issuer == "":
+		return nil, errors.New("middleware: issuer is required")
+	case len(audiences) == 0:
+		return nil, errors.New("middleware: at least one audience is required")
+	case cfg.leeway < 0:
+		return nil, errors.New("middleware: leeway must not be negative")
+	case cfg.maxTokenSize <= 0:
+		return nil, errors.New("middleware: max token size must be positive")
+	case cfg.retryAfter < 0:
+		return nil, errors.New("middleware: retry-after must not be negative")
+	case cfg.now == nil || cfg.onError == nil:
+		return nil, errors.New("middleware: nil clock or error handler")
+	case !validQuotedText(cfg.realm):
+		return nil, errors.New("middleware: realm must be printable ASCII")
+	case len(cfg.algorithms) == 0:
+		return nil, errors.New("middleware: at least one algorithm is required")
+	}
+	for _, a := range audiences {
+		if a == "" {
+			return nil, errors.New("middleware: empty audience")
+		}
+	}
+	g := &Guard{
+		keys:      keys,
+		issuer:    issuer,
+		audiences: append([]string(nil), audiences...),
+		algs:      make(map[string]bool, len(cfg.algorithms)),
+		strict:    cfg.strictType,
+		leeway:    cfg.leeway,
+		cookie:    cfg.cookie,
+		query:     cfg.query,
+		maxToken:  cfg.maxTokenSize,
+		now:       cfg.now,
+		log:       cfg.logger,
+		onError:   cfg.onError,
+		realm:     cfg.realm,
+		// Strict decoding refuses non-canonical base64url (RFC 7515 §2).
+		parser: jwt.NewParser(jwt.WithStrictDecoding()),
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range cfg.algorithms {
+		if !keyalg.IsSupported(a) {
+			return nil, fmt.Errorf("middleware: algorithm %q is not allowed: only asymmetric algorithms (%s) are", a, strings.Join(keyalg.Supported, ", "))
+		}
+		g.algs[a] = true
+	}
+	if g.strict {
+		g.types = []string{"at+jwt", "application/at+jwt"}
+	} else {
+		g.types = append([]string(nil), cfg.types...)
+	}
+	retry := int(math.Ceil(cfg.retryAfter.Seconds()))
+	for r := range numReasons {
+		d := reasonTable[r]
+		g.refusals[r] = newRefusal(g.realm, d.err, d.status, d.code, d.desc, nil, retry)
+	}
+	return g, nil
+}
+
+// reason indexes the refusals a Guard precomputes.
+type reason int
+
+const (
+	rNoToken reason = iota
+	rMalformedRequest
+	rKeysUnavailable
+	rExpired
+	rTokenMalformed
+	rTooLarge
+	rAlgorithm
+	rType
+	rCritical
+	rNoKID
+	rUnknownKey
+	rKeyMismatch
+	rSignature
+	rIssuer
+	rAudience
+	rSubject
+	rNoExpiry
+	rNotYetValid
+	rIssuedInFuture
+	rClaims
+	numReasons
+)
+
+// reasonTable fixes each refusal's status, code and description. The
+// descriptions are for people reading logs and client errors; only
+// "The access token expired" is meant for programs, and only rExpired
+// carries it.
+var reasonTable = [numReasons]struct {
+	err    error
+	status int
+	code   string
+	desc   string
+}{
+	rNoToken:          {ErrNoToken, http.StatusUnauthorized, "", ""},
+	rMalformedRequest: {ErrMalformedRequest, http.StatusBadRequest, "invalid_request", "The request does not carry exactly one well-formed bearer token"},
+	rKeysUnavailable:  {ErrKeysUnavailable, http.StatusServiceUnavailable, "temporarily_unavailable", "The signing keys of the authorization server are not available yet"},
+	rExpired:          {ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "The access token expired"},
+	rTokenMalformed:   {ErrTokenMalformed, http.StatusUnauthorized, "invalid_token", "The access token is malformed"},
+	rTooLarge:         {ErrTokenTooLarge, http.StatusUnauthorized, "invalid_token", "The access token is too large"},
+	rAlgorithm:        {ErrAlgorithm, http.StatusUnauthorized, "invalid_token", "The access token signature algorithm is not accepted"},
+	rType:             {ErrTokenType, http.StatusUnauthorized, "invalid_token", "The access token type is not accepted"},
+	rCritical:         {ErrCritical, http.StatusUnauthorized, "invalid_token", "The access token uses an unsupported critical header"},
+	rNoKID:            {ErrNoKeyID, http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
+	rUnknownKey:       {ErrUnknownKey, http.StatusUnauthorized, "invalid_token", "The access token signing key is unknown"},
+	rKeyMismatch:      {ErrKeyMismatch, http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm"},
+	rSignature:        {ErrSignature, http.StatusUnauthorized, "invalid_token", "The access token signature is invalid"},
+	rIssuer:           {ErrIssuer, http.StatusUnauthorized, "invalid_token", "The access token issuer is not accepted"},
+	rAudience:         {ErrAudience, http.StatusUnauthorized, "invalid_token", "The access token is not meant for this resource"},
+	rSubject:          {ErrSubject, http.StatusUnauthorized, "invalid_token", "The access token has no subject"},
+	rNoExpiry:         {ErrNoExpiry, http.StatusUnauthorized, "invalid_token", "The access token has no expiry time"},
+	rNotYetValid:      {ErrNotYetValid, http.StatusUnauthorized, "invalid_token", "The access token is not valid yet"},
+	rIssuedInFuture:   {ErrIssuedInFuture, http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
+	rClaims:           {ErrClaimsMalformed, http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
+}
+
+// refuse returns the precomputed refusal for r, with cause attached.
+func (g *Guard) refuse(r reason, cause error) *Error {
+	if cause == nil {
+		return g.refusals[r]
+	}
+	e := *g.refusals[r]
+	e.Cause = cause
+	return &e
+}
+
+// Verify extracts the request's bearer token and verifies it for the
+// Guard's audiences. It returns the token's claims, or an *Error that says
+// how to refuse the request. It is the framework-free entry point that the
+// Echo and Gin adapters build on.
+func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
+	return g.verifyFor(r, g.audiences)
+}
+
+func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, error) {
+	tok, rsn := g.extract(r)
+	if rsn >= 0 {
+		return nil, g.refusals[rsn]
+	}
+	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
+	if rsn >= 0 {
+		return nil, g.refuse(rsn, cause)
+	}
+	return c, nil
+}
+
+// verifyToken runs every check. The order matters: checks that need no key
+// come first, so that tokens failing them never reach the key cache (and
+// never trigger a refresh); the expiry is decided early but reported last,
+// so that "expired" is only ever said of a token whose signature verified.
+func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string) (*claims.Claims, reason, error) {
+	if len(tok) > g.maxToken {
+		return nil, rTooLarge, nil
+	}
+	if strings.Count(tok, ".") != 2 {
+		return nil, rTokenMalformed, nil // JWE (five parts) lands here too
+	}
+	c := new(claims.Claims)
+	t, _, err := g.parser.ParseUnverified(tok, c)
+	if err != nil {
+		switch {
+		case errors.Is(err, claims.ErrMalformed):
+			return nil, rClaims, err
+		case errors.Is(err, jwt.ErrTokenUnverifiable):
+			return nil, rAlgorithm, err // alg missing or unknown to golang-jwt
+		}
+		return nil, rTokenMalformed, err
+	}
+	alg := t.Method.Alg()
+	if !g.algs[alg] {
+		return nil, rAlgorithm, nil
+	}
+	if rsn := g.checkHeader(t.Header); rsn >= 0 {
+		return nil, rsn, nil
+	}
+	kid, ok := t.Header["kid"].(string)
+	if !ok || kid == "" {
+		return nil, rNoKID, nil
+	}
+	if c.Issuer != g.issuer {
+		return nil, rIssuer, nil
+	}
+	if !hasAnyAudience(c, audiences) {
+		return nil, rAudience, nil
+	}
+	if c.Subject == "" {
+		return nil, rSubject, nil
+	}
+	if c.ExpiresAt.IsZero() {
+		return nil, rNoExpiry, nil
+	}
+	now := g.now()
+	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
+		return nil, rNotYetValid, nil
+	}
+	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
+		return nil, rIssuedInFuture, nil
+	}
+	// RFC 7519 §4.1.4: the current time must be before exp.
+	expired := !now.Before(c.ExpiresAt.Add(g.leeway))
+
+	if !g.keys.Ready() {
+		return nil, rKeysUnavailable, nil
+	}
+	if len(kid) > maxKIDLength {
+		return nil, rUnknownKey, nil
+	}
+	var (
+		pub    crypto.PublicKey
+		jwkAlg string
+	)
+	if expired {
+		// An expired token is refused whatever its key; it must not cost
+		// the issuer a refresh.
+		pub, jwkAlg, ok = g.keys.LookupKey(kid)
+	} else {
+		pub, jwkAlg, ok = g.keys.LookupOrRefresh(ctx, kid)
+	}
+	if !ok {
+		return nil, rUnknownKey, nil
+	}
+	if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
+		return nil, rKeyMismatch, nil
+	}
+	signed := tok[:strings.LastIndexByte(tok, '.')]
+	if err := t.Method.Verify(signed, t.Signature, pub); err != nil {
+		return nil, rSignature, err
+	}
+	if expired {
+		return nil, rExpired, nil
+	}
+	return c, -1, nil
+}
+
+// checkHeader applies the header rules that need no key: typ, crit, b64 and
+// nested tokens. jku, x5u, jwk and x5c are never read, so they can never
+// select a key.
+func (g *Guard) checkHeader(h map[string]any) reason {
+	if _, ok := h["crit"]; ok {
+		return rCritical // RFC 7515 §4.1.11: we understand no extension
+	}
+	if _, ok := h["b64"]; ok {
+		return rCritical // RFC 7797 unencoded payloads are never accepted
+	}
+	if cty, ok := h["cty"]; ok {
+		if s, isStr := cty.(string); !isStr || strings.EqualFold(s, "JWT") {
+			return rType // nested JWT (RFC 7519 §5.2)
+		}
+	}
+	typ, ok := h["typ"]
+	if !ok {
+		if g.strict {
+			return rType
+		}
+		return -1
+	}
+	s, isStr := typ.(string)
+	if !isStr {
+		return rType
+	}
+	for _, t := range g.types {
+		if strings.EqualFold(s, t) {
+			return -1
+		}
+	}
+	return rType
+}
+
+func hasAnyAudience(c *claims.Claims, audiences []string) bool {
+	for _, want := range audiences {
+		if c.HasAudience(want) {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler returns next wrapped so that it runs only for requests with a
+// valid token for the Guard's audiences, with the claims in the request
+// context (claims.FromContext). It has the func(http.Handler) http.Handler
+// shape, so it composes with net/http, chi, alice and the like.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return g.Require()(next)
+}
+
+// Fail writes a refusal through the Guard's error handler and logs it.
+func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	if g.log.Enabled(r.Context(), slog.LevelDebug) {
+		g.log.DebugContext(r.Context(), "middleware: request refused", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	g.onError(w, r, err)
+}
+
+// Issuer returns the issuer the Guard accepts.
+func (g *Guard) Issuer() string { return g.issuer }

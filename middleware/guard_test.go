@@ -1,0 +1,615 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+const (
+	aud      = "https://api.example.com"
+	adminAud = "https://api.example.com/admin"
+)
+
+type env struct {
+	iss   *jwkstest.Issuer
+	keys  *jwks.Cache
+	guard *middleware.Guard
+	srv   *httptest.Server
+	// last is the error the guard's error handler last saw.
+	last error
+}
+
+// newEnv starts a test issuer, a real key cache over HTTP, a Guard, and a
+// server with the contract's routes.
+func newEnv(t *testing.T, opts ...middleware.Option) *env {
+	t.Helper()
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	return newEnvFor(t, iss, true, opts...)
+}
+
+func newEnvFor(t *testing.T, iss *jwkstest.Issuer, wait bool, opts ...middleware.Option) *env {
+	t.Helper()
+	keys, err := jwks.New(context.Background(), iss.URL(),
+		jwks.WithLogger(slog.New(slog.DiscardHandler)), jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	if wait {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := keys.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{iss: iss, keys: keys}
+	opts = append([]middleware.Option{middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		e.last = err
+		middleware.WriteError(w, r, err)
+	})}, opts...)
+	e.guard, err = middleware.New(keys, iss.URL(), []string{aud}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, found := claims.FromContext(r.Context())
+		if !found {
+			http.Error(w, "no claims in context", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, c.Subject)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/api/me", e.guard.Handler(ok))
+	mux.Handle("/api/notes", e.guard.Require(middleware.Scopes("notes:read"))(ok))
+	mux.Handle("/api/any", e.guard.Require(middleware.AnyScope("a", "b"))(ok))
+	mux.Handle("/admin/stats", e.guard.Require(middleware.Audience(adminAud), middleware.Scopes("admin"))(ok))
+	// A group: the outer Guard verifies, the inner Require only checks scopes.
+	mux.Handle("/group/", e.guard.Handler(e.guard.Require(middleware.Scopes("notes:read"))(ok)))
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) mint(t *testing.T, opts ...jwkstest.MintOption) string {
+	t.Helper()
+	tok, err := e.iss.Mint(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	status    int
+	challenge string
+	retry     string
+	ctype     string
+	body      string
+}
+
+func (e *env) do(t *testing.T, method, path string, headers ...string) response {
+	t.Helper()
+	e.last = nil
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), string(b)}
+}
+
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+func invalid(desc string) response {
+	return response{401, `Bearer realm="api", error="invalid_token", error_description="` + desc + `"`, "", "application/json",
+		`{"error":"invalid_token","error_description":"` + desc + `"}`}
+}
+
+func check(t *testing.T, got, want response) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("response:\n got  %+v\n want %+v", got, want)
+	}
+}
+
+var (
+	noCredentials = response{401, `Bearer realm="api"`, "", "application/json", `{"error":"unauthorized"}`}
+	badRequest    = response{400, `Bearer realm="api", error="invalid_request"`, "", "application/json",
+		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
+	expired = invalid("The access token expired")
+)
+
+func TestExtraction(t *testing.T) {
+	e := newEnv(t)
+	tok := e.mint(t)
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	for _, tc := range []struct {
+		name    string
+		headers []string
+		path    string
+		want    response
+		err     error
+	}{
+		{"no header", nil, "/api/me", noCredentials, middleware.ErrNoToken},
+		{"basic scheme", []string{"Authorization", "Basic dXNlcjpwdw=="}, "/api/me", noCredentials, middleware.ErrNoToken},
+		{"query token ignored", nil, "/api/me?access_token=" + tok, noCredentials, middleware.ErrNoToken},
+		{"bearer without token", []string{"Authorization", "Bearer"}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"bearer with spaces only", []string{"Authorization", "Bearer    "}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"two tokens", []string{"Authorization", "Bearer " + tok + " " + tok}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"equals inside", []string{"Authorization", "Bearer ab=cd"}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"non b64token byte", []string{"Authorization", "Bearer abc,def"}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"two headers", []string{"Authorization", "Bearer " + tok, "Authorization", "Bearer " + tok}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"header too long", []string{"Authorization", "Bearer " + strings.Repeat("a", middleware.MaxAuthorizationLength)}, "/api/me", badRequest, middleware.ErrMalformedRequest},
+		{"lowercase scheme", []string{"Authorization", "bearer " + tok}, "/api/me", ok, nil},
+		{"upper scheme", []string{"Authorization", "BEARER " + tok}, "/api/me", ok, nil},
+		{"several spaces", []string{"Authorization", "Bearer    " + tok}, "/api/me", ok, nil},
+		{"trailing padding allowed by b64token", []string{"Authorization", "Bearer " + tok + "=="}, "/api/me", invalid("The access token is malformed"), middleware.ErrTokenMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			check(t, e.do(t, "GET", tc.path, tc.headers...), tc.want)
+			if tc.err != nil && !errors.Is(e.last, tc.err) {
+				t.Fatalf("error handler got %v, want %v", e.last, tc.err)
+			}
+		})
+	}
+}
+
+func TestTokenSizeCap(t *testing.T) {
+	e := newEnv(t, middleware.WithMaxTokenSize(64))
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), invalid("The access token is too large"))
+	if !errors.Is(e.last, middleware.ErrTokenTooLarge) {
+		t.Fatalf("error = %v", e.last)
+	}
+}
+
+func TestOptInTokenSources(t *testing.T) {
+	e := newEnv(t, middleware.WithQueryParameter("access_token"), middleware.WithCookie("at"))
+	tok := e.mint(t)
+	check(t, e.do(t, "GET", "/api/me?access_token="+tok), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+	// RFC 6750 §2: more than one method is a malformed request.
+	check(t, e.do(t, "GET", "/api/me?access_token="+tok, bearer(tok)...), badRequest)
+	check(t, e.do(t, "GET", "/api/me?access_token=a&access_token=b"), badRequest)
+}
+
+func TestValidTokenPutsClaimsInContext(t *testing.T) {
+	e := newEnv(t)
+	var got *claims.Claims
+	h := e.guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = claims.FromContext(r.Context())
+	}))
+	tok := e.mint(t, jwkstest.WithScopes("notes:read", "notes:write"), jwkstest.WithClaim("scp", []string{"extra"}))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || got == nil {
+		t.Fatalf("status %d, claims %v", rec.Code, got)
+	}
+	if got.Subject != "user-123" || got.Issuer != e.iss.URL() || got.ClientID != "test-client" ||
+		strings.Join(got.Scopes, " ") != "notes:read notes:write extra" {
+		t.Fatalf("claims = %+v", got)
+	}
+	c, err := e.guard.Verify(req)
+	if err != nil || c.Subject != "user-123" {
+		t.Fatalf("Verify = %v, %v", c, err)
+	}
+}
+
+func TestEveryAlgorithm(t *testing.T) {
+	e := newEnv(t)
+	algs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+	// The keys are new to the cache: the first request's unknown-kid
+	// refresh finds them all (later ones fall within the cooldown).
+	for _, alg := range algs {
+		if _, err := e.iss.Rotate(alg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, alg := range algs {
+		t.Run(alg, func(t *testing.T) {
+			r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithAlg(alg)))...)
+			if r.status != 200 {
+				t.Fatalf("%s: %+v (%v)", alg, r, e.last)
+			}
+		})
+	}
+}
+
+// sign signs a hand-made header and payload with the issuer's key kid.
+func (e *env) sign(t *testing.T, kid string, header, payload map[string]any) string {
+	t.Helper()
+	tok, err := e.iss.Sign(kid, header, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *env) payload(over map[string]any) map[string]any {
+	now := time.Now().Unix()
+	p := map[string]any{"iss": e.iss.URL(), "sub": "user-123", "aud": aud, "iat": now, "exp": now + 300, "client_id": "c"}
+	for k, v := range over {
+		if v == nil {
+			delete(p, k)
+		} else {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+func forge(tok string) string {
+	// Flip bits in the middle of the signature (keeping canonical base64url).
+	i := strings.LastIndexByte(tok, '.')
+	sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	sig[len(sig)/2] ^= 0xff
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func TestInvalidTokens(t *testing.T) {
+	e := newEnv(t)
+	kid := e.iss.SigningKID("RS256")
+	hdr := func(over map[string]any) map[string]any {
+		h := map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": kid}
+		for k, v := range over {
+			if v == nil {
+				delete(h, k)
+			} else {
+				h[k] = v
+			}
+		}
+		return h
+	}
+	now := time.Now().Unix()
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	esKID, err := e.iss.Rotate("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		tok  string
+		desc string
+		err  error
+	}{
+		{"garbage", "abc.def.ghi", "The access token is malformed", middleware.ErrTokenMalformed},
+		{"two parts", "abc.def", "The access token is malformed", middleware.ErrTokenMalformed},
+		{"five parts (JWE)", "a.b.c.d.e", "The access token is malformed", middleware.ErrTokenMalformed},
+		{"wrong issuer", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iss": "https://other.example"})), "The access token issuer is not accepted", middleware.ErrIssuer},
+		{"issuer trailing slash", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iss": e.iss.URL() + "/"})), "The access token issuer is not accepted", middleware.ErrIssuer},
+		{"wrong audience", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": "https://other.example"})), "The access token is not meant for this resource", middleware.ErrAudience},
+		{"audience array without ours", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": []string{"x", "y"}})), "The access token is not meant for this resource", middleware.ErrAudience},
+		{"no subject", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"sub": nil})), "The access token has no subject", middleware.ErrSubject},
+		{"empty subject", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"sub": ""})), "The access token has no subject", middleware.ErrSubject},
+		{"no exp", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": nil})), "The access token has no expiry time", middleware.ErrNoExpiry},
+		{"exp as string", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": "9999999999"})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
+		{"exp too big", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": 1e300})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
+		{"aud null", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": json.RawMessage("null")})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
+		{"nbf in future", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"nbf": now + 120})), "The access token is not valid yet", middleware.ErrNotYetValid},
+		{"iat in future", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iat": now + 120})), "The access token was issued in the future", middleware.ErrIssuedInFuture},
+		{"alg none", e.sign(t, kid, hdr(map[string]any{"alg": "none"}), e.payload(nil)), "The access token signature algorithm is not accepted", middleware.ErrAlgorithm},
+		{"alg HS256", hs256(e.payload(nil), kid), "The access token signature algorithm is not accepted", middleware.ErrAlgorithm},
+		{"alg missing", unsigned(map[string]any{"kid": kid}, e.payload(nil)), "The access token signature algorithm is not accepted", middleware.ErrAlgorithm},
+		{"typ JOSE", e.sign(t, kid, hdr(map[string]any{"typ": "JOSE"}), e.payload(nil)), "The access token type is not accepted", middleware.ErrTokenType},
+		{"typ not string", e.sign(t, kid, hdr(map[string]any{"typ": 1}), e.payload(nil)), "The access token type is not accepted", middleware.ErrTokenType},
+		{"nested JWT", e.sign(t, kid, hdr(map[string]any{"cty": "JWT"}), e.payload(nil)), "The access token type is not accepted", middleware.ErrTokenType},
+		{"crit", e.sign(t, kid, hdr(map[string]any{"crit": []string{"exp"}}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
+		{"b64 false", e.sign(t, kid, hdr(map[string]any{"b64": false}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
+		{"no kid", e.sign(t, kid, hdr(map[string]any{"kid": nil}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKeyID},
+		{"kid not string", e.sign(t, kid, hdr(map[string]any{"kid": 7}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKeyID},
+		{"unknown kid", e.mint(t, jwkstest.WithKID("no-such-key")), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"path-like kid", e.mint(t, jwkstest.WithKID("../../etc/passwd")), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"huge kid", e.mint(t, jwkstest.WithKID(strings.Repeat("k", 1000))), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"forged signature", forge(e.mint(t)), "The access token signature is invalid", middleware.ErrSignature},
+		{"signed by another key", e.mint(t, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey)), "The access token signature is invalid", middleware.ErrSignature},
+		{"ES384 header on a P-256 key", unsigned(map[string]any{"alg": "ES384", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
+		{"RS384 header on a JWK that says RS256", e.sign(t, kid, hdr(map[string]any{"alg": "RS384"}), e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
+		{"RS256 header on an EC key", unsigned(map[string]any{"alg": "RS256", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			check(t, e.do(t, "GET", "/api/me", bearer(tc.tok)...), invalid(tc.desc))
+			if !errors.Is(e.last, tc.err) || !errors.Is(e.last, middleware.ErrInvalidToken) || errors.Is(e.last, middleware.ErrTokenExpired) {
+				t.Fatalf("error = %v, want %v", e.last, tc.err)
+			}
+		})
+	}
+}
+
+// hs256 builds an HS256 token: the alg allow-list must refuse it before any
+// key is considered, so its MAC does not matter.
+func hs256(payload map[string]any, kid string) string {
+	return unsigned(map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}, payload)
+}
+
+// unsigned encodes header and payload with a junk signature.
+func unsigned(header, payload map[string]any) string {
+	h, _ := json.Marshal(header)
+	p, _ := json.Marshal(payload)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("junk-signature"))
+}
+
+// The expired hint is given only for a token that is genuine in every other
+// way; any other fault wins over expiry.
+func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
+	e := newEnv(t)
+	past := jwkstest.WithExpiresIn(-2 * time.Minute)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, past))...), expired)
+	if !errors.Is(e.last, middleware.ErrTokenExpired) || !errors.Is(e.last, middleware.ErrInvalidToken) {
+		t.Fatalf("error = %v, want ErrTokenExpired wrapping ErrInvalidToken", e.last)
+	}
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tc := range []struct {
+		name string
+		tok  string
+	}{
+		{"expired and forged", forge(e.mint(t, past))},
+		{"expired and signed by a stranger", e.mint(t, past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
+		{"expired and wrong issuer", e.mint(t, past, jwkstest.WithClaim("iss", "https://other.example"))},
+		{"expired and wrong audience", e.mint(t, past, jwkstest.WithClaim("aud", "https://other.example"))},
+		{"expired and bad typ", e.mint(t, past, jwkstest.WithHeader("typ", "JOSE"))},
+		{"expired and unknown kid", e.mint(t, past, jwkstest.WithKID("unknown"))},
+		{"expired and no subject", e.mint(t, past, jwkstest.WithClaim("sub", nil))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, "GET", "/api/me", bearer(tc.tok)...)
+			if r.status != 401 || strings.Contains(strings.ToLower(r.challenge+r.body), "expired") || errors.Is(e.last, middleware.ErrTokenExpired) {
+				t.Fatalf("response %+v, error %v: must be invalid_token without the expired hint", r, e.last)
+			}
+		})
+	}
+	// Expired for the admin audience, presented to the admin route: the hint.
+	check(t, e.do(t, "GET", "/admin/stats", bearer(e.mint(t, past, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin")))...), expired)
+	// Expired for the API audience, presented to the admin route: no hint.
+	r := e.do(t, "GET", "/admin/stats", bearer(e.mint(t, past, jwkstest.WithScopes("admin")))...)
+	if r != invalid("The access token is not meant for this resource") {
+		t.Fatalf("expired token for another audience: %+v", r)
+	}
+}
+
+func TestExpiredUnknownKIDCausesNoFetch(t *testing.T) {
+	e := newEnv(t)
+	before := e.iss.JWKSFetches()
+	e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithKID("new")))...)
+	e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "https://x"), jwkstest.WithKID("new2")))...)
+	if n := e.iss.JWKSFetches() - before; n != 0 {
+		t.Fatalf("tokens failing key-free checks caused %d fetches", n)
+	}
+}
+
+func TestLeeway(t *testing.T) {
+	e := newEnv(t, middleware.WithLeeway(30*time.Second))
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-10*time.Second)))...); r.status != 200 {
+		t.Fatalf("token 10s past exp within 30s leeway: %+v", r)
+	}
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-31*time.Second)))...), expired)
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("nbf", time.Now().Add(20*time.Second).Unix())))...); r.status != 200 {
+		t.Fatalf("nbf 20s ahead within leeway: %+v", r)
+	}
+	// A fixed clock moves the window.
+	fixed := newEnvFor(t, e.iss, true, middleware.WithClock(func() time.Time { return time.Now().Add(time.Hour) }))
+	check(t, fixed.do(t, "GET", "/api/me", bearer(e.mint(t))...), expired)
+}
+
+func TestScopes(t *testing.T) {
+	e := newEnv(t)
+	forbidden := func(scopes string) response {
+		return response{403, `Bearer realm="api", error="insufficient_scope", scope="` + scopes + `"`, "", "application/json",
+			`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
+	}
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithScopes("notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithScopes("notes:readonly")))...), forbidden("notes:read"))
+	if !errors.Is(e.last, middleware.ErrInsufficientScope) {
+		t.Fatalf("error = %v", e.last)
+	}
+	var me *middleware.Error
+	if !errors.As(e.last, &me) || strings.Join(me.Scopes, " ") != "notes:read" || me.Status != 403 {
+		t.Fatalf("error details = %+v", me)
+	}
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t))...), forbidden("notes:read"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("scp", []string{"notes:read"})))...), ok)
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("scp", "x notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/api/any", bearer(e.mint(t, jwkstest.WithScopes("b")))...), ok)
+	check(t, e.do(t, "GET", "/api/any", bearer(e.mint(t, jwkstest.WithScopes("c")))...), forbidden("a b"))
+	// Group: outer Handler verified, inner Require checks scopes only.
+	check(t, e.do(t, "GET", "/group/x", bearer(e.mint(t, jwkstest.WithScopes("notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/group/x", bearer(e.mint(t))...), forbidden("notes:read"))
+	check(t, e.do(t, "GET", "/group/x"), noCredentials)
+	// Scope checks come after verification: a forged token with the scope is 401.
+	check(t, e.do(t, "GET", "/api/notes", bearer(forge(e.mint(t, jwkstest.WithScopes("notes:read"))))...), invalid("The access token signature is invalid"))
+}
+
+func TestAdminAudience(t *testing.T) {
+	e := newEnv(t)
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	admin := e.mint(t, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
+	check(t, e.do(t, "GET", "/admin/stats", bearer(admin)...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(admin)...), invalid("The access token is not meant for this resource"))
+	check(t, e.do(t, "GET", "/admin/stats", bearer(e.mint(t, jwkstest.WithScopes("admin")))...), invalid("The access token is not meant for this resource"))
+	both := e.mint(t, jwkstest.WithClaim("aud", []string{aud, adminAud}))
+	check(t, e.do(t, "GET", "/admin/stats", bearer(both)...), response{403, `Bearer realm="api", error="insufficient_scope", scope="admin"`, "", "application/json",
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
+}
+
+func TestKeysUnavailable(t *testing.T) {
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	iss.SetFault(jwkstest.FaultDown)
+	e := newEnvFor(t, iss, false, middleware.WithRetryAfter(7*time.Second))
+	tok := e.mint(t)
+	unavailable := response{503, "", "7", "application/json",
+		`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`}
+	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), unavailable)
+	if !errors.Is(e.last, middleware.ErrKeysUnavailable) {
+		t.Fatalf("error = %v", e.last)
+	}
+	// No token is still "no credentials", not 503.
+	check(t, e.do(t, "GET", "/api/me"), noCredentials)
+	iss.SetFault(jwkstest.FaultNone)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+}
+
+func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
+	e := newEnv(t)
+	before := e.iss.JWKSFetches()
+	if _, err := e.iss.Rotate("RS256"); err != nil {
+		t.Fatal(err)
+	}
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+	if n := e.iss.JWKSFetches() - before; n != 1 {
+		t.Fatalf("rotation cost %d fetches, want 1", n)
+	}
+}
+
+func TestStrictType(t *testing.T) {
+	e := newEnv(t, middleware.WithStrictType())
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t))...); r.status != 200 {
+		t.Fatalf("at+jwt refused in strict mode: %+v", r)
+	}
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", "Application/AT+JWT")))...); r.status != 200 {
+		t.Fatalf("typ compared case-sensitively: %+v", r)
+	}
+	for _, typ := range []any{"JWT", nil} {
+		check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", typ)))...), invalid("The access token type is not accepted"))
+	}
+	lax := newEnvFor(t, e.iss, true)
+	for _, typ := range []any{"JWT", "jwt", nil} {
+		if r := lax.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", typ)))...); r.status != 200 {
+			t.Fatalf("typ %v refused by default: %+v", typ, r)
+		}
+	}
+}
+
+func TestAlgorithmAllowList(t *testing.T) {
+	e := newEnv(t, middleware.WithAlgorithms("ES256"))
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), invalid("The access token signature algorithm is not accepted"))
+	if _, err := e.iss.Rotate("ES256"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithAlg("ES256")))...); r.status != 200 {
+		t.Fatalf("allowed ES256 refused: %+v", r)
+	}
+}
+
+func TestNewRefusesUnsafeConfiguration(t *testing.T) {
+	iss, err := jwkstest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	for name, tc := range map[string]struct {
+		keys middleware.KeySet
+		iss  string
+		aud  []string
+		opts []middleware.Option
+	}{
+		"nil keys":     {nil, "https://i", []string{"a"}, nil},
+		"no issuer":    {keys, "", []string{"a"}, nil},
+		"no audience":  {keys, "https://i", nil, nil},
+		"empty aud":    {keys, "https://i", []string{""}, nil},
+		"HS256":        {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithAlgorithms("RS256", "HS256")}},
+		"none":         {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithAlgorithms("none")}},
+		"no algs":      {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithAlgorithms()}},
+		"CRLF realm":   {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithRealm("a\r\nX-Evil: 1")}},
+		"neg leeway":   {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithLeeway(-time.Second)}},
+		"nil handler":  {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithErrorHandler(nil)}},
+		"zero maxsize": {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithMaxTokenSize(0)}},
+	} {
+		if _, err := middleware.New(tc.keys, tc.iss, tc.aud, tc.opts...); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
+
+func TestChallengeEscapesRealm(t *testing.T) {
+	e := newEnv(t, middleware.WithRealm(`my "quoted" \realm`))
+	r := e.do(t, "GET", "/api/me")
+	if r.challenge != `Bearer realm="my \"quoted\" \\realm"` {
+		t.Fatalf("challenge = %s", r.challenge)
+	}
+}
+
+func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
+	e := newEnv(t)
+	for name, req := range map[string]middleware.Requirement{
+		"no scopes":        middleware.Scopes(),
+		"empty scope":      middleware.Scopes(""),
+		"scope with space": middleware.Scopes("a b"),
+		"scope with quote": middleware.AnyScope(`a"`),
+		"no audience":      middleware.Audience(),
+		"zero value":       {},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Require did not panic", name)
+				}
+			}()
+			e.guard.Require(req)
+		}()
+	}
+}
+
+func TestWriteErrorWithForeignError(t *testing.T) {
+	rec := httptest.NewRecorder()
+	middleware.WriteError(rec, httptest.NewRequest("GET", "/", nil), errors.New("something else"))
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Bearer error="invalid_token", error_description="The access token is invalid"` {
+		t.Fatalf("%d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+}
+
+func TestLogsNeverContainTheToken(t *testing.T) {
+	var logs strings.Builder
+	e := newEnv(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	tok := forge(e.mint(t))
+	e.do(t, "GET", "/api/me", bearer(tok)...)
+	out := logs.String()
+	if !strings.Contains(out, "request refused") {
+		t.Fatalf("refusal not logged: %s", out)
+	}
+	if strings.Contains(out, tok[:40]) {
+		t.Fatalf("log contains the token: %s", out)
+	}
+}

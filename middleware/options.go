@@ -1,0 +1,133 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults used when the matching option is not given.
+const (
+	// DefaultLeeway absorbs clock skew between the issuer and this server
+	// when checking exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+	// DefaultRealm is the realm named in every challenge.
+	DefaultRealm = "api"
+	// DefaultMaxTokenSize caps the token length (16 KiB); longer tokens are
+	// refused before any decoding.
+	DefaultMaxTokenSize = 16 << 10
+	// DefaultRetryAfter is the Retry-After sent with 503 while no keys have
+	// been fetched.
+	DefaultRetryAfter = 5 * time.Second
+	// MaxAuthorizationLength is the longest Authorization header accepted;
+	// a longer one is a malformed request.
+	MaxAuthorizationLength = 8192
+)
+
+// DefaultTypes are the accepted typ header values (compared
+// case-insensitively). A token without typ is also accepted unless
+// WithStrictType is given.
+var DefaultTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
+
+// An ErrorHandler writes the response for a refused request. err is always
+// an *Error; it matches one of the package's sentinel errors. WriteError is
+// the default.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// An Option configures a Guard. Options are applied in order by New.
+type Option func(*config)
+
+type config struct {
+	leeway       time.Duration
+	algorithms   []string
+	realm        string
+	types        []string
+	strictType   bool
+	cookie       string
+	query        string
+	logger       *slog.Logger
+	now          func() time.Time
+	onError      ErrorHandler
+	maxTokenSize int
+	retryAfter   time.Duration
+}
+
+// WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
+// DefaultLeeway. Keep it small: it extends every token's life.
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) { c.leeway = d }
+}
+
+// WithAlgorithms restricts the accepted signature algorithms. Only
+// asymmetric algorithms can be named (RS256/384/512, PS256/384/512,
+// ES256/384/512, EdDSA); New refuses anything else, including HS* and none,
+// because a resource server that accepts a shared secret lets anyone holding
+// it mint tokens. Default: all of them. Narrow it to what your issuer uses.
+func WithAlgorithms(algs ...string) Option {
+	return func(c *config) { c.algorithms = algs }
+}
+
+// WithRealm sets the realm named in WWW-Authenticate challenges (RFC 6750
+// §3). Default: DefaultRealm. An empty realm omits the parameter.
+func WithRealm(realm string) Option {
+	return func(c *config) { c.realm = realm }
+}
+
+// WithTypes sets the accepted typ header values, compared
+// case-insensitively. Default: DefaultTypes.
+func WithTypes(types ...string) Option {
+	return func(c *config) { c.types = types }
+}
+
+// WithStrictType requires typ to be present and "at+jwt" or
+// "application/at+jwt", as RFC 9068 §4 asks of access tokens. It stops an ID
+// token or other JWT from the same issuer being accepted as an access
+// token; enable it when your issuer sets typ (most RFC 9068 issuers do).
+func WithStrictType() Option {
+	return func(c *config) { c.strictType = true }
+}
+
+// WithCookie also reads the token from the named cookie, when the request
+// has no Authorization header. Off by default: cookies are sent
+// automatically by browsers, which makes CSRF protection your concern.
+func WithCookie(name string) Option {
+	return func(c *config) { c.cookie = name }
+}
+
+// WithQueryParameter also reads the token from the named query parameter
+// (RFC 6750 §2.3 uses "access_token"). Off by default: URLs end up in logs,
+// histories and Referer headers.
+func WithQueryParameter(name string) Option {
+	return func(c *config) { c.query = name }
+}
+
+// WithLogger sets where refusals are logged, at debug level, with their
+// reason and cause (never the token). Default: a logger that discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithClock sets the clock for exp, nbf and iat checks; for tests.
+// Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// WithErrorHandler sets the function that writes refusals, for example to
+// count them or to log and then call WriteError. Default: WriteError.
+func WithErrorHandler(h ErrorHandler) Option {
+	return func(c *config) { c.onError = h }
+}
+
+// WithMaxTokenSize caps the token length in bytes. Default:
+// DefaultMaxTokenSize.
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) { c.maxTokenSize = n }
+}
+
+// WithRetryAfter sets the Retry-After of the 503 sent while no keys have
+// been fetched; it is rounded up to whole seconds. Default:
+// DefaultRetryAfter.
+func WithRetryAfter(d time.Duration) Option {
+	return func(c *config) { c.retryAfter = d }
+}
