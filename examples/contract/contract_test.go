@@ -1,0 +1,431 @@
+package contract_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+)
+
+// servers are the example servers that must behave identically.
+var servers = []string{"nethttp"}
+
+const (
+	aud      = "https://api.example.com"
+	adminAud = "https://api.example.com/admin"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "contract")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	for _, s := range servers {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", s, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one running example binary.
+type server struct {
+	URL    string
+	stdout *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
+
+// start runs the named server with args and env, waits for its ready log
+// line, and stops it when the test ends.
+func start(t *testing.T, name string, env []string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	s := &server{stdout: &lockedBuffer{}}
+	cmd.Stdout = s.stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.Write([]byte(sc.Text() + "\n"))
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s\nstdout:\n%s", name, logs.String(), s.stdout.String())
+		}
+	})
+	select {
+	case s.URL = <-urlc:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not log its ready line", name)
+	}
+	return s
+}
+
+type result struct {
+	Status    int
+	Challenge string
+	Retry     string
+	CType     string
+	Body      string
+}
+
+func (s *server) do(t *testing.T, method, path string, headers ...string) result {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if len(resp.Header.Values("WWW-Authenticate")) > 1 {
+		t.Fatalf("%s %s: several WWW-Authenticate headers", method, path)
+	}
+	return result{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Retry-After"),
+		resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))}
+}
+
+// waitKeys waits until the server has fetched keys: start-up does not wait
+// for them, and until then a token gets 503.
+func (s *server) waitKeys(t *testing.T, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.do(t, "GET", "/api/me", bearer(tok)...).Status == http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("server got no keys in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+const realm = `Bearer realm="api"`
+
+var (
+	noCredentials = result{401, realm, "", "application/json", `{"error":"unauthorized"}`}
+	badRequest    = result{400, realm + `, error="invalid_request"`, "", "application/json",
+		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
+	expiredHint = invalid("The access token expired")
+)
+
+func invalid(desc string) result {
+	return result{401, realm + `, error="invalid_token", error_description="` + desc + `"`, "", "application/json",
+		`{"error":"invalid_token","error_description":"` + desc + `"}`}
+}
+
+func forbidden(scopes string) result {
+	return result{403, realm + `, error="insufficient_scope", scope="` + scopes + `"`, "", "application/json",
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
+}
+
+func forge(tok string) string {
+	i := strings.LastIndexByte(tok, '.')
+	sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	sig[len(sig)/2] ^= 0xff
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func unsigned(header, payload map[string]any) string {
+	h, _ := json.Marshal(header)
+	p, _ := json.Marshal(payload)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("sig"))
+}
+
+// TestContract runs every row of the contract against every server, with
+// a test issuer in this process that the server finds by discovery.
+func TestContract(t *testing.T) {
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	mint := func(opts ...jwkstest.MintOption) string {
+		tok, err := iss.Mint(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	past := jwkstest.WithExpiresIn(-2 * time.Minute)
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	kid := iss.SigningKID("RS256")
+	now := time.Now().Unix()
+	payload := map[string]any{"iss": iss.URL(), "sub": "u", "aud": aud, "exp": now + 300}
+	read, write, admin := mint(jwkstest.WithScopes("notes:read")), mint(jwkstest.WithScopes("notes:write")), mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
+	meJSON := func(clientID string, scopes ...string) string {
+		b, _ := json.Marshal(struct {
+			Sub      string   `json:"sub"`
+			ClientID string   `json:"client_id,omitempty"`
+			Scopes   []string `json:"scopes"`
+		}{"user-123", clientID, append([]string{}, scopes...)})
+		return string(b)
+	}
+	ok := func(body string) result { return result{200, "", "", "application/json", body} }
+
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		headers []string
+		want    result
+		// bodyPrefix: compare only the start of the body (JSON arrays whose
+		// content the contract does not fix).
+		bodyPrefix bool
+	}{
+		{"healthz", "GET", "/healthz", nil, result{200, "", "", "text/plain; charset=utf-8", "ok"}, false},
+		{"me", "GET", "/api/me", bearer(read), ok(meJSON("test-client", "notes:read")), false},
+		{"me without client_id or scopes", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("client_id", nil))), ok(meJSON("")), false},
+		{"scope and scp are united", "GET", "/api/me", bearer(mint(jwkstest.WithScopes("a b"), jwkstest.WithClaim("scp", []string{"b", "c"}))), ok(meJSON("test-client", "a", "b", "c")), false},
+		{"scp as a string", "GET", "/api/notes", bearer(mint(jwkstest.WithClaim("scp", "notes:read"))), ok("["), true},
+		{"notes", "GET", "/api/notes", bearer(read), ok("["), true},
+		{"notes without scope", "GET", "/api/notes", bearer(write), forbidden("notes:read"), false},
+		{"scopes match exactly", "GET", "/api/notes", bearer(mint(jwkstest.WithScopes("notes:readonly"))), forbidden("notes:read"), false},
+		{"create note", "POST", "/api/notes", bearer(write), result{201, "", "", "application/json", "{"}, true},
+		{"create note without scope", "POST", "/api/notes", bearer(read), forbidden("notes:write"), false},
+		{"admin", "GET", "/admin/stats", bearer(admin), ok("{"), true},
+		{"admin without scope", "GET", "/admin/stats", bearer(mint(jwkstest.WithClaim("aud", adminAud))), forbidden("admin"), false},
+		{"admin with the API audience", "GET", "/admin/stats", bearer(mint(jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), false},
+		{"API with the admin audience", "GET", "/api/me", bearer(admin), invalid("The access token is not meant for this resource"), false},
+		{"no credentials", "GET", "/api/me", nil, noCredentials, false},
+		{"other scheme", "GET", "/api/me", []string{"Authorization", "Basic dTpw"}, noCredentials, false},
+		{"query token is not read", "GET", "/api/me?access_token=" + read, nil, noCredentials, false},
+		{"lowercase scheme", "GET", "/api/me", []string{"Authorization", "bearer " + read}, ok(meJSON("test-client", "notes:read")), false},
+		{"several spaces", "GET", "/api/me", []string{"Authorization", "Bearer   " + read}, ok(meJSON("test-client", "notes:read")), false},
+		{"bearer without token", "GET", "/api/me", []string{"Authorization", "Bearer"}, badRequest, false},
+		{"two tokens", "GET", "/api/me", []string{"Authorization", "Bearer " + read + " " + read}, badRequest, false},
+		{"equals inside the token", "GET", "/api/me", []string{"Authorization", "Bearer a=b"}, badRequest, false},
+		{"two Authorization headers", "GET", "/api/me", append(bearer(read), bearer(read)...), badRequest, false},
+		{"header over 8192 bytes", "GET", "/api/me", bearer(strings.Repeat("a", 8200)), badRequest, false},
+		{"expired", "GET", "/api/me", bearer(mint(past)), expiredHint, false},
+		{"expired and forged", "GET", "/api/me", bearer(forge(mint(past))), invalid("The access token signature is invalid"), false},
+		{"expired, signed by a stranger", "GET", "/api/me", bearer(mint(past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(stranger), jwkstest.WithKID(kid))), invalid("The access token signing key does not match its algorithm"), false},
+		{"expired, wrong issuer", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), invalid("The access token issuer is not accepted"), false},
+		{"expired, wrong audience", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("aud", "https://other.example"))), invalid("The access token is not meant for this resource"), false},
+		{"expired, bad typ", "GET", "/api/me", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
+		{"forged", "GET", "/api/me", bearer(forge(read)), invalid("The access token signature is invalid"), false},
+		{"wrong issuer", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iss", iss.URL()+"/"))), invalid("The access token issuer is not accepted"), false},
+		{"no subject", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("sub", ""))), invalid("The access token has no subject"), false},
+		{"no exp", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", nil))), invalid("The access token has no expiry time"), false},
+		{"exp as a string", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", fmt.Sprint(now+300)))), invalid("The access token claims are malformed"), false},
+		{"exp beyond int64", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", json.RawMessage("1e19")))), invalid("The access token claims are malformed"), false},
+		{"nbf in the future", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("nbf", now+600))), invalid("The access token is not valid yet"), false},
+		{"iat in the future", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", now+600))), invalid("The access token was issued in the future"), false},
+		{"alg none", "GET", "/api/me", bearer(unsigned(map[string]any{"alg": "none", "kid": kid}, payload)), invalid("The access token signature algorithm is not accepted"), false},
+		{"alg HS256", "GET", "/api/me", bearer(unsigned(map[string]any{"alg": "HS256", "kid": kid}, payload)), invalid("The access token signature algorithm is not accepted"), false},
+		{"no kid", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("kid", nil))), invalid("The access token does not name its signing key"), false},
+		{"unknown kid", "GET", "/api/me", bearer(mint(jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), false},
+		{"jku is not used", "GET", "/api/me", bearer(mint(jwkstest.WithKID("nope2"), jwkstest.WithHeader("jku", iss.JWKSURL()))), invalid("The access token signing key is unknown"), false},
+		{"crit", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("crit", []string{"x"}))), invalid("The access token uses an unsupported critical header"), false},
+		{"typ JOSE", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
+		{"typ JWT", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "jwt"), jwkstest.WithScopes("x"))), ok(meJSON("test-client", "x")), false},
+		{"JWE", "GET", "/api/me", bearer("a.b.c.d.e"), invalid("The access token is malformed"), false},
+		{"ES384 claim on a P-256 key", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), invalid("The access token signing key does not match its algorithm"), false},
+	}
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			s := start(t, name, nil, "-issuer", iss.URL())
+			s.waitKeys(t, read)
+			// Rotation first, before any unknown kid below starts the 30 s
+			// unknown-kid cooldown: a new kid verifies on its first use.
+			if _, err := iss.Rotate("ES256"); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.do(t, "GET", "/api/me", bearer(mint(jwkstest.WithAlg("ES256")))...); got.Status != 200 {
+				t.Fatalf("rotated key refused: %+v", got)
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					got := s.do(t, tc.method, tc.path, tc.headers...)
+					if tc.bodyPrefix && strings.HasPrefix(got.Body, tc.want.Body) {
+						got.Body = tc.want.Body
+					}
+					if got != tc.want {
+						t.Fatalf("\n got  %+v\n want %+v", got, tc.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestUnavailableUntilKeysArrive: an issuer down at start-up gives 503 with
+// Retry-After to requests with a token, and the server recovers by itself.
+func TestUnavailableUntilKeysArrive(t *testing.T) {
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer iss.Close()
+			iss.SetFault(jwkstest.FaultStatus503)
+			s := start(t, name, nil, "-issuer", iss.URL())
+			tok, _ := iss.Mint()
+			got := s.do(t, "GET", "/api/me", bearer(tok)...)
+			want := result{503, "", got.Retry, "application/json",
+				`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`}
+			if got != want || got.Retry == "" || strings.Trim(got.Retry, "0123456789") != "" {
+				t.Fatalf("\n got  %+v\n want %+v with Retry-After in seconds", got, want)
+			}
+			if got := s.do(t, "GET", "/healthz"); got.Status != 200 {
+				t.Fatalf("healthz while keys are missing: %+v", got)
+			}
+			if got := s.do(t, "GET", "/api/me"); got != noCredentials {
+				t.Fatalf("no token while keys are missing: %+v", got)
+			}
+			iss.SetFault(jwkstest.FaultNone)
+			deadline := time.Now().Add(15 * time.Second)
+			for s.do(t, "GET", "/api/me", bearer(tok)...).Status != 200 {
+				if time.Now().After(deadline) {
+					t.Fatal("server did not recover after the issuer came back")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestFlagsAndEnvironment: -audience from the environment, a flag over its
+// environment variable, an explicit JWKS URL, a custom leeway.
+func TestFlagsAndEnvironment(t *testing.T) {
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience("https://env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			tok, _ := iss.Mint()
+			s := start(t, name, []string{"OAUTH_ISSUER=" + iss.URL(), "OAUTH_AUDIENCE=https://env.example", "OAUTH_JWKS_URL="})
+			s.waitKeys(t, tok)
+			if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {
+				t.Fatalf("audience from env: %+v", got)
+			}
+			s = start(t, name, []string{"OAUTH_ISSUER=" + iss.URL(), "OAUTH_AUDIENCE=https://wrong.example"}, "-audience", "https://env.example", "-jwks-url", iss.JWKSURL())
+			s.waitKeys(t, tok)
+			if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {
+				t.Fatalf("flag over env: %+v", got)
+			}
+			old, _ := iss.Mint(jwkstest.WithExpiresIn(-2 * time.Minute))
+			s = start(t, name, nil, "-issuer", iss.URL(), "-audience", "https://env.example", "-leeway", "5m")
+			s.waitKeys(t, tok)
+			if got := s.do(t, "GET", "/api/me", bearer(old)...); got.Status != 200 {
+				t.Fatalf("leeway 5m, token 2m past exp: %+v", got)
+			}
+		})
+	}
+}
+
+// TestDevModeCurlCommands runs the curl commands a server prints in dev mode,
+// exactly as a user would paste them.
+func TestDevModeCurlCommands(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			s := start(t, name, nil)
+			deadline := time.Now().Add(5 * time.Second)
+			for strings.Count(s.stdout.String(), "curl -i") < 5 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			var script strings.Builder
+			script.WriteString("set -e\n")
+			var expect []string
+			for _, line := range strings.Split(s.stdout.String(), "\n") {
+				line = strings.TrimSpace(line)
+				switch {
+				case strings.HasPrefix(line, "TOKEN=") || strings.HasPrefix(line, "ADMIN="):
+					script.WriteString(line + "\n")
+				case strings.HasPrefix(line, "curl "):
+					cmd, comment, _ := strings.Cut(line, "#")
+					expect = append(expect, strings.Fields(comment)[0])
+					// -i prints the status line first; keep only it.
+					script.WriteString(strings.TrimSpace(cmd) + " | head -n 1\n")
+				}
+			}
+			if len(expect) < 4 {
+				t.Fatalf("dev mode printed too few commands:\n%s", s.stdout.String())
+			}
+			out, err := exec.Command("bash", "-c", script.String()).Output()
+			if err != nil {
+				t.Fatalf("script failed: %v\n%s\n%s", err, script.String(), out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != len(expect) {
+				t.Fatalf("got %d status lines, want %d:\n%s", len(lines), len(expect), out)
+			}
+			for i, l := range lines {
+				if f := strings.Fields(l); len(f) < 2 || f[1] != expect[i] {
+					t.Errorf("command %d: status line %q, want %s", i+1, l, expect[i])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,132 @@
+package exampleapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// Realm is the realm every example server names in its challenges.
+const Realm = "api"
+
+// App is everything a server needs besides its router.
+type App struct {
+	Config Config
+	API    *API
+	// Guard verifies tokens for Config.Audience; routes under /admin/ add
+	// middleware.Audience(Config.AdminAudience).
+	Guard *middleware.Guard
+	Keys  *jwks.Cache
+	// Dev is the in-process authorization server in dev mode, else nil.
+	Dev *jwkstest.Issuer
+}
+
+// New builds the key cache, the Guard and, in dev mode, the dev issuer. It
+// does not wait for keys: an unreachable issuer is retried in the
+// background, and tokens are answered 503 until keys arrive.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, API: NewAPI()}
+	issuer := cfg.Issuer
+	if cfg.Dev() {
+		dev, err := jwkstest.NewIssuer(jwkstest.WithAudience(cfg.Audience))
+		if err != nil {
+			return nil, fmt.Errorf("dev issuer: %w", err)
+		}
+		a.Dev, issuer = dev, dev.URL()
+	}
+	opts := []jwks.Option{jwks.WithLogger(log)}
+	var err error
+	if cfg.JWKSURL != "" {
+		a.Keys, err = jwks.NewFromJWKSURL(ctx, cfg.JWKSURL, opts...)
+	} else {
+		a.Keys, err = jwks.New(ctx, issuer, opts...)
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Guard, err = middleware.New(a.Keys, issuer, []string{cfg.Audience},
+		middleware.WithLeeway(cfg.Leeway), middleware.WithRealm(Realm), middleware.WithLogger(log))
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops the key cache and the dev issuer.
+func (a *App) Close() {
+	if a.Keys != nil {
+		a.Keys.Close()
+	}
+	if a.Dev != nil {
+		a.Dev.Close()
+	}
+}
+
+// Run listens on the configured address, logs one line when ready, prints
+// the dev instructions in dev mode, and serves h until ctx is done.
+func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	base := "http://" + ln.Addr().String()
+	if a.Dev != nil {
+		// The dev issuer is in this process: wait the moment it takes for
+		// its keys, so the first pasted command does not meet a 503.
+		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.Keys.WaitReady(wait)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("dev issuer keys: %w", err)
+		}
+		PrintDevInstructions(stdout, a.Dev.TokenURL(), base, a.Config)
+	}
+	log.Info("ready", "url", base, "issuer", a.Guard.Issuer(), "dev", a.Dev != nil)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// PrintDevInstructions prints curl commands that get tokens from the dev
+// issuer and call each route.
+func PrintDevInstructions(w io.Writer, tokenURL, api string, cfg Config) {
+	get := func(scope, resource string) string {
+		return fmt.Sprintf("$(curl -s -H 'Accept: text/plain' -d 'scope=%s' -d 'resource=%s' %s)", scope, resource, tokenURL)
+	}
+	fmt.Fprintf(w, `Dev mode: an in-process authorization server issues tokens at %s
+Get tokens (they live 5 minutes):
+  TOKEN=%s
+  ADMIN=%s
+Call the API:
+  curl -i -H "Authorization: Bearer $TOKEN" %s/api/me                      # 200
+  curl -i -H "Authorization: Bearer $TOKEN" %s/api/notes                   # 200
+  curl -i -X POST -H "Authorization: Bearer $TOKEN" %s/api/notes           # 403 insufficient_scope
+  curl -i -H "Authorization: Bearer $ADMIN" %s/admin/stats                 # 200
+  curl -i %s/api/me                                                        # 401
+`, tokenURL, get(ScopeNotesRead, cfg.Audience), get(ScopeAdmin, cfg.AdminAudience), api, api, api, api, api)
+}

@@ -1,0 +1,93 @@
+package exampleapp
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+
+	"github.com/jwtguard/jwtguard/claims"
+)
+
+// Scopes and routes of the example API; every server registers exactly these.
+const (
+	ScopeNotesRead  = "notes:read"
+	ScopeNotesWrite = "notes:write"
+	ScopeAdmin      = "admin"
+)
+
+// API holds the example's state: a list of notes in memory.
+type API struct {
+	mu    sync.Mutex
+	notes []Note
+}
+
+// Note is one entry of /api/notes.
+type Note struct {
+	ID     int    `json:"id"`
+	Text   string `json:"text"`
+	Author string `json:"author"`
+}
+
+// NewAPI returns an API with one note in it.
+func NewAPI() *API {
+	return &API{notes: []Note{{ID: 1, Text: "Access tokens are verified locally.", Author: "jwtguard"}}}
+}
+
+// Healthz answers GET /healthz.
+func (a *API) Healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+type me struct {
+	Sub      string   `json:"sub"`
+	ClientID string   `json:"client_id,omitempty"`
+	Scopes   []string `json:"scopes"`
+}
+
+// Me answers GET /api/me with who the token says the caller is.
+func (a *API) Me(w http.ResponseWriter, r *http.Request) {
+	c, _ := claims.FromContext(r.Context())
+	scopes := []string(c.Scopes)
+	if scopes == nil {
+		scopes = []string{}
+	}
+	writeJSON(w, http.StatusOK, me{Sub: c.Subject, ClientID: c.ClientID, Scopes: scopes})
+}
+
+// ListNotes answers GET /api/notes.
+func (a *API) ListNotes(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	notes := append([]Note{}, a.notes...)
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, notes)
+}
+
+// CreateNote answers POST /api/notes with 201 and the new note.
+func (a *API) CreateNote(w http.ResponseWriter, r *http.Request) {
+	c, _ := claims.FromContext(r.Context())
+	var in struct {
+		Text string `json:"text"`
+	}
+	// The body is optional: an empty or non-JSON body makes an empty note.
+	_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&in)
+	a.mu.Lock()
+	n := Note{ID: len(a.notes) + 1, Text: in.Text, Author: c.Subject}
+	a.notes = append(a.notes, n)
+	a.mu.Unlock()
+	writeJSON(w, http.StatusCreated, n)
+}
+
+// Stats answers GET /admin/stats.
+func (a *API) Stats(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	n := len(a.notes)
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]int{"notes": n})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
