@@ -1,0 +1,42 @@
+package exampleapp
+
+import (
+	"io"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Config
+		bad  bool
+	}{
+		{"defaults: dev mode", nil, nil, Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
+		{"env fallback", nil, map[string]string{"ADDR": ":9", "OAUTH_ISSUER": "https://i", "OAUTH_JWKS_URL": "https://i/k", "OAUTH_AUDIENCE": "https://a", "OAUTH_ADMIN_AUDIENCE": "https://b", "OAUTH_LEEWAY": "1m"},
+			Config{Addr: ":9", Issuer: "https://i", JWKSURL: "https://i/k", Audience: "https://a", AdminAudience: "https://b", Leeway: time.Minute}, false},
+		{"flag wins over env", []string{"-audience", "https://flag", "-leeway", "0s"}, map[string]string{"OAUTH_AUDIENCE": "https://env", "OAUTH_LEEWAY": "1m"},
+			Config{Addr: "127.0.0.1:8080", Audience: "https://flag", AdminAudience: "https://flag/admin", Leeway: 0}, false},
+		{"empty env is unset", nil, map[string]string{"OAUTH_AUDIENCE": "", "ADDR": ""}, Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
+		{"bad leeway", []string{"-leeway", "soon"}, nil, Config{}, true},
+		{"negative leeway", []string{"-leeway", "-1s"}, nil, Config{}, true},
+		{"jwks url without issuer", []string{"-jwks-url", "https://i/k"}, nil, Config{}, true},
+		{"stray argument", []string{"extra"}, nil, Config{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseFlags("x", tc.args, env(tc.env), io.Discard)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("accepted: %+v", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}

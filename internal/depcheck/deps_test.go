@@ -1,0 +1,47 @@
+package depcheck
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/jwtguard/jwtguard"
+
+// deps lists the non-standard packages pkg imports, directly or not
+// (tests excluded).
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	var list []string
+	for _, l := range strings.Fields(string(out)) {
+		if l != pkg {
+			list = append(list, l)
+		}
+	}
+	return list
+}
+
+func TestImportsPointInward(t *testing.T) {
+	for _, tc := range []struct {
+		pkg     string
+		allowed []string // prefixes
+	}{
+		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5"}},
+		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", mod + "/claims", mod + "/internal/keyalg"}},
+		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg"}},
+	} {
+		for _, d := range deps(t, tc.pkg) {
+			ok := false
+			for _, a := range tc.allowed {
+				ok = ok || strings.HasPrefix(d, a)
+			}
+			if !ok {
+				t.Errorf("%s imports %s", tc.pkg, d)
+			}
+		}
+	}
+}

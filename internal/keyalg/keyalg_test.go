@@ -1,0 +1,47 @@
+package keyalg
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"testing"
+)
+
+func TestCompatible(t *testing.T) {
+	rsa2048, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	keys := map[string]any{
+		"rsa2048": &rsa2048.PublicKey, "rsa1024": &rsa1024.PublicKey,
+		"p256": &p256.PublicKey, "p384": &p384.PublicKey, "p521": &p521.PublicKey, "p224": &p224.PublicKey,
+		"ed25519": edPub, "hmac": []byte("secret"),
+	}
+	fits := map[string]string{
+		"RS256": "rsa2048", "RS384": "rsa2048", "RS512": "rsa2048",
+		"PS256": "rsa2048", "PS384": "rsa2048", "PS512": "rsa2048",
+		"ES256": "p256", "ES384": "p384", "ES512": "p521", "EdDSA": "ed25519",
+	}
+	for _, alg := range append(Supported, "HS256", "none", "") {
+		for name, k := range keys {
+			want := fits[alg] == name
+			if got := Compatible(alg, k); got != want {
+				t.Errorf("Compatible(%s, %s) = %v, want %v", alg, name, got, want)
+			}
+		}
+		if IsSupported(alg) != (fits[alg] != "") {
+			t.Errorf("IsSupported(%q) = %v", alg, IsSupported(alg))
+		}
+	}
+	for name, k := range keys {
+		want := name != "rsa1024" && name != "p224" && name != "hmac"
+		if Usable(k) != want {
+			t.Errorf("Usable(%s) = %v, want %v", name, Usable(k), want)
+		}
+	}
+}
