@@ -52,15 +52,34 @@ func AnyScope(scopes ...string) Requirement {
 // only reqs are checked: an Audience requirement is then checked against the
 // verified token (401 invalid_token when it does not match).
 //
-// Require panics if a requirement names no values, an empty value, or a
-// scope that RFC 6749 §3.3 does not allow (a space, quote, backslash or
-// control character): these are programming errors, found at start-up.
+// Require panics on the programming errors Rule describes.
 func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	audiences := g.audiences
-	var scopeReqs []Requirement
+	return g.Rule(reqs...).Middleware
+}
+
+// A Rule is a set of requirements compiled by Guard.Rule: everything a
+// route needs checked, with its refusals precomputed. Framework adapters
+// call Check; net/http code uses Middleware (or Guard.Require). A Rule is
+// safe for concurrent use.
+type Rule struct {
+	g         *Guard
+	audiences []string // the audiences a token must have one of
+	ownAud    bool     // audiences came from an Audience requirement
+	scopes    []Requirement
+	refusals  []*Error // one 403 per scope requirement
+}
+
+// Rule compiles reqs for use with Check or Middleware.
+//
+// Rule panics if a requirement names no values, an empty value, or a scope
+// that RFC 6749 §3.3 does not allow (a space, quote, backslash or control
+// character): these are programming errors, found at start-up, like an
+// invalid pattern given to http.ServeMux.
+func (g *Guard) Rule(reqs ...Requirement) *Rule {
+	ru := &Rule{g: g, audiences: g.audiences}
 	var auds []string
 	for _, rq := range reqs {
-		if len(rq.values) == 0 || slices.Contains(rq.values, "") {
+		if rq.kind != 0 && (len(rq.values) == 0 || slices.Contains(rq.values, "")) {
 			panic(fmt.Sprintf("middleware: requirement %d with no or empty values", rq.kind))
 		}
 		switch rq.kind {
@@ -72,47 +91,55 @@ func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 					panic(fmt.Sprintf("middleware: invalid scope %q", s))
 				}
 			}
-			scopeReqs = append(scopeReqs, rq)
+			ru.scopes = append(ru.scopes, rq)
+			ru.refusals = append(ru.refusals, newRefusal(g.realm, ErrInsufficientScope, http.StatusForbidden,
+				"insufficient_scope", "The access token does not grant the scope this resource requires", rq.values, 0))
 		default:
 			panic("middleware: zero Requirement; use Audience, Scopes or AnyScope")
 		}
 	}
 	if auds != nil {
-		audiences = auds
+		ru.audiences, ru.ownAud = auds, true
 	}
-	// Precompute each scope requirement's 403, so a refusal is a lookup.
-	scopeRefusals := make([]*Error, len(scopeReqs))
-	for i, rq := range scopeReqs {
-		scopeRefusals[i] = newRefusal(g.realm, ErrInsufficientScope, http.StatusForbidden, "insufficient_scope",
-			"The access token does not grant the scope this resource requires", rq.values, 0)
+	return ru
+}
+
+// Check verifies the request's token for the rule's audiences, unless claims
+// are already in r's context, and checks the rule's scopes. It returns r with
+// the claims in its context, or an *Error to hand to Guard.Fail.
+func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
+	c, ok := claims.FromContext(r.Context())
+	if ok {
+		if ru.ownAud && !hasAnyAudience(c, ru.audiences) {
+			return r, ru.g.refusals[rAudience]
+		}
+	} else {
+		var err error
+		if c, err = ru.g.verifyFor(r, ru.audiences); err != nil {
+			return r, err
+		}
+		r = r.WithContext(claims.NewContext(r.Context(), c))
 	}
-	audRefusal := g.refusals[rAudience]
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := claims.FromContext(r.Context())
-			if ok {
-				if auds != nil && !hasAnyAudience(c, audiences) {
-					g.Fail(w, r, audRefusal)
-					return
-				}
-			} else {
-				var err error
-				if c, err = g.verifyFor(r, audiences); err != nil {
-					g.Fail(w, r, err)
-					return
-				}
-				r = r.WithContext(claims.NewContext(r.Context(), c))
-			}
-			for i, rq := range scopeReqs {
-				if (rq.kind == reqAllScopes && !c.Scopes.HasAll(rq.values...)) ||
-					(rq.kind == reqAnyScope && !c.Scopes.HasAny(rq.values...)) {
-					g.Fail(w, r, scopeRefusals[i])
-					return
-				}
-			}
-			next.ServeHTTP(w, r)
-		})
+	for i, rq := range ru.scopes {
+		if (rq.kind == reqAllScopes && !c.Scopes.HasAll(rq.values...)) ||
+			(rq.kind == reqAnyScope && !c.Scopes.HasAny(rq.values...)) {
+			return r, ru.refusals[i]
+		}
 	}
+	return r, nil
+}
+
+// Middleware returns next wrapped so that it runs only for requests that
+// pass Check; others are refused through the Guard's error handler.
+func (ru *Rule) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, err := ru.Check(r)
+		if err != nil {
+			ru.g.Fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:

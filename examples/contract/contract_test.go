@@ -24,7 +24,7 @@ import (
 )
 
 // servers are the example servers that must behave identically.
-var servers = []string{"nethttp"}
+var servers = []string{"nethttp", "echo", "gin"}
 
 const (
 	aud      = "https://api.example.com"

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/jwtguard/jwtguard/jwks"
@@ -129,4 +132,28 @@ Call the API:
   curl -i -H "Authorization: Bearer $ADMIN" %s/admin/stats                 # 200
   curl -i %s/api/me                                                        # 401
 `, tokenURL, get(ScopeNotesRead, cfg.Audience), get(ScopeAdmin, cfg.AdminAudience), api, api, api, api, api)
+}
+
+// Main is the whole main function of an example server: flags, logger,
+// signals, start-up and serving. Only the router differs between servers.
+func Main(router func(*App) http.Handler) {
+	cfg, err := ParseOSFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app, err := New(ctx, cfg, log)
+	if err != nil {
+		log.Error("start-up failed", "error", err)
+		os.Exit(1)
+	}
+	defer app.Close()
+	if err := app.Run(ctx, router(app), os.Stdout, log); err != nil {
+		log.Error("server failed", "error", err)
+		app.Close()
+		os.Exit(1)
+	}
 }

@@ -1,0 +1,90 @@
+// Package echoguard adapts the middleware package's Guard to Echo
+// (github.com/labstack/echo/v4). It holds no verification logic: every
+// check, refusal and error hook is the core's, so an Echo server answers
+// byte for byte like a net/http one.
+//
+//	g, _ := middleware.New(keys, issuer, []string{audience})
+//	api := e.Group("/api", echoguard.Middleware(g))
+//	api.GET("/me", me)
+//	api.GET("/notes", notes, echoguard.RequireScopes(g, "notes:read"))
+//	e.GET("/admin/stats", stats, echoguard.Require(g, middleware.Audience(admin), middleware.Scopes("admin")))
+//
+//	// in a handler:
+//	c, _ := echoguard.Claims(ctx)
+//
+// Refusals are written directly to the response (status, WWW-Authenticate,
+// JSON body) and the chain stops; they do not go through Echo's
+// HTTPErrorHandler, which would drop the challenge header. To observe or
+// reshape refusals, use middleware.WithErrorHandler on the Guard.
+package echoguard
+
+import (
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// An Option configures the middleware returned by Middleware or Require.
+type Option func(*config)
+
+type config struct {
+	skipper echomw.Skipper
+}
+
+// WithSkipper skips verification for requests where skip returns true (for
+// example health checks mounted under a protected group). Default: none
+// skipped.
+func WithSkipper(skip echomw.Skipper) Option {
+	return func(c *config) { c.skipper = skip }
+}
+
+// Middleware verifies the request's bearer token for the Guard's audiences
+// and puts the claims in the request's context, where Claims and
+// claims.FromContext find them.
+func Middleware(g *middleware.Guard, opts ...Option) echo.MiddlewareFunc {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return handle(g, g.Rule(), cfg.skipper)
+}
+
+// RequireScopes verifies the token (unless an earlier guard middleware did)
+// and requires every one of scopes. It panics on the programming errors
+// middleware.Guard.Rule describes.
+func RequireScopes(g *middleware.Guard, scopes ...string) echo.MiddlewareFunc {
+	return Require(g, middleware.Scopes(scopes...))
+}
+
+// Require verifies the token (unless an earlier guard middleware did) and
+// checks reqs, as middleware.Guard.Require does. It panics on the
+// programming errors middleware.Guard.Rule describes.
+func Require(g *middleware.Guard, reqs ...middleware.Requirement) echo.MiddlewareFunc {
+	return handle(g, g.Rule(reqs...), nil)
+}
+
+func handle(g *middleware.Guard, rule *middleware.Rule, skipper echomw.Skipper) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skipper != nil && skipper(c) {
+				return next(c)
+			}
+			r, err := rule.Check(c.Request())
+			if err != nil {
+				g.Fail(c.Response(), c.Request(), err)
+				return nil
+			}
+			c.SetRequest(r)
+			return next(c)
+		}
+	}
+}
+
+// Claims returns the verified claims of the request, if a guard middleware
+// ran for it. They live in the request's context, not in Echo's string-keyed
+// store, so net/http code shared with this handler sees them too.
+func Claims(c echo.Context) (*claims.Claims, bool) {
+	return claims.FromContext(c.Request().Context())
+}

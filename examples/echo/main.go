@@ -1,0 +1,40 @@
+// Command echo is the example resource server on Echo, identical over HTTP
+// to examples/nethttp (shared/spec/http-contract.md). With no -issuer it
+// starts an in-process dev authorization server and prints curl commands:
+//
+//	go run ./examples/echo
+package main
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	echoguard "github.com/jwtguard/jwtguard/adapters/echo"
+	"github.com/jwtguard/jwtguard/examples/internal/exampleapp"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+func main() {
+	exampleapp.Main(routes)
+}
+
+// routes wires the contract's routes in Echo's style: the guard on the
+// /api group, scopes per route, the admin audience on /admin.
+func routes(a *exampleapp.App) http.Handler {
+	g, api := a.Guard, a.API
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// The handlers are the shared net/http ones, so bodies are identical.
+	h := func(f http.HandlerFunc) echo.HandlerFunc { return echo.WrapHandler(f) }
+
+	e.GET("/healthz", h(api.Healthz))
+	v1 := e.Group("/api", echoguard.Middleware(g))
+	v1.GET("/me", h(api.Me))
+	v1.GET("/notes", h(api.ListNotes), echoguard.RequireScopes(g, exampleapp.ScopeNotesRead))
+	v1.POST("/notes", h(api.CreateNote), echoguard.RequireScopes(g, exampleapp.ScopeNotesWrite))
+	e.GET("/admin/stats", h(api.Stats), echoguard.Require(g,
+		middleware.Audience(a.Config.AdminAudience),
+		middleware.Scopes(exampleapp.ScopeAdmin)))
+	return e
+}
