@@ -1,0 +1,48 @@
+package echoguard_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/labstack/echo/v4"
+
+	echoguard "github.com/jwtguard/jwtguard/adapters/echo"
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+func Example() {
+	iss, _ := jwkstest.NewIssuer() // stands in for your authorization server
+	defer iss.Close()
+	ctx := context.Background()
+
+	keys, _ := jwks.New(ctx, iss.URL())
+	defer keys.Close()
+	g, _ := middleware.New(keys, iss.URL(), []string{"https://api.example.com"})
+
+	e := echo.New()
+	api := e.Group("/api", echoguard.Middleware(g))
+	api.GET("/me", func(c echo.Context) error {
+		claims, _ := echoguard.Claims(c)
+		return c.String(http.StatusOK, "hello "+claims.Subject)
+	})
+	api.GET("/notes", listNotes, echoguard.RequireScopes(g, "notes:read"))
+
+	_ = keys.WaitReady(ctx)
+	tok, _ := iss.Mint()
+	for _, path := range []string{"/api/me", "/api/notes"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body.String())
+	}
+	// Output:
+	// 200  hello user-123
+	// 403 Bearer realm="api", error="insufficient_scope", scope="notes:read" {"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}
+}
+
+func listNotes(c echo.Context) error { return c.JSON(http.StatusOK, []string{}) }
