@@ -25,6 +25,21 @@ func deps(t *testing.T, pkg string) []string {
 	return list
 }
 
+// TestAdaptersImportOnlyTheirFramework: the Echo adapter never brings in
+// Gin, and the other way round.
+func TestAdaptersImportOnlyTheirFramework(t *testing.T) {
+	for pkg, foreign := range map[string]string{
+		mod + "/adapters/echo": "github.com/gin-gonic/",
+		mod + "/adapters/gin":  "github.com/labstack/",
+	} {
+		for _, d := range deps(t, pkg) {
+			if strings.HasPrefix(d, foreign) {
+				t.Errorf("%s imports %s", pkg, d)
+			}
+		}
+	}
+}
+
 func TestImportsPointInward(t *testing.T) {
 	for _, tc := range []struct {
 		pkg     string
@@ -33,6 +48,7 @@ func TestImportsPointInward(t *testing.T) {
 		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5"}},
 		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", mod + "/claims", mod + "/internal/keyalg"}},
 		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg"}},
+		{mod + "/adapters/oauth2", []string{"golang.org/x/oauth2"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			ok := false

@@ -1,0 +1,288 @@
+package oauth2guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// refreshTimeout bounds a shared refresh. The refresh is detached from the
+// request that started it (so one caller giving up does not fail the others
+// waiting on it), so it needs a deadline of its own.
+const refreshTimeout = 30 * time.Second
+
+// drainLimit is how much of a refused response's body is read before it is
+// closed, so the connection can be reused without reading an unbounded body.
+const drainLimit = 4 << 10
+
+// RefreshFunc obtains a new token given the stale one (which carries the
+// refresh token). stale is nil only if the Transport was created without a
+// token. It must return a token with a non-empty AccessToken or an error.
+//
+// ctx carries the values of the request that triggered the refresh (so
+// oauth2.HTTPClient set on it is honoured) but not its cancellation: the
+// refresh is shared by every request waiting for it.
+type RefreshFunc func(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error)
+
+// ConfigRefresher refreshes with the refresh_token grant at cfg's token
+// endpoint. If the server does not return a new refresh token, the old one
+// is kept, so the next refresh still has one to use.
+//
+// With cfg.Endpoint.AuthStyle left at oauth2.AuthStyleAutoDetect, x/oauth2
+// tries the client credentials in the header first and, on any error, again
+// in the body, so a refused refresh costs two calls to the token endpoint;
+// set the AuthStyle your server uses to avoid that.
+func ConfigRefresher(cfg *oauth2.Config) RefreshFunc {
+	return func(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+		if stale == nil || stale.RefreshToken == "" {
+			return nil, errors.New("oauth2guard: no refresh token")
+		}
+		// A token without an access token is never Valid, so the token
+		// source goes straight to the refresh_token grant.
+		tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: stale.RefreshToken}).Token()
+		if err != nil {
+			return nil, err
+		}
+		if tok.RefreshToken == "" {
+			// x/oauth2 already does this today; do not depend on it.
+			c := *tok
+			c.RefreshToken = stale.RefreshToken
+			tok = &c
+		}
+		return tok, nil
+	}
+}
+
+// An Option configures a Transport.
+type Option func(*Transport)
+
+// WithBase sets the RoundTripper that sends the requests. Default (and when
+// rt is nil): http.DefaultTransport.
+func WithBase(rt http.RoundTripper) Option {
+	return func(t *Transport) {
+		if rt != nil {
+			t.base = rt
+		}
+	}
+}
+
+// WithOnRefresh calls f after each successful refresh with copies of the
+// old token (nil if there was none) and the new one, for logs and metrics.
+// Requests waiting for that refresh resume only after f returns, so it must
+// not block long.
+func WithOnRefresh(f func(old, new *oauth2.Token)) Option {
+	return func(t *Transport) { t.onRefresh = f }
+}
+
+// Transport is an http.RoundTripper that sends requests with a Bearer
+// access token and, when the API answers with the expired hint (see
+// IsExpiredHint), refreshes the token once and retries the request once.
+// It also refreshes before sending when the cached token has expired by the
+// local clock, as oauth2.Transport does.
+//
+// Requests that are refused with the same stale token share a single
+// refresh. A Transport is safe for concurrent use; create it with
+// NewTransport.
+type Transport struct {
+	base      http.RoundTripper
+	refresh   RefreshFunc
+	onRefresh func(old, new *oauth2.Token)
+
+	mu       sync.Mutex
+	tok      *oauth2.Token // never mutated; replaced on refresh
+	inflight *refreshCall  // non-nil while a refresh runs
+
+	refreshes atomic.Int64
+}
+
+// refreshCall is one shared refresh. tok and err are written before done is
+// closed and only read after.
+type refreshCall struct {
+	done chan struct{}
+	tok  *oauth2.Token
+	err  error
+}
+
+// NewTransport returns a Transport that starts with (a copy of) tok and
+// obtains new tokens with refresh. tok may be nil, in which case the first
+// request refreshes with a nil stale token. It panics if refresh is nil: a
+// Transport that can never refresh is oauth2.Transport with a static source.
+func NewTransport(tok *oauth2.Token, refresh RefreshFunc, opts ...Option) *Transport {
+	if refresh == nil {
+		panic("oauth2guard: NewTransport with a nil RefreshFunc")
+	}
+	t := &Transport{base: http.DefaultTransport, refresh: refresh}
+	if tok != nil {
+		c := *tok
+		t.tok = &c
+	}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// Token returns a copy of the current token, or nil if there is none yet.
+// Persist it to reuse the refresh token across runs.
+func (t *Transport) Token() *oauth2.Token {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return copyToken(t.tok)
+}
+
+// Refreshes returns how many refreshes have succeeded so far.
+func (t *Transport) Refreshes() int64 {
+	return t.refreshes.Load()
+}
+
+// RoundTrip sends req with the current access token. If the response is the
+// expired hint and req's body can be sent again (no body, http.NoBody, or
+// GetBody set), it drains and closes that response, refreshes the token
+// (or waits for the refresh already under way, or picks up the token
+// another request already obtained) and sends req once more with a fresh
+// body. The second response is returned whatever it is, so a server that
+// keeps refusing cannot cause a loop. Any other response is returned
+// untouched.
+//
+// If that refresh fails, RoundTrip returns an error wrapping the
+// RefreshFunc's error (e.g. an *oauth2.RetrieveError for invalid_grant)
+// rather than the first 401: the 401 only said "refresh", and the error
+// says why that is impossible, which is what the caller must act on (for
+// example by signing the user in again). The same happens if the cached
+// token is expired locally and cannot be refreshed before the first send.
+//
+// req is never modified: each attempt is sent as a clone.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	tok, err := t.usable(ctx, nil)
+	if err != nil {
+		// The RoundTripper contract: the body is closed even on errors.
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
+	}
+
+	resp, err := t.base.RoundTrip(authorized(req, tok))
+	if err != nil || !IsExpiredHint(resp) || !replayable(req) {
+		return resp, err
+	}
+
+	// The 401 is discarded either way; read a little so the connection can
+	// be reused, but never an unbounded body.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+	resp.Body.Close()
+
+	tok, err = t.usable(ctx, tok)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
+	}
+	retry := authorized(req, tok)
+	if req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("oauth2guard: rewinding request body: %w", err)
+		}
+		retry.Body = body
+	}
+	return t.base.RoundTrip(retry)
+}
+
+// usable returns a token to send. rejected is the token the server just
+// refused with the expired hint, or nil before the first send.
+//
+//   - A refresh is under way: wait for its result. The current token is
+//     being replaced because the server refused it, so it is not worth
+//     sending.
+//   - The current token is not the rejected one and is valid by the local
+//     clock: use it (another request has already refreshed).
+//   - Otherwise start a refresh and wait for it.
+//
+// Waiting respects ctx; the refresh itself goes on for the other waiters.
+func (t *Transport) usable(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error) {
+	t.mu.Lock()
+	call := t.inflight
+	if call == nil {
+		if cur := t.tok; cur != rejected && cur.Valid() {
+			t.mu.Unlock()
+			return cur, nil
+		}
+		call = t.startRefresh(ctx)
+	}
+	t.mu.Unlock()
+
+	select {
+	case <-call.done:
+		return call.tok, call.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// startRefresh starts a refresh of the current token in its own goroutine.
+// It runs with ctx's values but not its cancellation, under refreshTimeout,
+// because other requests may come to wait on it. t.mu must be held.
+func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
+	call := &refreshCall{done: make(chan struct{})}
+	t.inflight = call
+	stale := t.tok
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		tok, err := t.refresh(rctx, copyToken(stale))
+		if err == nil && (tok == nil || tok.AccessToken == "") {
+			err = errors.New("oauth2guard: RefreshFunc returned no access token")
+		}
+		if err == nil {
+			// Keep a private copy: the RefreshFunc's caller-visible value
+			// must not be able to change what we send.
+			tok = copyToken(tok)
+		} else {
+			tok = nil
+		}
+
+		t.mu.Lock()
+		if err == nil {
+			t.tok = tok
+			t.refreshes.Add(1)
+		}
+		t.inflight = nil
+		t.mu.Unlock()
+
+		if err == nil && t.onRefresh != nil {
+			t.onRefresh(copyToken(stale), copyToken(tok))
+		}
+		call.tok, call.err = tok, err
+		close(call.done)
+	}()
+	return call
+}
+
+// authorized clones req (sharing its body) with tok in the Authorization
+// header. The scheme is always Bearer: that is what the API verifies and
+// what its hint is about, whatever token_type the server reported.
+func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return r
+}
+
+// replayable reports whether req can be sent a second time.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func copyToken(tok *oauth2.Token) *oauth2.Token {
+	if tok == nil {
+		return nil
+	}
+	c := *tok
+	return &c
+}

@@ -1,0 +1,768 @@
+package oauth2guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+const expiredChallenge = `Bearer realm="api", error="invalid_token", error_description="The access token expired"`
+
+// authServer is a real token endpoint for the refresh_token grant. The N-th
+// successful refresh returns access token at-N and refresh token rt-N.
+type authServer struct {
+	*httptest.Server
+	calls atomic.Int64
+
+	mu            sync.Mutex
+	refreshTokens []string // the refresh_token of each call, in order
+
+	fail        bool          // answer 400 invalid_grant
+	omitRefresh bool          // do not return a refresh_token
+	entered     chan struct{} // if non-nil, receives one value per call on entry
+	gate        chan struct{} // if non-nil, each call waits for it to be closed
+}
+
+func newAuthServer(t *testing.T, setup func(*authServer)) *authServer {
+	t.Helper()
+	s := &authServer{}
+	if setup != nil {
+		setup(s)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *authServer) serve(w http.ResponseWriter, r *http.Request) {
+	if s.entered != nil {
+		s.entered <- struct{}{}
+	}
+	if s.gate != nil {
+		<-s.gate
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/token" {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	n := s.calls.Add(1)
+	s.mu.Lock()
+	s.refreshTokens = append(s.refreshTokens, r.PostForm.Get("refresh_token"))
+	s.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/json")
+	if r.PostForm.Get("grant_type") != "refresh_token" || r.PostForm.Get("client_id") != "cli" {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"invalid_request"}`)
+		return
+	}
+	if s.fail {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"invalid_grant","error_description":"refresh token revoked"}`)
+		return
+	}
+	if s.omitRefresh {
+		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, n)
+		return
+	}
+	fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-%d"}`, n, n)
+}
+
+func (s *authServer) config() *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     "cli",
+		ClientSecret: "secret",
+		// A fixed style: auto-detection would retry a refused refresh with
+		// the other style, and the counts below would be off by one.
+		Endpoint: oauth2.Endpoint{TokenURL: s.URL + "/token", AuthStyle: oauth2.AuthStyleInParams},
+	}
+}
+
+func (s *authServer) sentRefreshTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refreshTokens...)
+}
+
+// apiServer is a resource server: 401 with the expired hint for the tokens
+// expired reports as expired, 200 "hello <token>" otherwise.
+type apiServer struct {
+	*httptest.Server
+	calls atomic.Int64
+
+	mu      sync.Mutex
+	expired func(token string) bool
+	tokens  []string // the access token of each call, in order
+	bodies  []string // the request body of each call, in order
+}
+
+func newAPIServer(t *testing.T, expired ...string) *apiServer {
+	t.Helper()
+	set := map[string]bool{}
+	for _, e := range expired {
+		set[e] = true
+	}
+	s := &apiServer{expired: func(tok string) bool { return set[tok] }}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *apiServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.calls.Add(1)
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.tokens = append(s.tokens, tok)
+	s.bodies = append(s.bodies, string(body))
+	expired := s.expired
+	s.mu.Unlock()
+	if !ok || expired(tok) {
+		w.Header().Set("WWW-Authenticate", expiredChallenge)
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"invalid_token","error_description":"The access token expired"}`)
+		return
+	}
+	fmt.Fprintf(w, "hello %s", tok)
+}
+
+// setExpired replaces the expiry rule; the handler may call it concurrently.
+func (s *apiServer) setExpired(f func(token string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expired = f
+}
+
+func (s *apiServer) seen() (tokens, bodies []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.tokens...), append([]string(nil), s.bodies...)
+}
+
+// trackingTransport records whether each response body was read to the end
+// and closed, to check that a refused response is drained before a retry.
+type trackingTransport struct {
+	mu     sync.Mutex
+	bodies []*trackedBody
+}
+
+type trackedBody struct {
+	io.ReadCloser
+	eof, closed bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	b.closed = true
+	return b.ReadCloser.Close()
+}
+
+func (tt *trackingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b := &trackedBody{ReadCloser: resp.Body}
+	resp.Body = b
+	tt.mu.Lock()
+	tt.bodies = append(tt.bodies, b)
+	tt.mu.Unlock()
+	return resp, nil
+}
+
+// liveToken is a token that is valid by the local clock.
+func liveToken(access, refresh string) *oauth2.Token {
+	return &oauth2.Token{AccessToken: access, TokenType: "Bearer", RefreshToken: refresh, Expiry: time.Now().Add(time.Hour)}
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return string(b)
+}
+
+func TestExpiredHintRefreshesOnceAndRetriesOnce(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t, "at-0")
+	base := &trackingTransport{}
+	var hooks []string
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()),
+		WithBase(base),
+		WithOnRefresh(func(old, new *oauth2.Token) {
+			hooks = append(hooks, old.AccessToken+"->"+new.AccessToken)
+		}))
+
+	req, err := http.NewRequest(http.MethodGet, api.URL+"/api/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Trace", "1")
+	before := *req
+	beforeHeader := req.Header.Clone()
+
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200", resp.StatusCode)
+	}
+	if body := readAll(t, resp); body != "hello at-1" {
+		t.Errorf("body = %q, want %q", body, "hello at-1")
+	}
+
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if got := tr.Refreshes(); got != 1 {
+		t.Errorf("Refreshes() = %d, want 1", got)
+	}
+	if got := as.sentRefreshTokens(); !reflect.DeepEqual(got, []string{"rt-0"}) {
+		t.Errorf("refresh tokens sent = %q, want [rt-0]", got)
+	}
+	if got := api.calls.Load(); got != 2 {
+		t.Errorf("API calls = %d, want 2", got)
+	}
+	if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0", "at-1"}) {
+		t.Errorf("API saw tokens %q, want [at-0 at-1]", tokens)
+	}
+	if tok := tr.Token(); tok.AccessToken != "at-1" || tok.RefreshToken != "rt-1" {
+		t.Errorf("Token() = %q/%q, want at-1/rt-1", tok.AccessToken, tok.RefreshToken)
+	}
+	if !reflect.DeepEqual(hooks, []string{"at-0->at-1"}) {
+		t.Errorf("OnRefresh calls = %q, want [at-0->at-1]", hooks)
+	}
+
+	// The refused response was drained and closed before the retry.
+	if len(base.bodies) != 2 {
+		t.Fatalf("base saw %d responses, want 2", len(base.bodies))
+	}
+	if first := base.bodies[0]; !first.eof || !first.closed {
+		t.Errorf("first response: drained=%v closed=%v, want both", first.eof, first.closed)
+	}
+
+	// The caller's request is untouched.
+	if req.Header.Get("Authorization") != "" {
+		t.Errorf("caller's request got Authorization %q", req.Header.Get("Authorization"))
+	}
+	if !reflect.DeepEqual(req.Header, beforeHeader) {
+		t.Errorf("caller's header = %v, want %v", req.Header, beforeHeader)
+	}
+	if req.Method != before.Method || req.URL != before.URL || req.Body != before.Body || req.Context() != before.Context() {
+		t.Error("caller's request fields changed")
+	}
+}
+
+func TestOtherUnauthorizedPassesThrough(t *testing.T) {
+	challenges := map[string]string{
+		"/signature":  `Bearer realm="api", error="invalid_token", error_description="The access token signature is invalid"`,
+		"/none":       "",
+		"/lowercase":  `Bearer realm="api", error="invalid_token", error_description="the access token expired"`,
+		"/short":      `Bearer realm="api", error="invalid_token", error_description="expired"`,
+		"/no-error":   `Bearer realm="api", error_description="The access token expired"`,
+		"/other-code": `Bearer realm="api", error="invalid_request", error_description="The access token expired"`,
+		"/basic":      `Basic realm="api", error="invalid_token", error_description="The access token expired"`,
+	}
+	var apiCalls atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiCalls.Add(1)
+		if c := challenges[r.URL.Path]; c != "" {
+			w.Header().Set("WWW-Authenticate", c)
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, "refused "+r.URL.Path)
+	}))
+	defer api.Close()
+	as := newAuthServer(t, nil)
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	client := &http.Client{Transport: tr}
+
+	for path := range challenges {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			before := apiCalls.Load()
+			resp, err := client.Get(api.URL + path)
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status = %d, want 401", resp.StatusCode)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != challenges[path] {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, challenges[path])
+			}
+			if body := readAll(t, resp); body != "refused "+path {
+				t.Errorf("body = %q, want %q", body, "refused "+path)
+			}
+			if got := apiCalls.Load() - before; got != 1 {
+				t.Errorf("API calls = %d, want 1", got)
+			}
+		})
+	}
+	if got := as.calls.Load(); got != 0 {
+		t.Errorf("token endpoint calls = %d, want 0", got)
+	}
+	if got := tr.Refreshes(); got != 0 {
+		t.Errorf("Refreshes() = %d, want 0", got)
+	}
+}
+
+func TestNonReplayableBodyIsNotRetried(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t, "at-0")
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+
+	req, err := http.NewRequest(http.MethodPost, api.URL+"/api/notes", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Body = io.NopCloser(strings.NewReader("payload")) // GetBody stays nil
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || !IsExpiredHint(resp) {
+		t.Errorf("status = %d, hint = %v; want the 401 hint passed through", resp.StatusCode, IsExpiredHint(resp))
+	}
+	if body := readAll(t, resp); !strings.Contains(body, "invalid_token") {
+		t.Errorf("body = %q, want the API's error body", body)
+	}
+	if got := as.calls.Load(); got != 0 {
+		t.Errorf("token endpoint calls = %d, want 0", got)
+	}
+	if got := api.calls.Load(); got != 1 {
+		t.Errorf("API calls = %d, want 1", got)
+	}
+	if _, bodies := api.seen(); !reflect.DeepEqual(bodies, []string{"payload"}) {
+		t.Errorf("API saw bodies %q, want [payload]", bodies)
+	}
+}
+
+func TestReplayableBodyIsResent(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t, "at-0")
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+
+	req, err := http.NewRequest(http.MethodPost, api.URL+"/api/notes", strings.NewReader(`{"note":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.GetBody == nil {
+		t.Fatal("http.NewRequest did not set GetBody")
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || body != "hello at-1" {
+		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "hello at-1")
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	tokens, bodies := api.seen()
+	if !reflect.DeepEqual(tokens, []string{"at-0", "at-1"}) {
+		t.Errorf("API saw tokens %q, want [at-0 at-1]", tokens)
+	}
+	if want := []string{`{"note":"hi"}`, `{"note":"hi"}`}; !reflect.DeepEqual(bodies, want) {
+		t.Errorf("API saw bodies %q, want %q", bodies, want)
+	}
+}
+
+func TestRetryRefusedAgainIsReturned(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t)
+	api.setExpired(func(string) bool { return true }) // every token is "expired"
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+
+	resp, err := (&http.Client{Transport: tr}).Get(api.URL + "/api/me")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || !IsExpiredHint(resp) {
+		t.Errorf("status = %d, want the second 401 with the hint", resp.StatusCode)
+	}
+	if body := readAll(t, resp); !strings.Contains(body, "expired") {
+		t.Errorf("body = %q, want the API's error body", body)
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if got := api.calls.Load(); got != 2 {
+		t.Errorf("API calls = %d, want 2", got)
+	}
+	if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0", "at-1"}) {
+		t.Errorf("API saw tokens %q, want [at-0 at-1]", tokens)
+	}
+}
+
+func TestConcurrentRequestsShareOneRefresh(t *testing.T) {
+	const n = 50
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t)
+	// Hold every request carrying the stale token until all n have arrived,
+	// so that all of them really are sent with it and refused.
+	var stale atomic.Int64
+	allIn := make(chan struct{})
+	api.setExpired(func(tok string) bool {
+		if tok != "at-0" {
+			return false
+		}
+		if stale.Add(1) == n {
+			close(allIn)
+		}
+		select {
+		case <-allIn:
+		case <-time.After(10 * time.Second):
+		}
+		return true
+	})
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	client := &http.Client{Transport: tr}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			resp, err := client.Get(api.URL + "/api/me")
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || string(body) != "hello at-1" {
+				errs <- fmt.Errorf("got %d %q", resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if got := tr.Refreshes(); got != 1 {
+		t.Errorf("Refreshes() = %d, want 1", got)
+	}
+	if got := stale.Load(); got != n {
+		t.Errorf("requests sent with the stale token = %d, want %d", got, n)
+	}
+	if got := api.calls.Load(); got != 2*n {
+		t.Errorf("API calls = %d, want %d", got, 2*n)
+	}
+}
+
+func TestRefreshFailureIsReturnedAsError(t *testing.T) {
+	as := newAuthServer(t, func(s *authServer) { s.fail = true })
+	api := newAPIServer(t, "at-0")
+	base := &trackingTransport{}
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()), WithBase(base))
+
+	req, err := http.NewRequest(http.MethodGet, api.URL+"/api/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("RoundTrip succeeded with %d, want an error", resp.StatusCode)
+	}
+	if resp != nil {
+		t.Errorf("RoundTrip returned a response with its error")
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("error %v does not wrap an invalid_grant *oauth2.RetrieveError", err)
+	}
+	if !strings.HasPrefix(err.Error(), "oauth2guard: refreshing token: ") {
+		t.Errorf("error = %q, want the oauth2guard prefix", err)
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if got := api.calls.Load(); got != 1 {
+		t.Errorf("API calls = %d, want 1 (no retry)", got)
+	}
+	if got := tr.Refreshes(); got != 0 {
+		t.Errorf("Refreshes() = %d, want 0", got)
+	}
+	if tok := tr.Token(); tok.AccessToken != "at-0" || tok.RefreshToken != "rt-0" {
+		t.Errorf("Token() = %q/%q, want the old at-0/rt-0 kept", tok.AccessToken, tok.RefreshToken)
+	}
+	if len(base.bodies) != 1 || !base.bodies[0].closed {
+		t.Errorf("the 401's body was not closed")
+	}
+}
+
+func TestLocallyExpiredTokenIsRefreshedBeforeSending(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t, "at-0")
+	stale := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)}
+	tr := NewTransport(stale, ConfigRefresher(as.config()))
+
+	resp, err := (&http.Client{Transport: tr}).Get(api.URL + "/api/me")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || body != "hello at-1" {
+		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "hello at-1")
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-1"}) {
+		t.Errorf("API saw tokens %q, want [at-1]", tokens)
+	}
+	if stale.AccessToken != "at-0" {
+		t.Error("NewTransport's token argument was modified")
+	}
+}
+
+func TestLocalRefreshFailureClosesRequestBody(t *testing.T) {
+	as := newAuthServer(t, func(s *authServer) { s.fail = true })
+	api := newAPIServer(t)
+	stale := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)}
+	tr := NewTransport(stale, ConfigRefresher(as.config()))
+
+	body := &closeRecorder{Reader: strings.NewReader("payload")}
+	req, err := http.NewRequest(http.MethodPost, api.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("RoundTrip succeeded, want an error")
+	}
+	if !body.closed {
+		t.Error("request body not closed on error")
+	}
+	if got := api.calls.Load(); got != 0 {
+		t.Errorf("API calls = %d, want 0", got)
+	}
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+func TestRefreshKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
+	as := newAuthServer(t, func(s *authServer) { s.omitRefresh = true })
+	api := newAPIServer(t, "at-0")
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	client := &http.Client{Transport: tr}
+
+	for _, want := range []string{"hello at-1", "hello at-2"} {
+		resp, err := client.Get(api.URL)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		if body := readAll(t, resp); body != want {
+			t.Errorf("body = %q, want %q", body, want)
+		}
+		api.setExpired(func(tok string) bool { return tok != "at-2" }) // at-1 expires in turn
+	}
+	if got := as.sentRefreshTokens(); !reflect.DeepEqual(got, []string{"rt-0", "rt-0"}) {
+		t.Errorf("refresh tokens sent = %q, want [rt-0 rt-0]", got)
+	}
+	if tok := tr.Token(); tok.RefreshToken != "rt-0" {
+		t.Errorf("Token().RefreshToken = %q, want rt-0", tok.RefreshToken)
+	}
+}
+
+// The request that starts a refresh may give up; the refresh goes on for
+// the others waiting on it.
+func TestCancelledStarterDoesNotCancelSharedRefresh(t *testing.T) {
+	as := newAuthServer(t, func(s *authServer) {
+		s.entered = make(chan struct{}, 4)
+		s.gate = make(chan struct{})
+	})
+	api := newAPIServer(t, "at-0")
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	aErr := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL, nil)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		aErr <- err
+	}()
+	<-as.entered // A's refresh is at the token endpoint, held by the gate
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	bRes := make(chan result, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: tr}).Get(api.URL)
+		if err != nil {
+			bRes <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		bRes <- result{status: resp.StatusCode, body: string(b)}
+	}()
+
+	cancel()
+	select {
+	case err := <-aErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled request: err = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelled request still waiting for the refresh")
+	}
+
+	close(as.gate)
+	r := <-bRes
+	if r.err != nil || r.status != http.StatusOK || r.body != "hello at-1" {
+		t.Errorf("waiting request: got %d %q %v, want 200 %q", r.status, r.body, r.err, "hello at-1")
+	}
+	if got := as.calls.Load(); got != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", got)
+	}
+	if got := tr.Refreshes(); got != 1 {
+		t.Errorf("Refreshes() = %d, want 1", got)
+	}
+}
+
+func TestConfigRefresherWithoutRefreshToken(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t)
+	tr := NewTransport(nil, ConfigRefresher(as.config()))
+	_, err := (&http.Client{Transport: tr}).Get(api.URL)
+	if err == nil || !strings.Contains(err.Error(), "no refresh token") {
+		t.Errorf("err = %v, want a missing refresh token error", err)
+	}
+	if as.calls.Load() != 0 || api.calls.Load() != 0 {
+		t.Errorf("calls: token endpoint %d, API %d; want 0, 0", as.calls.Load(), api.calls.Load())
+	}
+}
+
+func TestRefreshFuncReturningNoToken(t *testing.T) {
+	api := newAPIServer(t, "at-0")
+	tr := NewTransport(liveToken("at-0", "rt-0"), func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+		return &oauth2.Token{}, nil
+	})
+	_, err := (&http.Client{Transport: tr}).Get(api.URL)
+	if err == nil || !strings.Contains(err.Error(), "no access token") {
+		t.Errorf("err = %v, want a no access token error", err)
+	}
+	if got := api.calls.Load(); got != 1 {
+		t.Errorf("API calls = %d, want 1", got)
+	}
+}
+
+func TestIsExpiredHint(t *testing.T) {
+	const exp = `error="invalid_token", error_description="The access token expired"`
+	tests := []struct {
+		name   string
+		status int
+		values []string
+		want   bool
+	}{
+		{"exact", 401, []string{expiredChallenge}, true},
+		{"no realm", 401, []string{"Bearer " + exp}, true},
+		{"reversed order", 401, []string{`Bearer error_description="The access token expired", realm="api", error="invalid_token"`}, true},
+		{"scheme case", 401, []string{"bEaReR " + exp}, true},
+		{"param name case", 401, []string{`Bearer ERROR="invalid_token", Error_Description="The access token expired"`}, true},
+		{"token error value", 401, []string{`Bearer error=invalid_token, error_description="The access token expired"`}, true},
+		{"bws around =", 401, []string{"Bearer error = \"invalid_token\",\terror_description\t=\"The access token expired\""}, true},
+		{"empty list elements", 401, []string{`, Bearer error="invalid_token" , , error_description="The access token expired",, Basic realm="x",`}, true},
+		{"escaped chars", 401, []string{`Bearer error="invalid\_token", error_description="The \access token \expired"`}, true},
+		{"escaped quotes elsewhere", 401, []string{`Bearer realm="a \"quoted\", realm", ` + exp}, true},
+		{"escaped quote in description", 401, []string{`Bearer error="invalid_token", error_description="The access token expired\""`}, false},
+		{"after another challenge", 401, []string{`Basic realm="x", Bearer ` + exp}, true},
+		{"before another challenge", 401, []string{`Bearer ` + exp + `, Basic realm="x"`}, true},
+		{"after a token68 challenge", 401, []string{`Negotiate a87421000492aa874209af8bc028==, Bearer ` + exp}, true},
+		{"after a bare scheme", 401, []string{`Negotiate, Bearer ` + exp}, true},
+		{"second header", 401, []string{`Basic realm="x"`, `Bearer ` + exp}, true},
+		{"first header", 401, []string{`Bearer ` + exp, `Basic realm="x"`}, true},
+		{"garbage header then hint", 401, []string{`@@@ "`, `Bearer ` + exp}, true},
+		{"hint on another scheme", 401, []string{`Basic realm="x", ` + exp}, false}, // the params belong to Basic
+		{"bearer token68", 401, []string{`Bearer aW52YWxpZF90b2tlbg==`}, false},
+		{"bearer bare", 401, []string{`Bearer`}, false},
+		{"scheme prefix", 401, []string{"Bearerx " + exp}, false},
+		{"other scheme", 401, []string{"DPoP " + exp}, false},
+		{"description lower case", 401, []string{`Bearer error="invalid_token", error_description="the access token expired"`}, false},
+		{"description trailing space", 401, []string{`Bearer error="invalid_token", error_description="The access token expired "`}, false},
+		{"error value case", 401, []string{`Bearer error="Invalid_Token", error_description="The access token expired"`}, false},
+		{"missing error", 401, []string{`Bearer error_description="The access token expired"`}, false},
+		{"other error", 401, []string{`Bearer error="invalid_request", error_description="The access token expired"`}, false},
+		{"duplicate error param", 401, []string{`Bearer error="insufficient_scope", ` + exp}, false},
+		{"unterminated quote", 401, []string{`Bearer error="invalid_token", error_description="The access token expired`}, false},
+		{"trailing garbage", 401, []string{`Bearer ` + exp + ` junk`}, false},
+		{"missing comma", 401, []string{`Bearer error="invalid_token" error_description="The access token expired"`}, false},
+		{"no value", 401, []string{`Bearer error=, error_description="The access token expired"`}, false},
+		{"control char", 401, []string{"Bearer error=\"invalid_token\", error_description=\"The access\x01token expired\""}, false},
+		{"garbage", 401, []string{`"=,=,"`}, false},
+		{"only commas", 401, []string{`,,,`}, false},
+		{"empty", 401, []string{""}, false},
+		{"no header", 401, nil, false},
+		{"403 with hint", 403, []string{expiredChallenge}, false},
+		{"400 with hint", 400, []string{expiredChallenge}, false},
+		{"200 with hint", 200, []string{expiredChallenge}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tt.status, Header: http.Header{}}
+			for _, v := range tt.values {
+				resp.Header.Add("WWW-Authenticate", v)
+			}
+			if got := IsExpiredHint(resp); got != tt.want {
+				t.Errorf("IsExpiredHint(%d, %q) = %v, want %v", tt.status, tt.values, got, tt.want)
+			}
+		})
+	}
+	if IsExpiredHint(nil) {
+		t.Error("IsExpiredHint(nil) = true")
+	}
+}
+
+// The parser splits the RFC 9110 §11.6.1 example correctly.
+func TestParseChallengesRFCExample(t *testing.T) {
+	got := parseChallenges(`Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`)
+	want := []challenge{
+		{scheme: "Newauth", params: map[string]string{"realm": "apps", "type": "1", "title": `Login to "apps"`}},
+		{scheme: "Basic", params: map[string]string{"realm": "simple"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseChallenges = %+v, want %+v", got, want)
+	}
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRun plays the walk-through and checks each step's outcome, in order.
+func TestRun(t *testing.T) {
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, &out, DefaultTokenLife)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("walk-through took %v, promised under 20 s", d)
+	}
+	type step struct {
+		to, method, path string
+		status           int
+		challenge        string
+	}
+	want := []step{
+		{"authorization server", "POST", "/token", 200, ""}, // 1. tokens issued
+		{"API", "GET", "/api/me", 200, ""},                  // 2. verified locally
+		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token expired"`}, // 3. expired hint
+		{"authorization server", "POST", "/token", 200, ""},                                                                       //    refresh
+		{"API", "GET", "/api/me", 200, ""},                                                                                        //    retry
+		{"API", "POST", "/api/notes", 403, `Bearer realm="api", error="insufficient_scope", scope="notes:write"`},                 // 4. scope
+		{"authorization server", "POST", "/token", 200, ""},                                                                       // 5. token from the new key
+		{"API", "GET", "/api/me", 200, ""},                                                                                        //    verified after rotation
+	}
+	if len(rep.Exchanges) != len(want) {
+		t.Fatalf("%d exchanges, want %d:\n%s", len(rep.Exchanges), len(want), out.String())
+	}
+	for i, w := range want {
+		g := rep.Exchanges[i]
+		if g.To != w.to || g.Method != w.method || g.Path != w.path || g.Status != w.status || g.Challenge != w.challenge {
+			t.Errorf("exchange %d: got %+v, want %+v", i+1, g, w)
+		}
+	}
+	if rep.Refreshes != 1 {
+		t.Errorf("client refreshed %d times, want 1", rep.Refreshes)
+	}
+	if rep.RotatedKID == "" || rep.RotatedKID == rep.FirstKID {
+		t.Errorf("kids: first %q, rotated %q", rep.FirstKID, rep.RotatedKID)
+	}
+	// 6. One fetch at start-up, one for the rotated kid; five requests.
+	if rep.JWKSFetches != 2 || rep.APIRequests != 5 {
+		t.Errorf("JWKS fetches %d, API requests %d; want 2 and 5", rep.JWKSFetches, rep.APIRequests)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.Contains(line, ":") {
+			t.Errorf("line is not 'who → whom: what': %q", line)
+		}
+	}
+	if !strings.Contains(out.String(), "counts: the API verified 5 requests locally and fetched the issuer's keys 2 times") {
+		t.Errorf("counts line missing:\n%s", out.String())
+	}
+}
