@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,11 +160,11 @@ func knownIndex(name string) int {
 	return -1
 }
 
-// maxNumericDate is 9999-12-31T23:59:59Z. Larger values are refused: beyond
-// about 9.2e18 seconds time.Unix wraps (a huge "nbf" would compare as being
-// in the past), and times after year 9999 cannot be marshalled by package
-// time, which would break logging of the decoded claims.
-const maxNumericDate = 253402300799
+// maxStoredSec is the latest NumericDate stored as it is; any later value
+// that still fits in int64 is stored as this one. time.Unix wraps a few
+// billion seconds below math.MaxInt64 (a huge "nbf" would compare as past),
+// and the margin keeps adding a leeway to "exp" from overflowing.
+const maxStoredSec = math.MaxInt64 - 62135596800 - 1<<40
 
 // Reasons for refusal. They never contain claim values.
 const (
@@ -171,7 +172,6 @@ const (
 	reasonStringOrArray = "must be a string or an array of strings"
 	reasonArray         = "must be an array of strings"
 	reasonNumber        = "must be a number"
-	reasonNegative      = "must not be negative"
 	reasonRange         = "is out of range"
 	reasonDuplicate     = "duplicate claim"
 	reasonEscape        = "invalid string escape"
@@ -196,8 +196,10 @@ func malformedClaim(name, reason string) error {
 // and leaves c zeroed, so a partly decoded claim set is never observed.
 // The receiver is always reset first, so a *Claims can be reused.
 //
-// NumericDate claims (exp, nbf, iat, auth_time) must be JSON numbers between
-// 0 and 253402300799 (year 9999); a fraction is truncated toward zero.
+// NumericDate claims (exp, nbf, iat, auth_time) must be JSON numbers that fit
+// in int64 seconds; a fraction is truncated toward zero. Values beyond what
+// package time can represent (about 292 billion years) are stored as the
+// latest representable time, which is what they mean to a verifier.
 //
 // The input is not retained: the method keeps one private copy of it.
 //
@@ -522,34 +524,18 @@ func numericDate(s string, sp span) (time.Time, string) {
 	var sec int64
 	if strings.ContainsAny(num, ".eE") {
 		f, err := strconv.ParseFloat(num, 64)
-		switch {
-		case err != nil || f != f: // out of float64 range, NaN
-			return time.Time{}, reasonRange
-		case f < 0:
-			return time.Time{}, reasonNegative
-		case f >= maxNumericDate+1:
+		// -2^63 is an int64; 2^63 is not. NaN fails both comparisons.
+		if err != nil || !(f >= math.MinInt64 && f < math.MaxInt64) {
 			return time.Time{}, reasonRange
 		}
 		sec = int64(f) // truncates toward zero
 	} else {
-		digits := num
-		neg := digits[0] == '-'
-		if neg {
-			digits = digits[1:]
-		}
-		for j := 0; j < len(digits); j++ {
-			sec = sec*10 + int64(digits[j]-'0')
-			if sec > maxNumericDate {
-				if neg {
-					return time.Time{}, reasonNegative
-				}
-				return time.Time{}, reasonRange
-			}
-		}
-		if neg && sec != 0 { // "-0" is zero
-			return time.Time{}, reasonNegative
+		var err error
+		if sec, err = strconv.ParseInt(num, 10, 64); err != nil {
+			return time.Time{}, reasonRange
 		}
 	}
+	sec = min(sec, maxStoredSec)
 	return time.Unix(sec, 0).UTC(), ""
 }
 

@@ -44,8 +44,8 @@
 // client_id, acr or scope that are not strings (null included); aud, groups,
 // roles, entitlements that are neither a string nor an array of strings; scp
 // that is neither an array of strings nor a string; amr that is not an
-// array of strings; exp, nbf, iat, auth_time that are not JSON numbers, are
-// negative, or exceed 253402300799 (year 9999). Member names are
+// array of strings; exp, nbf, iat, auth_time that are not JSON numbers or
+// do not fit in int64 seconds. Member names are
 // case-sensitive: "EXP" is a custom claim, not "exp".
 //
 // Decoding is allocation-light: it validates with json.Valid, then walks the
