@@ -37,24 +37,44 @@ var (
 	ErrKeysUnavailable = errors.New("middleware: signing keys unavailable")
 )
 
-// Reasons a token is invalid. Each wraps ErrInvalidToken.
+// Reasons a token is invalid. Each wraps ErrInvalidToken, so a handler can
+// count refusals by reason and still treat them alike.
 var (
-	ErrTokenMalformed  = fmt.Errorf("%w: malformed", ErrInvalidToken)             // not a compact JWS, bad base64url or JSON
-	ErrTokenTooLarge   = fmt.Errorf("%w: too large", ErrInvalidToken)             // longer than the maximum token size
-	ErrAlgorithm       = fmt.Errorf("%w: algorithm not allowed", ErrInvalidToken) // alg outside the allow-list (none, HS*, …)
-	ErrTokenType       = fmt.Errorf("%w: type not accepted", ErrInvalidToken)     // typ outside the accepted set, or a nested JWT
-	ErrCritical        = fmt.Errorf("%w: critical header", ErrInvalidToken)       // crit present: no extension is understood (RFC 7515 §4.1.11)
-	ErrNoKeyID         = fmt.Errorf("%w: no kid", ErrInvalidToken)                // the header names no key
-	ErrUnknownKey      = fmt.Errorf("%w: unknown key", ErrInvalidToken)           // no key with that kid, even after a refresh
-	ErrKeyMismatch     = fmt.Errorf("%w: key does not fit algorithm", ErrInvalidToken)
-	ErrSignature       = fmt.Errorf("%w: bad signature", ErrInvalidToken)
-	ErrIssuer          = fmt.Errorf("%w: issuer not accepted", ErrInvalidToken)
-	ErrAudience        = fmt.Errorf("%w: audience not accepted", ErrInvalidToken)
-	ErrSubject         = fmt.Errorf("%w: no subject", ErrInvalidToken)
-	ErrNoExpiry        = fmt.Errorf("%w: no expiry", ErrInvalidToken)
-	ErrNotYetValid     = fmt.Errorf("%w: not yet valid", ErrInvalidToken)        // nbf in the future
-	ErrIssuedInFuture  = fmt.Errorf("%w: issued in the future", ErrInvalidToken) // iat in the future
-	ErrClaimsMalformed = fmt.Errorf("%w: malformed claims", ErrInvalidToken)     // a claim of the wrong JSON type or range
+	// ErrTokenMalformed: not a compact JWS, or bad base64url or JSON.
+	ErrTokenMalformed = fmt.Errorf("%w: malformed", ErrInvalidToken)
+	// ErrTokenTooLarge: longer than the maximum token size.
+	ErrTokenTooLarge = fmt.Errorf("%w: too large", ErrInvalidToken)
+	// ErrAlgorithm: alg missing or outside the allow-list (none, HS*, …).
+	ErrAlgorithm = fmt.Errorf("%w: algorithm not allowed", ErrInvalidToken)
+	// ErrTokenType: typ outside the accepted set, or a nested JWT (cty JWT).
+	ErrTokenType = fmt.Errorf("%w: type not accepted", ErrInvalidToken)
+	// ErrCritical: a crit header (no extension is understood, RFC 7515
+	// §4.1.11) or an unencoded payload (RFC 7797 b64 false).
+	ErrCritical = fmt.Errorf("%w: critical header", ErrInvalidToken)
+	// ErrNoKeyID: the header names no key; keys are never tried in turn.
+	ErrNoKeyID = fmt.Errorf("%w: no kid", ErrInvalidToken)
+	// ErrUnknownKey: no key with that kid, even after a refresh.
+	ErrUnknownKey = fmt.Errorf("%w: unknown key", ErrInvalidToken)
+	// ErrKeyMismatch: the key's type, curve or size, or its JWK alg, does
+	// not fit the token's alg (algorithm confusion).
+	ErrKeyMismatch = fmt.Errorf("%w: key does not fit algorithm", ErrInvalidToken)
+	// ErrSignature: the signature does not verify with the key.
+	ErrSignature = fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	// ErrIssuer: iss is not exactly the configured issuer.
+	ErrIssuer = fmt.Errorf("%w: issuer not accepted", ErrInvalidToken)
+	// ErrAudience: aud holds none of the route's audiences.
+	ErrAudience = fmt.Errorf("%w: audience not accepted", ErrInvalidToken)
+	// ErrSubject: sub is missing or empty.
+	ErrSubject = fmt.Errorf("%w: no subject", ErrInvalidToken)
+	// ErrNoExpiry: exp is missing; a token that never expires is refused.
+	ErrNoExpiry = fmt.Errorf("%w: no expiry", ErrInvalidToken)
+	// ErrNotYetValid: nbf is in the future, leeway applied.
+	ErrNotYetValid = fmt.Errorf("%w: not yet valid", ErrInvalidToken)
+	// ErrIssuedInFuture: iat is in the future, leeway applied.
+	ErrIssuedInFuture = fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	// ErrClaimsMalformed: a claim of the wrong JSON type or range, or a
+	// duplicate claim name.
+	ErrClaimsMalformed = fmt.Errorf("%w: malformed claims", ErrInvalidToken)
 )
 
 // Error is a refusal: why the request was refused and exactly what the
@@ -121,7 +141,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = w.Write(e.body)
 }
 
-var genericInvalid = newRefusal("", ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "The access token is invalid", nil, 0)
+var genericInvalid = newRefusal(DefaultRealm, ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "The access token is invalid", nil, 0)
 
 // newRefusal precomputes a refusal's header and body, once per Guard, so
 // refusing a request only copies a struct.

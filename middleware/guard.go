@@ -223,6 +223,11 @@ func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, 
 	if rsn >= 0 {
 		return nil, g.refusals[rsn]
 	}
+	// The contract: a token that arrives before any key set was fetched is
+	// answered 503, whatever it holds; the client should retry, not refresh.
+	if !g.keys.Ready() {
+		return nil, g.refusals[rKeysUnavailable]
+	}
 	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
 	if rsn >= 0 {
 		return nil, g.refuse(rsn, cause)
@@ -285,9 +290,6 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	// RFC 7519 §4.1.4: the current time must be before exp.
 	expired := !now.Before(c.ExpiresAt.Add(g.leeway))
 
-	if !g.keys.Ready() {
-		return nil, rKeysUnavailable, nil
-	}
 	if len(kid) > maxKIDLength {
 		return nil, rUnknownKey, nil
 	}
@@ -325,7 +327,7 @@ func (g *Guard) checkHeader(h map[string]any) reason {
 	if _, ok := h["crit"]; ok {
 		return rCritical // RFC 7515 §4.1.11: we understand no extension
 	}
-	if _, ok := h["b64"]; ok {
+	if b64, ok := h["b64"]; ok && b64 != true {
 		return rCritical // RFC 7797 unencoded payloads are never accepted
 	}
 	if cty, ok := h["cty"]; ok {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -290,6 +291,7 @@ func TestInvalidTokens(t *testing.T) {
 	}
 	now := time.Now().Unix()
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	strangerRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	esKID, err := e.iss.Rotate("ES256")
 	if err != nil {
 		t.Fatal(err)
@@ -323,13 +325,15 @@ func TestInvalidTokens(t *testing.T) {
 		{"nested JWT", e.sign(t, kid, hdr(map[string]any{"cty": "JWT"}), e.payload(nil)), "The access token type is not accepted", middleware.ErrTokenType},
 		{"crit", e.sign(t, kid, hdr(map[string]any{"crit": []string{"exp"}}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
 		{"b64 false", e.sign(t, kid, hdr(map[string]any{"b64": false}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
+		{"b64 not a boolean", e.sign(t, kid, hdr(map[string]any{"b64": "false"}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
 		{"no kid", e.sign(t, kid, hdr(map[string]any{"kid": nil}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKeyID},
 		{"kid not string", e.sign(t, kid, hdr(map[string]any{"kid": 7}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKeyID},
 		{"unknown kid", e.mint(t, jwkstest.WithKID("no-such-key")), "The access token signing key is unknown", middleware.ErrUnknownKey},
 		{"path-like kid", e.mint(t, jwkstest.WithKID("../../etc/passwd")), "The access token signing key is unknown", middleware.ErrUnknownKey},
 		{"huge kid", e.mint(t, jwkstest.WithKID(strings.Repeat("k", 1000))), "The access token signing key is unknown", middleware.ErrUnknownKey},
 		{"forged signature", forge(e.mint(t)), "The access token signature is invalid", middleware.ErrSignature},
-		{"signed by another key", e.mint(t, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey)), "The access token signature is invalid", middleware.ErrSignature},
+		{"signed by another key under a known kid", e.mint(t, jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid)), "The access token signature is invalid", middleware.ErrSignature},
+		{"EC key under an RSA kid", e.mint(t, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey), jwkstest.WithKID(kid)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"ES384 header on a P-256 key", unsigned(map[string]any{"alg": "ES384", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS384 header on a JWK that says RS256", e.sign(t, kid, hdr(map[string]any{"alg": "RS384"}), e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS256 header on an EC key", unsigned(map[string]any{"alg": "RS256", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
@@ -367,12 +371,14 @@ func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 		t.Fatalf("error = %v, want ErrTokenExpired wrapping ErrInvalidToken", e.last)
 	}
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	otherRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	for _, tc := range []struct {
 		name string
 		tok  string
 	}{
 		{"expired and forged", forge(e.mint(t, past))},
-		{"expired and signed by a stranger", e.mint(t, past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
+		{"expired and signed by a stranger under a known kid", e.mint(t, past, jwkstest.WithSigningKey(otherRSA), jwkstest.WithKID(e.iss.SigningKID("RS256")))},
+		{"expired and signed by a stranger's EC key", e.mint(t, past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
 		{"expired and wrong issuer", e.mint(t, past, jwkstest.WithClaim("iss", "https://other.example"))},
 		{"expired and wrong audience", e.mint(t, past, jwkstest.WithClaim("aud", "https://other.example"))},
 		{"expired and bad typ", e.mint(t, past, jwkstest.WithHeader("typ", "JOSE"))},
@@ -475,6 +481,12 @@ func TestKeysUnavailable(t *testing.T) {
 	if !errors.Is(e.last, middleware.ErrKeysUnavailable) {
 		t.Fatalf("error = %v", e.last)
 	}
+	// Whatever the token holds: the contract says a token that arrives
+	// before any keys gets 503.
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-time.Hour)))...), unavailable)
+	check(t, e.do(t, "GET", "/api/me", bearer("not.a.jwt")...), unavailable)
+	// A malformed request is still 400.
+	check(t, e.do(t, "GET", "/api/me", "Authorization", "Bearer a b"), badRequest)
 	// No token is still "no credentials", not 503.
 	check(t, e.do(t, "GET", "/api/me"), noCredentials)
 	iss.SetFault(jwkstest.FaultNone)
@@ -595,7 +607,7 @@ func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
 func TestWriteErrorWithForeignError(t *testing.T) {
 	rec := httptest.NewRecorder()
 	middleware.WriteError(rec, httptest.NewRequest("GET", "/", nil), errors.New("something else"))
-	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Bearer error="invalid_token", error_description="The access token is invalid"` {
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Bearer realm="api", error="invalid_token", error_description="The access token is invalid"` {
 		t.Fatalf("%d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
 }
@@ -609,7 +621,81 @@ func TestLogsNeverContainTheToken(t *testing.T) {
 	if !strings.Contains(out, "request refused") {
 		t.Fatalf("refusal not logged: %s", out)
 	}
+	for _, part := range strings.Split(tok, ".") {
+		if strings.Contains(out, part) {
+			t.Fatalf("log contains a token part %q: %s", part, out)
+		}
+	}
 	if strings.Contains(out, tok[:40]) {
 		t.Fatalf("log contains the token: %s", out)
+	}
+}
+
+// Keys named by the token itself are never fetched or used: a stranger
+// serves a JWKS with the token's kid, and the token points at it (and
+// embeds the key) in every way JOSE allows.
+func TestHeaderSuppliedKeysAreNeverUsed(t *testing.T) {
+	e := newEnv(t)
+	stranger, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	jwksBody, _ := http.Get(stranger.JWKSURL())
+	raw, _ := io.ReadAll(jwksBody.Body)
+	jwksBody.Body.Close()
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("stranger JWKS: %s", raw)
+	}
+	stranger.ResetCounters()
+	for name, hdr := range map[string]any{
+		"jku": stranger.JWKSURL(),
+		"x5u": stranger.JWKSURL(),
+		"jwk": set.Keys[0],
+		"x5c": []string{base64.StdEncoding.EncodeToString([]byte("not a cert, and never read"))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), invalid("The access token signing key is unknown"))
+			// The same, under a kid our issuer does publish: the signature fails.
+			tok, _ = stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr), jwkstest.WithHeader("kid", e.iss.SigningKID("RS256")))
+			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), invalid("The access token signature is invalid"))
+		})
+	}
+	if n := stranger.JWKSFetches() + stranger.DiscoveryFetches(); n != 0 {
+		t.Fatalf("the stranger's server was asked %d times", n)
+	}
+}
+
+// An outer Guard for one issuer does not vouch for a route of another.
+func TestNestedGuardsCheckIssuerAndAudience(t *testing.T) {
+	a := newEnv(t)
+	b := newEnv(t)
+	inner := b.guard.Require(middleware.Scopes("x"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := a.guard.Handler(inner)
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+a.mint(t, jwkstest.WithScopes("x")))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "issuer is not accepted") {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	// Same issuer, but the inner rule wants another audience.
+	inner = a.guard.Require(middleware.Audience(adminAud))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rec = httptest.NewRecorder()
+	a.guard.Handler(inner).ServeHTTP(rec, req)
+	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "not meant for this resource") {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+func TestB64TrueIsHarmless(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("b64", true)))...); r.status != 200 {
+		t.Fatalf("b64 true refused: %+v", r)
 	}
 }

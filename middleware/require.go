@@ -48,9 +48,11 @@ func AnyScope(scopes ...string) Requirement {
 //	mux.Handle("GET /api/notes", g.Require(middleware.Scopes("notes:read"))(notes))
 //	r.With(g.Require(middleware.Scopes("admin"))).Get("/stats", stats) // chi
 //
-// When claims are already in the context, they are trusted as verified, and
-// only reqs are checked: an Audience requirement is then checked against the
-// verified token (401 invalid_token when it does not match).
+// When claims are already in the context (an outer Guard handler verified the
+// token), the signature is not checked again, but the issuer and the rule's
+// audience are (401 invalid_token when they do not match), and then the
+// scopes. Claims that application code puts in the context with
+// claims.NewContext are trusted the same way.
 //
 // Require panics on the programming errors Rule describes.
 func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
@@ -64,7 +66,6 @@ func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 type Rule struct {
 	g         *Guard
 	audiences []string // the audiences a token must have one of
-	ownAud    bool     // audiences came from an Audience requirement
 	scopes    []Requirement
 	refusals  []*Error // one 403 per scope requirement
 }
@@ -99,18 +100,24 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 		}
 	}
 	if auds != nil {
-		ru.audiences, ru.ownAud = auds, true
+		ru.audiences = auds
 	}
 	return ru
 }
 
 // Check verifies the request's token for the rule's audiences, unless claims
-// are already in r's context, and checks the rule's scopes. It returns r with
+// are already in r's context (then it checks their issuer and audience), and
+// checks the rule's scopes. It returns r with
 // the claims in its context, or an *Error to hand to Guard.Fail.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	c, ok := claims.FromContext(r.Context())
 	if ok {
-		if ru.ownAud && !hasAnyAudience(c, ru.audiences) {
+		// Claims from an outer guard: trust their signature check, but not
+		// that it was made for this issuer and this route's audience.
+		if c.Issuer != ru.g.issuer {
+			return r, ru.g.refusals[rIssuer]
+		}
+		if !hasAnyAudience(c, ru.audiences) {
 			return r, ru.g.refusals[rAudience]
 		}
 	} else {
