@@ -35,6 +35,7 @@ var ErrNotReady = errors.New("jwks: no key set fetched yet")
 type Cache struct {
 	cfg       config
 	client    *http.Client
+	ownClient bool // the client is ours, so Close may close its connections
 	log       *slog.Logger
 	issuer    string   // "" when built from a JWKS URL
 	issuerURL *url.URL // nil when built from a JWKS URL
@@ -136,9 +137,12 @@ func newCache(ctx context.Context, opts []Option) (*Cache, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	client := http.Client{}
+	// Our own transport, not http.DefaultTransport: Close must be able to
+	// close its idle connections so no goroutine outlives the Cache.
+	client := http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	c.ownClient = true
 	if cfg.client != nil {
-		client = *cfg.client
+		client, c.ownClient = *cfg.client, false
 	}
 	if client.CheckRedirect == nil {
 		client.CheckRedirect = refuseCrossHostRedirect
@@ -161,12 +165,22 @@ func (c *Cache) Close() {
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
+	c.closeIdle()
+}
+
+// closeIdle closes the idle connections of the Cache's own client, whose
+// read and write goroutines would otherwise outlive it.
+func (c *Cache) closeIdle() {
+	if c.ownClient {
+		c.client.CloseIdleConnections()
+	}
 }
 
 // run refreshes at the configured interval after a success and with
 // exponential, jittered backoff after a failure.
 func (c *Cache) run() {
 	defer c.wg.Done()
+	defer c.closeIdle()
 	backoff := c.cfg.minBackoff
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -226,8 +240,12 @@ func (c *Cache) startFlightLocked() *flight {
 		err := c.fetch()
 		c.mu.Lock()
 		c.inflight = nil
-		c.recordLocked(err)
+		logIt := c.recordLocked(err)
 		c.mu.Unlock()
+		logIt()
+		if c.ctx.Err() != nil {
+			c.closeIdle() // the connection this fetch returned to the pool
+		}
 		f.err = err
 		close(f.done)
 	}()
@@ -252,6 +270,13 @@ func (c *Cache) fetch() error {
 	}
 	body, err := c.get(c.ctx, jwksURL)
 	if err != nil {
+		if c.issuerURL != nil {
+			// The issuer may have moved its keys: ask its metadata again
+			// on the next attempt.
+			c.mu.Lock()
+			c.jwksURL = ""
+			c.mu.Unlock()
+		}
 		return err
 	}
 	sum := sha256.Sum256(body)
@@ -276,13 +301,15 @@ func (c *Cache) fetch() error {
 	return nil
 }
 
-// recordLocked updates Status after a fetch and logs each failure streak
-// once, at its start, and its end.
-func (c *Cache) recordLocked(err error) {
+// recordLocked updates Status after a fetch. It returns what to log, to be
+// called once c.mu is released (a slow log handler must not stall lookups):
+// each failure streak is logged once, at its start, and at its end.
+func (c *Cache) recordLocked(err error) (logIt func()) {
 	now := time.Now()
+	logIt = func() {}
 	if err == nil {
-		if c.status.ConsecutiveFailures > 0 {
-			c.log.Info("jwks: key refresh recovered", "url", c.status.JWKSURL, "failures", c.status.ConsecutiveFailures)
+		if n, url := c.status.ConsecutiveFailures, c.status.JWKSURL; n > 0 {
+			logIt = func() { c.log.Info("jwks: key refresh recovered", "url", url, "failures", n) }
 		}
 		c.status.ConsecutiveFailures = 0
 		c.status.LastSuccess = now
@@ -295,18 +322,22 @@ func (c *Cache) recordLocked(err error) {
 		default:
 			close(c.ready)
 		}
-		return
+		return logIt
 	}
 	if c.ctx.Err() != nil {
-		return // closing: not a failure of the issuer
+		return logIt // closing: not a failure of the issuer
 	}
 	c.status.ConsecutiveFailures++
 	c.status.LastError = err
 	c.status.LastFailure = now
 	if c.status.ConsecutiveFailures == 1 {
-		c.log.Error("jwks: key refresh failed; keeping the last good keys and retrying with backoff",
-			"issuer", c.issuer, "url", c.status.JWKSURL, "error", err, "have_keys", c.snap.Load() != nil)
+		url, haveKeys := c.status.JWKSURL, c.snap.Load() != nil
+		logIt = func() {
+			c.log.Error("jwks: key refresh failed; keeping the last good keys and retrying with backoff",
+				"issuer", c.issuer, "url", url, "error", err, "have_keys", haveKeys)
+		}
 	}
+	return logIt
 }
 
 // LookupKey returns the cached key for kid and the "alg" its JWK names (""
@@ -334,27 +365,37 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 	if pub, alg, ok = c.LookupKey(kid); ok {
 		return pub, alg, ok
 	}
-	c.mu.Lock()
-	f := c.inflight
-	if f == nil {
-		now := time.Now()
-		if !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
-			c.mu.Unlock()
-			return nil, "", false
-		}
-		c.lastKIDRefresh = now
-		f = c.startFlightLocked()
-	}
-	c.mu.Unlock()
-
 	wait := time.NewTimer(c.cfg.unknownKIDWait)
 	defer wait.Stop()
-	select {
-	case <-f.done:
-	case <-wait.C:
-	case <-ctx.Done():
+	// At most two rounds: a fetch already in flight may have started before
+	// the issuer published this kid, so after joining one that did not have
+	// it, start our own (cooldown permitting).
+	for range 2 {
+		c.mu.Lock()
+		f, started := c.inflight, false
+		if f == nil {
+			now := time.Now()
+			if !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
+				c.mu.Unlock()
+				return nil, "", false
+			}
+			c.lastKIDRefresh = now
+			f, started = c.startFlightLocked(), true
+		}
+		c.mu.Unlock()
+
+		select {
+		case <-f.done:
+		case <-wait.C:
+			return c.LookupKey(kid)
+		case <-ctx.Done():
+			return c.LookupKey(kid)
+		}
+		if pub, alg, ok = c.LookupKey(kid); ok || started {
+			return pub, alg, ok
+		}
 	}
-	return c.LookupKey(kid)
+	return nil, "", false
 }
 
 // Ready reports whether a key set has been fetched at least once. Until

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,6 +210,9 @@ func TestConstructionRefusesBadOptions(t *testing.T) {
 		"timeout":  jwks.WithFetchTimeout(-1),
 		"size":     jwks.WithMaxResponseSize(0),
 		"backoff":  jwks.WithBackoff(time.Second, time.Millisecond),
+		"cooldown": jwks.WithUnknownKIDCooldown(-time.Second),
+		"wait":     jwks.WithUnknownKIDWait(-time.Second),
+		"min":      jwks.WithBackoff(0, time.Second),
 	} {
 		if _, err := jwks.New(context.Background(), "https://idp.example", opt); err == nil {
 			t.Errorf("%s: New accepted a bad option", name)
@@ -572,7 +576,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 		c.Close() // idempotent
 		iss.SetFault(jwkstest.FaultNone)
 	}
-	// Context cancellation stops it too.
+	// Cancelling the context alone stops it too, without Close.
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := jwks.New(ctx, iss.URL(), fast()...)
 	if err != nil {
@@ -580,13 +584,8 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	}
 	waitReady(t, c)
 	cancel()
-	c.Close()
-	http.DefaultClient.CloseIdleConnections()
-	eventually(t, "goroutines to exit", func() bool {
-		// Idle keep-alive connections of the test server may linger briefly.
-		return runtime.NumGoroutine() <= before+2
-	})
-	if after := runtime.NumGoroutine(); after > before+2 {
+	eventually(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+	if after := runtime.NumGoroutine(); after > before {
 		buf := make([]byte, 1<<16)
 		n := runtime.Stack(buf, true)
 		t.Fatalf("goroutines: %d before, %d after\n%s", before, after, buf[:n])
@@ -623,4 +622,51 @@ func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 	}
 	wg.Wait()
 	_, _ = io.Discard.Write(nil)
+}
+
+// TestRediscoversWhenTheJWKSMoves: an issuer that moves its jwks_uri is
+// followed after the old URL starts failing; the last keys serve meanwhile.
+func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
+	iss := newIssuer(t)
+	var moved atomic.Bool
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			uri := srv.URL + "/old"
+			if moved.Load() {
+				uri = srv.URL + "/new"
+			}
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": uri})
+		case "/old", "/new":
+			if (r.URL.Path == "/old") == moved.Load() {
+				http.NotFound(w, r)
+				return
+			}
+			resp, err := http.Get(iss.JWKSURL())
+			if err != nil {
+				http.Error(w, err.Error(), 502)
+				return
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(w, resp.Body)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := newCache(t, srv.URL, jwks.WithRefreshInterval(20*time.Millisecond))
+	waitReady(t, c)
+	if !strings.HasSuffix(c.Status().JWKSURL, "/old") {
+		t.Fatalf("JWKS URL %q", c.Status().JWKSURL)
+	}
+	kid, err := iss.Rotate("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.Store(true)
+	eventually(t, "the moved JWKS to be found", func() bool {
+		_, _, ok := c.LookupKey(kid)
+		return ok && strings.HasSuffix(c.Status().JWKSURL, "/new")
+	})
 }
