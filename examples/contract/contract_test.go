@@ -3,9 +3,8 @@ package contract_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -213,7 +212,21 @@ func TestContract(t *testing.T) {
 		return tok
 	}
 	past := jwkstest.WithExpiresIn(-2 * time.Minute)
-	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	strangerIss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strangerIss.Close()
+	fromStranger, _ := strangerIss.Mint(jwkstest.WithClaim("iss", iss.URL()), jwkstest.WithHeader("jku", strangerIss.JWKSURL()), jwkstest.WithHeader("x5u", strangerIss.JWKSURL()))
+	strangerIss.ResetCounters()
+	// An Authorization header of exactly 8192 bytes: a padded token, and
+	// as many spaces after "Bearer" as make up the rest.
+	padded := mint(jwkstest.WithClaim("pad", strings.Repeat("p", 5600)))
+	if len(padded) > 8185 {
+		t.Fatalf("padded token is %d bytes", len(padded))
+	}
+	exactly8192 := "Bearer" + strings.Repeat(" ", 8192-6-len(padded)) + padded
 	kid := iss.SigningKID("RS256")
 	now := time.Now().Unix()
 	payload := map[string]any{"iss": iss.URL(), "sub": "u", "aud": aud, "exp": now + 300}
@@ -264,7 +277,8 @@ func TestContract(t *testing.T) {
 		{"header over 8192 bytes", "GET", "/api/me", bearer(strings.Repeat("a", 8200)), badRequest, false},
 		{"expired", "GET", "/api/me", bearer(mint(past)), expiredHint, false},
 		{"expired and forged", "GET", "/api/me", bearer(forge(mint(past))), invalid("The access token signature is invalid"), false},
-		{"expired, signed by a stranger", "GET", "/api/me", bearer(mint(past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(stranger), jwkstest.WithKID(kid))), invalid("The access token signing key does not match its algorithm"), false},
+		{"expired, signed by a stranger", "GET", "/api/me", bearer(mint(past, jwkstest.WithSigningKey(stranger), jwkstest.WithKID(kid))), invalid("The access token signature is invalid"), false},
+		{"expired, exp far in the past", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", -1), jwkstest.WithClaim("iat", -100))), expiredHint, false},
 		{"expired, wrong issuer", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), invalid("The access token issuer is not accepted"), false},
 		{"expired, wrong audience", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("aud", "https://other.example"))), invalid("The access token is not meant for this resource"), false},
 		{"expired, bad typ", "GET", "/api/me", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
@@ -280,12 +294,20 @@ func TestContract(t *testing.T) {
 		{"alg HS256", "GET", "/api/me", bearer(unsigned(map[string]any{"alg": "HS256", "kid": kid}, payload)), invalid("The access token signature algorithm is not accepted"), false},
 		{"no kid", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("kid", nil))), invalid("The access token does not name its signing key"), false},
 		{"unknown kid", "GET", "/api/me", bearer(mint(jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), false},
-		{"jku is not used", "GET", "/api/me", bearer(mint(jwkstest.WithKID("nope2"), jwkstest.WithHeader("jku", iss.JWKSURL()))), invalid("The access token signing key is unknown"), false},
+		{"jku and x5u are not used", "GET", "/api/me", bearer(fromStranger), invalid("The access token signing key is unknown"), false},
+		{"header of exactly 8192 bytes", "GET", "/api/me", []string{"Authorization", exactly8192}, ok(meJSON("test-client")), false},
+		{"header of 8193 bytes", "GET", "/api/me", []string{"Authorization", strings.Replace(exactly8192, " ", "  ", 1)}, badRequest, false},
+		{"typ in mixed case", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "Application/AT+JWT"))), ok(meJSON("test-client")), false},
+		{"iat within leeway", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", now+20))), ok(meJSON("test-client")), false},
+		{"nbf within leeway", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("nbf", now+20))), ok(meJSON("test-client")), false},
+		{"exp far in the future (fits int64)", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", int64(1e15)))), ok(meJSON("test-client")), false},
+		{"negative iat (fits int64)", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", -5))), ok(meJSON("test-client")), false},
+		{"exp with a fraction", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", float64(now)+300.5))), ok(meJSON("test-client")), false},
 		{"crit", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("crit", []string{"x"}))), invalid("The access token uses an unsupported critical header"), false},
 		{"typ JOSE", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
 		{"typ JWT", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "jwt"), jwkstest.WithScopes("x"))), ok(meJSON("test-client", "x")), false},
 		{"JWE", "GET", "/api/me", bearer("a.b.c.d.e"), invalid("The access token is malformed"), false},
-		{"ES384 claim on a P-256 key", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), invalid("The access token signing key does not match its algorithm"), false},
+		{"ES512 header on an RSA key", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), invalid("The access token signing key does not match its algorithm"), false},
 	}
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
@@ -299,6 +321,7 @@ func TestContract(t *testing.T) {
 			if got := s.do(t, "GET", "/api/me", bearer(mint(jwkstest.WithAlg("ES256")))...); got.Status != 200 {
 				t.Fatalf("rotated key refused: %+v", got)
 			}
+			fetches := iss.JWKSFetches()
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					got := s.do(t, tc.method, tc.path, tc.headers...)
@@ -309,6 +332,26 @@ func TestContract(t *testing.T) {
 						t.Fatalf("\n got  %+v\n want %+v", got, tc.want)
 					}
 				})
+			}
+			// Unknown kids in the table came within 30 s of the rotation's
+			// refresh: at most one such refresh per 30 s.
+			if n := iss.JWKSFetches() - fetches; n != 0 {
+				t.Errorf("unknown kids within the cooldown caused %d JWKS fetches", n)
+			}
+			if n := strangerIss.JWKSFetches() + strangerIss.DiscoveryFetches(); n != 0 {
+				t.Errorf("a jku/x5u header made the server fetch %d times", n)
+			}
+			// A token in the form body is not read.
+			req, _ := http.NewRequest("POST", s.URL+"/api/notes", strings.NewReader("access_token="+write))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != realm || strings.TrimSpace(string(b)) != `{"error":"unauthorized"}` {
+				t.Errorf("form-body token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), b)
 			}
 		})
 	}
@@ -338,6 +381,10 @@ func TestUnavailableUntilKeysArrive(t *testing.T) {
 			}
 			if got := s.do(t, "GET", "/api/me"); got != noCredentials {
 				t.Fatalf("no token while keys are missing: %+v", got)
+			}
+			expired, _ := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+			if got := s.do(t, "GET", "/api/me", bearer(expired)...); got.Status != 503 {
+				t.Fatalf("expired token while keys are missing: %+v", got)
 			}
 			iss.SetFault(jwkstest.FaultNone)
 			deadline := time.Now().Add(15 * time.Second)
@@ -425,6 +472,35 @@ func TestDevModeCurlCommands(t *testing.T) {
 				if f := strings.Fields(l); len(f) < 2 || f[1] != expect[i] {
 					t.Errorf("command %d: status line %q, want %s", i+1, l, expect[i])
 				}
+			}
+		})
+	}
+}
+
+// TestHangingIssuer: while the JWKS endpoint hangs, known keys keep
+// verifying and a token with a new kid waits for the refresh it triggers
+// for less than 5 s.
+func TestHangingIssuer(t *testing.T) {
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer iss.Close()
+			s := start(t, name, nil, "-issuer", iss.URL())
+			tok, _ := iss.Mint()
+			s.waitKeys(t, tok)
+			iss.SetSlowDelay(time.Minute)
+			iss.SetFault(jwkstest.FaultSlow)
+			unknown, _ := iss.Mint(jwkstest.WithKID("brand-new"))
+			begin := time.Now()
+			got := s.do(t, "GET", "/api/me", bearer(unknown)...)
+			if d := time.Since(begin); d >= 5*time.Second || got != invalid("The access token signing key is unknown") {
+				t.Fatalf("after %v: %+v", d, got)
+			}
+			if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {
+				t.Fatalf("known key during the hang: %+v", got)
 			}
 		})
 	}
