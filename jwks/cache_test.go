@@ -645,7 +645,7 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 			}
 			resp, err := http.Get(iss.JWKSURL())
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,32 +16,28 @@ import (
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
-// A resource server with one open route, one route for any valid token and
-// one that needs a scope. The issuer here is the in-process test issuer.
+// A resource server with routes for any valid token, for a scope, and for
+// another audience. The issuer here is the in-process test issuer.
 func Example() {
-	iss, _ := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
+	iss, _ := jwkstest.NewIssuer() // stands in for your authorization server
 	defer iss.Close()
+	ctx, issuer, admin := context.Background(), iss.URL(), "https://api.example.com/admin"
 
-	ctx := context.Background()
-	keys, err := jwks.New(ctx, iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	keys, err := jwks.New(ctx, issuer) // discovery; never blocks, never fails for the network
 	if err != nil {
-		panic(err)
+		log.Fatal(err) // a malformed issuer URL or a bad option
 	}
 	defer keys.Close()
-	_ = keys.WaitReady(ctx) // optional: serve at once and answer 503 until keys arrive
-
-	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"})
+	g, err := middleware.New(keys, issuer, []string{"https://api.example.com"})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := claims.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s", c.Subject)
-	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/me", g.Handler(me))
-	mux.Handle("GET /api/notes", g.Require(middleware.Scopes("notes:read"))(me))
+	mux.Handle("GET /api/me", g.Handler(me)) // any valid token for the audience
+	mux.Handle("GET /api/notes", g.Require(middleware.Scopes("notes:read"))(notes))
+	mux.Handle("GET /admin/stats", g.Require(middleware.Audience(admin), middleware.Scopes("admin"))(stats))
 
+	_ = keys.WaitReady(ctx) // optional: serve at once and answer 503 until keys arrive
 	call := func(path, token string) {
 		req := httptest.NewRequest("GET", path, nil)
 		if token != "" {
@@ -53,12 +50,22 @@ func Example() {
 	tok, _ := iss.Mint()
 	call("/api/me", tok)
 	call("/api/notes", tok)
+	call("/admin/stats", tok)
 	call("/api/me", "")
 	// Output:
 	// 200  hello user-123
 	// 403 Bearer realm="api", error="insufficient_scope", scope="notes:read" {"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}
+	// 401 Bearer realm="api", error="invalid_token", error_description="The access token is not meant for this resource" {"error":"invalid_token","error_description":"The access token is not meant for this resource"}
 	// 401 Bearer realm="api" {"error":"unauthorized"}
 }
+
+var me = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// in a handler:
+	c, _ := claims.FromContext(r.Context()) // c.Subject, c.ClientID, c.Scopes.Has("notes:read")
+	fmt.Fprintf(w, "hello %s", c.Subject)
+})
+
+var notes, stats = me, me
 
 // A custom error handler can tell refusals apart with errors.Is, then
 // delegate to WriteError for the standard response.

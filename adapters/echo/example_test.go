@@ -19,9 +19,11 @@ func Example() {
 	defer iss.Close()
 	ctx := context.Background()
 
-	keys, _ := jwks.New(ctx, iss.URL())
+	issuer, admin := iss.URL(), "https://api.example.com/admin"
+	keys, _ := jwks.New(ctx, issuer)
 	defer keys.Close()
-	g, _ := middleware.New(keys, iss.URL(), []string{"https://api.example.com"})
+
+	g, _ := middleware.New(keys, issuer, []string{"https://api.example.com"})
 
 	e := echo.New()
 	api := e.Group("/api", echoguard.Middleware(g))
@@ -30,6 +32,7 @@ func Example() {
 		return c.String(http.StatusOK, "hello "+claims.Subject)
 	})
 	api.GET("/notes", listNotes, echoguard.RequireScopes(g, "notes:read"))
+	e.GET("/admin/stats", stats, echoguard.Require(g, middleware.Audience(admin), middleware.Scopes("admin")))
 
 	_ = keys.WaitReady(ctx)
 	tok, _ := iss.Mint()
@@ -46,3 +49,5 @@ func Example() {
 }
 
 func listNotes(c echo.Context) error { return c.JSON(http.StatusOK, []string{}) }
+
+func stats(c echo.Context) error { return c.JSON(http.StatusOK, map[string]int{"notes": 0}) }

@@ -1,0 +1,92 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// BenchmarkHandler measures the full middleware path per request: extract,
+// parse, every check, signature, claims into the context. Floor is the bare
+// standard-library signature check of the same token, for a ratio.
+func BenchmarkHandler(b *testing.B) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		iss, err := jwkstest.NewIssuer(jwkstest.WithAlgorithm(alg), jwkstest.WithTokenLifetime(time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := keys.WaitReady(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok, err := iss.Mint(jwkstest.WithScopes("notes:read"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := g.Require(middleware.Scopes("notes:read"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		req := httptest.NewRequest("GET", "/api/notes", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+
+		b.Run(alg+"/middleware", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+		pub := iss.PublicKey(iss.SigningKID(alg))
+		b.Run(alg+"/floor-crypto", func(b *testing.B) {
+			b.ReportAllocs()
+			i := strings.LastIndexByte(tok, '.')
+			sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
+			for b.Loop() {
+				if !verifyFloor(alg, pub, tok[:i], sig) {
+					b.Fatal("floor verify failed")
+				}
+			}
+		})
+		keys.Close()
+		iss.Close()
+	}
+}
+
+func verifyFloor(alg string, pub crypto.PublicKey, signed string, sig []byte) bool {
+	switch alg {
+	case "RS256":
+		h := sha256.Sum256([]byte(signed))
+		return rsa.VerifyPKCS1v15(pub.(*rsa.PublicKey), crypto.SHA256, h[:], sig) == nil
+	case "ES256":
+		h := sha256.Sum256([]byte(signed))
+		k := pub.(*ecdsa.PublicKey)
+		var r, s = new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(k, h[:], r, s)
+	case "EdDSA":
+		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(signed), sig)
+	}
+	return false
+}
