@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,11 @@ type Guard struct {
 	onError   ErrorHandler
 	parser    *jwt.Parser
 	realm     string
-	refusals  [numReasons]*Error
+	// scopeClaims and clientIDAudience serve issuers that shape tokens
+	// their own way (WithScopeClaims, WithClientIDAsAudience).
+	scopeClaims      []string
+	clientIDAudience bool
+	refusals         [numReasons]*Error
 }
 
 // New returns a Guard that accepts tokens signed by a key in keys, whose iss
@@ -102,20 +107,25 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 			return nil, errors.New("middleware: empty audience")
 		}
 	}
+	if err := validScopePaths(cfg.scopeClaims); err != nil {
+		return nil, err
+	}
 	g := &Guard{
-		keys:      keys,
-		issuer:    issuer,
-		audiences: append([]string(nil), audiences...),
-		algs:      make(map[string]bool, len(cfg.algorithms)),
-		strict:    cfg.strictType,
-		leeway:    cfg.leeway,
-		cookie:    cfg.cookie,
-		query:     cfg.query,
-		maxToken:  cfg.maxTokenSize,
-		now:       cfg.now,
-		log:       cfg.logger,
-		onError:   cfg.onError,
-		realm:     cfg.realm,
+		keys:             keys,
+		issuer:           issuer,
+		audiences:        append([]string(nil), audiences...),
+		algs:             make(map[string]bool, len(cfg.algorithms)),
+		strict:           cfg.strictType,
+		leeway:           cfg.leeway,
+		cookie:           cfg.cookie,
+		query:            cfg.query,
+		maxToken:         cfg.maxTokenSize,
+		now:              cfg.now,
+		log:              cfg.logger,
+		onError:          cfg.onError,
+		realm:            cfg.realm,
+		scopeClaims:      append([]string(nil), cfg.scopeClaims...),
+		clientIDAudience: cfg.clientIDAudience,
 		// Strict decoding refuses non-canonical base64url (RFC 7515 §2).
 		parser: jwt.NewParser(jwt.WithStrictDecoding()),
 	}
@@ -271,7 +281,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if c.Issuer != g.issuer {
 		return nil, rIssuer, nil
 	}
-	if !hasAnyAudience(c, audiences) {
+	if !g.audienceOK(c, audiences) {
 		return nil, rAudience, nil
 	}
 	if c.Subject == "" {
@@ -317,7 +327,19 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if expired {
 		return nil, rExpired, nil
 	}
+	if g.scopeClaims != nil {
+		g.addScopeClaims(c)
+	}
 	return c, -1, nil
+}
+
+// audienceOK reports whether c is meant for one of audiences: by aud, or,
+// with WithClientIDAsAudience, by client_id when aud is absent.
+func (g *Guard) audienceOK(c *claims.Claims, audiences []string) bool {
+	if g.clientIDAudience && c.Audience == nil && c.ClientID != "" {
+		return slices.Contains(audiences, c.ClientID)
+	}
+	return hasAnyAudience(c, audiences)
 }
 
 // checkHeader applies the header rules that need no key: typ, crit, b64 and

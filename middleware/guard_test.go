@@ -699,3 +699,52 @@ func TestB64TrueIsHarmless(t *testing.T) {
 		t.Fatalf("b64 true refused: %+v", r)
 	}
 }
+
+func TestScopeClaims(t *testing.T) {
+	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "tenant.perms"))
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	for name, opt := range map[string]jwkstest.MintOption{
+		"Auth0 permissions":      jwkstest.WithClaim("permissions", []string{"x", "notes:read"}),
+		"Keycloak realm roles":   jwkstest.WithClaim("realm_access", map[string]any{"roles": []string{"notes:read"}}),
+		"Entra ID roles":         jwkstest.WithClaim("roles", []string{"notes:read"}),
+		"nested space-separated": jwkstest.WithClaim("tenant", map[string]any{"perms": "a notes:read"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), ok)
+		})
+	}
+	forbidden := response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
+	for name, opt := range map[string]jwkstest.MintOption{
+		"unlisted claim":       jwkstest.WithClaim("authorities", []string{"notes:read"}),
+		"wrong shape":          jwkstest.WithClaim("permissions", map[string]any{"notes:read": true}),
+		"numbers":              jwkstest.WithClaim("realm_access", map[string]any{"roles": []int{1}}),
+		"path stops too early": jwkstest.WithClaim("realm_access", []string{"notes:read"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), forbidden)
+		})
+	}
+	// Without the option, permissions are not scopes.
+	plain := newEnvFor(t, e.iss, true)
+	check(t, plain.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("permissions", []string{"notes:read"})))...), forbidden)
+	for _, bad := range []string{"", "a..b", ".a", "a."} {
+		if _, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithScopeClaims(bad)); err == nil {
+			t.Errorf("path %q accepted", bad)
+		}
+	}
+}
+
+func TestClientIDAsAudience(t *testing.T) {
+	e := newEnv(t, middleware.WithClientIDAsAudience())
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	wrongAud := invalid("The access token is not meant for this resource")
+	cognito := e.mint(t, jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", aud))
+	check(t, e.do(t, "GET", "/api/me", bearer(cognito)...), ok)
+	// An aud that is present decides, whatever client_id says.
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("aud", "https://other"), jwkstest.WithClaim("client_id", aud)))...), wrongAud)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", "someone-else")))...), wrongAud)
+	// Off by default.
+	plain := newEnvFor(t, e.iss, true)
+	check(t, plain.do(t, "GET", "/api/me", bearer(cognito)...), wrongAud)
+}

@@ -38,18 +38,20 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 type Option func(*config)
 
 type config struct {
-	leeway       time.Duration
-	algorithms   []string
-	realm        string
-	types        []string
-	strictType   bool
-	cookie       string
-	query        string
-	logger       *slog.Logger
-	now          func() time.Time
-	onError      ErrorHandler
-	maxTokenSize int
-	retryAfter   time.Duration
+	leeway           time.Duration
+	algorithms       []string
+	realm            string
+	types            []string
+	strictType       bool
+	cookie           string
+	query            string
+	logger           *slog.Logger
+	now              func() time.Time
+	onError          ErrorHandler
+	maxTokenSize     int
+	retryAfter       time.Duration
+	scopeClaims      []string
+	clientIDAudience bool
 }
 
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:

@@ -117,7 +117,7 @@ func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 		if c.Issuer != ru.g.issuer {
 			return r, ru.g.refusals[rIssuer]
 		}
-		if !hasAnyAudience(c, ru.audiences) {
+		if !ru.g.audienceOK(c, ru.audiences) {
 			return r, ru.g.refusals[rAudience]
 		}
 	} else {
