@@ -40,9 +40,11 @@ type Cache struct {
 	issuer    string   // "" when built from a JWKS URL
 	issuerURL *url.URL // nil when built from a JWKS URL
 
-	snap    atomic.Pointer[snapshot]
-	storage *jwkset.MemoryJWKSet // mirror of snap for jwkset/keyfunc users
-	ready   chan struct{}        // closed when the first key set arrives
+	snap        atomic.Pointer[snapshot]
+	lastSuccess atomic.Int64 // unix nanoseconds; read by Ready without the lock
+	metrics     Metrics
+	storage     *jwkset.MemoryJWKSet // mirror of snap for jwkset/keyfunc users
+	ready       chan struct{}        // closed when the first key set arrives
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -54,6 +56,10 @@ type Cache struct {
 	inflight       *flight
 	lastKIDRefresh time.Time
 	lastBodyHash   [sha256.Size]byte
+	etag           string // validators of the last JWKS response
+	lastModified   string
+	nextRefresh    time.Duration // from the last response's freshness
+	negative       map[string]time.Time
 	status         Status
 }
 
@@ -127,12 +133,20 @@ func newCache(ctx context.Context, opts []Option) (*Cache, error) {
 		return nil, errors.New("jwks: unknown-kid cooldown and wait must not be negative")
 	case cfg.minBackoff <= 0 || cfg.maxBackoff < cfg.minBackoff:
 		return nil, errors.New("jwks: backoff bounds must be positive and ordered")
+	case cfg.minFreshness <= 0 || cfg.maxFreshness < cfg.minFreshness:
+		return nil, errors.New("jwks: freshness bounds must be positive and ordered")
+	case cfg.maxStaleness < 0 || cfg.negativeTTL < 0:
+		return nil, errors.New("jwks: max staleness and negative TTL must not be negative")
 	}
 	c := &Cache{
 		cfg:     cfg,
 		log:     cfg.logger,
 		storage: jwkset.NewMemoryStorage(),
 		ready:   make(chan struct{}),
+		metrics: cfg.metrics,
+	}
+	if c.metrics == nil {
+		c.metrics = noMetrics{}
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -202,7 +216,9 @@ func (c *Cache) run() {
 			backoff = min(backoff*2, c.cfg.maxBackoff)
 		} else {
 			backoff = c.cfg.minBackoff
-			next = jitter(c.cfg.refreshInterval)
+			c.mu.Lock()
+			next = jitter(c.nextRefresh)
+			c.mu.Unlock()
 		}
 		timer.Reset(next)
 	}
@@ -254,10 +270,15 @@ func (c *Cache) startFlightLocked() *flight {
 
 // fetch discovers the JWKS URL if needed, then fetches and installs the keys.
 // On any failure the previous snapshot stays in place.
-func (c *Cache) fetch() error {
+func (c *Cache) fetch() (err error) {
+	result := "error"
+	defer func() { c.metrics.Fetch(result) }()
 	c.mu.Lock()
-	jwksURL := c.jwksURL
+	jwksURL, etag, lastModified := c.jwksURL, c.etag, c.lastModified
 	c.mu.Unlock()
+	if c.snap.Load() == nil {
+		etag, lastModified = "", "" // nothing to keep: ask for the whole set
+	}
 	if jwksURL == "" {
 		u, err := c.discover(c.ctx)
 		if err != nil {
@@ -268,7 +289,7 @@ func (c *Cache) fetch() error {
 		c.mu.Unlock()
 		jwksURL = u
 	}
-	body, err := c.get(c.ctx, jwksURL)
+	resp, err := c.get(c.ctx, jwksURL, etag, lastModified)
 	if err != nil {
 		if c.issuerURL != nil {
 			// The issuer may have moved its keys: ask its metadata again
@@ -279,25 +300,40 @@ func (c *Cache) fetch() error {
 		}
 		return err
 	}
-	sum := sha256.Sum256(body)
+	next := c.cfg.refreshInterval
+	if d, ok := freshness(resp.header, time.Now()); ok {
+		next = min(max(d, c.cfg.minFreshness), c.cfg.maxFreshness)
+	}
+	if resp.notModified {
+		c.mu.Lock()
+		c.nextRefresh = next
+		c.mu.Unlock()
+		result = "not_modified"
+		return nil
+	}
+	sum := sha256.Sum256(resp.body)
 	c.mu.Lock()
 	same := sum == c.lastBodyHash && c.snap.Load() != nil
 	c.mu.Unlock()
-	if same {
-		return nil
+	if !same {
+		s, skips, err := parseJWKS(resp.body)
+		for _, sk := range skips {
+			c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
+		}
+		if err != nil {
+			return err
+		}
+		_ = c.storage.KeyReplaceAll(c.ctx, s.jwks) // MemoryJWKSet never fails.
+		c.snap.Store(s)
 	}
-	s, skips, err := parseJWKS(body)
-	for _, sk := range skips {
-		c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
-	}
-	if err != nil {
-		return err
-	}
-	_ = c.storage.KeyReplaceAll(c.ctx, s.jwks) // MemoryJWKSet never fails.
-	c.snap.Store(s)
 	c.mu.Lock()
-	c.lastBodyHash = sum
+	c.lastBodyHash, c.etag, c.lastModified, c.nextRefresh = sum, resp.etag, resp.lastModified, next
+	if !same {
+		c.negative = nil // a kid missing before may be here now
+	}
 	c.mu.Unlock()
+	c.metrics.KeysLoaded(len(c.snap.Load().keys))
+	result = "ok"
 	return nil
 }
 
@@ -313,6 +349,7 @@ func (c *Cache) recordLocked(err error) (logIt func()) {
 		}
 		c.status.ConsecutiveFailures = 0
 		c.status.LastSuccess = now
+		c.lastSuccess.Store(now.UnixNano())
 		c.status.LastError = nil
 		if s := c.snap.Load(); s != nil {
 			c.status.Keys = len(s.keys)
@@ -365,6 +402,9 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 	if pub, alg, ok = c.LookupKey(kid); ok {
 		return pub, alg, ok
 	}
+	if c.isNegative(kid) {
+		return nil, "", false
+	}
 	wait := time.NewTimer(c.cfg.unknownKIDWait)
 	defer wait.Stop()
 	// At most two rounds: a fetch already in flight may have started before
@@ -381,6 +421,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 			}
 			c.lastKIDRefresh = now
 			f, started = c.startFlightLocked(), true
+			c.metrics.UnknownKIDRefresh()
 		}
 		c.mu.Unlock()
 
@@ -391,17 +432,56 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		case <-ctx.Done():
 			return c.LookupKey(kid)
 		}
-		if pub, alg, ok = c.LookupKey(kid); ok || started {
+		if pub, alg, ok = c.LookupKey(kid); ok {
 			return pub, alg, ok
+		}
+		if f.err == nil {
+			c.addNegative(kid) // the issuer answered, and has no such key
+		}
+		if started {
+			return nil, "", false
 		}
 	}
 	return nil, "", false
 }
 
-// Ready reports whether a key set has been fetched at least once. Until
-// then a resource server should answer 503, not 401: the token may be fine.
+// isNegative reports whether kid was missing from a refresh within the
+// negative TTL.
+func (c *Cache) isNegative(kid string) bool {
+	if c.cfg.negativeTTL == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.negative[kid]
+	return ok && time.Now().Before(until)
+}
+
+func (c *Cache) addNegative(kid string) {
+	if c.cfg.negativeTTL == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.negative == nil || len(c.negative) >= maxNegative {
+		// Start over rather than track ages: a full cache means a flood,
+		// which the cooldown already contains.
+		c.negative = make(map[string]time.Time)
+	}
+	c.negative[kid] = time.Now().Add(c.cfg.negativeTTL)
+}
+
+// Ready reports whether a key set has been fetched at least once (and, with
+// WithMaxStaleness, recently enough). Until then a resource server should
+// answer 503, not 401: the token may be fine.
 func (c *Cache) Ready() bool {
-	return c.snap.Load() != nil
+	if c.snap.Load() == nil {
+		return false
+	}
+	if c.cfg.maxStaleness > 0 {
+		return time.Since(time.Unix(0, c.lastSuccess.Load())) <= c.cfg.maxStaleness
+	}
+	return true
 }
 
 // WaitReady blocks until the first key set arrives, ctx ends, or the Cache
@@ -437,7 +517,7 @@ func (c *Cache) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.status
-	s.Ready = c.snap.Load() != nil
+	s.Ready = c.Ready()
 	return s
 }
 

@@ -63,10 +63,10 @@ func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
 func (c *Cache) discover(ctx context.Context) (string, error) {
 	var errs []error
 	for _, u := range metadataURLs(c.issuerURL) {
-		body, err := c.get(ctx, u)
+		resp, err := c.get(ctx, u, "", "")
 		if err == nil {
 			var jwksURL string
-			if jwksURL, err = parseMetadata(body, c.issuer, c.cfg.insecureHTTP); err == nil {
+			if jwksURL, err = parseMetadata(resp.body, c.issuer, c.cfg.insecureHTTP); err == nil {
 				return jwksURL, nil
 			}
 		}

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Errors a fetch can fail with. They are reported by Status, WaitReady and
@@ -72,8 +74,18 @@ func refuseCrossHostRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// get fetches u and returns its body, read through a size limit.
-func (c *Cache) get(ctx context.Context, u string) ([]byte, error) {
+// response is what a fetch brought back.
+type response struct {
+	body         []byte
+	notModified  bool   // 304: the validators matched; keep what we have
+	etag         string // validators for the next conditional request
+	lastModified string
+	header       http.Header
+}
+
+// get fetches u, read through a size limit. With a validator it makes a
+// conditional request (RFC 9110 §13) and accepts 304.
+func (c *Cache) get(ctx context.Context, u, etag, lastModified string) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -81,22 +93,66 @@ func (c *Cache) get(ctx context.Context, u string) ([]byte, error) {
 		return nil, fmt.Errorf("jwks: GET %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	if lastModified != "" {
+		req.Header.Set("If-Modified-Since", lastModified)
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
+	r := &response{header: resp.Header, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
+	if resp.StatusCode == http.StatusNotModified && (etag != "" || lastModified != "") {
+		r.notModified = true
+		return r, nil
+	}
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused; never much.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil, fmt.Errorf("%w: GET %s: %s", ErrHTTPStatus, u, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxResponseSize+1))
+	r.body, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxResponseSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("jwks: GET %s: reading body: %w", u, err)
 	}
-	if int64(len(body)) > c.cfg.maxResponseSize {
+	if int64(len(r.body)) > c.cfg.maxResponseSize {
 		return nil, fmt.Errorf("%w: GET %s: more than %d bytes", ErrResponseTooLarge, u, c.cfg.maxResponseSize)
 	}
-	return body, nil
+	return r, nil
+}
+
+// freshness returns how long the response may be used (RFC 9111 §4.2.1:
+// Cache-Control max-age, else Expires minus Date), and whether it said so.
+// no-cache and no-store mean "now". s-maxage is for shared caches, not us.
+func freshness(h http.Header, now time.Time) (time.Duration, bool) {
+	for _, v := range h.Values("Cache-Control") {
+		for _, dir := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
+			switch strings.ToLower(name) {
+			case "no-cache", "no-store":
+				return 0, true
+			case "max-age":
+				secs, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
+				if err != nil || secs < 0 {
+					continue
+				}
+				return time.Duration(min(secs, int64(365*24*3600))) * time.Second, true
+			}
+		}
+	}
+	if exp := h.Get("Expires"); exp != "" {
+		t, err := http.ParseTime(exp)
+		if err != nil {
+			return 0, true // an invalid Expires means "already expired"
+		}
+		base := now
+		if d, err := http.ParseTime(h.Get("Date")); err == nil {
+			base = d
+		}
+		return max(t.Sub(base), 0), true
+	}
+	return 0, false
 }

@@ -25,11 +25,25 @@ const (
 	// waits for the refresh it triggered. keyfunc makes callers wait up to a
 	// minute; a request should fail fast instead.
 	DefaultUnknownKIDWait = 2 * time.Second
-	// DefaultMinBackoff and DefaultMaxBackoff bound the retry delay after a
-	// failed fetch (exponential, with jitter). keyfunc does not retry a failed
-	// first fetch at all.
+	// DefaultMinBackoff is the first retry delay after a failed fetch; it
+	// doubles, with jitter, up to DefaultMaxBackoff. keyfunc does not retry
+	// a failed first fetch at all.
 	DefaultMinBackoff = time.Second
+	// DefaultMaxBackoff caps that delay, so an issuer that comes back is
+	// noticed within a minute.
 	DefaultMaxBackoff = time.Minute
+	// DefaultMinFreshness and DefaultMaxFreshness clamp the refresh interval
+	// an issuer asks for with Cache-Control max-age or Expires: not so often
+	// that a misconfigured issuer is hammered, not so rarely that a removed
+	// key keeps verifying for a day.
+	DefaultMinFreshness = time.Minute
+	DefaultMaxFreshness = time.Hour
+	// DefaultNegativeTTL is how long a kid that a refresh did not find is
+	// answered "unknown" without another refresh.
+	DefaultNegativeTTL = 30 * time.Second
+	// maxNegative bounds the negative cache; a flood of random kids cannot
+	// grow it further.
+	maxNegative = 4096
 )
 
 // An Option configures a Cache. Options are applied in order by New and
@@ -46,7 +60,12 @@ type config struct {
 	unknownKIDWait     time.Duration
 	minBackoff         time.Duration
 	maxBackoff         time.Duration
+	minFreshness       time.Duration
+	maxFreshness       time.Duration
+	maxStaleness       time.Duration
+	negativeTTL        time.Duration
 	insecureHTTP       bool
+	metrics            Metrics
 }
 
 func defaultConfig() config {
@@ -58,6 +77,9 @@ func defaultConfig() config {
 		unknownKIDWait:     DefaultUnknownKIDWait,
 		minBackoff:         DefaultMinBackoff,
 		maxBackoff:         DefaultMaxBackoff,
+		minFreshness:       DefaultMinFreshness,
+		maxFreshness:       DefaultMaxFreshness,
+		negativeTTL:        DefaultNegativeTTL,
 	}
 }
 
@@ -75,9 +97,11 @@ func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) { cfg.logger = l }
 }
 
-// WithRefreshInterval sets how often keys are re-fetched after a success.
-// Shorter means a removed key stops verifying sooner, at the cost of more
-// requests to the issuer. Default: DefaultRefreshInterval.
+// WithRefreshInterval sets how often keys are re-fetched after a success
+// when the issuer's response says nothing about freshness (no
+// Cache-Control max-age or Expires). Shorter means a removed key stops
+// verifying sooner, at the cost of more requests to the issuer. Default:
+// DefaultRefreshInterval.
 func WithRefreshInterval(d time.Duration) Option {
 	return func(cfg *config) { cfg.refreshInterval = d }
 }
@@ -123,3 +147,51 @@ func WithBackoff(min, max time.Duration) Option {
 func InsecureAllowHTTP() Option {
 	return func(cfg *config) { cfg.insecureHTTP = true }
 }
+
+// WithFreshnessBounds clamps the refresh interval an issuer asks for with
+// Cache-Control max-age or Expires (RFC 9111 §4.2.1) to [min, max].
+// Default: DefaultMinFreshness, DefaultMaxFreshness.
+func WithFreshnessBounds(min, max time.Duration) Option {
+	return func(cfg *config) { cfg.minFreshness, cfg.maxFreshness = min, max }
+}
+
+// WithMaxStaleness makes the Cache report itself not ready (so the
+// middleware answers 503 with Retry-After) once its last successful fetch
+// is older than d, for deployments that would rather stop than verify with
+// keys that may have been revoked long ago. Default: 0, never: the last good
+// keys serve for as long as the issuer is down.
+func WithMaxStaleness(d time.Duration) Option {
+	return func(cfg *config) { cfg.maxStaleness = d }
+}
+
+// WithNegativeTTL sets how long a kid that a refresh did not find is
+// answered "unknown" at once, without waiting for or triggering another
+// refresh. Default: DefaultNegativeTTL. Zero disables the negative cache.
+func WithNegativeTTL(d time.Duration) Option {
+	return func(cfg *config) { cfg.negativeTTL = d }
+}
+
+// Metrics receives the Cache's counts, for a metrics backend (see
+// adapters/prometheus). Methods are called synchronously from fetches and
+// lookups: they must be fast and safe for concurrent use.
+type Metrics interface {
+	// Fetch counts one JWKS fetch by result: "ok", "not_modified" or "error".
+	Fetch(result string)
+	// KeysLoaded reports the number of usable keys after a successful fetch.
+	KeysLoaded(n int)
+	// UnknownKIDRefresh counts refreshes triggered by an unknown kid.
+	UnknownKIDRefresh()
+}
+
+// WithMetrics sets where the Cache reports fetches, key counts and
+// unknown-kid refreshes. Default: none.
+func WithMetrics(m Metrics) Option {
+	return func(cfg *config) { cfg.metrics = m }
+}
+
+// noMetrics is the default Metrics.
+type noMetrics struct{}
+
+func (noMetrics) Fetch(string)       {}
+func (noMetrics) KeysLoaded(int)     {}
+func (noMetrics) UnknownKIDRefresh() {}

@@ -1,0 +1,145 @@
+package middleware_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// keysEnv is a Guard over a real cache with the given cache options.
+func keysEnv(t *testing.T, opts ...jwks.Option) (*jwkstest.Issuer, *middleware.Guard, http.Handler) {
+	t.Helper()
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	opts = append([]jwks.Option{jwks.WithLogger(slog.New(slog.DiscardHandler)), jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)
+	keys, err := jwks.New(context.Background(), iss.URL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := middleware.New(keys, iss.URL(), []string{aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss, g, g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+}
+
+func serve(h http.Handler, tok string) int {
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// TestUnknownKIDFlood: 1,000 concurrent requests with random kids cost the
+// issuer at most one fetch; a genuine rotation inside the cooldown is picked
+// up no later than one cooldown after it.
+func TestUnknownKIDFlood(t *testing.T) {
+	const cooldown = 300 * time.Millisecond
+	iss, _, h := keysEnv(t, jwks.WithUnknownKIDCooldown(cooldown))
+	toks := make([]string, 1000)
+	for i := range toks {
+		toks[i], _ = iss.Mint(jwkstest.WithKID(fmt.Sprintf("random-%d", i)))
+	}
+	before := iss.JWKSFetches()
+	var wg sync.WaitGroup
+	codes := make([]int, len(toks))
+	for i, tok := range toks {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i] = serve(h, tok) }()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 401 {
+			t.Fatalf("request %d: %d, want 401", i, c)
+		}
+	}
+	if n := iss.JWKSFetches() - before; n > 1 {
+		t.Fatalf("the flood caused %d JWKS fetches, want at most 1", n)
+	}
+	// The issuer rotates now, inside the cooldown the flood started.
+	rotated := time.Now()
+	if _, err := iss.Rotate("RS256"); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := iss.Mint()
+	for serve(h, good) != 200 {
+		if time.Since(rotated) > cooldown+200*time.Millisecond {
+			t.Fatalf("rotation not picked up %v after it (cooldown %v)", time.Since(rotated), cooldown)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOutagesKeepKnownKeysVerifying walks the issuer through refused,
+// 5xx, hanging, garbage and empty answers: a token with a known kid keeps
+// verifying throughout, and no request waits beyond the bounded wait.
+func TestOutagesKeepKnownKeysVerifying(t *testing.T) {
+	const wait = 200 * time.Millisecond
+	iss, _, h := keysEnv(t, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithUnknownKIDCooldown(0),
+		jwks.WithUnknownKIDWait(wait), jwks.WithFetchTimeout(time.Second))
+	good, _ := iss.Mint()
+	iss.SetSlowDelay(10 * time.Second)
+	for _, f := range []jwkstest.Fault{jwkstest.FaultDown, jwkstest.FaultStatus503, jwkstest.FaultSlow, jwkstest.FaultGarbage, jwkstest.FaultEmpty, jwkstest.FaultHuge} {
+		iss.SetFault(f)
+		deadline := time.Now().Add(150 * time.Millisecond) // several refresh attempts
+		for i := 0; time.Now().Before(deadline); i++ {
+			if c := serve(h, good); c != 200 {
+				t.Fatalf("fault %d: known kid got %d", f, c)
+			}
+			unknown, _ := iss.Mint(jwkstest.WithKID(fmt.Sprintf("new-%d-%d", f, i)))
+			start := time.Now()
+			if c := serve(h, unknown); c != 401 {
+				t.Fatalf("fault %d: unknown kid got %d", f, c)
+			}
+			if d := time.Since(start); d > wait+300*time.Millisecond {
+				t.Fatalf("fault %d: a request waited %v (bound %v)", f, d, wait)
+			}
+		}
+	}
+	iss.SetFault(jwkstest.FaultNone)
+}
+
+// TestStaleKeysAnswer503: with a maximum staleness, an issuer down for
+// longer makes the API answer 503 rather than trust old keys.
+func TestStaleKeysAnswer503(t *testing.T) {
+	iss, _, h := keysEnv(t, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithMaxStaleness(100*time.Millisecond))
+	good, _ := iss.Mint()
+	if c := serve(h, good); c != 200 {
+		t.Fatalf("fresh: %d", c)
+	}
+	iss.SetFault(jwkstest.FaultStatus503)
+	deadline := time.Now().Add(3 * time.Second)
+	for serve(h, good) != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("still serving with stale keys")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	iss.SetFault(jwkstest.FaultNone)
+	deadline = time.Now().Add(3 * time.Second)
+	for serve(h, good) != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("did not recover")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
