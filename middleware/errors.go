@@ -98,6 +98,9 @@ type Error struct {
 	Description string
 	// Scopes are the scopes the route requires, for insufficient_scope.
 	Scopes []string
+	// Reason names the refusal in lower snake case ("expired",
+	// "signature", "insufficient_scope", …), for metrics labels.
+	Reason string
 
 	challenge  string // whole WWW-Authenticate value; "" for none
 	retryAfter string
@@ -141,7 +144,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = w.Write(e.body)
 }
 
-var genericInvalid = newRefusal(DefaultRealm, ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "The access token is invalid", nil, 0)
+var genericInvalid = func() *Error {
+	e := newRefusal(DefaultRealm, ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "The access token is invalid", nil, 0)
+	e.Reason = "invalid_token"
+	return e
+}()
 
 // newRefusal precomputes a refusal's header and body, once per Guard, so
 // refusing a request only copies a struct.

@@ -55,6 +55,7 @@ type Guard struct {
 	now       func() time.Time
 	log       *slog.Logger
 	onError   ErrorHandler
+	metrics   Metrics
 	parser    *jwt.Parser
 	realm     string
 	// scopeClaims and clientIDAudience serve issuers that shape tokens
@@ -123,6 +124,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		now:              cfg.now,
 		log:              cfg.logger,
 		onError:          cfg.onError,
+		metrics:          cfg.metrics,
 		realm:            cfg.realm,
 		scopeClaims:      append([]string(nil), cfg.scopeClaims...),
 		clientIDAudience: cfg.clientIDAudience,
@@ -131,6 +133,9 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.metrics == nil {
+		g.metrics = noMetrics{}
 	}
 	for _, a := range cfg.algorithms {
 		if !keyalg.IsSupported(a) {
@@ -147,6 +152,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	for r := range numReasons {
 		d := reasonTable[r]
 		g.refusals[r] = newRefusal(g.realm, d.err, d.status, d.code, d.desc, nil, retry)
+		g.refusals[r].Reason = d.name
 	}
 	return g, nil
 }
@@ -184,30 +190,31 @@ const (
 // carries it.
 var reasonTable = [numReasons]struct {
 	err    error
+	name   string // for metrics: Error.Reason
 	status int
 	code   string
 	desc   string
 }{
-	rNoToken:          {ErrNoToken, http.StatusUnauthorized, "", ""},
-	rMalformedRequest: {ErrMalformedRequest, http.StatusBadRequest, "invalid_request", "The request does not carry exactly one well-formed bearer token"},
-	rKeysUnavailable:  {ErrKeysUnavailable, http.StatusServiceUnavailable, "temporarily_unavailable", "The signing keys of the authorization server are not available yet"},
-	rExpired:          {ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "The access token expired"},
-	rTokenMalformed:   {ErrTokenMalformed, http.StatusUnauthorized, "invalid_token", "The access token is malformed"},
-	rTooLarge:         {ErrTokenTooLarge, http.StatusUnauthorized, "invalid_token", "The access token is too large"},
-	rAlgorithm:        {ErrAlgorithm, http.StatusUnauthorized, "invalid_token", "The access token signature algorithm is not accepted"},
-	rType:             {ErrTokenType, http.StatusUnauthorized, "invalid_token", "The access token type is not accepted"},
-	rCritical:         {ErrCritical, http.StatusUnauthorized, "invalid_token", "The access token uses an unsupported critical header"},
-	rNoKID:            {ErrNoKeyID, http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
-	rUnknownKey:       {ErrUnknownKey, http.StatusUnauthorized, "invalid_token", "The access token signing key is unknown"},
-	rKeyMismatch:      {ErrKeyMismatch, http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm"},
-	rSignature:        {ErrSignature, http.StatusUnauthorized, "invalid_token", "The access token signature is invalid"},
-	rIssuer:           {ErrIssuer, http.StatusUnauthorized, "invalid_token", "The access token issuer is not accepted"},
-	rAudience:         {ErrAudience, http.StatusUnauthorized, "invalid_token", "The access token is not meant for this resource"},
-	rSubject:          {ErrSubject, http.StatusUnauthorized, "invalid_token", "The access token has no subject"},
-	rNoExpiry:         {ErrNoExpiry, http.StatusUnauthorized, "invalid_token", "The access token has no expiry time"},
-	rNotYetValid:      {ErrNotYetValid, http.StatusUnauthorized, "invalid_token", "The access token is not valid yet"},
-	rIssuedInFuture:   {ErrIssuedInFuture, http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
-	rClaims:           {ErrClaimsMalformed, http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
+	rNoToken:          {ErrNoToken, "no_token", http.StatusUnauthorized, "", ""},
+	rMalformedRequest: {ErrMalformedRequest, "malformed_request", http.StatusBadRequest, "invalid_request", "The request does not carry exactly one well-formed bearer token"},
+	rKeysUnavailable:  {ErrKeysUnavailable, "keys_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", "The signing keys of the authorization server are not available yet"},
+	rExpired:          {ErrTokenExpired, "expired", http.StatusUnauthorized, "invalid_token", "The access token expired"},
+	rTokenMalformed:   {ErrTokenMalformed, "malformed_token", http.StatusUnauthorized, "invalid_token", "The access token is malformed"},
+	rTooLarge:         {ErrTokenTooLarge, "too_large", http.StatusUnauthorized, "invalid_token", "The access token is too large"},
+	rAlgorithm:        {ErrAlgorithm, "algorithm", http.StatusUnauthorized, "invalid_token", "The access token signature algorithm is not accepted"},
+	rType:             {ErrTokenType, "type", http.StatusUnauthorized, "invalid_token", "The access token type is not accepted"},
+	rCritical:         {ErrCritical, "critical_header", http.StatusUnauthorized, "invalid_token", "The access token uses an unsupported critical header"},
+	rNoKID:            {ErrNoKeyID, "no_kid", http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
+	rUnknownKey:       {ErrUnknownKey, "unknown_key", http.StatusUnauthorized, "invalid_token", "The access token signing key is unknown"},
+	rKeyMismatch:      {ErrKeyMismatch, "key_mismatch", http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm"},
+	rSignature:        {ErrSignature, "signature", http.StatusUnauthorized, "invalid_token", "The access token signature is invalid"},
+	rIssuer:           {ErrIssuer, "issuer", http.StatusUnauthorized, "invalid_token", "The access token issuer is not accepted"},
+	rAudience:         {ErrAudience, "audience", http.StatusUnauthorized, "invalid_token", "The access token is not meant for this resource"},
+	rSubject:          {ErrSubject, "subject", http.StatusUnauthorized, "invalid_token", "The access token has no subject"},
+	rNoExpiry:         {ErrNoExpiry, "no_expiry", http.StatusUnauthorized, "invalid_token", "The access token has no expiry time"},
+	rNotYetValid:      {ErrNotYetValid, "not_yet_valid", http.StatusUnauthorized, "invalid_token", "The access token is not valid yet"},
+	rIssuedInFuture:   {ErrIssuedInFuture, "issued_in_future", http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
+	rClaims:           {ErrClaimsMalformed, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
 }
 
 // refuse returns the precomputed refusal for r, with cause attached.
@@ -225,7 +232,20 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 // how to refuse the request. It is the framework-free entry point that the
 // Echo and Gin adapters build on.
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
-	return g.verifyFor(r, g.audiences)
+	c, err := g.verifyFor(r, g.audiences)
+	g.count(err)
+	return c, err
+}
+
+// count reports a verification outcome to the Metrics.
+func (g *Guard) count(err error) {
+	if err == nil {
+		g.metrics.Outcome("ok")
+		return
+	}
+	if e, ok := err.(*Error); ok {
+		g.metrics.Outcome(e.Reason)
+	}
 }
 
 func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, error) {

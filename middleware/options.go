@@ -52,7 +52,26 @@ type config struct {
 	retryAfter       time.Duration
 	scopeClaims      []string
 	clientIDAudience bool
+	metrics          Metrics
 }
+
+// Metrics receives each request's verification outcome, for a metrics
+// backend (see adapters/prometheus). Outcome is called once per checked
+// request, synchronously: it must be fast and safe for concurrent use.
+type Metrics interface {
+	// Outcome counts one request: "ok", or the refused request's
+	// Error.Reason ("expired", "signature", "insufficient_scope", …).
+	Outcome(reason string)
+}
+
+// WithMetrics sets where verification outcomes are counted. Default: none.
+func WithMetrics(m Metrics) Option {
+	return func(c *config) { c.metrics = m }
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Outcome(string) {}
 
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
 // DefaultLeeway. Keep it small: it extends every token's life.

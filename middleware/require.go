@@ -93,8 +93,10 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 				}
 			}
 			ru.scopes = append(ru.scopes, rq)
-			ru.refusals = append(ru.refusals, newRefusal(g.realm, ErrInsufficientScope, http.StatusForbidden,
-				"insufficient_scope", "The access token does not grant the scope this resource requires", rq.values, 0))
+			ref := newRefusal(g.realm, ErrInsufficientScope, http.StatusForbidden,
+				"insufficient_scope", "The access token does not grant the scope this resource requires", rq.values, 0)
+			ref.Reason = "insufficient_scope"
+			ru.refusals = append(ru.refusals, ref)
 		default:
 			panic("middleware: zero Requirement; use Audience, Scopes or AnyScope")
 		}
@@ -110,6 +112,12 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 // checks the rule's scopes. It returns r with
 // the claims in its context, or an *Error to hand to Guard.Fail.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
+	r, err := ru.check(r)
+	ru.g.count(err)
+	return r, err
+}
+
+func (ru *Rule) check(r *http.Request) (*http.Request, error) {
 	c, ok := claims.FromContext(r.Context())
 	if ok {
 		// Claims from an outer guard: trust their signature check, but not

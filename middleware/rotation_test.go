@@ -143,3 +143,35 @@ func TestStaleKeysAnswer503(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) Outcome(reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[reason]++
+}
+
+func TestMetricsCountOutcomesByReason(t *testing.T) {
+	m := &outcomes{}
+	e := newEnv(t, middleware.WithMetrics(m))
+	e.do(t, "GET", "/api/me", bearer(e.mint(t))...)
+	e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithScopes("notes:read")))...)
+	e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-time.Hour)))...)
+	e.do(t, "GET", "/api/me", bearer(forge(e.mint(t)))...)
+	e.do(t, "GET", "/api/notes", bearer(e.mint(t))...)
+	e.do(t, "GET", "/api/me")
+	e.do(t, "GET", "/api/me", "Authorization", "Bearer a b")
+	want := map[string]int{"ok": 2, "expired": 1, "signature": 1, "insufficient_scope": 1, "no_token": 1, "malformed_request": 1}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if fmt.Sprint(m.n) != fmt.Sprint(want) {
+		t.Fatalf("outcomes %v, want %v", m.n, want)
+	}
+}

@@ -1,0 +1,88 @@
+// Package promguard exports jwtguard's key-cache and verification counts as
+// Prometheus metrics. It is its own Go module, so users who do not want
+// Prometheus never download client_golang.
+//
+//	m := promguard.New()
+//	prometheus.MustRegister(m)
+//	keys, _ := jwks.New(ctx, issuer, jwks.WithMetrics(m))
+//	g, _ := middleware.New(keys, issuer, audiences, middleware.WithMetrics(m))
+//
+// Metrics (namespace "jwtguard"):
+//
+//	jwtguard_jwks_fetches_total{result="ok|not_modified|error"}
+//	jwtguard_jwks_keys                      usable keys after the last successful fetch
+//	jwtguard_jwks_unknown_kid_refreshes_total
+//	jwtguard_verifications_total{outcome="ok|expired|signature|insufficient_scope|…"}
+package promguard
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// Collector implements jwks.Metrics, middleware.Metrics and
+// prometheus.Collector. Register it once, and pass it to both packages.
+type Collector struct {
+	fetches    *prometheus.CounterVec
+	keys       prometheus.Gauge
+	unknownKID prometheus.Counter
+	outcomes   *prometheus.CounterVec
+}
+
+var (
+	_ jwks.Metrics         = (*Collector)(nil)
+	_ middleware.Metrics   = (*Collector)(nil)
+	_ prometheus.Collector = (*Collector)(nil)
+)
+
+// New returns a Collector with every metric at zero.
+func New() *Collector {
+	return &Collector{
+		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "jwtguard", Subsystem: "jwks", Name: "fetches_total",
+			Help: "JWKS fetches by result: ok, not_modified or error.",
+		}, []string{"result"}),
+		keys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "jwtguard", Subsystem: "jwks", Name: "keys",
+			Help: "Usable keys in the set after the last successful fetch.",
+		}),
+		unknownKID: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "jwtguard", Subsystem: "jwks", Name: "unknown_kid_refreshes_total",
+			Help: "Refreshes triggered by a token with an unknown kid.",
+		}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "jwtguard", Name: "verifications_total",
+			Help: "Requests checked by the middleware, by outcome: ok or the refusal reason.",
+		}, []string{"outcome"}),
+	}
+}
+
+// Fetch implements jwks.Metrics.
+func (c *Collector) Fetch(result string) { c.fetches.WithLabelValues(result).Inc() }
+
+// KeysLoaded implements jwks.Metrics.
+func (c *Collector) KeysLoaded(n int) { c.keys.Set(float64(n)) }
+
+// UnknownKIDRefresh implements jwks.Metrics.
+func (c *Collector) UnknownKIDRefresh() { c.unknownKID.Inc() }
+
+// Outcome implements middleware.Metrics.
+func (c *Collector) Outcome(reason string) { c.outcomes.WithLabelValues(reason).Inc() }
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	c.fetches.Describe(ch)
+	c.keys.Describe(ch)
+	c.unknownKID.Describe(ch)
+	c.outcomes.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.fetches.Collect(ch)
+	c.keys.Collect(ch)
+	c.unknownKID.Collect(ch)
+	c.outcomes.Collect(ch)
+}

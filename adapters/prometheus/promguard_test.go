@@ -1,0 +1,82 @@
+package promguard_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/jwtguard/jwtguard/adapters/prometheus"
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+func TestCountsFromARealCacheAndGuard(t *testing.T) {
+	m := promguard.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+
+	iss, err := jwkstest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithMetrics(m), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, middleware.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	call := func(tok string) {
+		req := httptest.NewRequest("GET", "/", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	good, _ := iss.Mint()
+	expired, _ := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	unknown, _ := iss.Mint(jwkstest.WithKID("nope"))
+	call(good)
+	call(good)
+	call(expired)
+	call(unknown)
+	call("")
+
+	want := `
+# HELP jwtguard_jwks_fetches_total JWKS fetches by result: ok, not_modified or error.
+# TYPE jwtguard_jwks_fetches_total counter
+jwtguard_jwks_fetches_total{result="ok"} 2
+# HELP jwtguard_jwks_keys Usable keys in the set after the last successful fetch.
+# TYPE jwtguard_jwks_keys gauge
+jwtguard_jwks_keys 1
+# HELP jwtguard_jwks_unknown_kid_refreshes_total Refreshes triggered by a token with an unknown kid.
+# TYPE jwtguard_jwks_unknown_kid_refreshes_total counter
+jwtguard_jwks_unknown_kid_refreshes_total 1
+# HELP jwtguard_verifications_total Requests checked by the middleware, by outcome: ok or the refusal reason.
+# TYPE jwtguard_verifications_total counter
+jwtguard_verifications_total{outcome="expired"} 1
+jwtguard_verifications_total{outcome="no_token"} 1
+jwtguard_verifications_total{outcome="ok"} 2
+jwtguard_verifications_total{outcome="unknown_key"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+}
