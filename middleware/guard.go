@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"crypto"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/jsonscan"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
@@ -35,6 +37,23 @@ type KeySet interface {
 // maxKIDLength bounds the kid looked up; a longer one is an unknown key
 // without any lookup or refresh.
 const maxKIDLength = 256
+
+// maxHeaderSize bounds the encoded JOSE header (8 KiB); real ones are a
+// few hundred bytes.
+const maxHeaderSize = 8 << 10
+
+// duplicateHeaderMembers reports whether the (already successfully parsed)
+// header repeats a member name. encoding/json keeps the last of them, other
+// parsers the first: RFC 7515 §4 says to refuse such a header.
+func duplicateHeaderMembers(enc string) bool {
+	var buf [512]byte
+	dst := buf[:]
+	if n := base64.RawURLEncoding.DecodedLen(len(enc)); n > len(buf) {
+		dst = make([]byte, n)
+	}
+	n, err := base64.RawURLEncoding.Decode(dst, []byte(enc))
+	return err != nil || jsonscan.HasDuplicateKeys(dst[:n])
+}
 
 // Guard verifies bearer access tokens (RFC 6750, RFC 9068) locally, against
 // the issuer's keys, and refuses requests as RFC 6750 §3 describes. New does
@@ -276,6 +295,10 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if strings.Count(tok, ".") != 2 {
 		return nil, rTokenMalformed, nil // JWE (five parts) lands here too
 	}
+	header := tok[:strings.IndexByte(tok, '.')]
+	if len(header) > maxHeaderSize {
+		return nil, rTokenMalformed, nil
+	}
 	c := new(claims.Claims)
 	t, _, err := g.parser.ParseUnverified(tok, c)
 	if err != nil {
@@ -286,6 +309,9 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 			return nil, rAlgorithm, err // alg missing or unknown to golang-jwt
 		}
 		return nil, rTokenMalformed, err
+	}
+	if duplicateHeaderMembers(header) {
+		return nil, rTokenMalformed, nil
 	}
 	alg := t.Method.Alg()
 	if !g.algs[alg] {

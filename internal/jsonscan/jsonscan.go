@@ -1,0 +1,133 @@
+// Package jsonscan answers questions about JSON text that encoding/json
+// does not: whether an object repeats a member name. A JOSE header with two
+// "alg" members is read one way by one parser and another way by the next,
+// which is how signature checks get bypassed; RFC 7515 §4 requires refusing
+// it.
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// maxMembers bounds the work on a hostile object: more top-level members
+// than this is reported as a duplicate (refused), never scanned
+// quadratically. JOSE headers have a handful.
+const maxMembers = 64
+
+// HasDuplicateKeys reports whether the JSON object obj has two top-level
+// members with the same name, compared after unescaping. obj must already
+// be known to be valid JSON (for example, decoded without error); on
+// anything else the answer is true, so a caller refuses it.
+func HasDuplicateKeys(obj []byte) bool {
+	var keys [maxMembers][]byte
+	n := 0
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return true
+	}
+	i = skipWS(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return false
+	}
+	for i < len(obj) {
+		if obj[i] != '"' || n == maxMembers {
+			return true
+		}
+		end := skipString(obj, i)
+		if end < 0 {
+			return true
+		}
+		key := obj[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var s string
+			if json.Unmarshal(obj[i:end], &s) != nil {
+				return true
+			}
+			key = []byte(s)
+		}
+		for _, k := range keys[:n] {
+			if bytes.Equal(k, key) {
+				return true
+			}
+		}
+		keys[n] = key
+		n++
+		i = skipWS(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return true
+		}
+		if i = skipValue(obj, skipWS(obj, i+1)); i < 0 {
+			return true
+		}
+		i = skipWS(obj, i)
+		if i >= len(obj) {
+			return true
+		}
+		switch obj[i] {
+		case ',':
+			i = skipWS(obj, i+1)
+		case '}':
+			return false
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = skipString(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+			j++
+		}
+		return j
+	}
+}

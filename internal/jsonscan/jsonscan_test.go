@@ -1,0 +1,85 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestHasDuplicateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`{}`, false},
+		{` { } `, false},
+		{`{"alg":"RS256","kid":"k","typ":"JWT"}`, false},
+		{`{"alg":"RS256","alg":"none"}`, true},
+		{`{"alg":"RS256","\u0061lg":"none"}`, true},
+		{`{"a":{"b":1,"b":2}}`, false}, // nested duplicates are the value's business
+		{`{"a":[1,{"x":"}"}],"b":"\"","c":true,"d":null,"e":-1.5e3}`, false},
+		{`{"a":1 , "b" : 2 ,"a":3}`, true},
+		{`{"k\"":1,"k\"":2}`, true},
+		{`[]`, true},
+		{`"x"`, true},
+		{`{"a":1,}`, true},
+		{`{"a" 1}`, true},
+		{`{"a":"unterminated}`, true},
+		{"{" + strings.Repeat(`"k":1,`, 0) + `"z":1}`, false},
+	} {
+		if got := HasDuplicateKeys([]byte(tc.in)); got != tc.want {
+			t.Errorf("HasDuplicateKeys(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	var many strings.Builder
+	many.WriteString("{")
+	for i := range maxMembers + 1 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		b, _ := json.Marshal(strings.Repeat("k", i+1))
+		many.Write(b)
+		many.WriteString(":1")
+	}
+	many.WriteString("}")
+	if !HasDuplicateKeys([]byte(many.String())) {
+		t.Error("an object with too many members must be refused")
+	}
+}
+
+func FuzzHasDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{"\u0061":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil {
+			return
+		}
+		// Property: on a valid object, no duplicates reported means the
+		// member count equals the map size (and never panics).
+		var raw json.RawMessage = b
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		if _, err := dec.Token(); err != nil {
+			return
+		}
+		count := 0
+		for dec.More() {
+			if _, err := dec.Token(); err != nil {
+				return
+			}
+			var v json.RawMessage
+			if dec.Decode(&v) != nil {
+				return
+			}
+			count++
+		}
+		dup := HasDuplicateKeys(b)
+		if !dup && count != len(m) {
+			t.Fatalf("missed a duplicate in %s", b)
+		}
+		if dup && count == len(m) && count <= maxMembers {
+			t.Fatalf("false duplicate in %s", b)
+		}
+	})
+}
