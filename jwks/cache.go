@@ -41,6 +41,7 @@ type Cache struct {
 	issuerURL *url.URL // nil when built from a JWKS URL
 
 	snap        atomic.Pointer[snapshot]
+	version     atomic.Uint64 // bumped with each new snapshot
 	lastSuccess atomic.Int64 // unix nanoseconds; read by Ready without the lock
 	metrics     Metrics
 	storage     *jwkset.MemoryJWKSet // mirror of snap for jwkset/keyfunc users
@@ -324,6 +325,7 @@ func (c *Cache) fetch() (err error) {
 			return err
 		}
 		_ = c.storage.KeyReplaceAll(c.ctx, s.jwks) // MemoryJWKSet never fails.
+		s.version = c.version.Add(1)
 		c.snap.Store(s)
 	}
 	c.mu.Lock()
@@ -519,6 +521,17 @@ func (c *Cache) Status() Status {
 	s := c.status
 	s.Ready = c.Ready()
 	return s
+}
+
+// KeysVersion returns a number that changes whenever the set of keys does
+// (0 before the first). The middleware's verified-token cache is dropped
+// when it changes, so a key the issuer removed cannot keep a cached token
+// alive.
+func (c *Cache) KeysVersion() uint64 {
+	if s := c.snap.Load(); s != nil {
+		return s.version
+	}
+	return 0
 }
 
 // Storage returns the current keys as jwkset storage, for code that works

@@ -33,8 +33,9 @@ type key struct {
 
 // snapshot is an immutable set of keys; readers load it without locking.
 type snapshot struct {
-	keys map[string]key
-	jwks []jwkset.JWK
+	keys    map[string]key
+	jwks    []jwkset.JWK
+	version uint64
 }
 
 // skipped describes a JWK that was left out and why; it is only logged.

@@ -73,6 +73,7 @@ func parseAuthorization(v string) (string, reason) {
 
 // isB64Token reports whether s matches RFC 6750 §2.1's b64token:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+// It runs on every request over the whole token, hence the table.
 func isB64Token(s string) bool {
 	n := len(s)
 	for n > 0 && s[n-1] == '=' {
@@ -82,13 +83,27 @@ func isB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		default:
+		if !b64tokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// b64tokenChar is the b64token alphabet; it is never written after
+// initialisation.
+var b64tokenChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~+/" {
+		t[c] = true
+	}
+	return t
+}()

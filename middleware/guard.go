@@ -75,6 +75,8 @@ type Guard struct {
 	log       *slog.Logger
 	onError   ErrorHandler
 	metrics   Metrics
+	cache     *tokenCache     // nil when off or when keys has no version
+	versions  versionedKeySet // keys, when it reports changes
 	parser    *jwt.Parser
 	realm     string
 	// scopeClaims and clientIDAudience serve issuers that shape tokens
@@ -96,6 +98,8 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		types:        DefaultTypes,
 		maxTokenSize: DefaultMaxTokenSize,
 		retryAfter:   DefaultRetryAfter,
+		cacheEntries: DefaultTokenCacheEntries,
+		cacheBytes:   DefaultTokenCacheBytes,
 		now:          time.Now,
 		onError:      WriteError,
 	}
@@ -155,6 +159,9 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	}
 	if g.metrics == nil {
 		g.metrics = noMetrics{}
+	}
+	if v, ok := keys.(versionedKeySet); ok && cfg.cacheEntries > 0 && cfg.cacheBytes > 0 {
+		g.cache, g.versions = newTokenCache(cfg.cacheEntries, cfg.cacheBytes), v
 	}
 	for _, a := range cfg.algorithms {
 		if !keyalg.IsSupported(a) {
@@ -277,9 +284,42 @@ func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, 
 	if !g.keys.Ready() {
 		return nil, g.refusals[rKeysUnavailable]
 	}
+	var version uint64
+	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
+	if cacheable {
+		// Read the version before verifying: if the keys change meanwhile,
+		// the entry lands in a generation that is already stale.
+		version = g.versions.KeysVersion()
+		if c := g.cache.get(tok, version); c != nil {
+			g.metrics.TokenCache(true)
+			return g.checkCached(tok, c, audiences)
+		}
+		g.metrics.TokenCache(false)
+	}
 	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
 	if rsn >= 0 {
 		return nil, g.refuse(rsn, cause)
+	}
+	if cacheable {
+		g.cache.put(tok, c, version)
+	}
+	return c, nil
+}
+
+// checkCached applies to a cached token the checks that depend on the
+// moment and the route: the signature, issuer, type and claim shapes were
+// verified when it was cached, against the key set still in use.
+func (g *Guard) checkCached(tok string, c *claims.Claims, audiences []string) (*claims.Claims, error) {
+	if !g.audienceOK(c, audiences) {
+		return nil, g.refusals[rAudience]
+	}
+	now := g.now()
+	if !now.Before(c.ExpiresAt.Add(g.leeway)) {
+		g.cache.drop(tok)
+		return nil, g.refusals[rExpired] // genuine: it verified, and its key is still published
+	}
+	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
+		return nil, g.refusals[rNotYetValid]
 	}
 	return c, nil
 }

@@ -53,6 +53,8 @@ type config struct {
 	scopeClaims      []string
 	clientIDAudience bool
 	metrics          Metrics
+	cacheEntries     int
+	cacheBytes       int64
 }
 
 // Metrics receives each request's verification outcome, for a metrics
@@ -62,6 +64,8 @@ type Metrics interface {
 	// Outcome counts one request: "ok", or the refused request's
 	// Error.Reason ("expired", "signature", "insufficient_scope", …).
 	Outcome(reason string)
+	// TokenCache counts one lookup in the verified-token cache.
+	TokenCache(hit bool)
 }
 
 // WithMetrics sets where verification outcomes are counted. Default: none.
@@ -71,7 +75,8 @@ func WithMetrics(m Metrics) Option {
 
 type noMetrics struct{}
 
-func (noMetrics) Outcome(string) {}
+func (noMetrics) Outcome(string)  {}
+func (noMetrics) TokenCache(bool) {}
 
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
 // DefaultLeeway. Keep it small: it extends every token's life.

@@ -158,6 +158,14 @@ func (o *outcomes) Outcome(reason string) {
 	o.n[reason]++
 }
 
+func (o *outcomes) TokenCache(hit bool) {
+	if hit {
+		o.Outcome("cache_hit")
+	} else {
+		o.Outcome("cache_miss")
+	}
+}
+
 func TestMetricsCountOutcomesByReason(t *testing.T) {
 	m := &outcomes{}
 	e := newEnv(t, middleware.WithMetrics(m))
@@ -168,7 +176,7 @@ func TestMetricsCountOutcomesByReason(t *testing.T) {
 	e.do(t, "GET", "/api/notes", bearer(e.mint(t))...)
 	e.do(t, "GET", "/api/me")
 	e.do(t, "GET", "/api/me", "Authorization", "Bearer a b")
-	want := map[string]int{"ok": 2, "expired": 1, "signature": 1, "insufficient_scope": 1, "no_token": 1, "malformed_request": 1}
+	want := map[string]int{"ok": 2, "expired": 1, "signature": 1, "insufficient_scope": 1, "no_token": 1, "malformed_request": 1, "cache_miss": 5}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if fmt.Sprint(m.n) != fmt.Sprint(want) {

@@ -13,6 +13,7 @@
 //	jwtguard_jwks_keys                      usable keys after the last successful fetch
 //	jwtguard_jwks_unknown_kid_refreshes_total
 //	jwtguard_verifications_total{outcome="ok|expired|signature|insufficient_scope|…"}
+//	jwtguard_token_cache_hits_total, jwtguard_token_cache_misses_total
 package promguard
 
 import (
@@ -25,10 +26,12 @@ import (
 // Collector implements jwks.Metrics, middleware.Metrics and
 // prometheus.Collector. Register it once, and pass it to both packages.
 type Collector struct {
-	fetches    *prometheus.CounterVec
-	keys       prometheus.Gauge
-	unknownKID prometheus.Counter
-	outcomes   *prometheus.CounterVec
+	fetches     *prometheus.CounterVec
+	keys        prometheus.Gauge
+	unknownKID  prometheus.Counter
+	outcomes    *prometheus.CounterVec
+	cacheHits   prometheus.Counter
+	cacheMisses prometheus.Counter
 }
 
 var (
@@ -56,6 +59,14 @@ func New() *Collector {
 			Namespace: "jwtguard", Name: "verifications_total",
 			Help: "Requests checked by the middleware, by outcome: ok or the refusal reason.",
 		}, []string{"outcome"}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "jwtguard", Subsystem: "token_cache", Name: "hits_total",
+			Help: "Requests answered from the verified-token cache.",
+		}),
+		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "jwtguard", Subsystem: "token_cache", Name: "misses_total",
+			Help: "Cacheable requests whose token had to be verified.",
+		}),
 	}
 }
 
@@ -71,12 +82,23 @@ func (c *Collector) UnknownKIDRefresh() { c.unknownKID.Inc() }
 // Outcome implements middleware.Metrics.
 func (c *Collector) Outcome(reason string) { c.outcomes.WithLabelValues(reason).Inc() }
 
+// TokenCache implements middleware.Metrics.
+func (c *Collector) TokenCache(hit bool) {
+	if hit {
+		c.cacheHits.Inc()
+	} else {
+		c.cacheMisses.Inc()
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.fetches.Describe(ch)
 	c.keys.Describe(ch)
 	c.unknownKID.Describe(ch)
 	c.outcomes.Describe(ch)
+	c.cacheHits.Describe(ch)
+	c.cacheMisses.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -85,4 +107,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.keys.Collect(ch)
 	c.unknownKID.Collect(ch)
 	c.outcomes.Collect(ch)
+	c.cacheHits.Collect(ch)
+	c.cacheMisses.Collect(ch)
 }

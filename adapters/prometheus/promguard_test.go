@@ -69,6 +69,12 @@ jwtguard_jwks_keys 1
 # HELP jwtguard_jwks_unknown_kid_refreshes_total Refreshes triggered by a token with an unknown kid.
 # TYPE jwtguard_jwks_unknown_kid_refreshes_total counter
 jwtguard_jwks_unknown_kid_refreshes_total 1
+# HELP jwtguard_token_cache_hits_total Requests answered from the verified-token cache.
+# TYPE jwtguard_token_cache_hits_total counter
+jwtguard_token_cache_hits_total 1
+# HELP jwtguard_token_cache_misses_total Cacheable requests whose token had to be verified.
+# TYPE jwtguard_token_cache_misses_total counter
+jwtguard_token_cache_misses_total 3
 # HELP jwtguard_verifications_total Requests checked by the middleware, by outcome: ok or the refusal reason.
 # TYPE jwtguard_verifications_total counter
 jwtguard_verifications_total{outcome="expired"} 1

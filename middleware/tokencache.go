@@ -1,0 +1,112 @@
+package middleware
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/jwtguard/jwtguard/claims"
+)
+
+// Defaults of the verified-token cache.
+const (
+	// DefaultTokenCacheEntries bounds the number of cached tokens.
+	DefaultTokenCacheEntries = 10_000
+	// DefaultTokenCacheBytes bounds the bytes of cached tokens (16 MiB).
+	DefaultTokenCacheBytes = 16 << 20
+	// MaxCachedTokenSize is the longest token cached (4 KiB); longer ones
+	// are verified every time.
+	MaxCachedTokenSize = 4 << 10
+	// claimsOverhead estimates the memory of one entry beyond the token.
+	claimsOverhead = 512
+)
+
+// WithTokenCache sets the bounds of the verified-token cache: at most
+// entries tokens and bytes bytes (token lengths plus an estimate for their
+// claims). A repeated token is then answered without checking its signature
+// again, in well under a microsecond, as long as the key set has not
+// changed. Default: DefaultTokenCacheEntries, DefaultTokenCacheBytes.
+//
+// The cache is keyed by the exact token and compares it in full; exp and
+// nbf are checked against the clock on every hit, and the route's audience
+// and scopes as always; it is dropped whole whenever the key set changes
+// (so a removed key cannot keep tokens alive) and when it is full. It is
+// used only with a KeySet that reports changes (jwks.Cache does, with
+// KeysVersion); with any other, every token is verified.
+func WithTokenCache(entries int, bytes int64) Option {
+	return func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes }
+}
+
+// WithoutTokenCache verifies every request's signature, for deployments
+// that want no per-process token state.
+func WithoutTokenCache() Option {
+	return func(c *config) { c.cacheEntries = -1 }
+}
+
+// versionedKeySet is implemented by key sets that can say when their keys
+// change; only with one can verified tokens be cached safely.
+type versionedKeySet interface {
+	KeysVersion() uint64
+}
+
+// tokenCache maps exact tokens to the claims they verified to. Readers take
+// no lock (sync.Map loads are lock-free), so the hit path scales across
+// cores; a generation is replaced whole when the key set changes or it is
+// full.
+type tokenCache struct {
+	gen        atomic.Pointer[cacheGen]
+	maxEntries int64
+	maxBytes   int64
+}
+
+type cacheGen struct {
+	version uint64 // the key set version its tokens verified against
+	entries sync.Map
+	n       atomic.Int64
+	bytes   atomic.Int64
+}
+
+func newTokenCache(entries int, bytes int64) *tokenCache {
+	return &tokenCache{maxEntries: int64(entries), maxBytes: bytes}
+}
+
+// get returns the cached claims of tok, if it verified against version.
+func (tc *tokenCache) get(tok string, version uint64) *claims.Claims {
+	g := tc.gen.Load()
+	if g == nil || g.version != version {
+		return nil
+	}
+	v, ok := g.entries.Load(tok)
+	if !ok {
+		return nil
+	}
+	return v.(*claims.Claims)
+}
+
+// put caches c for tok, verified against version.
+func (tc *tokenCache) put(tok string, c *claims.Claims, version uint64) {
+	g := tc.gen.Load()
+	if g == nil || g.version != version || g.n.Load() >= tc.maxEntries || g.bytes.Load() >= tc.maxBytes {
+		if g != nil && g.version > version {
+			return // verified against keys that have since changed
+		}
+		fresh := &cacheGen{version: version}
+		if !tc.gen.CompareAndSwap(g, fresh) {
+			return // someone else started a generation; skip this one
+		}
+		g = fresh
+	}
+	if _, loaded := g.entries.LoadOrStore(tok, c); !loaded {
+		g.n.Add(1)
+		g.bytes.Add(int64(len(tok)) + claimsOverhead)
+	}
+}
+
+// drop forgets tok (an expired entry must not outlive its token).
+func (tc *tokenCache) drop(tok string) {
+	if g := tc.gen.Load(); g != nil {
+		if _, ok := g.entries.LoadAndDelete(tok); ok {
+			g.n.Add(-1)
+			g.bytes.Add(-int64(len(tok)) - claimsOverhead)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// cacheCounter counts token-cache lookups.
+type cacheCounter struct{ hits, misses atomic.Int64 }
+
+func (c *cacheCounter) Outcome(string) {}
+func (c *cacheCounter) TokenCache(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+func TestTokenCacheHitsRepeatedTokens(t *testing.T) {
+	m := &cacheCounter{}
+	e := newEnv(t, middleware.WithMetrics(m))
+	tok := e.mint(t, jwkstest.WithScopes("notes:read"))
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	for range 3 {
+		check(t, e.do(t, "GET", "/api/notes", bearer(tok)...), ok)
+	}
+	if m.hits.Load() != 2 || m.misses.Load() != 1 {
+		t.Fatalf("hits %d misses %d, want 2 and 1", m.hits.Load(), m.misses.Load())
+	}
+	// Route checks still apply on a hit: audience and scopes.
+	check(t, e.do(t, "GET", "/admin/stats", bearer(tok)...), invalid("The access token is not meant for this resource"))
+	other := e.mint(t)
+	e.do(t, "GET", "/api/me", bearer(other)...)
+	check(t, e.do(t, "GET", "/api/notes", bearer(other)...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
+	// Only the exact token hits: a prefix or an extension is verified.
+	check(t, e.do(t, "GET", "/api/notes", bearer(tok[:len(tok)-2])...), invalid("The access token signature is invalid"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(tok+"AA")...), invalid("The access token signature is invalid"))
+}
+
+func TestTokenCacheRechecksTheClock(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e := newEnv(t, middleware.WithClock(clock), middleware.WithLeeway(0))
+	tok := e.mint(t, jwkstest.WithExpiresIn(time.Minute))
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), ok)
+	offset.Store(int64(2 * time.Minute))
+	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), expired)
+	// nbf too: cached while valid, then the clock moves back before nbf.
+	offset.Store(0)
+	nbfTok := e.mint(t, jwkstest.WithClaim("nbf", time.Now().Unix()))
+	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), ok)
+	offset.Store(int64(-time.Hour))
+	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), invalid("The access token is not valid yet"))
+}
+
+func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
+	iss, g, h := keysEnv(t)
+	_ = g
+	tok, _ := iss.Mint()
+	if c := serve(h, tok); c != 200 {
+		t.Fatalf("first: %d", c)
+	}
+	// The issuer removes the key and publishes another; once the cache has
+	// refreshed, the cached token must not keep verifying.
+	old := iss.SigningKID("RS256")
+	newKID, _ := iss.Rotate("RS256")
+	iss.RemoveKey(old)
+	newTok, _ := iss.Mint(jwkstest.WithKID(newKID))
+	if c := serve(h, newTok); c != 200 { // unknown kid: refresh, now without the old key
+		t.Fatalf("new key: %d", c)
+	}
+	if c := serve(h, tok); c != 401 {
+		t.Fatalf("token of a removed key answered %d from the cache", c)
+	}
+}
+
+func TestTokenCacheSkipsLargeTokens(t *testing.T) {
+	m := &cacheCounter{}
+	e := newEnv(t, middleware.WithMetrics(m))
+	big := e.mint(t, jwkstest.WithClaim("pad", strings.Repeat("x", middleware.MaxCachedTokenSize)))
+	for range 2 {
+		if r := e.do(t, "GET", "/api/me", bearer(big)...); r.status != 200 {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if m.hits.Load()+m.misses.Load() != 0 {
+		t.Fatalf("a %d-byte token went through the cache", len(big))
+	}
+}
+
+func TestTokenCacheBoundedAndOptional(t *testing.T) {
+	m := &cacheCounter{}
+	e := newEnv(t, middleware.WithMetrics(m), middleware.WithTokenCache(2, 1<<20))
+	toks := []string{e.mint(t), e.mint(t), e.mint(t)}
+	for range 2 {
+		for _, tok := range toks {
+			if r := e.do(t, "GET", "/api/me", bearer(tok)...); r.status != 200 {
+				t.Fatalf("%+v", r)
+			}
+		}
+	}
+	if m.hits.Load() == 6-3 { // with room for 2, all three cannot stay cached
+		t.Fatalf("cache held 3 tokens with a bound of 2")
+	}
+	off := &cacheCounter{}
+	e2 := newEnvFor(t, e.iss, true, middleware.WithMetrics(off), middleware.WithoutTokenCache())
+	e2.do(t, "GET", "/api/me", bearer(toks[0])...)
+	e2.do(t, "GET", "/api/me", bearer(toks[0])...)
+	if off.hits.Load()+off.misses.Load() != 0 {
+		t.Fatal("WithoutTokenCache still cached")
+	}
+}
+
+// unversioned hides KeysVersion: with a key set that cannot say when its
+// keys change, nothing is cached.
+type unversioned struct{ middleware.KeySet }
+
+func TestTokenCacheNeedsAVersionedKeySet(t *testing.T) {
+	base := newEnv(t)
+	m := &cacheCounter{}
+	g, err := middleware.New(unversioned{base.keys}, base.iss.URL(), []string{aud}, middleware.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := base.mint(t)
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for range 2 {
+		if c := serve(h, tok); c != 200 {
+			t.Fatalf("%d", c)
+		}
+	}
+	if m.hits.Load()+m.misses.Load() != 0 {
+		t.Fatal("cached with an unversioned key set")
+	}
+}
+
+func TestTokenCacheConcurrentUse(t *testing.T) {
+	e := newEnv(t, middleware.WithTokenCache(5, 1<<20))
+	toks := make([]string, 20)
+	for i := range toks {
+		toks[i] = e.mint(t)
+	}
+	h := e.guard.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				tok := toks[(i*7+w)%len(toks)]
+				req := httptest.NewRequest("GET", "/", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					t.Errorf("status %d", rec.Code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
