@@ -15,7 +15,9 @@ func NewContext(ctx context.Context, c *Claims) context.Context {
 
 // FromContext returns the claims stored by NewContext. The boolean is false
 // when there are none (or a nil *Claims was stored), which a handler should
-// treat as "not authenticated" rather than as an empty claim set.
+// treat as "not authenticated" rather than as an empty claim set. The same
+// *Claims may be handed to many requests at once (the middleware caches
+// verified tokens), so never modify it.
 func FromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(contextKey{}).(*Claims)
 	return c, ok && c != nil
