@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"crypto"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
-	"github.com/jwtguard/jwtguard/internal/jsonscan"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
@@ -42,19 +40,6 @@ const maxKIDLength = 256
 // few hundred bytes.
 const maxHeaderSize = 8 << 10
 
-// duplicateHeaderMembers reports whether the (already successfully parsed)
-// header repeats a member name. encoding/json keeps the last of them, other
-// parsers the first: RFC 7515 §4 says to refuse such a header.
-func duplicateHeaderMembers(enc string) bool {
-	var buf [512]byte
-	dst := buf[:]
-	if n := base64.RawURLEncoding.DecodedLen(len(enc)); n > len(buf) {
-		dst = make([]byte, n)
-	}
-	n, err := base64.RawURLEncoding.Decode(dst, []byte(enc))
-	return err != nil || jsonscan.HasDuplicateKeys(dst[:n])
-}
-
 // Guard verifies bearer access tokens (RFC 6750, RFC 9068) locally, against
 // the issuer's keys, and refuses requests as RFC 6750 §3 describes. New does
 // all the work that does not depend on a request, so each request is only
@@ -75,9 +60,9 @@ type Guard struct {
 	log       *slog.Logger
 	onError   ErrorHandler
 	metrics   Metrics
+	methods   map[string]jwt.SigningMethod
 	cache     *tokenCache     // nil when off or when keys has no version
 	versions  versionedKeySet // keys, when it reports changes
-	parser    *jwt.Parser
 	realm     string
 	// scopeClaims and clientIDAudience serve issuers that shape tokens
 	// their own way (WithScopeClaims, WithClientIDAsAudience).
@@ -151,8 +136,6 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		realm:            cfg.realm,
 		scopeClaims:      append([]string(nil), cfg.scopeClaims...),
 		clientIDAudience: cfg.clientIDAudience,
-		// Strict decoding refuses non-canonical base64url (RFC 7515 §2).
-		parser: jwt.NewParser(jwt.WithStrictDecoding()),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -169,6 +152,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		}
 		g.algs[a] = true
 	}
+	g.methods = signingMethods(g.algs)
 	if g.strict {
 		g.types = []string{"at+jwt", "application/at+jwt"}
 	} else {
@@ -332,36 +316,23 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if len(tok) > g.maxToken {
 		return nil, rTooLarge, nil
 	}
-	if strings.Count(tok, ".") != 2 {
-		return nil, rTokenMalformed, nil // JWE (five parts) lands here too
+	t, rsn, err := parseJWS(tok)
+	if rsn >= 0 {
+		return nil, rsn, err
 	}
-	header := tok[:strings.IndexByte(tok, '.')]
-	if len(header) > maxHeaderSize {
-		return nil, rTokenMalformed, nil
-	}
-	c := new(claims.Claims)
-	t, _, err := g.parser.ParseUnverified(tok, c)
-	if err != nil {
-		switch {
-		case errors.Is(err, claims.ErrMalformed):
-			return nil, rClaims, err
-		case errors.Is(err, jwt.ErrTokenUnverifiable):
-			return nil, rAlgorithm, err // alg missing or unknown to golang-jwt
-		}
-		return nil, rTokenMalformed, err
-	}
-	if duplicateHeaderMembers(header) {
-		return nil, rTokenMalformed, nil
-	}
-	alg := t.Method.Alg()
-	if !g.algs[alg] {
+	c := &t.claims
+	if !t.hasAlg || !g.algs[t.alg] {
 		return nil, rAlgorithm, nil
 	}
-	if rsn := g.checkHeader(t.Header); rsn >= 0 {
+	alg := t.alg
+	if t.headerReason >= 0 {
+		return nil, t.headerReason, nil
+	}
+	if rsn := g.checkType(t); rsn >= 0 {
 		return nil, rsn, nil
 	}
-	kid, ok := t.Header["kid"].(string)
-	if !ok || kid == "" {
+	kid := t.kid
+	if !t.hasKID || kid == "" {
 		return nil, rNoKID, nil
 	}
 	if c.Issuer != g.issuer {
@@ -392,6 +363,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	var (
 		pub    crypto.PublicKey
 		jwkAlg string
+		ok     bool
 	)
 	if expired {
 		// An expired token is refused whatever its key; it must not cost
@@ -406,8 +378,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
 		return nil, rKeyMismatch, nil
 	}
-	signed := tok[:strings.LastIndexByte(tok, '.')]
-	if err := t.Method.Verify(signed, t.Signature, pub); err != nil {
+	if err := g.methods[alg].Verify(t.signed, t.sig, pub); err != nil {
 		return nil, rSignature, err
 	}
 	if expired {
@@ -428,34 +399,17 @@ func (g *Guard) audienceOK(c *claims.Claims, audiences []string) bool {
 	return hasAnyAudience(c, audiences)
 }
 
-// checkHeader applies the header rules that need no key: typ, crit, b64 and
-// nested tokens. jku, x5u, jwk and x5c are never read, so they can never
-// select a key.
-func (g *Guard) checkHeader(h map[string]any) reason {
-	if _, ok := h["crit"]; ok {
-		return rCritical // RFC 7515 §4.1.11: we understand no extension
-	}
-	if b64, ok := h["b64"]; ok && b64 != true {
-		return rCritical // RFC 7797 unencoded payloads are never accepted
-	}
-	if cty, ok := h["cty"]; ok {
-		if s, isStr := cty.(string); !isStr || strings.EqualFold(s, "JWT") {
-			return rType // nested JWT (RFC 7519 §5.2)
-		}
-	}
-	typ, ok := h["typ"]
-	if !ok {
+// checkType applies the typ rule: absent is fine unless strict, present
+// must be in the accepted set, compared case-insensitively.
+func (g *Guard) checkType(t *jws) reason {
+	if !t.hasTyp {
 		if g.strict {
 			return rType
 		}
 		return -1
 	}
-	s, isStr := typ.(string)
-	if !isStr {
-		return rType
-	}
-	for _, t := range g.types {
-		if strings.EqualFold(s, t) {
+	for _, typ := range g.types {
+		if strings.EqualFold(t.typ, typ) {
 			return -1
 		}
 	}

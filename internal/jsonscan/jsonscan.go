@@ -20,60 +20,90 @@ const maxMembers = 64
 // be known to be valid JSON (for example, decoded without error); on
 // anything else the answer is true, so a caller refuses it.
 func HasDuplicateKeys(obj []byte) bool {
+	return !Members(obj, func(_, _ []byte) bool { return true })
+}
+
+// Members calls fn with the name (unescaped) and raw value of each
+// top-level member of the JSON object obj, in order, until fn returns
+// false. It returns false when obj is not an object it can walk, repeats a
+// member name, has more than 64 members, or fn stopped it. obj must already
+// be valid JSON (json.Valid); Members checks structure, not grammar.
+func Members(obj []byte, fn func(name, value []byte) bool) bool {
 	var keys [maxMembers][]byte
 	n := 0
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return true
+		return false
 	}
 	i = skipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
-		return false
+		return true
 	}
 	for i < len(obj) {
 		if obj[i] != '"' || n == maxMembers {
-			return true
+			return false
 		}
 		end := skipString(obj, i)
 		if end < 0 {
-			return true
+			return false
 		}
 		key := obj[i+1 : end-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			var s string
 			if json.Unmarshal(obj[i:end], &s) != nil {
-				return true
+				return false
 			}
 			key = []byte(s)
 		}
 		for _, k := range keys[:n] {
 			if bytes.Equal(k, key) {
-				return true
+				return false
 			}
 		}
 		keys[n] = key
 		n++
 		i = skipWS(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
-			return true
+			return false
 		}
-		if i = skipValue(obj, skipWS(obj, i+1)); i < 0 {
-			return true
+		start := skipWS(obj, i+1)
+		if i = skipValue(obj, start); i < 0 {
+			return false
+		}
+		if !fn(key, obj[start:i]) {
+			return false
 		}
 		i = skipWS(obj, i)
 		if i >= len(obj) {
-			return true
+			return false
 		}
 		switch obj[i] {
 		case ',':
 			i = skipWS(obj, i+1)
 		case '}':
-			return false
-		default:
 			return true
+		default:
+			return false
 		}
 	}
-	return true
+	return false
+}
+
+// String decodes a raw JSON value that must be a string. Strings without
+// escapes cost one allocation (the result); others go through encoding/json.
+func String(value []byte) (string, bool) {
+	if len(value) < 2 || value[0] != '"' || value[len(value)-1] != '"' {
+		return "", false
+	}
+	inner := value[1 : len(value)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	var s string
+	if json.Unmarshal(value, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func skipWS(b []byte, i int) int {

@@ -1,0 +1,159 @@
+package middleware
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unsafe"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/jsonscan"
+)
+
+// b64 is RFC 7515 §2's base64url: no padding, and strict, so that one token
+// has exactly one encoding (non-zero trailing bits are refused).
+var b64 = base64.RawURLEncoding.Strict()
+
+// jws is a compact JWS split and decoded, nothing verified yet.
+type jws struct {
+	alg, kid, typ string
+	hasAlg        bool
+	hasKID        bool
+	hasTyp        bool
+	headerReason  reason // the first header rule broken, or -1
+	signed        string // header.payload, what the signature covers
+	sig           []byte
+	claims        claims.Claims // in the same allocation as the rest
+}
+
+// parseJWS decodes a compact JWS. golang-jwt's parser would decode the
+// header into a map (a dozen allocations, and a repeated member silently
+// wins); this reads the few members that matter straight from the bytes,
+// refuses repeats, and hands the payload to the claims decoder directly.
+// golang-jwt still verifies the signature (Guard.methods).
+func parseJWS(tok string) (*jws, reason, error) {
+	i1 := strings.IndexByte(tok, '.')
+	i2 := strings.LastIndexByte(tok, '.')
+	if i1 < 0 || i1 == i2 || strings.IndexByte(tok[i1+1:i2], '.') >= 0 {
+		return nil, rTokenMalformed, nil // JWE (five parts) lands here too
+	}
+	enc := tok[:i1]
+	if len(enc) > maxHeaderSize {
+		return nil, rTokenMalformed, nil
+	}
+	var buf [1024]byte
+	hdr := buf[:]
+	if n := b64.DecodedLen(len(enc)); n > len(buf) {
+		hdr = make([]byte, n)
+	}
+	n, err := b64.Decode(hdr, bytesOf(enc))
+	if err != nil {
+		return nil, rTokenMalformed, err
+	}
+	hdr = hdr[:n]
+	if !json.Valid(hdr) {
+		return nil, rTokenMalformed, errors.New("header is not JSON")
+	}
+	t := &jws{headerReason: -1, signed: tok[:i2]}
+	if !jsonscan.Members(hdr, t.headerMember) {
+		return nil, rTokenMalformed, errors.New("header is not an object with unique members")
+	}
+
+	// The claims decoder keeps its own copy, so a typical payload can be
+	// decoded into a buffer on the stack.
+	var pbuf [2048]byte
+	payload := pbuf[:]
+	if n := b64.DecodedLen(i2 - i1 - 1); n > len(pbuf) {
+		payload = make([]byte, n)
+	}
+	n, err = b64.Decode(payload, bytesOf(tok[i1+1:i2]))
+	if err != nil {
+		return nil, rTokenMalformed, err
+	}
+	if err := t.claims.UnmarshalJSON(payload[:n]); err != nil {
+		if errors.Is(err, claims.ErrMalformed) {
+			return nil, rClaims, err
+		}
+		return nil, rTokenMalformed, err
+	}
+
+	t.sig = make([]byte, b64.DecodedLen(len(tok)-i2-1))
+	n, err = b64.Decode(t.sig, bytesOf(tok[i2+1:]))
+	if err != nil {
+		return nil, rTokenMalformed, err
+	}
+	t.sig = t.sig[:n]
+	return t, -1, nil
+}
+
+// headerMember records one header member. The rules that need no key are
+// decided here: typ, cty, crit and b64 (jku, x5u, jwk and x5c are never
+// read, so they can never select a key).
+func (t *jws) headerMember(name, value []byte) bool {
+	fail := func(r reason) {
+		if t.headerReason < 0 {
+			t.headerReason = r
+		}
+	}
+	switch string(name) {
+	case "alg":
+		t.alg, t.hasAlg = intern(value, knownAlgs)
+	case "kid":
+		t.kid, t.hasKID = jsonscan.String(value)
+	case "typ":
+		var ok bool
+		if t.typ, ok = intern(value, knownTypes); !ok {
+			fail(rType)
+		}
+		t.hasTyp = true
+	case "cty":
+		// A nested JWT (RFC 7519 §5.2) is not an access token.
+		if s, ok := jsonscan.String(value); !ok || strings.EqualFold(s, "JWT") {
+			fail(rType)
+		}
+	case "crit":
+		fail(rCritical) // RFC 7515 §4.1.11: we understand no extension
+	case "b64":
+		if string(value) != "true" {
+			fail(rCritical) // RFC 7797 unencoded payloads are never accepted
+		}
+	}
+	return true
+}
+
+// knownAlgs and knownTypes are the values intern returns without
+// allocating: nearly every token carries one of them.
+var (
+	knownAlgs  = []string{`"RS256"`, `"RS384"`, `"RS512"`, `"PS256"`, `"PS384"`, `"PS512"`, `"ES256"`, `"ES384"`, `"ES512"`, `"EdDSA"`}
+	knownTypes = []string{`"JWT"`, `"at+jwt"`, `"application/at+jwt"`, `"jwt"`, `"AT+JWT"`}
+)
+
+// intern decodes a JSON string value, returning a shared string when the
+// raw value is one of known (quoted) rather than allocating a new one.
+func intern(value []byte, known []string) (string, bool) {
+	for _, k := range known {
+		if string(value) == k {
+			return k[1 : len(k)-1], true
+		}
+	}
+	return jsonscan.String(value)
+}
+
+// bytesOf views s as bytes without copying. Only for reading: Decode never
+// writes to its source, and the token string outlives the call.
+func bytesOf(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// signingMethods maps each allowed alg to golang-jwt's implementation, once
+// per Guard, so a request does not take golang-jwt's registry lock.
+func signingMethods(algs map[string]bool) map[string]jwt.SigningMethod {
+	m := make(map[string]jwt.SigningMethod, len(algs))
+	for a := range algs {
+		m[a] = jwt.GetSigningMethod(a)
+	}
+	return m
+}
