@@ -507,9 +507,8 @@ func TestOryHydra(t *testing.T) {
 // the option: update the test, the table and PROVIDERS.md.
 
 // ZITADEL's roles claim is an object keyed by role name; WithScopeClaims
-// reads only arrays of strings and space-separated strings, so the roles
-// never reach Scopes and Require(Scopes("notes.read")) refuses.
-func TestGapZitadelRoles(t *testing.T) {
+// reads its member names as scopes, so Require(Scopes(...)) can use them.
+func TestZitadelRoles(t *testing.T) {
 	iss := newIssuer(t, "")
 	keys := keysFor(t, iss.URL())
 	iat, exp := times()
@@ -518,7 +517,8 @@ func TestGapZitadelRoles(t *testing.T) {
 		"urn:zitadel:iam:org:project:roles": map[string]any{"notes.read": map[string]string{"org": "acme"}},
 	})
 	g := guard(t, keys, iss.URL(), []string{"project"}, middleware.WithScopeClaims("urn:zitadel:iam:org:project:roles"))
-	wantRefused(t, "object-valued roles claim", call(t, g, tok, middleware.Scopes("notes.read")), 403, lacks("notes.read"))
+	wantOK(t, "object-valued roles claim", call(t, g, tok, middleware.Scopes("notes.read")))
+	wantRefused(t, "a role not granted", call(t, g, tok, middleware.Scopes("notes.write")), 403, lacks("notes.write"))
 }
 
 // A Keycloak client ID with a dot (commonly a URL or a domain) cannot be
@@ -602,8 +602,8 @@ var providerTable = []providerRow{
 		"`https://accounts.google.com`", "the service URL or client ID", "none (authorize on `email`/`sub`)",
 		"none", "TestGoogle"},
 	{"[ZITADEL](https://zitadel.com/docs/apis/openidoauth/claims)",
-		"`https://{instance}.zitadel.cloud`", "the project ID", "none; roles in `urn:zitadel:iam:org:project:roles` (object)",
-		"none (roles: read with `claims.Decode`)", "TestZitadel"},
+		"`https://{instance}.zitadel.cloud`", "the project ID", "none; roles in `urn:zitadel:iam:org:project:roles` (object keyed by role)",
+		"`WithScopeClaims(\"urn:zitadel:iam:org:project:roles\")`", "TestZitadelRoles"},
 	{"[Ory Hydra](https://www.ory.sh/docs/oauth2-oidc/jwt-access-token) (JWT strategy)",
 		"`https://{slug}.projects.oryapis.com/` (as discovery names it; self-hosted: `urls.self.issuer`)", "an audience the client requested", "`scp` array (default) or `scope` string",
 		"none", "TestOryHydra"},
@@ -611,7 +611,6 @@ var providerTable = []providerRow{
 
 // providerNotes are the gaps; a TestGap… test shows each one it names.
 var providerNotes = []string{
-	"ZITADEL roles are an object keyed by role name, which `WithScopeClaims` cannot read, so `Require(Scopes(...))` cannot check them (TestGapZitadelRoles).",
 	"A Keycloak client ID containing a dot cannot be named in a `WithScopeClaims` path (TestGapKeycloakClientIDWithDot).",
 	"Cognito ID tokens have `aud` = the app client ID, so a route without a scope requirement accepts them; nothing can require `token_use` = `access` (TestGapCognitoIDToken).",
 	"Google's `iss` may also be `accounts.google.com` without the scheme; a Guard has one issuer (TestGapGoogleIssuerWithoutScheme).",

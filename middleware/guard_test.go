@@ -717,7 +717,7 @@ func TestScopeClaims(t *testing.T) {
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
 	for name, opt := range map[string]jwkstest.MintOption{
 		"unlisted claim":       jwkstest.WithClaim("authorities", []string{"notes:read"}),
-		"wrong shape":          jwkstest.WithClaim("permissions", map[string]any{"notes:read": true}),
+		"wrong shape":          jwkstest.WithClaim("permissions", 42),
 		"numbers":              jwkstest.WithClaim("realm_access", map[string]any{"roles": []int{1}}),
 		"path stops too early": jwkstest.WithClaim("realm_access", []string{"notes:read"}),
 	} {

@@ -12,9 +12,11 @@ import (
 // WithScopeClaims names claims whose values also count as scopes for
 // Scopes and AnyScope requirements, for issuers that put permissions
 // elsewhere: Auth0's "permissions", Microsoft Entra ID's "roles",
-// Keycloak's "realm_access.roles". A path is a claim name, or names
+// Keycloak's "realm_access.roles", ZITADEL's
+// "urn:zitadel:iam:org:project:roles". A path is a claim name, or names
 // separated by dots into nested objects; its value must be an array of
-// strings or a space-separated string, and any other shape is ignored.
+// strings, a space-separated string, or an object whose member names are
+// the scopes (ZITADEL's shape); any other shape is ignored.
 // The values are merged into the verified claims' Scopes. Default: none;
 // only "scope" and "scp" are read.
 func WithScopeClaims(paths ...string) Option {
@@ -87,6 +89,15 @@ func scopeClaimValues(c *claims.Claims, path string) []string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return claims.ParseScopes(s)
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) == nil {
+		names := make([]string, 0, len(obj))
+		for name := range obj {
+			names = append(names, name)
+		}
+		slices.Sort(names) // a stable order for Scopes
+		return names
 	}
 	return nil
 }
