@@ -517,7 +517,7 @@ func TestZitadelRoles(t *testing.T) {
 		"urn:zitadel:iam:org:project:roles": map[string]any{"notes.read": map[string]string{"org": "acme"}},
 	})
 	g := guard(t, keys, iss.URL(), []string{"project"}, middleware.WithScopeClaims("urn:zitadel:iam:org:project:roles"))
-	wantOK(t, "object-valued roles claim", call(t, g, tok, middleware.Scopes("notes.read")))
+	wantOK(t, "object-valued roles claim", call(t, g, tok, middleware.Scopes("notes.read")), "notes.read")
 	wantRefused(t, "a role not granted", call(t, g, tok, middleware.Scopes("notes.write")), 403, lacks("notes.write"))
 }
 
