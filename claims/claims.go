@@ -166,6 +166,11 @@ func knownIndex(name string) int {
 // and the margin keeps adding a leeway to "exp" from overflowing.
 const maxStoredSec = math.MaxInt64 - 62135596800 - 1<<40
 
+// minStoredSec is the earliest NumericDate stored as it is: one second after
+// the zero time.Time (0001-01-01), which stands for "absent"; earlier values
+// are stored as this one, so a present exp is never mistaken for none.
+const minStoredSec = -62135596800 + 1
+
 // Reasons for refusal. They never contain claim values.
 const (
 	reasonString        = "must be a string"
@@ -535,7 +540,7 @@ func numericDate(s string, sp span) (time.Time, string) {
 			return time.Time{}, reasonRange
 		}
 	}
-	sec = min(sec, maxStoredSec)
+	sec = max(min(sec, maxStoredSec), minStoredSec)
 	return time.Unix(sec, 0).UTC(), ""
 }
 

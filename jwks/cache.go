@@ -42,7 +42,7 @@ type Cache struct {
 
 	snap        atomic.Pointer[snapshot]
 	version     atomic.Uint64 // bumped with each new snapshot
-	lastSuccess atomic.Int64 // unix nanoseconds; read by Ready without the lock
+	lastSuccess atomic.Int64  // unix nanoseconds; read by Ready without the lock
 	metrics     Metrics
 	storage     *jwkset.MemoryJWKSet // mirror of snap for jwkset/keyfunc users
 	ready       chan struct{}        // closed when the first key set arrives

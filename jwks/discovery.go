@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/jwtguard/jwtguard/internal/jsonscan"
 )
 
 // ErrIssuerMismatch: the discovery metadata names an issuer other than the
@@ -30,16 +32,44 @@ func metadataURLs(issuer *url.URL) []string {
 }
 
 type metadata struct {
-	Issuer  string `json:"issuer"`
-	JWKSURI string `json:"jwks_uri"`
+	Issuer  string
+	JWKSURI string
 }
 
 // parseMetadata decodes a discovery document and checks it against the
-// configured issuer. It returns the JWKS URL.
+// configured issuer. It returns the JWKS URL. Member names are matched
+// exactly and must not repeat: encoding/json would also take "ISSUER" for
+// "issuer", or the last of two, and the mix-up defence is only as strict as
+// this read.
 func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
 	var m metadata
-	if err := json.Unmarshal(body, &m); err != nil {
-		return "", fmt.Errorf("%w: metadata is not a JSON object: %w", ErrDiscovery, err)
+	if !json.Valid(body) {
+		return "", fmt.Errorf("%w: metadata is not JSON", ErrDiscovery)
+	}
+	bad := ""
+	ok := jsonscan.Members(body, func(name, value []byte) bool {
+		var field *string
+		switch string(name) {
+		case "issuer":
+			field = &m.Issuer
+		case "jwks_uri":
+			field = &m.JWKSURI
+		default:
+			return true
+		}
+		s, isStr := jsonscan.String(value)
+		if !isStr {
+			bad = string(name)
+			return false
+		}
+		*field = s
+		return true
+	})
+	switch {
+	case bad != "":
+		return "", fmt.Errorf("%w: metadata %q is not a string", ErrDiscovery, bad)
+	case !ok:
+		return "", fmt.Errorf("%w: metadata is not a JSON object with unique member names", ErrDiscovery)
 	}
 	if m.Issuer != issuer {
 		return "", fmt.Errorf("%w: metadata says %q, configured %q", ErrIssuerMismatch, m.Issuer, issuer)

@@ -110,8 +110,13 @@ func (t *jws) headerMember(name, value []byte) bool {
 		}
 		t.hasTyp = true
 	case "cty":
-		// A nested JWT (RFC 7519 §5.2) is not an access token.
-		if s, ok := jsonscan.String(value); !ok || strings.EqualFold(s, "JWT") {
+		// A nested JWT (RFC 7519 §5.2) is not an access token. RFC 7515
+		// §4.1.10: "application/JWT" and "JWT" are the same media type.
+		s, ok := jsonscan.String(value)
+		if len(s) >= len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
+			s = s[len("application/"):]
+		}
+		if !ok || strings.EqualFold(s, "JWT") {
 			fail(rType)
 		}
 	case "crit":

@@ -10,10 +10,13 @@ import (
 	"encoding/json"
 )
 
-// maxMembers bounds the work on a hostile object: more top-level members
-// than this is reported as a duplicate (refused), never scanned
-// quadratically. JOSE headers have a handful.
-const maxMembers = 64
+// maxMembers bounds the members of one object: more is refused. Discovery
+// documents have dozens, JOSE headers a handful.
+const maxMembers = 4096
+
+// linearMembers is how many names are compared pairwise; past that (a large
+// metadata document, or a hostile header) a map keeps the check linear.
+const linearMembers = 32
 
 // HasDuplicateKeys reports whether the JSON object obj has two top-level
 // members with the same name, compared after unescaping. obj must already
@@ -26,10 +29,11 @@ func HasDuplicateKeys(obj []byte) bool {
 // Members calls fn with the name (unescaped) and raw value of each
 // top-level member of the JSON object obj, in order, until fn returns
 // false. It returns false when obj is not an object it can walk, repeats a
-// member name, has more than 64 members, or fn stopped it. obj must already
+// member name, has more than 4096 members, or fn stopped it. obj must already
 // be valid JSON (json.Valid); Members checks structure, not grammar.
 func Members(obj []byte, fn func(name, value []byte) bool) bool {
-	var keys [maxMembers][]byte
+	var keys [linearMembers][]byte
+	var seen map[string]struct{}
 	n := 0
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
@@ -55,12 +59,25 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 			}
 			key = []byte(s)
 		}
-		for _, k := range keys[:n] {
-			if bytes.Equal(k, key) {
+		if n < linearMembers {
+			for _, k := range keys[:n] {
+				if bytes.Equal(k, key) {
+					return false
+				}
+			}
+			keys[n] = key
+		} else {
+			if seen == nil {
+				seen = make(map[string]struct{}, 2*linearMembers)
+				for _, k := range keys {
+					seen[string(k)] = struct{}{}
+				}
+			}
+			if _, dup := seen[string(key)]; dup {
 				return false
 			}
+			seen[string(key)] = struct{}{}
 		}
-		keys[n] = key
 		n++
 		i = skipWS(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
