@@ -259,14 +259,9 @@ func (g *Guard) count(err error) {
 }
 
 func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, error) {
-	tok, rsn := g.extract(r)
+	tok, unchecked, rsn := g.extract(r)
 	if rsn >= 0 {
 		return nil, g.refusals[rsn]
-	}
-	// The contract: a token that arrives before any key set was fetched is
-	// answered 503, whatever it holds; the client should retry, not refresh.
-	if !g.keys.Ready() {
-		return nil, g.refusals[rKeysUnavailable]
 	}
 	var version uint64
 	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
@@ -276,9 +271,23 @@ func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, 
 		version = g.versions.KeysVersion()
 		if c := g.cache.get(tok, version); c != nil {
 			g.metrics.TokenCache(true)
+			if !g.keys.Ready() { // stale beyond WithMaxStaleness
+				return nil, g.refusals[rKeysUnavailable]
+			}
 			return g.checkCached(tok, c, audiences)
 		}
+	}
+	if unchecked && !isB64Token(tok) {
+		// Several tokens, or bytes outside b64token.
+		return nil, g.refusals[rMalformedRequest]
+	}
+	if cacheable {
 		g.metrics.TokenCache(false)
+	}
+	// The contract: a token that arrives before any key set was fetched is
+	// answered 503, whatever it holds; the client should retry, not refresh.
+	if !g.keys.Ready() {
+		return nil, g.refusals[rKeysUnavailable]
 	}
 	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
 	if rsn >= 0 {
