@@ -286,9 +286,13 @@ func (c *Cache) fetch() (err error) {
 			return err
 		}
 		c.mu.Lock()
+		if u != c.status.JWKSURL {
+			c.etag, c.lastModified = "", "" // validators of another URL
+		}
 		c.jwksURL, c.status.JWKSURL = u, u
 		c.mu.Unlock()
 		jwksURL = u
+		etag, lastModified = "", ""
 	}
 	resp, err := c.get(c.ctx, jwksURL, etag, lastModified)
 	if err != nil {
@@ -437,10 +441,10 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		if pub, alg, ok = c.LookupKey(kid); ok {
 			return pub, alg, ok
 		}
-		if f.err == nil {
-			c.addNegative(kid) // the issuer answered, and has no such key
-		}
 		if started {
+			if f.err == nil {
+				c.addNegative(kid) // the issuer answered, and has no such key
+			}
 			return nil, "", false
 		}
 	}

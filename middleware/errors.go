@@ -31,9 +31,10 @@ var (
 	// ErrInsufficientScope: the token is valid but lacks a scope the route
 	// requires. Answered 403 insufficient_scope naming the scopes.
 	ErrInsufficientScope = errors.New("middleware: insufficient scope")
-	// ErrKeysUnavailable: no key set has ever been fetched, so no token can
-	// be checked. Answered 503 with Retry-After: the token may be fine, and
-	// a 401 would send the client to refresh for nothing.
+	// ErrKeysUnavailable: the key set is not ready: none has ever been
+	// fetched, or (with jwks.WithMaxStaleness) the last is too old. Answered
+	// 503 with Retry-After: the token may be fine, and a 401 would send the
+	// client to refresh for nothing.
 	ErrKeysUnavailable = errors.New("middleware: signing keys unavailable")
 )
 

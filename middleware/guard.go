@@ -62,7 +62,7 @@ type Guard struct {
 	metrics   Metrics
 	methods   map[string]jwt.SigningMethod
 	cache     *tokenCache     // nil when off or when keys has no version
-	versions  versionedKeySet // keys, when it reports changes
+	versions  VersionedKeySet // keys, when it reports changes
 	realm     string
 	// scopeClaims and clientIDAudience serve issuers that shape tokens
 	// their own way (WithScopeClaims, WithClientIDAsAudience).
@@ -80,7 +80,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		leeway:       DefaultLeeway,
 		algorithms:   keyalg.Supported,
 		realm:        DefaultRealm,
-		types:        DefaultTypes,
+		types:        defaultTypes,
 		maxTokenSize: DefaultMaxTokenSize,
 		retryAfter:   DefaultRetryAfter,
 		cacheEntries: DefaultTokenCacheEntries,
@@ -143,7 +143,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	if g.metrics == nil {
 		g.metrics = noMetrics{}
 	}
-	if v, ok := keys.(versionedKeySet); ok && cfg.cacheEntries > 0 && cfg.cacheBytes > 0 {
+	if v, ok := keys.(VersionedKeySet); ok && cfg.cacheEntries > 0 && cfg.cacheBytes > 0 {
 		g.cache, g.versions = newTokenCache(cfg.cacheEntries, cfg.cacheBytes), v
 	}
 	for _, a := range cfg.algorithms {
@@ -239,8 +239,8 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 
 // Verify extracts the request's bearer token and verifies it for the
 // Guard's audiences. It returns the token's claims, or an *Error that says
-// how to refuse the request. It is the framework-free entry point that the
-// Echo and Gin adapters build on.
+// how to refuse the request. Rule.Check does the same with per-route
+// requirements; it is what the Echo and Gin adapters call.
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
 	c, err := g.verifyFor(r, g.audiences)
 	g.count(err)

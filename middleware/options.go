@@ -24,14 +24,14 @@ const (
 	MaxAuthorizationLength = 8192
 )
 
-// DefaultTypes are the accepted typ header values (compared
-// case-insensitively). A token without typ is also accepted unless
-// WithStrictType is given.
-var DefaultTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
+// defaultTypes are the accepted typ header values unless WithTypes says
+// otherwise.
+var defaultTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
 
 // An ErrorHandler writes the response for a refused request. err is always
 // an *Error; it matches one of the package's sentinel errors. WriteError is
-// the default.
+// the default. The *Error is shared by every request refused for the same
+// reason: read it, never modify it.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // An Option configures a Guard. Options are applied in order by New.
@@ -100,7 +100,8 @@ func WithRealm(realm string) Option {
 }
 
 // WithTypes sets the accepted typ header values, compared
-// case-insensitively. Default: DefaultTypes.
+// case-insensitively. Default: "JWT", "at+jwt" and "application/at+jwt"; a
+// token without typ is also accepted unless WithStrictType is given.
 func WithTypes(types ...string) Option {
 	return func(c *config) { c.types = types }
 }

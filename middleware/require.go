@@ -27,18 +27,18 @@ const (
 // Guard's own audiences, for routes that belong to another resource (an
 // admin API, say). The expired hint still needs this audience to match.
 func Audience(auds ...string) Requirement {
-	return Requirement{kind: reqAudience, values: auds}
+	return Requirement{kind: reqAudience, values: slices.Clone(auds)}
 }
 
 // Scopes requires every one of scopes (RFC 6749 §3.3); a token missing any
 // is refused 403 insufficient_scope naming them all.
 func Scopes(scopes ...string) Requirement {
-	return Requirement{kind: reqAllScopes, values: scopes}
+	return Requirement{kind: reqAllScopes, values: slices.Clone(scopes)}
 }
 
 // AnyScope requires at least one of scopes.
 func AnyScope(scopes ...string) Requirement {
-	return Requirement{kind: reqAnyScope, values: scopes}
+	return Requirement{kind: reqAnyScope, values: slices.Clone(scopes)}
 }
 
 // Require returns middleware that verifies the token (unless an outer

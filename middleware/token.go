@@ -13,8 +13,9 @@ import (
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
 )
 
-// b64 is RFC 7515 §2's base64url: no padding, and strict, so that one token
-// has exactly one encoding (non-zero trailing bits are refused).
+// b64 is RFC 7515 §2's base64url: no padding, and strict, so non-zero
+// trailing bits are refused. (Go's decoder would skip CR and LF; they never
+// get here, since the token has passed RFC 6750's b64token check.)
 var b64 = base64.RawURLEncoding.Strict()
 
 // jws is a compact JWS split and decoded, nothing verified yet.

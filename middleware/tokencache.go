@@ -16,13 +16,14 @@ const (
 	// MaxCachedTokenSize is the longest token cached (4 KiB); longer ones
 	// are verified every time.
 	MaxCachedTokenSize = 4 << 10
-	// claimsOverhead estimates the memory of one entry beyond the token.
+	// claimsOverhead estimates the memory of one entry beyond twice the
+	// token's length (the token and the decoded copy its claims keep).
 	claimsOverhead = 512
 )
 
 // WithTokenCache sets the bounds of the verified-token cache: at most
-// entries tokens and bytes bytes (token lengths plus an estimate for their
-// claims). A repeated token is then answered without checking its signature
+// entries tokens and about bytes bytes (twice each token's length plus an
+// estimate for its claims). A repeated token is then answered without checking its signature
 // again, in well under a microsecond, as long as the key set has not
 // changed. Default: DefaultTokenCacheEntries, DefaultTokenCacheBytes.
 //
@@ -30,8 +31,8 @@ const (
 // nbf are checked against the clock on every hit, and the route's audience
 // and scopes as always; it is dropped whole whenever the key set changes
 // (so a removed key cannot keep tokens alive) and when it is full. It is
-// used only with a KeySet that reports changes (jwks.Cache does, with
-// KeysVersion); with any other, every token is verified.
+// used only with a VersionedKeySet (jwks.Cache is one); with any other
+// KeySet, every token is verified.
 func WithTokenCache(entries int, bytes int64) Option {
 	return func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes }
 }
@@ -42,9 +43,14 @@ func WithoutTokenCache() Option {
 	return func(c *config) { c.cacheEntries = -1 }
 }
 
-// versionedKeySet is implemented by key sets that can say when their keys
-// change; only with one can verified tokens be cached safely.
-type versionedKeySet interface {
+// VersionedKeySet is a KeySet that can say when its keys change; only with
+// one are verified tokens cached (jwks.Cache is one). KeysVersion must
+// strictly increase whenever the keys change, and a new version must be
+// visible no earlier than the keys it describes: a token is cached under the
+// version read before it was verified, and a cache entry is used only while
+// the version is unchanged.
+type VersionedKeySet interface {
+	KeySet
 	KeysVersion() uint64
 }
 
@@ -97,7 +103,7 @@ func (tc *tokenCache) put(tok string, c *claims.Claims, version uint64) {
 	}
 	if _, loaded := g.entries.LoadOrStore(tok, c); !loaded {
 		g.n.Add(1)
-		g.bytes.Add(int64(len(tok)) + claimsOverhead)
+		g.bytes.Add(entrySize(tok))
 	}
 }
 
@@ -106,7 +112,13 @@ func (tc *tokenCache) drop(tok string) {
 	if g := tc.gen.Load(); g != nil {
 		if _, ok := g.entries.LoadAndDelete(tok); ok {
 			g.n.Add(-1)
-			g.bytes.Add(-int64(len(tok)) - claimsOverhead)
+			g.bytes.Add(-entrySize(tok))
 		}
 	}
+}
+
+// entrySize estimates what one cached token costs: the token, the decoded
+// payload and signature its claims keep alive, and the claims themselves.
+func entrySize(tok string) int64 {
+	return 2*int64(len(tok)) + claimsOverhead
 }

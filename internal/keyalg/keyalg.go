@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"slices"
 )
 
 // MinRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3, §3.5).
@@ -25,11 +26,7 @@ var Supported = []string{
 
 // IsSupported reports whether alg is one of Supported.
 func IsSupported(alg string) bool {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
-		return true
-	}
-	return false
+	return slices.Contains(Supported, alg)
 }
 
 // Usable reports whether pub is a key this library will ever verify with:

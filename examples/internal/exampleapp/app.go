@@ -92,6 +92,7 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 		err := a.Keys.WaitReady(wait)
 		cancel()
 		if err != nil {
+			ln.Close()
 			return fmt.Errorf("dev issuer keys: %w", err)
 		}
 		PrintDevInstructions(stdout, a.Dev.TokenURL(), base, a.Config)
