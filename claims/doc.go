@@ -48,7 +48,8 @@
 // do not fit in int64 seconds. Member names are
 // case-sensitive: "EXP" is a custom claim, not "exp".
 //
-// Decoding is allocation-light: it validates with json.Valid, then walks the
-// bytes with a small scanner, keeping one copy of the payload that all
-// string fields and raw custom claims share.
+// Decoding is allocation-light: it validates the JSON (with the same answer
+// as json.Valid, in one tight pass), then walks the bytes with a small
+// scanner, keeping one copy of the payload that all string fields and raw
+// custom claims share.
 package claims

@@ -2,12 +2,9 @@ package middleware
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"unsafe"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
@@ -34,7 +31,6 @@ type jws struct {
 // header into a map (a dozen allocations, and a repeated member silently
 // wins); this reads the few members that matter straight from the bytes,
 // refuses repeats, and hands the payload to the claims decoder directly.
-// golang-jwt still verifies the signature (Guard.methods).
 func parseJWS(tok string) (*jws, reason, error) {
 	i1 := strings.IndexByte(tok, '.')
 	i2 := strings.LastIndexByte(tok, '.')
@@ -55,7 +51,7 @@ func parseJWS(tok string) (*jws, reason, error) {
 		return nil, rTokenMalformed, err
 	}
 	hdr = hdr[:n]
-	if !json.Valid(hdr) {
+	if !jsonscan.Valid(hdr) {
 		return nil, rTokenMalformed, errors.New("header is not JSON")
 	}
 	t := &jws{headerReason: -1, signed: tok[:i2]}
@@ -152,14 +148,4 @@ func intern(value []byte, known []string) (string, bool) {
 // writes to its source, and the token string outlives the call.
 func bytesOf(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// signingMethods maps each allowed alg to golang-jwt's implementation, once
-// per Guard, so a request does not take golang-jwt's registry lock.
-func signingMethods(algs map[string]bool) map[string]jwt.SigningMethod {
-	m := make(map[string]jwt.SigningMethod, len(algs))
-	for a := range algs {
-		m[a] = jwt.GetSigningMethod(a)
-	}
-	return m
 }
