@@ -86,7 +86,7 @@ var (
 type Error struct {
 	// Err is the reason: one of this package's sentinel errors.
 	Err error
-	// Cause is the underlying error, if any (for example from golang-jwt).
+	// Cause is the underlying error, if any (a base64, JSON or claims error).
 	// It is for logs only and is never sent to the client.
 	Cause error
 	// Status is the HTTP status code: 400, 401, 403 or 503.
