@@ -321,7 +321,8 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if len(tok) > g.maxToken {
 		return nil, rTooLarge, nil
 	}
-	t, rsn, err := parseJWS(tok)
+	var sigBuf [512]byte // RSA-4096 and ES512 signatures fit
+	t, sig, rsn, err := parseJWS(tok, sigBuf[:])
 	if rsn >= 0 {
 		return nil, rsn, err
 	}
@@ -383,7 +384,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
 		return nil, rKeyMismatch, nil
 	}
-	if err := verifySignature(alg, t.signed, t.sig, pub); err != nil {
+	if err := verifySignature(alg, t.signed, sig, pub); err != nil {
 		return nil, rSignature, err
 	}
 	if expired {
