@@ -8,6 +8,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // maxMembers bounds the members of one object: more is refused. Discovery
@@ -29,7 +30,8 @@ func HasDuplicateKeys(obj []byte) bool {
 // Members calls fn with the name (unescaped) and raw value of each
 // top-level member of the JSON object obj, in order, until fn returns
 // false. It returns false when obj is not an object it can walk, repeats a
-// member name, has more than 4096 members, or fn stopped it. obj must already
+// member name, has a name that is not valid UTF-8, has more than 4096
+// members, or fn stopped it. obj must already
 // be valid JSON (json.Valid); Members checks structure, not grammar.
 func Members(obj []byte, fn func(name, value []byte) bool) bool {
 	var keys [linearMembers][]byte
@@ -52,6 +54,12 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 			return false
 		}
 		key := obj[i+1 : end-1]
+		if !utf8.Valid(key) {
+			// encoding/json reads every invalid byte as U+FFFD, so two
+			// different byte strings can be one name to it: refuse rather
+			// than disagree about which members repeat.
+			return false
+		}
 		if bytes.IndexByte(key, '\\') >= 0 {
 			var s string
 			if json.Unmarshal(obj[i:end], &s) != nil {
