@@ -390,8 +390,8 @@ func TestCognito(t *testing.T) {
 		"jti":            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
 		"username":       "my-test-user",
 	})
-	g := guard(t, keys, issuer, []string{appClientID},
-		middleware.WithClientIDAsAudience(), middleware.WithScopeClaims("cognito:groups"))
+	g := guard(t, keys, issuer, []string{appClientID}, middleware.WithClientIDAsAudience(),
+		middleware.WithScopeClaims("cognito:groups"), middleware.WithClaimsCheck(cognitoAccessTokensOnly))
 	wantOK(t, "custom scope and group", call(t, g, tok, middleware.Scopes("notes-api/notes.read", "admin")),
 		"phone", "openid", "profile", "notes-api/notes.read", "email", "admin")
 	plain := guard(t, keys, issuer, []string{appClientID})
@@ -521,9 +521,9 @@ func TestZitadelRoles(t *testing.T) {
 	wantRefused(t, "a role not granted", call(t, g, tok, middleware.Scopes("notes.write")), 403, lacks("notes.write"))
 }
 
-// A Keycloak client ID with a dot (commonly a URL or a domain) cannot be
-// named in a WithScopeClaims path: the dots split it.
-func TestGapKeycloakClientIDWithDot(t *testing.T) {
+// A Keycloak client ID with a dot (commonly a URL or a domain) is named in a
+// WithScopeClaims path with its dots escaped; unescaped, the dots split it.
+func TestKeycloakDottedClientID(t *testing.T) {
 	iss := newIssuer(t, "/realms/demo")
 	keys := keysFor(t, iss.URL())
 	iat, exp := times()
@@ -531,15 +531,25 @@ func TestGapKeycloakClientIDWithDot(t *testing.T) {
 		"iss": iss.URL(), "sub": "1", "aud": "api.example.com", "iat": iat, "exp": exp,
 		"resource_access": map[string]any{"api.example.com": map[string]any{"roles": []string{"notes-writer"}}},
 	})
-	g := guard(t, keys, iss.URL(), []string{"api.example.com"}, middleware.WithScopeClaims("resource_access.api.example.com.roles"))
-	wantRefused(t, "client roles under a dotted client ID", call(t, g, tok, middleware.Scopes("notes-writer")), 403, lacks("notes-writer"))
+	g := guard(t, keys, iss.URL(), []string{"api.example.com"}, middleware.WithScopeClaims(`resource_access.api\.example\.com.roles`))
+	wantOK(t, "client roles under a dotted client ID", call(t, g, tok, middleware.Scopes("notes-writer")), "notes-writer")
+	unescaped := guard(t, keys, iss.URL(), []string{"api.example.com"}, middleware.WithScopeClaims("resource_access.api.example.com.roles"))
+	wantRefused(t, "unescaped dots", call(t, unescaped, tok, middleware.Scopes("notes-writer")), 403, lacks("notes-writer"))
 }
 
-// A Cognito ID token (token_use "id") has aud = the app client ID, so a
-// Guard configured for Cognito access tokens accepts it on a route without
-// scope requirements; AWS says to check token_use, and no option can. A
-// scope requirement refuses it (ID tokens carry no scope).
-func TestGapCognitoIDToken(t *testing.T) {
+// cognitoAccessTokensOnly is AWS's "check the token_use claim" rule: a
+// Cognito ID token has aud = the app client ID and would otherwise pass.
+func cognitoAccessTokensOnly(c *claims.Claims) error {
+	if use, _ := claims.Get[string](c, "token_use"); use != "access" {
+		return fmt.Errorf("token_use %q, want access", use)
+	}
+	return nil
+}
+
+// A Cognito ID token (token_use "id", aud = the app client ID) is refused
+// by the configuration TestCognito uses, even on a route without scopes;
+// without the check it would pass there.
+func TestCognitoIDTokenRefused(t *testing.T) {
 	iss := newIssuer(t, "/us-east-1_EXAMPLE")
 	keys := keysFor(t, iss.URL())
 	const appClientID = "1example23456789"
@@ -549,9 +559,12 @@ func TestGapCognitoIDToken(t *testing.T) {
 		"token_use": "id", "auth_time": iat, "iss": iss.URL(), "cognito:username": "my-test-user",
 		"exp": exp, "iat": iat, "email": "my-test-user@example.com",
 	})
-	g := guard(t, keys, iss.URL(), []string{appClientID}, middleware.WithClientIDAsAudience())
-	wantOK(t, "ID token on a route without scopes (accepted: the gap)", call(t, g, idToken))
-	wantRefused(t, "ID token on a route with scopes", call(t, g, idToken, middleware.Scopes("notes-api/notes.read")), 403, lacks("notes-api/notes.read"))
+	g := guard(t, keys, iss.URL(), []string{appClientID},
+		middleware.WithClientIDAsAudience(), middleware.WithClaimsCheck(cognitoAccessTokensOnly))
+	wantRefused(t, "ID token on a route without scopes", call(t, g, idToken), 401,
+		`error="invalid_token", error_description="The access token is not accepted by this resource"`)
+	unchecked := guard(t, keys, iss.URL(), []string{appClientID}, middleware.WithClientIDAsAudience())
+	wantOK(t, "ID token without the check (why it is needed)", call(t, unchecked, idToken))
 }
 
 // Google documents iss as "https://accounts.google.com" OR
@@ -594,10 +607,10 @@ var providerTable = []providerRow{
 		"`WithScopeClaims(\"roles\")`", "TestEntraIDv1"},
 	{"[Keycloak](https://www.keycloak.org/docs/latest/server_admin/#_audience)",
 		"`https://{host}/realms/{realm}`", "the API's client ID (needs an Audience mapper)", "`scope` string; `realm_access.roles`, `resource_access.{client}.roles`",
-		"`WithScopeClaims(\"realm_access.roles\", \"resource_access.{client}.roles\")`", "TestKeycloak"},
+		"`WithScopeClaims(\"realm_access.roles\", \"resource_access.{client}.roles\")`; dots in a client ID escaped: `api\\.example\\.com`", "TestKeycloak"},
 	{"[AWS Cognito](https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html)",
 		"`https://cognito-idp.{region}.amazonaws.com/{userPoolId}`", "the app client ID (token has no `aud`)", "`scope` string; `cognito:groups` array",
-		"`WithClientIDAsAudience()`; `WithScopeClaims(\"cognito:groups\")`", "TestCognito"},
+		"`WithClientIDAsAudience()`; `WithScopeClaims(\"cognito:groups\")`; `WithClaimsCheck` requiring `token_use` = `access` (ID tokens carry the client ID as `aud`)", "TestCognito"},
 	{"[Google](https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload) (ID tokens for Cloud Run etc.)",
 		"`https://accounts.google.com`", "the service URL or client ID", "none (authorize on `email`/`sub`)",
 		"none", "TestGoogle"},
@@ -611,8 +624,6 @@ var providerTable = []providerRow{
 
 // providerNotes are the gaps; a TestGap… test shows each one it names.
 var providerNotes = []string{
-	"A Keycloak client ID containing a dot cannot be named in a `WithScopeClaims` path (TestGapKeycloakClientIDWithDot).",
-	"Cognito ID tokens have `aud` = the app client ID, so a route without a scope requirement accepts them; nothing can require `token_use` = `access` (TestGapCognitoIDToken).",
 	"Google's `iss` may also be `accounts.google.com` without the scheme; a Guard has one issuer (TestGapGoogleIssuerWithoutScheme).",
 	"Multi-tenant Entra ID apps get a different `iss` per tenant; a Guard has one issuer.",
 }

@@ -76,6 +76,9 @@ var (
 	// ErrClaimsMalformed: a claim of the wrong JSON type or range, or a
 	// duplicate claim name.
 	ErrClaimsMalformed = fmt.Errorf("%w: malformed claims", ErrInvalidToken)
+	// ErrClaimsRejected: a check added with WithClaimsCheck refused the
+	// claims (its error is the Error's Cause, for logs only).
+	ErrClaimsRejected = fmt.Errorf("%w: claims rejected", ErrInvalidToken)
 )
 
 // Error is a refusal: why the request was refused and exactly what the

@@ -100,3 +100,31 @@ func ExampleWithErrorHandler() {
 	// invalid: middleware: invalid token: audience not accepted
 	// expired: the client will refresh
 }
+
+// A profile rule on top of the built-in checks: AWS Cognito ID tokens carry
+// the app client ID as aud, so only tokens with token_use "access" pass.
+func ExampleWithClaimsCheck() {
+	iss, _ := jwkstest.NewIssuer()
+	defer iss.Close()
+	keys, _ := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	defer keys.Close()
+	_ = keys.WaitReady(context.Background())
+
+	accessOnly := func(c *claims.Claims) error {
+		if use, _ := claims.Get[string](c, "token_use"); use != "access" {
+			return fmt.Errorf("token_use %q is not access", use)
+		}
+		return nil
+	}
+	g, _ := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, middleware.WithClaimsCheck(accessOnly))
+	for _, use := range []string{"access", "id"} {
+		tok, _ := iss.Mint(jwkstest.WithClaim("token_use", use))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		_, err := g.Verify(req)
+		fmt.Println(use, errors.Is(err, middleware.ErrClaimsRejected), err)
+	}
+	// Output:
+	// access false <nil>
+	// id true middleware: invalid token: claims rejected: token_use "id" is not access
+}

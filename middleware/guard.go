@@ -63,8 +63,9 @@ type Guard struct {
 	realm     string
 	// scopeClaims and clientIDAudience serve issuers that shape tokens
 	// their own way (WithScopeClaims, WithClientIDAsAudience).
-	scopeClaims      []string
+	scopeClaims      [][]string // member names, escapes undone
 	clientIDAudience bool
+	checks           []func(*claims.Claims) error // WithClaimsCheck
 	refusals         [numReasons]*Error
 }
 
@@ -113,7 +114,8 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 			return nil, errors.New("middleware: empty audience")
 		}
 	}
-	if err := validScopePaths(cfg.scopeClaims); err != nil {
+	scopePaths, err := splitScopePaths(cfg.scopeClaims)
+	if err != nil {
 		return nil, err
 	}
 	g := &Guard{
@@ -131,8 +133,9 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		onError:          cfg.onError,
 		metrics:          cfg.metrics,
 		realm:            cfg.realm,
-		scopeClaims:      append([]string(nil), cfg.scopeClaims...),
+		scopeClaims:      scopePaths,
 		clientIDAudience: cfg.clientIDAudience,
+		checks:           slices.Clone(cfg.checks),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -187,6 +190,7 @@ const (
 	rNotYetValid
 	rIssuedInFuture
 	rClaims
+	rClaimsRejected
 	numReasons
 )
 
@@ -221,6 +225,7 @@ var reasonTable = [numReasons]struct {
 	rNotYetValid:      {ErrNotYetValid, "not_yet_valid", http.StatusUnauthorized, "invalid_token", "The access token is not valid yet"},
 	rIssuedInFuture:   {ErrIssuedInFuture, "issued_in_future", http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
 	rClaims:           {ErrClaimsMalformed, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
+	rClaimsRejected:   {ErrClaimsRejected, "claims_rejected", http.StatusUnauthorized, "invalid_token", "The access token is not accepted by this resource"},
 }
 
 // refuse returns the precomputed refusal for r, with cause attached.
@@ -387,11 +392,19 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if err := verifySignature(alg, t.signed, sig, pub); err != nil {
 		return nil, rSignature, err
 	}
+	if len(g.scopeClaims) > 0 {
+		g.addScopeClaims(c)
+	}
+	// The caller's checks come before the expiry verdict, so that "expired"
+	// (which sends the client to refresh) is said only of a token that
+	// would otherwise be accepted.
+	for _, check := range g.checks {
+		if err := check(c); err != nil {
+			return nil, rClaimsRejected, err
+		}
+	}
 	if expired {
 		return nil, rExpired, nil
-	}
-	if g.scopeClaims != nil {
-		g.addScopeClaims(c)
 	}
 	return c, -1, nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -701,13 +702,17 @@ func TestB64TrueIsHarmless(t *testing.T) {
 }
 
 func TestScopeClaims(t *testing.T) {
-	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "tenant.perms"))
+	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "tenant.perms",
+		`resource_access.api\.example\.com.roles`, `odd\\name`))
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	for name, opt := range map[string]jwkstest.MintOption{
 		"Auth0 permissions":      jwkstest.WithClaim("permissions", []string{"x", "notes:read"}),
 		"Keycloak realm roles":   jwkstest.WithClaim("realm_access", map[string]any{"roles": []string{"notes:read"}}),
 		"Entra ID roles":         jwkstest.WithClaim("roles", []string{"notes:read"}),
 		"nested space-separated": jwkstest.WithClaim("tenant", map[string]any{"perms": "a notes:read"}),
+		"escaped dots (Keycloak client roles)": jwkstest.WithClaim("resource_access",
+			map[string]any{"api.example.com": map[string]any{"roles": []string{"notes:read"}}}),
+		"escaped backslash": jwkstest.WithClaim(`odd\name`, []string{"notes:read"}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), ok)
@@ -720,6 +725,9 @@ func TestScopeClaims(t *testing.T) {
 		"wrong shape":          jwkstest.WithClaim("permissions", 42),
 		"numbers":              jwkstest.WithClaim("realm_access", map[string]any{"roles": []int{1}}),
 		"path stops too early": jwkstest.WithClaim("realm_access", []string{"notes:read"}),
+		// The escaped path names one member "api.example.com", not three.
+		"unescaped nesting": jwkstest.WithClaim("resource_access",
+			map[string]any{"api": map[string]any{"example": map[string]any{"com": map[string]any{"roles": []string{"notes:read"}}}}}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), forbidden)
@@ -728,7 +736,7 @@ func TestScopeClaims(t *testing.T) {
 	// Without the option, permissions are not scopes.
 	plain := newEnvFor(t, e.iss, true)
 	check(t, plain.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("permissions", []string{"notes:read"})))...), forbidden)
-	for _, bad := range []string{"", "a..b", ".a", "a."} {
+	for _, bad := range []string{"", "a..b", ".a", "a.", `a\`, `a\b`, `\`} {
 		if _, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithScopeClaims(bad)); err == nil {
 			t.Errorf("path %q accepted", bad)
 		}
@@ -747,4 +755,58 @@ func TestClientIDAsAudience(t *testing.T) {
 	// Off by default.
 	plain := newEnvFor(t, e.iss, true)
 	check(t, plain.do(t, "GET", "/api/me", bearer(cognito)...), wrongAud)
+}
+
+var errNotAccessToken = errors.New("token_use is not access")
+
+// TestClaimsCheck: a caller's check (here AWS Cognito's token_use rule)
+// refuses a genuine token, with its error kept for logs only, and decides
+// before the expiry so an expired ID token is never told to refresh.
+func TestClaimsCheck(t *testing.T) {
+	var calls atomic.Int32
+	accessOnly := func(c *claims.Claims) error {
+		calls.Add(1)
+		if use, _ := claims.Get[string](c, "token_use"); use != "access" {
+			return errNotAccessToken
+		}
+		return nil
+	}
+	e := newEnv(t, middleware.WithClaimsCheck(nil), middleware.WithClaimsCheck(accessOnly))
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	rejected := invalid("The access token is not accepted by this resource")
+
+	access := e.mint(t, jwkstest.WithClaim("token_use", "access"))
+	check(t, e.do(t, "GET", "/api/me", bearer(access)...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(access)...), ok) // from the token cache
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("check ran %d times for one token, want 1 (the cache holds checked tokens)", n)
+	}
+
+	for name, tok := range map[string]string{
+		"ID token":         e.mint(t, jwkstest.WithClaim("token_use", "id")),
+		"no token_use":     e.mint(t),
+		"expired ID token": e.mint(t, jwkstest.WithClaim("token_use", "id"), jwkstest.WithExpiresIn(-time.Hour)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), rejected)
+			if !errors.Is(e.last, middleware.ErrClaimsRejected) || !errors.Is(e.last, middleware.ErrInvalidToken) ||
+				!errors.Is(e.last, errNotAccessToken) {
+				t.Fatalf("error = %v, want ErrClaimsRejected wrapping the check's error", e.last)
+			}
+			var me *middleware.Error
+			if !errors.As(e.last, &me) || me.Reason != "claims_rejected" {
+				t.Fatalf("Reason = %+v", me)
+			}
+		})
+	}
+	// A token the check would pass still gets the expiry hint when expired.
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("token_use", "access"), jwkstest.WithExpiresIn(-time.Hour)))...),
+		invalid("The access token expired"))
+	// A forged token never reaches the check.
+	before := calls.Load()
+	check(t, e.do(t, "GET", "/api/me", bearer(forge(e.mint(t, jwkstest.WithClaim("token_use", "id"))))...),
+		invalid("The access token signature is invalid"))
+	if calls.Load() != before {
+		t.Fatal("the check ran on a token whose signature failed")
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/jwtguard/jwtguard/claims"
 )
 
 // Defaults used when the matching option is not given.
@@ -52,6 +54,7 @@ type config struct {
 	retryAfter       time.Duration
 	scopeClaims      []string
 	clientIDAudience bool
+	checks           []func(*claims.Claims) error
 	metrics          Metrics
 	cacheEntries     int
 	cacheBytes       int64
@@ -157,4 +160,22 @@ func WithMaxTokenSize(n int) Option {
 // DefaultRetryAfter.
 func WithRetryAfter(d time.Duration) Option {
 	return func(c *config) { c.retryAfter = d }
+}
+
+// WithClaimsCheck adds a check that a token's claims must pass, after every
+// built-in check and the signature, for rules a profile of the issuer adds:
+// AWS Cognito's token_use must be "access" (its ID tokens carry the app
+// client ID as aud and would otherwise pass), or a tenant claim must name
+// yours. A non-nil error refuses the request with 401 invalid_token and
+// ErrClaimsRejected; the error is the refusal's Cause, for logs, and is
+// never sent to the client. The claims are read-only, and the check must
+// depend on them alone (not on the request or the time): a verified token
+// is cached, and its checks are not run again while the cache holds it.
+// Checks run in the order given; nil checks are ignored.
+func WithClaimsCheck(check func(*claims.Claims) error) Option {
+	return func(c *config) {
+		if check != nil {
+			c.checks = append(c.checks, check)
+		}
+	}
 }

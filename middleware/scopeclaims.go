@@ -14,7 +14,10 @@ import (
 // elsewhere: Auth0's "permissions", Microsoft Entra ID's "roles",
 // Keycloak's "realm_access.roles", ZITADEL's
 // "urn:zitadel:iam:org:project:roles". A path is a claim name, or names
-// separated by dots into nested objects; its value must be an array of
+// separated by dots into nested objects; a name that itself holds a dot
+// escapes it with a backslash, as in Keycloak's client roles for a client
+// ID with dots: `resource_access.api\.example\.com.roles` (and `\\` is a
+// backslash). The value found must be an array of
 // strings, a space-separated string, or an object whose member names are
 // the scopes (ZITADEL's shape); any other shape is ignored.
 // The values are merged into the verified claims' Scopes. Default: none;
@@ -32,13 +35,46 @@ func WithClientIDAsAudience() Option {
 	return func(c *config) { c.clientIDAudience = true }
 }
 
-func validScopePaths(paths []string) error {
+// splitScopePaths splits each path into its member names, undoing the
+// backslash escapes. It refuses empty names and dangling or unknown escapes,
+// so that a typo in a path fails New instead of silently matching nothing.
+func splitScopePaths(paths []string) ([][]string, error) {
+	out := make([][]string, 0, len(paths))
 	for _, p := range paths {
-		if p == "" || slices.Contains(strings.Split(p, "."), "") {
-			return fmt.Errorf("middleware: invalid scope claim path %q", p)
+		names, ok := splitPath(p)
+		if !ok {
+			return nil, fmt.Errorf("middleware: invalid scope claim path %q", p)
+		}
+		out = append(out, names)
+	}
+	return out, nil
+}
+
+func splitPath(p string) ([]string, bool) {
+	var names []string
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			if i+1 == len(p) || (p[i+1] != '.' && p[i+1] != '\\') {
+				return nil, false
+			}
+			i++
+			b.WriteByte(p[i])
+		case '.':
+			if b.Len() == 0 {
+				return nil, false
+			}
+			names = append(names, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(p[i])
 		}
 	}
-	return nil
+	if b.Len() == 0 {
+		return nil, false
+	}
+	return append(names, b.String()), true
 }
 
 // addScopeClaims merges the values found at the configured paths into
@@ -53,10 +89,9 @@ func (g *Guard) addScopeClaims(c *claims.Claims) {
 	}
 }
 
-func scopeClaimValues(c *claims.Claims, path string) []string {
-	first, rest, nested := strings.Cut(path, ".")
-	if !nested {
-		switch first {
+func scopeClaimValues(c *claims.Claims, path []string) []string {
+	if len(path) == 1 {
+		switch path[0] {
 		case "roles":
 			return c.Roles
 		case "groups":
@@ -67,19 +102,17 @@ func scopeClaimValues(c *claims.Claims, path string) []string {
 			return nil // already in Scopes
 		}
 	}
-	raw, ok := c.Raw(first)
+	raw, ok := c.Raw(path[0])
 	if !ok {
 		return nil
 	}
-	if nested {
-		for _, name := range strings.Split(rest, ".") {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal(raw, &obj) != nil {
-				return nil
-			}
-			if raw, ok = obj[name]; !ok {
-				return nil
-			}
+	for _, name := range path[1:] {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		if raw, ok = obj[name]; !ok {
+			return nil
 		}
 	}
 	var list []string
