@@ -501,10 +501,7 @@ func TestOryHydra(t *testing.T) {
 	})
 }
 
-// ---- what the options cannot express (yet) ----
-//
-// Each of these passes while the gap exists; if one fails, the core gained
-// the option: update the test, the table and PROVIDERS.md.
+// ---- provider quirks that need an option, each shown with and without it ----
 
 // ZITADEL's roles claim is an object keyed by role name; WithScopeClaims
 // reads its member names as scopes, so Require(Scopes(...)) can use them.
@@ -568,17 +565,20 @@ func TestCognitoIDTokenRefused(t *testing.T) {
 }
 
 // Google documents iss as "https://accounts.google.com" OR
-// "accounts.google.com"; a Guard has exactly one issuer, so tokens with the
-// scheme-less form are refused.
-func TestGapGoogleIssuerWithoutScheme(t *testing.T) {
+// "accounts.google.com"; WithIssuerAliases accepts the scheme-less form as
+// one more exact spelling, and without it such tokens are refused.
+func TestGoogleIssuerWithoutScheme(t *testing.T) {
 	iss := newIssuer(t, "")
 	keys := keysFor(t, iss.URL())
 	iat, exp := times()
+	bare := strings.TrimPrefix(iss.URL(), "http://") // "accounts.google.com"
 	tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{
-		"iss": strings.TrimPrefix(iss.URL(), "http://"), "aud": "svc", "sub": "1", "iat": iat, "exp": exp,
+		"iss": bare, "aud": "svc", "sub": "1", "iat": iat, "exp": exp,
 	})
-	g := guard(t, keys, iss.URL(), []string{"svc"})
-	wantRefused(t, "scheme-less iss", call(t, g, tok), 401, `error="invalid_token", error_description="The access token issuer is not accepted"`)
+	g := guard(t, keys, iss.URL(), []string{"svc"}, middleware.WithIssuerAliases(bare))
+	wantOK(t, "scheme-less iss with the alias", call(t, g, tok))
+	strict := guard(t, keys, iss.URL(), []string{"svc"})
+	wantRefused(t, "scheme-less iss without the alias", call(t, strict, tok), 401, `error="invalid_token", error_description="The access token issuer is not accepted"`)
 }
 
 // ---- the table ----
@@ -613,7 +613,7 @@ var providerTable = []providerRow{
 		"`WithClientIDAsAudience()`; `WithScopeClaims(\"cognito:groups\")`; `WithClaimsCheck` requiring `token_use` = `access` (ID tokens carry the client ID as `aud`)", "TestCognito"},
 	{"[Google](https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload) (ID tokens for Cloud Run etc.)",
 		"`https://accounts.google.com`", "the service URL or client ID", "none (authorize on `email`/`sub`)",
-		"none", "TestGoogle"},
+		"`WithIssuerAliases(\"accounts.google.com\")` (Google also writes `iss` without the scheme)", "TestGoogle"},
 	{"[ZITADEL](https://zitadel.com/docs/apis/openidoauth/claims)",
 		"`https://{instance}.zitadel.cloud`", "the project ID", "none; roles in `urn:zitadel:iam:org:project:roles` (object keyed by role)",
 		"`WithScopeClaims(\"urn:zitadel:iam:org:project:roles\")`", "TestZitadelRoles"},
@@ -624,7 +624,6 @@ var providerTable = []providerRow{
 
 // providerNotes are the gaps; a TestGap… test shows each one it names.
 var providerNotes = []string{
-	"Google's `iss` may also be `accounts.google.com` without the scheme; a Guard has one issuer (TestGapGoogleIssuerWithoutScheme).",
 	"Multi-tenant Entra ID apps get a different `iss` per tenant; a Guard has one issuer.",
 }
 

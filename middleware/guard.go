@@ -66,11 +66,13 @@ type Guard struct {
 	scopeClaims      [][]string // member names, escapes undone
 	clientIDAudience bool
 	checks           []func(*claims.Claims) error // WithClaimsCheck
+	issuerAliases    []string                     // WithIssuerAliases
 	refusals         [numReasons]*Error
 }
 
 // New returns a Guard that accepts tokens signed by a key in keys, whose iss
-// is exactly issuer and whose aud contains at least one of audiences.
+// is exactly issuer (or one of its WithIssuerAliases) and whose aud contains
+// at least one of audiences.
 // Issuer and audiences are required: an empty value is an error, never
 // "skip the check".
 func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard, error) {
@@ -114,6 +116,9 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 			return nil, errors.New("middleware: empty audience")
 		}
 	}
+	if slices.Contains(cfg.issuerAliases, "") {
+		return nil, errors.New("middleware: empty issuer alias")
+	}
 	scopePaths, err := splitScopePaths(cfg.scopeClaims)
 	if err != nil {
 		return nil, err
@@ -136,6 +141,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		scopeClaims:      scopePaths,
 		clientIDAudience: cfg.clientIDAudience,
 		checks:           slices.Clone(cfg.checks),
+		issuerAliases:    slices.Clone(cfg.issuerAliases),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -346,7 +352,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if !t.hasKID || kid == "" {
 		return nil, rNoKID, nil
 	}
-	if c.Issuer != g.issuer {
+	if c.Issuer != g.issuer && !slices.Contains(g.issuerAliases, c.Issuer) {
 		return nil, rIssuer, nil
 	}
 	if !g.audienceOK(c, audiences) {
@@ -460,5 +466,5 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	g.onError(w, r, err)
 }
 
-// Issuer returns the issuer the Guard accepts.
+// Issuer returns the issuer given to New (not its WithIssuerAliases).
 func (g *Guard) Issuer() string { return g.issuer }

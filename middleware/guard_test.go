@@ -810,3 +810,26 @@ func TestClaimsCheck(t *testing.T) {
 		t.Fatal("the check ran on a token whose signature failed")
 	}
 }
+
+// TestIssuerAliases: an alias is one more exact spelling of the issuer, not
+// a looser comparison.
+func TestIssuerAliases(t *testing.T) {
+	e := newEnv(t, middleware.WithIssuerAliases("issuer.example", "accounts.example"))
+	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
+	wrongIss := invalid("The access token issuer is not accepted")
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "issuer.example")))...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "accounts.example")))...), ok)
+	for _, iss := range []string{"issuer.example/", "ISSUER.EXAMPLE", "https://issuer.example", ""} {
+		check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", iss)))...), wrongIss)
+		if !errors.Is(e.last, middleware.ErrIssuer) {
+			t.Fatalf("iss %q: error %v, want ErrIssuer", iss, e.last)
+		}
+	}
+	if _, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithIssuerAliases("")); err == nil {
+		t.Fatal("an empty alias was accepted")
+	}
+	if got := e.guard.Issuer(); got != e.iss.URL() {
+		t.Fatalf("Issuer() = %q", got)
+	}
+}

@@ -55,6 +55,7 @@ type config struct {
 	scopeClaims      []string
 	clientIDAudience bool
 	checks           []func(*claims.Claims) error
+	issuerAliases    []string
 	metrics          Metrics
 	cacheEntries     int
 	cacheBytes       int64
@@ -178,4 +179,14 @@ func WithClaimsCheck(check func(*claims.Claims) error) Option {
 			c.checks = append(c.checks, check)
 		}
 	}
+}
+
+// WithIssuerAliases accepts tokens whose iss is one of aliases as well as
+// the issuer given to New, for an issuer that documents more than one
+// spelling of itself: Google's ID tokens carry "https://accounts.google.com"
+// or "accounts.google.com". Each alias is compared exactly, like the issuer;
+// the keys still come from the one key set, so an alias must name the same
+// authorization server, never another one. Default: none.
+func WithIssuerAliases(aliases ...string) Option {
+	return func(c *config) { c.issuerAliases = append(c.issuerAliases, aliases...) }
 }
