@@ -352,7 +352,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if !t.hasKID || kid == "" {
 		return nil, rNoKID, nil
 	}
-	if c.Issuer != g.issuer && !slices.Contains(g.issuerAliases, c.Issuer) {
+	if !g.issuerOK(c.Issuer) {
 		return nil, rIssuer, nil
 	}
 	if !g.audienceOK(c, audiences) {
@@ -404,15 +404,28 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	// The caller's checks come before the expiry verdict, so that "expired"
 	// (which sends the client to refresh) is said only of a token that
 	// would otherwise be accepted.
-	for _, check := range g.checks {
-		if err := check(c); err != nil {
-			return nil, rClaimsRejected, err
-		}
+	if err := g.runChecks(c); err != nil {
+		return nil, rClaimsRejected, err
 	}
 	if expired {
 		return nil, rExpired, nil
 	}
 	return c, -1, nil
+}
+
+// issuerOK reports whether iss is the issuer or one of its aliases, exactly.
+func (g *Guard) issuerOK(iss string) bool {
+	return iss == g.issuer || slices.Contains(g.issuerAliases, iss)
+}
+
+// runChecks runs the WithClaimsCheck checks in order; the first error wins.
+func (g *Guard) runChecks(c *claims.Claims) error {
+	for _, check := range g.checks {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // audienceOK reports whether c is meant for one of audiences: by aud, or,

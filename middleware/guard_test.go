@@ -694,6 +694,40 @@ func TestNestedGuardsCheckIssuerAndAudience(t *testing.T) {
 	}
 }
 
+// TestNestedGuardsHonourAliasesAndChecks: claims from an outer Guard meet
+// the inner Guard's own issuer aliases and its WithClaimsCheck checks.
+func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
+	e := newEnv(t)
+	serve := func(h http.Handler, tok string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+
+	aliased, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithIssuerAliases("issuer.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.mint(t, jwkstest.WithClaim("iss", "issuer.example"), jwkstest.WithScopes("x"))
+	if rec := serve(aliased.Handler(aliased.Require(middleware.Scopes("x"))(ok)), tok); rec.Code != 200 {
+		t.Fatalf("alias through a nested rule: %d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+
+	refuseAll := errors.New("refused by the inner check")
+	checked, err := middleware.New(e.keys, e.iss.URL(), []string{aud},
+		middleware.WithClaimsCheck(func(*claims.Claims) error { return refuseAll }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := serve(e.guard.Handler(checked.Require()(ok)), e.mint(t))
+	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "not accepted by this resource") {
+		t.Fatalf("inner claims check skipped: %d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
 func TestB64TrueIsHarmless(t *testing.T) {
 	e := newEnv(t)
 	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("b64", true)))...); r.status != 200 {

@@ -108,8 +108,9 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 }
 
 // Check verifies the request's token for the rule's audiences, unless claims
-// are already in r's context (then it checks their issuer and audience), and
-// checks the rule's scopes. It returns r with
+// are already in r's context (then it checks their issuer and audience and
+// runs the Guard's WithClaimsCheck checks on them), and checks the rule's
+// scopes. It returns r with
 // the claims in its context, or an *Error to hand to Guard.Fail.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	r, err := ru.check(r)
@@ -121,12 +122,16 @@ func (ru *Rule) check(r *http.Request) (*http.Request, error) {
 	c, ok := claims.FromContext(r.Context())
 	if ok {
 		// Claims from an outer guard: trust their signature check, but not
-		// that it was made for this issuer and this route's audience.
-		if c.Issuer != ru.g.issuer {
+		// that it was made for this issuer, this route's audience, or this
+		// Guard's own claims checks.
+		if !ru.g.issuerOK(c.Issuer) {
 			return r, ru.g.refusals[rIssuer]
 		}
 		if !ru.g.audienceOK(c, ru.audiences) {
 			return r, ru.g.refusals[rAudience]
+		}
+		if err := ru.g.runChecks(c); err != nil {
+			return r, ru.g.refuse(rClaimsRejected, err)
 		}
 	} else {
 		var err error

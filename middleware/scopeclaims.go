@@ -17,11 +17,11 @@ import (
 // separated by dots into nested objects; a name that itself holds a dot
 // escapes it with a backslash, as in Keycloak's client roles for a client
 // ID with dots: `resource_access.api\.example\.com.roles` (and `\\` is a
-// backslash). The value found must be an array of
-// strings, a space-separated string, or an object whose member names are
-// the scopes (ZITADEL's shape); any other shape is ignored.
-// The values are merged into the verified claims' Scopes. Default: none;
-// only "scope" and "scp" are read.
+// backslash; any other backslash makes New fail). The value found must be
+// an array of strings, a space-separated string, or an object whose member
+// names are the scopes (ZITADEL's shape); any other shape is ignored. The
+// values are merged into the verified claims' Scopes. Default: none; only
+// "scope" and "scp" are read.
 func WithScopeClaims(paths ...string) Option {
 	return func(c *config) { c.scopeClaims = append(c.scopeClaims, paths...) }
 }
