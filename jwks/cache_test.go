@@ -227,14 +227,22 @@ func TestConstructionRefusesBadOptions(t *testing.T) {
 
 func TestUnreachableAtStartThenRecovers(t *testing.T) {
 	iss := newIssuer(t)
-	iss.SetFault(jwkstest.FaultDown)
+	// New does no I/O: against an issuer that hangs for 10 s with a 5 s
+	// fetch timeout, any fetch made inside New would cost it 5 s.
+	iss.SetSlowDelay(10 * time.Second)
+	iss.SetFault(jwkstest.FaultSlow)
 	start := time.Now()
-	c := newCache(t, iss.URL())
-	// Generous for a loaded machine, yet far below one backoff cycle of
-	// fetch attempts, which is what blocking would cost.
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("New blocked for %v with the issuer down", d)
+	hanging, err := jwks.New(context.Background(), iss.URL(), fast(jwks.WithFetchTimeout(5*time.Second))...)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("New blocked for %v with the issuer hanging", d)
+	}
+	hanging.Close()
+
+	iss.SetFault(jwkstest.FaultDown)
+	c := newCache(t, iss.URL())
 	eventually(t, "two failed attempts", func() bool { return c.Status().ConsecutiveFailures >= 2 })
 	if c.Ready() {
 		t.Fatal("ready while the issuer is down")
@@ -263,10 +271,16 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 		{"slow", jwkstest.FaultSlow, context.DeadlineExceeded},
 	} {
 		t.Run(f.name, func(t *testing.T) {
+			// Short only where the fault is a hang: elsewhere a refresh
+			// stalled by a loaded machine must not pass for the fault.
+			timeout := 2 * time.Second
+			if f.fault == jwkstest.FaultSlow {
+				timeout = 200 * time.Millisecond
+			}
 			iss := newIssuer(t)
 			kid := iss.SigningKID("RS256")
 			c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(),
-				fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFetchTimeout(200*time.Millisecond))...)
+				fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFetchTimeout(timeout))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,14 +403,19 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 func TestUnknownKIDWaitIsBounded(t *testing.T) {
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL(), jwks.WithUnknownKIDWait(100*time.Millisecond), jwks.WithFetchTimeout(5*time.Second))
+	// A cache whose own wait and fetch timeout are long, so that only the
+	// caller's context can cut its wait short.
+	patient := newCache(t, iss.URL(), jwks.WithUnknownKIDWait(10*time.Second), jwks.WithFetchTimeout(10*time.Second))
 	waitReady(t, c)
-	iss.SetSlowDelay(3 * time.Second)
+	waitReady(t, patient)
+	iss.SetSlowDelay(10 * time.Second)
 	iss.SetFault(jwkstest.FaultSlow)
 	start := time.Now()
 	if _, _, ok := c.LookupOrRefresh(context.Background(), "new-kid"); ok {
 		t.Fatal("found a kid the issuer never published")
 	}
-	// The issuer hangs for 3 s; 2 s leaves room for a loaded machine.
+	// The issuer hangs for 10 s and the fetch timeout is 5 s; 2 s leaves
+	// room for a loaded machine.
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("LookupOrRefresh waited %v on a hanging issuer, want about 100ms", d)
 	}
@@ -404,9 +423,11 @@ func TestUnknownKIDWaitIsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	c.LookupOrRefresh(ctx, "other-kid")
+	if _, _, ok := patient.LookupOrRefresh(ctx, "other-kid"); ok {
+		t.Fatal("found a kid the issuer never published")
+	}
 	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("LookupOrRefresh ignored its context: waited %v", d)
+		t.Fatalf("LookupOrRefresh ignored its context: waited %v (its own wait is 10 s)", d)
 	}
 }
 

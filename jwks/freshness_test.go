@@ -79,10 +79,11 @@ func TestCacheControlShortensTheInterval(t *testing.T) {
 	}
 	defer c.Close()
 	waitReady(t, c)
-	// max-age=0 is clamped up to the 50 ms minimum: several refreshes in
-	// 600 ms, where the one-hour default would give none.
-	if n := fetchesIn(p, 600*time.Millisecond); n < 3 || n > 15 {
-		t.Fatalf("%d fetches in 600ms with max-age=0 clamped to 50ms", n)
+	// max-age=0 is clamped up to the 50 ms minimum: about 20 refreshes a
+	// second (fewer on a loaded machine, never hundreds), where the one-hour
+	// default would give none.
+	if n := fetchesIn(p, time.Second); n < 3 || n > 30 {
+		t.Fatalf("%d fetches in 1s with max-age=0 clamped to 50ms", n)
 	}
 }
 
@@ -109,8 +110,8 @@ func TestCacheControlLengthensTheInterval(t *testing.T) {
 	}
 	defer c.Close()
 	waitReady(t, c)
-	if n := fetchesIn(p, 600*time.Millisecond); n < 2 {
-		t.Fatalf("%d fetches in 600ms with max-age=3600 clamped to 100ms", n)
+	if n := fetchesIn(p, time.Second); n < 2 {
+		t.Fatalf("%d fetches in 1s with max-age=3600 clamped to 100ms", n)
 	}
 }
 

@@ -23,8 +23,10 @@ import (
 )
 
 // DefaultTokenLife is the access-token lifetime of the walk-through: short,
-// so that it expires while you watch.
-const DefaultTokenLife = 2 * time.Second
+// so that it expires while you watch. Not shorter: exp is whole seconds, so
+// a refreshed token may live a second less than this, and the retry and the
+// next call must both land inside it even on a loaded machine.
+const DefaultTokenLife = 3 * time.Second
 
 const audience = "https://api.example.com"
 
