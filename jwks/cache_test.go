@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/jwks"
@@ -434,27 +433,11 @@ func TestUnknownKIDWaitIsBounded(t *testing.T) {
 // jwkJSON marshals a public key as a JWK with jwkset, then overrides members.
 func jwkJSON(t *testing.T, pub any, kid string, override map[string]any) json.RawMessage {
 	t.Helper()
-	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
+	raw, err := jwkstest.PublicJWK(pub, kid, override)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(j.Marshal())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range override {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	out, _ := json.Marshal(m)
-	return out
+	return raw
 }
 
 func TestBadJWKEntriesAreSkipped(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/MicahParks/jwkset"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
@@ -20,22 +20,11 @@ import (
 // jwkOf marshals pub as a JWK with jwkset and sets extra members.
 func jwkOf(tb testing.TB, pub any, kid string, extra map[string]any) json.RawMessage {
 	tb.Helper()
-	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
+	raw, err := jwkstest.PublicJWK(pub, kid, extra)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, _ := json.Marshal(j.Marshal())
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	for k, v := range extra {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	out, _ := json.Marshal(m)
-	return out
+	return raw
 }
 
 // jwksSeeds are key sets made of the attack catalogue's keys: good ones of

@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -156,22 +155,11 @@ func newAttackEnv(t *testing.T) *attackEnv {
 // publicJWK marshals pub as a JWK with jwkset and overrides members.
 func publicJWK(t *testing.T, pub crypto.PublicKey, kid string, override map[string]any) json.RawMessage {
 	t.Helper()
-	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
+	raw, err := jwkstest.PublicJWK(pub, kid, override)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(j.Marshal())
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	for k, v := range override {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	out, _ := json.Marshal(m)
-	return out
+	return raw
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

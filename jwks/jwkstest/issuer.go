@@ -532,3 +532,31 @@ func (i *Issuer) publishedAlgs() []string {
 	}
 	return algs
 }
+
+// PublicJWK marshals pub as a JWK (with jwkset, as the issuer's own keys
+// are) with the given kid, then sets each member of override, deleting
+// those whose value is nil. It builds the odd entries that AddRawJWK
+// publishes: a key whose "alg", "use" or "key_ops" does not fit, a
+// duplicate kid, a key with a member removed.
+func PublicJWK(pub crypto.PublicKey, kid string, override map[string]any) (json.RawMessage, error) {
+	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
+	if err != nil {
+		return nil, fmt.Errorf("jwkstest: building JWK: %w", err)
+	}
+	raw, err := json.Marshal(j.Marshal())
+	if err != nil {
+		return nil, fmt.Errorf("jwkstest: marshaling JWK: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("jwkstest: reading JWK: %w", err)
+	}
+	for k, v := range override {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
