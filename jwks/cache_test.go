@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -461,6 +462,7 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 		"alg-kty":      jwkJSON(t, &ec.PublicKey, "alg-kty", map[string]any{"alg": "RS256"}),
 		"wrong-curve":  jwkJSON(t, &ec.PublicKey, "wrong-curve", map[string]any{"alg": "ES384"}),
 		"dup":          jwkJSON(t, &ec.PublicKey, good, nil), // same kid as the good key, listed after it
+		"small-order":  json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
 	}
 	for _, raw := range bad {
 		iss.AddRawJWK(raw)
@@ -489,6 +491,9 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 	}
 	if st := c.Status(); st.Keys != 2 {
 		t.Fatalf("Status.Keys = %d, want 2", st.Keys)
+	}
+	if !strings.Contains(logs.String(), "Ed25519 key of small order") {
+		t.Errorf("the small-order key's reason was not logged: %s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "skipping key") {
 		t.Fatalf("skipped keys were not logged: %s", logs.String())
@@ -562,6 +567,22 @@ func TestKeyfuncForGolangJWT(t *testing.T) {
 	}
 	if _, err := jwt.Parse(noKID, c.Keyfunc()); !errors.Is(err, jwks.ErrNoKID) {
 		t.Fatalf("token without kid: err = %v, want ErrNoKID", err)
+	}
+}
+
+// A small-order Ed25519 key in the JWKS never reaches golang-jwt: the
+// forgery R = identity, S = 0 that ed25519.Verify would accept is refused.
+func TestKeyfuncRefusesSmallOrderEd25519Key(t *testing.T) {
+	iss := newIssuer(t)
+	iss.AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	identity := make([]byte, 32)
+	identity[0] = 1
+	enc := base64.RawURLEncoding.EncodeToString
+	tok := enc([]byte(`{"alg":"EdDSA","kid":"small"}`)) + "." + enc([]byte(`{"sub":"anyone"}`)) + "." + enc(append(identity, make([]byte, 32)...))
+	if _, err := jwt.Parse(tok, c.Keyfunc(), jwt.WithValidMethods([]string{"EdDSA"})); err == nil {
+		t.Fatal("forged EdDSA token accepted through Keyfunc")
 	}
 }
 

@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,10 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 	pub := jwk.Key()
 	if rsaKey, ok := pub.(*rsa.PublicKey); ok && rsaKey.N.BitLen() < MinRSABits {
 		return kid, key{}, jwk, fmt.Sprintf("RSA key of %d bits", rsaKey.N.BitLen())
+	}
+	if ed, ok := pub.(ed25519.PublicKey); ok && keyalg.SmallOrderEd25519(ed) {
+		// Verifies forged signatures for chosen messages (keyalg explains).
+		return kid, key{}, jwk, "Ed25519 key of small order"
 	}
 	if !keyalg.Usable(pub) {
 		return kid, key{}, jwk, fmt.Sprintf("unsupported key type %q", m.KTY)

@@ -904,6 +904,56 @@ func TestAttackWeakKeysFromAnotherKeySet(t *testing.T) {
 	}
 }
 
+// forgeEd25519 mints, with no private key at all, a token that
+// ed25519.Verify accepts for a public key at the identity point: R is the
+// identity's encoding and S is zero.
+func forgeEd25519(kid, payload string) string {
+	identity := make([]byte, 32)
+	identity[0] = 1
+	return b64([]byte(`{"alg":"EdDSA","kid":"`+kid+`"}`)) + "." + b64([]byte(payload)) + "." + b64(append(identity, make([]byte, 32)...))
+}
+
+// An Ed25519 key of small order verifies R = identity, S = 0 for chosen
+// messages, so a key set that hands one out (no JWKS filter vetted it)
+// must still not let it verify anything: keyalg.Compatible refuses it.
+func TestAttackSmallOrderEd25519KeyFromAnotherKeySet(t *testing.T) {
+	identity := make([]byte, 32)
+	identity[0] = 1
+	const issuer = "https://issuer.example"
+	g, err := middleware.New(staticKeys{"small": ed25519.PublicKey(identity)}, issuer, []string{aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := fmt.Sprintf(`{"iss":%q,"sub":"anyone","aud":%q,"exp":%d,"scope":"admin"}`, issuer, aud, time.Now().Unix()+300)
+	tok := forgeEd25519("small", payload)
+	parts := strings.Split(tok, ".")
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	if !ed25519.Verify(identity, []byte(parts[0]+"."+parts[1]), sig) {
+		t.Fatal("the forgery does not verify with crypto/ed25519: the test proves nothing")
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if _, err := g.Verify(req); !errors.Is(err, middleware.ErrKeyMismatch) {
+		t.Fatalf("forged token: err = %v, want ErrKeyMismatch", err)
+	}
+}
+
+// The same key published in a JWKS is skipped when the set is parsed, so
+// the forgery names an unknown key.
+func TestAttackSmallOrderEd25519KeyInJWKS(t *testing.T) {
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	identity := make([]byte, 32)
+	identity[0] = 1
+	iss.AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","use":"sig","x":"` + b64(identity) + `"}`))
+	e := newEnvFor(t, iss, true)
+	payload, _ := json.Marshal(e.payload(map[string]any{"scope": "notes:read admin"}))
+	check(t, e.do(t, "GET", "/api/notes", bearer(forgeEd25519("small", string(payload)))...), invalid(descUnknown))
+}
+
 type panicKeys struct{}
 
 func (panicKeys) LookupKey(string) (crypto.PublicKey, string, bool) { panic("LookupKey called") }

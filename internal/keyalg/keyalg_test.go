@@ -45,3 +45,39 @@ func TestCompatible(t *testing.T) {
 		}
 	}
 }
+
+// Every small-order encoding is refused, and each one really is the danger
+// it is listed for: with R = identity and S = 0, some message among the
+// first 64 verifies (for a point of order n, one message in n does).
+func TestSmallOrderEd25519KeysForge(t *testing.T) {
+	identity := make([]byte, 32)
+	identity[0] = 1
+	sig := append(identity, make([]byte, 32)...)
+	for i, y := range smallOrderY {
+		for _, sign := range []byte{0, 0x80} {
+			k := ed25519.PublicKey(append([]byte(nil), y[:]...))
+			k[31] |= sign
+			if Usable(k) || Compatible("EdDSA", k) || !SmallOrderEd25519(k) {
+				t.Errorf("encoding %d (sign %#x) accepted", i, sign)
+			}
+			forged := false
+			for m := range 64 {
+				if ed25519.Verify(k, []byte{byte(m)}, sig) {
+					forged = true
+					break
+				}
+			}
+			// Go decodes x = 0 with the sign bit set too (y = ±1 and their
+			// non-canonical forms): those must forge as well.
+			if !forged {
+				t.Errorf("encoding %d (sign %#x): no forgery; is it really of small order?", i, sign)
+			}
+		}
+	}
+	for range 100 {
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		if SmallOrderEd25519(pub) || !Compatible("EdDSA", pub) {
+			t.Fatalf("a genuine key %x refused", pub)
+		}
+	}
+}
