@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +75,21 @@ func WithBase(rt http.RoundTripper) Option {
 	}
 }
 
+// DefaultRefreshCooldown is how long a token obtained by a refresh is
+// trusted not to need another: see WithRefreshCooldown.
+const DefaultRefreshCooldown = 10 * time.Second
+
+// WithRefreshCooldown sets how young a refreshed token must be for the
+// Transport to refuse to refresh it again: a 401 with the expired hint for a
+// token obtained less than d ago is returned to the caller as it is. A
+// genuine API cannot find a token expired seconds after it was issued (clock
+// skew aside, which a refresh would not fix), so only a broken or hostile
+// server sees this, and it can then no longer make every request cost a
+// refresh. Default: DefaultRefreshCooldown. Zero turns the check off.
+func WithRefreshCooldown(d time.Duration) Option {
+	return func(t *Transport) { t.cooldown = max(d, 0) }
+}
+
 // WithOnRefresh calls f after each successful refresh with copies of the
 // old token (nil if there was none) and the new one, for logs and metrics.
 // Requests waiting for that refresh resume only after f returns, so it must
@@ -94,9 +111,12 @@ type Transport struct {
 	base      http.RoundTripper
 	refresh   RefreshFunc
 	onRefresh func(old, new *oauth2.Token)
+	cooldown  time.Duration
+	now       func() time.Time
 
 	mu       sync.Mutex
 	tok      *oauth2.Token // never mutated; replaced on refresh
+	tokAt    time.Time     // when a refresh obtained tok; zero for the first
 	inflight *refreshCall  // non-nil while a refresh runs
 
 	refreshes atomic.Int64
@@ -118,7 +138,7 @@ func NewTransport(tok *oauth2.Token, refresh RefreshFunc, opts ...Option) *Trans
 	if refresh == nil {
 		panic("oauth2guard: NewTransport with a nil RefreshFunc")
 	}
-	t := &Transport{base: http.DefaultTransport, refresh: refresh}
+	t := &Transport{base: http.DefaultTransport, refresh: refresh, cooldown: DefaultRefreshCooldown, now: time.Now}
 	if tok != nil {
 		c := *tok
 		t.tok = &c
@@ -158,8 +178,18 @@ func (t *Transport) Refreshes() int64 {
 // example by signing the user in again). The same happens if the cached
 // token is expired locally and cannot be refreshed before the first send.
 //
+// The token goes only to the origin (scheme, host and port) of the request
+// the caller made: a hop of a redirect that leaves it, to another host or
+// from https to http, is sent without a token (as http.Client itself would
+// send it) and its response, whatever it says, never causes a refresh.
+// Nor does the expired hint for a token obtained within the refresh
+// cooldown (WithRefreshCooldown): that 401 is returned as it is.
+//
 // req is never modified: each attempt is sent as a clone.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !sameOrigin(req.URL, originalRequest(req).URL) {
+		return t.base.RoundTrip(req)
+	}
 	ctx := req.Context()
 	tok, err := t.usable(ctx, nil)
 	if err != nil {
@@ -171,7 +201,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	resp, err := t.base.RoundTrip(authorized(req, tok))
-	if err != nil || !IsExpiredHint(resp) || !replayable(req) {
+	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
 		return resp, err
 	}
 
@@ -193,6 +223,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		retry.Body = body
 	}
 	return t.base.RoundTrip(retry)
+}
+
+// justRefreshed reports whether tok is the current token and a refresh
+// obtained it less than the cooldown ago.
+func (t *Transport) justRefreshed(tok *oauth2.Token) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return tok == t.tok && !t.tokAt.IsZero() && t.now().Sub(t.tokAt) < t.cooldown
 }
 
 // usable returns a token to send. rejected is the token the server just
@@ -250,7 +288,7 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 
 		t.mu.Lock()
 		if err == nil {
-			t.tok = tok
+			t.tok, t.tokAt = tok, t.now()
 			t.refreshes.Add(1)
 		}
 		t.inflight = nil
@@ -272,6 +310,38 @@ func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	return r
+}
+
+// originalRequest follows a redirect chain back to the request the caller
+// made: http.Client sets Response on each later hop, and Response.Request
+// is the hop before.
+func originalRequest(req *http.Request) *http.Request {
+	for req.Response != nil && req.Response.Request != nil {
+		req = req.Response.Request
+	}
+	return req
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (RFC 6454), the port defaulted from the scheme; names compare
+// case-insensitively.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // replayable reports whether req can be sent a second time.

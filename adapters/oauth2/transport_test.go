@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -191,6 +192,18 @@ func (tt *trackingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	tt.mu.Unlock()
 	return resp, nil
 }
+
+// fakeClock is a Transport's clock that moves only when told to.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock(tr *Transport) *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Now().UnixNano())
+	tr.now = func() time.Time { return time.Unix(0, c.ns.Load()) }
+	return c
+}
+
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // liveToken is a token that is valid by the local clock.
 func liveToken(access, refresh string) *oauth2.Token {
@@ -579,6 +592,7 @@ func TestRefreshKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
 	as := newAuthServer(t, func(s *authServer) { s.omitRefresh = true })
 	api := newAPIServer(t, "at-0")
 	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	clock := newFakeClock(tr)
 	client := &http.Client{Transport: tr}
 
 	for _, want := range []string{"hello at-1", "hello at-2"} {
@@ -590,6 +604,7 @@ func TestRefreshKeepsRefreshTokenWhenNoneReturned(t *testing.T) {
 			t.Errorf("body = %q, want %q", body, want)
 		}
 		api.setExpired(func(tok string) bool { return tok != "at-2" }) // at-1 expires in turn
+		clock.advance(DefaultRefreshCooldown)                          // ... once it is old enough to
 	}
 	if got := as.sentRefreshTokens(); !reflect.DeepEqual(got, []string{"rt-0", "rt-0"}) {
 		t.Errorf("refresh tokens sent = %q, want [rt-0 rt-0]", got)
@@ -764,5 +779,115 @@ func TestParseChallengesRFCExample(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parseChallenges = %+v, want %+v", got, want)
+	}
+}
+
+// A redirect that leaves the origin of the caller's request gets no token,
+// and its expired hint no refresh: http.Client strips Authorization on such
+// hops, and the Transport must not add it back.
+func TestTokenStaysWithItsOrigin(t *testing.T) {
+	var strangerAuth atomic.Value
+	stranger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		strangerAuth.Store(r.Header.Get("Authorization"))
+		w.Header().Set("WWW-Authenticate", expiredChallenge)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(stranger.Close)
+	redirects := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, stranger.URL+"/steal", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			fmt.Fprintf(w, "final %s", r.Header.Get("Authorization"))
+		}
+	}))
+	t.Cleanup(redirects.Close)
+	as := newAuthServer(t, nil)
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	client := &http.Client{Transport: tr}
+
+	resp, err := client.Get(redirects.URL + "/away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status = %d, want the stranger's 401 returned as it is", resp.StatusCode)
+	}
+	if got := strangerAuth.Load(); got != "" {
+		t.Fatalf("the other origin received Authorization %q", got)
+	}
+	if n := as.calls.Load(); n != 0 {
+		t.Fatalf("%d refreshes for another origin's expired hint, want 0", n)
+	}
+	// A redirect within the origin keeps the token.
+	resp, err = client.Get(redirects.URL + "/here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); body != "final Bearer at-0" {
+		t.Fatalf("same-origin redirect: body = %q", body)
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"https://api.example/x", "https://api.example/y?q", true},
+		{"https://API.example:443/", "https://api.example/", true},
+		{"http://api.example:80/", "http://api.example/", true},
+		{"https://api.example/", "http://api.example/", false}, // a downgrade
+		{"http://api.example/", "https://api.example/", false},
+		{"https://api.example/", "https://api.example:8443/", false},
+		{"https://api.example/", "https://evil.example/", false},
+		{"https://api.example/", "https://api.example.evil.example/", false},
+	} {
+		a, _ := url.Parse(tc.a)
+		b, _ := url.Parse(tc.b)
+		if got := sameOrigin(a, b); got != tc.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// A server that calls every token expired cannot make every request cost a
+// refresh: a token obtained within the cooldown is not refreshed again, and
+// the 401 comes back to the caller; once the cooldown has passed, the hint
+// is believed again.
+func TestExpiredHintForAFreshTokenIsNotRefreshed(t *testing.T) {
+	as := newAuthServer(t, nil)
+	api := newAPIServer(t)
+	api.setExpired(func(string) bool { return true })
+	tr := NewTransport(liveToken("at-0", "rt-0"), ConfigRefresher(as.config()))
+	clock := newFakeClock(tr)
+	client := &http.Client{Transport: tr}
+	for i := range 20 {
+		resp, err := client.Get(api.URL)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusUnauthorized || !IsExpiredHint(resp) {
+			t.Fatalf("request %d: status %d, want the 401 with the hint returned", i, resp.StatusCode)
+		}
+	}
+	if n := tr.Refreshes(); n != 1 {
+		t.Fatalf("20 requests spent %d refreshes, want 1 (for the first token only)", n)
+	}
+	clock.advance(DefaultRefreshCooldown - time.Second)
+	resp, _ := client.Get(api.URL)
+	readAll(t, resp)
+	if n := tr.Refreshes(); n != 1 {
+		t.Fatalf("within the cooldown: %d refreshes, want 1", n)
+	}
+	clock.advance(time.Second)
+	resp, _ = client.Get(api.URL)
+	readAll(t, resp)
+	if n := tr.Refreshes(); n != 2 {
+		t.Fatalf("after the cooldown: %d refreshes, want 2", n)
 	}
 }
