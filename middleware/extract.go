@@ -30,11 +30,17 @@ func (g *Guard) extract(r *http.Request) (string, bool, reason) {
 		return "", false, rMalformedRequest
 	}
 	if g.cookie != "" {
-		if ck, err := r.Cookie(g.cookie); err == nil {
-			if !isB64Token(ck.Value) {
+		switch cks := r.CookiesNamed(g.cookie); len(cks) {
+		case 0:
+		case 1:
+			if !isB64Token(cks[0].Value) {
 				return "", false, rMalformedRequest
 			}
-			tok, sources, unchecked = ck.Value, sources+1, false
+			tok, sources, unchecked = cks[0].Value, sources+1, false
+		default:
+			// Cookie tossing: a sibling host can add a cookie of the same
+			// name, and the order in which they arrive is not the user's.
+			return "", false, rMalformedRequest
 		}
 	}
 	if g.query != "" {

@@ -199,6 +199,12 @@ func TestOptInTokenSources(t *testing.T) {
 	// RFC 6750 §2: more than one method is a malformed request.
 	check(t, e.do(t, "GET", "/api/me?access_token="+tok, bearer(tok)...), badRequest)
 	check(t, e.do(t, "GET", "/api/me?access_token=a&access_token=b"), badRequest)
+	// Cookie tossing: a sibling subdomain can set a second cookie of the
+	// same name, and which one a reader takes first is not the user's
+	// choice. Two are malformed, as two query parameters are.
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok+"; at="+tok), badRequest)
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok, "Cookie", "other=1; at="+tok), badRequest)
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "other=1; at="+tok+"; at2=x"), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
 }
 
 func TestValidTokenPutsClaimsInContext(t *testing.T) {
