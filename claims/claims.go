@@ -71,6 +71,11 @@ type Claims struct {
 	// expected; a single string is accepted as a one-element list.
 	Groups, Roles, Entitlements []string
 
+	// stringForm has a bit (1<<kGroups etc.) for each of Groups, Roles and
+	// Entitlements that the token gave as one string rather than an array,
+	// so that Values can split it as it splits any other string.
+	stringForm uint32
+
 	// extra holds every claim not decoded into a field above, sorted by
 	// name. raw is a substring of a private copy of the payload, so it does
 	// not alias the caller's (possibly reused) input buffer.
@@ -316,10 +321,19 @@ func (c *Claims) decode(data []byte) error {
 			c.Audience, reason = stringOrArray(s, sp)
 		case kGroups:
 			c.Groups, reason = stringOrArray(s, sp)
+			if s[sp.start] == '"' {
+				c.stringForm |= 1 << kGroups
+			}
 		case kRoles:
 			c.Roles, reason = stringOrArray(s, sp)
+			if s[sp.start] == '"' {
+				c.stringForm |= 1 << kRoles
+			}
 		case kEntitlements:
 			c.Entitlements, reason = stringOrArray(s, sp)
+			if s[sp.start] == '"' {
+				c.stringForm |= 1 << kEntitlements
+			}
 		case kAMR:
 			c.AMR, reason = stringArray(s, sp)
 		case kExp:
@@ -662,6 +676,100 @@ func (c *Claims) Raw(name string) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return json.RawMessage(raw), true
+}
+
+// Values returns the strings held by the claim at path (a claim name, then
+// member names into nested objects), read by one rule whatever the claim:
+// an array of strings gives its elements verbatim, a string is split on
+// spaces as a scope string is, and an object gives its member names in
+// sorted order (ZITADEL's roles). Any other shape, an absent claim, or an
+// array holding anything but strings gives nil. It is how claims other
+// than "scope" and "scp" are read as scopes or roles.
+func (c *Claims) Values(path ...string) []string {
+	if c == nil || len(path) == 0 {
+		return nil
+	}
+	if len(path) == 1 {
+		if v, ok := c.fieldValues(path[0]); ok {
+			return v
+		}
+	}
+	raw, ok := c.lookup(path[0])
+	if !ok {
+		return nil
+	}
+	for _, name := range path[1:] {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal([]byte(raw), &obj) != nil {
+			return nil
+		}
+		r, ok := obj[name]
+		if !ok {
+			return nil
+		}
+		raw = string(r)
+	}
+	var list []string
+	if json.Unmarshal([]byte(raw), &list) == nil {
+		return list
+	}
+	var str string
+	if json.Unmarshal([]byte(raw), &str) == nil {
+		return ParseScopes(str)
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw), &obj) == nil {
+		names := make([]string, 0, len(obj))
+		for name := range obj {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	return nil
+}
+
+// fieldValues is Values for the claims decoded into fields; ok is false
+// for any other name.
+func (c *Claims) fieldValues(name string) (v []string, ok bool) {
+	var str string
+	switch k := knownIndex(name); k {
+	case kGroups, kRoles, kEntitlements:
+		v = c.Groups
+		if k == kRoles {
+			v = c.Roles
+		} else if k == kEntitlements {
+			v = c.Entitlements
+		}
+		if c.stringForm&(1<<k) != 0 && len(v) == 1 {
+			return ParseScopes(v[0]), true
+		}
+		return v, true
+	case kScope, kScp:
+		return c.Scopes, true
+	case kAud:
+		return c.Audience, true
+	case kAMR:
+		return c.AMR, true
+	case kIss:
+		str = c.Issuer
+	case kSub:
+		str = c.Subject
+	case kJti:
+		str = c.ID
+	case kClientID:
+		str = c.ClientID
+	case kACR:
+		str = c.ACR
+	case -1:
+		return nil, false
+	default:
+		return nil, true // the dates are numbers
+	}
+	if str == "" {
+		return nil, true
+	}
+	return ParseScopes(str), true
 }
 
 // Decode json.Unmarshals the custom claim name into v (a non-nil pointer), so

@@ -815,3 +815,47 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// Values reads every claim by one rule: arrays verbatim, strings split,
+// objects by member names, anything else nil.
+func TestValues(t *testing.T) {
+	var c Claims
+	payload := `{"sub":"u","scope":"a b","roles":"r1 r2","groups":["g 1","g2"],"entitlements":"e",` +
+		`"perms":"p1  p2","list":["x y"],"obj":{"k2":1,"k1":2},"deep":{"in":{"roles":"d1 d2"}},` +
+		`"num":1,"mixed":["a",1],"exp":5}`
+	if err := json.Unmarshal([]byte(payload), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path []string
+		want []string
+	}{
+		{[]string{"roles"}, []string{"r1", "r2"}},
+		{[]string{"groups"}, []string{"g 1", "g2"}},
+		{[]string{"entitlements"}, []string{"e"}},
+		{[]string{"perms"}, []string{"p1", "p2"}},
+		{[]string{"list"}, []string{"x y"}},
+		{[]string{"obj"}, []string{"k1", "k2"}},
+		{[]string{"deep", "in", "roles"}, []string{"d1", "d2"}},
+		{[]string{"scope"}, []string{"a", "b"}},
+		{[]string{"sub"}, []string{"u"}},
+		{[]string{"num"}, nil},
+		{[]string{"mixed"}, nil},
+		{[]string{"exp"}, nil},
+		{[]string{"absent"}, nil},
+		{[]string{"roles", "x"}, nil},
+		{nil, nil},
+	} {
+		if got := c.Values(tc.path...); !reflect.DeepEqual([]string(got), tc.want) {
+			t.Errorf("Values(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	// A one-element array whose element has a space stays one value.
+	var arr Claims
+	if err := json.Unmarshal([]byte(`{"roles":["r1 r2"]}`), &arr); err != nil {
+		t.Fatal(err)
+	}
+	if got := arr.Values("roles"); !reflect.DeepEqual(got, []string{"r1 r2"}) {
+		t.Errorf("array element split: %q", got)
+	}
+}

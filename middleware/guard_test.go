@@ -742,7 +742,7 @@ func TestB64TrueIsHarmless(t *testing.T) {
 }
 
 func TestScopeClaims(t *testing.T) {
-	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "tenant.perms",
+	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "groups", "entitlements", "tenant.perms",
 		`resource_access.api\.example\.com.roles`, `odd\\name`))
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	for name, opt := range map[string]jwkstest.MintOption{
@@ -753,6 +753,12 @@ func TestScopeClaims(t *testing.T) {
 		"escaped dots (Keycloak client roles)": jwkstest.WithClaim("resource_access",
 			map[string]any{"api.example.com": map[string]any{"roles": []string{"notes:read"}}}),
 		"escaped backslash": jwkstest.WithClaim(`odd\name`, []string{"notes:read"}),
+		// One rule for every claim: a space-separated string is split,
+		// whether the claims package has a field for the claim or not.
+		"custom space-separated":       jwkstest.WithClaim("permissions", "a notes:read"),
+		"roles space-separated":        jwkstest.WithClaim("roles", "a notes:read"),
+		"groups space-separated":       jwkstest.WithClaim("groups", "notes:read b"),
+		"entitlements space-separated": jwkstest.WithClaim("entitlements", "a notes:read b"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), ok)
@@ -765,6 +771,9 @@ func TestScopeClaims(t *testing.T) {
 		"wrong shape":          jwkstest.WithClaim("permissions", 42),
 		"numbers":              jwkstest.WithClaim("realm_access", map[string]any{"roles": []int{1}}),
 		"path stops too early": jwkstest.WithClaim("realm_access", []string{"notes:read"}),
+		// Array elements are taken verbatim, never split, for every claim.
+		"roles element with a space":  jwkstest.WithClaim("roles", []string{"a notes:read"}),
+		"custom element with a space": jwkstest.WithClaim("permissions", []string{"a notes:read"}),
 		// The escaped path names one member "api.example.com", not three.
 		"unescaped nesting": jwkstest.WithClaim("resource_access",
 			map[string]any{"api": map[string]any{"example": map[string]any{"com": map[string]any{"roles": []string{"notes:read"}}}}}),

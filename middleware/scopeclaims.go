@@ -1,9 +1,7 @@
 package middleware
 
 import (
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jwtguard/jwtguard/claims"
@@ -19,7 +17,8 @@ import (
 // ID with dots: `resource_access.api\.example\.com.roles` (and `\\` is a
 // backslash; any other backslash makes New fail). The value found must be
 // an array of strings, a space-separated string, or an object whose member
-// names are the scopes (ZITADEL's shape); any other shape is ignored. The
+// names are the scopes (ZITADEL's shape), read by claims.Claims.Values, the
+// same rule for every claim; any other shape is ignored. The
 // values are merged into the verified claims' Scopes. Default: none; only
 // "scope" and "scp" are read.
 func WithScopeClaims(paths ...string) Option {
@@ -81,56 +80,10 @@ func splitPath(p string) ([]string, bool) {
 // c.Scopes, keeping the order of first appearance and no duplicates.
 func (g *Guard) addScopeClaims(c *claims.Claims) {
 	for _, path := range g.scopeClaims {
-		for _, v := range scopeClaimValues(c, path) {
+		for _, v := range c.Values(path...) {
 			if v != "" && !c.Scopes.Has(v) {
 				c.Scopes = append(c.Scopes, v)
 			}
 		}
 	}
-}
-
-func scopeClaimValues(c *claims.Claims, path []string) []string {
-	if len(path) == 1 {
-		switch path[0] {
-		case "roles":
-			return c.Roles
-		case "groups":
-			return c.Groups
-		case "entitlements":
-			return c.Entitlements
-		case "scope", "scp":
-			return nil // already in Scopes
-		}
-	}
-	raw, ok := c.Raw(path[0])
-	if !ok {
-		return nil
-	}
-	for _, name := range path[1:] {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil {
-			return nil
-		}
-		if raw, ok = obj[name]; !ok {
-			return nil
-		}
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return list
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return claims.ParseScopes(s)
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) == nil {
-		names := make([]string, 0, len(obj))
-		for name := range obj {
-			names = append(names, name)
-		}
-		slices.Sort(names) // a stable order for Scopes
-		return names
-	}
-	return nil
 }
