@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
+	"github.com/jwtguard/jwtguard/internal/memsize"
 )
 
 // ErrMalformed is wrapped by every error UnmarshalJSON returns for a payload
@@ -770,6 +772,24 @@ func (c *Claims) fieldValues(name string) (v []string, ok bool) {
 		return nil, true
 	}
 	return ParseScopes(str), true
+}
+
+// MemSize estimates the bytes c holds beyond the Claims struct and the one
+// copy of the payload that its strings point into: the backing arrays of
+// its lists (Audience, Scopes, AMR, Groups, Roles, Entitlements) and of its
+// index of custom claims, rounded up to the allocator's size classes. A
+// string that had escapes is a copy of its own, not counted. For caches
+// that bound the memory of the claims they keep.
+func (c *Claims) MemSize() int {
+	if c == nil {
+		return 0
+	}
+	const header = int(unsafe.Sizeof(""))
+	n := 0
+	for _, l := range [...][]string{c.Audience, c.Scopes, c.AMR, c.Groups, c.Roles, c.Entitlements} {
+		n += memsize.Alloc(cap(l) * header)
+	}
+	return n + memsize.Alloc(cap(c.extra)*int(unsafe.Sizeof(extraClaim{})))
 }
 
 // Decode json.Unmarshals the custom claim name into v (a non-nil pointer), so

@@ -3,8 +3,10 @@ package middleware
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/memsize"
 )
 
 // Defaults of the verified-token cache.
@@ -16,14 +18,16 @@ const (
 	// MaxCachedTokenSize is the longest token cached (4 KiB); longer ones
 	// are verified every time.
 	MaxCachedTokenSize = 4 << 10
-	// claimsOverhead estimates the memory of one entry beyond twice the
-	// token's length (the token and the decoded copy its claims keep).
-	claimsOverhead = 512
+	// entryOverhead covers what one entry costs besides the token, its
+	// claims and their lists: sync.Map's trie node and boxed key, and the
+	// kid's copy. TestTokenCacheMemoryBound measured 10 to 140 bytes.
+	entryOverhead = 320
 )
 
 // WithTokenCache sets the bounds of the verified-token cache: at most
-// entries tokens and about bytes bytes (twice each token's length plus an
-// estimate for its claims). A repeated token is then answered without checking its signature
+// entries tokens and about bytes bytes of memory, counting what each entry
+// really keeps alive: the token, the copy of its payload, its decoded claims
+// and their lists, and the map entry. A repeated token is then answered without checking its signature
 // again, in well under a microsecond, as long as the key set has not
 // changed. Default: DefaultTokenCacheEntries, DefaultTokenCacheBytes.
 //
@@ -103,22 +107,27 @@ func (tc *tokenCache) put(tok string, c *claims.Claims, version uint64) {
 	}
 	if _, loaded := g.entries.LoadOrStore(tok, c); !loaded {
 		g.n.Add(1)
-		g.bytes.Add(entrySize(tok))
+		g.bytes.Add(entrySize(tok, c))
 	}
 }
 
 // drop forgets tok (an expired entry must not outlive its token).
 func (tc *tokenCache) drop(tok string) {
 	if g := tc.gen.Load(); g != nil {
-		if _, ok := g.entries.LoadAndDelete(tok); ok {
+		if v, ok := g.entries.LoadAndDelete(tok); ok {
 			g.n.Add(-1)
-			g.bytes.Add(-entrySize(tok))
+			g.bytes.Add(-entrySize(tok, v.(*claims.Claims)))
 		}
 	}
 }
 
-// entrySize estimates what one cached token costs: the token, the decoded
-// payload and signature its claims keep alive, and the claims themselves.
-func entrySize(tok string) int64 {
-	return 2*int64(len(tok)) + claimsOverhead
+// entrySize is what one cached token keeps alive: the token (the map's
+// key), the jws its claims are part of, the copy of the payload the claims'
+// strings point into and the kid (together at most the decoded size of the
+// token's first two parts, bounded by 3/4 of its length), the claims' lists,
+// and the map entry.
+func entrySize(tok string, c *claims.Claims) int64 {
+	// The key is a substring of the header value, "Bearer " and the token.
+	return int64(memsize.Alloc(len(tok)+len("Bearer ")) + memsize.Alloc(len(tok)*3/4) +
+		memsize.Alloc(int(unsafe.Sizeof(jws{}))) + c.MemSize() + entryOverhead)
 }

@@ -1,0 +1,136 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+)
+
+// TestTokenCacheMemoryBound: what the cache accounts for an entry is at
+// least what the heap really holds for it, for the shapes of genuine
+// tokens under MaxCachedTokenSize that cost the most per byte (many short
+// list elements or custom claims), and not wildly more for a typical one.
+func TestTokenCacheMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mints a few thousand tokens")
+	}
+	const aud = "https://api.example.com"
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list := func(prefix string, n int) []string {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = fmt.Sprintf("%s%d", prefix, i%10)
+		}
+		return l
+	}
+	shapes := map[string]func(n int) []jwkstest.MintOption{
+		"typical": func(int) []jwkstest.MintOption { return []jwkstest.MintOption{jwkstest.WithScopes("notes:read", "notes:write")} },
+		"aud array": func(n int) []jwkstest.MintOption {
+			return []jwkstest.MintOption{jwkstest.WithClaim("aud", append([]string{aud}, list("a", n)...))}
+		},
+		"scope string": func(n int) []jwkstest.MintOption {
+			return []jwkstest.MintOption{jwkstest.WithClaim("scope", strings.Join(list("s", n), " "))}
+		},
+		"groups array": func(n int) []jwkstest.MintOption {
+			return []jwkstest.MintOption{jwkstest.WithClaim("groups", list("g", n))}
+		},
+		"custom claims": func(n int) []jwkstest.MintOption {
+			opts := make([]jwkstest.MintOption, n)
+			for i := range opts {
+				opts[i] = jwkstest.WithClaim(fmt.Sprintf("c%d", i), 0)
+			}
+			return opts
+		},
+	}
+	for name, shape := range shapes {
+		t.Run(name, func(t *testing.T) {
+			mint := func(n, id int) string {
+				tok, err := iss.Mint(append(shape(n), jwkstest.WithClaim("jti", fmt.Sprintf("%04d", id)))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			// The most elements that still fit under MaxCachedTokenSize.
+			n := 1
+			if name != "typical" {
+				for len(mint(n*2, 0)) <= MaxCachedTokenSize {
+					n *= 2
+				}
+				for step := n / 2; step > 0; step /= 2 {
+					if len(mint(n+step, 0)) <= MaxCachedTokenSize {
+						n += step
+					}
+				}
+			}
+			g, err := New(keys, iss.URL(), []string{aud}, WithTokenCache(1<<20, 1<<40))
+			if err != nil {
+				t.Fatal(err)
+			}
+			const count = 300
+			toks := make([]string, count+1)
+			for i := range toks {
+				toks[i] = mint(n, i+1)
+			}
+			verify := func(tok string) {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("Authorization", "Bearer "+tok)
+				if _, err := g.Verify(r); err != nil {
+					t.Fatalf("token of %d bytes refused: %v", len(tok), err)
+				}
+			}
+			verify(toks[count]) // the cache's first generation, and warm-up
+			accounted0 := g.cache.gen.Load().bytes.Load()
+			before := heap()
+			for _, tok := range toks[:count] {
+				verify(tok)
+			}
+			// The cache keeps the request's header string, "Bearer " and a
+			// copy of the token, not the test's: all of it is in the delta.
+			held := heap() - before
+			accounted := g.cache.gen.Load().bytes.Load() - accounted0
+			if g.cache.gen.Load().n.Load() != count+1 {
+				t.Fatalf("cache holds %d entries, want %d", g.cache.gen.Load().n.Load(), count+1)
+			}
+			t.Logf("%d elements, token %d bytes: held %d bytes/entry, accounted %d (%.2fx)",
+				n, len(toks[0]), held/count, accounted/count, float64(accounted)/float64(held))
+			if accounted < held {
+				t.Errorf("accounted %d bytes per entry, but the heap holds %d", accounted/count, held/count)
+			}
+			if accounted > held*13/10 {
+				t.Errorf("accounted %d bytes per entry, far more than the %d the heap holds", accounted/count, held/count)
+			}
+			runtime.KeepAlive(toks)
+		})
+	}
+}
+
+func heap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
