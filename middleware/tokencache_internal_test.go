@@ -46,7 +46,9 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 		return l
 	}
 	shapes := map[string]func(n int) []jwkstest.MintOption{
-		"typical": func(int) []jwkstest.MintOption { return []jwkstest.MintOption{jwkstest.WithScopes("notes:read", "notes:write")} },
+		"typical": func(int) []jwkstest.MintOption {
+			return []jwkstest.MintOption{jwkstest.WithScopes("notes:read", "notes:write")}
+		},
 		"aud array": func(n int) []jwkstest.MintOption {
 			return []jwkstest.MintOption{jwkstest.WithClaim("aud", append([]string{aud}, list("a", n)...))}
 		},
