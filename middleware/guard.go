@@ -67,6 +67,7 @@ type Guard struct {
 	clientIDAudience bool
 	checks           []func(*claims.Claims) error // WithClaimsCheck
 	issuerAliases    []string                     // WithIssuerAliases
+	trustContext     bool                         // WithInsecureContextClaims
 	refusals         [numReasons]*Error
 }
 
@@ -142,6 +143,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		clientIDAudience: cfg.clientIDAudience,
 		checks:           slices.Clone(cfg.checks),
 		issuerAliases:    slices.Clone(cfg.issuerAliases),
+		trustContext:     cfg.trustContext,
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -251,7 +253,10 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
 	c, err := g.verifyFor(r, g.audiences)
 	g.count(err)
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // count reports a verification outcome to the Metrics.
@@ -265,6 +270,9 @@ func (g *Guard) count(err error) {
 	}
 }
 
+// verifyFor verifies the request's token for audiences. With the expired
+// refusal it also returns the claims (genuine in every other way), so that a
+// caller can still tell which route would refuse them for another reason.
 func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, error) {
 	tok, unchecked, rsn := g.extract(r)
 	if rsn >= 0 {
@@ -298,7 +306,7 @@ func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, 
 	}
 	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
 	if rsn >= 0 {
-		return nil, g.refuse(rsn, cause)
+		return c, g.refuse(rsn, cause) // c is nil unless rsn is rExpired
 	}
 	if cacheable {
 		g.cache.put(tok, c, version)
@@ -316,7 +324,7 @@ func (g *Guard) checkCached(tok string, c *claims.Claims, audiences []string) (*
 	now := g.now()
 	if !now.Before(c.ExpiresAt.Add(g.leeway)) {
 		g.cache.drop(tok)
-		return nil, g.refusals[rExpired] // genuine: it verified, and its key is still published
+		return c, g.refusals[rExpired] // genuine: it verified, and its key is still published
 	}
 	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
 		return nil, g.refusals[rNotYetValid]
@@ -408,7 +416,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 		return nil, rClaimsRejected, err
 	}
 	if expired {
-		return nil, rExpired, nil
+		return c, rExpired, nil
 	}
 	return c, -1, nil
 }
@@ -467,8 +475,18 @@ func hasAnyAudience(c *claims.Claims, audiences []string) bool {
 // valid token for the Guard's audiences, with the claims in the request
 // context (claims.FromContext). It has the func(http.Handler) http.Handler
 // shape, so it composes with net/http, chi, alice and the like.
+//
+// Rules of the same Guard inside next (Require on a route or group) then
+// only authorize, without verifying the token again. When next is an
+// *http.ServeMux, an expired token is told to refresh only if the route it
+// asks for would accept a renewed one: a route registered with
+// Require(Audience(...)) whose audience the token lacks is refused as not
+// meant for this resource, as it would be on its own. With another router
+// the Handler cannot see the route's rule; register such routes outside it.
 func (g *Guard) Handler(next http.Handler) http.Handler {
-	return g.Require()(next)
+	ru := g.Rule()
+	ru.routes, _ = next.(*http.ServeMux)
+	return ru.Middleware(next)
 }
 
 // Fail writes a refusal through the Guard's error handler and logs it.

@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -880,5 +882,185 @@ func TestIssuerAliases(t *testing.T) {
 	}
 	if got := e.guard.Issuer(); got != e.iss.URL() {
 		t.Fatalf("Issuer() = %q", got)
+	}
+}
+
+// serveOnce sends one request with tok as its bearer token through h.
+func serveOnce(h http.Handler, path, tok string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// A nested rule of another Guard verifies the token again under its own
+// policy: an outer default Guard does not vouch for what the inner one's
+// WithStrictType or WithAlgorithms would refuse on its own.
+func TestNestedGuardKeepsItsOwnHeaderPolicy(t *testing.T) {
+	e := newEnv(t)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	strict, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithStrictType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	esOnly, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithAlgorithms("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwtTyped := e.mint(t, jwkstest.WithHeader("typ", "JWT"))
+	for name, tc := range map[string]struct {
+		inner *middleware.Guard
+		tok   string
+		want  error
+	}{
+		"strict type, typ JWT": {strict, jwtTyped, middleware.ErrTokenType},
+		"ES256 only, RS256":    {esOnly, e.mint(t), middleware.ErrAlgorithm},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tc.tok)
+			if _, err := tc.inner.Verify(req); !errors.Is(err, tc.want) {
+				t.Fatalf("the inner Guard on its own: %v, want %v", err, tc.want)
+			}
+			alone := serveOnce(tc.inner.Handler(ok), "/", tc.tok)
+			nested := serveOnce(e.guard.Handler(tc.inner.Require()(ok)), "/", tc.tok)
+			if nested.Code != 401 || nested.Header().Get("WWW-Authenticate") != alone.Header().Get("WWW-Authenticate") {
+				t.Fatalf("nested: %d %q, alone: %d %q", nested.Code, nested.Header().Get("WWW-Authenticate"),
+					alone.Code, alone.Header().Get("WWW-Authenticate"))
+			}
+			// The outer Guard alone accepts it: the refusal is the inner one's.
+			if rec := serveOnce(e.guard.Handler(ok), "/", tc.tok); rec.Code != 200 {
+				t.Fatalf("outer alone: %d", rec.Code)
+			}
+		})
+	}
+}
+
+// Scopes that an outer Guard's WithScopeClaims merged in are the outer
+// Guard's business: a nested Guard that never opted in grants nothing from
+// a role.
+func TestNestedGuardDoesNotInheritScopeClaims(t *testing.T) {
+	e := newEnv(t)
+	roles, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithScopeClaims("roles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	tok := e.mint(t, jwkstest.WithClaim("roles", []string{"admin"}))
+	if rec := serveOnce(e.guard.Require(middleware.Scopes("admin"))(ok), "/", tok); rec.Code != 403 {
+		t.Fatalf("alone: %d, want 403", rec.Code)
+	}
+	if rec := serveOnce(roles.Handler(e.guard.Require(middleware.Scopes("admin"))(ok)), "/", tok); rec.Code != 403 {
+		t.Fatalf("nested under a Guard with WithScopeClaims(roles): %d, want 403", rec.Code)
+	}
+	// The outer Guard's own rules still see the role.
+	if rec := serveOnce(roles.Handler(roles.Require(middleware.Scopes("admin"))(ok)), "/", tok); rec.Code != 200 {
+		t.Fatalf("the opted-in Guard's own rule: %d, want 200", rec.Code)
+	}
+}
+
+// The expired hint is only for a token that would pass once renewed: an
+// Audience route nested in the same Guard's Handler refuses an expired
+// token for another audience as not meant for it, as it does on its own.
+func TestExpiredHintOnlyWhereTheRouteWouldAccept(t *testing.T) {
+	e := newEnv(t)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	mux := http.NewServeMux()
+	mux.Handle("/admin/stats", e.guard.Require(middleware.Audience(adminAud), middleware.Scopes("admin"))(ok))
+	mux.Handle("/api/me", ok)
+	sub := http.NewServeMux()
+	sub.Handle("/deep/admin", e.guard.Require(middleware.Audience(adminAud))(ok))
+	mux.Handle("/deep/", sub)
+	h := e.guard.Handler(mux)
+	expired := e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("admin"))
+	const hint = `Bearer realm="api", error="invalid_token", error_description="The access token expired"`
+	const notMeant = `Bearer realm="api", error="invalid_token", error_description="The access token is not meant for this resource"`
+	for path, want := range map[string]string{
+		"/admin/stats": notMeant, // as alone
+		"/deep/admin":  notMeant, // through a mux in the mux
+		"/api/me":      hint,     // the Guard's own audience: a renewed token passes
+	} {
+		rec := serveOnce(h, path, expired)
+		if got := rec.Header().Get("WWW-Authenticate"); rec.Code != 401 || got != want {
+			t.Errorf("%s: %d %q, want %q", path, rec.Code, got, want)
+		}
+	}
+	if got := serveOnce(e.guard.Require(middleware.Audience(adminAud))(ok), "/", expired).Header().Get("WWW-Authenticate"); got != notMeant {
+		t.Fatalf("the route alone: %q", got)
+	}
+	// An expired admin token on the admin route gets the hint.
+	adminExpired := e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithClaim("aud", []string{aud, adminAud}), jwkstest.WithScopes("admin"))
+	if got := serveOnce(h, "/admin/stats", adminExpired).Header().Get("WWW-Authenticate"); got != hint {
+		t.Fatalf("expired token with both audiences: %q, want the hint", got)
+	}
+}
+
+// Claims put in the context by application code are not a verified token:
+// a rule verifies the request's own token unless the Guard opts in.
+func TestContextClaimsAreNotTrustedByDefault(t *testing.T) {
+	e := newEnv(t)
+	var got *claims.Claims
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, _ = claims.FromContext(r.Context()) })
+	planted := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := &claims.Claims{Issuer: e.iss.URL(), Subject: "mallory", Audience: []string{aud}, Scopes: claims.Scopes{"admin"}}
+			next.ServeHTTP(w, r.WithContext(claims.NewContext(r.Context(), c)))
+		})
+	}
+	rule := e.guard.Require(middleware.Scopes("admin"))(ok)
+	req := httptest.NewRequest("GET", "/", nil)
+	rec := httptest.NewRecorder()
+	planted(rule).ServeHTTP(rec, req)
+	if rec.Code != 401 || got != nil {
+		t.Fatalf("planted claims without a token: %d (claims %v), want 401", rec.Code, got)
+	}
+	trusting, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithInsecureContextClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	planted(trusting.Require(middleware.Scopes("admin"))(ok)).ServeHTTP(rec, req)
+	if rec.Code != 200 || got == nil || got.Subject != "mallory" {
+		t.Fatalf("opted in: %d %v, want 200", rec.Code, got)
+	}
+	// Opted in, the issuer and audience still count.
+	rec = httptest.NewRecorder()
+	planted(trusting.Require(middleware.Audience(adminAud))(ok)).ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Fatalf("opted in, other audience: %d, want 401", rec.Code)
+	}
+}
+
+// outcomeLog records every Metrics.Outcome call.
+type outcomeLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *outcomeLog) Outcome(r string) { o.mu.Lock(); o.got = append(o.got, r); o.mu.Unlock() }
+func (o *outcomeLog) TokenCache(bool)  {}
+func (o *outcomeLog) take() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	g := o.got
+	o.got = nil
+	return g
+}
+
+// A request that passes nested rules of one Guard is counted once; one a
+// nested rule refuses is counted as verified and as refused there.
+func TestNestedRulesCountARequestOnce(t *testing.T) {
+	m := &outcomeLog{}
+	e := newEnv(t, middleware.WithMetrics(m))
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h := e.guard.Handler(e.guard.Require(middleware.Scopes("notes:read"))(e.guard.Require(middleware.AnyScope("notes:read"))(ok)))
+	serveOnce(h, "/", e.mint(t, jwkstest.WithScopes("notes:read")))
+	if got := m.take(); !slices.Equal(got, []string{"ok"}) {
+		t.Fatalf("passed three rules: outcomes %q, want [ok]", got)
+	}
+	serveOnce(h, "/", e.mint(t))
+	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
+		t.Fatalf("refused by a nested rule: outcomes %q", got)
 	}
 }

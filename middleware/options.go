@@ -59,6 +59,7 @@ type config struct {
 	metrics          Metrics
 	cacheEntries     int
 	cacheBytes       int64
+	trustContext     bool
 }
 
 // Metrics receives each request's verification outcome, for a metrics
@@ -196,4 +197,16 @@ func WithClaimsCheck(check func(*claims.Claims) error) Option {
 // Default: none.
 func WithIssuerAliases(aliases ...string) Option {
 	return func(c *config) { c.issuerAliases = append(c.issuerAliases, aliases...) }
+}
+
+// WithInsecureContextClaims makes the Guard's rules accept claims that
+// application code put in the request context with claims.NewContext (after
+// checking a token some other way, say) without verifying a token: they
+// check the claims' issuer, the Guard's claims checks, the route's audience
+// and scopes, but not any signature, type or algorithm. Off by default, and
+// insecure: anything that can reach the context before the rule vouches for
+// whoever it likes. Claims a rule of this Guard verified are always
+// recognised without it, and claims another Guard verified never are.
+func WithInsecureContextClaims() Option {
+	return func(c *config) { c.trustContext = true }
 }

@@ -41,18 +41,19 @@ func AnyScope(scopes ...string) Requirement {
 	return Requirement{kind: reqAnyScope, values: slices.Clone(scopes)}
 }
 
-// Require returns middleware that verifies the token (unless an outer
-// Guard handler already put claims in the request context) and then checks
-// reqs. It composes on single routes and on groups:
+// Require returns middleware that verifies the token and then checks reqs.
+// It composes on single routes and on groups:
 //
 //	mux.Handle("GET /api/notes", g.Require(middleware.Scopes("notes:read"))(notes))
 //	r.With(g.Require(middleware.Scopes("admin"))).Get("/stats", stats) // chi
 //
-// When claims are already in the context (an outer Guard handler verified the
-// token), the signature is not checked again, but the issuer and the rule's
-// audience are (401 invalid_token when they do not match), and then the
-// scopes. Claims that application code puts in the context with
-// claims.NewContext are trusted the same way.
+// Inside g.Handler, or another rule of the same Guard, the token is not
+// verified again: the rule checks its own audience (401 invalid_token when
+// the token lacks it) and then its scopes. Claims that another Guard
+// verified, or that application code put in the context with
+// claims.NewContext, are never taken on trust: the token is verified again
+// under this Guard's own policy (unless WithInsecureContextClaims says
+// otherwise).
 //
 // Require panics on the programming errors Rule describes.
 func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
@@ -67,7 +68,8 @@ type Rule struct {
 	g         *Guard
 	audiences []string // the audiences a token must have one of
 	scopes    []Requirement
-	refusals  []*Error // one 403 per scope requirement
+	refusals  []*Error       // one 403 per scope requirement
+	routes    *http.ServeMux // Guard.Handler's next, to find the route's rule
 }
 
 // Rule compiles reqs for use with Check or Middleware.
@@ -107,59 +109,114 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	return ru
 }
 
-// Check verifies the request's token for the rule's audiences, unless claims
-// are already in r's context (then it checks their issuer and audience and
-// runs the Guard's WithClaimsCheck checks on them), and checks the rule's
-// scopes. It returns r with
-// the claims in its context, or an *Error to hand to Guard.Fail.
+// Check verifies the request's token for the rule's audiences and checks the
+// rule's scopes. It returns r with the claims in its context, or an *Error
+// to hand to Guard.Fail. If a rule of the same Guard already let r through
+// (an outer Handler or group middleware), the token is not verified again:
+// only the rule's audience and scopes are checked.
+//
+// Each request is counted once in the Guard's Metrics: by the rule that
+// verified it, and again only if a nested rule refuses it.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
-	r, err := ru.check(r)
-	ru.g.count(err)
+	r, err, verifiedHere := ru.check(r)
+	if verifiedHere || err != nil {
+		ru.g.count(err)
+	}
 	return r, err
 }
 
-func (ru *Rule) check(r *http.Request) (*http.Request, error) {
-	c, ok := claims.FromContext(r.Context())
-	if ok {
-		// Claims from an outer guard: trust their signature check, but not
-		// that it was made for this issuer, this route's audience, or this
-		// Guard's own claims checks.
-		if !ru.g.issuerOK(c.Issuer) {
-			return r, ru.g.refusals[rIssuer]
+func (ru *Rule) check(r *http.Request) (_ *http.Request, _ error, verifiedHere bool) {
+	g := ru.g
+	c, ok := verifiedBy(r.Context(), g)
+	if !ok && g.trustContext {
+		c, ok = claims.FromContext(r.Context())
+		if ok {
+			if err := ru.vouchFor(c); err != nil {
+				return r, err, false
+			}
 		}
-		if !ru.g.audienceOK(c, ru.audiences) {
-			return r, ru.g.refusals[rAudience]
+	}
+	switch {
+	case ok:
+		if !g.audienceOK(c, ru.audiences) {
+			return r, g.refusals[rAudience], false
 		}
-		if err := ru.g.runChecks(c); err != nil {
-			return r, ru.g.refuse(rClaimsRejected, err)
-		}
-	} else {
+	default:
 		var err error
-		if c, err = ru.g.verifyFor(r, ru.audiences); err != nil {
-			return r, err
+		if c, err = g.verifyFor(r, ru.audiences); err != nil {
+			if err == g.refusals[rExpired] && ru.routes != nil {
+				err = ru.routeVerdict(r, c, err)
+			}
+			return r, err, true
 		}
-		r = r.WithContext(claims.NewContext(r.Context(), c))
+		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g})
+		verifiedHere = true
 	}
 	for i, rq := range ru.scopes {
 		if (rq.kind == reqAllScopes && !c.Scopes.HasAll(rq.values...)) ||
 			(rq.kind == reqAnyScope && !c.Scopes.HasAny(rq.values...)) {
-			return r, ru.refusals[i]
+			return r, ru.refusals[i], verifiedHere
 		}
 	}
-	return r, nil
+	return r, nil, verifiedHere
+}
+
+// vouchFor checks claims from claims.NewContext, under
+// WithInsecureContextClaims: their signature is taken on trust, but not
+// that they were meant for this Guard's issuer or pass its claims checks.
+func (ru *Rule) vouchFor(c *claims.Claims) error {
+	if !ru.g.issuerOK(c.Issuer) {
+		return ru.g.refusals[rIssuer]
+	}
+	if err := ru.g.runChecks(c); err != nil {
+		return ru.g.refuse(rClaimsRejected, err)
+	}
+	return nil
+}
+
+// routeVerdict turns the expired refusal of Guard.Handler into the audience
+// refusal when the ServeMux route r asks for is a rule of the same Guard
+// that would refuse c's audience even once renewed: the hint is only for a
+// token that would then pass.
+func (ru *Rule) routeVerdict(r *http.Request, c *claims.Claims, expired error) error {
+	mux := ru.routes
+	for range 4 { // muxes nested in muxes, within reason
+		h, _ := mux.Handler(r)
+		switch h := h.(type) {
+		case *ruleHandler:
+			if h.ru.g == ru.g && !ru.g.audienceOK(c, h.ru.audiences) {
+				return ru.g.refusals[rAudience]
+			}
+			return expired
+		case *http.ServeMux:
+			mux = h
+		default:
+			return expired
+		}
+	}
+	return expired
 }
 
 // Middleware returns next wrapped so that it runs only for requests that
 // pass Check; others are refused through the Guard's error handler.
 func (ru *Rule) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, err := ru.Check(r)
-		if err != nil {
-			ru.g.Fail(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return &ruleHandler{ru: ru, next: next}
+}
+
+// ruleHandler is what Middleware returns: a type of its own, so that
+// Guard.Handler can recognise a route's rule in a ServeMux.
+type ruleHandler struct {
+	ru   *Rule
+	next http.Handler
+}
+
+func (h *ruleHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, err := h.ru.Check(r)
+	if err != nil {
+		h.ru.g.Fail(w, r, err)
+		return
+	}
+	h.next.ServeHTTP(w, r)
 }
 
 // validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:

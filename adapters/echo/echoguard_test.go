@@ -10,6 +10,7 @@ import (
 
 	echoguard "github.com/jwtguard/jwtguard/adapters/echo"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -82,5 +83,25 @@ func TestUserErrorHookStillRuns(t *testing.T) {
 	router(e).ServeHTTP(rec, httptest.NewRequest("GET", guardtest.PathMe, nil))
 	if !errors.Is(seen, middleware.ErrNoToken) || rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Bearer realm="api"` {
 		t.Fatalf("hook saw %v; response %d %v", seen, rec.Code, rec.Header())
+	}
+}
+
+// A route rule of a stricter Guard inside a group of a default one verifies
+// the token again under its own policy, as it would alone.
+func TestNestedStricterGuard(t *testing.T) {
+	e := guardtest.New(t)
+	strict, err := middleware.New(e.Keys, e.Issuer.URL(), []string{guardtest.Audience}, middleware.WithStrictType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := echo.New()
+	api := srv.Group("/api", echoguard.Middleware(e.Guard))
+	api.GET("/strict", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, echoguard.Require(strict))
+	req := httptest.NewRequest("GET", "/api/strict", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Mint(t, jwkstest.WithHeader("typ", "JWT")))
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if want := `Bearer realm="api", error="invalid_token", error_description="The access token type is not accepted"`; rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != want {
+		t.Fatalf("%d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }

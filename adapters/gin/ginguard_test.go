@@ -90,3 +90,23 @@ func TestUserErrorHookStillRuns(t *testing.T) {
 		t.Fatalf("hook saw %v; response %d", seen, rec.Code)
 	}
 }
+
+// A route rule of a stricter Guard inside a group of a default one verifies
+// the token again under its own policy, as it would alone.
+func TestNestedStricterGuard(t *testing.T) {
+	e := guardtest.New(t)
+	strict, err := middleware.New(e.Keys, e.Issuer.URL(), []string{guardtest.Audience}, middleware.WithStrictType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	api := r.Group("/api", ginguard.Middleware(e.Guard))
+	api.GET("/strict", ginguard.Require(strict), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	req := httptest.NewRequest("GET", "/api/strict", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Mint(t, jwkstest.WithHeader("typ", "JWT")))
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if want := `Bearer realm="api", error="invalid_token", error_description="The access token type is not accepted"`; rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != want {
+		t.Fatalf("%d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}

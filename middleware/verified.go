@@ -1,0 +1,47 @@
+package middleware
+
+import (
+	"context"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/claimsctx"
+)
+
+// verified is the context a Rule puts on a request it let through: the
+// claims, which claims.FromContext finds, and the proof of which Guard
+// verified them, which no code outside this package can make. A nested Rule
+// of the same Guard then only authorizes; any other Rule verifies the token
+// again under its own Guard's policy. It is one allocation, as
+// context.WithValue would be.
+type verified struct {
+	context.Context
+	claims *claims.Claims
+	guard  *Guard
+}
+
+type verifiedKey struct{}
+
+// Value answers for the claims key and for the proof; anything else is the
+// parent's.
+func (v *verified) Value(key any) any {
+	switch key.(type) {
+	case claimsctx.Key:
+		return v.claims
+	case verifiedKey:
+		return v
+	}
+	return v.Context.Value(key)
+}
+
+// String describes the context without its claims, as context.WithValue's
+// contexts do for their values.
+func (v *verified) String() string { return "middleware.verified" }
+
+// verifiedBy returns the claims of ctx if g verified them.
+func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, bool) {
+	v, ok := ctx.Value(verifiedKey{}).(*verified)
+	if !ok || v.guard != g {
+		return nil, false
+	}
+	return v.claims, true
+}
