@@ -47,7 +47,7 @@ type Guard struct {
 	keys      KeySet
 	issuer    string
 	audiences []string
-	algs      map[string]bool
+	algs      map[string]*keyalg.Alg // the allowed ones
 	types     []string
 	strict    bool
 	leeway    time.Duration
@@ -128,7 +128,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		keys:             keys,
 		issuer:           issuer,
 		audiences:        append([]string(nil), audiences...),
-		algs:             make(map[string]bool, len(cfg.algorithms)),
+		algs:             make(map[string]*keyalg.Alg, len(cfg.algorithms)),
 		strict:           cfg.strictType,
 		leeway:           cfg.leeway,
 		cookie:           cfg.cookie,
@@ -155,10 +155,11 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		g.cache, g.versions = newTokenCache(cfg.cacheEntries, cfg.cacheBytes), v
 	}
 	for _, a := range cfg.algorithms {
-		if !keyalg.IsSupported(a) {
+		alg := keyalg.Lookup(a)
+		if alg == nil {
 			return nil, fmt.Errorf("middleware: algorithm %q is not allowed: only asymmetric algorithms (%s) are", a, strings.Join(keyalg.Supported, ", "))
 		}
-		g.algs[a] = true
+		g.algs[a] = alg
 	}
 	if g.strict {
 		g.types = []string{"at+jwt", "application/at+jwt"}
@@ -346,10 +347,10 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 		return nil, rsn, err
 	}
 	c := &t.claims
-	if !t.hasAlg || !g.algs[t.alg] {
+	alg := g.algs[t.alg]
+	if !t.hasAlg || alg == nil {
 		return nil, rAlgorithm, nil
 	}
-	alg := t.alg
 	if t.headerReason >= 0 {
 		return nil, t.headerReason, nil
 	}
@@ -400,11 +401,11 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if !ok {
 		return nil, rUnknownKey, nil
 	}
-	if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
+	if (jwkAlg != "" && jwkAlg != alg.Name) || !alg.Fits(pub) {
 		return nil, rKeyMismatch, nil
 	}
-	if err := verifySignature(alg, t.signed, sig, pub); err != nil {
-		return nil, rSignature, err
+	if !alg.Verify(bytesOf(t.signed), sig, pub) {
+		return nil, rSignature, errBadSignature
 	}
 	if len(g.scopeClaims) > 0 {
 		g.addScopeClaims(c)

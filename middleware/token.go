@@ -8,6 +8,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
 // b64 is RFC 7515 §2's base64url: no padding, and strict, so non-zero
@@ -130,7 +131,13 @@ func (t *jws) headerMember(name, value []byte) bool {
 // knownAlgs and knownTypes are the values intern returns without
 // allocating: nearly every token carries one of them.
 var (
-	knownAlgs  = []string{`"RS256"`, `"RS384"`, `"RS512"`, `"PS256"`, `"PS384"`, `"PS512"`, `"ES256"`, `"ES384"`, `"ES512"`, `"EdDSA"`}
+	knownAlgs = func() []string {
+		q := make([]string, len(keyalg.Supported))
+		for i, a := range keyalg.Supported {
+			q[i] = `"` + a + `"`
+		}
+		return q
+	}()
 	knownTypes = []string{`"JWT"`, `"at+jwt"`, `"application/at+jwt"`, `"jwt"`, `"AT+JWT"`}
 )
 

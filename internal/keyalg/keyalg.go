@@ -1,6 +1,7 @@
-// Package keyalg decides which public keys may verify which JWS algorithms.
-// It is shared by jwks (which keys to keep) and middleware (which key may
-// verify this token), so the two can never disagree.
+// Package keyalg is the one table of JWS algorithms: which public keys may
+// verify each, with which hash, and how the signature is checked. jwks
+// (which keys to keep), middleware (which key may verify this token) and
+// jwkstest (which key to make) read it, so they can never disagree.
 package keyalg
 
 import (
@@ -8,65 +9,171 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
-	"slices"
+	"crypto/sha256"
+	"crypto/sha512"
+	"math/big"
 )
 
 // MinRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3, §3.5).
 const MinRSABits = 2048
 
-// Supported lists the asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037 §3.1)
-// in a fixed order. HS* and "none" are deliberately absent.
-var Supported = []string{
-	"RS256", "RS384", "RS512",
-	"PS256", "PS384", "PS512",
-	"ES256", "ES384", "ES512",
-	"EdDSA",
+// An Alg is one asymmetric JWS algorithm (RFC 7518 §3.1, RFC 8037 §3.1):
+// the key it needs, the hash it signs, and how its signature is checked.
+// This table is the only place those facts are written; jwks (which keys to
+// keep), middleware (which key may verify this token, and the check itself)
+// and jwkstest (which key to generate) all read it.
+type Alg struct {
+	Name  string
+	kind  keyKind
+	curve elliptic.Curve // for ES*
+	size  int            // ES*: bytes of r and of s
+	hash  crypto.Hash    // none for EdDSA, which hashes internally
+	pss   bool
+}
+
+type keyKind uint8
+
+const (
+	kindRSA keyKind = iota + 1
+	kindEC
+	kindEd25519
+)
+
+// table is in a fixed order; Supported lists the same names.
+var table = [...]Alg{
+	{Name: "RS256", kind: kindRSA, hash: crypto.SHA256},
+	{Name: "RS384", kind: kindRSA, hash: crypto.SHA384},
+	{Name: "RS512", kind: kindRSA, hash: crypto.SHA512},
+	{Name: "PS256", kind: kindRSA, hash: crypto.SHA256, pss: true},
+	{Name: "PS384", kind: kindRSA, hash: crypto.SHA384, pss: true},
+	{Name: "PS512", kind: kindRSA, hash: crypto.SHA512, pss: true},
+	{Name: "ES256", kind: kindEC, curve: elliptic.P256(), size: 32, hash: crypto.SHA256},
+	{Name: "ES384", kind: kindEC, curve: elliptic.P384(), size: 48, hash: crypto.SHA384},
+	{Name: "ES512", kind: kindEC, curve: elliptic.P521(), size: 66, hash: crypto.SHA512},
+	{Name: "EdDSA", kind: kindEd25519},
+}
+
+// Supported lists the asymmetric JWS algorithms in a fixed order. HS* and
+// "none" are deliberately absent. It must not be modified.
+var Supported = func() []string {
+	names := make([]string, len(table))
+	for i := range table {
+		names[i] = table[i].Name
+	}
+	return names
+}()
+
+// Lookup returns the algorithm named name, or nil for one this library
+// never accepts.
+func Lookup(name string) *Alg {
+	for i := range table {
+		if table[i].Name == name {
+			return &table[i]
+		}
+	}
+	return nil
 }
 
 // IsSupported reports whether alg is one of Supported.
-func IsSupported(alg string) bool {
-	return slices.Contains(Supported, alg)
-}
+func IsSupported(alg string) bool { return Lookup(alg) != nil }
 
 // Usable reports whether pub is a key this library will ever verify with:
-// RSA of at least MinRSABits, ECDSA on P-256/P-384/P-521, or Ed25519.
+// one that fits at least one supported algorithm.
 func Usable(pub crypto.PublicKey) bool {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return k.N != nil && k.N.BitLen() >= MinRSABits
-	case *ecdsa.PublicKey:
-		return k.Curve == elliptic.P256() || k.Curve == elliptic.P384() || k.Curve == elliptic.P521()
-	case ed25519.PublicKey:
-		return usableEd25519(k)
+	for i := range table {
+		if table[i].Fits(pub) {
+			return true
+		}
 	}
 	return false
 }
 
-// Compatible reports whether pub may verify a signature made with alg: the
-// key type must be the algorithm's, an EC key must be on the algorithm's
-// curve (ES256↔P-256, ES384↔P-384, ES512↔P-521), and an RSA key at least
-// MinRSABits long. golang-jwt checks only the Go type, so an ES384 token
-// would otherwise verify against a P-256 key.
+// Compatible reports whether pub may verify a signature made with alg (see
+// Alg.Fits); false for an unsupported alg.
 func Compatible(alg string, pub crypto.PublicKey) bool {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+	a := Lookup(alg)
+	return a != nil && a.Fits(pub)
+}
+
+// Fits reports whether pub may verify a signature made with a: the key type
+// must be the algorithm's, an EC key must be on the algorithm's curve
+// (ES256↔P-256, ES384↔P-384, ES512↔P-521), an RSA key at least MinRSABits
+// long, an Ed25519 key 32 bytes and not of small order. golang-jwt checks
+// only the Go type, so an ES384 token would otherwise verify against a
+// P-256 key.
+func (a *Alg) Fits(pub crypto.PublicKey) bool {
+	switch a.kind {
+	case kindRSA:
 		k, ok := pub.(*rsa.PublicKey)
-		return ok && k.N != nil && k.N.BitLen() >= MinRSABits
-	case "ES256":
+		return ok && k != nil && k.N != nil && k.N.BitLen() >= MinRSABits
+	case kindEC:
 		k, ok := pub.(*ecdsa.PublicKey)
-		return ok && k.Curve == elliptic.P256()
-	case "ES384":
-		k, ok := pub.(*ecdsa.PublicKey)
-		return ok && k.Curve == elliptic.P384()
-	case "ES512":
-		k, ok := pub.(*ecdsa.PublicKey)
-		return ok && k.Curve == elliptic.P521()
-	case "EdDSA":
+		return ok && k != nil && k.Curve == a.curve
+	case kindEd25519:
 		k, ok := pub.(ed25519.PublicKey)
 		return ok && usableEd25519(k)
 	}
 	return false
+}
+
+// Verify reports whether sig is a's signature of msg by pub: PKCS #1 v1.5,
+// PSS with the salt length detected (issuers differ; RFC 7518 §3.5 asks for
+// the hash length), ECDSA over raw r||s of exactly the curve's size (a DER
+// signature or any other length is refused, RFC 7518 §3.4), or Ed25519. It
+// is false for a key that does not Fit. The digest stays on the stack:
+// this runs on every uncached request.
+func (a *Alg) Verify(msg, sig []byte, pub crypto.PublicKey) bool {
+	if !a.Fits(pub) {
+		return false
+	}
+	if a.kind == kindEd25519 {
+		return ed25519.Verify(pub.(ed25519.PublicKey), msg, sig)
+	}
+	var buf [sha512.Size]byte
+	var h []byte
+	switch a.hash {
+	case crypto.SHA256:
+		d := sha256.Sum256(msg)
+		h = append(buf[:0], d[:]...)
+	case crypto.SHA384:
+		d := sha512.Sum384(msg)
+		h = append(buf[:0], d[:]...)
+	default:
+		d := sha512.Sum512(msg)
+		h = append(buf[:0], d[:]...)
+	}
+	switch a.kind {
+	case kindRSA:
+		k := pub.(*rsa.PublicKey)
+		if a.pss {
+			return rsa.VerifyPSS(k, a.hash, h, sig, pssAuto) == nil
+		}
+		return rsa.VerifyPKCS1v15(k, a.hash, h, sig) == nil
+	default: // kindEC
+		if len(sig) != 2*a.size {
+			return false
+		}
+		r := new(big.Int).SetBytes(sig[:a.size])
+		s := new(big.Int).SetBytes(sig[a.size:])
+		return ecdsa.Verify(pub.(*ecdsa.PublicKey), h, r, s)
+	}
+}
+
+var pssAuto = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}
+
+// GenerateKey makes a new private key for a, for test issuers: RSA of
+// rsaBits, or a key on the algorithm's curve.
+func (a *Alg) GenerateKey(rsaBits int) (crypto.Signer, error) {
+	switch a.kind {
+	case kindRSA:
+		return rsa.GenerateKey(rand.Reader, rsaBits)
+	case kindEC:
+		return ecdsa.GenerateKey(a.curve, rand.Reader)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	return priv, err
 }
 
 // usableEd25519 refuses keys of the wrong length and keys of small order.

@@ -3,11 +3,7 @@ package jwkstest
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,24 +16,11 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
-// algorithms lists the supported signing algorithms in their canonical order.
-var algorithms = []string{
-	"RS256", "RS384", "RS512",
-	"PS256", "PS384", "PS512",
-	"ES256", "ES384", "ES512",
-	"EdDSA",
-}
-
-func supportedAlg(alg string) bool {
-	for _, a := range algorithms {
-		if a == alg {
-			return true
-		}
-	}
-	return false
-}
+func supportedAlg(alg string) bool { return keyalg.IsSupported(alg) }
 
 const (
 	defaultAlg      = "RS256"
@@ -212,12 +195,12 @@ func NewIssuer(opts ...Option) (*Issuer, error) {
 		cfg:      cfg,
 		basePath: strings.TrimRight(cfg.path, "/"),
 		done:     make(chan struct{}),
-		genMu:    make(map[string]*sync.Mutex, len(algorithms)),
+		genMu:    make(map[string]*sync.Mutex, len(keyalg.Supported)),
 		keys:     make(map[string]*keyEntry),
 		signing:  make(map[string]string),
 		refresh:  make(map[string]grant),
 	}
-	for _, a := range algorithms {
+	for _, a := range keyalg.Supported {
 		i.genMu[a] = new(sync.Mutex)
 	}
 	i.slowDelay.Store(int64(defaultSlow))
@@ -458,20 +441,11 @@ func (i *Issuer) addKey(alg string) (*keyEntry, error) {
 
 // generateKey creates a private key suitable for alg.
 func generateKey(alg string) (crypto.Signer, error) {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		return rsa.GenerateKey(rand.Reader, rsaBits)
-	case "ES256":
-		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ES384":
-		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "ES512":
-		return ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case "EdDSA":
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		return priv, err
+	a := keyalg.Lookup(alg)
+	if a == nil {
+		return nil, fmt.Errorf("unsupported algorithm %q", alg)
 	}
-	return nil, fmt.Errorf("unsupported algorithm %q", alg)
+	return a.GenerateKey(rsaBits)
 }
 
 // randomHex returns 2n random hex digits.
@@ -525,7 +499,7 @@ func (i *Issuer) publishedAlgs() []string {
 		}
 	}
 	algs := []string{}
-	for _, a := range algorithms {
+	for _, a := range keyalg.Supported {
 		if seen[a] {
 			algs = append(algs, a)
 		}
