@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -86,125 +87,173 @@ var (
 // The descriptions are fixed strings chosen by this package, never token
 // content or library error text, so nothing a client sends can reach the
 // WWW-Authenticate header or the body.
+//
+// An Error is immutable: its parts are read through methods, and one
+// handler cannot change what later refusals say (the same *Error may be
+// handed to many requests at once).
 type Error struct {
-	// Err is the reason: one of this package's sentinel errors.
-	Err error
-	// Cause is the underlying error, if any (a base64, JSON or claims error).
-	// It is for logs only and is never sent to the client.
-	Cause error
-	// Status is the HTTP status code: 400, 401, 403 or 503.
-	Status int
-	// Code is the RFC 6750 §3.1 error code ("invalid_request",
-	// "invalid_token", "insufficient_scope"), "temporarily_unavailable" for
-	// 503, and "" when the request had no credentials.
-	Code string
-	// Description is the error_description sent to the client.
-	Description string
-	// Scopes are the scopes the route requires, for insufficient_scope.
-	Scopes []string
-	// Reason names the refusal in lower snake case ("expired",
-	// "signature", "insufficient_scope", …), for metrics labels.
-	Reason string
-
-	challenge  string // whole WWW-Authenticate value; "" for none
+	err        error // one of this package's sentinel errors
+	cause      error
+	status     int
+	code       string
+	desc       string
+	scopes     []string
+	reason     string
+	challenges []string // whole WWW-Authenticate values, in order; none for 503
 	retryAfter string
 	body       []byte
 }
 
 // Error returns the reason, followed by the cause when there is one.
 func (e *Error) Error() string {
-	if e.Cause != nil {
-		return e.Err.Error() + ": " + e.Cause.Error()
+	if e.cause != nil {
+		return e.err.Error() + ": " + e.cause.Error()
 	}
-	return e.Err.Error()
+	return e.err.Error()
 }
 
-// Unwrap lets errors.Is and errors.As see both the reason and the cause.
+// Unwrap lets errors.Is and errors.As see both the reason (one of this
+// package's sentinel errors) and the cause.
 func (e *Error) Unwrap() []error {
-	if e.Cause != nil {
-		return []error{e.Err, e.Cause}
+	if e.cause != nil {
+		return []error{e.err, e.cause}
 	}
-	return []error{e.Err}
+	return []error{e.err}
 }
+
+// Cause is the underlying error, if any (a base64, JSON or claims error, or
+// a WithClaimsCheck check's). It is for logs only and never sent to the
+// client.
+func (e *Error) Cause() error { return e.cause }
+
+// Status is the HTTP status code: 400, 401, 403 or 503.
+func (e *Error) Status() int { return e.status }
+
+// Code is the RFC 6750 §3.1 error code ("invalid_request",
+// "invalid_token", "insufficient_scope"), "temporarily_unavailable" for
+// 503, and "" when the request had no credentials.
+func (e *Error) Code() string { return e.code }
+
+// Description is the error_description sent to the client.
+func (e *Error) Description() string { return e.desc }
+
+// Scopes returns (a copy of) the scopes the route requires, for
+// insufficient_scope.
+func (e *Error) Scopes() []string { return slices.Clone(e.scopes) }
+
+// Reason names the refusal in lower snake case ("expired", "signature",
+// "insufficient_scope", …), for metrics labels.
+func (e *Error) Reason() string { return e.reason }
+
+// Challenges returns (a copy of) the WWW-Authenticate values the response
+// carries, each its own header field, in order; none for a 503.
+func (e *Error) Challenges() []string { return slices.Clone(e.challenges) }
 
 // WriteError is the default error handler. It writes err's status,
 // WWW-Authenticate and Retry-After headers and JSON body. A custom handler
 // can log and then delegate to it. An error that is not an *Error is
-// written as a generic 401 invalid_token without a realm.
+// written as a generic 401 invalid_token with the default realm.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) || e.body == nil {
 		e = genericInvalid
 	}
 	h := w.Header()
-	if e.challenge != "" {
-		h["Www-Authenticate"] = []string{e.challenge}
+	if len(e.challenges) > 0 {
+		h["Www-Authenticate"] = slices.Clone(e.challenges)
 	}
 	if e.retryAfter != "" {
 		h["Retry-After"] = []string{e.retryAfter}
 	}
 	h["Content-Type"] = []string{"application/json"}
-	w.WriteHeader(e.Status)
+	w.WriteHeader(e.status)
 	_, _ = w.Write(e.body)
 }
 
-var genericInvalid = func() *Error {
-	e := newRefusal(DefaultRealm, ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "The access token is invalid", nil, 0)
-	e.Reason = "invalid_token"
-	return e
-}()
+var genericInvalid = refusal{
+	err: ErrInvalidToken, reason: "invalid_token", status: http.StatusUnauthorized,
+	code: "invalid_token", desc: "The access token is invalid",
+}.build(DefaultRealm)
 
-// newRefusal precomputes a refusal's header and body, once per Guard, so
-// refusing a request only copies a struct.
-func newRefusal(realm string, reason error, status int, code, desc string, scopes []string, retryAfter int) *Error {
-	e := &Error{Err: reason, Status: status, Code: code, Description: desc, Scopes: scopes}
+// A refusal is what New (and Rule) know of a refusal before any request:
+// build turns it into the precomputed *Error, so refusing a request only
+// hands out a pointer (or copies the struct to attach a cause).
+type refusal struct {
+	err        error
+	reason     string
+	status     int
+	code, desc string
+	scopes     []string // insufficient_scope
+	retryAfter int      // seconds, for 503
+	params     []param  // more challenge parameters, after the error's
+}
+
+// A param is one auth-param of a challenge (RFC 9110 §11.2), its value
+// always sent as a quoted-string.
+type param struct{ name, value string }
+
+func (rf refusal) build(realm string) *Error {
+	e := &Error{err: rf.err, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc, scopes: rf.scopes}
 	var body struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
 	}
-	body.Error, body.Description = code, desc
-	switch status {
-	case http.StatusServiceUnavailable:
-		e.retryAfter = strconv.Itoa(retryAfter)
-	default:
-		e.challenge = challenge(realm, code, desc, scopes)
-	}
-	if code == "" {
+	body.Error, body.Description = rf.code, rf.desc
+	if rf.code == "" {
 		body.Error = "unauthorized"
+	}
+	switch rf.status {
+	case http.StatusServiceUnavailable:
+		e.retryAfter = strconv.Itoa(rf.retryAfter)
+	default:
+		c := newChallenge("Bearer")
+		c.param("realm", realm)
+		c.param("error", rf.code)
+		// The contract: only invalid_token describes itself in the header;
+		// 400 and 403 name their error (and 403 the scopes) alone.
+		switch rf.code {
+		case "invalid_token":
+			c.param("error_description", rf.desc)
+		case "insufficient_scope":
+			c.param("scope", strings.Join(rf.scopes, " "))
+		}
+		for _, p := range rf.params {
+			c.param(p.name, p.value)
+		}
+		e.challenges = []string{c.String()}
 	}
 	e.body, _ = json.Marshal(body) // two strings never fail to marshal
 	return e
 }
 
-// challenge builds an RFC 6750 §3 WWW-Authenticate value. Only invalid_token
-// carries a description in the header; the contract fixes that 400 and 403
-// name only their error (and, for 403, the scopes).
-func challenge(realm, code, desc string, scopes []string) string {
-	var b strings.Builder
-	b.WriteString("Bearer")
-	sep := " "
-	param := func(name, value string) {
-		b.WriteString(sep)
-		b.WriteString(name)
-		b.WriteString(`="`)
-		b.WriteString(quote(value))
-		b.WriteByte('"')
-		sep = ", "
-	}
-	if realm != "" {
-		param("realm", realm)
-	}
-	if code != "" {
-		param("error", code)
-	}
-	switch code {
-	case "invalid_token":
-		param("error_description", desc)
-	case "insufficient_scope":
-		param("scope", strings.Join(scopes, " "))
-	}
-	return b.String()
+// challenge builds one WWW-Authenticate challenge (RFC 9110 §11.6.1): the
+// scheme, then auth-params with quoted values; a parameter with an empty
+// value is left out. Every challenge this package sends is built here, from
+// values fixed at New, never from token content.
+type challenge struct {
+	b   strings.Builder
+	sep string
 }
+
+func newChallenge(scheme string) *challenge {
+	c := &challenge{sep: " "}
+	c.b.WriteString(scheme)
+	return c
+}
+
+func (c *challenge) param(name, value string) {
+	if value == "" {
+		return
+	}
+	c.b.WriteString(c.sep)
+	c.b.WriteString(name)
+	c.b.WriteString(`="`)
+	c.b.WriteString(quote(value))
+	c.b.WriteByte('"')
+	c.sep = ", "
+}
+
+func (c *challenge) String() string { return c.b.String() }
 
 // quote escapes a value for an RFC 9110 §5.6.4 quoted-string. Values are
 // checked at construction to hold no control characters, so only the

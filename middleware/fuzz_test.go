@@ -450,10 +450,10 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		if !errors.As(err, &me) {
 			t.Fatalf("error %T %v is not an *middleware.Error", err, err)
 		}
-		switch me.Status {
+		switch me.Status() {
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable:
 		default:
-			t.Fatalf("status %d for %q", me.Status, v)
+			t.Fatalf("status %d for %q", me.Status(), v)
 		}
 		switch {
 		case len(v) > middleware.MaxAuthorizationLength:

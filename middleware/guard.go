@@ -169,8 +169,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	retry := int(math.Ceil(cfg.retryAfter.Seconds()))
 	for r := range numReasons {
 		d := reasonTable[r]
-		g.refusals[r] = newRefusal(g.realm, d.err, d.status, d.code, d.desc, nil, retry)
-		g.refusals[r].Reason = d.name
+		g.refusals[r] = refusal{err: d.err, reason: d.name, status: d.status, code: d.code, desc: d.desc, retryAfter: retry}.build(g.realm)
 	}
 	return g, nil
 }
@@ -243,7 +242,7 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 		return g.refusals[r]
 	}
 	e := *g.refusals[r]
-	e.Cause = cause
+	e.cause = cause
 	return &e
 }
 
@@ -267,7 +266,7 @@ func (g *Guard) count(err error) {
 		return
 	}
 	if e, ok := err.(*Error); ok {
-		g.metrics.Outcome(e.Reason)
+		g.metrics.Outcome(e.reason)
 	}
 }
 

@@ -447,7 +447,7 @@ func TestScopes(t *testing.T) {
 		t.Fatalf("error = %v", e.last)
 	}
 	var me *middleware.Error
-	if !errors.As(e.last, &me) || strings.Join(me.Scopes, " ") != "notes:read" || me.Status != 403 {
+	if !errors.As(e.last, &me) || strings.Join(me.Scopes(), " ") != "notes:read" || me.Status() != 403 {
 		t.Fatalf("error details = %+v", me)
 	}
 	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t))...), forbidden("notes:read"))
@@ -845,7 +845,7 @@ func TestClaimsCheck(t *testing.T) {
 				t.Fatalf("error = %v, want ErrClaimsRejected wrapping the check's error", e.last)
 			}
 			var me *middleware.Error
-			if !errors.As(e.last, &me) || me.Reason != "claims_rejected" {
+			if !errors.As(e.last, &me) || me.Reason() != "claims_rejected" {
 				t.Fatalf("Reason = %+v", me)
 			}
 		})
@@ -1062,5 +1062,31 @@ func TestNestedRulesCountARequestOnce(t *testing.T) {
 	serveOnce(h, "/", e.mint(t))
 	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
 		t.Fatalf("refused by a nested rule: outcomes %q", got)
+	}
+}
+
+// The *Error an error handler gets is shared by every request refused for
+// the same reason; nothing a handler does with it or with the response's
+// header can change what the next refusal says.
+func TestRefusalsAreImmutable(t *testing.T) {
+	env := newEnv(t, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		var me *middleware.Error
+		if errors.As(err, &me) {
+			if s := me.Scopes(); len(s) > 0 {
+				s[0] = "hijacked"
+			}
+			if c := me.Challenges(); len(c) > 0 {
+				c[0] = "Bearer hijacked"
+			}
+		}
+		middleware.WriteError(w, r, err)
+		if v := w.Header()["Www-Authenticate"]; len(v) > 0 {
+			v[0] = "Bearer hijacked" // too late for this response: it was written
+		}
+	}))
+	for range 3 {
+		check(t, env.do(t, "GET", "/api/notes", bearer(env.mint(t))...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
+			`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
+		check(t, env.do(t, "GET", "/api/me", bearer(forge(env.mint(t)))...), invalid("The access token signature is invalid"))
 	}
 }

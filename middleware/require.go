@@ -95,10 +95,11 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 				}
 			}
 			ru.scopes = append(ru.scopes, rq)
-			ref := newRefusal(g.realm, ErrInsufficientScope, http.StatusForbidden,
-				"insufficient_scope", "The access token does not grant the scope this resource requires", rq.values, 0)
-			ref.Reason = "insufficient_scope"
-			ru.refusals = append(ru.refusals, ref)
+			ru.refusals = append(ru.refusals, refusal{
+				err: ErrInsufficientScope, reason: "insufficient_scope", status: http.StatusForbidden,
+				code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
+				scopes: slices.Clone(rq.values),
+			}.build(g.realm))
 		default:
 			panic("middleware: zero Requirement; use Audience, Scopes or AnyScope")
 		}
