@@ -128,3 +128,40 @@ func ExampleWithClaimsCheck() {
 	// access false <nil>
 	// id true middleware: invalid token: claims rejected: token_use is not access
 }
+
+// A transport that is not net/http (a gRPC interceptor, an MCP tool call, a
+// message consumer) takes the token out of its own envelope, verifies it
+// once, and authorizes each operation against the verified claims. The
+// *Error says how to refuse, in the transport's own terms.
+func ExampleGuard_VerifyToken() {
+	iss, _ := jwkstest.NewIssuer()
+	defer iss.Close()
+	ctx := context.Background()
+	keys, _ := jwks.New(ctx, iss.URL())
+	defer keys.Close()
+	_ = keys.WaitReady(ctx)
+	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	write := g.Rule(middleware.Scopes("notes:write"))
+
+	tok, _ := iss.Mint(jwkstest.WithScopes("notes:read"))
+	c, err := g.VerifyToken(ctx, tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verified:", c.Subject, c.Scopes)
+	var refusal *middleware.Error
+	if err := write.Authorize(c); errors.As(err, &refusal) {
+		fmt.Println("refused:", refusal.Status(), refusal.Code(), refusal.Scopes())
+	}
+	expired, _ := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	if _, err := g.VerifyToken(ctx, expired); errors.Is(err, middleware.ErrTokenExpired) {
+		fmt.Println("expired: tell the client to refresh")
+	}
+	// Output:
+	// verified: user-123 notes:read
+	// refused: 403 insufficient_scope [notes:write]
+	// expired: tell the client to refresh
+}

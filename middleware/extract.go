@@ -5,12 +5,18 @@ import (
 	"strings"
 )
 
-// extract finds the request's bearer token (RFC 6750 §2). It returns the
-// token and -1, or the reason to refuse. A token from the Authorization
-// header comes back unchecked (true) against RFC 6750's b64token: the
-// caller checks it after the token cache, since a token found there was
-// checked when it was cached, and the scan is most of a cache hit's cost.
-func (g *Guard) extract(r *http.Request) (string, bool, reason) {
+// extract is the pipeline's first stage: it finds the request's bearer
+// token (RFC 6750 §2) and returns it and -1, or the reason to refuse. A
+// token from the Authorization header comes back unchecked against RFC
+// 6750's b64token: verify checks it after the token cache, since a token
+// found there was checked when it was cached, and the scan is most of a
+// cache hit's cost.
+func (g *Guard) extract(r *http.Request) (credentials, reason) {
+	tok, unchecked, rsn := g.findToken(r)
+	return credentials{token: tok, found: true, unchecked: unchecked}, rsn
+}
+
+func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
 	var (
 		tok       string
 		sources   int

@@ -69,6 +69,7 @@ type Guard struct {
 	issuerAliases    []string                     // WithIssuerAliases
 	trustContext     bool                         // WithInsecureContextClaims
 	refusals         [numReasons]*Error
+	rule             *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
 }
 
 // New returns a Guard that accepts tokens signed by a key in keys, whose iss
@@ -171,6 +172,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		d := reasonTable[r]
 		g.refusals[r] = refusal{err: d.err, reason: d.name, status: d.status, code: d.code, desc: d.desc, retryAfter: retry}.build(g.realm)
 	}
+	g.rule = g.Rule()
 	return g, nil
 }
 
@@ -251,12 +253,23 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 // how to refuse the request. Rule.Check does the same with per-route
 // requirements; it is what the Echo and Gin adapters call.
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
-	c, err := g.verifyFor(r, g.audiences)
+	c, err, _ := g.rule.run(r.Context(), r, credentials{})
 	g.count(err)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// VerifyToken verifies token, the bare access token from any transport
+// (gRPC metadata, an MCP request, a message header), for the Guard's
+// audiences, exactly as Handler would verify it from an Authorization
+// header: the same checks, the same token cache, the same *Error values
+// to translate into the transport's own refusal. Getting the token out of
+// the transport is the caller's job; it is not checked for a scheme.
+// Rule.VerifyToken does the same for a route's requirements.
+func (g *Guard) VerifyToken(ctx context.Context, token string) (*claims.Claims, error) {
+	return g.rule.VerifyToken(ctx, token)
 }
 
 // count reports a verification outcome to the Metrics.
@@ -270,14 +283,13 @@ func (g *Guard) count(err error) {
 	}
 }
 
-// verifyFor verifies the request's token for audiences. With the expired
-// refusal it also returns the claims (genuine in every other way), so that a
-// caller can still tell which route would refuse them for another reason.
-func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, error) {
-	tok, unchecked, rsn := g.extract(r)
-	if rsn >= 0 {
-		return nil, g.refusals[rsn]
-	}
+// verify is the pipeline's "verify the token" stage: tok for audiences,
+// through the token cache. unchecked says tok has not been checked against
+// RFC 6750's b64token yet (the scan is skipped for a cached token, which
+// was checked when it was cached). With the expired refusal it also
+// returns the claims (genuine in every other way), so that a caller can
+// still tell which route would refuse them for another reason.
+func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, error) {
 	var version uint64
 	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
 	if cacheable {
@@ -304,7 +316,7 @@ func (g *Guard) verifyFor(r *http.Request, audiences []string) (*claims.Claims, 
 	if !g.keys.Ready() {
 		return nil, g.refusals[rKeysUnavailable]
 	}
-	c, rsn, cause := g.verifyToken(r.Context(), tok, audiences)
+	c, rsn, cause := g.verifyToken(ctx, tok, audiences)
 	if rsn >= 0 {
 		return c, g.refuse(rsn, cause) // c is nil unless rsn is rExpired
 	}
@@ -484,7 +496,7 @@ func hasAnyAudience(c *claims.Claims, audiences []string) bool {
 // meant for this resource, as it would be on its own. With another router
 // the Handler cannot see the route's rule; register such routes outside it.
 func (g *Guard) Handler(next http.Handler) http.Handler {
-	ru := g.Rule()
+	ru := *g.rule
 	ru.routes, _ = next.(*http.ServeMux)
 	return ru.Middleware(next)
 }

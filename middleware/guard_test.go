@@ -1090,3 +1090,66 @@ func TestRefusalsAreImmutable(t *testing.T) {
 		check(t, env.do(t, "GET", "/api/me", bearer(forge(env.mint(t)))...), invalid("The access token signature is invalid"))
 	}
 }
+
+// The transport-free calls give the same verdicts, and the same *Error
+// values, as the HTTP entry points, and share the token cache.
+func TestVerifyTokenWithoutARequest(t *testing.T) {
+	m := &cacheCounter{}
+	e := newEnv(t, middleware.WithMetrics(m))
+	ctx := context.Background()
+	tok := e.mint(t, jwkstest.WithScopes("notes:read"))
+	c, err := e.guard.VerifyToken(ctx, tok)
+	if err != nil || c.Subject != "user-123" || !c.Scopes.Has("notes:read") {
+		t.Fatalf("VerifyToken = %+v, %v", c, err)
+	}
+	if _, err := e.guard.VerifyToken(ctx, tok); err != nil || m.hits.Load() != 1 {
+		t.Fatalf("second VerifyToken: %v, cache hits %d, want 1", err, m.hits.Load())
+	}
+	for name, tc := range map[string]struct {
+		tok  string
+		want error
+		path string
+	}{
+		"expired": {e.mint(t, jwkstest.WithExpiresIn(-time.Hour)), middleware.ErrTokenExpired, "/api/me"},
+		"forged":  {forge(tok), middleware.ErrSignature, "/api/me"},
+		"garbage": {"not.a.jwt", middleware.ErrTokenMalformed, "/api/me"},
+		"bytes":   {"a b", middleware.ErrMalformedRequest, "/api/me"},
+	} {
+		_, err := e.guard.VerifyToken(ctx, tc.tok)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+			continue
+		}
+		if tc.tok == "a b" {
+			continue // not a header value a client could send as one token
+		}
+		var me *middleware.Error
+		errors.As(err, &me)
+		if got := e.do(t, "GET", tc.path, bearer(tc.tok)...); got.challenge != me.Challenges()[0] || got.status != me.Status() {
+			t.Errorf("%s: HTTP said %d %q, VerifyToken %d %q", name, got.status, got.challenge, me.Status(), me.Challenges())
+		}
+	}
+	admin := e.guard.Rule(middleware.Audience(adminAud), middleware.Scopes("admin"))
+	adminTok := e.mint(t, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
+	if _, err := admin.VerifyToken(ctx, adminTok); err != nil {
+		t.Fatalf("admin rule: %v", err)
+	}
+	if _, err := admin.VerifyToken(ctx, tok); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("admin rule, API token: %v", err)
+	}
+	if _, err := e.guard.VerifyToken(ctx, adminTok); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("Guard, admin token: %v", err)
+	}
+	// Verify once, authorize per operation.
+	write := e.guard.Rule(middleware.Scopes("notes:write"))
+	var se *middleware.Error
+	if err := write.Authorize(c); !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &se) || !slices.Equal(se.Scopes(), []string{"notes:write"}) {
+		t.Fatalf("Authorize: %v", err)
+	}
+	if err := e.guard.Rule(middleware.Scopes("notes:read")).Authorize(c); err != nil {
+		t.Fatalf("Authorize: %v", err)
+	}
+	if err := admin.Authorize(c); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("Authorize for another audience: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -126,40 +127,111 @@ func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	return r, err
 }
 
+// VerifyToken verifies token for the rule's audiences and checks its
+// requirements, as Check does for a request; see Guard.VerifyToken. It is
+// what a transport with per-method requirements (a gRPC interceptor, say)
+// calls. The request is counted once in the Guard's Metrics.
+func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, error) {
+	c, err, _ := ru.run(ctx, nil, credentials{token: token, found: true, unchecked: true})
+	ru.g.count(err)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Authorize checks the rule's requirements (audience, then scopes) against
+// claims that its Guard already verified (with VerifyToken), for a
+// transport that verifies once and then decides per operation, as an MCP
+// server does per tool. It returns nil or the *Error to refuse with; a
+// refusal is counted in the Guard's Metrics. Claims from anywhere else are
+// not verified here: Authorize only reads them.
+func (ru *Rule) Authorize(c *claims.Claims) error {
+	err := ru.authorize(c)
+	if err != nil {
+		ru.g.count(err)
+	}
+	return err
+}
+
 func (ru *Rule) check(r *http.Request) (_ *http.Request, _ error, verifiedHere bool) {
 	g := ru.g
 	c, ok := verifiedBy(r.Context(), g)
 	if !ok && g.trustContext {
-		c, ok = claims.FromContext(r.Context())
-		if ok {
+		if c, ok = claims.FromContext(r.Context()); ok {
 			if err := ru.vouchFor(c); err != nil {
 				return r, err, false
 			}
 		}
 	}
-	switch {
-	case ok:
-		if !g.audienceOK(c, ru.audiences) {
-			return r, g.refusals[rAudience], false
-		}
-	default:
-		var err error
-		if c, err = g.verifyFor(r, ru.audiences); err != nil {
-			if err == g.refusals[rExpired] && ru.routes != nil {
-				err = ru.routeVerdict(r, c, err)
-			}
-			return r, err, true
-		}
-		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g})
-		verifiedHere = true
+	if ok {
+		// Verified by a rule of this Guard, or vouched for: only authorize.
+		return r, ru.authorize(c), false
 	}
+	c, err, verifiedHere := ru.run(r.Context(), r, credentials{})
+	if c != nil {
+		// Verified, even if then refused: an error handler may log who.
+		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g})
+	}
+	return r, err, verifiedHere
+}
+
+// credentials are what the extract stage found: the token, and whether it
+// still needs RFC 6750's b64token check. found is false until extract ran.
+type credentials struct {
+	token     string
+	found     bool
+	unchecked bool
+}
+
+// run is the request pipeline, the one place that decides the order of the
+// stages: extract the credentials (from r, unless the transport already
+// did), verify the token, bind it to the request (sender-constrained
+// tokens: none yet), authorize it for the rule. verifiedHere reports that
+// the token was verified, whatever the verdict after that.
+func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ error, verifiedHere bool) {
+	g := ru.g
+	if !cr.found {
+		var rsn reason
+		if cr, rsn = g.extract(r); rsn >= 0 {
+			return nil, g.refusals[rsn], true
+		}
+	}
+	c, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
+	if err != nil {
+		if err == g.refusals[rExpired] && ru.routes != nil && r != nil {
+			err = ru.routeVerdict(r, c, err)
+		}
+		return nil, err, true
+	}
+	if err := g.bind(c, cr, r); err != nil {
+		return nil, err, true
+	}
+	return c, ru.authorizeScopes(c), true // verify checked the audience
+}
+
+// bind is the pipeline's "bind the token to the request" stage, where
+// sender-constrained tokens (DPoP, mTLS) will be checked; a bearer token
+// needs nothing.
+func (g *Guard) bind(*claims.Claims, credentials, *http.Request) error { return nil }
+
+// authorize is the pipeline's last stage: the rule's audience, then its
+// scopes, against verified claims.
+func (ru *Rule) authorize(c *claims.Claims) error {
+	if !ru.g.audienceOK(c, ru.audiences) {
+		return ru.g.refusals[rAudience]
+	}
+	return ru.authorizeScopes(c)
+}
+
+func (ru *Rule) authorizeScopes(c *claims.Claims) error {
 	for i, rq := range ru.scopes {
 		if (rq.kind == reqAllScopes && !c.Scopes.HasAll(rq.values...)) ||
 			(rq.kind == reqAnyScope && !c.Scopes.HasAny(rq.values...)) {
-			return r, ru.refusals[i], verifiedHere
+			return ru.refusals[i]
 		}
 	}
-	return r, nil, verifiedHere
+	return nil
 }
 
 // vouchFor checks claims from claims.NewContext, under
