@@ -131,34 +131,54 @@ func (a *Alg) Verify(msg, sig []byte, pub crypto.PublicKey) bool {
 	if a.kind == kindEd25519 {
 		return ed25519.Verify(pub.(ed25519.PublicKey), msg, sig)
 	}
-	var buf [sha512.Size]byte
-	var h []byte
+	// A digest array per branch: ecdsa.Verify and rsa.VerifyPSS let their
+	// digest escape to the heap, and a shared array would cost the
+	// PKCS #1 v1.5 checks (the most common, RS256) that allocation too.
+	if a.kind == kindRSA && !a.pss {
+		k := pub.(*rsa.PublicKey)
+		switch a.hash {
+		case crypto.SHA256:
+			d := sha256.Sum256(msg)
+			return rsa.VerifyPKCS1v15(k, a.hash, d[:], sig) == nil
+		case crypto.SHA384:
+			d := sha512.Sum384(msg)
+			return rsa.VerifyPKCS1v15(k, a.hash, d[:], sig) == nil
+		}
+		d := sha512.Sum512(msg)
+		return rsa.VerifyPKCS1v15(k, a.hash, d[:], sig) == nil
+	}
+	if a.kind == kindRSA {
+		k := pub.(*rsa.PublicKey)
+		switch a.hash {
+		case crypto.SHA256:
+			d := sha256.Sum256(msg)
+			return rsa.VerifyPSS(k, a.hash, d[:], sig, pssAuto) == nil
+		case crypto.SHA384:
+			d := sha512.Sum384(msg)
+			return rsa.VerifyPSS(k, a.hash, d[:], sig, pssAuto) == nil
+		}
+		d := sha512.Sum512(msg)
+		return rsa.VerifyPSS(k, a.hash, d[:], sig, pssAuto) == nil
+	}
 	switch a.hash {
 	case crypto.SHA256:
 		d := sha256.Sum256(msg)
-		h = append(buf[:0], d[:]...)
+		return a.verifyEC(d[:], sig, pub.(*ecdsa.PublicKey))
 	case crypto.SHA384:
 		d := sha512.Sum384(msg)
-		h = append(buf[:0], d[:]...)
-	default:
-		d := sha512.Sum512(msg)
-		h = append(buf[:0], d[:]...)
+		return a.verifyEC(d[:], sig, pub.(*ecdsa.PublicKey))
 	}
-	switch a.kind {
-	case kindRSA:
-		k := pub.(*rsa.PublicKey)
-		if a.pss {
-			return rsa.VerifyPSS(k, a.hash, h, sig, pssAuto) == nil
-		}
-		return rsa.VerifyPKCS1v15(k, a.hash, h, sig) == nil
-	default: // kindEC
-		if len(sig) != 2*a.size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:a.size])
-		s := new(big.Int).SetBytes(sig[a.size:])
-		return ecdsa.Verify(pub.(*ecdsa.PublicKey), h, r, s)
+	d := sha512.Sum512(msg)
+	return a.verifyEC(d[:], sig, pub.(*ecdsa.PublicKey))
+}
+
+func (a *Alg) verifyEC(h, sig []byte, k *ecdsa.PublicKey) bool {
+	if len(sig) != 2*a.size {
+		return false
 	}
+	r := new(big.Int).SetBytes(sig[:a.size])
+	s := new(big.Int).SetBytes(sig[a.size:])
+	return ecdsa.Verify(k, h, r, s)
 }
 
 var pssAuto = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}
