@@ -38,6 +38,7 @@ type Cache struct {
 	ownClient bool // the client is ours, so Close may close its connections
 	log       *slog.Logger
 	issuer    string   // "" when built from a JWKS URL
+	label     string   // the issuer, or the JWKS URL: what metrics name
 	issuerURL *url.URL // nil when built from a JWKS URL
 
 	snap        atomic.Pointer[snapshot]
@@ -93,7 +94,7 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 	if u.RawQuery != "" {
 		return nil, fmt.Errorf("%w: issuer %q must not have a query (RFC 8414 §2)", ErrInsecureURL, issuer)
 	}
-	c.issuer, c.issuerURL = issuer, u
+	c.issuer, c.issuerURL, c.label = issuer, u, issuer
 	c.start()
 	return c, nil
 }
@@ -110,7 +111,7 @@ func NewFromJWKSURL(ctx context.Context, jwksURL string, opts ...Option) (*Cache
 		return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
 	}
 	c.jwksURL = u.String()
-	c.status.JWKSURL = c.jwksURL
+	c.status.JWKSURL, c.label = c.jwksURL, c.jwksURL
 	c.start()
 	return c, nil
 }
@@ -273,7 +274,7 @@ func (c *Cache) startFlightLocked() *flight {
 // On any failure the previous snapshot stays in place.
 func (c *Cache) fetch() (err error) {
 	result := "error"
-	defer func() { c.metrics.Fetch(result) }()
+	defer func() { c.metrics.Fetch(c.label, result) }()
 	c.mu.Lock()
 	jwksURL, etag, lastModified := c.jwksURL, c.etag, c.lastModified
 	c.mu.Unlock()
@@ -338,7 +339,7 @@ func (c *Cache) fetch() (err error) {
 		c.negative = nil // a kid missing before may be here now
 	}
 	c.mu.Unlock()
-	c.metrics.KeysLoaded(len(c.snap.Load().keys))
+	c.metrics.KeysLoaded(c.label, len(c.snap.Load().keys))
 	result = "ok"
 	return nil
 }
@@ -427,7 +428,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 			}
 			c.lastKIDRefresh = now
 			f, started = c.startFlightLocked(), true
-			c.metrics.UnknownKIDRefresh()
+			c.metrics.UnknownKIDRefresh(c.label)
 		}
 		c.mu.Unlock()
 

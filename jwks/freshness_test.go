@@ -229,6 +229,6 @@ func (m *countingMetrics) snapshot() map[string]int {
 	}
 	return out
 }
-func (m *countingMetrics) Fetch(result string) { m.add(result) }
-func (m *countingMetrics) KeysLoaded(int)      { m.add("keys_loaded") }
-func (m *countingMetrics) UnknownKIDRefresh()  { m.add("unknown_kid") }
+func (m *countingMetrics) Fetch(_, result string)   { m.add(result) }
+func (m *countingMetrics) KeysLoaded(string, int)   { m.add("keys_loaded") }
+func (m *countingMetrics) UnknownKIDRefresh(string) { m.add("unknown_kid") }

@@ -173,14 +173,16 @@ func WithNegativeTTL(d time.Duration) Option {
 
 // Metrics receives the Cache's counts, for a metrics backend (see
 // adapters/prometheus). Methods are called synchronously from fetches and
-// lookups: they must be fast and safe for concurrent use.
+// lookups: they must be fast and safe for concurrent use. Each names the
+// cache's issuer (its JWKS URL, for a Cache made by NewFromJWKSURL), so one
+// Metrics can serve the caches of several issuers.
 type Metrics interface {
 	// Fetch counts one JWKS fetch by result: "ok", "not_modified" or "error".
-	Fetch(result string)
+	Fetch(issuer, result string)
 	// KeysLoaded reports the number of usable keys after a successful fetch.
-	KeysLoaded(n int)
+	KeysLoaded(issuer string, n int)
 	// UnknownKIDRefresh counts refreshes triggered by an unknown kid.
-	UnknownKIDRefresh()
+	UnknownKIDRefresh(issuer string)
 }
 
 // WithMetrics sets where the Cache reports fetches, key counts and
@@ -192,6 +194,6 @@ func WithMetrics(m Metrics) Option {
 // noMetrics is the default Metrics.
 type noMetrics struct{}
 
-func (noMetrics) Fetch(string)       {}
-func (noMetrics) KeysLoaded(int)     {}
-func (noMetrics) UnknownKIDRefresh() {}
+func (noMetrics) Fetch(string, string)     {}
+func (noMetrics) KeysLoaded(string, int)   {}
+func (noMetrics) UnknownKIDRefresh(string) {}

@@ -39,46 +39,47 @@ const maxKIDLength = 256
 const maxHeaderSize = 8 << 10
 
 // Guard verifies bearer access tokens (RFC 6750, RFC 9068) locally, against
-// the issuer's keys, and refuses requests as RFC 6750 §3 describes. New does
-// all the work that does not depend on a request, so each request is only
-// parsing, lookups and one signature check. A Guard is safe for concurrent
-// use and cannot be changed after New.
+// their issuer's keys, and refuses requests as RFC 6750 §3 describes. It
+// accepts tokens from one issuer or several (WithIssuer, WithIssuerTemplate,
+// WithIssuerResolver), each with its own key set. New does all the work that
+// does not depend on a request, so each request is only parsing, lookups
+// and one signature check. A Guard is safe for concurrent use and cannot be
+// changed after New.
 type Guard struct {
-	keys      KeySet
-	issuer    string
-	audiences []string
-	algs      map[string]*keyalg.Alg // the allowed ones
-	types     []string
-	strict    bool
-	leeway    time.Duration
-	cookie    string
-	query     string
-	maxToken  int
-	now       func() time.Time
-	log       *slog.Logger
-	onError   ErrorHandler
-	metrics   Metrics
-	cache     *tokenCache     // nil when off or when keys has no version
-	versions  VersionedKeySet // keys, when it reports changes
-	realm     string
-	// scopeClaims and clientIDAudience serve issuers that shape tokens
-	// their own way (WithScopeClaims, WithClientIDAsAudience).
-	scopeClaims      [][]string // member names, escapes undone
-	clientIDAudience bool
-	checks           []func(*claims.Claims) error // WithClaimsCheck
-	issuerAliases    []string                     // WithIssuerAliases
-	trustContext     bool                         // WithInsecureContextClaims
-	refusals         [numReasons]*Error
-	rule             *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
+	audiences    []string
+	algs         map[string]*keyalg.Alg // the allowed ones
+	types        []string
+	strict       bool
+	leeway       time.Duration
+	cookie       string
+	query        string
+	maxToken     int
+	now          func() time.Time
+	log          *slog.Logger
+	onError      ErrorHandler
+	metrics      Metrics
+	cache        *tokenCache // nil when off
+	realm        string
+	trustContext bool // WithInsecureContextClaims
+	refusals     [numReasons]*Error
+	rule         *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
+
+	first     *issuer            // New's own
+	all       []*issuer          // literal issuers (first first), then templates
+	byIss     map[string]*issuer // literal issuers by iss and by alias
+	templates []*issuer
+	resolver  *resolver // nil without WithIssuerResolver
 }
 
 // New returns a Guard that accepts tokens signed by a key in keys, whose iss
-// is exactly issuer (or one of its WithIssuerAliases) and whose aud contains
-// at least one of audiences.
-// Issuer and audiences are required: an empty value is an error, never
-// "skip the check".
-func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard, error) {
+// claim is exactly iss (or one of its WithIssuerAliases) and whose aud
+// contains at least one of audiences; WithIssuer and its kin add more
+// issuers. The issuer and the audiences are required: an empty value is an
+// error, never "skip the check".
+func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, error) {
+	first := issuerConfig{kind: literalIssuer, name: iss, keys: keys}
 	cfg := config{
+		iss:          &first,
 		leeway:       DefaultLeeway,
 		algorithms:   keyalg.Supported,
 		realm:        DefaultRealm,
@@ -96,7 +97,7 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	switch {
 	case keys == nil:
 		return nil, errors.New("middleware: nil key set")
-	case issuer == "":
+	case iss == "":
 		return nil, errors.New("middleware: issuer is required")
 	case len(audiences) == 0:
 		return nil, errors.New("middleware: at least one audience is required")
@@ -112,39 +113,39 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 		return nil, errors.New("middleware: realm must be printable ASCII")
 	case len(cfg.algorithms) == 0:
 		return nil, errors.New("middleware: at least one algorithm is required")
+	case len(cfg.errs) > 0:
+		return nil, errors.Join(cfg.errs...)
 	}
 	for _, a := range audiences {
 		if a == "" {
 			return nil, errors.New("middleware: empty audience")
 		}
 	}
-	if slices.Contains(cfg.issuerAliases, "") {
-		return nil, errors.New("middleware: empty issuer alias")
+	g := &Guard{
+		audiences:    append([]string(nil), audiences...),
+		algs:         make(map[string]*keyalg.Alg, len(cfg.algorithms)),
+		strict:       cfg.strictType,
+		leeway:       cfg.leeway,
+		cookie:       cfg.cookie,
+		query:        cfg.query,
+		maxToken:     cfg.maxTokenSize,
+		now:          cfg.now,
+		log:          cfg.logger,
+		onError:      cfg.onError,
+		metrics:      cfg.metrics,
+		realm:        cfg.realm,
+		trustContext: cfg.trustContext,
+		byIss:        map[string]*issuer{},
 	}
-	scopePaths, err := splitScopePaths(cfg.scopeClaims)
-	if err != nil {
+	if err := g.addIssuers(append([]issuerConfig{first}, cfg.issuers...)); err != nil {
 		return nil, err
 	}
-	g := &Guard{
-		keys:             keys,
-		issuer:           issuer,
-		audiences:        append([]string(nil), audiences...),
-		algs:             make(map[string]*keyalg.Alg, len(cfg.algorithms)),
-		strict:           cfg.strictType,
-		leeway:           cfg.leeway,
-		cookie:           cfg.cookie,
-		query:            cfg.query,
-		maxToken:         cfg.maxTokenSize,
-		now:              cfg.now,
-		log:              cfg.logger,
-		onError:          cfg.onError,
-		metrics:          cfg.metrics,
-		realm:            cfg.realm,
-		scopeClaims:      scopePaths,
-		clientIDAudience: cfg.clientIDAudience,
-		checks:           slices.Clone(cfg.checks),
-		issuerAliases:    slices.Clone(cfg.issuerAliases),
-		trustContext:     cfg.trustContext,
+	if cfg.resolver != nil {
+		rv, err := newResolver(cfg.resolver, cfg.resolverLimits, cfg.now)
+		if err != nil {
+			return nil, err
+		}
+		g.resolver = rv
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -152,8 +153,12 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	if g.metrics == nil {
 		g.metrics = noMetrics{}
 	}
-	if v, ok := keys.(VersionedKeySet); ok && cfg.cacheEntries > 0 && cfg.cacheBytes > 0 {
-		g.cache, g.versions = newTokenCache(cfg.cacheEntries, cfg.cacheBytes), v
+	versioned := g.resolver != nil
+	for _, is := range g.all {
+		versioned = versioned || is.versions != nil
+	}
+	if versioned && cfg.cacheEntries > 0 && cfg.cacheBytes > 0 {
+		g.cache = newTokenCache(cfg.cacheEntries, cfg.cacheBytes)
 	}
 	for _, a := range cfg.algorithms {
 		alg := keyalg.Lookup(a)
@@ -174,6 +179,51 @@ func New(keys KeySet, issuer string, audiences []string, opts ...Option) (*Guard
 	}
 	g.rule = g.Rule()
 	return g, nil
+}
+
+// addIssuers compiles the literal issuers and templates, refusing two that
+// would claim the same iss: which key set verifies a token must never depend
+// on the order of the options.
+func (g *Guard) addIssuers(ics []issuerConfig) error {
+	for i := range ics {
+		is, err := ics[i].compile()
+		if err != nil {
+			return err
+		}
+		if ics[i].kind == templateIssuer {
+			g.templates = append(g.templates, is)
+		} else {
+			for _, name := range append([]string{is.name}, is.aliases...) {
+				if g.byIss[name] != nil {
+					return fmt.Errorf("middleware: issuer %q configured twice", name)
+				}
+				g.byIss[name] = is
+			}
+		}
+		g.all = append(g.all, is)
+	}
+	g.first = g.all[0]
+	// Literal issuers first in g.all, as Issuers documents.
+	slices.SortStableFunc(g.all, func(a, b *issuer) int {
+		return boolInt(a.prefix != "" || a.suffix != "") - boolInt(b.prefix != "" || b.suffix != "")
+	})
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Close releases what the Guard made itself: the key sets of the issuers a
+// WithIssuerResolver accepted. Key sets given to New and WithIssuer are the
+// caller's to close. A Guard without a resolver needs no Close.
+func (g *Guard) Close() {
+	if g.resolver != nil {
+		g.resolver.close()
+	}
 }
 
 // reason indexes the refusals a Guard precomputes.
@@ -253,8 +303,8 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 // how to refuse the request. Rule.Check does the same with per-route
 // requirements; it is what the Echo and Gin adapters call.
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
-	c, err, _ := g.rule.run(r.Context(), r, credentials{})
-	g.count(err)
+	c, is, err, _ := g.rule.run(r.Context(), r, credentials{})
+	g.count(is, err)
 	if err != nil {
 		return nil, err
 	}
@@ -272,65 +322,69 @@ func (g *Guard) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 	return g.rule.VerifyToken(ctx, token)
 }
 
-// count reports a verification outcome to the Metrics.
-func (g *Guard) count(err error) {
+// count reports a verification outcome to the Metrics, under the issuer
+// the token named when it is one of the Guard's (the template, for one).
+func (g *Guard) count(is *issuer, err error) {
+	name := ""
+	if is != nil {
+		name = is.name
+	}
 	if err == nil {
-		g.metrics.Outcome("ok")
+		g.metrics.Outcome(name, "ok")
 		return
 	}
 	if e, ok := err.(*Error); ok {
-		g.metrics.Outcome(e.reason)
+		g.metrics.Outcome(name, e.reason)
 	}
 }
 
 // verify is the pipeline's "verify the token" stage: tok for audiences,
 // through the token cache. unchecked says tok has not been checked against
 // RFC 6750's b64token yet (the scan is skipped for a cached token, which
-// was checked when it was cached). With the expired refusal it also
-// returns the claims (genuine in every other way), so that a caller can
-// still tell which route would refuse them for another reason.
-func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, error) {
-	var version uint64
+// was checked when it was cached). It returns the issuer the token named
+// when that is one of the Guard's, even with a refusal. With the expired
+// refusal it also returns the claims (genuine in every other way), so that
+// a caller can still tell which route would refuse them for another reason.
+func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, *issuer, error) {
 	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
 	if cacheable {
-		// Read the version before verifying: if the keys change meanwhile,
-		// the entry lands in a generation that is already stale.
-		version = g.versions.KeysVersion()
-		if c := g.cache.get(tok, version); c != nil {
+		if e := g.cache.get(tok); e != nil {
 			g.metrics.TokenCache(true)
-			if !g.keys.Ready() { // stale beyond WithMaxStaleness
-				return nil, g.refusals[rKeysUnavailable]
+			if !e.is.keys.Ready() { // stale beyond WithMaxStaleness
+				return nil, e.is, g.refusals[rKeysUnavailable]
 			}
-			return g.checkCached(tok, c, audiences)
+			c, err := g.checkCached(tok, e, audiences)
+			return c, e.is, err
 		}
 	}
 	if unchecked && !isB64Token(tok) {
 		// Several tokens, or bytes outside b64token.
-		return nil, g.refusals[rMalformedRequest]
+		return nil, nil, g.refusals[rMalformedRequest]
 	}
 	if cacheable {
 		g.metrics.TokenCache(false)
 	}
 	// The contract: a token that arrives before any key set was fetched is
 	// answered 503, whatever it holds; the client should retry, not refresh.
-	if !g.keys.Ready() {
-		return nil, g.refusals[rKeysUnavailable]
+	if !g.anyReady() {
+		return nil, nil, g.refusals[rKeysUnavailable]
 	}
-	c, rsn, cause := g.verifyToken(ctx, tok, audiences)
+	v, rsn, cause := g.verifyToken(ctx, tok, audiences)
 	if rsn >= 0 {
-		return c, g.refuse(rsn, cause) // c is nil unless rsn is rExpired
+		return v.claims, v.is, g.refuse(rsn, cause) // claims are nil unless rsn is rExpired
 	}
-	if cacheable {
-		g.cache.put(tok, c, version)
+	if cacheable && v.cacheable {
+		g.cache.put(tok, &cacheEntry{claims: v.claims, is: v.is, version: v.version})
 	}
-	return c, nil
+	return v.claims, v.is, nil
 }
 
 // checkCached applies to a cached token the checks that depend on the
 // moment and the route: the signature, issuer, type and claim shapes were
-// verified when it was cached, against the key set still in use.
-func (g *Guard) checkCached(tok string, c *claims.Claims, audiences []string) (*claims.Claims, error) {
-	if !g.audienceOK(c, audiences) {
+// verified when it was cached, against its issuer's key set still in use.
+func (g *Guard) checkCached(tok string, e *cacheEntry, audiences []string) (*claims.Claims, error) {
+	c := e.claims
+	if !e.is.audienceOK(c, audiences) {
 		return nil, g.refusals[rAudience]
 	}
 	now := g.now()
@@ -344,58 +398,87 @@ func (g *Guard) checkCached(tok string, c *claims.Claims, audiences []string) (*
 	return c, nil
 }
 
+// verified is what verifyToken found: the claims and the issuer, and the
+// version of that issuer's key set read before its key was looked up (a
+// token may be cached under it only if the key set reports versions).
+type verdict struct {
+	claims    *claims.Claims
+	is        *issuer
+	version   uint64
+	cacheable bool
+}
+
 // verifyToken runs every check. The order matters: checks that need no key
-// come first, so that tokens failing them never reach the key cache (and
-// never trigger a refresh); the expiry is decided early but reported last,
-// so that "expired" is only ever said of a token whose signature verified.
-func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string) (*claims.Claims, reason, error) {
+// come first, so that tokens failing them never reach a key set (and never
+// trigger a refresh); the issuer is chosen by the unverified iss among the
+// configured ones only, so an unknown iss costs nothing; the expiry is
+// decided early but reported last, so that "expired" is only ever said of a
+// token whose signature verified.
+func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string) (verdict, reason, error) {
+	var v verdict
 	if len(tok) > g.maxToken {
-		return nil, rTooLarge, nil
+		return v, rTooLarge, nil
 	}
 	var sigBuf [512]byte // RSA-4096 and ES512 signatures fit
 	t, sig, rsn, err := parseJWS(tok, sigBuf[:])
 	if rsn >= 0 {
-		return nil, rsn, err
+		return v, rsn, err
 	}
 	c := &t.claims
 	alg := g.algs[t.alg]
 	if !t.hasAlg || alg == nil {
-		return nil, rAlgorithm, nil
+		return v, rAlgorithm, nil
 	}
 	if t.headerReason >= 0 {
-		return nil, t.headerReason, nil
+		return v, t.headerReason, nil
 	}
 	if rsn := g.checkType(t); rsn >= 0 {
-		return nil, rsn, nil
+		return v, rsn, nil
 	}
 	kid := t.kid
 	if !t.hasKID || kid == "" {
-		return nil, rNoKID, nil
+		return v, rNoKID, nil
 	}
-	if !g.issuerOK(c.Issuer) {
-		return nil, rIssuer, nil
+	is := g.staticIssuer(c)
+	if is == nil && g.resolver != nil && c.Issuer != "" {
+		var rsn reason
+		if is, rsn = g.resolver.resolve(ctx, c.Issuer); rsn >= 0 {
+			return v, rsn, nil
+		}
 	}
-	if !g.audienceOK(c, audiences) {
-		return nil, rAudience, nil
+	if is == nil {
+		return v, rIssuer, nil
+	}
+	v.is = is
+	if !is.keys.Ready() {
+		return v, rKeysUnavailable, nil
+	}
+	if !is.audienceOK(c, audiences) {
+		return v, rAudience, nil
 	}
 	if c.Subject == "" {
-		return nil, rSubject, nil
+		return v, rSubject, nil
 	}
 	if c.ExpiresAt.IsZero() {
-		return nil, rNoExpiry, nil
+		return v, rNoExpiry, nil
 	}
 	now := g.now()
 	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
-		return nil, rNotYetValid, nil
+		return v, rNotYetValid, nil
 	}
 	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
-		return nil, rIssuedInFuture, nil
+		return v, rIssuedInFuture, nil
 	}
 	// RFC 7519 §4.1.4: the current time must be before exp.
 	expired := !now.Before(c.ExpiresAt.Add(g.leeway))
 
 	if len(kid) > maxKIDLength {
-		return nil, rUnknownKey, nil
+		return v, rUnknownKey, nil
+	}
+	if is.versions != nil {
+		// Read before the key: if the keys change meanwhile, the entry is
+		// cached under a version that is already stale.
+		v.version, v.cacheable = is.versions.KeysVersion(), true
 	}
 	var (
 		pub    crypto.PublicKey
@@ -405,42 +488,39 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if expired {
 		// An expired token is refused whatever its key; it must not cost
 		// the issuer a refresh.
-		pub, jwkAlg, ok = g.keys.LookupKey(kid)
+		pub, jwkAlg, ok = is.keys.LookupKey(kid)
 	} else {
-		pub, jwkAlg, ok = g.keys.LookupOrRefresh(ctx, kid)
+		pub, jwkAlg, ok = is.keys.LookupOrRefresh(ctx, kid)
 	}
 	if !ok {
-		return nil, rUnknownKey, nil
+		return v, rUnknownKey, nil
 	}
 	if (jwkAlg != "" && jwkAlg != alg.Name) || !alg.Fits(pub) {
-		return nil, rKeyMismatch, nil
+		return v, rKeyMismatch, nil
 	}
 	if !alg.Verify(bytesOf(t.signed), sig, pub) {
-		return nil, rSignature, errBadSignature
+		return v, rSignature, errBadSignature
 	}
-	if len(g.scopeClaims) > 0 {
-		g.addScopeClaims(c)
+	if len(is.scopeClaims) > 0 {
+		is.addScopeClaims(c)
 	}
 	// The caller's checks come before the expiry verdict, so that "expired"
 	// (which sends the client to refresh) is said only of a token that
 	// would otherwise be accepted.
-	if err := g.runChecks(c); err != nil {
-		return nil, rClaimsRejected, err
+	if err := is.runChecks(c); err != nil {
+		return v, rClaimsRejected, err
 	}
+	v.claims = c
 	if expired {
-		return c, rExpired, nil
+		return v, rExpired, nil
 	}
-	return c, -1, nil
+	return v, -1, nil
 }
 
-// issuerOK reports whether iss is the issuer or one of its aliases, exactly.
-func (g *Guard) issuerOK(iss string) bool {
-	return iss == g.issuer || slices.Contains(g.issuerAliases, iss)
-}
-
-// runChecks runs the WithClaimsCheck checks in order; the first error wins.
-func (g *Guard) runChecks(c *claims.Claims) error {
-	for _, check := range g.checks {
+// runChecks runs the issuer's WithClaimsCheck checks in order; the first
+// error wins.
+func (is *issuer) runChecks(c *claims.Claims) error {
+	for _, check := range is.checks {
 		if err := check(c); err != nil {
 			return err
 		}
@@ -449,9 +529,9 @@ func (g *Guard) runChecks(c *claims.Claims) error {
 }
 
 // audienceOK reports whether c is meant for one of audiences: by aud, or,
-// with WithClientIDAsAudience, by client_id when aud is absent.
-func (g *Guard) audienceOK(c *claims.Claims, audiences []string) bool {
-	if g.clientIDAudience && c.Audience == nil && c.ClientID != "" {
+// with the issuer's WithClientIDAsAudience, by client_id when aud is absent.
+func (is *issuer) audienceOK(c *claims.Claims, audiences []string) bool {
+	if is.clientIDAudience && c.Audience == nil && c.ClientID != "" {
 		return slices.Contains(audiences, c.ClientID)
 	}
 	return hasAnyAudience(c, audiences)
@@ -509,5 +589,6 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	g.onError(w, r, err)
 }
 
-// Issuer returns the issuer given to New (not its WithIssuerAliases).
-func (g *Guard) Issuer() string { return g.issuer }
+// Issuer returns the issuer given to New (not its WithIssuerAliases, nor
+// the issuers added with WithIssuer and its kin: see Issuers).
+func (g *Guard) Issuer() string { return g.first.name }

@@ -1038,7 +1038,7 @@ type outcomeLog struct {
 	got []string
 }
 
-func (o *outcomeLog) Outcome(r string) { o.mu.Lock(); o.got = append(o.got, r); o.mu.Unlock() }
+func (o *outcomeLog) Outcome(_, r string) { o.mu.Lock(); o.got = append(o.got, r); o.mu.Unlock() }
 func (o *outcomeLog) TokenCache(bool)  {}
 func (o *outcomeLog) take() []string {
 	o.mu.Lock()

@@ -37,9 +37,30 @@ var defaultTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // An Option configures a Guard. Options are applied in order by New.
+//
+// Some are issuer options (WithIssuerAliases, WithScopeClaims,
+// WithClientIDAsAudience, WithClaimsCheck, WithTenants): given to New they
+// apply to New's own issuer; given to WithIssuer, WithIssuerTemplate or
+// WithIssuerResolver, to that issuer alone. Every other option is the
+// Guard's, and New fails if one is given to an issuer.
 type Option func(*config)
 
+// guardOption makes an Option that is the Guard's, not an issuer's.
+func guardOption(f func(*config)) Option {
+	return func(c *config) {
+		c.guardOptions++
+		f(c)
+	}
+}
+
 type config struct {
+	iss            *issuerConfig // the issuer that issuer options set
+	issuers        []issuerConfig
+	resolver       *resolverConfig
+	resolverLimits ResolverLimits
+	guardOptions   int     // how many Guard options were applied
+	errs           []error // found while applying options
+
 	leeway           time.Duration
 	algorithms       []string
 	realm            string
@@ -52,10 +73,6 @@ type config struct {
 	onError          ErrorHandler
 	maxTokenSize     int
 	retryAfter       time.Duration
-	scopeClaims      []string
-	clientIDAudience bool
-	checks           []func(*claims.Claims) error
-	issuerAliases    []string
 	metrics          Metrics
 	cacheEntries     int
 	cacheBytes       int64
@@ -67,26 +84,28 @@ type config struct {
 // request, synchronously: it must be fast and safe for concurrent use.
 type Metrics interface {
 	// Outcome counts one request: "ok", or the refused request's
-	// Error.Reason ("expired", "signature", "insufficient_scope", …).
-	Outcome(reason string)
+	// Error.Reason ("expired", "signature", "insufficient_scope", …),
+	// under the issuer its token named when that is one of the Guard's (for
+	// a template, the template), else "".
+	Outcome(issuer, reason string)
 	// TokenCache counts one lookup in the verified-token cache.
 	TokenCache(hit bool)
 }
 
 // WithMetrics sets where verification outcomes are counted. Default: none.
 func WithMetrics(m Metrics) Option {
-	return func(c *config) { c.metrics = m }
+	return guardOption(func(c *config) { c.metrics = m })
 }
 
 type noMetrics struct{}
 
-func (noMetrics) Outcome(string)  {}
+func (noMetrics) Outcome(string, string) {}
 func (noMetrics) TokenCache(bool) {}
 
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
 // DefaultLeeway. Keep it small: it extends every token's life.
 func WithLeeway(d time.Duration) Option {
-	return func(c *config) { c.leeway = d }
+	return guardOption(func(c *config) { c.leeway = d })
 }
 
 // WithAlgorithms restricts the accepted signature algorithms. Only
@@ -95,20 +114,20 @@ func WithLeeway(d time.Duration) Option {
 // because a resource server that accepts a shared secret lets anyone holding
 // it mint tokens. Default: all of them. Narrow it to what your issuer uses.
 func WithAlgorithms(algs ...string) Option {
-	return func(c *config) { c.algorithms = algs }
+	return guardOption(func(c *config) { c.algorithms = algs })
 }
 
 // WithRealm sets the realm named in WWW-Authenticate challenges (RFC 6750
 // §3). Default: DefaultRealm. An empty realm omits the parameter.
 func WithRealm(realm string) Option {
-	return func(c *config) { c.realm = realm }
+	return guardOption(func(c *config) { c.realm = realm })
 }
 
 // WithTypes sets the accepted typ header values, compared
 // case-insensitively. Default: "JWT", "at+jwt" and "application/at+jwt"; a
 // token without typ is also accepted unless WithStrictType is given.
 func WithTypes(types ...string) Option {
-	return func(c *config) { c.types = types }
+	return guardOption(func(c *config) { c.types = types })
 }
 
 // WithStrictType requires typ to be present and "at+jwt" or
@@ -116,52 +135,52 @@ func WithTypes(types ...string) Option {
 // token or other JWT from the same issuer being accepted as an access
 // token; enable it when your issuer sets typ (most RFC 9068 issuers do).
 func WithStrictType() Option {
-	return func(c *config) { c.strictType = true }
+	return guardOption(func(c *config) { c.strictType = true })
 }
 
 // WithCookie also reads the token from the named cookie, when the request
 // has no Authorization header. Off by default: cookies are sent
 // automatically by browsers, which makes CSRF protection your concern.
 func WithCookie(name string) Option {
-	return func(c *config) { c.cookie = name }
+	return guardOption(func(c *config) { c.cookie = name })
 }
 
 // WithQueryParameter also reads the token from the named query parameter
 // (RFC 6750 §2.3 uses "access_token"). Off by default: URLs end up in logs,
 // histories and Referer headers.
 func WithQueryParameter(name string) Option {
-	return func(c *config) { c.query = name }
+	return guardOption(func(c *config) { c.query = name })
 }
 
 // WithLogger sets where refusals are logged, at debug level, with their
 // reason and cause (never the token). Default: a logger that discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
+	return guardOption(func(c *config) { c.logger = l })
 }
 
 // WithClock sets the clock for exp, nbf and iat checks; for tests.
 // Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return guardOption(func(c *config) { c.now = now })
 }
 
 // WithErrorHandler sets the function that writes refusals, for example to
 // count them or to log and then call WriteError. Default: WriteError.
 func WithErrorHandler(h ErrorHandler) Option {
-	return func(c *config) { c.onError = h }
+	return guardOption(func(c *config) { c.onError = h })
 }
 
 // WithMaxTokenSize caps the token length in bytes. Default:
 // DefaultMaxTokenSize.
 func WithMaxTokenSize(n int) Option {
-	return func(c *config) { c.maxTokenSize = n }
+	return guardOption(func(c *config) { c.maxTokenSize = n })
 }
 
 // WithRetryAfter sets the Retry-After of the 503 sent while no keys have
 // been fetched; it is rounded up to whole seconds. Default:
 // DefaultRetryAfter.
 func WithRetryAfter(d time.Duration) Option {
-	return func(c *config) { c.retryAfter = d }
+	return guardOption(func(c *config) { c.retryAfter = d })
 }
 
 // WithClaimsCheck adds a check that a token's claims must pass, for rules a
@@ -181,11 +200,11 @@ func WithRetryAfter(d time.Duration) Option {
 // a verified token is cached, and its checks are not run again while the
 // cache holds it. Checks run in the order given; nil checks are ignored.
 func WithClaimsCheck(check func(*claims.Claims) error) Option {
-	return func(c *config) {
+	return issuerOption(func(ic *issuerConfig) {
 		if check != nil {
-			c.checks = append(c.checks, check)
+			ic.checks = append(ic.checks, check)
 		}
-	}
+	})
 }
 
 // WithIssuerAliases accepts tokens whose iss is one of aliases as well as
@@ -196,7 +215,7 @@ func WithClaimsCheck(check func(*claims.Claims) error) Option {
 // authorization server, never another one. An empty alias makes New fail.
 // Default: none.
 func WithIssuerAliases(aliases ...string) Option {
-	return func(c *config) { c.issuerAliases = append(c.issuerAliases, aliases...) }
+	return issuerOption(func(ic *issuerConfig) { ic.aliases = append(ic.aliases, aliases...) })
 }
 
 // WithInsecureContextClaims makes the Guard's rules accept claims that
@@ -208,5 +227,5 @@ func WithIssuerAliases(aliases ...string) Option {
 // whoever it likes. Claims a rule of this Guard verified are always
 // recognised without it, and claims another Guard verified never are.
 func WithInsecureContextClaims() Option {
-	return func(c *config) { c.trustContext = true }
+	return guardOption(func(c *config) { c.trustContext = true })
 }

@@ -120,9 +120,9 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 // Each request is counted once in the Guard's Metrics: by the rule that
 // verified it, and again only if a nested rule refuses it.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
-	r, err, verifiedHere := ru.check(r)
+	r, is, err, verifiedHere := ru.check(r)
 	if verifiedHere || err != nil {
-		ru.g.count(err)
+		ru.g.count(is, err)
 	}
 	return r, err
 }
@@ -132,8 +132,8 @@ func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 // what a transport with per-method requirements (a gRPC interceptor, say)
 // calls. The request is counted once in the Guard's Metrics.
 func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, error) {
-	c, err, _ := ru.run(ctx, nil, credentials{token: token, found: true, unchecked: true})
-	ru.g.count(err)
+	c, is, err, _ := ru.run(ctx, nil, credentials{token: token, found: true, unchecked: true})
+	ru.g.count(is, err)
 	if err != nil {
 		return nil, err
 	}
@@ -147,33 +147,55 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // refusal is counted in the Guard's Metrics. Claims from anywhere else are
 // not verified here: Authorize only reads them.
 func (ru *Rule) Authorize(c *claims.Claims) error {
-	err := ru.authorize(c)
+	is := ru.g.knownIssuer(c)
+	if is == nil {
+		err := ru.g.refusals[rIssuer]
+		ru.g.count(nil, err)
+		return err
+	}
+	err := ru.authorize(is, c)
 	if err != nil {
-		ru.g.count(err)
+		ru.g.count(is, err)
 	}
 	return err
 }
 
-func (ru *Rule) check(r *http.Request) (_ *http.Request, _ error, verifiedHere bool) {
+func (ru *Rule) check(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
 	g := ru.g
-	c, ok := verifiedBy(r.Context(), g)
-	if !ok && g.trustContext {
-		if c, ok = claims.FromContext(r.Context()); ok {
-			if err := ru.vouchFor(c); err != nil {
-				return r, err, false
+	c, is := verifiedBy(r.Context(), g)
+	if c == nil && g.trustContext {
+		if cc, ok := claims.FromContext(r.Context()); ok {
+			if is = g.knownIssuer(cc); is == nil {
+				return r, nil, g.refusals[rIssuer], false
 			}
+			if err := is.runChecks(cc); err != nil {
+				return r, is, g.refuse(rClaimsRejected, err), false
+			}
+			c = cc
 		}
 	}
-	if ok {
+	if c != nil {
 		// Verified by a rule of this Guard, or vouched for: only authorize.
-		return r, ru.authorize(c), false
+		return r, is, ru.authorize(is, c), false
 	}
-	c, err, verifiedHere := ru.run(r.Context(), r, credentials{})
+	c, is, err, verifiedHere := ru.run(r.Context(), r, credentials{})
 	if c != nil {
 		// Verified, even if then refused: an error handler may log who.
-		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g})
+		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is})
 	}
-	return r, err, verifiedHere
+	return r, is, err, verifiedHere
+}
+
+// knownIssuer is the issuer of claims verified elsewhere, without I/O: a
+// configured one, or one a resolver already accepted; nil for any other.
+func (g *Guard) knownIssuer(c *claims.Claims) *issuer {
+	if is := g.staticIssuer(c); is != nil {
+		return is
+	}
+	if g.resolver != nil {
+		return g.resolver.peek(c.Issuer)
+	}
+	return nil
 }
 
 // credentials are what the extract stage found: the token, and whether it
@@ -189,25 +211,25 @@ type credentials struct {
 // did), verify the token, bind it to the request (sender-constrained
 // tokens: none yet), authorize it for the rule. verifiedHere reports that
 // the token was verified, whatever the verdict after that.
-func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ error, verifiedHere bool) {
+func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool) {
 	g := ru.g
 	if !cr.found {
 		var rsn reason
 		if cr, rsn = g.extract(r); rsn >= 0 {
-			return nil, g.refusals[rsn], true
+			return nil, nil, g.refusals[rsn], true
 		}
 	}
-	c, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
+	c, is, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
 	if err != nil {
 		if err == g.refusals[rExpired] && ru.routes != nil && r != nil {
-			err = ru.routeVerdict(r, c, err)
+			err = ru.routeVerdict(r, is, c, err)
 		}
-		return nil, err, true
+		return nil, is, err, true
 	}
 	if err := g.bind(c, cr, r); err != nil {
-		return nil, err, true
+		return nil, is, err, true
 	}
-	return c, ru.authorizeScopes(c), true // verify checked the audience
+	return c, is, ru.authorizeScopes(c), true // verify checked the audience
 }
 
 // bind is the pipeline's "bind the token to the request" stage, where
@@ -217,8 +239,8 @@ func (g *Guard) bind(*claims.Claims, credentials, *http.Request) error { return 
 
 // authorize is the pipeline's last stage: the rule's audience, then its
 // scopes, against verified claims.
-func (ru *Rule) authorize(c *claims.Claims) error {
-	if !ru.g.audienceOK(c, ru.audiences) {
+func (ru *Rule) authorize(is *issuer, c *claims.Claims) error {
+	if !is.audienceOK(c, ru.audiences) {
 		return ru.g.refusals[rAudience]
 	}
 	return ru.authorizeScopes(c)
@@ -234,30 +256,17 @@ func (ru *Rule) authorizeScopes(c *claims.Claims) error {
 	return nil
 }
 
-// vouchFor checks claims from claims.NewContext, under
-// WithInsecureContextClaims: their signature is taken on trust, but not
-// that they were meant for this Guard's issuer or pass its claims checks.
-func (ru *Rule) vouchFor(c *claims.Claims) error {
-	if !ru.g.issuerOK(c.Issuer) {
-		return ru.g.refusals[rIssuer]
-	}
-	if err := ru.g.runChecks(c); err != nil {
-		return ru.g.refuse(rClaimsRejected, err)
-	}
-	return nil
-}
-
 // routeVerdict turns the expired refusal of Guard.Handler into the audience
 // refusal when the ServeMux route r asks for is a rule of the same Guard
 // that would refuse c's audience even once renewed: the hint is only for a
 // token that would then pass.
-func (ru *Rule) routeVerdict(r *http.Request, c *claims.Claims, expired error) error {
+func (ru *Rule) routeVerdict(r *http.Request, is *issuer, c *claims.Claims, expired error) error {
 	mux := ru.routes
 	for range 4 { // muxes nested in muxes, within reason
 		h, _ := mux.Handler(r)
 		switch h := h.(type) {
 		case *ruleHandler:
-			if h.ru.g == ru.g && !ru.g.audienceOK(c, h.ru.audiences) {
+			if h.ru.g == ru.g && !is.audienceOK(c, h.ru.audiences) {
 				return ru.g.refusals[rAudience]
 			}
 			return expired

@@ -155,7 +155,7 @@ type outcomes struct {
 	n  map[string]int
 }
 
-func (o *outcomes) Outcome(reason string) {
+func (o *outcomes) Outcome(_, reason string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.n == nil {
@@ -166,9 +166,9 @@ func (o *outcomes) Outcome(reason string) {
 
 func (o *outcomes) TokenCache(hit bool) {
 	if hit {
-		o.Outcome("cache_hit")
+		o.Outcome("", "cache_hit")
 	} else {
-		o.Outcome("cache_miss")
+		o.Outcome("", "cache_miss")
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 // values are merged into the verified claims' Scopes. Default: none; only
 // "scope" and "scp" are read.
 func WithScopeClaims(paths ...string) Option {
-	return func(c *config) { c.scopeClaims = append(c.scopeClaims, paths...) }
+	return issuerOption(func(ic *issuerConfig) { ic.scopeClaims = append(ic.scopeClaims, paths...) })
 }
 
 // WithClientIDAsAudience accepts a token that has no "aud" claim at all when
@@ -31,7 +31,7 @@ func WithScopeClaims(paths ...string) Option {
 // client_id names who asked for the token, not who it is for, so use it
 // only for such issuers, with their app client ID as the audience.
 func WithClientIDAsAudience() Option {
-	return func(c *config) { c.clientIDAudience = true }
+	return issuerOption(func(ic *issuerConfig) { ic.clientIDAudience = true })
 }
 
 // splitScopePaths splits each path into its member names, undoing the
@@ -78,8 +78,8 @@ func splitPath(p string) ([]string, bool) {
 
 // addScopeClaims merges the values found at the configured paths into
 // c.Scopes, keeping the order of first appearance and no duplicates.
-func (g *Guard) addScopeClaims(c *claims.Claims) {
-	for _, path := range g.scopeClaims {
+func (is *issuer) addScopeClaims(c *claims.Claims) {
+	for _, path := range is.scopeClaims {
 		for _, v := range c.Values(path...) {
 			if v != "" && !c.Scopes.Has(v) {
 				c.Scopes = append(c.Scopes, v)

@@ -27,24 +27,28 @@ const (
 // WithTokenCache sets the bounds of the verified-token cache: at most
 // entries tokens and about bytes bytes of memory, counting what each entry
 // really keeps alive: the token, the copy of its payload, its decoded claims
-// and their lists, and the map entry. A repeated token is then answered without checking its signature
-// again, in well under a microsecond, as long as the key set has not
-// changed. Default: DefaultTokenCacheEntries, DefaultTokenCacheBytes.
+// and their lists, and the map entry. A repeated token is then answered
+// without checking its signature again, in well under a microsecond, as
+// long as its issuer's key set has not changed. Default:
+// DefaultTokenCacheEntries, DefaultTokenCacheBytes.
 //
 // The cache is keyed by the exact token and compares it in full; exp and
 // nbf are checked against the clock on every hit, and the route's audience
-// and scopes as always; it is dropped whole whenever the key set changes
-// (so a removed key cannot keep tokens alive) and when it is full. It is
-// used only with a VersionedKeySet (jwks.Cache is one); with any other
-// KeySet, every token is verified.
+// and scopes as always. An entry counts only while its issuer's key set is
+// at the version the token verified against (so a removed key cannot keep
+// tokens alive, and one issuer's rotation leaves the others' entries be);
+// the cache starts over when it is full. Tokens are cached only for issuers
+// whose KeySet is a VersionedKeySet (jwks.Cache is one); a
+// KeySet that wraps a *jwks.Cache must implement KeysVersion too, or every
+// token of that issuer is verified.
 func WithTokenCache(entries int, bytes int64) Option {
-	return func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes }
+	return guardOption(func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes })
 }
 
 // WithoutTokenCache verifies every request's signature, for deployments
 // that want no per-process token state.
 func WithoutTokenCache() Option {
-	return func(c *config) { c.cacheEntries = -1 }
+	return guardOption(func(c *config) { c.cacheEntries = -1 })
 }
 
 // VersionedKeySet is a KeySet that can say when its keys change; only with
@@ -58,10 +62,11 @@ type VersionedKeySet interface {
 	KeysVersion() uint64
 }
 
-// tokenCache maps exact tokens to the claims they verified to. Readers take
-// no lock (sync.Map loads are lock-free), so the hit path scales across
-// cores; a generation is replaced whole when the key set changes or it is
-// full.
+// tokenCache maps exact tokens to what they verified to. Readers take no
+// lock (sync.Map loads are lock-free), so the hit path scales across cores.
+// An entry is good only while its issuer's key set is at the version it
+// verified against, so a change in one issuer's keys drops that issuer's
+// entries alone; a generation is replaced whole when it is full.
 type tokenCache struct {
 	gen        atomic.Pointer[cacheGen]
 	maxEntries int64
@@ -69,55 +74,61 @@ type tokenCache struct {
 }
 
 type cacheGen struct {
-	version uint64 // the key set version its tokens verified against
-	entries sync.Map
+	entries sync.Map // token → *cacheEntry
 	n       atomic.Int64
 	bytes   atomic.Int64
 }
 
-func newTokenCache(entries int, bytes int64) *tokenCache {
-	return &tokenCache{maxEntries: int64(entries), maxBytes: bytes}
+// cacheEntry is one verified token: its claims, its issuer, and the version
+// of that issuer's key set it verified against.
+type cacheEntry struct {
+	claims  *claims.Claims
+	is      *issuer
+	version uint64
 }
 
-// get returns the cached claims of tok, if it verified against version.
-func (tc *tokenCache) get(tok string, version uint64) *claims.Claims {
-	g := tc.gen.Load()
-	if g == nil || g.version != version {
-		return nil
-	}
-	v, ok := g.entries.Load(tok)
+func newTokenCache(entries int, bytes int64) *tokenCache {
+	tc := &tokenCache{maxEntries: int64(entries), maxBytes: bytes}
+	tc.gen.Store(&cacheGen{})
+	return tc
+}
+
+// get returns tok's entry, if its issuer's keys have not changed since.
+func (tc *tokenCache) get(tok string) *cacheEntry {
+	v, ok := tc.gen.Load().entries.Load(tok)
 	if !ok {
 		return nil
 	}
-	return v.(*claims.Claims)
+	e := v.(*cacheEntry)
+	if e.is.versions.KeysVersion() != e.version {
+		tc.drop(tok) // verified against keys that have since changed
+		return nil
+	}
+	return e
 }
 
-// put caches c for tok, verified against version.
-func (tc *tokenCache) put(tok string, c *claims.Claims, version uint64) {
+// put caches e for tok.
+func (tc *tokenCache) put(tok string, e *cacheEntry) {
 	g := tc.gen.Load()
-	if g == nil || g.version != version || g.n.Load() >= tc.maxEntries || g.bytes.Load() >= tc.maxBytes {
-		if g != nil && g.version > version {
-			return // verified against keys that have since changed
-		}
-		fresh := &cacheGen{version: version}
+	if g.n.Load() >= tc.maxEntries || g.bytes.Load() >= tc.maxBytes {
+		fresh := &cacheGen{}
 		if !tc.gen.CompareAndSwap(g, fresh) {
 			return // someone else started a generation; skip this one
 		}
 		g = fresh
 	}
-	if _, loaded := g.entries.LoadOrStore(tok, c); !loaded {
+	if _, loaded := g.entries.LoadOrStore(tok, e); !loaded {
 		g.n.Add(1)
-		g.bytes.Add(entrySize(tok, c))
+		g.bytes.Add(entrySize(tok, e.claims))
 	}
 }
 
 // drop forgets tok (an expired entry must not outlive its token).
 func (tc *tokenCache) drop(tok string) {
-	if g := tc.gen.Load(); g != nil {
-		if v, ok := g.entries.LoadAndDelete(tok); ok {
-			g.n.Add(-1)
-			g.bytes.Add(-entrySize(tok, v.(*claims.Claims)))
-		}
+	g := tc.gen.Load()
+	if v, ok := g.entries.LoadAndDelete(tok); ok {
+		g.n.Add(-1)
+		g.bytes.Add(-entrySize(tok, v.(*cacheEntry).claims))
 	}
 }
 
@@ -125,9 +136,10 @@ func (tc *tokenCache) drop(tok string) {
 // key), the jws its claims are part of, the copy of the payload the claims'
 // strings point into and the kid (together at most the decoded size of the
 // token's first two parts, bounded by 3/4 of its length), the claims' lists,
-// and the map entry.
+// the entry and the map's own.
 func entrySize(tok string, c *claims.Claims) int64 {
 	// The key is a substring of the header value, "Bearer " and the token.
 	return int64(memsize.Alloc(len(tok)+len("Bearer ")) + memsize.Alloc(len(tok)*3/4) +
-		memsize.Alloc(int(unsafe.Sizeof(jws{}))) + c.MemSize() + entryOverhead)
+		memsize.Alloc(int(unsafe.Sizeof(jws{}))) + memsize.Alloc(int(unsafe.Sizeof(cacheEntry{}))) +
+		c.MemSize() + entryOverhead)
 }

@@ -16,7 +16,7 @@ import (
 // cacheCounter counts token-cache lookups.
 type cacheCounter struct{ hits, misses atomic.Int64 }
 
-func (c *cacheCounter) Outcome(string) {}
+func (c *cacheCounter) Outcome(string, string) {}
 func (c *cacheCounter) TokenCache(hit bool) {
 	if hit {
 		c.hits.Add(1)

@@ -17,6 +17,7 @@ type verified struct {
 	context.Context
 	claims *claims.Claims
 	guard  *Guard
+	is     *issuer
 }
 
 type verifiedKey struct{}
@@ -37,11 +38,11 @@ func (v *verified) Value(key any) any {
 // contexts do for their values.
 func (v *verified) String() string { return "middleware.verified" }
 
-// verifiedBy returns the claims of ctx if g verified them.
-func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, bool) {
+// verifiedBy returns the claims of ctx and their issuer if g verified them.
+func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, *issuer) {
 	v, ok := ctx.Value(verifiedKey{}).(*verified)
 	if !ok || v.guard != g {
-		return nil, false
+		return nil, nil
 	}
-	return v.claims, true
+	return v.claims, v.is
 }

@@ -9,11 +9,17 @@
 //
 // Metrics (namespace "jwtguard"):
 //
-//	jwtguard_jwks_fetches_total{result="ok|not_modified|error"}
-//	jwtguard_jwks_keys                      usable keys after the last successful fetch
-//	jwtguard_jwks_unknown_kid_refreshes_total
-//	jwtguard_verifications_total{outcome="ok|expired|signature|insufficient_scope|…"}
+//	jwtguard_jwks_fetches_total{issuer, result="ok|not_modified|error"}
+//	jwtguard_jwks_keys{issuer}              usable keys after the last successful fetch
+//	jwtguard_jwks_unknown_kid_refreshes_total{issuer}
+//	jwtguard_verifications_total{issuer, outcome="ok|expired|signature|insufficient_scope|…"}
 //	jwtguard_token_cache_hits_total, jwtguard_token_cache_misses_total
+//
+// The issuer label is the configured issuer (a template, for
+// middleware.WithIssuerTemplate; the JWKS URL for a cache made by
+// jwks.NewFromJWKSURL), or empty for a refusal before any issuer was
+// named. With middleware.WithIssuerResolver its values are as many as the
+// resolver accepts, bounded by middleware.ResolverLimits.
 package promguard
 
 import (
@@ -27,8 +33,8 @@ import (
 // prometheus.Collector. Register it once, and pass it to both packages.
 type Collector struct {
 	fetches     *prometheus.CounterVec
-	keys        prometheus.Gauge
-	unknownKID  prometheus.Counter
+	keys        *prometheus.GaugeVec
+	unknownKID  *prometheus.CounterVec
 	outcomes    *prometheus.CounterVec
 	cacheHits   prometheus.Counter
 	cacheMisses prometheus.Counter
@@ -46,19 +52,19 @@ func New() *Collector {
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "jwtguard", Subsystem: "jwks", Name: "fetches_total",
 			Help: "JWKS fetches by result: ok, not_modified or error.",
-		}, []string{"result"}),
-		keys: prometheus.NewGauge(prometheus.GaugeOpts{
+		}, []string{"issuer", "result"}),
+		keys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "jwtguard", Subsystem: "jwks", Name: "keys",
 			Help: "Usable keys in the set after the last successful fetch.",
-		}),
-		unknownKID: prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"issuer"}),
+		unknownKID: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "jwtguard", Subsystem: "jwks", Name: "unknown_kid_refreshes_total",
 			Help: "Refreshes triggered by a token with an unknown kid.",
-		}),
+		}, []string{"issuer"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "jwtguard", Name: "verifications_total",
-			Help: "Requests checked by the middleware, by outcome: ok or the refusal reason.",
-		}, []string{"outcome"}),
+			Help: "Requests checked by the middleware, by issuer and outcome: ok or the refusal reason.",
+		}, []string{"issuer", "outcome"}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "jwtguard", Subsystem: "token_cache", Name: "hits_total",
 			Help: "Requests answered from the verified-token cache.",
@@ -71,16 +77,18 @@ func New() *Collector {
 }
 
 // Fetch implements jwks.Metrics.
-func (c *Collector) Fetch(result string) { c.fetches.WithLabelValues(result).Inc() }
+func (c *Collector) Fetch(issuer, result string) { c.fetches.WithLabelValues(issuer, result).Inc() }
 
 // KeysLoaded implements jwks.Metrics.
-func (c *Collector) KeysLoaded(n int) { c.keys.Set(float64(n)) }
+func (c *Collector) KeysLoaded(issuer string, n int) { c.keys.WithLabelValues(issuer).Set(float64(n)) }
 
 // UnknownKIDRefresh implements jwks.Metrics.
-func (c *Collector) UnknownKIDRefresh() { c.unknownKID.Inc() }
+func (c *Collector) UnknownKIDRefresh(issuer string) { c.unknownKID.WithLabelValues(issuer).Inc() }
 
 // Outcome implements middleware.Metrics.
-func (c *Collector) Outcome(reason string) { c.outcomes.WithLabelValues(reason).Inc() }
+func (c *Collector) Outcome(issuer, reason string) {
+	c.outcomes.WithLabelValues(issuer, reason).Inc()
+}
 
 // TokenCache implements middleware.Metrics.
 func (c *Collector) TokenCache(hit bool) {

@@ -62,26 +62,27 @@ func TestCountsFromARealCacheAndGuard(t *testing.T) {
 	want := `
 # HELP jwtguard_jwks_fetches_total JWKS fetches by result: ok, not_modified or error.
 # TYPE jwtguard_jwks_fetches_total counter
-jwtguard_jwks_fetches_total{result="ok"} 2
+jwtguard_jwks_fetches_total{issuer="ISS",result="ok"} 2
 # HELP jwtguard_jwks_keys Usable keys in the set after the last successful fetch.
 # TYPE jwtguard_jwks_keys gauge
-jwtguard_jwks_keys 1
+jwtguard_jwks_keys{issuer="ISS"} 1
 # HELP jwtguard_jwks_unknown_kid_refreshes_total Refreshes triggered by a token with an unknown kid.
 # TYPE jwtguard_jwks_unknown_kid_refreshes_total counter
-jwtguard_jwks_unknown_kid_refreshes_total 1
+jwtguard_jwks_unknown_kid_refreshes_total{issuer="ISS"} 1
 # HELP jwtguard_token_cache_hits_total Requests answered from the verified-token cache.
 # TYPE jwtguard_token_cache_hits_total counter
 jwtguard_token_cache_hits_total 1
 # HELP jwtguard_token_cache_misses_total Cacheable requests whose token had to be verified.
 # TYPE jwtguard_token_cache_misses_total counter
 jwtguard_token_cache_misses_total 3
-# HELP jwtguard_verifications_total Requests checked by the middleware, by outcome: ok or the refusal reason.
+# HELP jwtguard_verifications_total Requests checked by the middleware, by issuer and outcome: ok or the refusal reason.
 # TYPE jwtguard_verifications_total counter
-jwtguard_verifications_total{outcome="expired"} 1
-jwtguard_verifications_total{outcome="no_token"} 1
-jwtguard_verifications_total{outcome="ok"} 2
-jwtguard_verifications_total{outcome="unknown_key"} 1
+jwtguard_verifications_total{issuer="",outcome="no_token"} 1
+jwtguard_verifications_total{issuer="ISS",outcome="expired"} 1
+jwtguard_verifications_total{issuer="ISS",outcome="ok"} 2
+jwtguard_verifications_total{issuer="ISS",outcome="unknown_key"} 1
 `
+	want = strings.ReplaceAll(want, "ISS", iss.URL())
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}

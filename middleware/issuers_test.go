@@ -1,0 +1,525 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// issuerWithKeys starts a test issuer and a key cache over it, ready.
+func issuerWithKeys(t *testing.T, opts ...jwkstest.Option) (*jwkstest.Issuer, *jwks.Cache) {
+	t.Helper()
+	iss, err := jwkstest.NewIssuer(append([]jwkstest.Option{jwkstest.WithAudience(aud)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)),
+		jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	return iss, keys
+}
+
+func waitKeys(t *testing.T, keys *jwks.Cache) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verifyWith runs tok through g and returns the claims or the error.
+func verifyWith(g *middleware.Guard, tok string) (*claims.Claims, error) {
+	return g.VerifyToken(context.Background(), tok)
+}
+
+// issuerLog records Metrics outcomes with their issuer.
+type issuerLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *issuerLog) Outcome(iss, reason string) {
+	l.mu.Lock()
+	l.got = append(l.got, iss+" "+reason)
+	l.mu.Unlock()
+}
+func (l *issuerLog) TokenCache(bool) {}
+
+// Two issuers, each with its own key set: each one's tokens verify with its
+// own keys only, an unknown iss costs no request, and the metrics say which.
+func TestSeveralIssuers(t *testing.T) {
+	a, keysA := issuerWithKeys(t)
+	b, keysB := issuerWithKeys(t, jwkstest.WithAlgorithm("ES256"))
+	waitKeys(t, keysA)
+	waitKeys(t, keysB)
+	m := &issuerLog{}
+	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Issuers(); !slices.Equal(got, []string{a.URL(), b.URL()}) {
+		t.Fatalf("Issuers() = %q", got)
+	}
+	for _, iss := range []*jwkstest.Issuer{a, b} {
+		c, err := verifyWith(g, mintOK(t, iss))
+		if err != nil || c.Issuer != iss.URL() {
+			t.Fatalf("token of %s: %v %v", iss.URL(), c, err)
+		}
+	}
+	a.ResetCounters()
+	b.ResetCounters()
+
+	// iss names A, but B's key signed it, under B's kid: A has no such key
+	// (one refresh of A's set may look for it), and B is never asked.
+	cross, err := b.Mint(jwkstest.WithClaim("iss", a.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyWith(g, cross); !errors.Is(err, middleware.ErrUnknownKey) {
+		t.Fatalf("A's iss with B's key: %v, want ErrUnknownKey", err)
+	}
+	if n := b.JWKSFetches() + b.DiscoveryFetches(); n != 0 {
+		t.Fatalf("B was asked %d times for a token naming A", n)
+	}
+	if n := a.JWKSFetches(); n > 1 {
+		t.Fatalf("A's keys fetched %d times for one unknown kid", n)
+	}
+
+	// An iss that is not configured: refused before any key is looked up.
+	a.ResetCounters()
+	for _, iss := range []string{"https://stranger.example", "", a.URL() + "/"} {
+		stranger, _ := a.Mint(jwkstest.WithClaim("iss", iss), jwkstest.WithKID("unknown-kid"))
+		if _, err := verifyWith(g, stranger); !errors.Is(err, middleware.ErrIssuer) {
+			t.Fatalf("iss %q: %v, want ErrIssuer", iss, err)
+		}
+	}
+	if n := a.JWKSFetches() + a.DiscoveryFetches() + b.JWKSFetches() + b.DiscoveryFetches(); n != 0 {
+		t.Fatalf("unknown issuers caused %d requests", n)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := []string{a.URL() + " ok", b.URL() + " ok", a.URL() + " unknown_key", " issuer", " issuer", " issuer"}
+	if !slices.Equal(m.got, want) {
+		t.Fatalf("outcomes %q, want %q", m.got, want)
+	}
+}
+
+func mintOK(t *testing.T, iss *jwkstest.Issuer, opts ...jwkstest.MintOption) string {
+	t.Helper()
+	tok, err := iss.Mint(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Two issuers may publish the same kid for different keys: each token is
+// verified with its own issuer's key.
+func TestSameKIDAtTwoIssuers(t *testing.T) {
+	a, keysA := issuerWithKeys(t, jwkstest.WithAlgorithm("ES256"))
+	kid := a.SigningKID("ES256")
+	b, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, err := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetJWKSBody([]byte(`{"keys":[` + string(raw) + `]}`))
+	keysB, err := jwks.New(context.Background(), b.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keysB.Close)
+	waitKeys(t, keysA)
+	waitKeys(t, keysB)
+	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA := mintOK(t, a)
+	tokB := mintOK(t, b, jwkstest.WithKID(kid), jwkstest.WithSigningKey(other))
+	for name, tok := range map[string]string{"A": tokA, "B": tokB} {
+		if _, err := verifyWith(g, tok); err != nil {
+			t.Fatalf("%s's token: %v", name, err)
+		}
+	}
+	// Swap the issuers: same kid, same header, the other issuer's key.
+	swapped := mintOK(t, b, jwkstest.WithKID(kid), jwkstest.WithSigningKey(other), jwkstest.WithClaim("iss", a.URL()))
+	if _, err := verifyWith(g, swapped); !errors.Is(err, middleware.ErrSignature) {
+		t.Fatalf("B's key under A's iss: %v, want ErrSignature", err)
+	}
+}
+
+// A token of an issuer whose keys never arrived is 503; the other issuer's
+// tokens are verified as usual.
+func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
+	down, keysDown := issuerWithKeys(t)
+	down.SetFault(jwkstest.FaultDown)
+	up, keysUp := issuerWithKeys(t)
+	waitKeys(t, keysUp)
+	g, err := middleware.New(keysDown, down.URL(), []string{aud}, middleware.WithIssuer(keysUp, up.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyWith(g, mintOK(t, down)); !errors.Is(err, middleware.ErrKeysUnavailable) {
+		t.Fatalf("token of the issuer that is down: %v, want ErrKeysUnavailable", err)
+	}
+	if _, err := verifyWith(g, mintOK(t, up)); err != nil {
+		t.Fatalf("token of the issuer that is up: %v", err)
+	}
+	// Neither issuer ready: any token at all is 503, as with one issuer.
+	g2, err := middleware.New(keysDown, down.URL(), []string{aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyWith(g2, "not-even-a-jwt"); !errors.Is(err, middleware.ErrKeysUnavailable) {
+		t.Fatalf("before any keys: %v, want ErrKeysUnavailable", err)
+	}
+}
+
+// A change in one issuer's keys drops that issuer's cached tokens only.
+func TestTokenCachePerIssuer(t *testing.T) {
+	a, keysA := issuerWithKeys(t)
+	b, keysB := issuerWithKeys(t)
+	waitKeys(t, keysA)
+	waitKeys(t, keysB)
+	m := &cacheCounter{}
+	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA, tokB := mintOK(t, a), mintOK(t, b)
+	for _, tok := range []string{tokA, tokB, tokA, tokB} {
+		if _, err := verifyWith(g, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, mi := m.hits.Load(), m.misses.Load(); h != 2 || mi != 2 {
+		t.Fatalf("hits %d misses %d, want 2 and 2", h, mi)
+	}
+	// A rotates; a token with A's new kid makes the cache fetch A's keys.
+	kid, err := a.Rotate("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyWith(g, mintOK(t, a, jwkstest.WithKID(kid))); err != nil {
+		t.Fatal(err)
+	}
+	m.hits.Store(0)
+	m.misses.Store(0)
+	for _, tok := range []string{tokA, tokB} {
+		if _, err := verifyWith(g, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, mi := m.hits.Load(), m.misses.Load(); h != 1 || mi != 1 {
+		t.Fatalf("after A's rotation: hits %d misses %d, want B's hit and A's miss", h, mi)
+	}
+}
+
+// Each issuer's token shape is its own: WithScopeClaims for B reads B's
+// roles, never A's.
+func TestIssuerOptionsAreTheIssuers(t *testing.T) {
+	a, keysA := issuerWithKeys(t)
+	b, keysB := issuerWithKeys(t)
+	waitKeys(t, keysA)
+	waitKeys(t, keysB)
+	g, err := middleware.New(keysA, a.URL(), []string{aud},
+		middleware.WithIssuer(keysB, b.URL(), middleware.WithScopeClaims("roles"), middleware.WithIssuerAliases("b.example")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := g.Rule(middleware.Scopes("admin"))
+	ctx := context.Background()
+	if _, err := admin.VerifyToken(ctx, mintOK(t, b, jwkstest.WithClaim("roles", []string{"admin"}))); err != nil {
+		t.Fatalf("B's role: %v", err)
+	}
+	if _, err := admin.VerifyToken(ctx, mintOK(t, b, jwkstest.WithClaim("roles", []string{"admin"}), jwkstest.WithClaim("iss", "b.example"))); err != nil {
+		t.Fatalf("B's alias: %v", err)
+	}
+	if _, err := admin.VerifyToken(ctx, mintOK(t, a, jwkstest.WithClaim("roles", []string{"admin"}))); !errors.Is(err, middleware.ErrInsufficientScope) {
+		t.Fatalf("A's role: %v, want ErrInsufficientScope", err)
+	}
+	if _, err := verifyWith(g, mintOK(t, a, jwkstest.WithClaim("iss", "b.example"))); !errors.Is(err, middleware.ErrUnknownKey) {
+		t.Fatalf("A's key under B's alias: %v, want ErrUnknownKey", err)
+	}
+}
+
+func TestIssuerConfigurationErrors(t *testing.T) {
+	_, keys := issuerWithKeys(t)
+	const iss = "https://a.example"
+	for name, opts := range map[string][]middleware.Option{
+		"Guard option in WithIssuer": {middleware.WithIssuer(keys, "https://b.example", middleware.WithLeeway(time.Second))},
+		"same iss twice":             {middleware.WithIssuer(keys, iss)},
+		"alias of another issuer":    {middleware.WithIssuer(keys, "https://b.example", middleware.WithIssuerAliases(iss))},
+		"nil key set":                {middleware.WithIssuer(nil, "https://b.example")},
+		"empty issuer":               {middleware.WithIssuer(keys, "")},
+		"WithTenants on a literal":   {middleware.WithTenants("t")},
+		"template without tenant":    {middleware.WithIssuerTemplate(keys, "https://login.example/v2.0")},
+		"template with two":          {middleware.WithIssuerTemplate(keys, "https://x/{tenantid}/{tenantid}")},
+		"empty tenant list":          {middleware.WithIssuerTemplate(keys, "https://x/{tenantid}", middleware.WithTenants())},
+		"nested issuers":             {middleware.WithIssuer(keys, "https://b.example", middleware.WithIssuer(keys, "https://c.example"))},
+		"two resolvers": {
+			middleware.WithIssuerResolver(allowAll, nil),
+			middleware.WithIssuerResolver(allowAll, nil),
+		},
+	} {
+		if _, err := middleware.New(keys, iss, []string{aud}, opts...); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
+
+func allowAll(context.Context, string) (bool, error) { return true, nil }
+
+// Multi-tenant Entra ID: one key set, an issuer per tenant, matched by the
+// token's own tid; an allow-list narrows it.
+func TestIssuerTemplate(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	const (
+		tenant  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		other   = "00000000-0000-0000-0000-000000000001"
+		entraV2 = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	)
+	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	open, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithIssuerTemplate(keys, entraV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithIssuerTemplate(keys, entraV2, middleware.WithTenants(tenant)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := func(issClaim string, tid any) string {
+		opts := []jwkstest.MintOption{jwkstest.WithClaim("iss", issClaim)}
+		if tid != nil {
+			opts = append(opts, jwkstest.WithClaim("tid", tid))
+		}
+		return mintOK(t, iss, opts...)
+	}
+	for name, tc := range map[string]struct {
+		tok        string
+		open, narr error
+	}{
+		"tenant matches":      {tok(issFor(tenant), tenant), nil, nil},
+		"another tenant":      {tok(issFor(other), other), nil, middleware.ErrIssuer},
+		"tid mismatch":        {tok(issFor(tenant), other), middleware.ErrIssuer, middleware.ErrIssuer},
+		"tid absent":          {tok(issFor(tenant), nil), middleware.ErrIssuer, middleware.ErrIssuer},
+		"tid not a string":    {tok(issFor(tenant), 7), middleware.ErrIssuer, middleware.ErrIssuer},
+		"empty tenant":        {tok(issFor(""), ""), middleware.ErrIssuer, middleware.ErrIssuer},
+		"path in the tenant":  {tok(issFor(tenant+"/x"), tenant+"/x"), middleware.ErrIssuer, middleware.ErrIssuer},
+		"v1 issuer":           {tok("https://sts.windows.net/"+tenant+"/", tenant), middleware.ErrIssuer, middleware.ErrIssuer},
+		"the literal issuer":  {tok(iss.URL(), nil), nil, nil},
+		"template itself":     {tok(entraV2, "{tenantid}"), middleware.ErrIssuer, middleware.ErrIssuer},
+		"suffix lookalike":    {tok(issFor(tenant)+"x", tenant), middleware.ErrIssuer, middleware.ErrIssuer},
+		"prefix lookalike":    {tok("https://login.microsoftonline.com.evil/"+tenant+"/v2.0", tenant), middleware.ErrIssuer, middleware.ErrIssuer},
+		"tenant in the query": {tok(issFor(tenant)+"?"+tenant, tenant), middleware.ErrIssuer, middleware.ErrIssuer},
+	} {
+		for _, g := range []struct {
+			name string
+			g    *middleware.Guard
+			want error
+		}{{"open", open, tc.open}, {"narrow", narrow, tc.narr}} {
+			_, err := verifyWith(g.g, tc.tok)
+			if (g.want == nil) != (err == nil) || (g.want != nil && !errors.Is(err, g.want)) {
+				t.Errorf("%s, %s: %v, want %v", name, g.name, err, g.want)
+			}
+		}
+	}
+}
+
+// countingKeys is a resolver's key set that counts its closes.
+type countingKeys struct {
+	*jwks.Cache
+	closed *atomic.Int64
+}
+
+func (k countingKeys) Close() { k.closed.Add(1); k.Cache.Close() }
+
+// A flood of made-up issuers costs the resolver a bounded number of calls,
+// no key set and no request, and bounded memory; many allowed issuers are
+// held in a bounded set, the least recently used closed.
+func TestIssuerResolverIsBounded(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	var asked, made atomic.Int64
+	allowNone := func(context.Context, string) (bool, error) { asked.Add(1); return false, nil }
+	noKeys := func(string) (middleware.KeySet, error) { made.Add(1); return nil, errors.New("never") }
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allowNone, noKeys),
+		middleware.WithResolverLimits(middleware.ResolverLimits{Answers: 1000, PerSecond: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	// One signed token, re-signed per issuer would cost too long: the iss
+	// is read before any signature check, so a forged signature will do.
+	base := mintOK(t, iss)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	const flood = 100_000
+	var refused, unavailable int
+	for i := range flood {
+		tok := mintUnsigned(t, fmt.Sprintf("https://tenant-%d.example", i))
+		_, err := verifyWith(g, tok)
+		switch {
+		case errors.Is(err, middleware.ErrIssuer):
+			refused++
+		case errors.Is(err, middleware.ErrKeysUnavailable):
+			unavailable++
+		default:
+			t.Fatalf("made-up issuer %d: %v", i, err)
+		}
+	}
+	elapsed := time.Since(start)
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// The limiter: 1000 a second with a burst of 2000.
+	if max := int64(2000 + 1000*elapsed.Seconds() + 1000); asked.Load() > max {
+		t.Fatalf("the resolver was asked %d times in %s, more than the limit allows (%d)", asked.Load(), elapsed, max)
+	}
+	if int64(refused) != asked.Load() || refused+unavailable != flood {
+		t.Fatalf("refused %d (asked %d), unavailable %d", refused, asked.Load(), unavailable)
+	}
+	if made.Load() != 0 {
+		t.Fatalf("%d key sets made for refused issuers", made.Load())
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 8<<20 {
+		t.Fatalf("heap grew by %d bytes for a flood of made-up issuers", grew)
+	}
+	if _, err := verifyWith(g, base); err != nil {
+		t.Fatalf("the configured issuer during the flood: %v", err)
+	}
+}
+
+// mintUnsigned makes a token whose signature is garbage: enough for every
+// check that runs before the key lookup.
+func mintUnsigned(t *testing.T, iss string) string {
+	t.Helper()
+	payload := fmt.Sprintf(`{"iss":%q,"sub":"u","aud":%q,"exp":%d}`, iss, aud, time.Now().Add(time.Hour).Unix())
+	return b64([]byte(`{"alg":"RS256","kid":"k"}`)) + "." + b64([]byte(payload)) + ".c2ln"
+}
+
+func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
+	// One issuer server stands in for every tenant: each tenant's iss is
+	// accepted, and its "key set" is a cache of that server's keys.
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	var closed, made atomic.Int64
+	newKeys := func(string) (middleware.KeySet, error) {
+		made.Add(1)
+		c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			return nil, err
+		}
+		return countingKeys{c, &closed}, nil
+	}
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allowAll, newKeys),
+		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 3, PerSecond: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tenants = 10
+	for round := range 2 {
+		for i := range tenants {
+			tenant := fmt.Sprintf("https://tenant-%d.example", i)
+			c, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant)))
+			if err != nil || c.Issuer != tenant {
+				t.Fatalf("round %d, tenant %d: %v", round, i, err)
+			}
+		}
+	}
+	// Each tenant's key set is made once per time it is let in, and never
+	// more than three are held.
+	if made.Load() != 2*tenants {
+		t.Fatalf("%d key sets made, want %d (each evicted before its next use)", made.Load(), 2*tenants)
+	}
+	if open := made.Load() - closed.Load(); open != 3 {
+		t.Fatalf("%d key sets open, want 3", open)
+	}
+	g.Close()
+	if made.Load() != closed.Load() {
+		t.Fatalf("after Close: %d made, %d closed", made.Load(), closed.Load())
+	}
+}
+
+// The resolver's answers and errors: a no is 401 and remembered, an error is
+// 503 and not remembered.
+func TestIssuerResolverAnswers(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	var asked atomic.Int64
+	fail := atomic.Bool{}
+	allow := func(_ context.Context, s string) (bool, error) {
+		asked.Add(1)
+		if fail.Load() {
+			return false, errors.New("database down")
+		}
+		return s == "https://good.example", nil
+	}
+	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
+	g, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithIssuerResolver(allow, newKeys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := mintOK(t, iss, jwkstest.WithClaim("iss", "https://bad.example"))
+	for range 3 {
+		if _, err := verifyWith(g, bad); !errors.Is(err, middleware.ErrIssuer) {
+			t.Fatalf("refused issuer: %v", err)
+		}
+	}
+	if asked.Load() != 1 {
+		t.Fatalf("asked %d times for one refused issuer, want 1", asked.Load())
+	}
+	fail.Store(true)
+	good := mintOK(t, iss, jwkstest.WithClaim("iss", "https://good.example"))
+	for range 2 {
+		if _, err := verifyWith(g, good); !errors.Is(err, middleware.ErrKeysUnavailable) {
+			t.Fatalf("resolver error: %v, want ErrKeysUnavailable", err)
+		}
+	}
+	if asked.Load() != 3 {
+		t.Fatalf("errors were remembered: asked %d times", asked.Load())
+	}
+	fail.Store(false)
+	if c, err := verifyWith(g, good); err != nil || c.Issuer != "https://good.example" {
+		t.Fatalf("allowed issuer: %v", err)
+	}
+	// The HTTP face of the same answers.
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for tok, want := range map[string]int{good: 200, bad: 401} {
+		if rec := serveOnce(h, "/", tok); rec.Code != want {
+			t.Fatalf("status %d, want %d", rec.Code, want)
+		}
+	}
+}
