@@ -1039,7 +1039,7 @@ type outcomeLog struct {
 }
 
 func (o *outcomeLog) Outcome(_, r string) { o.mu.Lock(); o.got = append(o.got, r); o.mu.Unlock() }
-func (o *outcomeLog) TokenCache(bool)  {}
+func (o *outcomeLog) TokenCache(bool)     {}
 func (o *outcomeLog) take() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -61,22 +61,22 @@ type config struct {
 	guardOptions   int     // how many Guard options were applied
 	errs           []error // found while applying options
 
-	leeway           time.Duration
-	algorithms       []string
-	realm            string
-	types            []string
-	strictType       bool
-	cookie           string
-	query            string
-	logger           *slog.Logger
-	now              func() time.Time
-	onError          ErrorHandler
-	maxTokenSize     int
-	retryAfter       time.Duration
-	metrics          Metrics
-	cacheEntries     int
-	cacheBytes       int64
-	trustContext     bool
+	leeway       time.Duration
+	algorithms   []string
+	realm        string
+	types        []string
+	strictType   bool
+	cookie       string
+	query        string
+	logger       *slog.Logger
+	now          func() time.Time
+	onError      ErrorHandler
+	maxTokenSize int
+	retryAfter   time.Duration
+	metrics      Metrics
+	cacheEntries int
+	cacheBytes   int64
+	trustContext bool
 }
 
 // Metrics receives each request's verification outcome, for a metrics
@@ -100,7 +100,7 @@ func WithMetrics(m Metrics) Option {
 type noMetrics struct{}
 
 func (noMetrics) Outcome(string, string) {}
-func (noMetrics) TokenCache(bool) {}
+func (noMetrics) TokenCache(bool)        {}
 
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
 // DefaultLeeway. Keep it small: it extends every token's life.
