@@ -442,7 +442,7 @@ func (s *server) waitKeys(t *testing.T, tok string) {
 	}
 }
 
-// The contract's exact refusals (shared/spec/http-contract.md).
+// The example servers' exact refusals (examples/README.md).
 const realm = `Bearer realm="api"`
 
 func invalid(desc string) result {
@@ -461,12 +461,13 @@ var (
 )
 
 // me is the contract's /api/me body.
-func me(sub, clientID string, scopes ...string) result {
+func me(iss, sub, clientID string, scopes ...string) result {
 	b, _ := json.Marshal(struct {
+		Iss      string   `json:"iss"`
 		Sub      string   `json:"sub"`
 		ClientID string   `json:"client_id,omitempty"`
 		Scopes   []string `json:"scopes"`
-	}{sub, clientID, append([]string{}, scopes...)})
+	}{iss, sub, clientID, append([]string{}, scopes...)})
 	return result{200, "", "application/json", string(b)}
 }
 
@@ -521,7 +522,7 @@ func TestOIDCProvider(t *testing.T) {
 			expiring := p.clientCredentials(t, "svc-short", api, "notes:read")
 			checkIssued(t, p, expiring, "ES256", api)
 			strict.waitKeys(t, expiring)
-			expect(t, "short-lived token while valid", strict.do(t, "GET", "/api/me", expiring), me("svc-short", "svc-short", "notes:read"))
+			expect(t, "short-lived token while valid", strict.do(t, "GET", "/api/me", expiring), me(p.Issuer, "svc-short", "svc-short", "notes:read"))
 
 			// One client per algorithm; the token's alg is what the
 			// provider's resource server configuration picked.
@@ -529,19 +530,19 @@ func TestOIDCProvider(t *testing.T) {
 				read := p.clientCredentials(t, c.client, api, "notes:read")
 				checkIssued(t, p, read, c.alg, api)
 				s.waitKeys(t, read)
-				expect(t, c.alg+" /api/me", s.do(t, "GET", "/api/me", read), me(c.client, c.client, "notes:read"))
+				expect(t, c.alg+" /api/me", s.do(t, "GET", "/api/me", read), me(p.Issuer, c.client, c.client, "notes:read"))
 				expectStatus(t, c.alg+" GET /api/notes", s.do(t, "GET", "/api/notes", read), 200, "[")
 				expect(t, c.alg+" POST /api/notes without notes:write", s.do(t, "POST", "/api/notes", read), forbidden("notes:write"))
 
 				both := p.clientCredentials(t, c.client, api, "notes:read notes:write")
-				expect(t, c.alg+" /api/me with two scopes", s.do(t, "GET", "/api/me", both), me(c.client, c.client, "notes:read", "notes:write"))
+				expect(t, c.alg+" /api/me with two scopes", s.do(t, "GET", "/api/me", both), me(p.Issuer, c.client, c.client, "notes:read", "notes:write"))
 				expectStatus(t, c.alg+" POST /api/notes", s.do(t, "POST", "/api/notes", both), 201, "{")
 				write := p.clientCredentials(t, c.client, api, "notes:write")
 				expect(t, c.alg+" GET /api/notes without notes:read", s.do(t, "GET", "/api/notes", write), forbidden("notes:read"))
 				// A scope the resource does not offer is dropped by the
 				// provider: the token carries no scope at all.
 				none := p.clientCredentials(t, c.client, api, "admin")
-				expect(t, c.alg+" /api/me without scopes", s.do(t, "GET", "/api/me", none), me(c.client, c.client))
+				expect(t, c.alg+" /api/me without scopes", s.do(t, "GET", "/api/me", none), me(p.Issuer, c.client, c.client))
 			}
 
 			// The admin API through a second resource indicator: its token
@@ -563,7 +564,7 @@ func TestOIDCProvider(t *testing.T) {
 				t.Fatal("the authorization code grant issued no refresh token")
 			}
 			checkIssued(t, p, first.AccessToken, "EdDSA", api)
-			expect(t, "user token", s.do(t, "GET", "/api/me", first.AccessToken), me("user-123", "app", "notes:read", "notes:write"))
+			expect(t, "user token", s.do(t, "GET", "/api/me", first.AccessToken), me(p.Issuer, "user-123", "app", "notes:read", "notes:write"))
 			refreshed := p.token(t, "app", url.Values{
 				"grant_type":    {"refresh_token"},
 				"refresh_token": {first.RefreshToken},
@@ -574,7 +575,7 @@ func TestOIDCProvider(t *testing.T) {
 				t.Fatal("the refresh grant returned the same access token")
 			}
 			checkIssued(t, p, refreshed.AccessToken, "EdDSA", api)
-			expect(t, "refreshed token", s.do(t, "GET", "/api/me", refreshed.AccessToken), me("user-123", "app", "notes:read"))
+			expect(t, "refreshed token", s.do(t, "GET", "/api/me", refreshed.AccessToken), me(p.Issuer, "user-123", "app", "notes:read"))
 			expect(t, "refreshed token narrowed to notes:read", s.do(t, "POST", "/api/notes", refreshed.AccessToken), forbidden("notes:write"))
 
 			// The short-lived token, once past exp + 1 s leeway: exactly
@@ -583,7 +584,7 @@ func TestOIDCProvider(t *testing.T) {
 			exp := time.Unix(int64(claims["exp"].(float64)), 0)
 			time.Sleep(time.Until(exp.Add(time.Second + 100*time.Millisecond)))
 			expect(t, "expired token, leeway 1s", strict.do(t, "GET", "/api/me", expiring), expiredHint)
-			expect(t, "expired token, leeway 30s", s.do(t, "GET", "/api/me", expiring), me("svc-short", "svc-short", "notes:read"))
+			expect(t, "expired token, leeway 30s", s.do(t, "GET", "/api/me", expiring), me(p.Issuer, "svc-short", "svc-short", "notes:read"))
 		})
 	}
 }
@@ -609,7 +610,7 @@ func TestOIDCProviderKeyRotation(t *testing.T) {
 		running[i] = startServer(t, name, "-issuer", p.Issuer, "-audience", api)
 		running[i].waitKeys(t, old["RS256"])
 		for _, alg := range algs {
-			expect(t, name+" "+alg+" before rotation", running[i].do(t, "GET", "/api/me", old[alg]), me(clients[alg], clients[alg], "notes:read"))
+			expect(t, name+" "+alg+" before rotation", running[i].do(t, "GET", "/api/me", old[alg]), me(p.Issuer, clients[alg], clients[alg], "notes:read"))
 		}
 	}
 
@@ -634,8 +635,8 @@ func TestOIDCProviderKeyRotation(t *testing.T) {
 			if kid := checkIssued(t, p, fresh, alg, api); kid != kids[alg] {
 				t.Fatalf("%s token after rotation has kid %s, want %s", alg, kid, kids[alg])
 			}
-			expect(t, s.name+" "+alg+" after rotation", s.do(t, "GET", "/api/me", fresh), me(clients[alg], clients[alg], "notes:read"))
-			expect(t, s.name+" "+alg+" old key still published", s.do(t, "GET", "/api/me", old[alg]), me(clients[alg], clients[alg], "notes:read"))
+			expect(t, s.name+" "+alg+" after rotation", s.do(t, "GET", "/api/me", fresh), me(p.Issuer, clients[alg], clients[alg], "notes:read"))
+			expect(t, s.name+" "+alg+" old key still published", s.do(t, "GET", "/api/me", old[alg]), me(p.Issuer, clients[alg], clients[alg], "notes:read"))
 		}
 	}
 
@@ -644,6 +645,6 @@ func TestOIDCProviderKeyRotation(t *testing.T) {
 		t.Fatalf("refreshed token has kid %s, want the rotated %s", kid, kids["EdDSA"])
 	}
 	for _, s := range running {
-		expect(t, s.name+" token refreshed across the rotation", s.do(t, "GET", "/api/me", refreshed.AccessToken), me("user-123", "app", "notes:read"))
+		expect(t, s.name+" token refreshed across the rotation", s.do(t, "GET", "/api/me", refreshed.AccessToken), me(p.Issuer, "user-123", "app", "notes:read"))
 	}
 }

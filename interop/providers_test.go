@@ -283,6 +283,53 @@ func TestEntraIDv2(t *testing.T) {
 	})
 }
 
+// Multi-tenant Entra ID: an app registration open to other organisations
+// gets tokens whose iss names each caller's tenant
+// (https://login.microsoftonline.com/{tid}/v2.0), all signed with the keys
+// at the common endpoint (https://login.microsoftonline.com/common/discovery/v2.0/keys,
+// jwks.NewFromJWKSURL). The issuer template matches iss against the token's
+// own tid, and WithTenants names the organisations allowed in.
+func TestEntraIDMultiTenant(t *testing.T) {
+	iss := newIssuer(t, "/common/v2.0")
+	// One key set for every tenant, as at the common endpoint.
+	keys, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		fabrikam = "9188040d-6c67-4c5b-b112-36a304b66dad"
+		stranger = "00000000-0000-0000-0000-0000000000ff"
+	)
+	// "https://login.microsoftonline.com/{tenantid}/v2.0"
+	template := iss.ServerURL() + "/{tenantid}/v2.0"
+	issFor := func(tid string) string { return iss.ServerURL() + "/" + tid + "/v2.0" }
+	g := guard(t, keys, iss.URL(), []string{entraAPI},
+		middleware.WithIssuerTemplate(keys, template, middleware.WithTenants(contoso, fabrikam), middleware.WithScopeClaims("roles")))
+	iat, exp := times()
+	tok := func(issuer, tid string) string {
+		return sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{
+			"aud": entraAPI, "iss": issuer, "iat": iat, "nbf": iat, "exp": exp, "tid": tid,
+			"sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ", "scp": "Notes.Read", "ver": "2.0",
+		})
+	}
+	for _, tid := range []string{contoso, fabrikam} {
+		c := wantOK(t, "tenant "+tid, call(t, g, tok(issFor(tid), tid), middleware.Scopes("Notes.Read")), "Notes.Read")
+		if c.Issuer != issFor(tid) {
+			t.Fatalf("iss %q", c.Issuer)
+		}
+	}
+	const notOurIssuer = `error="invalid_token", error_description="The access token issuer is not accepted"`
+	wantRefused(t, "a tenant not allowed", call(t, g, tok(issFor(stranger), stranger)), 401, notOurIssuer)
+	wantRefused(t, "tid and iss disagree", call(t, g, tok(issFor(contoso), stranger)), 401, notOurIssuer)
+}
+
 // Entra ID v1.0 tokens: issuer https://sts.windows.net/{tenant}/ — another
 // host than the v2.0 one, and WITH a trailing slash; typ "JWT" and the legacy
 // x5t header; aud here the App ID URI. jwks.New discovers from
@@ -603,6 +650,9 @@ var providerTable = []providerRow{
 	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v2.0",
 		"`https://login.microsoftonline.com/{tenant}/v2.0`", "the API's client ID (GUID)", "`scp` string (user); `roles` array (app)",
 		"`WithScopeClaims(\"roles\")`", "TestEntraIDv2"},
+	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/howto-convert-app-to-be-multi-tenant) multi-tenant",
+		"`WithIssuerTemplate(keys, \"https://login.microsoftonline.com/{tenantid}/v2.0\", WithTenants(…))`; keys from `jwks.NewFromJWKSURL` at `https://login.microsoftonline.com/common/discovery/v2.0/keys`", "the API's client ID (GUID)", "`scp` string (user); `roles` array (app)",
+		"`WithTenants` with the organisations allowed (without it, every tenant is); `WithScopeClaims(\"roles\")`", "TestEntraIDMultiTenant"},
 	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v1.0",
 		"`https://sts.windows.net/{tenant}/` (trailing slash)", "App ID URI (`api://…`) or client ID", "`scp` string (user); `roles` array (app)",
 		"`WithScopeClaims(\"roles\")`", "TestEntraIDv1"},
@@ -623,10 +673,8 @@ var providerTable = []providerRow{
 		"none", "TestOryHydra"},
 }
 
-// providerNotes are what the options cannot express.
-var providerNotes = []string{
-	"Multi-tenant Entra ID apps get a different `iss` per tenant; a Guard has one issuer.",
-}
+// providerNotes are what the options cannot express; none, for now.
+var providerNotes []string
 
 func renderProviders() string {
 	var b strings.Builder
@@ -637,9 +685,11 @@ func renderProviders() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | `%s` |\n", r.Provider, r.Issuer, r.Audience, r.Scopes, r.Options,
 			strings.Join(strings.Fields(r.Test), "`, `"))
 	}
-	b.WriteString("\nNot expressible with the current options:\n\n")
-	for _, n := range providerNotes {
-		b.WriteString("- " + n + "\n")
+	if len(providerNotes) > 0 {
+		b.WriteString("\nNot expressible with the current options:\n\n")
+		for _, n := range providerNotes {
+			b.WriteString("- " + n + "\n")
+		}
 	}
 	return b.String()
 }

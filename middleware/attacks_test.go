@@ -35,7 +35,7 @@ import (
 )
 
 // The attack catalogue: one named subtest per attack, each asserting the
-// exact response the HTTP contract (shared/spec/http-contract.md) fixes. A
+// exact response the example servers' refusal table (examples/README.md) fixes. A
 // panic fails the subtest (the in-process path re-panics; the network path
 // sees the server drop the connection), and an exact match rules out any
 // 5xx. Keys supplied by the token header (jku, x5u, jwk, x5c) are covered by

@@ -209,7 +209,7 @@ func (rf refusal) build(realm string) *Error {
 		c := newChallenge("Bearer")
 		c.param("realm", realm)
 		c.param("error", rf.code)
-		// The contract: only invalid_token describes itself in the header;
+		// Only invalid_token describes itself in the header (examples/README.md);
 		// 400 and 403 name their error (and 403 the scopes) alone.
 		switch rf.code {
 		case "invalid_token":

@@ -165,3 +165,40 @@ func ExampleGuard_VerifyToken() {
 	// refused: 403 insufficient_scope [notes:write]
 	// expired: tell the client to refresh
 }
+
+// One Guard for two authorization servers, each with its own key set and
+// its own token shape; here two test issuers stand in for Auth0 and Entra ID.
+func ExampleWithIssuer() {
+	a, _ := jwkstest.NewIssuer()
+	defer a.Close()
+	b, _ := jwkstest.NewIssuer()
+	defer b.Close()
+	ctx, api := context.Background(), "https://api.example.com"
+	// auth0 = "https://example.us.auth0.com/", entra = "https://login.microsoftonline.com/<tenant>/v2.0"
+	auth0, entra := a.URL(), b.URL()
+	auth0Keys, _ := jwks.New(ctx, auth0)
+	entraKeys, _ := jwks.New(ctx, entra)
+	defer auth0Keys.Close()
+	defer entraKeys.Close()
+	g, err := middleware.New(auth0Keys, auth0, []string{api},
+		middleware.WithScopeClaims("permissions"), // Auth0's, for this issuer only
+		middleware.WithIssuer(entraKeys, entra, middleware.WithScopeClaims("roles")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = auth0Keys.WaitReady(ctx)
+	_ = entraKeys.WaitReady(ctx)
+
+	admin := g.Rule(middleware.Scopes("admin"))
+	fromA, _ := a.Mint(jwkstest.WithClaim("permissions", []string{"admin"}))
+	fromB, _ := b.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
+	roleAtA, _ := a.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
+	for _, tok := range []string{fromA, fromB, roleAtA} {
+		c, err := admin.VerifyToken(ctx, tok)
+		fmt.Println(c != nil && (c.Issuer == auth0 || c.Issuer == entra), errors.Is(err, middleware.ErrInsufficientScope))
+	}
+	// Output:
+	// true false
+	// true false
+	// false true
+}

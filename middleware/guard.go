@@ -364,7 +364,7 @@ func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audience
 	if cacheable {
 		g.metrics.TokenCache(false)
 	}
-	// The contract: a token that arrives before any key set was fetched is
+	// A token that arrives before any key set was fetched is
 	// answered 503, whatever it holds; the client should retry, not refresh.
 	if !g.anyReady() {
 		return nil, nil, g.refusals[rKeysUnavailable]

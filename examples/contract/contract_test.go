@@ -182,6 +182,17 @@ func forbidden(scopes string) result {
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
 }
 
+// meBody is the JSON of /api/me for the test issuers' default subject.
+func meBody(iss, clientID string, scopes ...string) string {
+	b, _ := json.Marshal(struct {
+		Iss      string   `json:"iss"`
+		Sub      string   `json:"sub"`
+		ClientID string   `json:"client_id,omitempty"`
+		Scopes   []string `json:"scopes"`
+	}{iss, "user-123", clientID, append([]string{}, scopes...)})
+	return string(b)
+}
+
 func forge(tok string) string {
 	i := strings.LastIndexByte(tok, '.')
 	sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
@@ -231,14 +242,7 @@ func TestContract(t *testing.T) {
 	now := time.Now().Unix()
 	payload := map[string]any{"iss": iss.URL(), "sub": "u", "aud": aud, "exp": now + 300}
 	read, write, admin := mint(jwkstest.WithScopes("notes:read")), mint(jwkstest.WithScopes("notes:write")), mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
-	meJSON := func(clientID string, scopes ...string) string {
-		b, _ := json.Marshal(struct {
-			Sub      string   `json:"sub"`
-			ClientID string   `json:"client_id,omitempty"`
-			Scopes   []string `json:"scopes"`
-		}{"user-123", clientID, append([]string{}, scopes...)})
-		return string(b)
-	}
+	meJSON := func(clientID string, scopes ...string) string { return meBody(iss.URL(), clientID, scopes...) }
 	ok := func(body string) result { return result{200, "", "", "application/json", body} }
 
 	cases := []struct {

@@ -1,4 +1,4 @@
 // Package contract holds the black-box test that drives every example
-// server over real HTTP and checks each row of shared/spec/http-contract.md.
+// server over real HTTP and checks each rule of examples/README.md.
 // It has no code of its own; see contract_test.go.
 package contract

@@ -1,5 +1,5 @@
 // Command echo is the example resource server on Echo, identical over HTTP
-// to examples/nethttp (shared/spec/http-contract.md). With no -issuer it
+// to examples/nethttp (examples/README.md). With no -issuer it
 // starts an in-process dev authorization server and prints curl commands:
 //
 //	go run ./examples/echo

@@ -1,5 +1,5 @@
 // Command gin is the example resource server on Gin, identical over HTTP to
-// examples/nethttp (shared/spec/http-contract.md). With no -issuer it starts
+// examples/nethttp (examples/README.md). With no -issuer it starts
 // an in-process dev authorization server and prints curl commands:
 //
 //	go run ./examples/gin

@@ -4,7 +4,7 @@
 //
 //	go run ./examples/nethttp
 //
-// Its HTTP behaviour is fixed by shared/spec/http-contract.md; the routes are
+// Its HTTP behaviour is described in examples/README.md; the routes are
 // in exampleapp.App.NetHTTPHandler.
 package main
 

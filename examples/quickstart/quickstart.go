@@ -65,7 +65,7 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 		return nil, err
 	}
 	defer iss.Close()
-	cfg := exampleapp.Config{Issuer: iss.URL(), Audience: audience, AdminAudience: audience + "/admin", Leeway: 0}
+	cfg := exampleapp.Config{Issuers: []string{iss.URL()}, Audience: audience, AdminAudience: audience + "/admin", Leeway: 0}
 	app, err := exampleapp.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 	}
 
 	// 2. The client calls the API; the API checks the token locally.
-	if err := app.Keys.WaitReady(ctx); err != nil {
+	if err := app.Keys[0].WaitReady(ctx); err != nil {
 		return nil, err
 	}
 	if _, err := call("GET", "/api/me"); err != nil {

@@ -12,6 +12,7 @@ var snippets = map[string]string{
 	"## Use with net/http": "../../middleware/example_test.go",
 	"## Use with Echo":     "../../adapters/echo/example_test.go",
 	"## Use with Gin":      "../../adapters/gin/example_test.go",
+	"## Several issuers":   "../../middleware/example_test.go",
 }
 
 func TestREADMESnippetsAreExamples(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,7 +29,8 @@ type App struct {
 	// Guard verifies tokens for Config.Audience; routes under /admin/ add
 	// middleware.Audience(Config.AdminAudience).
 	Guard *middleware.Guard
-	Keys  *jwks.Cache
+	// Keys holds one key cache per issuer, in the order of Config.Issuers.
+	Keys []*jwks.Cache
 	// Dev is the in-process authorization server in dev mode, else nil.
 	Dev *jwkstest.Issuer
 }
@@ -38,27 +40,36 @@ type App struct {
 // background, and tokens are answered 503 until keys arrive.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, API: NewAPI()}
-	issuer := cfg.Issuer
+	issuers := cfg.Issuers
 	if cfg.Dev() {
 		dev, err := jwkstest.NewIssuer(jwkstest.WithAudience(cfg.Audience))
 		if err != nil {
 			return nil, fmt.Errorf("dev issuer: %w", err)
 		}
-		a.Dev, issuer = dev, dev.URL()
+		a.Dev, issuers = dev, []string{dev.URL()}
 	}
+	// Each issuer has its own discovery, key set, refresh and cooldown.
 	opts := []jwks.Option{jwks.WithLogger(log)}
+	for _, iss := range issuers {
+		var keys *jwks.Cache
+		var err error
+		if cfg.JWKSURL != "" { // exactly one issuer, ParseFlags made sure
+			keys, err = jwks.NewFromJWKSURL(ctx, cfg.JWKSURL, opts...)
+		} else {
+			keys, err = jwks.New(ctx, iss, opts...)
+		}
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.Keys = append(a.Keys, keys)
+	}
+	gopts := []middleware.Option{middleware.WithLeeway(cfg.Leeway), middleware.WithRealm(Realm), middleware.WithLogger(log)}
+	for i, iss := range issuers[1:] {
+		gopts = append(gopts, middleware.WithIssuer(a.Keys[i+1], iss))
+	}
 	var err error
-	if cfg.JWKSURL != "" {
-		a.Keys, err = jwks.NewFromJWKSURL(ctx, cfg.JWKSURL, opts...)
-	} else {
-		a.Keys, err = jwks.New(ctx, issuer, opts...)
-	}
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.Guard, err = middleware.New(a.Keys, issuer, []string{cfg.Audience},
-		middleware.WithLeeway(cfg.Leeway), middleware.WithRealm(Realm), middleware.WithLogger(log))
+	a.Guard, err = middleware.New(a.Keys[0], issuers[0], []string{cfg.Audience}, gopts...)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -66,10 +77,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close stops the key cache and the dev issuer.
+// Close stops the key caches and the dev issuer.
 func (a *App) Close() {
-	if a.Keys != nil {
-		a.Keys.Close()
+	for _, k := range a.Keys {
+		k.Close()
 	}
 	if a.Dev != nil {
 		a.Dev.Close()
@@ -89,7 +100,7 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 		// The dev issuer is in this process: wait the moment it takes for
 		// its keys, so the first pasted command does not meet a 503.
 		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := a.Keys.WaitReady(wait)
+		err := a.Keys[0].WaitReady(wait)
 		cancel()
 		if err != nil {
 			ln.Close()
@@ -97,7 +108,7 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 		}
 		PrintDevInstructions(stdout, a.Dev.TokenURL(), base, a.Config)
 	}
-	log.Info("ready", "url", base, "issuer", a.Guard.Issuer(), "dev", a.Dev != nil)
+	log.Info("ready", "url", base, "issuers", strings.Join(a.Guard.Issuers(), " "), "dev", a.Dev != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

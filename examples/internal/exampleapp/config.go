@@ -1,6 +1,6 @@
 // Package exampleapp is the small API the example servers share: flags,
 // routes' handlers, the dev issuer and start-up, so that the net/http, Echo
-// and Gin servers stay identical (see shared/spec/http-contract.md).
+// and Gin servers stay identical (examples/README.md says how they behave).
 package exampleapp
 
 import (
@@ -9,13 +9,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
 // Config is what the flags and their environment fallbacks set.
 type Config struct {
-	Addr          string
-	Issuer        string
+	Addr string
+	// Issuers are the accepted issuers, in the order given: -issuer once
+	// each, or OAUTH_ISSUER separated by spaces. None: dev mode.
+	Issuers       []string
 	JWKSURL       string
 	Audience      string
 	AdminAudience string
@@ -24,7 +28,13 @@ type Config struct {
 
 // Dev reports whether no issuer was given, so the server runs its own
 // in-process dev authorization server.
-func (c Config) Dev() bool { return c.Issuer == "" }
+func (c Config) Dev() bool { return len(c.Issuers) == 0 }
+
+// Equal reports whether c and d are the same configuration.
+func (c Config) Equal(d Config) bool {
+	return c.Addr == d.Addr && slices.Equal(c.Issuers, d.Issuers) && c.JWKSURL == d.JWKSURL &&
+		c.Audience == d.Audience && c.AdminAudience == d.AdminAudience && c.Leeway == d.Leeway
+}
 
 // ParseFlags reads args (without the program name), falling back to the
 // environment for each flag that is not given; an empty environment
@@ -41,7 +51,13 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	var c Config
 	var leeway string
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env ADDR)")
-	fs.StringVar(&c.Issuer, "issuer", env("OAUTH_ISSUER", ""), "expected iss; JWKS found by discovery; empty: dev mode (env OAUTH_ISSUER)")
+	fs.Func("issuer", "an accepted iss, JWKS found by discovery; repeat for several; none: dev mode (env OAUTH_ISSUER, space-separated)", func(v string) error {
+		if v == "" {
+			return errors.New("empty issuer")
+		}
+		c.Issuers = append(c.Issuers, v)
+		return nil
+	})
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("OAUTH_JWKS_URL", ""), "JWKS URL; skips discovery (env OAUTH_JWKS_URL)")
 	fs.StringVar(&c.Audience, "audience", env("OAUTH_AUDIENCE", "https://api.example.com"), "audience every /api/ route requires (env OAUTH_AUDIENCE)")
 	fs.StringVar(&c.AdminAudience, "admin-audience", env("OAUTH_ADMIN_AUDIENCE", ""), "audience /admin/ routes require; default <audience>/admin (env OAUTH_ADMIN_AUDIENCE)")
@@ -51,6 +67,12 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.Issuers == nil { // no -issuer flag: the environment's, if any
+		c.Issuers = strings.Fields(getenv("OAUTH_ISSUER"))
+		if len(c.Issuers) == 0 {
+			c.Issuers = nil
+		}
 	}
 	d, err := time.ParseDuration(leeway)
 	if err != nil || d < 0 {
@@ -63,8 +85,8 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	if c.Audience == "" {
 		return Config{}, errors.New("-audience must not be empty")
 	}
-	if c.JWKSURL != "" && c.Issuer == "" {
-		return Config{}, errors.New("-jwks-url needs -issuer: the issuer is still checked in every token")
+	if c.JWKSURL != "" && len(c.Issuers) != 1 {
+		return Config{}, fmt.Errorf("-jwks-url needs exactly one -issuer (got %d): the issuer is still checked in every token, and each issuer has its own keys", len(c.Issuers))
 	}
 	return c, nil
 }

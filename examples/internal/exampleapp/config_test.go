@@ -17,7 +17,14 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults: dev mode", nil, nil, Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
 		{"env fallback", nil, map[string]string{"ADDR": ":9", "OAUTH_ISSUER": "https://i", "OAUTH_JWKS_URL": "https://i/k", "OAUTH_AUDIENCE": "https://a", "OAUTH_ADMIN_AUDIENCE": "https://b", "OAUTH_LEEWAY": "1m"},
-			Config{Addr: ":9", Issuer: "https://i", JWKSURL: "https://i/k", Audience: "https://a", AdminAudience: "https://b", Leeway: time.Minute}, false},
+			Config{Addr: ":9", Issuers: []string{"https://i"}, JWKSURL: "https://i/k", Audience: "https://a", AdminAudience: "https://b", Leeway: time.Minute}, false},
+		{"several issuers from the environment", nil, map[string]string{"OAUTH_ISSUER": " https://a  https://b "},
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://a", "https://b"}, Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
+		{"several -issuer flags win over the environment", []string{"-issuer", "https://a", "-issuer", "https://b"}, map[string]string{"OAUTH_ISSUER": "https://env"},
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://a", "https://b"}, Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
+		{"blank OAUTH_ISSUER is dev mode", nil, map[string]string{"OAUTH_ISSUER": "   "}, Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
+		{"jwks url with two issuers", []string{"-jwks-url", "https://i/k", "-issuer", "https://a", "-issuer", "https://b"}, nil, Config{}, true},
+		{"empty -issuer", []string{"-issuer", ""}, nil, Config{}, true},
 		{"flag wins over env", []string{"-audience", "https://flag", "-leeway", "0s"}, map[string]string{"OAUTH_AUDIENCE": "https://env", "OAUTH_LEEWAY": "1m"},
 			Config{Addr: "127.0.0.1:8080", Audience: "https://flag", AdminAudience: "https://flag/admin", Leeway: 0}, false},
 		{"empty env is unset", nil, map[string]string{"OAUTH_AUDIENCE": "", "ADDR": ""}, Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.com", AdminAudience: "https://api.example.com/admin", Leeway: 30 * time.Second}, false},
@@ -34,7 +41,7 @@ func TestParseFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tc.want {
+			if err != nil || !got.Equal(tc.want) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})

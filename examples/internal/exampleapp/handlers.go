@@ -40,6 +40,7 @@ func (a *API) Healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 type me struct {
+	Iss      string   `json:"iss"`
 	Sub      string   `json:"sub"`
 	ClientID string   `json:"client_id,omitempty"`
 	Scopes   []string `json:"scopes"`
@@ -52,7 +53,7 @@ func (a *API) Me(w http.ResponseWriter, r *http.Request) {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	writeJSON(w, http.StatusOK, me{Sub: c.Subject, ClientID: c.ClientID, Scopes: scopes})
+	writeJSON(w, http.StatusOK, me{Iss: c.Issuer, Sub: c.Subject, ClientID: c.ClientID, Scopes: scopes})
 }
 
 // ListNotes answers GET /api/notes.
