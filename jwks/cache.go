@@ -539,9 +539,12 @@ func (c *Cache) KeysVersion() uint64 {
 	return 0
 }
 
-// Storage returns the current keys as jwkset storage, for code that works
-// with jwkset directly. It is replaced in place after each successful
-// refresh; treat it as read-only.
+// Storage returns the keys the cache holds as jwkset storage, for code built
+// on github.com/MicahParks/jwkset (to serve them again, say, or to hand them
+// to keyfunc.New); it holds exactly the keys the cache kept, in the order
+// the JWKS listed them, and is replaced in place after each successful
+// refresh. Treat it as read-only: a key written to it is never used by the
+// cache, and is gone after the next refresh.
 func (c *Cache) Storage() jwkset.Storage {
 	return c.storage
 }

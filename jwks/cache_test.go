@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -697,4 +698,98 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 		_, _, ok := c.LookupKey(kid)
 		return ok && strings.HasSuffix(c.Status().JWKSURL, "/new")
 	})
+}
+
+// The golang-jwt bridge refuses every key the middleware refuses, with the
+// package's sentinel errors: a key the cache never kept is unknown, and a
+// kept key that does not fit the token's alg is a mismatch.
+func TestKeyfuncKeyRules(t *testing.T) {
+	iss := newIssuer(t)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	for _, raw := range []json.RawMessage{
+		jwkJSON(t, &p256.PublicKey, "p256", nil),
+		jwkJSON(t, &p384.PublicKey, "p384", nil),
+		jwkJSON(t, &rsaKey.PublicKey, "rs512-only", map[string]any{"alg": "RS512"}),
+		jwkJSON(t, &rsaKey.PublicKey, "enc", map[string]any{"use": "enc"}),
+		jwkJSON(t, &rsaKey.PublicKey, "sign-only", map[string]any{"key_ops": []string{"sign"}}),
+		jwkJSON(t, &small.PublicKey, "rsa1024", nil),
+		json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
+		json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`),
+	} {
+		iss.AddRawJWK(raw)
+	}
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	sign := func(method jwt.SigningMethod, key any, kid any) string {
+		tok := jwt.NewWithClaims(method, jwt.MapClaims{"sub": "u"})
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	all := jwt.WithValidMethods([]string{"RS256", "RS512", "ES256", "ES384", "EdDSA", "HS256"})
+	for name, tc := range map[string]struct {
+		tok  string
+		want error
+	}{
+		"ES256 on its key":             {sign(jwt.SigningMethodES256, p256, "p256"), nil},
+		"ES384 on its key":             {sign(jwt.SigningMethodES384, p384, "p384"), nil},
+		"RS512 where the JWK says so":  {sign(jwt.SigningMethodRS512, rsaKey, "rs512-only"), nil},
+		"no kid":                       {sign(jwt.SigningMethodES256, p256, nil), jwks.ErrNoKID},
+		"unknown kid":                  {sign(jwt.SigningMethodES256, p256, "nope"), jwks.ErrUnknownKey},
+		"curve: ES256 on a P-384 key":  {sign(jwt.SigningMethodES256, p256, "p384"), jwks.ErrKeyMismatch},
+		"type: RS256 on an EC key":     {sign(jwt.SigningMethodRS256, rsaKey, "p256"), jwks.ErrKeyMismatch},
+		"JWK alg: RS256 on RS512 only": {sign(jwt.SigningMethodRS256, rsaKey, "rs512-only"), jwks.ErrKeyMismatch},
+		"use enc":                      {sign(jwt.SigningMethodRS256, rsaKey, "enc"), jwks.ErrUnknownKey},
+		"key_ops without verify":       {sign(jwt.SigningMethodRS256, rsaKey, "sign-only"), jwks.ErrUnknownKey},
+		"size: RSA-1024":               {sign(jwt.SigningMethodRS256, small, "rsa1024"), jwks.ErrUnknownKey},
+		"Ed25519 of small order":       {sign(jwt.SigningMethodRS256, rsaKey, "small-order"), jwks.ErrUnknownKey},
+		"oct key, HS256":               {sign(jwt.SigningMethodHS256, []byte("secret"), "oct"), jwks.ErrUnknownKey},
+	} {
+		_, err := jwt.Parse(tc.tok, c.Keyfunc(), all)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+// Storage holds exactly the keys the cache kept, and follows a refresh.
+func TestStorageMirrorsTheKeys(t *testing.T) {
+	iss := newIssuer(t)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 1024)
+	iss.AddRawJWK(jwkJSON(t, &rsaKey.PublicKey, "too-small", nil))
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	kids := func() []string {
+		keys, err := c.Storage().KeyReadAll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range keys {
+			out = append(out, k.Marshal().KID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := kids(); !slices.Equal(got, []string{iss.SigningKID("RS256")}) {
+		t.Fatalf("Storage holds %q, want only the usable key", got)
+	}
+	kid, err := iss.Rotate("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+		t.Fatal("rotated key not found")
+	}
+	want := []string{iss.SigningKID("RS256"), kid}
+	slices.Sort(want)
+	if got := kids(); !slices.Equal(got, want) {
+		t.Fatalf("after a refresh Storage holds %q, want %q", got, want)
+	}
 }

@@ -3,9 +3,10 @@
 // verified locally and the issuer is not called per request.
 //
 // It is built on github.com/MicahParks/jwkset, which parses and stores the
-// keys, and github.com/MicahParks/keyfunc/v3, which Cache.Keyfunc exposes to
-// code that calls golang-jwt directly. The refresh policy is this package's
-// own, because keyfunc's defaults suit a resource server badly:
+// keys (Cache.Storage hands them over in jwkset's form), and gives code that
+// calls golang-jwt directly a Keyfunc with the middleware's key rules
+// (Cache.Keyfunc). The refresh policy is this package's own, because the
+// defaults of github.com/MicahParks/keyfunc/v3 suit a resource server badly:
 //
 //   - Construction never waits on the network and never fails because the
 //     issuer is down; the first fetch is retried in the background with

@@ -504,11 +504,11 @@ func (a *attackEnv) kidAttacks(t *testing.T) []attackCase {
 	huge := strings.Repeat("k", 10<<10)
 	var out []attackCase
 	for name, kid := range map[string]any{"number": 7, "array": []string{a.rsKID}, "object": map[string]any{"kid": a.rsKID}, "bool": true, "null": json.RawMessage("null")} {
-		out = append(out, attackCase{name: "kid_not_a_string_" + name, tok: signed(kid), want: invalid(descNoKID), err: middleware.ErrNoKeyID})
+		out = append(out, attackCase{name: "kid_not_a_string_" + name, tok: signed(kid), want: invalid(descNoKID), err: middleware.ErrNoKID})
 	}
 	return append(out,
-		attackCase{name: "kid_missing", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"kid": nil}), p), want: invalid(descNoKID), err: middleware.ErrNoKeyID},
-		attackCase{name: "kid_empty", tok: signed(""), want: invalid(descNoKID), err: middleware.ErrNoKeyID},
+		attackCase{name: "kid_missing", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"kid": nil}), p), want: invalid(descNoKID), err: middleware.ErrNoKID},
+		attackCase{name: "kid_empty", tok: signed(""), want: invalid(descNoKID), err: middleware.ErrNoKID},
 		attackCase{name: "kid_path_traversal", tok: a.mint(t, jwkstest.WithKID("../../etc/passwd")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
 		attackCase{name: "kid_sql_injection", tok: a.mint(t, jwkstest.WithKID("' OR 1=1 --")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
 		attackCase{name: "kid_url", tok: a.mint(t, jwkstest.WithKID("https://attacker.example/jwks.json")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},

@@ -53,8 +53,8 @@ var (
 	// ErrCritical: a crit header (no extension is understood, RFC 7515
 	// §4.1.11) or an unencoded payload (RFC 7797 b64 false).
 	ErrCritical = fmt.Errorf("%w: critical header", ErrInvalidToken)
-	// ErrNoKeyID: the header names no key; keys are never tried in turn.
-	ErrNoKeyID = fmt.Errorf("%w: no kid", ErrInvalidToken)
+	// ErrNoKID: the header names no key; keys are never tried in turn.
+	ErrNoKID = fmt.Errorf("%w: no kid", ErrInvalidToken)
 	// ErrUnknownKey: no key with that kid, even after a refresh.
 	ErrUnknownKey = fmt.Errorf("%w: unknown key", ErrInvalidToken)
 	// ErrKeyMismatch: the key's type, curve or size, or its JWK alg, does

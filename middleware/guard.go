@@ -274,7 +274,7 @@ var reasonTable = [numReasons]struct {
 	rAlgorithm:        {ErrAlgorithm, "algorithm", http.StatusUnauthorized, "invalid_token", "The access token signature algorithm is not accepted"},
 	rType:             {ErrTokenType, "type", http.StatusUnauthorized, "invalid_token", "The access token type is not accepted"},
 	rCritical:         {ErrCritical, "critical_header", http.StatusUnauthorized, "invalid_token", "The access token uses an unsupported critical header"},
-	rNoKID:            {ErrNoKeyID, "no_kid", http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
+	rNoKID:            {ErrNoKID, "no_kid", http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
 	rUnknownKey:       {ErrUnknownKey, "unknown_key", http.StatusUnauthorized, "invalid_token", "The access token signing key is unknown"},
 	rKeyMismatch:      {ErrKeyMismatch, "key_mismatch", http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm"},
 	rSignature:        {ErrSignature, "signature", http.StatusUnauthorized, "invalid_token", "The access token signature is invalid"},
