@@ -141,8 +141,10 @@ func contenders() []contender {
 	cs := []contender{
 		{name: "floor-crypto", floor: true, setup: setupFloorCrypto},
 		{name: "floor-handwritten", floor: true, checksClaims: true, setup: setupFloorHandwritten},
-		{name: "jwtguard", checksClaims: true, setup: setupJWTGuard(false)},
-		{name: "jwtguard-cache", checksClaims: true, setup: setupJWTGuard(true)},
+		{name: "jwtguard", checksClaims: true, setup: setupJWTGuard(false, false)},
+		{name: "jwtguard-cache", checksClaims: true, setup: setupJWTGuard(true, false)},
+		{name: "jwtguard-2nd-issuer", checksClaims: true, setup: setupJWTGuard(false, true)},
+		{name: "jwtguard-2nd-issuer-cache", checksClaims: true, setup: setupJWTGuard(true, true)},
 	}
 	return append(cs,
 		contender{name: "golang-jwt+keyfunc", checksClaims: true, setup: setupGolangJWT},

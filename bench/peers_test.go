@@ -23,6 +23,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -31,21 +32,25 @@ import (
 // setupJWTGuard: the full middleware path. Keys come from the issuer's JWKS
 // (jwks.NewFromJWKSURL, fetched over HTTP before the timer starts); the
 // Guard is narrowed to the fixture's algorithm like every other contender.
-func setupJWTGuard(cacheOn bool) func(testing.TB, *fixture) (func(string) func() bool, string) {
+//
+// With secondIssuer, the Guard is configured with another issuer first and
+// the fixture's issuer second (WithIssuer): a token from the second of two
+// issuers must cost what a token from the only one does.
+func setupJWTGuard(cacheOn, secondIssuer bool) func(testing.TB, *fixture) (func(string) func() bool, string) {
 	return func(b testing.TB, f *fixture) (func(string) func() bool, string) {
-		ctx := context.Background()
-		keys, err := jwks.NewFromJWKSURL(ctx, f.iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(keys.Close)
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := keys.WaitReady(wctx); err != nil {
-			b.Fatal(err)
-		}
+		keys := readyKeys(b, f.iss.JWKSURL())
 		opts := append([]middleware.Option{middleware.WithAlgorithms(f.alg)}, jwtguardOptions(cacheOn)...)
-		g, err := middleware.New(keys, f.issuer, []string{audience}, opts...)
+		first, firstKeys := f.issuer, keys
+		if secondIssuer {
+			other, err := jwkstest.NewIssuer(jwkstest.WithAlgorithm(f.alg))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(other.Close)
+			first, firstKeys = other.URL(), readyKeys(b, other.JWKSURL())
+			opts = append(opts, middleware.WithIssuer(keys, f.issuer))
+		}
+		g, err := middleware.New(firstKeys, first, []string{audience}, opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,6 +64,22 @@ func setupJWTGuard(cacheOn bool) func(testing.TB, *fixture) (func(string) func()
 		}))
 		return handlerOp(h), ""
 	}
+}
+
+// readyKeys is a key cache for the JWKS at url, with its first keys.
+func readyKeys(b testing.TB, url string) *jwks.Cache {
+	ctx := context.Background()
+	keys, err := jwks.NewFromJWKSURL(ctx, url, jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(keys.Close)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(wctx); err != nil {
+		b.Fatal(err)
+	}
+	return keys
 }
 
 // ---- hand-written net/http middleware shared by the "by hand" peers ----

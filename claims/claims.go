@@ -249,17 +249,17 @@ func (c *Claims) decode(data []byte) error {
 	// raw custom claim below is a substring of it.
 	s := string(data)
 
-	i := skipWS(s, 0)
+	i := jsonscan.SkipWS(s, 0)
 	if s[i] != '{' {
 		return malformed("top level is not an object")
 	}
 	var seen uint32
 	var spans [numKnown]span
 
-	i = skipWS(s, i+1)
+	i = jsonscan.SkipWS(s, i+1)
 	if s[i] != '}' {
 		for {
-			keyEnd, esc := scanString(s, i)
+			keyEnd, esc := jsonscan.ScanString(s, i)
 			name := s[i+1 : keyEnd-1]
 			if esc {
 				var err error
@@ -267,9 +267,9 @@ func (c *Claims) decode(data []byte) error {
 					return malformed(reasonEscape)
 				}
 			}
-			i = skipWS(s, keyEnd) // at ':'
-			vs := skipWS(s, i+1)
-			ve := skipValue(s, vs)
+			i = jsonscan.SkipWS(s, keyEnd) // at ':'
+			vs := jsonscan.SkipWS(s, i+1)
+			ve := jsonscan.SkipValue(s, vs)
 
 			if k := knownIndex(name); k >= 0 {
 				if seen&(1<<k) != 0 {
@@ -284,11 +284,11 @@ func (c *Claims) decode(data []byte) error {
 				c.extra = append(c.extra, extraClaim{name: name, raw: s[vs:ve]})
 			}
 
-			i = skipWS(s, ve)
+			i = jsonscan.SkipWS(s, ve)
 			if s[i] == '}' {
 				break
 			}
-			i = skipWS(s, i+1) // past ','
+			i = jsonscan.SkipWS(s, i+1) // past ','
 		}
 	}
 
@@ -364,80 +364,19 @@ func (c *Claims) decode(data []byte) error {
 	return nil
 }
 
-// The scanner below runs only on input that jsonscan.Valid (which agrees
-// with json.Valid) accepted, so it does
-// not re-check the grammar; it only finds the ends of tokens.
-
-func skipWS(s string, i int) int {
-	for i < len(s) {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// scanString returns the index just past the closing quote of the string
-// starting at s[i] == '"', and whether it contains a backslash escape.
-func scanString(s string, i int) (end int, esc bool) {
-	for i++; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			esc = true
-			i++ // skip the escaped character; \uXXXX digits are plain
-		case '"':
-			return i + 1, esc
-		}
-	}
-	return len(s), esc
-}
-
-// skipValue returns the index just past the JSON value starting at s[i].
-// Nesting is tracked with a counter, not recursion.
-func skipValue(s string, i int) int {
-	switch s[i] {
-	case '"':
-		end, _ := scanString(s, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(s) {
-			switch s[i] {
-			case '"':
-				i, _ = scanString(s, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default: // number, true, false, null
-		for i < len(s) {
-			switch s[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
-	}
-}
-
+// The decoder runs only on input that jsonscan.Valid (which agrees with
+// json.Valid) accepted, so the scanner's token ends are always found; it
+// does not re-check the grammar.
 // unescape decodes a quoted JSON string that contains escapes (rare path).
 func unescape(quoted string) (string, error) {
-	var out string
-	err := json.Unmarshal([]byte(quoted), &out)
-	return out, err
+	s, ok := jsonscan.Unquote(quoted)
+	if !ok {
+		return "", errBadEscape
+	}
+	return s, nil
 }
+
+var errBadEscape = errors.New("claims: invalid string escape")
 
 // quoted returns the value of the JSON string s[start:end] (quotes included);
 // a substring of s when there is nothing to unescape.
@@ -456,7 +395,7 @@ func stringValue(s string, sp span) (string, string) {
 	if s[sp.start] != '"' {
 		return "", reasonString
 	}
-	end, esc := scanString(s, sp.start)
+	end, esc := jsonscan.ScanString(s, sp.start)
 	return quoted(s, sp.start, end, esc)
 }
 
@@ -481,7 +420,7 @@ func countStrings(s string, i int) (int, bool) {
 		return 0, false
 	}
 	n := 0
-	i = skipWS(s, i+1)
+	i = jsonscan.SkipWS(s, i+1)
 	if s[i] == ']' {
 		return 0, true
 	}
@@ -489,29 +428,29 @@ func countStrings(s string, i int) (int, bool) {
 		if s[i] != '"' {
 			return 0, false
 		}
-		end, _ := scanString(s, i)
+		end, _ := jsonscan.ScanString(s, i)
 		n++
-		i = skipWS(s, end)
+		i = jsonscan.SkipWS(s, end)
 		if s[i] == ']' {
 			return n, true
 		}
-		i = skipWS(s, i+1) // past ','
+		i = jsonscan.SkipWS(s, i+1) // past ','
 	}
 }
 
 // addArray adds each element of an array already accepted by countStrings.
 func (u *uniq) addArray(s string, i int) string {
-	i = skipWS(s, i+1)
+	i = jsonscan.SkipWS(s, i+1)
 	for s[i] != ']' {
-		end, esc := scanString(s, i)
+		end, esc := jsonscan.ScanString(s, i)
 		v, reason := quoted(s, i, end, esc)
 		if reason != "" {
 			return reason
 		}
 		u.add(v)
-		i = skipWS(s, end)
+		i = jsonscan.SkipWS(s, end)
 		if s[i] == ',' {
-			i = skipWS(s, i+1)
+			i = jsonscan.SkipWS(s, i+1)
 		}
 	}
 	return ""
@@ -523,17 +462,17 @@ func stringArray(s string, sp span) ([]string, string) {
 		return nil, reasonArray
 	}
 	out := make([]string, 0, n) // non-nil even when empty: "present but empty"
-	i := skipWS(s, sp.start+1)
+	i := jsonscan.SkipWS(s, sp.start+1)
 	for s[i] != ']' {
-		end, esc := scanString(s, i)
+		end, esc := jsonscan.ScanString(s, i)
 		v, reason := quoted(s, i, end, esc)
 		if reason != "" {
 			return nil, reason
 		}
 		out = append(out, v)
-		i = skipWS(s, end)
+		i = jsonscan.SkipWS(s, end)
 		if s[i] == ',' {
-			i = skipWS(s, i+1)
+			i = jsonscan.SkipWS(s, i+1)
 		}
 	}
 	return out, ""

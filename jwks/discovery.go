@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,7 +42,7 @@ type metadata struct {
 // this read.
 func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
 	var m metadata
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return "", fmt.Errorf("%w: metadata is not JSON", ErrDiscovery)
 	}
 	bad := ""

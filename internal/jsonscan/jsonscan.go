@@ -1,8 +1,15 @@
-// Package jsonscan answers questions about JSON text that encoding/json
-// does not: whether an object repeats a member name. A JOSE header with two
+// Package jsonscan is the one strict JSON scanner of this module: the JOSE
+// header, the claims and the discovery document are all read with it. Valid
+// checks the grammar (as encoding/json.Valid, in one pass); SkipWS,
+// ScanString and SkipValue find the ends of tokens in text already known to
+// be valid, in strings or byte slices alike, without copying; Members walks
+// an object's members and refuses one that repeats a name.
+//
+// Refusing repeated names is our choice, for defence in depth: RFC 7515 §4
+// lets a JOSE parser either refuse such a header or take the last member,
+// and RFC 8259 §4 leaves duplicate names' meaning open. A header with two
 // "alg" members is read one way by one parser and another way by the next,
-// which is how signature checks get bypassed; RFC 7515 §4 requires refusing
-// it.
+// which is how signature checks get bypassed, so we refuse it.
 package jsonscan
 
 import (
@@ -37,11 +44,11 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 	var keys [linearMembers][]byte
 	var seen map[string]struct{}
 	n := 0
-	i := skipWS(obj, 0)
+	i := SkipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return false
 	}
-	i = skipWS(obj, i+1)
+	i = SkipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
 		return true
 	}
@@ -49,7 +56,7 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 		if obj[i] != '"' || n == maxMembers {
 			return false
 		}
-		end := skipString(obj, i)
+		end, escaped := ScanString(obj, i)
 		if end < 0 {
 			return false
 		}
@@ -60,9 +67,9 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 			// than disagree about which members repeat.
 			return false
 		}
-		if bytes.IndexByte(key, '\\') >= 0 {
-			var s string
-			if json.Unmarshal(obj[i:end], &s) != nil {
+		if escaped {
+			s, ok := Unquote(obj[i:end])
+			if !ok {
 				return false
 			}
 			key = []byte(s)
@@ -87,24 +94,24 @@ func Members(obj []byte, fn func(name, value []byte) bool) bool {
 			seen[string(key)] = struct{}{}
 		}
 		n++
-		i = skipWS(obj, end)
+		i = SkipWS(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
 			return false
 		}
-		start := skipWS(obj, i+1)
-		if i = skipValue(obj, start); i < 0 {
+		start := SkipWS(obj, i+1)
+		if i = SkipValue(obj, start); i < 0 {
 			return false
 		}
 		if !fn(key, obj[start:i]) {
 			return false
 		}
-		i = skipWS(obj, i)
+		i = SkipWS(obj, i)
 		if i >= len(obj) {
 			return false
 		}
 		switch obj[i] {
 		case ',':
-			i = skipWS(obj, i+1)
+			i = SkipWS(obj, i+1)
 		case '}':
 			return true
 		default:
@@ -124,50 +131,58 @@ func String(value []byte) (string, bool) {
 	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), true
 	}
-	var s string
-	if json.Unmarshal(value, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return Unquote(value)
 }
 
-func skipWS(b []byte, i int) int {
+// Text is what the scanner reads: a string (the claims' zero-copy payload)
+// or a byte slice.
+type Text interface{ ~string | ~[]byte }
+
+// SkipWS returns the index of the first byte at or after i that is not JSON
+// white space.
+func SkipWS[T Text](b T, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
+// ScanString returns the index just past the closing quote of the string
+// starting at b[i] == '"' (-1 if it has none), and whether it holds a
+// backslash escape (\uXXXX digits are plain bytes).
+func ScanString[T Text](b T, i int) (end int, escaped bool) {
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
+			escaped = true
 			j++
 		case '"':
-			return j + 1
+			return j + 1, escaped
 		}
 	}
-	return -1
+	return -1, escaped
 }
 
-// skipValue returns the index just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
+// SkipValue returns the index just past the value starting at b[i], or -1
+// if it does not end. Nesting is counted, not recursed into.
+func SkipValue[T Text](b T, i int) int {
 	if i >= len(b) {
 		return -1
 	}
 	switch b[i] {
 	case '"':
-		return skipString(b, i)
+		end, _ := ScanString(b, i)
+		return end
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				if j = skipString(b, j); j < 0 {
+				end, _ := ScanString(b, j)
+				if end < 0 {
 					return -1
 				}
-				j--
+				j = end - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -185,4 +200,14 @@ func skipValue(b []byte, i int) int {
 		}
 		return j
 	}
+}
+
+// Unquote decodes a quoted JSON string that holds escapes (the rare path:
+// encoding/json does the decoding).
+func Unquote[T Text](quoted T) (string, bool) {
+	var s string
+	if json.Unmarshal([]byte(quoted), &s) != nil {
+		return "", false
+	}
+	return s, true
 }

@@ -88,3 +88,44 @@ func FuzzHasDuplicateKeys(f *testing.F) {
 		}
 	})
 }
+
+// The scanner reads strings and byte slices alike, and finds the same ends.
+func TestScannerOnStringsAndBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		at, end int
+		escaped bool
+	}{
+		{`"abc",`, 0, 5, false},
+		{`"a\"b"]`, 0, 6, true},
+		{`"\u00e9"`, 0, 8, true},
+		{`{"a":[1,{"b":"}"}]} `, 0, 19, false},
+		{`[1, "]", [2]]`, 0, 13, false},
+		{`  true,`, 2, 6, false},
+		{`-1.5e3}`, 0, 6, false},
+		{`"open`, 0, -1, false},
+		{`[1, 2`, 0, -1, false},
+	} {
+		if got := SkipValue(tc.in, tc.at); got != tc.end {
+			t.Errorf("SkipValue(%q) = %d, want %d", tc.in, got, tc.end)
+		}
+		if got := SkipValue([]byte(tc.in), tc.at); got != tc.end {
+			t.Errorf("SkipValue([]byte(%q)) = %d, want %d", tc.in, got, tc.end)
+		}
+		if tc.in[tc.at] == '"' {
+			end, esc := ScanString(tc.in, tc.at)
+			if end != tc.end || esc != tc.escaped {
+				t.Errorf("ScanString(%q) = %d, %v", tc.in, end, esc)
+			}
+		}
+	}
+	if i := SkipWS(" \t\r\n x", 0); i != 5 {
+		t.Errorf("SkipWS = %d", i)
+	}
+	if s, ok := Unquote(`"a\nb"`); !ok || s != "a\nb" {
+		t.Errorf("Unquote = %q %v", s, ok)
+	}
+	if _, ok := Unquote(`"\x"`); ok {
+		t.Error("Unquote accepted a bad escape")
+	}
+}

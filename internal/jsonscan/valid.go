@@ -9,8 +9,8 @@ const maxDepth = 10000
 // validated on every request, so the difference is a measurable share of
 // verification. Like encoding/json, it does not check UTF-8.
 func Valid(b []byte) bool {
-	i, ok := value(b, skipWS(b, 0), 0)
-	return ok && skipWS(b, i) == len(b)
+	i, ok := value(b, SkipWS(b, 0), 0)
+	return ok && SkipWS(b, i) == len(b)
 }
 
 // value validates the value starting at b[i] and returns the index after it.
@@ -25,7 +25,7 @@ func value(b []byte, i, depth int) (int, bool) {
 		if depth++; depth > maxDepth {
 			return i, false
 		}
-		i = skipWS(b, i+1)
+		i = SkipWS(b, i+1)
 		if i < len(b) && b[i] == '}' {
 			return i + 1, true
 		}
@@ -37,18 +37,18 @@ func value(b []byte, i, depth int) (int, bool) {
 			if i, ok = validString(b, i); !ok {
 				return i, false
 			}
-			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+			if i = SkipWS(b, i); i >= len(b) || b[i] != ':' {
 				return i, false
 			}
-			if i, ok = value(b, skipWS(b, i+1), depth); !ok {
+			if i, ok = value(b, SkipWS(b, i+1), depth); !ok {
 				return i, false
 			}
-			if i = skipWS(b, i); i >= len(b) {
+			if i = SkipWS(b, i); i >= len(b) {
 				return i, false
 			}
 			switch b[i] {
 			case ',':
-				i = skipWS(b, i+1)
+				i = SkipWS(b, i+1)
 			case '}':
 				return i + 1, true
 			default:
@@ -59,7 +59,7 @@ func value(b []byte, i, depth int) (int, bool) {
 		if depth++; depth > maxDepth {
 			return i, false
 		}
-		i = skipWS(b, i+1)
+		i = SkipWS(b, i+1)
 		if i < len(b) && b[i] == ']' {
 			return i + 1, true
 		}
@@ -68,12 +68,12 @@ func value(b []byte, i, depth int) (int, bool) {
 			if i, ok = value(b, i, depth); !ok {
 				return i, false
 			}
-			if i = skipWS(b, i); i >= len(b) {
+			if i = SkipWS(b, i); i >= len(b) {
 				return i, false
 			}
 			switch b[i] {
 			case ',':
-				i = skipWS(b, i+1)
+				i = SkipWS(b, i+1)
 			case ']':
 				return i + 1, true
 			default:
