@@ -584,7 +584,11 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // Fail writes a refusal through the Guard's error handler and logs it.
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if g.log.Enabled(r.Context(), slog.LevelDebug) {
-		g.log.DebugContext(r.Context(), "middleware: request refused", "method", r.Method, "path", r.URL.Path, "error", err)
+		iss := "" // known when the token verified and a rule then refused it
+		if c, is := verifiedBy(r.Context(), g); c != nil {
+			iss = is.name
+		}
+		g.log.DebugContext(r.Context(), "middleware: request refused", "method", r.Method, "path", r.URL.Path, "issuer", iss, "error", err)
 	}
 	g.onError(w, r, err)
 }
