@@ -1,0 +1,83 @@
+package jwks
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jwtguard/jwtguard/internal/keyalg"
+)
+
+// Static is a key set that never changes: keys pinned in configuration,
+// or a JWKS document shipped with the application, for an issuer whose keys
+// cannot (or should not) be fetched. It is always ready, never does I/O,
+// and is safe for concurrent use. It satisfies the middleware's KeySet and
+// VersionedKeySet, so verified tokens are cached as with a Cache.
+//
+// Its keys obey the same rules as a Cache's: see NewStatic.
+type Static struct {
+	snap *snapshot
+}
+
+// NewStatic returns a Static holding the keys of a JWKS document (RFC 7517
+// §5), kept by the same rules as a Cache keeps fetched keys: a JWK without
+// kid, symmetric, with a use other than sig or key_ops without verify, RSA
+// under 2048 bits, Ed25519 of small order, on another curve, or whose alg
+// does not fit it is left out, and so is a repeated kid. It fails only if no
+// key is left, naming why each was refused.
+func NewStatic(jwksJSON []byte) (*Static, error) {
+	s, skips, err := parseJWKS(jwksJSON)
+	if err != nil {
+		var why []string
+		for _, sk := range skips {
+			why = append(why, fmt.Sprintf("%q: %s", sk.kid, sk.reason))
+		}
+		if len(why) > 0 {
+			return nil, fmt.Errorf("jwks: static key set: %w (%s)", err, strings.Join(why, "; "))
+		}
+		return nil, fmt.Errorf("jwks: static key set: %w", err)
+	}
+	s.version = 1
+	return &Static{snap: s}, nil
+}
+
+// StaticKeys returns a Static holding keys by kid, as Go public keys (with no
+// JWK alg, so a key's type and curve alone decide which algorithms it
+// verifies). It fails for an empty kid, and for a key no supported
+// algorithm can use (RSA under 2048 bits, a curve other than P-256, P-384,
+// P-521, an Ed25519 key of small order, anything else).
+func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("jwks: static key set: no keys")
+	}
+	s := &snapshot{keys: make(map[string]key, len(keys)), version: 1}
+	for kid, pub := range keys {
+		if kid == "" {
+			return nil, errors.New("jwks: static key set: empty kid")
+		}
+		if !keyalg.Usable(pub) {
+			return nil, fmt.Errorf("jwks: static key set: key %q (%T) is not usable", kid, pub)
+		}
+		s.keys[kid] = key{pub: pub}
+	}
+	return &Static{snap: s}, nil
+}
+
+// LookupKey returns the key for kid and the alg its JWK names.
+func (s *Static) LookupKey(kid string) (crypto.PublicKey, string, bool) {
+	k, ok := s.snap.keys[kid]
+	return k.pub, k.alg, ok
+}
+
+// LookupOrRefresh is LookupKey: a Static has nothing to refresh.
+func (s *Static) LookupOrRefresh(_ context.Context, kid string) (crypto.PublicKey, string, bool) {
+	return s.LookupKey(kid)
+}
+
+// Ready is always true.
+func (s *Static) Ready() bool { return true }
+
+// KeysVersion is constant: the keys never change.
+func (s *Static) KeysVersion() uint64 { return s.snap.version }

@@ -1,0 +1,92 @@
+package jwks_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+var _ middleware.VersionedKeySet = (*jwks.Static)(nil)
+
+// A Static keeps keys by the Cache's rules, is always ready, and verifies
+// tokens through a Guard (with the token cache, as it is versioned).
+func TestStatic(t *testing.T) {
+	iss, err := jwkstest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	kid := iss.SigningKID("RS256")
+	good, err := jwkstest.PublicJWK(iss.PublicKey(kid), kid, map[string]any{"alg": "RS256", "use": "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	weak, err := jwkstest.PublicJWK(&small.PublicKey, "weak", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{good, weak, json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`)}})
+	s, err := jwks.NewStatic(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.LookupKey("weak"); ok {
+		t.Fatal("an RSA-1024 key was kept")
+	}
+	if _, _, ok := s.LookupKey("oct"); ok {
+		t.Fatal("a symmetric key was kept")
+	}
+	if pub, alg, ok := s.LookupOrRefresh(context.Background(), kid); !ok || alg != "RS256" || pub == nil {
+		t.Fatalf("LookupOrRefresh(%s) = %v %q %v", kid, pub, alg, ok)
+	}
+	if !s.Ready() || s.KeysVersion() == 0 {
+		t.Fatal("not ready, or unversioned")
+	}
+	g, err := middleware.New(s, iss.URL(), []string{"https://api.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := iss.Mint()
+	if _, err := g.VerifyToken(context.Background(), tok); err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	if _, err := jwks.NewStatic([]byte(`{"keys":[` + string(weak) + `]}`)); err == nil || !strings.Contains(err.Error(), "RSA key of 1024 bits") {
+		t.Fatalf("a set of no usable key: %v", err)
+	}
+	if _, err := jwks.NewStatic([]byte(`not json`)); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
+
+func TestStaticKeys(t *testing.T) {
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	s, err := jwks.StaticKeys(map[string]crypto.PublicKey{"ec": &p256.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, alg, ok := s.LookupKey("ec"); !ok || alg != "" {
+		t.Fatalf("LookupKey: %q %v", alg, ok)
+	}
+	for name, keys := range map[string]map[string]crypto.PublicKey{
+		"none":      {},
+		"empty kid": {"": &p256.PublicKey},
+		"P-224":     {"p224": &p224.PublicKey},
+		"a secret":  {"hs": []byte("secret")},
+	} {
+		if _, err := jwks.StaticKeys(keys); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
