@@ -529,9 +529,12 @@ func (c *Cache) Status() Status {
 }
 
 // KeysVersion returns a number that changes whenever the set of keys does
-// (0 before the first). The middleware's verified-token cache is dropped
-// when it changes, so a key the issuer removed cannot keep a cached token
-// alive.
+// (0 before the first). The middleware's verified-token cache holds a token
+// only while its issuer's version is the one it verified against, so a key
+// the issuer removed cannot keep a cached token alive; and it caches tokens
+// only for key sets that have this method. A type that wraps a *Cache and
+// is given to middleware.New must forward KeysVersion too, or every token
+// of that issuer is verified in full.
 func (c *Cache) KeysVersion() uint64 {
 	if s := c.snap.Load(); s != nil {
 		return s.version
