@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jwtguard/jwtguard/claims"
 )
@@ -50,6 +51,9 @@ type issuer struct {
 	// "tid", and (when tenants is not nil) only for the tenants listed.
 	prefix, suffix string
 	tenants        map[string]bool
+	// retired is set when a resolver drops the issuer (evicted, refused on
+	// asking again, or the Guard closed): its cached tokens no longer count.
+	retired atomic.Bool
 }
 
 // WithIssuer accepts tokens from one more issuer besides the one given to
@@ -62,7 +66,8 @@ type issuer struct {
 // A token names its issuer in iss, before anything is verified: the Guard
 // looks that name up among the configured issuers only, so an unknown iss
 // costs no key lookup and no network request, and a key of one issuer can
-// never verify a token that names another.
+// never verify a token that names another. A literal issuer (New's or
+// WithIssuer's) wins over a template that would also match its iss.
 func WithIssuer(keys KeySet, issuer string, opts ...Option) Option {
 	return addIssuer(issuerConfig{kind: literalIssuer, name: issuer, keys: keys}, opts)
 }

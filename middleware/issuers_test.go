@@ -284,6 +284,10 @@ func TestIssuerConfigurationErrors(t *testing.T) {
 		"template with two":          {middleware.WithIssuerTemplate(keys, "https://x/{tenantid}/{tenantid}")},
 		"empty tenant list":          {middleware.WithIssuerTemplate(keys, "https://x/{tenantid}", middleware.WithTenants())},
 		"nested issuers":             {middleware.WithIssuer(keys, "https://b.example", middleware.WithIssuer(keys, "https://c.example"))},
+		"the same template twice": {
+			middleware.WithIssuerTemplate(keys, "https://login.example/{tenantid}/v2.0"),
+			middleware.WithIssuerTemplate(keys, "https://login.example/{tenantid}/v2.0"),
+		},
 		"two resolvers": {
 			middleware.WithIssuerResolver(allowAll, nil),
 			middleware.WithIssuerResolver(allowAll, nil),

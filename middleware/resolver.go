@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +20,13 @@ const (
 )
 
 // resolverTimeout bounds one call of the allow function and the wait for a
-// new key set's first keys; the token's request waits at most this long.
+// new key set's first keys; the token's request waits at most this long
+// (and a little more, for the key set) on a resolution.
 const resolverTimeout = 2 * time.Second
+
+// maxResolvedIssuer is the longest iss a resolver is asked about; a longer
+// one is refused as unknown, unasked and unremembered.
+const maxResolvedIssuer = 1024
 
 // ResolverLimits bounds what WithIssuerResolver holds and does, so that a
 // flood of tokens naming made-up issuers costs neither memory nor calls of
@@ -96,6 +102,7 @@ type resolver struct {
 	allow   func(context.Context, string) (bool, error)
 	newKeys func(string) (KeySet, error)
 	shape   issuerConfig
+	proto   *issuer // the shape compiled: the token-shape rules of every resolved issuer
 	limits  ResolverLimits
 	limiter *rate.Limiter
 	now     func() time.Time
@@ -135,12 +142,14 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time) (*r
 	if l.KeySets < 0 || l.Answers < 0 || l.TTL < 0 || l.PerSecond < 0 {
 		return nil, errors.New("middleware: negative ResolverLimits")
 	}
-	// Compile the shape once, to fail New on bad issuer options.
-	if _, err := rc.shape.compile(); err != nil {
+	// Compile the shape once: New fails on bad issuer options, and the key
+	// checks before a resolution use its rules.
+	proto, err := rc.shape.compile()
+	if err != nil {
 		return nil, err
 	}
 	return &resolver{
-		allow: rc.allow, newKeys: rc.keys, shape: rc.shape, limits: l, now: now,
+		allow: rc.allow, newKeys: rc.keys, shape: rc.shape, proto: proto, limits: l, now: now,
 		limiter:  rate.NewLimiter(rate.Limit(l.PerSecond), max(1, int(2*l.PerSecond))),
 		yes:      newLRU(),
 		no:       newLRU(),
@@ -151,18 +160,27 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time) (*r
 // resolve returns the issuer for iss, or the reason to refuse: rIssuer when
 // allow said no, rKeysUnavailable when it could not be asked (rate limit,
 // error, timeout) or the key set could not be made.
+//
+// A yes past its TTL still serves while it is asked again in the background
+// (renewals are not rate-limited: there are at most KeySets of them per
+// TTL), but not past a second TTL: then the request waits for the answer.
 func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
+	if len(iss) > maxResolvedIssuer {
+		return nil, rIssuer
+	}
 	now := rv.now()
 	rv.mu.Lock()
 	if a := rv.yes.get(iss); a != nil {
-		if !now.Before(a.until) && rv.inflight[iss] == nil && !rv.closed && rv.limiter.AllowN(now, 1) {
-			// Ask again in the background; the key set serves meanwhile.
-			call := &resolveCall{done: make(chan struct{})}
-			rv.inflight[iss] = call
-			go rv.run(context.WithoutCancel(ctx), iss, call, a.is)
+		fresh, usable := now.Before(a.until), now.Before(a.until.Add(rv.limits.TTL))
+		call := rv.inflight[iss]
+		if !fresh && call == nil && !rv.closed {
+			call = rv.startLocked(ctx, a.iss, a.is)
 		}
 		rv.mu.Unlock()
-		return a.is, -1
+		if fresh || usable {
+			return a.is, -1
+		}
+		return rv.wait(ctx, call)
 	}
 	if a := rv.no.get(iss); a != nil && now.Before(a.until) {
 		rv.mu.Unlock()
@@ -174,16 +192,37 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 			rv.mu.Unlock()
 			return nil, rKeysUnavailable
 		}
-		call = &resolveCall{done: make(chan struct{})}
-		rv.inflight[iss] = call
-		// Detached from the request that started it (others may wait on
-		// it), bounded by its own deadline.
-		go rv.run(context.WithoutCancel(ctx), iss, call, nil)
+		// A copy: iss is a substring of the token's payload, which a
+		// remembered answer must not keep alive.
+		call = rv.startLocked(ctx, strings.Clone(iss), nil)
 	}
 	rv.mu.Unlock()
+	return rv.wait(ctx, call)
+}
+
+// startLocked starts asking about iss (kept: the key set of a yes being
+// renewed), detached from the request that started it, since others may
+// wait on it. rv.mu must be held.
+func (rv *resolver) startLocked(ctx context.Context, iss string, kept *issuer) *resolveCall {
+	call := &resolveCall{done: make(chan struct{})}
+	rv.inflight[iss] = call
+	go rv.run(context.WithoutCancel(ctx), iss, call, kept)
+	return call
+}
+
+// wait waits for call, but no longer than a resolution may take (allow may
+// ignore its deadline) nor than ctx allows.
+func (rv *resolver) wait(ctx context.Context, call *resolveCall) (*issuer, reason) {
+	if call == nil {
+		return nil, rKeysUnavailable
+	}
+	timer := time.NewTimer(2*resolverTimeout + time.Second)
+	defer timer.Stop()
 	select {
 	case <-call.done:
 		return call.is, call.rsn
+	case <-timer.C:
+		return nil, rKeysUnavailable
 	case <-ctx.Done():
 		return nil, rKeysUnavailable
 	}
@@ -196,32 +235,50 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 	var drop []*issuer
 	rv.mu.Lock()
 	delete(rv.inflight, iss)
-	if remember && !rv.closed {
-		until := rv.now().Add(rv.limits.TTL)
-		if is != nil {
-			rv.no.remove(iss)
-			rv.yes.put(&answer{iss: iss, until: until, is: is})
-			for rv.yes.len() > rv.limits.KeySets {
-				drop = append(drop, rv.yes.evict().is)
-			}
-		} else {
-			if a := rv.yes.remove(iss); a != nil {
-				drop = append(drop, a.is) // no longer allowed
-			}
-			rv.no.put(&answer{iss: iss, until: until})
-			for rv.no.len() > rv.limits.Answers {
-				rv.no.evict()
-			}
+	if kept != nil && is == kept {
+		// Renewed: only if the key set is still the one held (it may have
+		// been evicted and closed meanwhile, and must not come back).
+		if a := rv.yes.peek(iss); a == nil || a.is != kept {
+			is, rsn, remember = nil, rKeysUnavailable, false
 		}
-	} else if is != nil && is != kept {
-		drop = append(drop, is) // closed meanwhile
+	}
+	switch {
+	case !remember || rv.closed:
+		if is != nil && is != kept {
+			drop = append(drop, is) // not kept: closed meanwhile, or not remembered
+		}
+		if rv.closed {
+			is, rsn = nil, rKeysUnavailable
+		}
+	case is != nil:
+		until := rv.now().Add(rv.limits.TTL)
+		rv.no.remove(iss)
+		rv.yes.put(&answer{iss: iss, until: until, is: is})
+		for rv.yes.len() > rv.limits.KeySets {
+			drop = append(drop, rv.yes.evict().is)
+		}
+	default:
+		if a := rv.yes.remove(iss); a != nil {
+			drop = append(drop, a.is) // no longer allowed
+		}
+		rv.no.put(&answer{iss: iss, until: rv.now().Add(rv.limits.TTL)})
+		for rv.no.len() > rv.limits.Answers {
+			rv.no.evict()
+		}
 	}
 	rv.mu.Unlock()
 	for _, d := range drop {
-		closeKeys(d.keys)
+		retire(d)
 	}
 	call.is, call.rsn = is, rsn
 	close(call.done)
+}
+
+// retire takes an issuer out of service: its cached tokens no longer count,
+// and its key set is closed.
+func retire(is *issuer) {
+	is.retired.Store(true)
+	closeKeys(is.keys)
 }
 
 // ask calls allow and, for a new yes, makes the key set and waits (bounded)
@@ -263,15 +320,15 @@ func (rv *resolver) close() {
 	}
 	rv.mu.Unlock()
 	for _, d := range drop {
-		closeKeys(d.keys)
+		retire(d)
 	}
 }
 
-// peek returns a remembered issuer for iss without calling anything.
-func (rv *resolver) peek(iss string) *issuer {
+// known returns a remembered issuer for iss without calling anything.
+func (rv *resolver) known(iss string) *issuer {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	if a := rv.yes.get(iss); a != nil {
+	if a := rv.yes.peek(iss); a != nil {
 		return a.is
 	}
 	return nil
@@ -302,6 +359,14 @@ type lru struct {
 func newLRU() lru { return lru{m: map[string]*list.Element{}, l: list.New()} }
 
 func (c lru) len() int { return c.l.Len() }
+
+// peek returns k's answer without touching its place in the order.
+func (c lru) peek(k string) *answer {
+	if e := c.m[k]; e != nil {
+		return e.Value.(*answer)
+	}
+	return nil
+}
 
 func (c lru) get(k string) *answer {
 	e := c.m[k]

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -93,22 +94,27 @@ func newTokenCache(entries int, bytes int64) *tokenCache {
 	return tc
 }
 
-// get returns tok's entry, if its issuer's keys have not changed since.
+// get returns tok's entry, if its issuer's keys have not changed since and
+// the issuer is still accepted.
 func (tc *tokenCache) get(tok string) *cacheEntry {
 	v, ok := tc.gen.Load().entries.Load(tok)
 	if !ok {
 		return nil
 	}
 	e := v.(*cacheEntry)
-	if e.is.versions.KeysVersion() != e.version {
-		tc.drop(tok) // verified against keys that have since changed
+	if e.is.versions.KeysVersion() != e.version || e.is.retired.Load() {
+		// Verified against keys that have since changed, or an issuer a
+		// resolver no longer accepts.
+		tc.drop(tok)
 		return nil
 	}
 	return e
 }
 
-// put caches e for tok.
+// put caches e for tok. The key is a copy: tok may be a substring of a far
+// larger string (a Cookie header, a request line) that must not stay alive.
 func (tc *tokenCache) put(tok string, e *cacheEntry) {
+	tok = strings.Clone(tok)
 	g := tc.gen.Load()
 	if g.n.Load() >= tc.maxEntries || g.bytes.Load() >= tc.maxBytes {
 		fresh := &cacheGen{}
@@ -133,13 +139,12 @@ func (tc *tokenCache) drop(tok string) {
 }
 
 // entrySize is what one cached token keeps alive: the token (the map's
-// key), the jws its claims are part of, the copy of the payload the claims'
-// strings point into and the kid (together at most the decoded size of the
-// token's first two parts, bounded by 3/4 of its length), the claims' lists,
-// the entry and the map's own.
+// key, a copy), the jws its claims are part of, the copy of the payload the
+// claims' strings point into and the kid (together at most the decoded size
+// of the token's first two parts, bounded by 3/4 of its length), the claims'
+// lists, the entry and the map's own.
 func entrySize(tok string, c *claims.Claims) int64 {
-	// The key is a substring of the header value, "Bearer " and the token.
-	return int64(memsize.Alloc(len(tok)+len("Bearer ")) + memsize.Alloc(len(tok)*3/4) +
+	return int64(memsize.Alloc(len(tok)) + memsize.Alloc(len(tok)*3/4) +
 		memsize.Alloc(int(unsafe.Sizeof(jws{}))) + memsize.Alloc(int(unsafe.Sizeof(cacheEntry{}))) +
 		c.MemSize() + entryOverhead)
 }

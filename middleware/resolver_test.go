@@ -1,0 +1,316 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+func (c *testClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// A tenant the resolver stops allowing keeps being accepted: its cached
+// tokens never go back to the resolver, and its closed key set still says
+// Ready at the same version.
+func TestResolverRevocationReachesCachedTokens(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	const tenant = "https://tenant.example"
+	var revoked atomic.Bool
+	allow := func(_ context.Context, s string) (bool, error) { return s == tenant && !revoked.Load(), nil }
+	newKeys := func(string) (middleware.KeySet, error) {
+		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	cached := mintOK(t, iss, jwkstest.WithClaim("iss", tenant))
+	if _, err := verifyWith(g, cached); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Store(true)
+	clock.advance(2 * middleware.DefaultResolverTTL)
+	// A fresh token of the tenant: the stale yes serves it once and asks again
+	// in the background; wait until the refusal has landed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant), jwkstest.WithClaim("jti", fmt.Sprint(time.Now().UnixNano()))))
+		if errors.Is(err, middleware.ErrIssuer) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revocation never took effect: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := verifyWith(g, cached); err == nil {
+		t.Fatalf("a token of a tenant the resolver now refuses is still accepted (from the token cache)")
+	}
+}
+
+// Flooding made-up issuers keeps the shared rate limiter empty, so a stale
+// yes is never asked again: a revoked tenant stays accepted indefinitely.
+func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	const tenant = "https://tenant.example"
+	var revoked atomic.Bool
+	var askedTenant atomic.Int64
+	allow := func(_ context.Context, s string) (bool, error) {
+		if s == tenant {
+			askedTenant.Add(1)
+			return !revoked.Load(), nil
+		}
+		return false, nil
+	}
+	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithoutTokenCache(),
+		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant))); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Store(true)
+	clock.advance(2 * middleware.DefaultResolverTTL)
+	n := 0
+	for range 30 {
+		// The attacker spends the limiter first (2 burst, then 1/s).
+		for range 2 {
+			n++
+			verifyWith(g, mintUnsigned(t, fmt.Sprintf("https://made-up-%d.example", n)))
+		}
+		if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant))); err != nil {
+			return // revocation took effect
+		}
+		clock.advance(time.Second)
+	}
+	t.Fatalf("30 s past the TTL a revoked tenant is still accepted; allow asked %d times for it", askedTenant.Load())
+}
+
+// closeFlag wraps a jwks cache and records Close.
+type closeFlag struct {
+	*jwks.Cache
+	closed atomic.Bool
+}
+
+func (k *closeFlag) Close() { k.closed.Store(true); k.Cache.Close() }
+
+// A yes asked again in the background while its key set is evicted comes
+// back with the closed key set, which then serves (and never refreshes).
+func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	const x, y = "https://x.example", "https://y.example"
+	gate := make(chan struct{})
+	var blockX atomic.Bool
+	allow := func(_ context.Context, s string) (bool, error) {
+		if s == x && blockX.Load() {
+			<-gate
+		}
+		return true, nil
+	}
+	var mu sync.Mutex
+	made := map[string][]*closeFlag{}
+	newKeys := func(s string) (middleware.KeySet, error) {
+		c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			return nil, err
+		}
+		k := &closeFlag{Cache: c}
+		mu.Lock()
+		made[s] = append(made[s], k)
+		mu.Unlock()
+		return k, nil
+	}
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithoutTokenCache(),
+		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 1, PerSecond: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(middleware.DefaultResolverTTL * 3 / 2) // stale, still served while asked again
+	blockX.Store(true)
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil { // starts X's re-ask
+		t.Fatal(err)
+	}
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", y))); err != nil { // evicts X
+		t.Fatal(err)
+	}
+	close(gate) // X's re-ask says yes, with the kept (closed) issuer
+	time.Sleep(200 * time.Millisecond)
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(made[x]) == 1 && made[x][0].closed.Load() {
+		t.Fatalf("X is served by its closed key set (made %d for X)", len(made[x]))
+	}
+}
+
+// Each remembered refusal keeps the token's whole payload alive (iss is a
+// substring of the claims' private copy of it).
+func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	allowNone := func(context.Context, string) (bool, error) { return false, nil }
+	noKeys := func(string) (middleware.KeySet, error) { return nil, errors.New("never") }
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allowNone, noKeys),
+		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1e6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	pad := strings.Repeat("x", 10<<10)
+	before := heapNow()
+	const flood = 2000
+	for i := range flood {
+		payload := fmt.Sprintf(`{"iss":"https://t-%d.example","sub":"u","aud":%q,"exp":%d,"pad":%q}`, i, aud, time.Now().Add(time.Hour).Unix(), pad)
+		tok := b64([]byte(`{"alg":"RS256","kid":"k"}`)) + "." + b64([]byte(payload)) + ".c2ln"
+		if _, err := verifyWith(g, tok); !errors.Is(err, middleware.ErrIssuer) {
+			t.Fatal(err)
+		}
+	}
+	grew := heapNow() - before
+	t.Logf("%d refusals hold %d bytes (%d each)", flood, grew, grew/flood)
+	if grew > flood*1024 {
+		t.Fatalf("each refusal holds %d bytes", grew/flood)
+	}
+}
+
+func heapNow() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+func TestResolverUnderConcurrentUse(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	var flip atomic.Int64
+	allow := func(_ context.Context, s string) (bool, error) {
+		n := flip.Add(1)
+		if n%7 == 0 {
+			return false, errors.New("flaky")
+		}
+		return n%3 != 0, nil
+	}
+	newKeys := func(string) (middleware.KeySet, error) {
+		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 2, Answers: 3, TTL: time.Millisecond, PerSecond: 1e6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	toks := make([]string, 6)
+	for i := range toks {
+		toks[i] = mintOK(t, iss, jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", i)))
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				clock.advance(time.Millisecond)
+				_, err := verifyWith(g, toks[(i+w)%len(toks)])
+				if err != nil && !errors.Is(err, middleware.ErrIssuer) && !errors.Is(err, middleware.ErrKeysUnavailable) {
+					t.Errorf("unexpected %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	g.Close()
+	time.Sleep(3 * time.Second)
+	if n := runtime.NumGoroutine(); n > base+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines %d, were %d\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// An allow that hangs, deaf to its context, costs a request no more than
+// the request's own deadline, and makes the issuer's tokens 503, not 401.
+func TestResolverHungAllowIsBounded(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	release := make(chan struct{})
+	defer close(release)
+	allow := func(context.Context, string) (bool, error) { <-release; return true, nil }
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tok := mintOK(t, iss, jwkstest.WithClaim("iss", "https://slow.example"))
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		start := time.Now()
+		_, err := g.VerifyToken(ctx, tok)
+		cancel()
+		if !errors.Is(err, middleware.ErrKeysUnavailable) || time.Since(start) > 3*time.Second {
+			t.Fatalf("hung resolver: %v after %s", err, time.Since(start))
+		}
+	}
+}
+
+// An iss too long to be a real issuer is refused without asking.
+func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	waitKeys(t, keys)
+	var asked atomic.Int64
+	allow := func(context.Context, string) (bool, error) { asked.Add(1); return true, nil }
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	huge := "https://" + strings.Repeat("a", 2000) + ".example"
+	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", huge))); !errors.Is(err, middleware.ErrIssuer) || asked.Load() != 0 {
+		t.Fatalf("huge iss: %v, asked %d", err, asked.Load())
+	}
+}
