@@ -85,7 +85,10 @@ const DefaultRefreshCooldown = 10 * time.Second
 // genuine API cannot find a token expired seconds after it was issued (clock
 // skew aside, which a refresh would not fix), so only a broken or hostile
 // server sees this, and it can then no longer make every request cost a
-// refresh. Default: DefaultRefreshCooldown. Zero turns the check off.
+// refresh. Likewise a token obtained within the cooldown is sent even when
+// the local clock already calls it expired (a token endpoint that issues
+// tokens living less than oauth2's ten-second expiry margin). Default:
+// DefaultRefreshCooldown. Zero turns the check off.
 func WithRefreshCooldown(d time.Duration) Option {
 	return func(t *Transport) { t.cooldown = max(d, 0) }
 }
@@ -187,7 +190,7 @@ func (t *Transport) Refreshes() int64 {
 //
 // req is never modified: each attempt is sent as a clone.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !sameOrigin(req.URL, originalRequest(req).URL) {
+	if orig := originalRequest(req); orig == nil || !sameOrigin(req.URL, orig.URL) {
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -200,7 +203,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
 	}
 
-	resp, err := t.base.RoundTrip(authorized(req, tok))
+	sent := authorized(req, tok)
+	resp, err := t.base.RoundTrip(sent)
+	if err == nil && resp.Request == nil {
+		// http.Client follows a redirect chain through Response.Request,
+		// and so does originalRequest; a base that leaves it unset (many
+		// mocks and wrappers do) would break the chain.
+		resp.Request = sent
+	}
 	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
 		return resp, err
 	}
@@ -222,7 +232,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		retry.Body = body
 	}
-	return t.base.RoundTrip(retry)
+	resp, err = t.base.RoundTrip(retry)
+	if err == nil && resp.Request == nil {
+		resp.Request = retry
+	}
+	return resp, err
 }
 
 // justRefreshed reports whether tok is the current token and a refresh
@@ -230,7 +244,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *Transport) justRefreshed(tok *oauth2.Token) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return tok == t.tok && !t.tokAt.IsZero() && t.now().Sub(t.tokAt) < t.cooldown
+	return t.youngLocked(tok)
+}
+
+// youngLocked is justRefreshed with t.mu held.
+func (t *Transport) youngLocked(tok *oauth2.Token) bool {
+	return tok != nil && tok == t.tok && tok.AccessToken != "" && !t.tokAt.IsZero() && t.now().Sub(t.tokAt) < t.cooldown
 }
 
 // usable returns a token to send. rejected is the token the server just
@@ -248,7 +267,10 @@ func (t *Transport) usable(ctx context.Context, rejected *oauth2.Token) (*oauth2
 	t.mu.Lock()
 	call := t.inflight
 	if call == nil {
-		if cur := t.tok; cur != rejected && cur.Valid() {
+		// A token a refresh obtained within the cooldown is sent even if the
+		// local clock calls it expired: an issuer of tokens that live less
+		// than oauth2's expiry margin must not cost a refresh per request.
+		if cur := t.tok; cur != rejected && (cur.Valid() || t.youngLocked(cur)) {
 			t.mu.Unlock()
 			return cur, nil
 		}
@@ -314,9 +336,13 @@ func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
 
 // originalRequest follows a redirect chain back to the request the caller
 // made: http.Client sets Response on each later hop, and Response.Request
-// is the hop before.
+// is the hop before. It returns nil when the chain is broken (a response
+// without its request): then no origin can be trusted, and no token is sent.
 func originalRequest(req *http.Request) *http.Request {
-	for req.Response != nil && req.Response.Request != nil {
+	for req.Response != nil {
+		if req.Response.Request == nil {
+			return nil
+		}
 		req = req.Response.Request
 	}
 	return req
