@@ -639,16 +639,19 @@ func (c *Claims) Values(path ...string) []string {
 	if !ok {
 		return nil
 	}
+	// Nested objects are walked with the same scanner as the top level,
+	// which refuses a repeated member name (encoding/json would take the
+	// last one); the payload was validated when it was decoded.
 	for _, name := range path[1:] {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal([]byte(raw), &obj) != nil {
+		found := false
+		if !jsonscan.Members([]byte(raw), func(n, v []byte) bool {
+			if string(n) == name {
+				raw, found = string(v), true
+			}
+			return true
+		}) || !found {
 			return nil
 		}
-		r, ok := obj[name]
-		if !ok {
-			return nil
-		}
-		raw = string(r)
 	}
 	var list []string
 	if json.Unmarshal([]byte(raw), &list) == nil {
@@ -658,16 +661,15 @@ func (c *Claims) Values(path ...string) []string {
 	if json.Unmarshal([]byte(raw), &str) == nil {
 		return ParseScopes(str)
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal([]byte(raw), &obj) == nil {
-		names := make([]string, 0, len(obj))
-		for name := range obj {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		return names
+	var names []string
+	if !jsonscan.Members([]byte(raw), func(n, _ []byte) bool {
+		names = append(names, string(n))
+		return true
+	}) {
+		return nil
 	}
-	return nil
+	slices.Sort(names)
+	return names
 }
 
 // fieldValues is Values for the claims decoded into fields; ok is false

@@ -850,6 +850,17 @@ func TestValues(t *testing.T) {
 			t.Errorf("Values(%q) = %q, want %q", tc.path, got, tc.want)
 		}
 	}
+	// A name repeated inside a nested object is refused, as at the top.
+	var dup Claims
+	if err := json.Unmarshal([]byte(`{"deep":{"in":{"roles":"a"},"in":{"roles":"b"}},"obj":{"k":1,"k":2}}`), &dup); err != nil {
+		t.Fatal(err)
+	}
+	if got := dup.Values("deep", "in", "roles"); got != nil {
+		t.Errorf("a repeated nested member was read: %q", got)
+	}
+	if got := dup.Values("obj"); got != nil {
+		t.Errorf("an object with a repeated name gave %q", got)
+	}
 	// A one-element array whose element has a space stays one value.
 	var arr Claims
 	if err := json.Unmarshal([]byte(`{"roles":["r1 r2"]}`), &arr); err != nil {

@@ -191,6 +191,11 @@ func (g *Guard) addIssuers(ics []issuerConfig) error {
 			return err
 		}
 		if ics[i].kind == templateIssuer {
+			for _, t := range g.templates {
+				if t.prefix == is.prefix && t.suffix == is.suffix {
+					return fmt.Errorf("middleware: issuer template %q configured twice", is.name)
+				}
+			}
 			g.templates = append(g.templates, is)
 		} else {
 			for _, name := range append([]string{is.name}, is.aliases...) {
@@ -325,7 +330,7 @@ func (g *Guard) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // count reports a verification outcome to the Metrics, under the issuer
 // the token named when it is one of the Guard's (the template, for one).
 func (g *Guard) count(is *issuer, err error) {
-	name := ""
+	var name string
 	if is != nil {
 		name = is.name
 	}
@@ -439,36 +444,38 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if !t.hasKID || kid == "" {
 		return v, rNoKID, nil
 	}
+	// The issuer: a configured one, by iss alone. One a resolver may accept
+	// is asked about only after every check below that needs no key, so a
+	// token that would fail them costs the resolver nothing.
 	is := g.staticIssuer(c)
-	if is == nil && g.resolver != nil && c.Issuer != "" {
+	shape := is
+	switch {
+	case is != nil:
+		if !is.keys.Ready() {
+			v.is = is
+			return v, rKeysUnavailable, nil
+		}
+	case g.resolver != nil && c.Issuer != "":
+		shape = g.resolver.proto
+	default:
+		return v, rIssuer, nil
+	}
+	if rsn := g.checkClaims(shape, c, audiences); rsn >= 0 {
+		v.is = is
+		return v, rsn, nil
+	}
+	if is == nil {
 		var rsn reason
 		if is, rsn = g.resolver.resolve(ctx, c.Issuer); rsn >= 0 {
 			return v, rsn, nil
 		}
-	}
-	if is == nil {
-		return v, rIssuer, nil
+		if !is.keys.Ready() {
+			v.is = is
+			return v, rKeysUnavailable, nil
+		}
 	}
 	v.is = is
-	if !is.keys.Ready() {
-		return v, rKeysUnavailable, nil
-	}
-	if !is.audienceOK(c, audiences) {
-		return v, rAudience, nil
-	}
-	if c.Subject == "" {
-		return v, rSubject, nil
-	}
-	if c.ExpiresAt.IsZero() {
-		return v, rNoExpiry, nil
-	}
 	now := g.now()
-	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
-		return v, rNotYetValid, nil
-	}
-	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
-		return v, rIssuedInFuture, nil
-	}
 	// RFC 7519 §4.1.4: the current time must be before exp.
 	expired := !now.Before(c.ExpiresAt.Add(g.leeway))
 
@@ -501,6 +508,10 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if !alg.Verify(bytesOf(t.signed), sig, pub) {
 		return v, rSignature, errBadSignature
 	}
+	// The token cache may keep t (its claims live in it): let go of the
+	// signed text, a substring of whatever the token came in (a whole
+	// Cookie header, say).
+	t.signed = ""
 	if len(is.scopeClaims) > 0 {
 		is.addScopeClaims(c)
 	}
@@ -515,6 +526,29 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 		return v, rExpired, nil
 	}
 	return v, -1, nil
+}
+
+// checkClaims applies the claim rules that need no key, with the token
+// shape of issuer is (for WithClientIDAsAudience): audience, subject,
+// expiry present, nbf and iat not in the future.
+func (g *Guard) checkClaims(is *issuer, c *claims.Claims, audiences []string) reason {
+	if !is.audienceOK(c, audiences) {
+		return rAudience
+	}
+	if c.Subject == "" {
+		return rSubject
+	}
+	if c.ExpiresAt.IsZero() {
+		return rNoExpiry
+	}
+	now := g.now()
+	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
+		return rNotYetValid
+	}
+	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
+		return rIssuedInFuture
+	}
+	return -1
 }
 
 // runChecks runs the issuer's WithClaimsCheck checks in order; the first
@@ -570,11 +604,14 @@ func hasAnyAudience(c *claims.Claims, audiences []string) bool {
 //
 // Rules of the same Guard inside next (Require on a route or group) then
 // only authorize, without verifying the token again. When next is an
-// *http.ServeMux, an expired token is told to refresh only if the route it
-// asks for would accept a renewed one: a route registered with
-// Require(Audience(...)) whose audience the token lacks is refused as not
-// meant for this resource, as it would be on its own. With another router
-// the Handler cannot see the route's rule; register such routes outside it.
+// *http.ServeMux, an expired token is told to refresh only if the audience
+// of the route it asks for would accept a renewed one: a route registered
+// on that mux (or on a mux registered in it) directly as
+// g.Require(Audience(...))(h), whose audience the token lacks, refuses it as
+// not meant for this resource, as the route would on its own. The Handler
+// cannot see a rule behind another router or wrapper (http.StripPrefix, a
+// logging handler), nor scopes; register routes of another audience outside
+// it.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	ru := *g.rule
 	ru.routes, _ = next.(*http.ServeMux)

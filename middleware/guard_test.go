@@ -1153,3 +1153,26 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 		t.Fatalf("Authorize for another audience: %v", err)
 	}
 }
+
+// Authorize checks the time too: claims verified once may expire during a
+// long exchange; nil claims are no credentials.
+func TestAuthorizeChecksTheTime(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	e := newEnv(t, middleware.WithClock(clock))
+	c, err := e.guard.VerifyToken(context.Background(), e.mint(t, jwkstest.WithExpiresIn(time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru := e.guard.Rule()
+	if err := ru.Authorize(c); err != nil {
+		t.Fatalf("fresh claims: %v", err)
+	}
+	now = now.Add(2 * time.Minute) // past exp and the 30 s leeway
+	if err := ru.Authorize(c); !errors.Is(err, middleware.ErrTokenExpired) {
+		t.Fatalf("claims past exp: %v, want ErrTokenExpired", err)
+	}
+	if err := ru.Authorize(nil); !errors.Is(err, middleware.ErrNoToken) {
+		t.Fatalf("nil claims: %v, want ErrNoToken", err)
+	}
+}

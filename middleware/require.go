@@ -140,22 +140,40 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 	return c, nil
 }
 
-// Authorize checks the rule's requirements (audience, then scopes) against
-// claims that its Guard already verified (with VerifyToken), for a
-// transport that verifies once and then decides per operation, as an MCP
-// server does per tool. It returns nil or the *Error to refuse with; a
+// Authorize checks the rule's requirements against claims that its Guard
+// already verified (with VerifyToken), for a transport that verifies once
+// and then decides per operation, as an MCP server does per tool: the
+// token's time (exp, nbf, with the leeway: it may have expired since it was
+// verified, in a long stream), then the audience, then the scopes. It
+// returns nil or the *Error to refuse with (ErrNoToken for nil claims); a
 // refusal is counted in the Guard's Metrics. Claims from anywhere else are
 // not verified here: Authorize only reads them.
 func (ru *Rule) Authorize(c *claims.Claims) error {
-	is := ru.g.knownIssuer(c)
-	if is == nil {
-		err := ru.g.refusals[rIssuer]
-		ru.g.count(nil, err)
+	g := ru.g
+	if c == nil {
+		err := g.refusals[rNoToken]
+		g.count(nil, err)
 		return err
 	}
-	err := ru.authorize(is, c)
+	// The issuer's token shape, when it is known without I/O; a resolved
+	// issuer dropped since has none, and the plain audience rule applies.
+	is := g.knownIssuer(c)
+	shape := is
+	if shape == nil {
+		shape = &issuer{}
+	}
+	now := g.now()
+	var err error
+	switch {
+	case !now.Before(c.ExpiresAt.Add(g.leeway)):
+		err = g.refusals[rExpired]
+	case !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore):
+		err = g.refusals[rNotYetValid]
+	default:
+		err = ru.authorize(shape, c)
+	}
 	if err != nil {
-		ru.g.count(is, err)
+		g.count(is, err)
 	}
 	return err
 }
@@ -193,7 +211,7 @@ func (g *Guard) knownIssuer(c *claims.Claims) *issuer {
 		return is
 	}
 	if g.resolver != nil {
-		return g.resolver.peek(c.Issuer)
+		return g.resolver.known(c.Issuer)
 	}
 	return nil
 }

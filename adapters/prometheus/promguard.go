@@ -18,8 +18,9 @@
 // The issuer label is the configured issuer (a template, for
 // middleware.WithIssuerTemplate; the JWKS URL for a cache made by
 // jwks.NewFromJWKSURL), or empty for a refusal before any issuer was
-// named. With middleware.WithIssuerResolver its values are as many as the
-// resolver accepts, bounded by middleware.ResolverLimits.
+// named. With middleware.WithIssuerResolver it takes a value for every
+// issuer the resolver ever accepted in the process's life (series are never
+// deleted), not only those it holds now.
 package promguard
 
 import (
