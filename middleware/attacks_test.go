@@ -519,7 +519,7 @@ func (a *attackEnv) kidAttacks(t *testing.T) []attackCase {
 		// malformed request by contract; through a cookie, the JOSE header
 		// exceeds its 8 KiB cap.
 		attackCase{name: "kid_10KiB_in_authorization", tok: a.mint(t, jwkstest.WithKID(huge)), want: badRequest, err: middleware.ErrMalformedRequest},
-		attackCase{name: "kid_10KiB_in_cookie", tok: a.mint(t, jwkstest.WithKID(huge)), cookie: true, want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		attackCase{name: "kid_10KiB_in_cookie", tok: a.mint(t, jwkstest.WithKID(huge)), cookie: true, want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 	)
 }
 
@@ -553,13 +553,13 @@ func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 	// A token whose payload really is a nested JWT, declared as such.
 	inner := a.mint(t)
 	h, _ := json.Marshal(a.hdr(map[string]any{"cty": "JWT"}))
-	out = append(out, attackCase{name: "nested_jwt_payload", tok: a.signRaw(t, a.rsKID, "RS256", string(h), inner), want: invalid(descClaims), err: middleware.ErrClaimsMalformed})
+	out = append(out, attackCase{name: "nested_jwt_payload", tok: a.signRaw(t, a.rsKID, "RS256", string(h), inner), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 	jweHeader := b64([]byte(`{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"` + a.rsKID + `"}`))
 	out = append(out,
-		attackCase{name: "jwe_five_parts", tok: jweHeader + "." + b64(make([]byte, 256)) + "." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "jwe_five_parts_empty_key", tok: jweHeader + ".." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "four_parts", tok: a.mint(t) + ".x", want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "json_serialization", tok: b64([]byte(`{"payload":"x","signatures":[]}`)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		attackCase{name: "jwe_five_parts", tok: jweHeader + "." + b64(make([]byte, 256)) + "." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "jwe_five_parts_empty_key", tok: jweHeader + ".." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "four_parts", tok: a.mint(t) + ".x", want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "json_serialization", tok: b64([]byte(`{"payload":"x","signatures":[]}`)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 	)
 	// Duplicate header members, each signed properly by the issuer's key.
 	pl, _ := json.Marshal(p)
@@ -572,15 +572,15 @@ func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 		"typ_twice":             `{"alg":"RS256","kid":` + kid + `,"typ":"JOSE","typ":"at+jwt"}`,
 		"crit_twice_hidden_key": `{"alg":"RS256","kid":` + kid + `,"crit":["exp"],"crit":null}`,
 	} {
-		out = append(out, attackCase{name: "duplicate_header_" + name, tok: a.signRaw(t, a.rsKID, "RS256", header, string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed})
+		out = append(out, attackCase{name: "duplicate_header_" + name, tok: a.signRaw(t, a.rsKID, "RS256", header, string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken})
 	}
 	out = append(out,
-		attackCase{name: "header_not_an_object", tok: a.signRaw(t, a.rsKID, "RS256", `["RS256"]`, string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "header_null", tok: a.signRaw(t, a.rsKID, "RS256", `null`, string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		attackCase{name: "header_not_an_object", tok: a.signRaw(t, a.rsKID, "RS256", `["RS256"]`, string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "header_null", tok: a.signRaw(t, a.rsKID, "RS256", `null`, string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "control_header_with_100_members", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 100), string(pl)), want: accepted},
-		attackCase{name: "header_duplicate_past_the_32nd_member", tok: a.signRaw(t, a.rsKID, "RS256", strings.TrimSuffix(manyMembers(a.rsKID, 100), "}")+`,"x5":0}`, string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "header_utf8_bom", tok: a.signRaw(t, a.rsKID, "RS256", "\ufeff"+manyMembers(a.rsKID, 2), string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		attackCase{name: "header_trailing_garbage", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 2)+"x", string(pl)), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		attackCase{name: "header_duplicate_past_the_32nd_member", tok: a.signRaw(t, a.rsKID, "RS256", strings.TrimSuffix(manyMembers(a.rsKID, 100), "}")+`,"x5":0}`, string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "header_utf8_bom", tok: a.signRaw(t, a.rsKID, "RS256", "\ufeff"+manyMembers(a.rsKID, 2), string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "header_trailing_garbage", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 2)+"x", string(pl)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "control_header_deeply_nested_member", cookie: true, tok: a.signRaw(t, a.rsKID, "RS256", `{"alg":"RS256","kid":`+kid+`,"x":`+strings.Repeat("[", 2000)+strings.Repeat("]", 2000)+`}`, string(pl)), want: accepted},
 		attackCase{name: "control_payload_deeply_nested_claim", cookie: true, tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 2), strings.TrimSuffix(string(pl), "}")+`,"x":`+strings.Repeat("[", 3000)+strings.Repeat("]", 3000)+`}`), want: accepted},
 		attackCase{name: "control_header_with_unknown_members", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 20), string(pl)), want: accepted},
@@ -611,7 +611,7 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 	}
 	for _, claim := range []string{"exp", "nbf", "iat"} {
 		for name, v := range bad {
-			out = append(out, attackCase{name: claim + "_" + name, tok: sign(a.claimsJSON(`"`+claim+`":`+v, claim)), want: invalid(descClaims), err: middleware.ErrClaimsMalformed})
+			out = append(out, attackCase{name: claim + "_" + name, tok: sign(a.claimsJSON(`"`+claim+`":`+v, claim)), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 		}
 	}
 	now := time.Now().Unix()
@@ -634,7 +634,7 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 		"null": `null`, "number": `1`, "object": `{"aud":"` + aud + `"}`, "array_with_number": `["` + aud + `",1]`,
 		"array_with_null": `["` + aud + `",null]`, "nested_array": `[["` + aud + `"]]`, "bool": `true`,
 	} {
-		out = append(out, attackCase{name: "aud_" + name, tok: sign(a.claimsJSON(`"aud":`+v, "aud")), want: invalid(descClaims), err: middleware.ErrClaimsMalformed})
+		out = append(out, attackCase{name: "aud_" + name, tok: sign(a.claimsJSON(`"aud":`+v, "aud")), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 	}
 	out = append(out,
 		attackCase{name: "aud_empty_array", tok: sign(a.claimsJSON(`"aud":[]`, "aud")), want: invalid(descAudience), err: middleware.ErrAudience},
@@ -652,7 +652,7 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 		"custom":      `"x":1,"x":2`,
 		"scope":       `"scope":"a","scope":"admin"`,
 	} {
-		out = append(out, attackCase{name: "duplicate_claim_" + name, tok: sign(a.claimsJSON(extra)), want: invalid(descClaims), err: middleware.ErrClaimsMalformed})
+		out = append(out, attackCase{name: "duplicate_claim_" + name, tok: sign(a.claimsJSON(extra)), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 	}
 	// Through golang-jwt's signer too, as the brief's recipe says.
 	dup := `{"sub":"a","sub":"b","iss":` + strconv.Quote(a.iss.URL()) + `,"aud":` + strconv.Quote(aud) + `,"exp":` + strconv.FormatInt(now+300, 10) + `}`
@@ -661,7 +661,7 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out = append(out, attackCase{name: "duplicate_claim_sub_golang_jwt_signed", tok: in + "." + b64(sig), want: invalid(descClaims), err: middleware.ErrClaimsMalformed})
+	out = append(out, attackCase{name: "duplicate_claim_sub_golang_jwt_signed", tok: in + "." + b64(sig), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 
 	u := a.iss.URL()
 	out = append(out,
@@ -669,14 +669,14 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 		attackCase{name: "iss_upper_case", tok: sign(a.claimsJSON(`"iss":"`+strings.ToUpper(u)+`"`, "iss")), want: invalid(descIssuer), err: middleware.ErrIssuer},
 		attackCase{name: "iss_scheme_case", tok: sign(a.claimsJSON(`"iss":"HTTP`+strings.TrimPrefix(u, "http")+`"`, "iss")), want: invalid(descIssuer), err: middleware.ErrIssuer},
 		attackCase{name: "iss_missing", tok: sign(a.claimsJSON("", "iss")), want: invalid(descIssuer), err: middleware.ErrIssuer},
-		attackCase{name: "iss_array", tok: sign(a.claimsJSON(`"iss":["`+u+`"]`, "iss")), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
+		attackCase{name: "iss_array", tok: sign(a.claimsJSON(`"iss":["`+u+`"]`, "iss")), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
 		attackCase{name: "sub_empty", tok: sign(a.claimsJSON(`"sub":""`, "sub")), want: invalid(descSubject), err: middleware.ErrSubject},
 		attackCase{name: "sub_missing", tok: sign(a.claimsJSON("", "sub")), want: invalid(descSubject), err: middleware.ErrSubject},
-		attackCase{name: "sub_number", tok: sign(a.claimsJSON(`"sub":123`, "sub")), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
-		attackCase{name: "payload_null", tok: sign(`null`), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
-		attackCase{name: "payload_array", tok: sign(`[]`), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
-		attackCase{name: "payload_invalid_utf8", tok: sign(a.claimsJSON(`"name":"` + "\xff\xfe" + `"`)), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
-		attackCase{name: "payload_trailing_garbage", tok: sign(a.claimsJSON("") + "x"), want: invalid(descClaims), err: middleware.ErrClaimsMalformed},
+		attackCase{name: "sub_number", tok: sign(a.claimsJSON(`"sub":123`, "sub")), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_null", tok: sign(`null`), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_array", tok: sign(`[]`), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_invalid_utf8", tok: sign(a.claimsJSON(`"name":"` + "\xff\xfe" + `"`)), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_trailing_garbage", tok: sign(a.claimsJSON("") + "x"), want: invalid(descClaims), err: middleware.ErrMalformedClaims},
 	)
 	return out
 }
@@ -710,10 +710,10 @@ func (a *attackEnv) encodingAttacks(t *testing.T) []attackCase {
 		t.Fatalf("justUnder is %d bytes", len(justUnder))
 	}
 	return []attackCase{
-		{name: "signature_padding", tok: tok + "=", want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		{name: "signature_double_padding", tok: tok + "==", want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		{name: "signature_non_canonical_base64url", tok: nonCanonical(t, tok), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
-		{name: "standard_base64_alphabet", tok: strings.NewReplacer("-", "+", "_", "/").Replace(a.mintWith(t, "-_")), want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		{name: "signature_padding", tok: tok + "=", want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		{name: "signature_double_padding", tok: tok + "==", want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		{name: "signature_non_canonical_base64url", tok: nonCanonical(t, tok), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		{name: "standard_base64_alphabet", tok: strings.NewReplacer("-", "+", "_", "/").Replace(a.mintWith(t, "-_")), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		{name: "padding_inside_token", authz: "Bearer " + tok[:i] + "=" + tok[i:], want: badRequest, err: middleware.ErrMalformedRequest},
 		{name: "space_inside_token", authz: "Bearer " + tok[:i] + " " + tok[i:], want: badRequest, err: middleware.ErrMalformedRequest},
 		{name: "tab_inside_token", authz: "Bearer " + tok[:i] + "\t" + tok[i:], want: badRequest, err: middleware.ErrMalformedRequest},
@@ -727,7 +727,7 @@ func (a *attackEnv) encodingAttacks(t *testing.T) []attackCase {
 		{name: "token_over_16KiB_in_cookie", tok: big, cookie: true, want: invalid(descTooLarge), err: middleware.ErrTokenTooLarge},
 		{name: "token_over_16KiB_garbage_in_cookie", tok: strings.Repeat("a", 16<<10+1), cookie: true, want: invalid(descTooLarge), err: middleware.ErrTokenTooLarge},
 		{name: "control_token_at_16KiB_in_cookie", tok: justUnder, cookie: true, want: accepted},
-		{name: "jose_header_over_8KiB_in_cookie", tok: bigHeader, cookie: true, want: invalid(descMalformed), err: middleware.ErrTokenMalformed},
+		{name: "jose_header_over_8KiB_in_cookie", tok: bigHeader, cookie: true, want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		{name: "control_jose_header_under_8KiB_in_cookie", tok: okHeader, cookie: true, want: accepted},
 	}
 }

@@ -42,8 +42,8 @@ var (
 // Reasons a token is invalid. Each wraps ErrInvalidToken, so a handler can
 // count refusals by reason and still treat them alike.
 var (
-	// ErrTokenMalformed: not a compact JWS, or bad base64url or JSON.
-	ErrTokenMalformed = fmt.Errorf("%w: malformed", ErrInvalidToken)
+	// ErrMalformedToken: not a compact JWS, or bad base64url or JSON.
+	ErrMalformedToken = fmt.Errorf("%w: malformed", ErrInvalidToken)
 	// ErrTokenTooLarge: longer than the maximum token size.
 	ErrTokenTooLarge = fmt.Errorf("%w: too large", ErrInvalidToken)
 	// ErrAlgorithm: alg missing or outside the allow-list (none, HS*, …).
@@ -74,9 +74,9 @@ var (
 	ErrNotYetValid = fmt.Errorf("%w: not yet valid", ErrInvalidToken)
 	// ErrIssuedInFuture: iat is in the future, leeway applied.
 	ErrIssuedInFuture = fmt.Errorf("%w: issued in the future", ErrInvalidToken)
-	// ErrClaimsMalformed: a claim of the wrong JSON type or range, or a
+	// ErrMalformedClaims: a claim of the wrong JSON type or range, or a
 	// duplicate claim name.
-	ErrClaimsMalformed = fmt.Errorf("%w: malformed claims", ErrInvalidToken)
+	ErrMalformedClaims = fmt.Errorf("%w: malformed claims", ErrInvalidToken)
 	// ErrClaimsRejected: a check added with WithClaimsCheck refused the
 	// claims (its error is the Error's Cause, for logs only).
 	ErrClaimsRejected = fmt.Errorf("%w: claims rejected", ErrInvalidToken)

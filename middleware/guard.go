@@ -274,7 +274,7 @@ var reasonTable = [numReasons]struct {
 	rMalformedRequest: {ErrMalformedRequest, "malformed_request", http.StatusBadRequest, "invalid_request", "The request does not carry exactly one well-formed bearer token"},
 	rKeysUnavailable:  {ErrKeysUnavailable, "keys_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", "The signing keys of the authorization server are not available yet"},
 	rExpired:          {ErrTokenExpired, "expired", http.StatusUnauthorized, "invalid_token", "The access token expired"},
-	rTokenMalformed:   {ErrTokenMalformed, "malformed_token", http.StatusUnauthorized, "invalid_token", "The access token is malformed"},
+	rTokenMalformed:   {ErrMalformedToken, "malformed_token", http.StatusUnauthorized, "invalid_token", "The access token is malformed"},
 	rTooLarge:         {ErrTokenTooLarge, "too_large", http.StatusUnauthorized, "invalid_token", "The access token is too large"},
 	rAlgorithm:        {ErrAlgorithm, "algorithm", http.StatusUnauthorized, "invalid_token", "The access token signature algorithm is not accepted"},
 	rType:             {ErrTokenType, "type", http.StatusUnauthorized, "invalid_token", "The access token type is not accepted"},
@@ -289,7 +289,7 @@ var reasonTable = [numReasons]struct {
 	rNoExpiry:         {ErrNoExpiry, "no_expiry", http.StatusUnauthorized, "invalid_token", "The access token has no expiry time"},
 	rNotYetValid:      {ErrNotYetValid, "not_yet_valid", http.StatusUnauthorized, "invalid_token", "The access token is not valid yet"},
 	rIssuedInFuture:   {ErrIssuedInFuture, "issued_in_future", http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
-	rClaims:           {ErrClaimsMalformed, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
+	rClaims:           {ErrMalformedClaims, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
 	rClaimsRejected:   {ErrClaimsRejected, "claims_rejected", http.StatusUnauthorized, "invalid_token", "The access token is not accepted by this resource"},
 }
 

@@ -174,7 +174,7 @@ func TestExtraction(t *testing.T) {
 		{"lowercase scheme", []string{"Authorization", "bearer " + tok}, "/api/me", ok, nil},
 		{"upper scheme", []string{"Authorization", "BEARER " + tok}, "/api/me", ok, nil},
 		{"several spaces", []string{"Authorization", "Bearer    " + tok}, "/api/me", ok, nil},
-		{"trailing padding allowed by b64token", []string{"Authorization", "Bearer " + tok + "=="}, "/api/me", invalid("The access token is malformed"), middleware.ErrTokenMalformed},
+		{"trailing padding allowed by b64token", []string{"Authorization", "Bearer " + tok + "=="}, "/api/me", invalid("The access token is malformed"), middleware.ErrMalformedToken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			check(t, e.do(t, "GET", tc.path, tc.headers...), tc.want)
@@ -311,9 +311,9 @@ func TestInvalidTokens(t *testing.T) {
 		desc string
 		err  error
 	}{
-		{"garbage", "abc.def.ghi", "The access token is malformed", middleware.ErrTokenMalformed},
-		{"two parts", "abc.def", "The access token is malformed", middleware.ErrTokenMalformed},
-		{"five parts (JWE)", "a.b.c.d.e", "The access token is malformed", middleware.ErrTokenMalformed},
+		{"garbage", "abc.def.ghi", "The access token is malformed", middleware.ErrMalformedToken},
+		{"two parts", "abc.def", "The access token is malformed", middleware.ErrMalformedToken},
+		{"five parts (JWE)", "a.b.c.d.e", "The access token is malformed", middleware.ErrMalformedToken},
 		{"wrong issuer", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iss": "https://other.example"})), "The access token issuer is not accepted", middleware.ErrIssuer},
 		{"issuer trailing slash", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iss": e.iss.URL() + "/"})), "The access token issuer is not accepted", middleware.ErrIssuer},
 		{"wrong audience", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": "https://other.example"})), "The access token is not meant for this resource", middleware.ErrAudience},
@@ -321,9 +321,9 @@ func TestInvalidTokens(t *testing.T) {
 		{"no subject", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"sub": nil})), "The access token has no subject", middleware.ErrSubject},
 		{"empty subject", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"sub": ""})), "The access token has no subject", middleware.ErrSubject},
 		{"no exp", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": nil})), "The access token has no expiry time", middleware.ErrNoExpiry},
-		{"exp as string", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": "9999999999"})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
-		{"exp too big", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": 1e300})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
-		{"aud null", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": json.RawMessage("null")})), "The access token claims are malformed", middleware.ErrClaimsMalformed},
+		{"exp as string", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": "9999999999"})), "The access token claims are malformed", middleware.ErrMalformedClaims},
+		{"exp too big", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"exp": 1e300})), "The access token claims are malformed", middleware.ErrMalformedClaims},
+		{"aud null", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"aud": json.RawMessage("null")})), "The access token claims are malformed", middleware.ErrMalformedClaims},
 		{"nbf in future", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"nbf": now + 120})), "The access token is not valid yet", middleware.ErrNotYetValid},
 		{"iat in future", e.sign(t, kid, hdr(nil), e.payload(map[string]any{"iat": now + 120})), "The access token was issued in the future", middleware.ErrIssuedInFuture},
 		{"alg none", e.sign(t, kid, hdr(map[string]any{"alg": "none"}), e.payload(nil)), "The access token signature algorithm is not accepted", middleware.ErrAlgorithm},
@@ -1112,7 +1112,7 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 	}{
 		"expired": {e.mint(t, jwkstest.WithExpiresIn(-time.Hour)), middleware.ErrTokenExpired, "/api/me"},
 		"forged":  {forge(tok), middleware.ErrSignature, "/api/me"},
-		"garbage": {"not.a.jwt", middleware.ErrTokenMalformed, "/api/me"},
+		"garbage": {"not.a.jwt", middleware.ErrMalformedToken, "/api/me"},
 		"bytes":   {"a b", middleware.ErrMalformedRequest, "/api/me"},
 	} {
 		_, err := e.guard.VerifyToken(ctx, tc.tok)
