@@ -22,7 +22,8 @@ import (
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
-// issuerWithKeys starts a test issuer and a key cache over it, ready.
+// issuerWithKeys starts a test issuer and a key cache over it (which starts
+// fetching at once: waitKeys waits for its first keys).
 func issuerWithKeys(t *testing.T, opts ...jwkstest.Option) (*jwkstest.Issuer, *jwks.Cache) {
 	t.Helper()
 	iss, err := jwkstest.NewIssuer(append([]jwkstest.Option{jwkstest.WithAudience(aud)}, opts...)...)
@@ -30,13 +31,19 @@ func issuerWithKeys(t *testing.T, opts ...jwkstest.Option) (*jwkstest.Issuer, *j
 		t.Fatal(err)
 	}
 	t.Cleanup(iss.Close)
+	return iss, cacheFor(t, iss)
+}
+
+// cacheFor starts a key cache over iss.
+func cacheFor(t *testing.T, iss *jwkstest.Issuer) *jwks.Cache {
+	t.Helper()
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)),
 		jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(keys.Close)
-	return iss, keys
+	return keys
 }
 
 func waitKeys(t *testing.T, keys *jwks.Cache) {
@@ -178,8 +185,13 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 // A token of an issuer whose keys never arrived is 503; the other issuer's
 // tokens are verified as usual.
 func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
-	down, keysDown := issuerWithKeys(t)
-	down.SetFault(jwkstest.FaultDown)
+	down, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	down.SetFault(jwkstest.FaultDown) // before its cache's first fetch
+	keysDown := cacheFor(t, down)
 	up, keysUp := issuerWithKeys(t)
 	waitKeys(t, keysUp)
 	g, err := middleware.New(keysDown, down.URL(), []string{aud}, middleware.WithIssuer(keysUp, up.URL()))
