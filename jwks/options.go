@@ -172,7 +172,7 @@ func WithNegativeTTL(d time.Duration) Option {
 }
 
 // Metrics receives the Cache's counts, for a metrics backend (see
-// adapters/prometheus). Methods are called synchronously from fetches and
+// adapters/promguard). Methods are called synchronously from fetches and
 // lookups: they must be fast and safe for concurrent use. Each names the
 // cache's issuer (its JWKS URL, for a Cache made by NewFromJWKSURL), so one
 // Metrics can serve the caches of several issuers.

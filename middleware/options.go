@@ -80,7 +80,7 @@ type config struct {
 }
 
 // Metrics receives each request's verification outcome, for a metrics
-// backend (see adapters/prometheus). Outcome is called once per checked
+// backend (see adapters/promguard). Outcome is called once per checked
 // request, synchronously: it must be fast and safe for concurrent use.
 type Metrics interface {
 	// Outcome counts one request: "ok", or the refused request's

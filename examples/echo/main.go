@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	echoguard "github.com/jwtguard/jwtguard/adapters/echo"
+	"github.com/jwtguard/jwtguard/adapters/echoguard"
 	"github.com/jwtguard/jwtguard/examples/internal/exampleapp"
 	"github.com/jwtguard/jwtguard/middleware"
 )

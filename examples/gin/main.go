@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	ginguard "github.com/jwtguard/jwtguard/adapters/gin"
+	"github.com/jwtguard/jwtguard/adapters/ginguard"
 	"github.com/jwtguard/jwtguard/examples/internal/exampleapp"
 	"github.com/jwtguard/jwtguard/middleware"
 )

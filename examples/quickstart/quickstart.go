@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	oauth2guard "github.com/jwtguard/jwtguard/adapters/oauth2"
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 	"github.com/jwtguard/jwtguard/examples/internal/exampleapp"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )

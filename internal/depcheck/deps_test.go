@@ -29,8 +29,8 @@ func deps(t *testing.T, pkg string) []string {
 // Gin, and the other way round.
 func TestAdaptersImportOnlyTheirFramework(t *testing.T) {
 	for pkg, foreign := range map[string]string{
-		mod + "/adapters/echo": "github.com/gin-gonic/",
-		mod + "/adapters/gin":  "github.com/labstack/",
+		mod + "/adapters/echoguard": "github.com/gin-gonic/",
+		mod + "/adapters/ginguard":  "github.com/labstack/",
 	} {
 		for _, d := range deps(t, pkg) {
 			if strings.HasPrefix(d, foreign) {
@@ -48,7 +48,7 @@ func TestImportsPointInward(t *testing.T) {
 		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx"}},
 		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx"}},
 		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg", mod + "/internal/jsonscan"}},
-		{mod + "/adapters/oauth2", []string{"golang.org/x/oauth2"}},
+		{mod + "/adapters/oauth2guard", []string{"golang.org/x/oauth2"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			ok := false

@@ -10,8 +10,8 @@ import (
 // come from, line for line (indentation aside).
 var snippets = map[string]string{
 	"## Use with net/http": "../../middleware/example_test.go",
-	"## Use with Echo":     "../../adapters/echo/example_test.go",
-	"## Use with Gin":      "../../adapters/gin/example_test.go",
+	"## Use with Echo":     "../../adapters/echoguard/example_test.go",
+	"## Use with Gin":      "../../adapters/ginguard/example_test.go",
 	"## Several issuers":   "../../middleware/example_test.go",
 }
 

@@ -64,7 +64,6 @@ func guardChallenges(f *testing.F) []string {
 	return out
 }
 
-
 // FuzzParseChallenges: the WWW-Authenticate parser never panics; what it
 // parses, written out again, parses the same; and IsExpiredHint says yes
 // exactly when a parsed challenge is the hint, and a field beside a real

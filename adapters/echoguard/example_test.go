@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	echoguard "github.com/jwtguard/jwtguard/adapters/echo"
+	"github.com/jwtguard/jwtguard/adapters/echoguard"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	ginguard "github.com/jwtguard/jwtguard/adapters/gin"
+	"github.com/jwtguard/jwtguard/adapters/ginguard"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"

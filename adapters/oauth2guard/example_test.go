@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	oauth2guard "github.com/jwtguard/jwtguard/adapters/oauth2"
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 )
 
 func Example() {

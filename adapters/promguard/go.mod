@@ -1,4 +1,4 @@
-module github.com/jwtguard/jwtguard/adapters/prometheus
+module github.com/jwtguard/jwtguard/adapters/promguard
 
 go 1.25.0
 
@@ -11,7 +11,6 @@ require (
 
 require (
 	github.com/MicahParks/jwkset v0.11.3 // indirect
-	github.com/MicahParks/keyfunc/v3 v3.9.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
