@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs BenchmarkVerify and writes results/raw.txt, results/benchstat.txt and
-# results/table.md. Environment:
+# results/table.md and results/chart.svg. Environment:
 #   COUNT      runs per benchmark (default 6)
 #   CPU        GOMAXPROCS for the run, passed as -cpu (default 2)
 #   BENCH      -bench pattern (default ".", everything)
@@ -25,7 +25,7 @@ echo "go test ${args[*]} ." >&2
 	go test "${args[@]}" .
 } | tee results/raw.txt
 go run "golang.org/x/perf/cmd/benchstat@${BENCHSTAT_VERSION}" results/raw.txt > results/benchstat.txt
-go run ./cmd/ratios -in results/raw.txt -out results/table.md
+go run ./cmd/ratios -in results/raw.txt -out results/table.md -svg results/chart.svg
 echo >&2
-echo "wrote results/raw.txt, results/benchstat.txt, results/table.md" >&2
+echo "wrote results/raw.txt, results/benchstat.txt, results/table.md, results/chart.svg" >&2
 cat results/table.md

@@ -4,7 +4,11 @@
 // RS256 ns/op, B/op and allocs/op, and the parallel speedup (median serial
 // ns/op ÷ median parallel ns/op).
 //
-//	go run ./cmd/ratios -in results/raw.txt -out results/table.md
+//	go run ./cmd/ratios -in results/raw.txt -out results/table.md -svg results/chart.svg
+//
+// With -svg it also draws the same ratios as a chart: per algorithm, one bar
+// per contender for its cost as a multiple of floor-crypto's, serial and
+// parallel (each against floor-crypto's own serial or parallel time).
 package main
 
 import (
@@ -40,6 +44,7 @@ type data struct {
 func main() {
 	in := flag.String("in", "results/raw.txt", "raw go test -bench output")
 	out := flag.String("out", "", "markdown output file (default stdout)")
+	svgOut := flag.String("svg", "", "also write the ratios as an SVG chart to this file")
 	flag.Parse()
 	f, err := os.Open(*in)
 	if err != nil {
@@ -61,6 +66,11 @@ func main() {
 	}
 	if err := render(w, d, *in); err != nil {
 		fatal(err)
+	}
+	if *svgOut != "" {
+		if err := os.WriteFile(*svgOut, []byte(chart(d)), 0o644); err != nil {
+			fatal(err)
+		}
 	}
 }
 

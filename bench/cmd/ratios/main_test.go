@@ -44,3 +44,29 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+func TestChart(t *testing.T) {
+	d, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := chart(d)
+	// serial: floor 2000, jwtguard 4000 (2.00×); parallel: 1000 and 2000.
+	for _, want := range []string{
+		`<svg xmlns="http://www.w3.org/2000/svg"`,
+		">Serial: median ns/op",
+		">Parallel: median ns/op",
+		">RS256</text>",
+		`fill="#d9480f"/><text x="`, // jwtguard in the accent colour
+		">2.00×</text>",
+		">1.00×</text>",
+		"</svg>",
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+	if strings.Count(svg, "<rect x=") != 4 { // two contenders, two modes
+		t.Errorf("%d bars, want 4", strings.Count(svg, "<rect x="))
+	}
+}
