@@ -15,7 +15,7 @@ import (
 func chart(d *data) string {
 	const (
 		left, barH, gap, groupGap, panelGap = 190, 14, 3, 16, 36
-		plotW, maxRatio, top                 = 520, 3.0, 40
+		plotW, maxRatio, top                = 520, 3.0, 40
 	)
 	modes := []string{"serial", "parallel"}
 	var b strings.Builder
