@@ -30,7 +30,7 @@ func router(e *guardtest.Env) *echo.Echo {
 	return r
 }
 
-func TestSameAsNetHTTP(t *testing.T) {
+func TestContractTable(t *testing.T) {
 	e := guardtest.New(t)
 	e.Compare(t, router(e))
 }

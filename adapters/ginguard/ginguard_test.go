@@ -29,7 +29,7 @@ func router(e *guardtest.Env, after *int) *gin.Engine {
 	return r
 }
 
-func TestSameAsNetHTTP(t *testing.T) {
+func TestContractTable(t *testing.T) {
 	e := guardtest.New(t)
 	var n int
 	e.Compare(t, router(e, &n))
