@@ -110,8 +110,17 @@ func TestTokenCacheBoundedAndOptional(t *testing.T) {
 			}
 		}
 	}
-	if m.hits.Load() == 6-3 { // with room for 2, all three cannot stay cached
-		t.Fatalf("cache held 3 tokens with a bound of 2")
+	// With room for 2, cycling through 3 tokens never hits: each third
+	// token starts a new generation (t1 t2 | t3 t1 | t2 t3).
+	if h, mi := m.hits.Load(), m.misses.Load(); h != 0 || mi != 6 {
+		t.Fatalf("hits %d, misses %d with 3 tokens cycled through room for 2; want 0 and 6", h, mi)
+	}
+	// The last generation holds t2 and t3: both hit now, and t1 does not.
+	for _, tok := range []string{toks[1], toks[2], toks[0]} {
+		e.do(t, "GET", "/api/me", bearer(tok)...)
+	}
+	if h, mi := m.hits.Load(), m.misses.Load(); h != 2 || mi != 7 {
+		t.Fatalf("hits %d, misses %d; want the two tokens of the last generation to hit", h, mi)
 	}
 	off := &cacheCounter{}
 	e2 := newEnvFor(t, e.iss, true, middleware.WithMetrics(off), middleware.WithoutTokenCache())
