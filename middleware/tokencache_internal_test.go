@@ -22,22 +22,7 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mints a few thousand tokens")
 	}
-	const aud = "https://api.example.com"
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(iss.Close)
-	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	iss, keys := readyIssuer(t)
 	list := func(prefix string, n int) []string {
 		l := make([]string, n)
 		for i := range l {
@@ -50,7 +35,7 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 			return []jwkstest.MintOption{jwkstest.WithScopes("notes:read", "notes:write")}
 		},
 		"aud array": func(n int) []jwkstest.MintOption {
-			return []jwkstest.MintOption{jwkstest.WithClaim("aud", append([]string{aud}, list("a", n)...))}
+			return []jwkstest.MintOption{jwkstest.WithClaim("aud", append([]string{testAudience}, list("a", n)...))}
 		},
 		"scope string": func(n int) []jwkstest.MintOption {
 			return []jwkstest.MintOption{jwkstest.WithClaim("scope", strings.Join(list("s", n), " "))}
@@ -87,7 +72,7 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 					}
 				}
 			}
-			g, err := New(keys, iss.URL(), []string{aud}, WithTokenCache(1<<20, 1<<40))
+			g, err := New(keys, iss.URL(), []string{testAudience}, WithTokenCache(1<<20, 1<<40))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,10 +114,65 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 	}
 }
 
+const testAudience = "https://api.example.com"
+
+// readyIssuer starts an ES256 test issuer and a key cache over it with its
+// first keys: the fixture of this package's internal tests.
+func readyIssuer(t *testing.T) (*jwkstest.Issuer, *jwks.Cache) {
+	t.Helper()
+	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithAlgorithm("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return iss, keys
+}
+
 func heap() int64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// A token from a cookie is a substring of the whole Cookie header: the cache
+// must keep a copy of the token, not the header it came in.
+func TestTokenCacheDoesNotPinTheCookieHeader(t *testing.T) {
+	iss, keys := readyIssuer(t)
+	g, err := New(keys, iss.URL(), []string{testAudience}, WithCookie("at"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 50
+	toks := make([]string, count)
+	for i := range toks {
+		toks[i], _ = iss.Mint(jwkstest.WithClaim("jti", fmt.Sprint(i)))
+	}
+	pad := "pad=" + strings.Repeat("x", 256<<10)
+	before := heap()
+	for _, tok := range toks {
+		r := httptest.NewRequest("GET", "/", nil)
+		// As the server reads it: one string per header line.
+		r.Header["Cookie"] = []string{strings.Clone("at=" + tok + "; " + pad)}
+		if _, err := g.Verify(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := heap() - before
+	accounted := g.cache.gen.Load().bytes.Load()
+	t.Logf("held %d bytes/entry, accounted %d", held/count, accounted/count)
+	if held > 2*accounted {
+		t.Fatalf("the cache holds %d bytes per entry but accounts %d", held/count, accounted/count)
+	}
 }
