@@ -1,8 +1,9 @@
+// The adapter is its own module so that users of the core never download
+// client_golang. Inside the repository, go.work points the jwtguard
+// requirement at the working tree; a release sets it to the tagged version.
 module github.com/jwtguard/jwtguard/adapters/promguard
 
 go 1.25.0
-
-replace github.com/jwtguard/jwtguard => ../..
 
 require (
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
