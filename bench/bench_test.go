@@ -41,18 +41,11 @@ type fixture struct {
 
 func newFixture(b testing.TB, alg string) *fixture {
 	b.Helper()
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAlgorithm(alg), jwkstest.WithTokenLifetime(24*time.Hour))
-	if err != nil {
-		b.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAlgorithm(alg), jwkstest.WithTokenLifetime(24*time.Hour))
 	b.Cleanup(iss.Close)
 	f := &fixture{alg: alg, iss: iss, issuer: iss.URL()}
 	mint := func(opts ...jwkstest.MintOption) string {
-		tok, err := iss.Mint(append([]jwkstest.MintOption{jwkstest.WithAlg(alg), jwkstest.WithScopes("notes:read")}, opts...)...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return tok
+		return iss.Mint(append([]jwkstest.MintOption{jwkstest.WithAlg(alg), jwkstest.WithScopes("notes:read")}, opts...)...)
 	}
 	f.good = mint()
 	f.wrongAud = mint(jwkstest.WithClaim("aud", otherAud))

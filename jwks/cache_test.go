@@ -32,10 +32,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 func newIssuer(t *testing.T, opts ...jwkstest.Option) *jwkstest.Issuer {
 	t.Helper()
-	iss, err := jwkstest.NewIssuer(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(opts...)
 	t.Cleanup(iss.Close)
 	return iss
 }
@@ -303,10 +300,7 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
 	iss := newIssuer(t)
 	oldKID := iss.SigningKID("RS256")
-	newKID, err := iss.Rotate("RS256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	newKID := iss.Rotate("RS256")
 	c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), fast(jwks.WithRefreshInterval(20*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
@@ -330,10 +324,7 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 	before := iss.JWKSFetches()
 
 	// A key rotated in after start-up is found on its first use.
-	kid, err := iss.Rotate("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kid := iss.Rotate("ES256")
 	pub, alg, ok := c.LookupOrRefresh(context.Background(), kid)
 	if !ok || alg != "ES256" {
 		t.Fatalf("rotated key not found: %v %q %v", pub, alg, ok)
@@ -371,10 +362,7 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
-	kid, err := iss.Rotate("RS256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kid := iss.Rotate("RS256")
 	iss.SetSlowDelay(100 * time.Millisecond)
 	iss.SetFault(jwkstest.FaultSlow) // hold the fetch open so all callers overlap
 	before := iss.JWKSFetches()
@@ -435,10 +423,7 @@ func TestUnknownKIDWaitIsBounded(t *testing.T) {
 // jwkJSON marshals a public key as a JWK with jwkset, then overrides members.
 func jwkJSON(t *testing.T, pub any, kid string, override map[string]any) json.RawMessage {
 	t.Helper()
-	raw, err := jwkstest.PublicJWK(pub, kid, override)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := jwkstest.PublicJWK(pub, kid, override)
 	return raw
 }
 
@@ -555,17 +540,11 @@ func TestKeyfuncForGolangJWT(t *testing.T) {
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
-	tok, err := iss.Mint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := iss.Mint()
 	if _, err := jwt.Parse(tok, c.Keyfunc(), jwt.WithValidMethods([]string{"RS256"})); err != nil {
 		t.Fatalf("valid token refused: %v", err)
 	}
-	noKID, err := iss.Mint(jwkstest.WithHeader("kid", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	noKID := iss.Mint(jwkstest.WithHeader("kid", nil))
 	if _, err := jwt.Parse(noKID, c.Keyfunc()); !errors.Is(err, jwks.ErrNoKID) {
 		t.Fatalf("token without kid: err = %v, want ErrNoKID", err)
 	}
@@ -644,9 +623,7 @@ func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 		}()
 	}
 	for ctx.Err() == nil {
-		if _, err := iss.Rotate("ES256"); err != nil {
-			t.Fatal(err)
-		}
+		iss.Rotate("ES256")
 		time.Sleep(10 * time.Millisecond)
 	}
 	wg.Wait()
@@ -689,10 +666,7 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 	if !strings.HasSuffix(c.Status().JWKSURL, "/old") {
 		t.Fatalf("JWKS URL %q", c.Status().JWKSURL)
 	}
-	kid, err := iss.Rotate("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kid := iss.Rotate("ES256")
 	moved.Store(true)
 	eventually(t, "the moved JWKS to be found", func() bool {
 		_, _, ok := c.LookupKey(kid)
@@ -780,10 +754,7 @@ func TestStorageMirrorsTheKeys(t *testing.T) {
 	if got := kids(); !slices.Equal(got, []string{iss.SigningKID("RS256")}) {
 		t.Fatalf("Storage holds %q, want only the usable key", got)
 	}
-	kid, err := iss.Rotate("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kid := iss.Rotate("ES256")
 	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
 		t.Fatal("rotated key not found")
 	}

@@ -13,7 +13,7 @@ import (
 // A Cache for an issuer found by discovery. New returns at once; keys come
 // in the background.
 func ExampleNew() {
-	iss, _ := jwkstest.NewIssuer()
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
@@ -35,7 +35,7 @@ func ExampleNew() {
 
 // Status tells a health endpoint why keys are missing.
 func ExampleCache_Status() {
-	iss, _ := jwkstest.NewIssuer()
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	iss.SetFault(jwkstest.FaultStatus503)
 

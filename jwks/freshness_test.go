@@ -160,7 +160,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 		t.Fatalf("metrics: %v", m.snapshot())
 	}
 	// A change is fetched whole and installed.
-	newKID, _ := p.iss.Rotate("ES256")
+	newKID := p.iss.Rotate("ES256")
 	eventually(t, "the changed set", func() bool { _, _, ok := c.LookupKey(newKID); return ok })
 }
 
@@ -200,7 +200,7 @@ func TestNegativeCache(t *testing.T) {
 		t.Fatalf("metrics: %v", m.snapshot())
 	}
 	// Another kid is not affected, and a new key still works at once.
-	kid, _ := iss.Rotate("ES256")
+	kid := iss.Rotate("ES256")
 	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
 		t.Fatal("rotated key not found")
 	}

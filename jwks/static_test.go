@@ -21,21 +21,12 @@ var _ middleware.VersionedKeySet = (*jwks.Static)(nil)
 // A Static keeps keys by the Cache's rules, is always ready, and verifies
 // tokens through a Guard (with the token cache, as it is versioned).
 func TestStatic(t *testing.T) {
-	iss, err := jwkstest.NewIssuer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	kid := iss.SigningKID("RS256")
-	good, err := jwkstest.PublicJWK(iss.PublicKey(kid), kid, map[string]any{"alg": "RS256", "use": "sig"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := jwkstest.PublicJWK(iss.PublicKey(kid), kid, map[string]any{"alg": "RS256", "use": "sig"})
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
-	weak, err := jwkstest.PublicJWK(&small.PublicKey, "weak", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	weak := jwkstest.PublicJWK(&small.PublicKey, "weak", nil)
 	doc, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{good, weak, json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`)}})
 	s, err := jwks.NewStatic(doc)
 	if err != nil {
@@ -57,7 +48,7 @@ func TestStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := iss.Mint()
+	tok := iss.Mint()
 	if _, err := g.VerifyToken(context.Background(), tok); err != nil {
 		t.Fatalf("token: %v", err)
 	}

@@ -95,16 +95,11 @@ type attackEnv struct {
 
 func newAttackEnv(t *testing.T) *attackEnv {
 	t.Helper()
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	a := &attackEnv{rsKID: iss.SigningKID("RS256")}
 	for alg, kid := range map[string]*string{"ES256": &a.esKID, "ES384": &a.es384KID, "EdDSA": &a.edKID} {
-		if *kid, err = iss.Rotate(alg); err != nil {
-			t.Fatal(err)
-		}
+		*kid = iss.Rotate(alg)
 	}
 	gen := func(bits int) *rsa.PrivateKey {
 		k, err := rsa.GenerateKey(rand.Reader, bits)
@@ -155,10 +150,7 @@ func newAttackEnv(t *testing.T) *attackEnv {
 // publicJWK marshals pub as a JWK with jwkset and overrides members.
 func publicJWK(t *testing.T, pub crypto.PublicKey, kid string, override map[string]any) json.RawMessage {
 	t.Helper()
-	raw, err := jwkstest.PublicJWK(pub, kid, override)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := jwkstest.PublicJWK(pub, kid, override)
 	return raw
 }
 
@@ -392,7 +384,7 @@ func (a *attackEnv) algNoneAttacks(t *testing.T) []attackCase {
 		attackCase{name: "alg_none_via_golang_jwt", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"alg": "none"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		attackCase{name: "alg_empty_string", tok: unsigned(a.hdr(map[string]any{"alg": ""}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		attackCase{name: "alg_not_a_string", tok: unsigned(a.hdr(map[string]any{"alg": []string{"RS256"}}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
-		attackCase{name: "rs256_empty_signature", tok: strings.TrimRight(a.mint(t), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), want: invalid(descSignature), err: middleware.ErrSignature},
+		attackCase{name: "rs256_empty_signature", tok: strings.TrimRight(a.iss.Mint(), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), want: invalid(descSignature), err: middleware.ErrSignature},
 	)
 	return out
 }
@@ -442,14 +434,14 @@ func (a *attackEnv) confusionAttacks(t *testing.T) []attackCase {
 		attackCase{name: "confusion_HS256_via_jwkstest_sign", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"alg": "HS256"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		attackCase{name: "confusion_oct_key_in_jwks", tok: hmacToken("HS256", a.octK, a.hdr(map[string]any{"alg": "HS256", "kid": "octk"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		// An asymmetric alg naming the oct kid: the cache never kept it.
-		attackCase{name: "confusion_rs256_header_on_oct_kid", tok: a.mint(t, jwkstest.WithKID("octk")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "confusion_rs256_header_on_oct_kid", tok: a.iss.Mint(jwkstest.WithKID("octk")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
 	)
 	return out
 }
 
 // Keys whose type, curve, size or JWK metadata do not allow the token's alg.
 func (a *attackEnv) keyMismatchAttacks(t *testing.T) []attackCase {
-	mint := func(opts ...jwkstest.MintOption) string { return a.mint(t, opts...) }
+	mint := a.iss.Mint
 	lie := func(alg string) jwkstest.MintOption { return jwkstest.WithHeader("alg", alg) }
 	p := a.payload(nil)
 	ours := func(key crypto.Signer, kid, alg string) string {
@@ -509,17 +501,17 @@ func (a *attackEnv) kidAttacks(t *testing.T) []attackCase {
 	return append(out,
 		attackCase{name: "kid_missing", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"kid": nil}), p), want: invalid(descNoKID), err: middleware.ErrNoKID},
 		attackCase{name: "kid_empty", tok: signed(""), want: invalid(descNoKID), err: middleware.ErrNoKID},
-		attackCase{name: "kid_path_traversal", tok: a.mint(t, jwkstest.WithKID("../../etc/passwd")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-		attackCase{name: "kid_sql_injection", tok: a.mint(t, jwkstest.WithKID("' OR 1=1 --")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-		attackCase{name: "kid_url", tok: a.mint(t, jwkstest.WithKID("https://attacker.example/jwks.json")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-		attackCase{name: "kid_nul_byte", tok: a.mint(t, jwkstest.WithKID(a.rsKID+"\x00")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-		attackCase{name: "kid_quotes_crlf", tok: a.mint(t, jwkstest.WithKID("a\"b\r\nX-Injected: 1")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-		attackCase{name: "kid_300_bytes", tok: a.mint(t, jwkstest.WithKID(strings.Repeat("k", 300))), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_path_traversal", tok: a.iss.Mint(jwkstest.WithKID("../../etc/passwd")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_sql_injection", tok: a.iss.Mint(jwkstest.WithKID("' OR 1=1 --")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_url", tok: a.iss.Mint(jwkstest.WithKID("https://attacker.example/jwks.json")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_nul_byte", tok: a.iss.Mint(jwkstest.WithKID(a.rsKID + "\x00")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_quotes_crlf", tok: a.iss.Mint(jwkstest.WithKID("a\"b\r\nX-Injected: 1")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+		attackCase{name: "kid_300_bytes", tok: a.iss.Mint(jwkstest.WithKID(strings.Repeat("k", 300))), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
 		// 10 KiB of kid: the Authorization header exceeds 8192 bytes, a
 		// malformed request by contract; through a cookie, the JOSE header
 		// exceeds its 8 KiB cap.
-		attackCase{name: "kid_10KiB_in_authorization", tok: a.mint(t, jwkstest.WithKID(huge)), want: badRequest, err: middleware.ErrMalformedRequest},
-		attackCase{name: "kid_10KiB_in_cookie", tok: a.mint(t, jwkstest.WithKID(huge)), cookie: true, want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "kid_10KiB_in_authorization", tok: a.iss.Mint(jwkstest.WithKID(huge)), want: badRequest, err: middleware.ErrMalformedRequest},
+		attackCase{name: "kid_10KiB_in_cookie", tok: a.iss.Mint(jwkstest.WithKID(huge)), cookie: true, want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 	)
 }
 
@@ -551,14 +543,14 @@ func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 	// RFC 7515 §4.1.10: "application/JWT" and "JWT" are the same cty.
 	out = append(out, attackCase{name: "nested_cty_application_JWT", tok: signed(map[string]any{"cty": "application/JWT"}), want: invalid(descType), err: middleware.ErrTokenType})
 	// A token whose payload really is a nested JWT, declared as such.
-	inner := a.mint(t)
+	inner := a.iss.Mint()
 	h, _ := json.Marshal(a.hdr(map[string]any{"cty": "JWT"}))
 	out = append(out, attackCase{name: "nested_jwt_payload", tok: a.signRaw(t, a.rsKID, "RS256", string(h), inner), want: invalid(descClaims), err: middleware.ErrMalformedClaims})
 	jweHeader := b64([]byte(`{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"` + a.rsKID + `"}`))
 	out = append(out,
 		attackCase{name: "jwe_five_parts", tok: jweHeader + "." + b64(make([]byte, 256)) + "." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "jwe_five_parts_empty_key", tok: jweHeader + ".." + b64(make([]byte, 12)) + "." + b64([]byte("ciphertext")) + "." + b64(make([]byte, 16)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
-		attackCase{name: "four_parts", tok: a.mint(t) + ".x", want: invalid(descMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "four_parts", tok: a.iss.Mint() + ".x", want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "json_serialization", tok: b64([]byte(`{"payload":"x","signatures":[]}`)), want: invalid(descMalformed), err: middleware.ErrMalformedToken},
 	)
 	// Duplicate header members, each signed properly by the issuer's key.
@@ -683,20 +675,20 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 
 // Encodings that must not reach, or must not survive, the parser.
 func (a *attackEnv) encodingAttacks(t *testing.T) []attackCase {
-	tok := a.mint(t)
+	tok := a.iss.Mint()
 	i := strings.IndexByte(tok, '.')
-	big := a.mint(t, jwkstest.WithClaim("pad", strings.Repeat("p", 16<<10)))
+	big := a.iss.Mint(jwkstest.WithClaim("pad", strings.Repeat("p", 16<<10)))
 	// A header of just over 8 KiB in a token under the 16 KiB cap.
-	bigHeader := a.mint(t, jwkstest.WithHeader("pad", strings.Repeat("h", 6200)))
+	bigHeader := a.iss.Mint(jwkstest.WithHeader("pad", strings.Repeat("h", 6200)))
 	if n := strings.IndexByte(bigHeader, '.'); n <= 8<<10 || len(bigHeader) > 16<<10 {
 		t.Fatalf("bigHeader: header %d bytes, token %d", n, len(bigHeader))
 	}
-	okHeader := a.mint(t, jwkstest.WithHeader("pad", strings.Repeat("h", 5900)))
+	okHeader := a.iss.Mint(jwkstest.WithHeader("pad", strings.Repeat("h", 5900)))
 	if n := strings.IndexByte(okHeader, '.'); n > 8<<10 {
 		t.Fatalf("okHeader: header %d bytes", n)
 	}
 	// The largest token at or under the cap (length grows with the pad).
-	padded := func(n int) string { return a.mint(t, jwkstest.WithClaim("pad", strings.Repeat("p", n))) }
+	padded := func(n int) string { return a.iss.Mint(jwkstest.WithClaim("pad", strings.Repeat("p", n))) }
 	lo, hi := 0, 16<<10 // padded(lo) fits, padded(hi) does not
 	for hi-lo > 1 {
 		if mid := (lo + hi) / 2; len(padded(mid)) <= 16<<10 {
@@ -737,7 +729,7 @@ func (a *attackEnv) encodingAttacks(t *testing.T) []attackCase {
 func (a *attackEnv) mintWith(t *testing.T, chars string) string {
 	t.Helper()
 	for range 100 {
-		if tok := a.mint(t); strings.ContainsAny(tok, chars) {
+		if tok := a.iss.Mint(); strings.ContainsAny(tok, chars) {
 			return tok
 		}
 	}
@@ -748,7 +740,7 @@ func (a *attackEnv) mintWith(t *testing.T, chars string) string {
 // ECDSA signatures that are zero, out of range, of the wrong length or in
 // the wrong encoding.
 func (a *attackEnv) ecdsaAttacks(t *testing.T) []attackCase {
-	tok := a.mint(t, jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID))
+	tok := a.iss.Mint(jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID))
 	sig := signatureOf(t, tok)
 	if len(sig) != 64 {
 		t.Fatalf("ES256 signature of %d bytes", len(sig))
@@ -790,11 +782,11 @@ func (a *attackEnv) injectionAttacks(t *testing.T) []attackCase {
 		"all": "\"\\\r\n, error=\"x\", error_description=\"The access token expired\"",
 	} {
 		out = append(out,
-			attackCase{name: "inject_kid_" + name, tok: a.mint(t, jwkstest.WithKID(v)), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
-			attackCase{name: "inject_iss_" + name, tok: a.mint(t, jwkstest.WithClaim("iss", v)), want: invalid(descIssuer), err: middleware.ErrIssuer},
-			attackCase{name: "inject_typ_" + name, tok: a.mint(t, jwkstest.WithHeader("typ", v)), want: invalid(descType), err: middleware.ErrTokenType},
-			attackCase{name: "inject_aud_" + name, tok: a.mint(t, jwkstest.WithClaim("aud", v)), want: invalid(descAudience), err: middleware.ErrAudience},
-			attackCase{name: "inject_alg_" + name, tok: a.mint(t, jwkstest.WithHeader("alg", v)), want: invalid(descAlg), err: middleware.ErrAlgorithm},
+			attackCase{name: "inject_kid_" + name, tok: a.iss.Mint(jwkstest.WithKID(v)), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
+			attackCase{name: "inject_iss_" + name, tok: a.iss.Mint(jwkstest.WithClaim("iss", v)), want: invalid(descIssuer), err: middleware.ErrIssuer},
+			attackCase{name: "inject_typ_" + name, tok: a.iss.Mint(jwkstest.WithHeader("typ", v)), want: invalid(descType), err: middleware.ErrTokenType},
+			attackCase{name: "inject_aud_" + name, tok: a.iss.Mint(jwkstest.WithClaim("aud", v)), want: invalid(descAudience), err: middleware.ErrAudience},
+			attackCase{name: "inject_alg_" + name, tok: a.iss.Mint(jwkstest.WithHeader("alg", v)), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		)
 	}
 	return out
@@ -806,7 +798,7 @@ func (a *attackEnv) injectionAttacks(t *testing.T) []attackCase {
 func TestAttackLongKIDCausesNoFetch(t *testing.T) {
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithKID(strings.Repeat("k", 257))))...), invalid(descUnknown))
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithKID(strings.Repeat("k", 257))))...), invalid(descUnknown))
 	if n := e.iss.JWKSFetches() - before; n != 0 {
 		t.Fatalf("a kid over 256 bytes cost %d fetches", n)
 	}
@@ -832,7 +824,7 @@ func TestAttackOversizedTokenNeverReachesKeys(t *testing.T) {
 // scopes, and never for a token that differs in any byte.
 func TestAttackTokenCacheKeepsPerRouteChecks(t *testing.T) {
 	e := newEnv(t)
-	tok := e.mint(t)
+	tok := e.iss.Mint()
 	for range 2 { // the second time from the cache
 		check(t, e.do(t, "GET", "/api/me", bearer(tok)...), accepted)
 		check(t, e.do(t, "GET", "/admin/stats", bearer(tok)...), invalid(descAudience))
@@ -941,10 +933,7 @@ func TestAttackSmallOrderEd25519KeyFromAnotherKeySet(t *testing.T) {
 // The same key published in a JWKS is skipped when the set is parsed, so
 // the forgery names an unknown key.
 func TestAttackSmallOrderEd25519KeyInJWKS(t *testing.T) {
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	identity := make([]byte, 32)
 	identity[0] = 1

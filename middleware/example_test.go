@@ -19,7 +19,7 @@ import (
 // A resource server with routes for any valid token, for a scope, and for
 // another audience. The issuer here is the in-process test issuer.
 func Example() {
-	iss, _ := jwkstest.NewIssuer() // stands in for your authorization server
+	iss := jwkstest.NewIssuer() // stands in for your authorization server
 	defer iss.Close()
 	ctx, issuer, admin := context.Background(), iss.URL(), "https://api.example.com/admin"
 
@@ -47,7 +47,7 @@ func Example() {
 		mux.ServeHTTP(rec, req)
 		fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body.String())
 	}
-	tok, _ := iss.Mint()
+	tok := iss.Mint()
 	call("/api/me", tok)
 	call("/api/notes", tok)
 	call("/admin/stats", tok)
@@ -79,7 +79,7 @@ func ExampleWithErrorHandler() {
 		}
 		middleware.WriteError(w, r, err)
 	}
-	iss, _ := jwkstest.NewIssuer()
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	keys, _ := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	defer keys.Close()
@@ -91,7 +91,7 @@ func ExampleWithErrorHandler() {
 		jwkstest.WithClaim("aud", "https://elsewhere.example"),
 		jwkstest.WithExpiresIn(-5 * time.Minute),
 	} {
-		tok, _ := iss.Mint(opt)
+		tok := iss.Mint(opt)
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		h.ServeHTTP(httptest.NewRecorder(), req)
@@ -104,7 +104,7 @@ func ExampleWithErrorHandler() {
 // A profile rule on top of the built-in checks: AWS Cognito ID tokens carry
 // the app client ID as aud, so only tokens with token_use "access" pass.
 func ExampleWithClaimsCheck() {
-	iss, _ := jwkstest.NewIssuer()
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	keys, _ := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	defer keys.Close()
@@ -118,7 +118,7 @@ func ExampleWithClaimsCheck() {
 	}
 	g, _ := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, middleware.WithClaimsCheck(accessOnly))
 	for _, use := range []string{"access", "id"} {
-		tok, _ := iss.Mint(jwkstest.WithClaim("token_use", use))
+		tok := iss.Mint(jwkstest.WithClaim("token_use", use))
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		_, err := g.Verify(req)
@@ -134,7 +134,7 @@ func ExampleWithClaimsCheck() {
 // once, and authorizes each operation against the verified claims. The
 // *Error says how to refuse, in the transport's own terms.
 func ExampleGuard_VerifyToken() {
-	iss, _ := jwkstest.NewIssuer()
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	ctx := context.Background()
 	keys, _ := jwks.New(ctx, iss.URL())
@@ -146,7 +146,7 @@ func ExampleGuard_VerifyToken() {
 	}
 	write := g.Rule(middleware.Scopes("notes:write"))
 
-	tok, _ := iss.Mint(jwkstest.WithScopes("notes:read"))
+	tok := iss.Mint(jwkstest.WithScopes("notes:read"))
 	c, err := g.VerifyToken(ctx, tok)
 	if err != nil {
 		log.Fatal(err)
@@ -156,7 +156,7 @@ func ExampleGuard_VerifyToken() {
 	if err := write.Authorize(c); errors.As(err, &refusal) {
 		fmt.Println("refused:", refusal.Status(), refusal.Code(), refusal.Scopes())
 	}
-	expired, _ := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
 	if _, err := g.VerifyToken(ctx, expired); errors.Is(err, middleware.ErrTokenExpired) {
 		fmt.Println("expired: tell the client to refresh")
 	}
@@ -169,9 +169,9 @@ func ExampleGuard_VerifyToken() {
 // One Guard for two authorization servers, each with its own key set and
 // its own token shape; here two test issuers stand in for Auth0 and Entra ID.
 func ExampleWithIssuer() {
-	a, _ := jwkstest.NewIssuer()
+	a := jwkstest.NewIssuer()
 	defer a.Close()
-	b, _ := jwkstest.NewIssuer()
+	b := jwkstest.NewIssuer()
 	defer b.Close()
 	ctx, api := context.Background(), "https://api.example.com"
 	// auth0 = "https://example.us.auth0.com/", entra = "https://login.microsoftonline.com/<tenant>/v2.0"
@@ -190,9 +190,9 @@ func ExampleWithIssuer() {
 	_ = entraKeys.WaitReady(ctx)
 
 	admin := g.Rule(middleware.Scopes("admin"))
-	fromA, _ := a.Mint(jwkstest.WithClaim("permissions", []string{"admin"}))
-	fromB, _ := b.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
-	roleAtA, _ := a.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
+	fromA := a.Mint(jwkstest.WithClaim("permissions", []string{"admin"}))
+	fromB := b.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
+	roleAtA := a.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
 	for _, tok := range []string{fromA, fromB, roleAtA} {
 		c, err := admin.VerifyToken(ctx, tok)
 		fmt.Println(c != nil && (c.Issuer == auth0 || c.Issuer == entra), errors.Is(err, middleware.ErrInsufficientScope))

@@ -137,10 +137,7 @@ type fuzzEnv struct {
 
 func newFuzzEnv(f testing.TB) *fuzzEnv {
 	f.Helper()
-	iss, err := jwkstest.NewIssuer()
-	if err != nil {
-		f.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer()
 	f.Cleanup(iss.Close)
 	iss.SetJWKSBody(fuzzJWKS())
 	keys, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))

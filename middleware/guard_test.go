@@ -44,10 +44,7 @@ type env struct {
 // server with the contract's routes.
 func newEnv(t *testing.T, opts ...middleware.Option) *env {
 	t.Helper()
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	return newEnvFor(t, iss, true, opts...)
 }
@@ -94,15 +91,6 @@ func newEnvFor(t *testing.T, iss *jwkstest.Issuer, wait bool, opts ...middleware
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-func (e *env) mint(t *testing.T, opts ...jwkstest.MintOption) string {
-	t.Helper()
-	tok, err := e.iss.Mint(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 type response struct {
@@ -152,7 +140,7 @@ var (
 
 func TestExtraction(t *testing.T) {
 	e := newEnv(t)
-	tok := e.mint(t)
+	tok := e.iss.Mint()
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	for _, tc := range []struct {
 		name    string
@@ -187,7 +175,7 @@ func TestExtraction(t *testing.T) {
 
 func TestTokenSizeCap(t *testing.T) {
 	e := newEnv(t, middleware.WithMaxTokenSize(64))
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), invalid("The access token is too large"))
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), invalid("The access token is too large"))
 	if !errors.Is(e.last, middleware.ErrTokenTooLarge) {
 		t.Fatalf("error = %v", e.last)
 	}
@@ -195,7 +183,7 @@ func TestTokenSizeCap(t *testing.T) {
 
 func TestOptInTokenSources(t *testing.T) {
 	e := newEnv(t, middleware.WithQueryParameter("access_token"), middleware.WithCookie("at"))
-	tok := e.mint(t)
+	tok := e.iss.Mint()
 	check(t, e.do(t, "GET", "/api/me?access_token="+tok), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
 	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
 	// RFC 6750 §2: more than one method is a malformed request.
@@ -215,7 +203,7 @@ func TestValidTokenPutsClaimsInContext(t *testing.T) {
 	h := e.guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = claims.FromContext(r.Context())
 	}))
-	tok := e.mint(t, jwkstest.WithScopes("notes:read", "notes:write"), jwkstest.WithClaim("scp", []string{"extra"}))
+	tok := e.iss.Mint(jwkstest.WithScopes("notes:read", "notes:write"), jwkstest.WithClaim("scp", []string{"extra"}))
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	rec := httptest.NewRecorder()
@@ -239,13 +227,11 @@ func TestEveryAlgorithm(t *testing.T) {
 	// The keys are new to the cache: the first request's unknown-kid
 	// refresh finds them all (later ones fall within the cooldown).
 	for _, alg := range algs {
-		if _, err := e.iss.Rotate(alg); err != nil {
-			t.Fatal(err)
-		}
+		e.iss.Rotate(alg)
 	}
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
-			r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithAlg(alg)))...)
+			r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithAlg(alg)))...)
 			if r.status != 200 {
 				t.Fatalf("%s: %+v (%v)", alg, r, e.last)
 			}
@@ -256,10 +242,7 @@ func TestEveryAlgorithm(t *testing.T) {
 // sign signs a hand-made header and payload with the issuer's key kid.
 func (e *env) sign(t *testing.T, kid string, header, payload map[string]any) string {
 	t.Helper()
-	tok, err := e.iss.Sign(kid, header, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.iss.Sign(kid, header, payload)
 	return tok
 }
 
@@ -301,10 +284,7 @@ func TestInvalidTokens(t *testing.T) {
 	now := time.Now().Unix()
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	strangerRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
-	esKID, err := e.iss.Rotate("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	esKID := e.iss.Rotate("ES256")
 	for _, tc := range []struct {
 		name string
 		tok  string
@@ -337,12 +317,12 @@ func TestInvalidTokens(t *testing.T) {
 		{"b64 not a boolean", e.sign(t, kid, hdr(map[string]any{"b64": "false"}), e.payload(nil)), "The access token uses an unsupported critical header", middleware.ErrCritical},
 		{"no kid", e.sign(t, kid, hdr(map[string]any{"kid": nil}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKID},
 		{"kid not string", e.sign(t, kid, hdr(map[string]any{"kid": 7}), e.payload(nil)), "The access token does not name its signing key", middleware.ErrNoKID},
-		{"unknown kid", e.mint(t, jwkstest.WithKID("no-such-key")), "The access token signing key is unknown", middleware.ErrUnknownKey},
-		{"path-like kid", e.mint(t, jwkstest.WithKID("../../etc/passwd")), "The access token signing key is unknown", middleware.ErrUnknownKey},
-		{"huge kid", e.mint(t, jwkstest.WithKID(strings.Repeat("k", 1000))), "The access token signing key is unknown", middleware.ErrUnknownKey},
-		{"forged signature", forge(e.mint(t)), "The access token signature is invalid", middleware.ErrSignature},
-		{"signed by another key under a known kid", e.mint(t, jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid)), "The access token signature is invalid", middleware.ErrSignature},
-		{"EC key under an RSA kid", e.mint(t, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey), jwkstest.WithKID(kid)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
+		{"unknown kid", e.iss.Mint(jwkstest.WithKID("no-such-key")), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"path-like kid", e.iss.Mint(jwkstest.WithKID("../../etc/passwd")), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"huge kid", e.iss.Mint(jwkstest.WithKID(strings.Repeat("k", 1000))), "The access token signing key is unknown", middleware.ErrUnknownKey},
+		{"forged signature", forge(e.iss.Mint()), "The access token signature is invalid", middleware.ErrSignature},
+		{"signed by another key under a known kid", e.iss.Mint(jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid)), "The access token signature is invalid", middleware.ErrSignature},
+		{"EC key under an RSA kid", e.iss.Mint(jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey), jwkstest.WithKID(kid)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"ES384 header on a P-256 key", unsigned(map[string]any{"alg": "ES384", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS384 header on a JWK that says RS256", e.sign(t, kid, hdr(map[string]any{"alg": "RS384"}), e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS256 header on an EC key", unsigned(map[string]any{"alg": "RS256", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
@@ -375,7 +355,7 @@ func unsigned(header, payload map[string]any) string {
 func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 	e := newEnv(t)
 	past := jwkstest.WithExpiresIn(-2 * time.Minute)
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, past))...), expired)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(past))...), expired)
 	if !errors.Is(e.last, middleware.ErrTokenExpired) || !errors.Is(e.last, middleware.ErrInvalidToken) {
 		t.Fatalf("error = %v, want ErrTokenExpired wrapping ErrInvalidToken", e.last)
 	}
@@ -385,14 +365,14 @@ func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 		name string
 		tok  string
 	}{
-		{"expired and forged", forge(e.mint(t, past))},
-		{"expired and signed by a stranger under a known kid", e.mint(t, past, jwkstest.WithSigningKey(otherRSA), jwkstest.WithKID(e.iss.SigningKID("RS256")))},
-		{"expired and signed by a stranger's EC key", e.mint(t, past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
-		{"expired and wrong issuer", e.mint(t, past, jwkstest.WithClaim("iss", "https://other.example"))},
-		{"expired and wrong audience", e.mint(t, past, jwkstest.WithClaim("aud", "https://other.example"))},
-		{"expired and bad typ", e.mint(t, past, jwkstest.WithHeader("typ", "JOSE"))},
-		{"expired and unknown kid", e.mint(t, past, jwkstest.WithKID("unknown"))},
-		{"expired and no subject", e.mint(t, past, jwkstest.WithClaim("sub", nil))},
+		{"expired and forged", forge(e.iss.Mint(past))},
+		{"expired and signed by a stranger under a known kid", e.iss.Mint(past, jwkstest.WithSigningKey(otherRSA), jwkstest.WithKID(e.iss.SigningKID("RS256")))},
+		{"expired and signed by a stranger's EC key", e.iss.Mint(past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
+		{"expired and wrong issuer", e.iss.Mint(past, jwkstest.WithClaim("iss", "https://other.example"))},
+		{"expired and wrong audience", e.iss.Mint(past, jwkstest.WithClaim("aud", "https://other.example"))},
+		{"expired and bad typ", e.iss.Mint(past, jwkstest.WithHeader("typ", "JOSE"))},
+		{"expired and unknown kid", e.iss.Mint(past, jwkstest.WithKID("unknown"))},
+		{"expired and no subject", e.iss.Mint(past, jwkstest.WithClaim("sub", nil))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.do(t, "GET", "/api/me", bearer(tc.tok)...)
@@ -402,9 +382,9 @@ func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 		})
 	}
 	// Expired for the admin audience, presented to the admin route: the hint.
-	check(t, e.do(t, "GET", "/admin/stats", bearer(e.mint(t, past, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin")))...), expired)
+	check(t, e.do(t, "GET", "/admin/stats", bearer(e.iss.Mint(past, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin")))...), expired)
 	// Expired for the API audience, presented to the admin route: no hint.
-	r := e.do(t, "GET", "/admin/stats", bearer(e.mint(t, past, jwkstest.WithScopes("admin")))...)
+	r := e.do(t, "GET", "/admin/stats", bearer(e.iss.Mint(past, jwkstest.WithScopes("admin")))...)
 	if r != invalid("The access token is not meant for this resource") {
 		t.Fatalf("expired token for another audience: %+v", r)
 	}
@@ -413,8 +393,8 @@ func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 func TestExpiredUnknownKIDCausesNoFetch(t *testing.T) {
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
-	e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithKID("new")))...)
-	e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "https://x"), jwkstest.WithKID("new2")))...)
+	e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithKID("new")))...)
+	e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("iss", "https://x"), jwkstest.WithKID("new2")))...)
 	if n := e.iss.JWKSFetches() - before; n != 0 {
 		t.Fatalf("tokens failing key-free checks caused %d fetches", n)
 	}
@@ -422,16 +402,16 @@ func TestExpiredUnknownKIDCausesNoFetch(t *testing.T) {
 
 func TestLeeway(t *testing.T) {
 	e := newEnv(t, middleware.WithLeeway(30*time.Second))
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-10*time.Second)))...); r.status != 200 {
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-10*time.Second)))...); r.status != 200 {
 		t.Fatalf("token 10s past exp within 30s leeway: %+v", r)
 	}
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-31*time.Second)))...), expired)
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("nbf", time.Now().Add(20*time.Second).Unix())))...); r.status != 200 {
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-31*time.Second)))...), expired)
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("nbf", time.Now().Add(20*time.Second).Unix())))...); r.status != 200 {
 		t.Fatalf("nbf 20s ahead within leeway: %+v", r)
 	}
 	// A fixed clock moves the window.
 	fixed := newEnvFor(t, e.iss, true, middleware.WithClock(func() time.Time { return time.Now().Add(time.Hour) }))
-	check(t, fixed.do(t, "GET", "/api/me", bearer(e.mint(t))...), expired)
+	check(t, fixed.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), expired)
 }
 
 func TestScopes(t *testing.T) {
@@ -441,8 +421,8 @@ func TestScopes(t *testing.T) {
 			`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
 	}
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
-	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithScopes("notes:read")))...), ok)
-	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithScopes("notes:readonly")))...), forbidden("notes:read"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithScopes("notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithScopes("notes:readonly")))...), forbidden("notes:read"))
 	if !errors.Is(e.last, middleware.ErrInsufficientScope) {
 		t.Fatalf("error = %v", e.last)
 	}
@@ -450,40 +430,37 @@ func TestScopes(t *testing.T) {
 	if !errors.As(e.last, &me) || strings.Join(me.Scopes(), " ") != "notes:read" || me.Status() != 403 {
 		t.Fatalf("error details = %+v", me)
 	}
-	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t))...), forbidden("notes:read"))
-	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("scp", []string{"notes:read"})))...), ok)
-	check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("scp", "x notes:read")))...), ok)
-	check(t, e.do(t, "GET", "/api/any", bearer(e.mint(t, jwkstest.WithScopes("b")))...), ok)
-	check(t, e.do(t, "GET", "/api/any", bearer(e.mint(t, jwkstest.WithScopes("c")))...), forbidden("a b"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint())...), forbidden("notes:read"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithClaim("scp", []string{"notes:read"})))...), ok)
+	check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithClaim("scp", "x notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/api/any", bearer(e.iss.Mint(jwkstest.WithScopes("b")))...), ok)
+	check(t, e.do(t, "GET", "/api/any", bearer(e.iss.Mint(jwkstest.WithScopes("c")))...), forbidden("a b"))
 	// Group: outer Handler verified, inner Require checks scopes only.
-	check(t, e.do(t, "GET", "/group/x", bearer(e.mint(t, jwkstest.WithScopes("notes:read")))...), ok)
-	check(t, e.do(t, "GET", "/group/x", bearer(e.mint(t))...), forbidden("notes:read"))
+	check(t, e.do(t, "GET", "/group/x", bearer(e.iss.Mint(jwkstest.WithScopes("notes:read")))...), ok)
+	check(t, e.do(t, "GET", "/group/x", bearer(e.iss.Mint())...), forbidden("notes:read"))
 	check(t, e.do(t, "GET", "/group/x"), noCredentials)
 	// Scope checks come after verification: a forged token with the scope is 401.
-	check(t, e.do(t, "GET", "/api/notes", bearer(forge(e.mint(t, jwkstest.WithScopes("notes:read"))))...), invalid("The access token signature is invalid"))
+	check(t, e.do(t, "GET", "/api/notes", bearer(forge(e.iss.Mint(jwkstest.WithScopes("notes:read"))))...), invalid("The access token signature is invalid"))
 }
 
 func TestAdminAudience(t *testing.T) {
 	e := newEnv(t)
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
-	admin := e.mint(t, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
+	admin := e.iss.Mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
 	check(t, e.do(t, "GET", "/admin/stats", bearer(admin)...), ok)
 	check(t, e.do(t, "GET", "/api/me", bearer(admin)...), invalid("The access token is not meant for this resource"))
-	check(t, e.do(t, "GET", "/admin/stats", bearer(e.mint(t, jwkstest.WithScopes("admin")))...), invalid("The access token is not meant for this resource"))
-	both := e.mint(t, jwkstest.WithClaim("aud", []string{aud, adminAud}))
+	check(t, e.do(t, "GET", "/admin/stats", bearer(e.iss.Mint(jwkstest.WithScopes("admin")))...), invalid("The access token is not meant for this resource"))
+	both := e.iss.Mint(jwkstest.WithClaim("aud", []string{aud, adminAud}))
 	check(t, e.do(t, "GET", "/admin/stats", bearer(both)...), response{403, `Bearer realm="api", error="insufficient_scope", scope="admin"`, "", "application/json",
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
 }
 
 func TestKeysUnavailable(t *testing.T) {
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	iss.SetFault(jwkstest.FaultDown)
 	e := newEnvFor(t, iss, false, middleware.WithRetryAfter(7*time.Second))
-	tok := e.mint(t)
+	tok := e.iss.Mint()
 	unavailable := response{503, "", "7", "application/json",
 		`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`}
 	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), unavailable)
@@ -492,7 +469,7 @@ func TestKeysUnavailable(t *testing.T) {
 	}
 	// Whatever the token holds: the contract says a token that arrives
 	// before any keys gets 503.
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithExpiresIn(-time.Hour)))...), unavailable)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour)))...), unavailable)
 	check(t, e.do(t, "GET", "/api/me", bearer("not.a.jwt")...), unavailable)
 	// A malformed request is still 400.
 	check(t, e.do(t, "GET", "/api/me", "Authorization", "Bearer a b"), badRequest)
@@ -510,10 +487,8 @@ func TestKeysUnavailable(t *testing.T) {
 func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
-	if _, err := e.iss.Rotate("RS256"); err != nil {
-		t.Fatal(err)
-	}
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+	e.iss.Rotate("RS256")
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
 	if n := e.iss.JWKSFetches() - before; n != 1 {
 		t.Fatalf("rotation cost %d fetches, want 1", n)
 	}
@@ -521,18 +496,18 @@ func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
 
 func TestStrictType(t *testing.T) {
 	e := newEnv(t, middleware.WithStrictType())
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t))...); r.status != 200 {
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...); r.status != 200 {
 		t.Fatalf("at+jwt refused in strict mode: %+v", r)
 	}
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", "Application/AT+JWT")))...); r.status != 200 {
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithHeader("typ", "Application/AT+JWT")))...); r.status != 200 {
 		t.Fatalf("typ compared case-sensitively: %+v", r)
 	}
 	for _, typ := range []any{"JWT", nil} {
-		check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", typ)))...), invalid("The access token type is not accepted"))
+		check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithHeader("typ", typ)))...), invalid("The access token type is not accepted"))
 	}
 	lax := newEnvFor(t, e.iss, true)
 	for _, typ := range []any{"JWT", "jwt", nil} {
-		if r := lax.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("typ", typ)))...); r.status != 200 {
+		if r := lax.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithHeader("typ", typ)))...); r.status != 200 {
 			t.Fatalf("typ %v refused by default: %+v", typ, r)
 		}
 	}
@@ -540,20 +515,15 @@ func TestStrictType(t *testing.T) {
 
 func TestAlgorithmAllowList(t *testing.T) {
 	e := newEnv(t, middleware.WithAlgorithms("ES256"))
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), invalid("The access token signature algorithm is not accepted"))
-	if _, err := e.iss.Rotate("ES256"); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithAlg("ES256")))...); r.status != 200 {
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), invalid("The access token signature algorithm is not accepted"))
+	e.iss.Rotate("ES256")
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithAlg("ES256")))...); r.status != 200 {
 		t.Fatalf("allowed ES256 refused: %+v", r)
 	}
 }
 
 func TestNewRefusesUnsafeConfiguration(t *testing.T) {
-	iss, err := jwkstest.NewIssuer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -624,7 +594,7 @@ func TestWriteErrorWithForeignError(t *testing.T) {
 func TestLogsNeverContainTheToken(t *testing.T) {
 	var logs strings.Builder
 	e := newEnv(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	tok := forge(e.mint(t))
+	tok := forge(e.iss.Mint())
 	e.do(t, "GET", "/api/me", bearer(tok)...)
 	out := logs.String()
 	if !strings.Contains(out, "request refused") {
@@ -645,10 +615,7 @@ func TestLogsNeverContainTheToken(t *testing.T) {
 // embeds the key) in every way JOSE allows.
 func TestHeaderSuppliedKeysAreNeverUsed(t *testing.T) {
 	e := newEnv(t)
-	stranger, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	stranger := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer stranger.Close()
 	jwksBody, _ := http.Get(stranger.JWKSURL())
 	raw, _ := io.ReadAll(jwksBody.Body)
@@ -665,13 +632,10 @@ func TestHeaderSuppliedKeysAreNeverUsed(t *testing.T) {
 		"x5c": []string{base64.StdEncoding.EncodeToString([]byte("not a cert, and never read"))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tok, err := stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr))
 			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), invalid("The access token signing key is unknown"))
 			// The same, under a kid our issuer does publish: the signature fails.
-			tok, _ = stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr), jwkstest.WithHeader("kid", e.iss.SigningKID("RS256")))
+			tok = stranger.Mint(jwkstest.WithClaim("iss", e.iss.URL()), jwkstest.WithHeader(name, hdr), jwkstest.WithHeader("kid", e.iss.SigningKID("RS256")))
 			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), invalid("The access token signature is invalid"))
 		})
 	}
@@ -687,7 +651,7 @@ func TestNestedGuardsCheckIssuerAndAudience(t *testing.T) {
 	inner := b.guard.Require(middleware.Scopes("x"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h := a.guard.Handler(inner)
 	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+a.mint(t, jwkstest.WithScopes("x")))
+	req.Header.Set("Authorization", "Bearer "+a.iss.Mint(jwkstest.WithScopes("x")))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "issuer is not accepted") {
@@ -719,7 +683,7 @@ func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := e.mint(t, jwkstest.WithClaim("iss", "issuer.example"), jwkstest.WithScopes("x"))
+	tok := e.iss.Mint(jwkstest.WithClaim("iss", "issuer.example"), jwkstest.WithScopes("x"))
 	if rec := serve(aliased.Handler(aliased.Require(middleware.Scopes("x"))(ok)), tok); rec.Code != 200 {
 		t.Fatalf("alias through a nested rule: %d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
@@ -730,7 +694,7 @@ func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := serve(e.guard.Handler(checked.Require()(ok)), e.mint(t))
+	rec := serve(e.guard.Handler(checked.Require()(ok)), e.iss.Mint())
 	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "not accepted by this resource") {
 		t.Fatalf("inner claims check skipped: %d %s", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
@@ -738,7 +702,7 @@ func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
 
 func TestB64TrueIsHarmless(t *testing.T) {
 	e := newEnv(t)
-	if r := e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithHeader("b64", true)))...); r.status != 200 {
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithHeader("b64", true)))...); r.status != 200 {
 		t.Fatalf("b64 true refused: %+v", r)
 	}
 }
@@ -763,7 +727,7 @@ func TestScopeClaims(t *testing.T) {
 		"entitlements space-separated": jwkstest.WithClaim("entitlements", "a notes:read b"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), ok)
+			check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(opt))...), ok)
 		})
 	}
 	forbidden := response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
@@ -781,12 +745,12 @@ func TestScopeClaims(t *testing.T) {
 			map[string]any{"api": map[string]any{"example": map[string]any{"com": map[string]any{"roles": []string{"notes:read"}}}}}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			check(t, e.do(t, "GET", "/api/notes", bearer(e.mint(t, opt))...), forbidden)
+			check(t, e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(opt))...), forbidden)
 		})
 	}
 	// Without the option, permissions are not scopes.
 	plain := newEnvFor(t, e.iss, true)
-	check(t, plain.do(t, "GET", "/api/notes", bearer(e.mint(t, jwkstest.WithClaim("permissions", []string{"notes:read"})))...), forbidden)
+	check(t, plain.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithClaim("permissions", []string{"notes:read"})))...), forbidden)
 	for _, bad := range []string{"", "a..b", ".a", "a.", `a\`, `a\b`, `\`} {
 		if _, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithScopeClaims(bad)); err == nil {
 			t.Errorf("path %q accepted", bad)
@@ -798,11 +762,11 @@ func TestClientIDAsAudience(t *testing.T) {
 	e := newEnv(t, middleware.WithClientIDAsAudience())
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	wrongAud := invalid("The access token is not meant for this resource")
-	cognito := e.mint(t, jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", aud))
+	cognito := e.iss.Mint(jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", aud))
 	check(t, e.do(t, "GET", "/api/me", bearer(cognito)...), ok)
 	// An aud that is present decides, whatever client_id says.
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("aud", "https://other"), jwkstest.WithClaim("client_id", aud)))...), wrongAud)
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", "someone-else")))...), wrongAud)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("aud", "https://other"), jwkstest.WithClaim("client_id", aud)))...), wrongAud)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", "someone-else")))...), wrongAud)
 	// Off by default.
 	plain := newEnvFor(t, e.iss, true)
 	check(t, plain.do(t, "GET", "/api/me", bearer(cognito)...), wrongAud)
@@ -826,7 +790,7 @@ func TestClaimsCheck(t *testing.T) {
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	rejected := invalid("The access token is not accepted by this resource")
 
-	access := e.mint(t, jwkstest.WithClaim("token_use", "access"))
+	access := e.iss.Mint(jwkstest.WithClaim("token_use", "access"))
 	check(t, e.do(t, "GET", "/api/me", bearer(access)...), ok)
 	check(t, e.do(t, "GET", "/api/me", bearer(access)...), ok) // from the token cache
 	if n := calls.Load(); n != 1 {
@@ -834,9 +798,9 @@ func TestClaimsCheck(t *testing.T) {
 	}
 
 	for name, tok := range map[string]string{
-		"ID token":         e.mint(t, jwkstest.WithClaim("token_use", "id")),
-		"no token_use":     e.mint(t),
-		"expired ID token": e.mint(t, jwkstest.WithClaim("token_use", "id"), jwkstest.WithExpiresIn(-time.Hour)),
+		"ID token":         e.iss.Mint(jwkstest.WithClaim("token_use", "id")),
+		"no token_use":     e.iss.Mint(),
+		"expired ID token": e.iss.Mint(jwkstest.WithClaim("token_use", "id"), jwkstest.WithExpiresIn(-time.Hour)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			check(t, e.do(t, "GET", "/api/me", bearer(tok)...), rejected)
@@ -851,11 +815,11 @@ func TestClaimsCheck(t *testing.T) {
 		})
 	}
 	// A token the check would pass still gets the expiry hint when expired.
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("token_use", "access"), jwkstest.WithExpiresIn(-time.Hour)))...),
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("token_use", "access"), jwkstest.WithExpiresIn(-time.Hour)))...),
 		invalid("The access token expired"))
 	// A forged token never reaches the check.
 	before := calls.Load()
-	check(t, e.do(t, "GET", "/api/me", bearer(forge(e.mint(t, jwkstest.WithClaim("token_use", "id"))))...),
+	check(t, e.do(t, "GET", "/api/me", bearer(forge(e.iss.Mint(jwkstest.WithClaim("token_use", "id"))))...),
 		invalid("The access token signature is invalid"))
 	if calls.Load() != before {
 		t.Fatal("the check ran on a token whose signature failed")
@@ -868,11 +832,11 @@ func TestIssuerAliases(t *testing.T) {
 	e := newEnv(t, middleware.WithIssuerAliases("issuer.example", "accounts.example"))
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	wrongIss := invalid("The access token issuer is not accepted")
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t))...), ok)
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "issuer.example")))...), ok)
-	check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", "accounts.example")))...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("iss", "issuer.example")))...), ok)
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("iss", "accounts.example")))...), ok)
 	for _, iss := range []string{"issuer.example/", "ISSUER.EXAMPLE", "https://issuer.example", ""} {
-		check(t, e.do(t, "GET", "/api/me", bearer(e.mint(t, jwkstest.WithClaim("iss", iss)))...), wrongIss)
+		check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithClaim("iss", iss)))...), wrongIss)
 		if !errors.Is(e.last, middleware.ErrIssuer) {
 			t.Fatalf("iss %q: error %v, want ErrIssuer", iss, e.last)
 		}
@@ -908,14 +872,14 @@ func TestNestedGuardKeepsItsOwnHeaderPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwtTyped := e.mint(t, jwkstest.WithHeader("typ", "JWT"))
+	jwtTyped := e.iss.Mint(jwkstest.WithHeader("typ", "JWT"))
 	for name, tc := range map[string]struct {
 		inner *middleware.Guard
 		tok   string
 		want  error
 	}{
 		"strict type, typ JWT": {strict, jwtTyped, middleware.ErrTokenType},
-		"ES256 only, RS256":    {esOnly, e.mint(t), middleware.ErrAlgorithm},
+		"ES256 only, RS256":    {esOnly, e.iss.Mint(), middleware.ErrAlgorithm},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
@@ -947,7 +911,7 @@ func TestNestedGuardDoesNotInheritScopeClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	tok := e.mint(t, jwkstest.WithClaim("roles", []string{"admin"}))
+	tok := e.iss.Mint(jwkstest.WithClaim("roles", []string{"admin"}))
 	if rec := serveOnce(e.guard.Require(middleware.Scopes("admin"))(ok), "/", tok); rec.Code != 403 {
 		t.Fatalf("alone: %d, want 403", rec.Code)
 	}
@@ -973,7 +937,7 @@ func TestExpiredHintOnlyWhereTheRouteWouldAccept(t *testing.T) {
 	sub.Handle("/deep/admin", e.guard.Require(middleware.Audience(adminAud))(ok))
 	mux.Handle("/deep/", sub)
 	h := e.guard.Handler(mux)
-	expired := e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("admin"))
+	expired := e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("admin"))
 	const hint = `Bearer realm="api", error="invalid_token", error_description="The access token expired"`
 	const notMeant = `Bearer realm="api", error="invalid_token", error_description="The access token is not meant for this resource"`
 	for path, want := range map[string]string{
@@ -990,7 +954,7 @@ func TestExpiredHintOnlyWhereTheRouteWouldAccept(t *testing.T) {
 		t.Fatalf("the route alone: %q", got)
 	}
 	// An expired admin token on the admin route gets the hint.
-	adminExpired := e.mint(t, jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithClaim("aud", []string{aud, adminAud}), jwkstest.WithScopes("admin"))
+	adminExpired := e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithClaim("aud", []string{aud, adminAud}), jwkstest.WithScopes("admin"))
 	if got := serveOnce(h, "/admin/stats", adminExpired).Header().Get("WWW-Authenticate"); got != hint {
 		t.Fatalf("expired token with both audiences: %q, want the hint", got)
 	}
@@ -1055,11 +1019,11 @@ func TestNestedRulesCountARequestOnce(t *testing.T) {
 	e := newEnv(t, middleware.WithMetrics(m))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	h := e.guard.Handler(e.guard.Require(middleware.Scopes("notes:read"))(e.guard.Require(middleware.AnyScope("notes:read"))(ok)))
-	serveOnce(h, "/", e.mint(t, jwkstest.WithScopes("notes:read")))
+	serveOnce(h, "/", e.iss.Mint(jwkstest.WithScopes("notes:read")))
 	if got := m.take(); !slices.Equal(got, []string{"ok"}) {
 		t.Fatalf("passed three rules: outcomes %q, want [ok]", got)
 	}
-	serveOnce(h, "/", e.mint(t))
+	serveOnce(h, "/", e.iss.Mint())
 	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
 		t.Fatalf("refused by a nested rule: outcomes %q", got)
 	}
@@ -1085,9 +1049,9 @@ func TestRefusalsAreImmutable(t *testing.T) {
 		}
 	}))
 	for range 3 {
-		check(t, env.do(t, "GET", "/api/notes", bearer(env.mint(t))...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
+		check(t, env.do(t, "GET", "/api/notes", bearer(env.iss.Mint())...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
 			`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
-		check(t, env.do(t, "GET", "/api/me", bearer(forge(env.mint(t)))...), invalid("The access token signature is invalid"))
+		check(t, env.do(t, "GET", "/api/me", bearer(forge(env.iss.Mint()))...), invalid("The access token signature is invalid"))
 	}
 }
 
@@ -1097,7 +1061,7 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	ctx := context.Background()
-	tok := e.mint(t, jwkstest.WithScopes("notes:read"))
+	tok := e.iss.Mint(jwkstest.WithScopes("notes:read"))
 	c, err := e.guard.VerifyToken(ctx, tok)
 	if err != nil || c.Subject != "user-123" || !c.Scopes.Has("notes:read") {
 		t.Fatalf("VerifyToken = %+v, %v", c, err)
@@ -1110,7 +1074,7 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 		want error
 		path string
 	}{
-		"expired": {e.mint(t, jwkstest.WithExpiresIn(-time.Hour)), middleware.ErrTokenExpired, "/api/me"},
+		"expired": {e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour)), middleware.ErrTokenExpired, "/api/me"},
 		"forged":  {forge(tok), middleware.ErrSignature, "/api/me"},
 		"garbage": {"not.a.jwt", middleware.ErrMalformedToken, "/api/me"},
 		"bytes":   {"a b", middleware.ErrMalformedRequest, "/api/me"},
@@ -1130,7 +1094,7 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 		}
 	}
 	admin := e.guard.Rule(middleware.Audience(adminAud), middleware.Scopes("admin"))
-	adminTok := e.mint(t, jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
+	adminTok := e.iss.Mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
 	if _, err := admin.VerifyToken(ctx, adminTok); err != nil {
 		t.Fatalf("admin rule: %v", err)
 	}
@@ -1160,7 +1124,7 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	e := newEnv(t, middleware.WithClock(clock))
-	c, err := e.guard.VerifyToken(context.Background(), e.mint(t, jwkstest.WithExpiresIn(time.Minute)))
+	c, err := e.guard.VerifyToken(context.Background(), e.iss.Mint(jwkstest.WithExpiresIn(time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}

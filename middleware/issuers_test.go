@@ -26,10 +26,7 @@ import (
 // fetching at once: waitKeys waits for its first keys).
 func issuerWithKeys(t *testing.T, opts ...jwkstest.Option) (*jwkstest.Issuer, *jwks.Cache) {
 	t.Helper()
-	iss, err := jwkstest.NewIssuer(append([]jwkstest.Option{jwkstest.WithAudience(aud)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(append([]jwkstest.Option{jwkstest.WithAudience(aud)}, opts...)...)
 	t.Cleanup(iss.Close)
 	return iss, cacheFor(t, iss)
 }
@@ -89,7 +86,7 @@ func TestSeveralIssuers(t *testing.T) {
 		t.Fatalf("Issuers() = %q", got)
 	}
 	for _, iss := range []*jwkstest.Issuer{a, b} {
-		c, err := verifyWith(g, mintOK(t, iss))
+		c, err := verifyWith(g, iss.Mint())
 		if err != nil || c.Issuer != iss.URL() {
 			t.Fatalf("token of %s: %v %v", iss.URL(), c, err)
 		}
@@ -99,10 +96,7 @@ func TestSeveralIssuers(t *testing.T) {
 
 	// iss names A, but B's key signed it, under B's kid: A has no such key
 	// (one refresh of A's set may look for it), and B is never asked.
-	cross, err := b.Mint(jwkstest.WithClaim("iss", a.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cross := b.Mint(jwkstest.WithClaim("iss", a.URL()))
 	if _, err := verifyWith(g, cross); !errors.Is(err, middleware.ErrUnknownKey) {
 		t.Fatalf("A's iss with B's key: %v, want ErrUnknownKey", err)
 	}
@@ -116,7 +110,7 @@ func TestSeveralIssuers(t *testing.T) {
 	// An iss that is not configured: refused before any key is looked up.
 	a.ResetCounters()
 	for _, iss := range []string{"https://stranger.example", "", a.URL() + "/"} {
-		stranger, _ := a.Mint(jwkstest.WithClaim("iss", iss), jwkstest.WithKID("unknown-kid"))
+		stranger := a.Mint(jwkstest.WithClaim("iss", iss), jwkstest.WithKID("unknown-kid"))
 		if _, err := verifyWith(g, stranger); !errors.Is(err, middleware.ErrIssuer) {
 			t.Fatalf("iss %q: %v, want ErrIssuer", iss, err)
 		}
@@ -132,30 +126,15 @@ func TestSeveralIssuers(t *testing.T) {
 	}
 }
 
-func mintOK(t *testing.T, iss *jwkstest.Issuer, opts ...jwkstest.MintOption) string {
-	t.Helper()
-	tok, err := iss.Mint(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // Two issuers may publish the same kid for different keys: each token is
 // verified with its own issuer's key.
 func TestSameKIDAtTwoIssuers(t *testing.T) {
 	a, keysA := issuerWithKeys(t, jwkstest.WithAlgorithm("ES256"))
 	kid := a.SigningKID("ES256")
-	b, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
 	t.Cleanup(b.Close)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	raw, err := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
 	b.SetJWKSBody([]byte(`{"keys":[` + string(raw) + `]}`))
 	keysB, err := jwks.New(context.Background(), b.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -168,15 +147,15 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokA := mintOK(t, a)
-	tokB := mintOK(t, b, jwkstest.WithKID(kid), jwkstest.WithSigningKey(other))
+	tokA := a.Mint()
+	tokB := b.Mint(jwkstest.WithKID(kid), jwkstest.WithSigningKey(other))
 	for name, tok := range map[string]string{"A": tokA, "B": tokB} {
 		if _, err := verifyWith(g, tok); err != nil {
 			t.Fatalf("%s's token: %v", name, err)
 		}
 	}
 	// Swap the issuers: same kid, same header, the other issuer's key.
-	swapped := mintOK(t, b, jwkstest.WithKID(kid), jwkstest.WithSigningKey(other), jwkstest.WithClaim("iss", a.URL()))
+	swapped := b.Mint(jwkstest.WithKID(kid), jwkstest.WithSigningKey(other), jwkstest.WithClaim("iss", a.URL()))
 	if _, err := verifyWith(g, swapped); !errors.Is(err, middleware.ErrSignature) {
 		t.Fatalf("B's key under A's iss: %v, want ErrSignature", err)
 	}
@@ -185,10 +164,7 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 // A token of an issuer whose keys never arrived is 503; the other issuer's
 // tokens are verified as usual.
 func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
-	down, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	down := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(down.Close)
 	down.SetFault(jwkstest.FaultDown) // before its cache's first fetch
 	keysDown := cacheFor(t, down)
@@ -198,10 +174,10 @@ func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verifyWith(g, mintOK(t, down)); !errors.Is(err, middleware.ErrKeysUnavailable) {
+	if _, err := verifyWith(g, down.Mint()); !errors.Is(err, middleware.ErrKeysUnavailable) {
 		t.Fatalf("token of the issuer that is down: %v, want ErrKeysUnavailable", err)
 	}
-	if _, err := verifyWith(g, mintOK(t, up)); err != nil {
+	if _, err := verifyWith(g, up.Mint()); err != nil {
 		t.Fatalf("token of the issuer that is up: %v", err)
 	}
 	// Neither issuer ready: any token at all is 503, as with one issuer.
@@ -225,7 +201,7 @@ func TestTokenCachePerIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokA, tokB := mintOK(t, a), mintOK(t, b)
+	tokA, tokB := a.Mint(), b.Mint()
 	for _, tok := range []string{tokA, tokB, tokA, tokB} {
 		if _, err := verifyWith(g, tok); err != nil {
 			t.Fatal(err)
@@ -235,11 +211,8 @@ func TestTokenCachePerIssuer(t *testing.T) {
 		t.Fatalf("hits %d misses %d, want 2 and 2", h, mi)
 	}
 	// A rotates; a token with A's new kid makes the cache fetch A's keys.
-	kid, err := a.Rotate("RS256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := verifyWith(g, mintOK(t, a, jwkstest.WithKID(kid))); err != nil {
+	kid := a.Rotate("RS256")
+	if _, err := verifyWith(g, a.Mint(jwkstest.WithKID(kid))); err != nil {
 		t.Fatal(err)
 	}
 	m.hits.Store(0)
@@ -268,16 +241,16 @@ func TestIssuerOptionsAreTheIssuers(t *testing.T) {
 	}
 	admin := g.Rule(middleware.Scopes("admin"))
 	ctx := context.Background()
-	if _, err := admin.VerifyToken(ctx, mintOK(t, b, jwkstest.WithClaim("roles", []string{"admin"}))); err != nil {
+	if _, err := admin.VerifyToken(ctx, b.Mint(jwkstest.WithClaim("roles", []string{"admin"}))); err != nil {
 		t.Fatalf("B's role: %v", err)
 	}
-	if _, err := admin.VerifyToken(ctx, mintOK(t, b, jwkstest.WithClaim("roles", []string{"admin"}), jwkstest.WithClaim("iss", "b.example"))); err != nil {
+	if _, err := admin.VerifyToken(ctx, b.Mint(jwkstest.WithClaim("roles", []string{"admin"}), jwkstest.WithClaim("iss", "b.example"))); err != nil {
 		t.Fatalf("B's alias: %v", err)
 	}
-	if _, err := admin.VerifyToken(ctx, mintOK(t, a, jwkstest.WithClaim("roles", []string{"admin"}))); !errors.Is(err, middleware.ErrInsufficientScope) {
+	if _, err := admin.VerifyToken(ctx, a.Mint(jwkstest.WithClaim("roles", []string{"admin"}))); !errors.Is(err, middleware.ErrInsufficientScope) {
 		t.Fatalf("A's role: %v, want ErrInsufficientScope", err)
 	}
-	if _, err := verifyWith(g, mintOK(t, a, jwkstest.WithClaim("iss", "b.example"))); !errors.Is(err, middleware.ErrUnknownKey) {
+	if _, err := verifyWith(g, a.Mint(jwkstest.WithClaim("iss", "b.example"))); !errors.Is(err, middleware.ErrUnknownKey) {
 		t.Fatalf("A's key under B's alias: %v, want ErrUnknownKey", err)
 	}
 }
@@ -337,7 +310,7 @@ func TestIssuerTemplate(t *testing.T) {
 		if tid != nil {
 			opts = append(opts, jwkstest.WithClaim("tid", tid))
 		}
-		return mintOK(t, iss, opts...)
+		return iss.Mint(opts...)
 	}
 	for name, tc := range map[string]struct {
 		tok        string
@@ -396,7 +369,7 @@ func TestIssuerResolverIsBounded(t *testing.T) {
 	defer g.Close()
 	// One signed token, re-signed per issuer would cost too long: the iss
 	// is read before any signature check, so a forged signature will do.
-	base := mintOK(t, iss)
+	base := iss.Mint()
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -469,7 +442,7 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 	for round := range 2 {
 		for i := range tenants {
 			tenant := fmt.Sprintf("https://tenant-%d.example", i)
-			c, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant)))
+			c, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant)))
 			if err != nil || c.Issuer != tenant {
 				t.Fatalf("round %d, tenant %d: %v", round, i, err)
 			}
@@ -508,7 +481,7 @@ func TestIssuerResolverAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := mintOK(t, iss, jwkstest.WithClaim("iss", "https://bad.example"))
+	bad := iss.Mint(jwkstest.WithClaim("iss", "https://bad.example"))
 	for range 3 {
 		if _, err := verifyWith(g, bad); !errors.Is(err, middleware.ErrIssuer) {
 			t.Fatalf("refused issuer: %v", err)
@@ -518,7 +491,7 @@ func TestIssuerResolverAnswers(t *testing.T) {
 		t.Fatalf("asked %d times for one refused issuer, want 1", asked.Load())
 	}
 	fail.Store(true)
-	good := mintOK(t, iss, jwkstest.WithClaim("iss", "https://good.example"))
+	good := iss.Mint(jwkstest.WithClaim("iss", "https://good.example"))
 	for range 2 {
 		if _, err := verifyWith(g, good); !errors.Is(err, middleware.ErrKeysUnavailable) {
 			t.Fatalf("resolver error: %v, want ErrKeysUnavailable", err)

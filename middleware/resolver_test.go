@@ -46,7 +46,7 @@ func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	cached := mintOK(t, iss, jwkstest.WithClaim("iss", tenant))
+	cached := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, cached); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 	// in the background; wait until the refusal has landed.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant), jwkstest.WithClaim("jti", fmt.Sprint(time.Now().UnixNano()))))
+		_, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant), jwkstest.WithClaim("jti", fmt.Sprint(time.Now().UnixNano()))))
 		if errors.Is(err, middleware.ErrIssuer) {
 			break
 		}
@@ -95,7 +95,7 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant))); err != nil {
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant))); err != nil {
 		t.Fatal(err)
 	}
 	revoked.Store(true)
@@ -107,7 +107,7 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 			n++
 			verifyWith(g, mintUnsigned(t, fmt.Sprintf("https://made-up-%d.example", n)))
 		}
-		if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", tenant))); err != nil {
+		if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant))); err != nil {
 			return // revocation took effect
 		}
 		clock.advance(time.Second)
@@ -159,20 +159,20 @@ func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil {
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", x))); err != nil {
 		t.Fatal(err)
 	}
 	clock.advance(middleware.DefaultResolverTTL * 3 / 2) // stale, still served while asked again
 	blockX.Store(true)
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil { // starts X's re-ask
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", x))); err != nil { // starts X's re-ask
 		t.Fatal(err)
 	}
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", y))); err != nil { // evicts X
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", y))); err != nil { // evicts X
 		t.Fatal(err)
 	}
 	close(gate) // X's re-ask says yes, with the kept (closed) issuer
 	time.Sleep(200 * time.Millisecond)
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", x))); err != nil {
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", x))); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -245,7 +245,7 @@ func TestResolverUnderConcurrentUse(t *testing.T) {
 	base := runtime.NumGoroutine()
 	toks := make([]string, 6)
 	for i := range toks {
-		toks[i] = mintOK(t, iss, jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", i)))
+		toks[i] = iss.Mint(jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", i)))
 	}
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -290,7 +290,7 @@ func TestResolverHungAllowIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	tok := mintOK(t, iss, jwkstest.WithClaim("iss", "https://slow.example"))
+	tok := iss.Mint(jwkstest.WithClaim("iss", "https://slow.example"))
 	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		start := time.Now()
@@ -315,7 +315,7 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 	}
 	defer g.Close()
 	huge := "https://" + strings.Repeat("a", 2000) + ".example"
-	if _, err := verifyWith(g, mintOK(t, iss, jwkstest.WithClaim("iss", huge))); !errors.Is(err, middleware.ErrIssuer) || asked.Load() != 0 {
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", huge))); !errors.Is(err, middleware.ErrIssuer) || asked.Load() != 0 {
 		t.Fatalf("huge iss: %v, asked %d", err, asked.Load())
 	}
 }

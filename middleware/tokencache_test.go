@@ -28,7 +28,7 @@ func (c *cacheCounter) TokenCache(hit bool) {
 func TestTokenCacheHitsRepeatedTokens(t *testing.T) {
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
-	tok := e.mint(t, jwkstest.WithScopes("notes:read"))
+	tok := e.iss.Mint(jwkstest.WithScopes("notes:read"))
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	for range 3 {
 		check(t, e.do(t, "GET", "/api/notes", bearer(tok)...), ok)
@@ -38,7 +38,7 @@ func TestTokenCacheHitsRepeatedTokens(t *testing.T) {
 	}
 	// Route checks still apply on a hit: audience and scopes.
 	check(t, e.do(t, "GET", "/admin/stats", bearer(tok)...), invalid("The access token is not meant for this resource"))
-	other := e.mint(t)
+	other := e.iss.Mint()
 	e.do(t, "GET", "/api/me", bearer(other)...)
 	check(t, e.do(t, "GET", "/api/notes", bearer(other)...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
@@ -51,14 +51,14 @@ func TestTokenCacheRechecksTheClock(t *testing.T) {
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	e := newEnv(t, middleware.WithClock(clock), middleware.WithLeeway(0))
-	tok := e.mint(t, jwkstest.WithExpiresIn(time.Minute))
+	tok := e.iss.Mint(jwkstest.WithExpiresIn(time.Minute))
 	ok := response{200, "", "", "text/plain; charset=utf-8", "user-123"}
 	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), ok)
 	offset.Store(int64(2 * time.Minute))
 	check(t, e.do(t, "GET", "/api/me", bearer(tok)...), expired)
 	// nbf too: cached while valid, then the clock moves back before nbf.
 	offset.Store(0)
-	nbfTok := e.mint(t, jwkstest.WithClaim("nbf", time.Now().Unix()))
+	nbfTok := e.iss.Mint(jwkstest.WithClaim("nbf", time.Now().Unix()))
 	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), ok)
 	offset.Store(int64(-time.Hour))
 	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), invalid("The access token is not valid yet"))
@@ -67,16 +67,16 @@ func TestTokenCacheRechecksTheClock(t *testing.T) {
 func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
 	iss, g, h := keysEnv(t)
 	_ = g
-	tok, _ := iss.Mint()
+	tok := iss.Mint()
 	if c := serve(h, tok); c != 200 {
 		t.Fatalf("first: %d", c)
 	}
 	// The issuer removes the key and publishes another; once the cache has
 	// refreshed, the cached token must not keep verifying.
 	old := iss.SigningKID("RS256")
-	newKID, _ := iss.Rotate("RS256")
+	newKID := iss.Rotate("RS256")
 	iss.RemoveKey(old)
-	newTok, _ := iss.Mint(jwkstest.WithKID(newKID))
+	newTok := iss.Mint(jwkstest.WithKID(newKID))
 	if c := serve(h, newTok); c != 200 { // unknown kid: refresh, now without the old key
 		t.Fatalf("new key: %d", c)
 	}
@@ -88,7 +88,7 @@ func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
 func TestTokenCacheSkipsLargeTokens(t *testing.T) {
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
-	big := e.mint(t, jwkstest.WithClaim("pad", strings.Repeat("x", middleware.MaxCachedTokenSize)))
+	big := e.iss.Mint(jwkstest.WithClaim("pad", strings.Repeat("x", middleware.MaxCachedTokenSize)))
 	for range 2 {
 		if r := e.do(t, "GET", "/api/me", bearer(big)...); r.status != 200 {
 			t.Fatalf("%+v", r)
@@ -102,7 +102,7 @@ func TestTokenCacheSkipsLargeTokens(t *testing.T) {
 func TestTokenCacheBoundedAndOptional(t *testing.T) {
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m), middleware.WithTokenCache(2, 1<<20))
-	toks := []string{e.mint(t), e.mint(t), e.mint(t)}
+	toks := []string{e.iss.Mint(), e.iss.Mint(), e.iss.Mint()}
 	for range 2 {
 		for _, tok := range toks {
 			if r := e.do(t, "GET", "/api/me", bearer(tok)...); r.status != 200 {
@@ -142,7 +142,7 @@ func TestTokenCacheNeedsAVersionedKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := base.mint(t)
+	tok := base.iss.Mint()
 	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for range 2 {
 		if c := serve(h, tok); c != 200 {
@@ -158,7 +158,7 @@ func TestTokenCacheConcurrentUse(t *testing.T) {
 	e := newEnv(t, middleware.WithTokenCache(5, 1<<20))
 	toks := make([]string, 20)
 	for i := range toks {
-		toks[i] = e.mint(t)
+		toks[i] = e.iss.Mint()
 	}
 	h := e.guard.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	var wg sync.WaitGroup

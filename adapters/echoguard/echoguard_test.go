@@ -50,7 +50,7 @@ func TestClaimsFromEchoContext(t *testing.T) {
 		return c.NoContent(http.StatusNoContent)
 	}, echoguard.Middleware(e.Guard))
 	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint())
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNoContent || sub != "user-123" {
@@ -98,7 +98,7 @@ func TestNestedStricterGuard(t *testing.T) {
 	api := srv.Group("/api", echoguard.Middleware(e.Guard))
 	api.GET("/strict", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, echoguard.Require(strict))
 	req := httptest.NewRequest("GET", "/api/strict", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t, jwkstest.WithHeader("typ", "JWT")))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint(jwkstest.WithHeader("typ", "JWT")))
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
 	if want := `Bearer realm="api", error="invalid_token", error_description="The access token type is not accepted"`; rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != want {

@@ -15,7 +15,7 @@ import (
 )
 
 func Example() {
-	iss, _ := jwkstest.NewIssuer() // stands in for your authorization server
+	iss := jwkstest.NewIssuer() // stands in for your authorization server
 	defer iss.Close()
 	ctx := context.Background()
 
@@ -35,7 +35,7 @@ func Example() {
 	e.GET("/admin/stats", stats, echoguard.Require(g, middleware.Audience(admin), middleware.Scopes("admin")))
 
 	_ = keys.WaitReady(ctx)
-	tok, _ := iss.Mint()
+	tok := iss.Mint()
 	for _, path := range []string{"/api/me", "/api/notes"} {
 		req := httptest.NewRequest("GET", path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -45,7 +45,7 @@ func TestRefusalAbortsTheChain(t *testing.T) {
 		t.Fatalf("status %d, later handlers ran %d times", rec.Code, n)
 	}
 	req := httptest.NewRequest("GET", guardtest.PathNotes, nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint())
 	rec = httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	if rec.Code != 403 || n != 0 {
@@ -67,7 +67,7 @@ func TestClaimsFromGinContext(t *testing.T) {
 		c.Status(http.StatusNoContent)
 	})
 	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint())
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNoContent || sub != "user-123" {
@@ -84,7 +84,7 @@ func TestUserErrorHookStillRuns(t *testing.T) {
 	var n int
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", guardtest.PathMe, nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t, jwkstest.WithExpiresIn(-time.Hour)))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)))
 	router(e, &n).ServeHTTP(rec, req)
 	if !errors.Is(seen, middleware.ErrTokenExpired) || rec.Code != 401 {
 		t.Fatalf("hook saw %v; response %d", seen, rec.Code)
@@ -103,7 +103,7 @@ func TestNestedStricterGuard(t *testing.T) {
 	api := r.Group("/api", ginguard.Middleware(e.Guard))
 	api.GET("/strict", ginguard.Require(strict), func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	req := httptest.NewRequest("GET", "/api/strict", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Mint(t, jwkstest.WithHeader("typ", "JWT")))
+	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint(jwkstest.WithHeader("typ", "JWT")))
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, req)
 	if want := `Bearer realm="api", error="invalid_token", error_description="The access token type is not accepted"`; rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != want {

@@ -23,10 +23,7 @@ func TestCountsFromARealCacheAndGuard(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m)
 
-	iss, err := jwkstest.NewIssuer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithMetrics(m), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -50,9 +47,9 @@ func TestCountsFromARealCacheAndGuard(t *testing.T) {
 		}
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
-	good, _ := iss.Mint()
-	expired, _ := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
-	unknown, _ := iss.Mint(jwkstest.WithKID("nope"))
+	good := iss.Mint()
+	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	unknown := iss.Mint(jwkstest.WithKID("nope"))
 	call(good)
 	call(good)
 	call(expired)

@@ -20,34 +20,21 @@ import (
 // request for an issuer it does not know, and keeps serving one issuer's
 // tokens while the other has never answered.
 func TestSeveralIssuers(t *testing.T) {
-	a, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
 	defer a.Close()
-	b, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer b.Close()
 	// B publishes A's kid for a key of its own, and a kid only B has.
 	kid := a.SigningKID("ES256")
 	same, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	bOnly, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk := func(k *ecdsa.PrivateKey, kid string) string {
-		raw, err := jwkstest.PublicJWK(&k.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := jwkstest.PublicJWK(&k.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
 		return string(raw)
 	}
 	b.SetJWKSBody([]byte(`{"keys":[` + jwk(same, kid) + `,` + jwk(bOnly, "b-only") + `]}`))
 	mint := func(iss *jwkstest.Issuer, opts ...jwkstest.MintOption) string {
-		tok, err := iss.Mint(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+		return iss.Mint(opts...)
 	}
 	fromA := mint(a, jwkstest.WithScopes("notes:read"))
 	fromB := mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithScopes("notes:read"))
@@ -112,19 +99,13 @@ func TestSeveralIssuers(t *testing.T) {
 // TestUnreachableIssuer: while one issuer has never answered, its tokens
 // are 503 and the other issuer's are verified as usual.
 func TestUnreachableIssuer(t *testing.T) {
-	up, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	up := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer up.Close()
-	down, err := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-	if err != nil {
-		t.Fatal(err)
-	}
+	down := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer down.Close()
 	down.SetFault(jwkstest.FaultDown)
-	fromUp, _ := up.Mint()
-	fromDown, _ := down.Mint()
+	fromUp := up.Mint()
+	fromDown := down.Mint()
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
 			s := start(t, name, nil, "-issuer", down.URL(), "-issuer", up.URL())

@@ -58,10 +58,7 @@ func (o *outcomes) take() string {
 // New starts an Env; opts are added to the Guard's.
 func New(t testing.TB, opts ...middleware.Option) *Env {
 	t.Helper()
-	iss, err := jwkstest.NewIssuer(jwkstest.WithAudience(Audience))
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(Audience))
 	t.Cleanup(iss.Close)
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -79,16 +76,6 @@ func New(t testing.TB, opts ...middleware.Option) *Env {
 		t.Fatal(err)
 	}
 	return &Env{Issuer: iss, Keys: keys, Guard: g, seen: seen}
-}
-
-// Mint mints a token or fails the test.
-func (e *Env) Mint(t testing.TB, opts ...jwkstest.MintOption) string {
-	t.Helper()
-	tok, err := e.Issuer.Mint(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // Echo is the handler every route ends in: it writes the subject from the
@@ -159,7 +146,7 @@ var (
 // Cases returns requests covering every kind of outcome.
 func (e *Env) Cases(t testing.TB) []Case {
 	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
-	read := e.Mint(t, jwkstest.WithScopes("notes:read"))
+	read := e.Issuer.Mint(jwkstest.WithScopes("notes:read"))
 	past := jwkstest.WithExpiresIn(-time.Hour)
 	return []Case{
 		{"ok", PathMe, bearer(read), ok("notes:read"), "ok"},
@@ -167,21 +154,21 @@ func (e *Env) Cases(t testing.TB) []Case {
 		{"another scheme", PathMe, http.Header{"Authorization": {"Basic dTpw"}}, noCredentials, "no_token"},
 		{"malformed", PathMe, http.Header{"Authorization": {"Bearer a b"}}, badRequest, "malformed_request"},
 		{"two headers", PathMe, http.Header{"Authorization": {"Bearer " + read, "Bearer " + read}}, badRequest, "malformed_request"},
-		{"expired", PathMe, bearer(e.Mint(t, past)), invalid("The access token expired"), "expired"},
-		{"expired and forged", PathMe, bearer(forge(e.Mint(t, past))), invalid("The access token signature is invalid"), "signature"},
-		{"expired, wrong audience", PathMe, bearer(e.Mint(t, past, jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
+		{"expired", PathMe, bearer(e.Issuer.Mint(past)), invalid("The access token expired"), "expired"},
+		{"expired and forged", PathMe, bearer(forge(e.Issuer.Mint(past))), invalid("The access token signature is invalid"), "signature"},
+		{"expired, wrong audience", PathMe, bearer(e.Issuer.Mint(past, jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
 		{"forged", PathMe, bearer(forge(read)), invalid("The access token signature is invalid"), "signature"},
-		{"unknown key", PathMe, bearer(e.Mint(t, jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), "unknown_key"},
-		{"wrong issuer", PathMe, bearer(e.Mint(t, jwkstest.WithClaim("iss", "https://stranger.example"))), invalid("The access token issuer is not accepted"), "issuer"},
-		{"wrong audience", PathMe, bearer(e.Mint(t, jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
+		{"unknown key", PathMe, bearer(e.Issuer.Mint(jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), "unknown_key"},
+		{"wrong issuer", PathMe, bearer(e.Issuer.Mint(jwkstest.WithClaim("iss", "https://stranger.example"))), invalid("The access token issuer is not accepted"), "issuer"},
+		{"wrong audience", PathMe, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
 		{"garbage", PathMe, bearer("a.b.c"), invalid("The access token is malformed"), "malformed_token"},
 		{"scope ok", PathNotes, bearer(read), ok("notes:read"), "ok"},
-		{"scope missing", PathNotes, bearer(e.Mint(t)), forbidden("notes:read"), "insufficient_scope"},
+		{"scope missing", PathNotes, bearer(e.Issuer.Mint()), forbidden("notes:read"), "insufficient_scope"},
 		{"group without token", PathNotes, nil, noCredentials, "no_token"},
-		{"admin ok", PathAdmin, bearer(e.Mint(t, jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), ok("admin"), "ok"},
-		{"admin wrong audience", PathAdmin, bearer(e.Mint(t, jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"admin, expired API token", PathAdmin, bearer(e.Mint(t, past, jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"admin scope missing", PathAdmin, bearer(e.Mint(t, jwkstest.WithClaim("aud", AdminAudience))), forbidden("admin"), "insufficient_scope"},
+		{"admin ok", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), ok("admin"), "ok"},
+		{"admin wrong audience", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
+		{"admin, expired API token", PathAdmin, bearer(e.Issuer.Mint(past, jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
+		{"admin scope missing", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", AdminAudience))), forbidden("admin"), "insufficient_scope"},
 	}
 }
 

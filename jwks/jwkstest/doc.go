@@ -23,24 +23,21 @@
 // server for production: it authenticates no clients, keeps private keys in
 // memory and hands a token to anyone who asks.
 //
-// All methods of [Issuer] are safe for concurrent use.
+// All methods of [Issuer] are safe for concurrent use. NewIssuer, Mint,
+// Sign, Rotate and PublicJWK panic on failure, as httptest.NewServer does:
+// a helper that returned an error would be wrapped by every test, and a
+// failure turned into an empty token by `tok, _ :=`.
 //
 // Quick start:
 //
 //	func TestAPI(t *testing.T) {
-//		iss, err := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
+//		iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
 //		defer iss.Close()
 //
 //		// Point the code under test at iss.URL() (discovery) or iss.JWKSURL().
 //		handler := newAPIHandler(iss.URL())
 //
-//		token, err := iss.Mint(jwkstest.WithScopes("notes:read"))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
+//		token := iss.Mint(jwkstest.WithScopes("notes:read")) // panics, like httptest, rather than fail quietly
 //		req := httptest.NewRequest(http.MethodGet, "/notes", nil)
 //		req.Header.Set("Authorization", "Bearer "+token)
 //		rec := httptest.NewRecorder()

@@ -163,7 +163,19 @@ type Issuer struct {
 // NewIssuer starts a fake authorization server on a loopback address and
 // creates one signing key for the default algorithm. Call [Issuer.Close] when
 // done, typically with t.Cleanup(iss.Close).
-func NewIssuer(opts ...Option) (*Issuer, error) {
+//
+// Like httptest.NewServer, it panics when it cannot start (an invalid
+// option, no loopback port): a test helper that returned an error would be
+// wrapped by every caller, and a failure turned into an empty value.
+func NewIssuer(opts ...Option) *Issuer {
+	i, err := startIssuer(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return i
+}
+
+func startIssuer(opts ...Option) (*Issuer, error) {
 	cfg := config{
 		alg:      defaultAlg,
 		lifetime: defaultLifetime,
@@ -204,7 +216,7 @@ func NewIssuer(opts ...Option) (*Issuer, error) {
 		i.genMu[a] = new(sync.Mutex)
 	}
 	i.slowDelay.Store(int64(defaultSlow))
-	if _, err := i.Rotate(cfg.alg); err != nil {
+	if _, err := i.rotate(cfg.alg); err != nil {
 		return nil, err
 	}
 	// Assign before starting: a client still retrying against a previous
@@ -246,8 +258,16 @@ func (i *Issuer) SigningKID(alg string) string {
 
 // Rotate generates a new key for alg, publishes it in the JWKS and makes it the
 // signing key for alg. Previously published keys stay published. It returns
-// the new key ID.
-func (i *Issuer) Rotate(alg string) (kid string, err error) {
+// the new key ID, and panics for an unsupported alg.
+func (i *Issuer) Rotate(alg string) string {
+	kid, err := i.rotate(alg)
+	if err != nil {
+		panic(err)
+	}
+	return kid
+}
+
+func (i *Issuer) rotate(alg string) (kid string, err error) {
 	mu, ok := i.genMu[alg]
 	if !ok {
 		return "", fmt.Errorf("jwkstest: unsupported algorithm %q", alg)
@@ -511,8 +531,17 @@ func (i *Issuer) publishedAlgs() []string {
 // are) with the given kid, then sets each member of override, deleting
 // those whose value is nil. It builds the odd entries that AddRawJWK
 // publishes: a key whose "alg", "use" or "key_ops" does not fit, a
-// duplicate kid, a key with a member removed.
-func PublicJWK(pub crypto.PublicKey, kid string, override map[string]any) (json.RawMessage, error) {
+// duplicate kid, a key with a member removed. It panics for a key jwkset
+// cannot marshal.
+func PublicJWK(pub crypto.PublicKey, kid string, override map[string]any) json.RawMessage {
+	raw, err := publicJWK(pub, kid, override)
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+func publicJWK(pub crypto.PublicKey, kid string, override map[string]any) (json.RawMessage, error) {
 	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
 	if err != nil {
 		return nil, fmt.Errorf("jwkstest: building JWK: %w", err)

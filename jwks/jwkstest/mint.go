@@ -91,8 +91,18 @@ func WithExpiresIn(d time.Duration) MintOption {
 //
 // and the claims are iss=[Issuer.URL], sub="user-123", aud=<default audience>
 // (a string), client_id="test-client", iat=now, exp=now+lifetime and a random
-// hexadecimal jti.
-func (i *Issuer) Mint(opts ...MintOption) (string, error) {
+// hexadecimal jti. It panics when the options cannot make a token (an
+// unsupported algorithm, a signing key that does not fit it), as a test
+// helper should rather than hand back an empty token.
+func (i *Issuer) Mint(opts ...MintOption) string {
+	tok, err := i.mintToken(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return tok
+}
+
+func (i *Issuer) mintToken(opts ...MintOption) (string, error) {
 	var m mint
 	for _, o := range opts {
 		if o != nil {
@@ -167,8 +177,16 @@ func (i *Issuer) Mint(opts ...MintOption) (string, error) {
 // public key (PKIX, "PUBLIC KEY" block) as the HMAC secret (algorithm
 // confusion), and "none" produces an empty signature. Sign returns an error if
 // kid is unknown, header has no string "alg", the algorithm is not supported
-// or does not fit the key.
-func (i *Issuer) Sign(kid string, header, claims map[string]any) (string, error) {
+// or does not fit the key: it panics then.
+func (i *Issuer) Sign(kid string, header, claims map[string]any) string {
+	tok, err := i.sign(kid, header, claims)
+	if err != nil {
+		panic(err)
+	}
+	return tok
+}
+
+func (i *Issuer) sign(kid string, header, claims map[string]any) (string, error) {
 	e := i.lookup(kid)
 	if e == nil {
 		return "", fmt.Errorf("jwkstest: unknown kid %q", kid)

@@ -98,7 +98,7 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if g.scope != "" {
 		opts = append(opts, WithClaim("scope", g.scope))
 	}
-	token, err := i.Mint(opts...)
+	token, err := i.mintToken(opts...)
 	if err != nil {
 		tokenError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return

@@ -42,10 +42,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, API: NewAPI()}
 	issuers := cfg.Issuers
 	if cfg.Dev() {
-		dev, err := jwkstest.NewIssuer(jwkstest.WithAudience(cfg.Audience))
-		if err != nil {
-			return nil, fmt.Errorf("dev issuer: %w", err)
-		}
+		dev := jwkstest.NewIssuer(jwkstest.WithAudience(cfg.Audience))
 		a.Dev, issuers = dev, []string{dev.URL()}
 	}
 	// Each issuer has its own discovery, key set, refresh and cooldown.
