@@ -41,11 +41,11 @@ type fixture struct {
 
 func newFixture(b testing.TB, alg string) *fixture {
 	b.Helper()
-	iss := jwkstest.NewIssuer(jwkstest.WithAlgorithm(alg), jwkstest.WithTokenLifetime(24*time.Hour))
+	iss := jwkstest.NewIssuer(jwkstest.WithDefaultAlgorithm(alg), jwkstest.WithTokenLifetime(24*time.Hour))
 	b.Cleanup(iss.Close)
 	f := &fixture{alg: alg, iss: iss, issuer: iss.URL()}
 	mint := func(opts ...jwkstest.MintOption) string {
-		return iss.Mint(append([]jwkstest.MintOption{jwkstest.WithAlg(alg), jwkstest.WithScopes("notes:read")}, opts...)...)
+		return iss.Mint(append([]jwkstest.MintOption{jwkstest.WithTokenAlgorithm(alg), jwkstest.WithScopes("notes:read")}, opts...)...)
 	}
 	f.good = mint()
 	f.wrongAud = mint(jwkstest.WithClaim("aud", otherAud))

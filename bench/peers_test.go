@@ -42,7 +42,7 @@ func setupJWTGuard(cacheOn, secondIssuer bool) func(testing.TB, *fixture) (func(
 		opts := append([]middleware.Option{middleware.WithAlgorithms(f.alg)}, jwtguardOptions(cacheOn)...)
 		first, firstKeys := f.issuer, keys
 		if secondIssuer {
-			other := jwkstest.NewIssuer(jwkstest.WithAlgorithm(f.alg))
+			other := jwkstest.NewIssuer(jwkstest.WithDefaultAlgorithm(f.alg))
 			b.Cleanup(other.Close)
 			first, firstKeys = other.URL(), readyKeys(b, other.JWKSURL())
 			opts = append(opts, middleware.WithIssuer(keys, f.issuer))

@@ -456,14 +456,14 @@ func (a *attackEnv) keyMismatchAttacks(t *testing.T) []attackCase {
 		return signWith(t, key, signAlg, string(h), string(pl))
 	}
 	return []attackCase{
-		{name: "mismatch_RS256_header_on_EC_kid", tok: mint(jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID), lie("RS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_PS256_header_on_EC_kid", tok: mint(jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID), lie("PS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_RS256_header_on_OKP_kid", tok: mint(jwkstest.WithAlg("EdDSA"), jwkstest.WithKID(a.edKID), lie("RS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_PS256_header_on_OKP_kid", tok: mint(jwkstest.WithAlg("EdDSA"), jwkstest.WithKID(a.edKID), lie("PS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_ES256_header_on_P384_kid", tok: mint(jwkstest.WithAlg("ES384"), jwkstest.WithKID(a.es384KID), lie("ES256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_ES384_header_on_P256_kid", tok: mint(jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID), lie("ES384")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_RS256_header_on_EC_kid", tok: mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(a.esKID), lie("RS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_PS256_header_on_EC_kid", tok: mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(a.esKID), lie("PS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_RS256_header_on_OKP_kid", tok: mint(jwkstest.WithTokenAlgorithm("EdDSA"), jwkstest.WithKID(a.edKID), lie("RS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_PS256_header_on_OKP_kid", tok: mint(jwkstest.WithTokenAlgorithm("EdDSA"), jwkstest.WithKID(a.edKID), lie("PS256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_ES256_header_on_P384_kid", tok: mint(jwkstest.WithTokenAlgorithm("ES384"), jwkstest.WithKID(a.es384KID), lie("ES256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_ES384_header_on_P256_kid", tok: mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(a.esKID), lie("ES384")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
 		{name: "mismatch_EdDSA_header_on_RSA_kid", tok: mint(jwkstest.WithKID(a.rsKID), lie("EdDSA")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "mismatch_ES256_header_on_OKP_kid", tok: mint(jwkstest.WithAlg("EdDSA"), jwkstest.WithKID(a.edKID), lie("ES256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "mismatch_ES256_header_on_OKP_kid", tok: mint(jwkstest.WithTokenAlgorithm("EdDSA"), jwkstest.WithKID(a.edKID), lie("ES256")), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
 		// The same, on keys whose JWK names no alg: only the key's type and
 		// curve decide.
 		{name: "noalg_RS256_header_on_P256_kid", tok: lying(a.noAlgP256, "noalg-p256", "ES256", "RS256"), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
@@ -740,7 +740,7 @@ func (a *attackEnv) mintWith(t *testing.T, chars string) string {
 // ECDSA signatures that are zero, out of range, of the wrong length or in
 // the wrong encoding.
 func (a *attackEnv) ecdsaAttacks(t *testing.T) []attackCase {
-	tok := a.iss.Mint(jwkstest.WithAlg("ES256"), jwkstest.WithKID(a.esKID))
+	tok := a.iss.Mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(a.esKID))
 	sig := signatureOf(t, tok)
 	if len(sig) != 64 {
 		t.Fatalf("ES256 signature of %d bytes", len(sig))

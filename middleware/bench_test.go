@@ -26,7 +26,7 @@ import (
 // standard-library signature check of the same token, for a ratio.
 func BenchmarkHandler(b *testing.B) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
-		iss := jwkstest.NewIssuer(jwkstest.WithAlgorithm(alg), jwkstest.WithTokenLifetime(time.Hour))
+		iss := jwkstest.NewIssuer(jwkstest.WithDefaultAlgorithm(alg), jwkstest.WithTokenLifetime(time.Hour))
 		keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)

@@ -231,7 +231,7 @@ func TestEveryAlgorithm(t *testing.T) {
 	}
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
-			r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithAlg(alg)))...)
+			r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithTokenAlgorithm(alg)))...)
 			if r.status != 200 {
 				t.Fatalf("%s: %+v (%v)", alg, r, e.last)
 			}
@@ -322,7 +322,7 @@ func TestInvalidTokens(t *testing.T) {
 		{"huge kid", e.iss.Mint(jwkstest.WithKID(strings.Repeat("k", 1000))), "The access token signing key is unknown", middleware.ErrUnknownKey},
 		{"forged signature", forge(e.iss.Mint()), "The access token signature is invalid", middleware.ErrSignature},
 		{"signed by another key under a known kid", e.iss.Mint(jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid)), "The access token signature is invalid", middleware.ErrSignature},
-		{"EC key under an RSA kid", e.iss.Mint(jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(ecKey), jwkstest.WithKID(kid)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
+		{"EC key under an RSA kid", e.iss.Mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(ecKey), jwkstest.WithKID(kid)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"ES384 header on a P-256 key", unsigned(map[string]any{"alg": "ES384", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS384 header on a JWK that says RS256", e.sign(t, kid, hdr(map[string]any{"alg": "RS384"}), e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
 		{"RS256 header on an EC key", unsigned(map[string]any{"alg": "RS256", "kid": esKID}, e.payload(nil)), "The access token signing key does not match its algorithm", middleware.ErrKeyMismatch},
@@ -367,7 +367,7 @@ func TestExpiredHintOnlyForGenuineTokens(t *testing.T) {
 	}{
 		{"expired and forged", forge(e.iss.Mint(past))},
 		{"expired and signed by a stranger under a known kid", e.iss.Mint(past, jwkstest.WithSigningKey(otherRSA), jwkstest.WithKID(e.iss.SigningKID("RS256")))},
-		{"expired and signed by a stranger's EC key", e.iss.Mint(past, jwkstest.WithAlg("ES256"), jwkstest.WithSigningKey(otherKey))},
+		{"expired and signed by a stranger's EC key", e.iss.Mint(past, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(otherKey))},
 		{"expired and wrong issuer", e.iss.Mint(past, jwkstest.WithClaim("iss", "https://other.example"))},
 		{"expired and wrong audience", e.iss.Mint(past, jwkstest.WithClaim("aud", "https://other.example"))},
 		{"expired and bad typ", e.iss.Mint(past, jwkstest.WithHeader("typ", "JOSE"))},
@@ -517,7 +517,7 @@ func TestAlgorithmAllowList(t *testing.T) {
 	e := newEnv(t, middleware.WithAlgorithms("ES256"))
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), invalid("The access token signature algorithm is not accepted"))
 	e.iss.Rotate("ES256")
-	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithAlg("ES256")))...); r.status != 200 {
+	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithTokenAlgorithm("ES256")))...); r.status != 200 {
 		t.Fatalf("allowed ES256 refused: %+v", r)
 	}
 }

@@ -74,7 +74,7 @@ func (l *issuerLog) TokenCache(bool) {}
 // own keys only, an unknown iss costs no request, and the metrics say which.
 func TestSeveralIssuers(t *testing.T) {
 	a, keysA := issuerWithKeys(t)
-	b, keysB := issuerWithKeys(t, jwkstest.WithAlgorithm("ES256"))
+	b, keysB := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
 	waitKeys(t, keysA)
 	waitKeys(t, keysB)
 	m := &issuerLog{}
@@ -129,9 +129,9 @@ func TestSeveralIssuers(t *testing.T) {
 // Two issuers may publish the same kid for different keys: each token is
 // verified with its own issuer's key.
 func TestSameKIDAtTwoIssuers(t *testing.T) {
-	a, keysA := issuerWithKeys(t, jwkstest.WithAlgorithm("ES256"))
+	a, keysA := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
 	kid := a.SigningKID("ES256")
-	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
+	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithDefaultAlgorithm("ES256"))
 	t.Cleanup(b.Close)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	raw := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})

@@ -116,7 +116,7 @@ const testAudience = "https://api.example.com"
 // first keys: the fixture of this package's internal tests.
 func readyIssuer(t *testing.T) (*jwkstest.Issuer, *jwks.Cache) {
 	t.Helper()
-	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithAlgorithm("ES256"))
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithDefaultAlgorithm("ES256"))
 	t.Cleanup(iss.Close)
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

@@ -308,7 +308,7 @@ func TestContract(t *testing.T) {
 			// Rotation first, before any unknown kid below starts the 30 s
 			// unknown-kid cooldown: a new kid verifies on its first use.
 			iss.Rotate("ES256")
-			if got := s.do(t, "GET", "/api/me", bearer(mint(jwkstest.WithAlg("ES256")))...); got.Status != 200 {
+			if got := s.do(t, "GET", "/api/me", bearer(mint(jwkstest.WithTokenAlgorithm("ES256")))...); got.Status != 200 {
 				t.Fatalf("rotated key refused: %+v", got)
 			}
 			fetches := iss.JWKSFetches()

@@ -20,7 +20,7 @@ import (
 // request for an issuer it does not know, and keeps serving one issuer's
 // tokens while the other has never answered.
 func TestSeveralIssuers(t *testing.T) {
-	a := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithAlgorithm("ES256"))
+	a := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithDefaultAlgorithm("ES256"))
 	defer a.Close()
 	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer b.Close()
@@ -37,11 +37,11 @@ func TestSeveralIssuers(t *testing.T) {
 		return iss.Mint(opts...)
 	}
 	fromA := mint(a, jwkstest.WithScopes("notes:read"))
-	fromB := mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithScopes("notes:read"))
+	fromB := mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithScopes("notes:read"))
 	// iss names A; the kid is one only B publishes, and B's key signed it.
-	crossed := mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID("b-only"), jwkstest.WithSigningKey(bOnly), jwkstest.WithClaim("iss", a.URL()))
+	crossed := mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID("b-only"), jwkstest.WithSigningKey(bOnly), jwkstest.WithClaim("iss", a.URL()))
 	// iss names A, A's kid, but B's key under that kid signed it.
-	swapped := mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithClaim("iss", a.URL()))
+	swapped := mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithClaim("iss", a.URL()))
 	ok := func(iss string) result {
 		return result{200, "", "", "application/json", meBody(iss, "test-client", "notes:read")}
 	}
@@ -67,8 +67,8 @@ func TestSeveralIssuers(t *testing.T) {
 					"A's iss and kid, B's key":   {swapped, invalid("The access token signature is invalid")},
 					"an iss that is not set":     {mint(a, jwkstest.WithClaim("iss", "https://stranger.example"), jwkstest.WithKID("k2")), invalid("The access token issuer is not accepted")},
 					"no iss":                     {mint(a, jwkstest.WithClaim("iss", nil), jwkstest.WithKID("k3")), invalid("The access token issuer is not accepted")},
-					"B's token expired":          {mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithExpiresIn(-time.Hour)), expiredHint},
-					"B's token without a scope":  {mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same)), result{200, "", "", "application/json", meBody(b.URL(), "test-client")}},
+					"B's token expired":          {mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same), jwkstest.WithExpiresIn(-time.Hour)), expiredHint},
+					"B's token without a scope":  {mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same)), result{200, "", "", "application/json", meBody(b.URL(), "test-client")}},
 				} {
 					a.ResetCounters()
 					b.ResetCounters()
@@ -88,7 +88,7 @@ func TestSeveralIssuers(t *testing.T) {
 						t.Errorf("%s: %d requests to A", what, a.JWKSFetches()+a.DiscoveryFetches())
 					}
 				}
-				if got := s.do(t, "GET", "/api/notes", bearer(mint(b, jwkstest.WithAlg("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same)))...); got != forbidden("notes:read") {
+				if got := s.do(t, "GET", "/api/notes", bearer(mint(b, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithKID(kid), jwkstest.WithSigningKey(same)))...); got != forbidden("notes:read") {
 					t.Errorf("B's token without the scope on /api/notes: %+v", got)
 				}
 			})

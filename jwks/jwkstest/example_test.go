@@ -33,7 +33,7 @@ func fetchKeys(jwksURL string) (jwkset.Storage, error) {
 // Mint a token and verify it with golang-jwt, using the key published in the
 // issuer's JWKS.
 func ExampleIssuer_Mint() {
-	iss := jwkstest.NewIssuer(jwkstest.WithAlgorithm("ES256"))
+	iss := jwkstest.NewIssuer(jwkstest.WithDefaultAlgorithm("ES256"))
 	defer iss.Close()
 
 	token := iss.Mint(jwkstest.WithScopes("notes:read", "notes:write"))

@@ -53,11 +53,12 @@ func WithPath(p string) Option {
 	return func(c *config) { c.path = p }
 }
 
-// WithAlgorithm sets the default signing algorithm, used by [Issuer.Mint] and
-// the token endpoint. It must be one of "RS256", "RS384", "RS512", "PS256",
+// WithDefaultAlgorithm sets the algorithm of the issuer's first signing key,
+// which [Issuer.Mint] (without [WithTokenAlgorithm]) and the token endpoint
+// use. It must be one of "RS256", "RS384", "RS512", "PS256",
 // "PS384", "PS512", "ES256", "ES384", "ES512" or "EdDSA". The default is
 // "RS256".
-func WithAlgorithm(alg string) Option {
+func WithDefaultAlgorithm(alg string) Option {
 	return func(c *config) { c.alg = alg }
 }
 

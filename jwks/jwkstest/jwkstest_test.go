@@ -187,14 +187,14 @@ func TestMintVerifiesWithServedJWKS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.alg, func(t *testing.T) {
 			t.Parallel()
-			own := newIssuer(t, WithAlgorithm(tc.alg))
+			own := newIssuer(t, WithDefaultAlgorithm(tc.alg))
 			ownToken := own.Mint()
-			sharedToken := shared.Mint(WithAlg(tc.alg))
+			sharedToken := shared.Mint(WithTokenAlgorithm(tc.alg))
 			for _, c := range []struct {
 				name  string
 				iss   *Issuer
 				token string
-			}{{"default-alg", own, ownToken}, {"WithAlg", shared, sharedToken}} {
+			}{{"default-alg", own, ownToken}, {"WithTokenAlgorithm", shared, sharedToken}} {
 				kid := c.iss.SigningKID(tc.alg)
 				if !kidPattern.MatchString(kid) || !strings.HasPrefix(kid, strings.ToLower(tc.alg)+"-") {
 					t.Errorf("%s: SigningKID = %q, want %s-xxxxxxxx", c.name, kid, strings.ToLower(tc.alg))
@@ -297,7 +297,7 @@ func TestNewIssuerOptions(t *testing.T) {
 		t.Parallel()
 		fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		iss := newIssuer(t,
-			WithAlgorithm("ES256"),
+			WithDefaultAlgorithm("ES256"),
 			WithClock(func() time.Time { return fixed }),
 			WithTokenLifetime(time.Hour),
 			WithAudience("https://notes.example"),
@@ -320,8 +320,8 @@ func TestNewIssuerOptions(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		t.Parallel()
 		for name, opt := range map[string]Option{
-			"alg HS256":     WithAlgorithm("HS256"),
-			"alg none":      WithAlgorithm("none"),
+			"alg HS256":     WithDefaultAlgorithm("HS256"),
+			"alg none":      WithDefaultAlgorithm("none"),
 			"zero lifetime": WithTokenLifetime(0),
 			"nil clock":     WithClock(nil),
 			"query in path": WithPath("/a?b"),
@@ -596,8 +596,8 @@ func TestMintOptions(t *testing.T) {
 			},
 		},
 		{
-			name: "WithAlg creates a key lazily",
-			opts: []MintOption{WithAlg("EdDSA")},
+			name: "WithTokenAlgorithm creates a key lazily",
+			opts: []MintOption{WithTokenAlgorithm("EdDSA")},
 			check: func(t *testing.T, token string, h map[string]any, _ jwt.MapClaims) {
 				kid := iss.SigningKID("EdDSA")
 				if kid == "" || h["kid"] != kid || h["alg"] != "EdDSA" {
@@ -676,7 +676,7 @@ func TestMintOptions(t *testing.T) {
 		},
 		{
 			name: "WithSigningKey forges with a foreign key",
-			opts: []MintOption{WithAlg("ES256"), WithSigningKey(foreign)},
+			opts: []MintOption{WithTokenAlgorithm("ES256"), WithSigningKey(foreign)},
 			check: func(t *testing.T, token string, h map[string]any, _ jwt.MapClaims) {
 				if h["kid"] != esKID {
 					t.Errorf("kid = %v, want %q", h["kid"], esKID)
@@ -690,8 +690,8 @@ func TestMintOptions(t *testing.T) {
 			},
 		},
 		{name: "WithSigningKey of the wrong type", opts: []MintOption{WithSigningKey(foreign)}, wantErr: true},
-		{name: "WithKID with mismatched WithAlg", opts: []MintOption{WithKID(esKID), WithAlg("RS256")}, wantErr: true},
-		{name: "unsupported alg", opts: []MintOption{WithAlg("HS256")}, wantErr: true},
+		{name: "WithKID with mismatched WithTokenAlgorithm", opts: []MintOption{WithKID(esKID), WithTokenAlgorithm("RS256")}, wantErr: true},
+		{name: "unsupported alg", opts: []MintOption{WithTokenAlgorithm("HS256")}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -987,7 +987,7 @@ func TestCounters(t *testing.T) {
 
 func TestTokenEndpoint(t *testing.T) {
 	t.Parallel()
-	iss := newIssuer(t, WithAlgorithm("ES384"))
+	iss := newIssuer(t, WithDefaultAlgorithm("ES384"))
 	keys := fetchJWKS(t, iss)
 
 	type tokenResp struct {
@@ -1143,7 +1143,7 @@ func TestConcurrentMintAndRotate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := range perMinter {
-				tok := iss.Mint(WithAlg(algs[(g+n)%len(algs)]))
+				tok := iss.Mint(WithTokenAlgorithm(algs[(g+n)%len(algs)]))
 				mu.Lock()
 				tokens = append(tokens, tok)
 				mu.Unlock()

@@ -37,10 +37,10 @@ type mint struct {
 // MintOption customizes a token minted by [Issuer.Mint].
 type MintOption func(*mint)
 
-// WithAlg signs the token with the current signing key of alg, generating one
-// if alg has none. Without WithAlg, Mint uses the algorithm of the key chosen
-// by [WithKID], or else the issuer's default algorithm.
-func WithAlg(alg string) MintOption {
+// WithTokenAlgorithm signs this token with the current signing key of alg,
+// generating one if alg has none. Without it, Mint uses the algorithm of the
+// key chosen by [WithKID], or else the issuer's [WithDefaultAlgorithm].
+func WithTokenAlgorithm(alg string) MintOption {
 	return func(m *mint) { m.alg = alg }
 }
 
