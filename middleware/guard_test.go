@@ -51,19 +51,11 @@ func newEnv(t *testing.T, opts ...middleware.Option) *env {
 
 func newEnvFor(t *testing.T, iss *jwkstest.Issuer, wait bool, opts ...middleware.Option) *env {
 	t.Helper()
-	keys, err := jwks.New(context.Background(), iss.URL(),
-		jwks.WithLogger(slog.New(slog.DiscardHandler)), jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
+	keys := cacheFor(t, iss)
 	if wait {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := keys.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
+		waitKeys(t, keys)
 	}
+	var err error
 	e := &env{iss: iss, keys: keys}
 	opts = append([]middleware.Option{middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 		e.last = err
