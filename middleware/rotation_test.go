@@ -84,7 +84,7 @@ func TestUnknownKIDFlood(t *testing.T) {
 		if time.Since(rotated) > cooldown+2*time.Second {
 			t.Fatalf("rotation not picked up %v after it (cooldown %v)", time.Since(rotated), cooldown)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling past the real unknown-kid cooldown (no clock in jwks.Cache yet)
 	}
 }
 
@@ -133,7 +133,7 @@ func TestStaleKeysAnswer503(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("still serving with stale keys")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling for the background refresh (real HTTP), bounded above
 	}
 	iss.SetFault(jwkstest.FaultNone)
 	deadline = time.Now().Add(3 * time.Second)
@@ -141,7 +141,7 @@ func TestStaleKeysAnswer503(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("did not recover")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling for the background refresh (real HTTP), bounded above
 	}
 }
 
