@@ -16,7 +16,8 @@ import (
 // and is safe for concurrent use. It satisfies the middleware's KeySet and
 // VersionedKeySet, so verified tokens are cached as with a Cache.
 //
-// Its keys obey the same rules as a Cache's: see NewStatic.
+// Its keys obey the same rules as a Cache's: see NewStatic. A Static has no
+// usable zero value: make it with NewStatic or StaticKeys.
 type Static struct {
 	snap *snapshot
 }
@@ -25,8 +26,9 @@ type Static struct {
 // §5), kept by the same rules as a Cache keeps fetched keys: a JWK without
 // kid, symmetric, with a use other than sig or key_ops without verify, RSA
 // under 2048 bits, Ed25519 of small order, on another curve, or whose alg
-// does not fit it is left out, and so is a repeated kid. It fails only if no
-// key is left, naming why each was refused.
+// does not fit it is left out, and so is a repeated kid. It fails if the
+// document is not a JWKS (not JSON, no "keys" array) or no key is left,
+// naming why each was refused.
 func NewStatic(jwksJSON []byte) (*Static, error) {
 	s, skips, err := parseJWKS(jwksJSON)
 	if err != nil {

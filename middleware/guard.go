@@ -353,7 +353,21 @@ func (g *Guard) count(is *issuer, err error) {
 func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, *issuer, error) {
 	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
 	if cacheable {
-		if e := g.cache.get(tok); e != nil {
+		e := g.cache.get(tok)
+		if e != nil && e.is.resolved {
+			// Ask the resolver again, so that a revoked tenant's token is
+			// refused even if it is only ever repeated.
+			is, rsn := g.resolver.resolve(ctx, e.claims.Issuer)
+			switch {
+			case rsn >= 0:
+				g.cache.drop(tok)
+				return nil, e.is, g.refusals[rsn]
+			case is != e.is:
+				g.cache.drop(tok) // another key set now: verify again
+				e = nil
+			}
+		}
+		if e != nil {
 			g.metrics.TokenCache(true)
 			if !e.is.keys.Ready() { // stale beyond WithMaxStaleness
 				return nil, e.is, g.refusals[rKeysUnavailable]

@@ -51,6 +51,10 @@ type issuer struct {
 	// "tid", and (when tenants is not nil) only for the tenants listed.
 	prefix, suffix string
 	tenants        map[string]bool
+	// resolved marks an issuer a resolver accepted: its cached tokens ask
+	// the resolver (a lock and a map lookup while the answer is fresh), so
+	// a revocation reaches a token that is only ever repeated.
+	resolved bool
 	// retired is set when a resolver drops the issuer (evicted, refused on
 	// asking again, or the Guard closed): its cached tokens no longer count.
 	retired atomic.Bool

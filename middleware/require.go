@@ -145,9 +145,11 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // and then decides per operation, as an MCP server does per tool: the
 // token's time (exp, nbf, with the leeway: it may have expired since it was
 // verified, in a long stream), then the audience, then the scopes. It
-// returns nil or the *Error to refuse with (ErrNoToken for nil claims); a
-// refusal is counted in the Guard's Metrics. Claims from anywhere else are
-// not verified here: Authorize only reads them.
+// returns nil or the *Error to refuse with: ErrNoToken for nil claims,
+// ErrIssuer for claims of an issuer the Guard does not hold (including a
+// resolved tenant dropped since). A refusal is counted in the Guard's
+// Metrics. Claims are not verified here: Authorize only reads them, so
+// give it only what VerifyToken returned.
 func (ru *Rule) Authorize(c *claims.Claims) error {
 	g := ru.g
 	if c == nil {
@@ -155,12 +157,14 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 		g.count(nil, err)
 		return err
 	}
-	// The issuer's token shape, when it is known without I/O; a resolved
-	// issuer dropped since has none, and the plain audience rule applies.
+	// The issuer must be one of the Guard's, known without I/O: claims of
+	// any other (another Guard's, made up, or a resolved tenant dropped
+	// since) are refused as from an unknown issuer.
 	is := g.knownIssuer(c)
-	shape := is
-	if shape == nil {
-		shape = &issuer{}
+	if is == nil {
+		err := g.refusals[rIssuer]
+		g.count(nil, err)
+		return err
 	}
 	now := g.now()
 	var err error
@@ -170,7 +174,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	case !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore):
 		err = g.refusals[rNotYetValid]
 	default:
-		err = ru.authorize(shape, c)
+		err = ru.authorize(is, c)
 	}
 	if err != nil {
 		g.count(is, err)

@@ -62,7 +62,12 @@ type ResolverLimits struct {
 // rate-limited; see ResolverLimits and WithResolverLimits. An iss allow
 // refuses is 401 invalid_token, with no key set made and no request sent;
 // an error from allow or keys is 503 (the token may be fine), not
-// remembered.
+// remembered. The checks that need neither key nor issuer (audience,
+// subject, exp present, nbf and iat) run before allow is asked, with the
+// issuer options given here; a token refused by them is counted without an
+// issuer. An expired token of an issuer not yet known is resolved like any
+// other (its key is then looked up without a refresh), so that it can be
+// told to refresh.
 func WithIssuerResolver(allow func(ctx context.Context, iss string) (bool, error), keys func(iss string) (KeySet, error), opts ...Option) Option {
 	return func(c *config) {
 		ic := issuerConfig{kind: resolvedIssuer, keys: placeholderKeys{}}
@@ -115,10 +120,16 @@ type resolver struct {
 }
 
 type answer struct {
-	iss   string
-	until time.Time
-	is    *issuer // nil for a refusal
+	iss     string
+	until   time.Time
+	is      *issuer   // nil for a refusal
+	nextTry time.Time // a stale yes is not asked again before (after a failed re-ask)
 }
+
+// retryDelay is how long a stale yes waits before it is asked again after a
+// re-ask failed (allow's error, timeout): a database that is down must not
+// cost a call per request.
+const retryDelay = 2 * time.Second
 
 type resolveCall struct {
 	done chan struct{}
@@ -162,8 +173,9 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time) (*r
 // error, timeout) or the key set could not be made.
 //
 // A yes past its TTL still serves while it is asked again in the background
-// (renewals are not rate-limited: there are at most KeySets of them per
-// TTL), but not past a second TTL: then the request waits for the answer.
+// (renewals are not rate-limited by PerSecond: there is at most one per
+// held issuer per TTL, and after a failed one, one per retryDelay), but not
+// past a second TTL: then the request waits for the answer, or is 503.
 func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	if len(iss) > maxResolvedIssuer {
 		return nil, rIssuer
@@ -173,7 +185,7 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	if a := rv.yes.get(iss); a != nil {
 		fresh, usable := now.Before(a.until), now.Before(a.until.Add(rv.limits.TTL))
 		call := rv.inflight[iss]
-		if !fresh && call == nil && !rv.closed {
+		if !fresh && call == nil && !rv.closed && !now.Before(a.nextTry) {
 			call = rv.startLocked(ctx, a.iss, a.is)
 		}
 		rv.mu.Unlock()
@@ -242,6 +254,11 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 			is, rsn, remember = nil, rKeysUnavailable, false
 		}
 	}
+	if !remember && kept != nil {
+		if a := rv.yes.peek(iss); a != nil && a.is == kept {
+			a.nextTry = rv.now().Add(retryDelay)
+		}
+	}
 	switch {
 	case !remember || rv.closed:
 		if is != nil && is != kept {
@@ -304,6 +321,7 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 		closeKeys(keys)
 		return nil, rKeysUnavailable, false
 	}
+	is.resolved = true
 	if w, ok := keys.(interface{ WaitReady(context.Context) error }); ok {
 		_ = w.WaitReady(ctx) // not ready in time: 503 until it is
 	}

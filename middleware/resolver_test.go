@@ -329,3 +329,97 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 		t.Fatalf("huge iss: %v, asked %d", err, asked.Load())
 	}
 }
+
+// A revoked tenant whose client keeps sending the same (cached) token is
+// refused too: a cache hit of a resolved issuer asks the resolver.
+func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	const tenant = "https://tenant.example"
+	var revoked atomic.Bool
+	var asked atomic.Int64
+	allow := func(_ context.Context, s string) (bool, error) {
+		asked.Add(1)
+		return s == tenant && !revoked.Load(), nil
+	}
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }),
+		middleware.WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
+	if _, err := verifyWith(g, tok); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Store(true)
+	clock.advance(10 * middleware.DefaultResolverTTL) // far past 2×TTL
+	for range 5 {
+		if _, err := verifyWith(g, tok); err == nil {
+			t.Fatalf("revoked tenant's token accepted %v past its last yes; allow asked %d times",
+				10*middleware.DefaultResolverTTL, asked.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// While allow fails, a stale yes is asked again at most once per retry
+// delay, not once per request.
+func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	waitKeys(t, keys)
+	const tenant = "https://tenant.example"
+	var failing atomic.Bool
+	var asked atomic.Int64
+	allow := func(context.Context, string) (bool, error) {
+		asked.Add(1)
+		if failing.Load() {
+			return false, errors.New("database down")
+		}
+		return true, nil
+	}
+	clock := newTestClock()
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }),
+		middleware.WithClock(clock.now), middleware.WithoutTokenCache(),
+		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
+	if _, err := verifyWith(g, tok); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	clock.advance(middleware.DefaultResolverTTL * 3 / 2) // stale, still usable
+	asked.Store(0)
+	for range 200 {
+		verifyWith(g, tok)
+		time.Sleep(time.Millisecond) // let the background renewal end
+	}
+	if n := asked.Load(); n > 10 {
+		t.Fatalf("200 requests within one TTL cost %d calls of allow (PerSecond 1, KeySets 100)", n)
+	}
+}
+
+// Authorize refuses claims whose issuer the Guard does not hold.
+func TestAuthorizeRefusesAStrangersClaims(t *testing.T) {
+	e := newEnv(t)
+	other, otherKeys := issuerWithKeys(t)
+	waitKeys(t, otherKeys)
+	g2, err := middleware.New(otherKeys, other.URL(), []string{aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close()
+	c, err := g2.VerifyToken(context.Background(), other.Mint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.guard.Rule().Authorize(c); !errors.Is(err, middleware.ErrIssuer) {
+		t.Fatalf("Authorize of claims from an issuer this Guard does not accept: %v, want ErrIssuer", err)
+	}
+}

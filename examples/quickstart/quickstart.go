@@ -60,6 +60,9 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 	}
 
 	// The authorization server, and the API that trusts it.
+	if life <= 0 {
+		return nil, fmt.Errorf("quickstart: token lifetime must be positive, got %v", life)
+	}
 	iss := jwkstest.NewIssuer(jwkstest.WithTokenLifetime(life), jwkstest.WithAudience(audience))
 	defer iss.Close()
 	cfg := exampleapp.Config{Issuers: []string{iss.URL()}, Audience: audience, AdminAudience: audience + "/admin", Leeway: 0}

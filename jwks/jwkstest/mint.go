@@ -175,9 +175,9 @@ func (i *Issuer) mintToken(opts ...MintOption) (string, error) {
 // Besides the asymmetric algorithms matching the key's type, Sign supports two
 // classic attacks: "HS256", "HS384" and "HS512" use the PEM encoding of kid's
 // public key (PKIX, "PUBLIC KEY" block) as the HMAC secret (algorithm
-// confusion), and "none" produces an empty signature. Sign returns an error if
-// kid is unknown, header has no string "alg", the algorithm is not supported
-// or does not fit the key: it panics then.
+// confusion), and "none" produces an empty signature. Sign panics if kid is
+// unknown, header has no string "alg", or the algorithm is not supported or
+// does not fit the key.
 func (i *Issuer) Sign(kid string, header, claims map[string]any) string {
 	tok, err := i.sign(kid, header, claims)
 	if err != nil {
