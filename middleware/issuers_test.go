@@ -43,6 +43,18 @@ func cacheFor(t *testing.T, iss *jwkstest.Issuer) *jwks.Cache {
 	return keys
 }
 
+// newGuard is middleware.New for the test's audience, failing the test on
+// a configuration error; the Guard is closed when the test ends.
+func newGuard(t *testing.T, keys middleware.KeySet, iss string, opts ...middleware.Option) *middleware.Guard {
+	t.Helper()
+	g, err := middleware.New(keys, iss, []string{aud}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
 func waitKeys(t *testing.T, keys *jwks.Cache) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -78,10 +90,7 @@ func TestSeveralIssuers(t *testing.T) {
 	waitKeys(t, keysA)
 	waitKeys(t, keysB)
 	m := &issuerLog{}
-	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
 	if got := g.Issuers(); !slices.Equal(got, []string{a.URL(), b.URL()}) {
 		t.Fatalf("Issuers() = %q", got)
 	}
@@ -143,10 +152,7 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 	t.Cleanup(keysB.Close)
 	waitKeys(t, keysA)
 	waitKeys(t, keysB)
-	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()))
 	tokA := a.Mint()
 	tokB := b.Mint(jwkstest.WithKID(kid), jwkstest.WithSigningKey(other))
 	for name, tok := range map[string]string{"A": tokA, "B": tokB} {
@@ -170,10 +176,7 @@ func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
 	keysDown := cacheFor(t, down)
 	up, keysUp := issuerWithKeys(t)
 	waitKeys(t, keysUp)
-	g, err := middleware.New(keysDown, down.URL(), []string{aud}, middleware.WithIssuer(keysUp, up.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keysDown, down.URL(), middleware.WithIssuer(keysUp, up.URL()))
 	if _, err := verifyWith(g, down.Mint()); !errors.Is(err, middleware.ErrKeysUnavailable) {
 		t.Fatalf("token of the issuer that is down: %v, want ErrKeysUnavailable", err)
 	}
@@ -197,10 +200,7 @@ func TestTokenCachePerIssuer(t *testing.T) {
 	waitKeys(t, keysA)
 	waitKeys(t, keysB)
 	m := &cacheCounter{}
-	g, err := middleware.New(keysA, a.URL(), []string{aud}, middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
 	tokA, tokB := a.Mint(), b.Mint()
 	for _, tok := range []string{tokA, tokB, tokA, tokB} {
 		if _, err := verifyWith(g, tok); err != nil {
@@ -234,11 +234,7 @@ func TestIssuerOptionsAreTheIssuers(t *testing.T) {
 	b, keysB := issuerWithKeys(t)
 	waitKeys(t, keysA)
 	waitKeys(t, keysB)
-	g, err := middleware.New(keysA, a.URL(), []string{aud},
-		middleware.WithIssuer(keysB, b.URL(), middleware.WithScopeClaims("roles"), middleware.WithIssuerAliases("b.example")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL(), middleware.WithScopeClaims("roles"), middleware.WithIssuerAliases("b.example")))
 	admin := g.Rule(middleware.Scopes("admin"))
 	ctx := context.Background()
 	if _, err := admin.VerifyToken(ctx, b.Mint(jwkstest.WithClaim("roles", []string{"admin"}))); err != nil {
@@ -360,13 +356,7 @@ func TestIssuerResolverIsBounded(t *testing.T) {
 	var asked, made atomic.Int64
 	allowNone := func(context.Context, string) (bool, error) { asked.Add(1); return false, nil }
 	noKeys := func(string) (middleware.KeySet, error) { made.Add(1); return nil, errors.New("never") }
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allowNone, noKeys),
-		middleware.WithResolverLimits(middleware.ResolverLimits{Answers: 1000, PerSecond: 1000}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allowNone, noKeys), middleware.WithResolverLimits(middleware.ResolverLimits{Answers: 1000, PerSecond: 1000}))
 	// One signed token, re-signed per issuer would cost too long: the iss
 	// is read before any signature check, so a forged signature will do.
 	base := iss.Mint()
@@ -432,12 +422,7 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 		}
 		return countingKeys{c, &closed}, nil
 	}
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allowAll, newKeys),
-		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 3, PerSecond: 1000}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allowAll, newKeys), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 3, PerSecond: 1000}))
 	const tenants = 10
 	for round := range 2 {
 		for i := range tenants {
@@ -477,10 +462,7 @@ func TestIssuerResolverAnswers(t *testing.T) {
 		return s == "https://good.example", nil
 	}
 	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
-	g, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithIssuerResolver(allow, newKeys))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys))
 	bad := iss.Mint(jwkstest.WithClaim("iss", "https://bad.example"))
 	for range 3 {
 		if _, err := verifyWith(g, bad); !errors.Is(err, middleware.ErrIssuer) {

@@ -40,12 +40,7 @@ func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	}
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now))
 	cached := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, cached); err != nil {
 		t.Fatal(err)
@@ -87,14 +82,7 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 	}
 	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
-		middleware.WithoutTokenCache(),
-		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
 	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant))); err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +139,7 @@ func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 		return k, nil
 	}
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
-		middleware.WithoutTokenCache(),
-		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 1, PerSecond: 1000}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 1, PerSecond: 1000}))
 	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", x))); err != nil {
 		t.Fatal(err)
 	}
@@ -199,13 +180,7 @@ func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
 	waitKeys(t, keys)
 	allowNone := func(context.Context, string) (bool, error) { return false, nil }
 	noKeys := func(string) (middleware.KeySet, error) { return nil, errors.New("never") }
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allowNone, noKeys),
-		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1e6}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allowNone, noKeys), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1e6}))
 	pad := strings.Repeat("x", 10<<10)
 	before := heapNow()
 	const flood = 2000
@@ -246,12 +221,7 @@ func TestResolverUnderConcurrentUse(t *testing.T) {
 		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	}
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
-		middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 2, Answers: 3, TTL: time.Millisecond, PerSecond: 1e6}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 2, Answers: 3, TTL: time.Millisecond, PerSecond: 1e6}))
 	base := runtime.NumGoroutine()
 	toks := make([]string, 6)
 	for i := range toks {
@@ -294,12 +264,7 @@ func TestResolverHungAllowIsBounded(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	allow := func(context.Context, string) (bool, error) { <-release; return true, nil }
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
 	tok := iss.Mint(jwkstest.WithClaim("iss", "https://slow.example"))
 	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -318,12 +283,7 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 	waitKeys(t, keys)
 	var asked atomic.Int64
 	allow := func(context.Context, string) (bool, error) { asked.Add(1); return true, nil }
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
 	huge := "https://" + strings.Repeat("a", 2000) + ".example"
 	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", huge))); !errors.Is(err, middleware.ErrIssuer) || asked.Load() != 0 {
 		t.Fatalf("huge iss: %v, asked %d", err, asked.Load())
@@ -343,13 +303,7 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 		return s == tenant && !revoked.Load(), nil
 	}
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }),
-		middleware.WithClock(clock.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }), middleware.WithClock(clock.now))
 	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, tok); err != nil {
 		t.Fatal(err)
@@ -381,14 +335,7 @@ func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 		return true, nil
 	}
 	clock := newTestClock()
-	g, err := middleware.New(keys, iss.URL(), []string{aud},
-		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }),
-		middleware.WithClock(clock.now), middleware.WithoutTokenCache(),
-		middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
 	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, tok); err != nil {
 		t.Fatal(err)
