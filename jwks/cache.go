@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/jwtguard/jwtguard/internal/clock"
 )
 
 // ErrClosed is reported by WaitReady once the Cache is closed or its
@@ -34,6 +36,7 @@ var ErrNotReady = errors.New("jwks: no key set fetched yet")
 // stop it with Close or by cancelling the context given to them.
 type Cache struct {
 	cfg       config
+	clock     clock.Clock // from New's context; the real clock but in tests
 	client    *http.Client
 	ownClient bool // the client is ours, so Close may close its connections
 	log       *slog.Logger
@@ -146,6 +149,7 @@ func newCache(ctx context.Context, opts []Option) (*Cache, error) {
 		storage: jwkset.NewMemoryStorage(),
 		ready:   make(chan struct{}),
 		metrics: cfg.metrics,
+		clock:   clock.From(ctx),
 	}
 	if c.metrics == nil {
 		c.metrics = noMetrics{}
@@ -198,13 +202,13 @@ func (c *Cache) run() {
 	defer c.wg.Done()
 	defer c.closeIdle()
 	backoff := c.cfg.minBackoff
-	timer := time.NewTimer(0)
+	timer := c.clock.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
 		}
 		f := c.startFlight()
 		select {
@@ -255,11 +259,16 @@ func (c *Cache) startFlightLocked() *flight {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		err := c.fetch()
+		res, err := c.fetch()
 		c.mu.Lock()
 		c.inflight = nil
-		logIt := c.recordLocked(err)
+		logIt := c.installLocked(res, err)
+		keys := c.status.Keys
 		c.mu.Unlock()
+		c.metrics.Fetch(c.label, fetchResult(res, err))
+		if err == nil && !res.notModified {
+			c.metrics.KeysLoaded(c.label, keys)
+		}
 		logIt()
 		if c.ctx.Err() != nil {
 			c.closeIdle() // the connection this fetch returned to the pool
@@ -270,85 +279,112 @@ func (c *Cache) startFlightLocked() *flight {
 	return f
 }
 
-// fetch discovers the JWKS URL if needed, then fetches and installs the keys.
-// On any failure the previous snapshot stays in place.
-func (c *Cache) fetch() (err error) {
-	result := "error"
-	defer func() { c.metrics.Fetch(c.label, result) }()
+// fetched is what one fetch learned. fetch only reads the cache's state;
+// install applies all of it at once, under the lock, so the order of the
+// updates is written in one place.
+type fetched struct {
+	jwksURL      string    // the JWKS URL used, or found by discovery ("" if discovery failed)
+	snap         *snapshot // the new key set; nil when the keys did not change
+	sum          [sha256.Size]byte
+	etag         string
+	lastModified string
+	next         time.Duration // when to refresh next, from the response's freshness
+	notModified  bool
+}
+
+// fetch discovers the JWKS URL if needed, then fetches and parses the keys.
+// It changes nothing: a failure leaves the cache as it was, and a success
+// is installed by install.
+func (c *Cache) fetch() (res fetched, err error) {
 	c.mu.Lock()
-	jwksURL, etag, lastModified := c.jwksURL, c.etag, c.lastModified
+	jwksURL, etag, lastModified, lastSum := c.jwksURL, c.etag, c.lastModified, c.lastBodyHash
 	c.mu.Unlock()
-	if c.snap.Load() == nil {
+	haveKeys := c.snap.Load() != nil
+	if !haveKeys {
 		etag, lastModified = "", "" // nothing to keep: ask for the whole set
 	}
 	if jwksURL == "" {
 		u, err := c.discover(c.ctx)
 		if err != nil {
-			return err
+			return res, err
 		}
-		c.mu.Lock()
-		if u != c.status.JWKSURL {
-			c.etag, c.lastModified = "", "" // validators of another URL
-		}
-		c.jwksURL, c.status.JWKSURL = u, u
-		c.mu.Unlock()
 		jwksURL = u
 		etag, lastModified = "", ""
 	}
+	res.jwksURL = jwksURL
 	resp, err := c.get(c.ctx, jwksURL, etag, lastModified)
 	if err != nil {
+		return res, err
+	}
+	res.next = c.cfg.refreshInterval
+	if d, ok := freshness(resp.header, c.clock.Now()); ok {
+		res.next = min(max(d, c.cfg.minFreshness), c.cfg.maxFreshness)
+	}
+	if resp.notModified {
+		res.notModified = true
+		return res, nil
+	}
+	res.sum, res.etag, res.lastModified = sha256.Sum256(resp.body), resp.etag, resp.lastModified
+	if res.sum == lastSum && haveKeys {
+		return res, nil
+	}
+	s, skips, err := parseJWKS(resp.body)
+	for _, sk := range skips {
+		c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.snap = s
+	return res, nil
+}
+
+// install applies the outcome of a fetch and updates Status. It returns
+// what to log, to be called once c.mu is released.
+func (c *Cache) installLocked(res fetched, err error) (logIt func()) {
+	if res.jwksURL != "" && c.jwksURL == "" {
+		if res.jwksURL != c.status.JWKSURL {
+			c.etag, c.lastModified = "", "" // validators of another URL
+		}
+		c.jwksURL, c.status.JWKSURL = res.jwksURL, res.jwksURL
+	}
+	switch {
+	case err != nil:
 		if c.issuerURL != nil {
 			// The issuer may have moved its keys: ask its metadata again
 			// on the next attempt.
-			c.mu.Lock()
 			c.jwksURL = ""
-			c.mu.Unlock()
 		}
-		return err
-	}
-	next := c.cfg.refreshInterval
-	if d, ok := freshness(resp.header, time.Now()); ok {
-		next = min(max(d, c.cfg.minFreshness), c.cfg.maxFreshness)
-	}
-	if resp.notModified {
-		c.mu.Lock()
-		c.nextRefresh = next
-		c.mu.Unlock()
-		result = "not_modified"
-		return nil
-	}
-	sum := sha256.Sum256(resp.body)
-	c.mu.Lock()
-	same := sum == c.lastBodyHash && c.snap.Load() != nil
-	c.mu.Unlock()
-	if !same {
-		s, skips, err := parseJWKS(resp.body)
-		for _, sk := range skips {
-			c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
+	case res.notModified:
+		c.nextRefresh = res.next
+	default:
+		if res.snap != nil {
+			_ = c.storage.KeyReplaceAll(c.ctx, res.snap.jwks) // MemoryJWKSet never fails.
+			res.snap.version = c.version.Add(1)
+			c.snap.Store(res.snap)
+			c.negative = nil // a kid missing before may be here now
 		}
-		if err != nil {
-			return err
-		}
-		_ = c.storage.KeyReplaceAll(c.ctx, s.jwks) // MemoryJWKSet never fails.
-		s.version = c.version.Add(1)
-		c.snap.Store(s)
+		c.lastBodyHash, c.etag, c.lastModified, c.nextRefresh = res.sum, res.etag, res.lastModified, res.next
 	}
-	c.mu.Lock()
-	c.lastBodyHash, c.etag, c.lastModified, c.nextRefresh = sum, resp.etag, resp.lastModified, next
-	if !same {
-		c.negative = nil // a kid missing before may be here now
+	return c.recordLocked(err)
+}
+
+// fetchResult is the metrics label of a fetch's outcome.
+func fetchResult(res fetched, err error) string {
+	switch {
+	case err != nil:
+		return "error"
+	case res.notModified:
+		return "not_modified"
 	}
-	c.mu.Unlock()
-	c.metrics.KeysLoaded(c.label, len(c.snap.Load().keys))
-	result = "ok"
-	return nil
+	return "ok"
 }
 
 // recordLocked updates Status after a fetch. It returns what to log, to be
 // called once c.mu is released (a slow log handler must not stall lookups):
 // each failure streak is logged once, at its start, and at its end.
 func (c *Cache) recordLocked(err error) (logIt func()) {
-	now := time.Now()
+	now := c.clock.Now()
 	logIt = func() {}
 	if err == nil {
 		if n, url := c.status.ConsecutiveFailures, c.status.JWKSURL; n > 0 {
@@ -412,7 +448,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 	if c.isNegative(kid) {
 		return nil, "", false
 	}
-	wait := time.NewTimer(c.cfg.unknownKIDWait)
+	wait := c.clock.NewTimer(c.cfg.unknownKIDWait)
 	defer wait.Stop()
 	// At most two rounds: a fetch already in flight may have started before
 	// the issuer published this kid, so after joining one that did not have
@@ -421,7 +457,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		c.mu.Lock()
 		f, started := c.inflight, false
 		if f == nil {
-			now := time.Now()
+			now := c.clock.Now()
 			if !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
 				c.mu.Unlock()
 				return nil, "", false
@@ -434,7 +470,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 
 		select {
 		case <-f.done:
-		case <-wait.C:
+		case <-wait.C():
 			return c.LookupKey(kid)
 		case <-ctx.Done():
 			return c.LookupKey(kid)
@@ -461,7 +497,7 @@ func (c *Cache) isNegative(kid string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	until, ok := c.negative[kid]
-	return ok && time.Now().Before(until)
+	return ok && c.clock.Now().Before(until)
 }
 
 func (c *Cache) addNegative(kid string) {
@@ -475,7 +511,7 @@ func (c *Cache) addNegative(kid string) {
 		// which the cooldown already contains.
 		c.negative = make(map[string]time.Time)
 	}
-	c.negative[kid] = time.Now().Add(c.cfg.negativeTTL)
+	c.negative[kid] = c.clock.Now().Add(c.cfg.negativeTTL)
 }
 
 // Ready reports whether a key set has been fetched at least once (and, with
@@ -486,7 +522,7 @@ func (c *Cache) Ready() bool {
 		return false
 	}
 	if c.cfg.maxStaleness > 0 {
-		return time.Since(time.Unix(0, c.lastSuccess.Load())) <= c.cfg.maxStaleness
+		return c.clock.Now().Sub(time.Unix(0, c.lastSuccess.Load())) <= c.cfg.maxStaleness
 	}
 	return true
 }
