@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/clock"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -57,6 +59,54 @@ func newCache(t *testing.T, issuer string, opts ...jwks.Option) *jwks.Cache {
 	return c
 }
 
+// fakeClock returns a context carrying a fake clock: a cache built with it
+// refreshes, backs off, cools down and goes stale only when the test steps
+// the clock.
+func fakeClock(t *testing.T) (context.Context, *clock.Fake) {
+	t.Helper()
+	fk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return clock.NewContext(context.Background(), fk), fk
+}
+
+// settle waits until the cache's refresh loop has armed its next timer,
+// which it does once the fetch in progress is installed. The 10 s bound
+// only turns a bug into a failure instead of a hang.
+func settle(t *testing.T, fk *clock.Fake) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fk.WaitArmed(ctx, 1); err != nil {
+		t.Fatal("the refresh loop never armed its timer")
+	}
+}
+
+// step moves the fake clock by d and waits for the fetch it caused, if any.
+func step(t *testing.T, fk *clock.Fake, d time.Duration) {
+	t.Helper()
+	fk.Advance(d)
+	settle(t, fk)
+}
+
+// nextRefresh is how far ahead the refresh loop's timer fires.
+func nextRefresh(t *testing.T, fk *clock.Fake) time.Duration {
+	t.Helper()
+	settle(t, fk)
+	d := fk.Deadlines()
+	if len(d) != 1 {
+		t.Fatalf("%d timers armed, want the refresh loop's one", len(d))
+	}
+	return d[0]
+}
+
+// within fails unless d is in [lo, hi): the refresh interval with its
+// ±20 % jitter.
+func within(t *testing.T, what string, d, lo, hi time.Duration) {
+	t.Helper()
+	if d < lo || d >= hi {
+		t.Fatalf("%s: next refresh in %v, want [%v, %v)", what, d, lo, hi)
+	}
+}
+
 func waitReady(t *testing.T, c *jwks.Cache) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -66,7 +116,9 @@ func waitReady(t *testing.T, c *jwks.Cache) {
 	}
 }
 
-// eventually polls cond for up to 5 s; the Cache works in the background.
+// eventually polls cond for up to 5 s, for events outside the cache's
+// clock (goroutines exiting, a request reaching a server); tests of the
+// cache's own timers use the fake clock instead.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -78,15 +130,30 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// notReadyErr waits until the cache has recorded a failed fetch, then
-// returns WaitReady's error. A fixed deadline instead would race the first
-// fetch on a slow, loaded CI machine.
-func notReadyErr(t *testing.T, c *jwks.Cache) error {
+// failedCache builds a cache on a fake clock whose first fetch fails, and
+// returns it with WaitReady's error after that fetch. No retry runs: the
+// clock never reaches the backoff.
+func failedCache(t *testing.T, build func(context.Context) (*jwks.Cache, error)) (*jwks.Cache, error) {
 	t.Helper()
-	eventually(t, "a failed fetch", func() bool { return c.Status().ConsecutiveFailures >= 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancel()
-	return c.WaitReady(ctx)
+	ctx, fk := fakeClock(t)
+	c, err := build(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	settle(t, fk)
+	if st := c.Status(); st.ConsecutiveFailures != 1 {
+		t.Fatalf("first fetch: %+v, want one failure", st)
+	}
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	return c, c.WaitReady(expired)
+}
+
+// failingIssuer is failedCache for jwks.New(ctx, issuer, fast(opts...)...).
+func failingIssuer(t *testing.T, issuer string, opts ...jwks.Option) (*jwks.Cache, error) {
+	t.Helper()
+	return failedCache(t, func(ctx context.Context) (*jwks.Cache, error) { return jwks.New(ctx, issuer, fast(opts...)...) })
 }
 
 func TestDiscoveryOpenIDConfiguration(t *testing.T) {
@@ -124,8 +191,7 @@ func TestDiscoveryRFC8414WithPath(t *testing.T) {
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	iss := newIssuer(t)
 	iss.SetMetadataIssuer("https://evil.example")
-	c := newCache(t, iss.URL())
-	err := notReadyErr(t, c)
+	c, err := failingIssuer(t, iss.URL())
 	if !errors.Is(err, jwks.ErrIssuerMismatch) || !errors.Is(err, jwks.ErrNotReady) {
 		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch and ErrNotReady", err)
 	}
@@ -144,8 +210,7 @@ func TestDiscoveryIssuerMustMatchExactly(t *testing.T) {
 	// A trailing slash is a different issuer (RFC 8414 §3.3: identical).
 	iss := newIssuer(t)
 	iss.SetMetadataIssuer(iss.URL() + "/")
-	c := newCache(t, iss.URL())
-	if err := notReadyErr(t, c); !errors.Is(err, jwks.ErrIssuerMismatch) {
+	if _, err := failingIssuer(t, iss.URL()); !errors.Is(err, jwks.ErrIssuerMismatch) {
 		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch", err)
 	}
 }
@@ -160,8 +225,7 @@ func TestDiscoveryRefusesHTTPJWKSForHTTPSIssuer(t *testing.T) {
 	defer srv.Close()
 	iss := newIssuer(t)
 	jwksURL = iss.JWKSURL()
-	c := newCache(t, srv.URL, jwks.WithHTTPClient(srv.Client()))
-	if err := notReadyErr(t, c); !errors.Is(err, jwks.ErrInsecureURL) {
+	if _, err := failingIssuer(t, srv.URL, jwks.WithHTTPClient(srv.Client())); !errors.Is(err, jwks.ErrInsecureURL) {
 		t.Fatalf("WaitReady error = %v, want ErrInsecureURL", err)
 	}
 	if n := iss.JWKSFetches(); n != 0 {
@@ -240,8 +304,22 @@ func TestUnreachableAtStartThenRecovers(t *testing.T) {
 	hanging.Close()
 
 	iss.SetFault(jwkstest.FaultDown)
-	c := newCache(t, iss.URL())
-	eventually(t, "two failed attempts", func() bool { return c.Status().ConsecutiveFailures >= 2 })
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast()...) // backoff 10 ms doubling to 50 ms
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The first attempt runs at once; each retry waits for its backoff,
+	// which doubles (with ±20 % jitter) up to the maximum.
+	for i, want := range []time.Duration{10, 20, 40, 50, 50} {
+		want *= time.Millisecond
+		within(t, fmt.Sprintf("retry %d", i+1), nextRefresh(t, fk), want*8/10, want*12/10)
+		if n := c.Status().ConsecutiveFailures; n != i+1 {
+			t.Fatalf("%d failures recorded after %d attempts", n, i+1)
+		}
+		step(t, fk, want*12/10)
+	}
 	if c.Ready() {
 		t.Fatal("ready while the issuer is down")
 	}
@@ -249,10 +327,12 @@ func TestUnreachableAtStartThenRecovers(t *testing.T) {
 		t.Fatal("found a key while the issuer is down")
 	}
 	iss.SetFault(jwkstest.FaultNone)
-	waitReady(t, c)
-	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil || st.LastSuccess.IsZero() {
+	step(t, fk, 60*time.Millisecond)
+	if st := c.Status(); !st.Ready || st.ConsecutiveFailures != 0 || st.LastError != nil || !st.LastSuccess.Equal(fk.Now()) {
 		t.Fatalf("Status after recovery = %+v", st)
 	}
+	// And the next refresh is at the interval again, not the backoff.
+	within(t, "after recovery", nextRefresh(t, fk), jwks.DefaultRefreshInterval*8/10, jwks.DefaultRefreshInterval*12/10)
 }
 
 func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
@@ -277,16 +357,19 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 			}
 			iss := newIssuer(t)
 			kid := iss.SigningKID("RS256")
-			c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(),
-				fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFetchTimeout(timeout))...)
+			ctx, fk := fakeClock(t)
+			c, err := jwks.NewFromJWKSURL(ctx, iss.JWKSURL(), fast(jwks.WithFetchTimeout(timeout))...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			waitReady(t, c)
+			settle(t, fk)
 			iss.SetFault(f.fault)
-			eventually(t, "a failed refresh", func() bool { return c.Status().ConsecutiveFailures >= 1 })
+			step(t, fk, jwks.DefaultRefreshInterval*12/10)
 			st := c.Status()
+			if st.ConsecutiveFailures != 1 {
+				t.Fatalf("%d failures after one failed refresh", st.ConsecutiveFailures)
+			}
 			if f.err != nil && !errors.Is(st.LastError, f.err) {
 				t.Fatalf("LastError = %v, want %v", st.LastError, f.err)
 			}
@@ -301,17 +384,26 @@ func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
 	iss := newIssuer(t)
 	oldKID := iss.SigningKID("RS256")
 	newKID := iss.Rotate("RS256")
-	c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), fast(jwks.WithRefreshInterval(20*time.Millisecond))...)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, iss.JWKSURL(), fast()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
+	settle(t, fk)
 	if _, _, ok := c.LookupKey(oldKID); !ok {
 		t.Fatal("old key missing before removal")
 	}
 	iss.RemoveKey(oldKID)
-	eventually(t, "removed key to disappear", func() bool { _, _, ok := c.LookupKey(oldKID); return !ok })
+	// Not before the refresh: lookups never fetch.
+	step(t, fk, jwks.DefaultRefreshInterval*8/10-time.Second)
+	if _, _, ok := c.LookupKey(oldKID); !ok {
+		t.Fatal("key dropped before any refresh")
+	}
+	step(t, fk, jwks.DefaultRefreshInterval*4/10)
+	if _, _, ok := c.LookupKey(oldKID); ok {
+		t.Fatal("removed key still verifies after the refresh")
+	}
 	if _, _, ok := c.LookupKey(newKID); !ok {
 		t.Fatal("remaining key lost")
 	}
@@ -319,8 +411,13 @@ func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
 
 func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 	iss := newIssuer(t)
-	c := newCache(t, iss.URL(), jwks.WithUnknownKIDCooldown(time.Hour))
-	waitReady(t, c)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Hour), jwks.WithRefreshInterval(24*time.Hour), jwks.WithNegativeTTL(0))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
 	before := iss.JWKSFetches()
 
 	// A key rotated in after start-up is found on its first use.
@@ -355,6 +452,17 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("unknown kids within the cooldown waited %v", d)
+	}
+	// A second short of the cooldown, still nothing; at the cooldown, the
+	// next unknown kid refreshes again and finds a key rotated meanwhile.
+	kid = iss.Rotate("ES256")
+	fk.Advance(time.Hour - time.Second)
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || iss.JWKSFetches()-before != 1 {
+		t.Fatalf("refreshed within the cooldown (%d fetches)", iss.JWKSFetches()-before)
+	}
+	fk.Advance(time.Second)
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok || iss.JWKSFetches()-before != 2 {
+		t.Fatalf("after the cooldown: found=%v, %d fetches, want a second one", ok, iss.JWKSFetches()-before)
 	}
 }
 
@@ -488,8 +596,7 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 
 func TestResponseSizeCap(t *testing.T) {
 	iss := newIssuer(t)
-	c := newCache(t, iss.URL(), jwks.WithMaxResponseSize(64))
-	if err := notReadyErr(t, c); !errors.Is(err, jwks.ErrResponseTooLarge) {
+	if _, err := failingIssuer(t, iss.URL(), jwks.WithMaxResponseSize(64)); !errors.Is(err, jwks.ErrResponseTooLarge) {
 		t.Fatalf("WaitReady error = %v, want ErrResponseTooLarge", err)
 	}
 }
@@ -499,12 +606,10 @@ func TestRedirectToAnotherHostRefused(t *testing.T) {
 	redirect := httptest.NewServer(http.RedirectHandler(iss.JWKSURL(), http.StatusFound))
 	defer redirect.Close()
 	// Same IP, other port: another host by RFC 6454 origin rules.
-	c, err := jwks.NewFromJWKSURL(context.Background(), redirect.URL, fast()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := notReadyErr(t, c); !errors.Is(err, jwks.ErrRedirect) {
+	_, err := failedCache(t, func(ctx context.Context) (*jwks.Cache, error) {
+		return jwks.NewFromJWKSURL(ctx, redirect.URL, fast()...)
+	})
+	if !errors.Is(err, jwks.ErrRedirect) {
 		t.Fatalf("WaitReady error = %v, want ErrRedirect", err)
 	}
 	if n := iss.JWKSFetches(); n != 0 {
@@ -518,15 +623,28 @@ func TestFailureLoggedOncePerStreak(t *testing.T) {
 	var mu sync.Mutex
 	var logs bytes.Buffer
 	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
-	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil))))
-	eventually(t, "several failures", func() bool { return c.Status().ConsecutiveFailures >= 3 })
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil))))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	for range 4 {
+		step(t, fk, 60*time.Millisecond) // past the longest backoff
+	}
+	if n := c.Status().ConsecutiveFailures; n != 5 {
+		t.Fatalf("%d failures, want 5", n)
+	}
 	iss.SetFault(jwkstest.FaultNone)
-	waitReady(t, c)
+	// The loop logs before it arms its next timer, so once settled the
+	// recovery line is written.
+	step(t, fk, 60*time.Millisecond)
 	read := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
-	// Readiness is signalled under the cache's lock and the line is logged
-	// after the lock is released, so the recovery line may trail it.
-	eventually(t, "recovery logged", func() bool { return strings.Contains(read(), "key refresh recovered") })
 	out := read()
+	if n := strings.Count(out, "key refresh recovered"); n != 1 || !strings.Contains(out, "failures=5") {
+		t.Fatalf("recovery logged %d times, want once with failures=5:\n%s", n, out)
+	}
 	if n := strings.Count(out, "key refresh failed"); n != 1 {
 		t.Fatalf("failure logged %d times in one streak, want 1:\n%s", n, out)
 	}
@@ -578,8 +696,9 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 		waitReady(t, c)
 		// Leave a fetch in flight against a hanging issuer, then close.
 		iss.SetFault(jwkstest.FaultSlow)
+		n := iss.JWKSFetches()
 		go c.LookupOrRefresh(context.Background(), "unknown")
-		time.Sleep(20 * time.Millisecond)
+		eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
 		c.Close()
 		c.Close() // idempotent
 		iss.SetFault(jwkstest.FaultNone)
@@ -624,7 +743,7 @@ func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 	}
 	for ctx.Err() == nil {
 		iss.Rotate("ES256")
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // pacing the rotations of this real-time race test, not waiting for a timer
 	}
 	wg.Wait()
 	_, _ = io.Discard.Write(nil)
@@ -661,17 +780,29 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := newCache(t, srv.URL, jwks.WithRefreshInterval(20*time.Millisecond))
-	waitReady(t, c)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, srv.URL, fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
 	if !strings.HasSuffix(c.Status().JWKSURL, "/old") {
 		t.Fatalf("JWKS URL %q", c.Status().JWKSURL)
 	}
+	old := iss.SigningKID("RS256")
 	kid := iss.Rotate("ES256")
 	moved.Store(true)
-	eventually(t, "the moved JWKS to be found", func() bool {
-		_, _, ok := c.LookupKey(kid)
-		return ok && strings.HasSuffix(c.Status().JWKSURL, "/new")
-	})
+	// The refresh finds /old gone: a failure, the last keys kept.
+	step(t, fk, jwks.DefaultRefreshInterval*12/10)
+	if _, _, ok := c.LookupKey(old); !ok || c.Status().ConsecutiveFailures != 1 {
+		t.Fatalf("after /old failed: %+v", c.Status())
+	}
+	// The retry asks the metadata again and follows it.
+	step(t, fk, 60*time.Millisecond)
+	if _, _, ok := c.LookupKey(kid); !ok || !strings.HasSuffix(c.Status().JWKSURL, "/new") {
+		t.Fatalf("the moved JWKS was not followed: %+v", c.Status())
+	}
 }
 
 // The golang-jwt bridge refuses every key the middleware refuses, with the

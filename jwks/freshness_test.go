@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/clock"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -63,130 +64,167 @@ func newProxy(t *testing.T, p *proxyJWKS) string {
 	return srv.URL
 }
 
-func fetchesIn(p *proxyJWKS, d time.Duration) int64 {
+// fetchesAfter steps the fake clock by d and counts the JWKS fetches that
+// caused.
+func fetchesAfter(t *testing.T, p *proxyJWKS, fk *clock.Fake, d time.Duration) int64 {
+	t.Helper()
 	before := p.ok.Load() + p.notMod.Load()
-	time.Sleep(d)
+	step(t, fk, d)
 	return p.ok.Load() + p.notMod.Load() - before
 }
 
 func TestCacheControlShortensTheInterval(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
 	p.cacheControl.Store("public, max-age=0")
-	c, err := jwks.NewFromJWKSURL(context.Background(), newProxy(t, p),
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
 		fast(jwks.WithRefreshInterval(time.Hour), jwks.WithFreshnessBounds(50*time.Millisecond, time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
-	// max-age=0 is clamped up to the 50 ms minimum: about 20 refreshes a
-	// second (fewer on a loaded machine, never hundreds), where the one-hour
-	// default would give none.
-	if n := fetchesIn(p, time.Second); n < 3 || n > 30 {
-		t.Fatalf("%d fetches in 1s with max-age=0 clamped to 50ms", n)
+	// max-age=0 is clamped up to the 50 ms minimum, where the one-hour
+	// interval would wait an hour.
+	within(t, "max-age=0", nextRefresh(t, fk), 40*time.Millisecond, 60*time.Millisecond)
+	if n := fetchesAfter(t, p, fk, 60*time.Millisecond); n != 1 {
+		t.Fatalf("%d fetches in 60 ms with max-age=0 clamped to 50 ms, want 1", n)
 	}
 }
 
 func TestCacheControlLengthensTheInterval(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
 	p.cacheControl.Store("max-age=3600")
-	c, err := jwks.NewFromJWKSURL(context.Background(), newProxy(t, p),
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
 		fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
-	// max-age=3600 is clamped down to 10 s, not the 20 ms default.
-	if n := fetchesIn(p, 400*time.Millisecond); n != 0 {
-		t.Fatalf("%d fetches in 400ms with max-age clamped to 10s", n)
+	// max-age=3600 is clamped down to 10 s, not the 20 ms interval.
+	within(t, "max-age=3600, max 10 s", nextRefresh(t, fk), 8*time.Second, 12*time.Second)
+	if n := fetchesAfter(t, p, fk, 7*time.Second); n != 0 {
+		t.Fatalf("%d fetches in 7 s with max-age clamped to 10 s", n)
 	}
-	// And the maximum bound holds: with a 100 ms maximum it refreshes.
-	c.Close()
-	c, err = jwks.NewFromJWKSURL(context.Background(), newProxy(t, p),
-		fast(jwks.WithFreshnessBounds(time.Millisecond, 100*time.Millisecond))...)
+	if n := fetchesAfter(t, p, fk, 5*time.Second); n != 1 {
+		t.Fatalf("%d fetches by 12 s, want 1", n)
+	}
+}
+
+func TestCacheControlWithoutAnswer(t *testing.T) {
+	// No Cache-Control, no Expires: the configured interval.
+	p := &proxyJWKS{iss: newIssuer(t)}
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p), fast(jwks.WithRefreshInterval(time.Minute))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
-	if n := fetchesIn(p, time.Second); n < 2 {
-		t.Fatalf("%d fetches in 1s with max-age=3600 clamped to 100ms", n)
-	}
+	within(t, "no freshness", nextRefresh(t, fk), 48*time.Second, 72*time.Second)
+	// no-cache means "now", clamped to the default minimum.
+	p.cacheControl.Store("no-cache")
+	step(t, fk, 72*time.Second)
+	within(t, "no-cache", nextRefresh(t, fk), jwks.DefaultMinFreshness*8/10, jwks.DefaultMinFreshness*12/10)
 }
 
 func TestExpiresHeader(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
-		w.Header().Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+		// Expires is read against the response's Date, not our clock.
+		w.Header().Set("Date", "Mon, 02 Jan 2006 15:04:05 GMT")
+		w.Header().Set("Expires", "Mon, 02 Jan 2006 15:04:35 GMT")
 		p.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	c, err := jwks.NewFromJWKSURL(context.Background(), srv.URL,
-		fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Second))...)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, srv.URL,
+		fast(jwks.WithRefreshInterval(time.Hour), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Minute))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
-	if n := fetchesIn(p, 300*time.Millisecond); n != 0 {
-		t.Fatalf("%d fetches in 300ms with Expires an hour ahead", n)
-	}
+	within(t, "Expires 30 s after Date", nextRefresh(t, fk), 24*time.Second, 36*time.Second)
 }
 
 func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t), etag: true}
 	m := &countingMetrics{}
-	c, err := jwks.NewFromJWKSURL(context.Background(), newProxy(t, p),
-		fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithMetrics(m))...)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p), fast(jwks.WithRefreshInterval(time.Minute), jwks.WithMetrics(m))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
-	eventually(t, "304 answers", func() bool { return p.notMod.Load() >= 3 })
-	if p.ok.Load() != 1 {
-		t.Fatalf("%d full responses, want 1 (the rest 304)", p.ok.Load())
+	settle(t, fk)
+	for range 3 {
+		step(t, fk, 72*time.Second)
+	}
+	if p.ok.Load() != 1 || p.notMod.Load() != 3 {
+		t.Fatalf("%d full responses and %d 304s, want 1 and 3", p.ok.Load(), p.notMod.Load())
 	}
 	kid := p.iss.SigningKID("RS256")
 	if _, _, ok := c.LookupKey(kid); !ok {
 		t.Fatal("keys lost on 304")
 	}
-	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil {
-		t.Fatalf("304 counted as failure: %+v", st)
+	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil || !st.LastSuccess.Equal(fk.Now()) {
+		t.Fatalf("304 not counted as a success: %+v", st)
 	}
-	if m.get("not_modified") < 3 || m.get("ok") != 1 {
-		t.Fatalf("metrics: %v", m.snapshot())
+	if got := m.snapshot(); got["not_modified"] != 3 || got["ok"] != 1 || got["keys_loaded"] != 1 {
+		t.Fatalf("metrics: %v", got)
 	}
 	// A change is fetched whole and installed.
 	newKID := p.iss.Rotate("ES256")
-	eventually(t, "the changed set", func() bool { _, _, ok := c.LookupKey(newKID); return ok })
+	step(t, fk, 72*time.Second)
+	if _, _, ok := c.LookupKey(newKID); !ok || p.ok.Load() != 2 {
+		t.Fatalf("the changed set was not installed (%d full responses)", p.ok.Load())
+	}
 }
 
 func TestMaxStaleness(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
-	c, err := jwks.NewFromJWKSURL(context.Background(), newProxy(t, p),
-		fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithMaxStaleness(150*time.Millisecond))...)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
+		fast(jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReady(t, c)
+	settle(t, fk)
 	p.down.Store(true)
-	eventually(t, "not ready after max staleness", func() bool { return !c.Ready() })
+	// Failures every backoff (50 ms at most here); ready until exactly
+	// the maximum staleness has passed since the last success.
+	step(t, fk, 72*time.Second)
+	for fk.Now().Add(time.Second).Before(c.Status().LastSuccess.Add(5 * time.Minute)) {
+		if !c.Ready() {
+			t.Fatalf("not ready %v after the last success", fk.Now().Sub(c.Status().LastSuccess))
+		}
+		step(t, fk, time.Second)
+	}
+	step(t, fk, 2*time.Second)
+	if c.Ready() {
+		t.Fatalf("ready %v after the last success (max staleness 5 min)", fk.Now().Sub(c.Status().LastSuccess))
+	}
 	if _, _, ok := c.LookupKey(p.iss.SigningKID("RS256")); !ok {
 		t.Fatal("keys dropped: staleness should only flip readiness")
 	}
 	p.down.Store(false)
-	eventually(t, "ready again", c.Ready)
+	step(t, fk, 60*time.Millisecond)
+	if !c.Ready() {
+		t.Fatal("not ready after a successful refresh")
+	}
 }
 
 func TestNegativeCache(t *testing.T) {
 	iss := newIssuer(t)
 	m := &countingMetrics{}
-	c := newCache(t, iss.URL(), jwks.WithUnknownKIDCooldown(0), jwks.WithNegativeTTL(time.Hour), jwks.WithMetrics(m))
-	waitReady(t, c)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(0), jwks.WithNegativeTTL(time.Hour),
+		jwks.WithRefreshInterval(24*time.Hour), jwks.WithMetrics(m))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
 	before := iss.JWKSFetches()
 	for range 5 {
 		if _, _, ok := c.LookupOrRefresh(context.Background(), "ghost"); ok {
@@ -199,10 +237,26 @@ func TestNegativeCache(t *testing.T) {
 	if m.get("unknown_kid") != 1 {
 		t.Fatalf("metrics: %v", m.snapshot())
 	}
+	// Until the TTL ends; then the kid is asked for again.
+	fk.Advance(time.Hour - time.Second)
+	c.LookupOrRefresh(context.Background(), "ghost")
+	if n := iss.JWKSFetches() - before; n != 1 {
+		t.Fatalf("a kid missing for less than the negative TTL caused %d fetches, want 1", n)
+	}
+	fk.Advance(time.Second)
+	c.LookupOrRefresh(context.Background(), "ghost")
+	if n := iss.JWKSFetches() - before; n != 2 {
+		t.Fatalf("after the negative TTL: %d fetches, want 2", n)
+	}
 	// Another kid is not affected, and a new key still works at once.
 	kid := iss.Rotate("ES256")
 	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
 		t.Fatal("rotated key not found")
+	}
+	// The new set clears the negative cache: the ghost is asked for again.
+	c.LookupOrRefresh(context.Background(), "ghost")
+	if n := iss.JWKSFetches() - before; n != 4 {
+		t.Fatalf("after a new key set: %d fetches, want 4", n)
 	}
 }
 
