@@ -68,23 +68,20 @@ func fakeClock(t *testing.T) (context.Context, *clock.Fake) {
 	return clock.NewContext(context.Background(), fk), fk
 }
 
-// settle waits until the cache's refresh loop has armed its next timer,
-// which it does once the fetch in progress is installed. The 10 s bound
-// only turns a bug into a failure instead of a hang.
+// settle waits for the fetch in progress to be installed (clock.Settle).
 func settle(t *testing.T, fk *clock.Fake) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := fk.WaitArmed(ctx, 1); err != nil {
-		t.Fatal("the refresh loop never armed its timer")
+	if err := fk.Settle(); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // step moves the fake clock by d and waits for the fetch it caused, if any.
 func step(t *testing.T, fk *clock.Fake, d time.Duration) {
 	t.Helper()
-	fk.Advance(d)
-	settle(t, fk)
+	if err := fk.Step(d); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // nextRefresh is how far ahead the refresh loop's timer fires.
@@ -126,7 +123,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // polling for an event outside the cache's clock, bounded above
 	}
 }
 

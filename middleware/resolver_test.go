@@ -164,7 +164,7 @@ func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 		if !errors.Is(err, middleware.ErrKeysUnavailable) || time.Now().After(deadline) {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling for the resolver's re-ask goroutine, bounded above
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -252,7 +252,7 @@ func TestResolverUnderConcurrentUse(t *testing.T) {
 			buf := make([]byte, 1<<20)
 			t.Fatalf("goroutines %d, were %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling for goroutines to exit, bounded above
 	}
 }
 
@@ -315,7 +315,7 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 			t.Fatalf("revoked tenant's token accepted %v past its last yes; allow asked %d times",
 				10*middleware.DefaultResolverTTL, asked.Load())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // giving a wrongly started background re-ask time to land, so a 200 would show
 	}
 }
 
@@ -345,7 +345,7 @@ func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 	asked.Store(0)
 	for range 200 {
 		verifyWith(g, tok)
-		time.Sleep(time.Millisecond) // let the background renewal end
+		time.Sleep(time.Millisecond) // letting the resolver's background renewal end (its goroutine, not a timer)
 	}
 	if n := asked.Load(); n > 10 {
 		t.Fatalf("200 requests within one TTL cost %d calls of allow (PerSecond 1, KeySets 100)", n)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/clock"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -18,17 +19,24 @@ import (
 // keysEnv is a Guard over a real cache with the given cache options.
 func keysEnv(t *testing.T, opts ...jwks.Option) (*jwkstest.Issuer, *middleware.Guard, http.Handler) {
 	t.Helper()
+	return keysEnvOn(t, context.Background(), opts...)
+}
+
+// keysEnvOn is keysEnv with the key cache built under ctx, which may carry
+// a fake clock for the cache's timers.
+func keysEnvOn(t *testing.T, ctx context.Context, opts ...jwks.Option) (*jwkstest.Issuer, *middleware.Guard, http.Handler) {
+	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	opts = append([]jwks.Option{jwks.WithLogger(slog.New(slog.DiscardHandler)), jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)
-	keys, err := jwks.New(context.Background(), iss.URL(), opts...)
+	keys, err := jwks.New(ctx, iss.URL(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	wait, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
+	if err := keys.WaitReady(wait); err != nil {
 		t.Fatal(err)
 	}
 	g, err := middleware.New(keys, iss.URL(), []string{aud})
@@ -48,12 +56,11 @@ func serve(h http.Handler, tok string) int {
 
 // TestUnknownKIDFlood: 1,000 concurrent requests with random kids cost the
 // issuer at most one fetch; a genuine rotation inside the cooldown is picked
-// up no later than one cooldown after it.
+// up exactly when the cooldown ends, not before.
 func TestUnknownKIDFlood(t *testing.T) {
-	// Long enough that the whole flood lands inside one cooldown even on a
-	// loaded machine (it takes well under 100 ms here under -race).
-	const cooldown = 2 * time.Second
-	iss, _, h := keysEnv(t, jwks.WithUnknownKIDCooldown(cooldown))
+	const cooldown = time.Minute
+	fk := clock.NewFake(time.Now())
+	iss, _, h := keysEnvOn(t, clock.NewContext(context.Background(), fk), jwks.WithUnknownKIDCooldown(cooldown), jwks.WithNegativeTTL(0))
 	toks := make([]string, 1000)
 	for i := range toks {
 		toks[i] = iss.Mint(jwkstest.WithKID(fmt.Sprintf("random-%d", i)))
@@ -75,16 +82,15 @@ func TestUnknownKIDFlood(t *testing.T) {
 		t.Fatalf("the flood caused %d JWKS fetches, want at most 1", n)
 	}
 	// The issuer rotates now, inside the cooldown the flood started.
-	rotated := time.Now()
 	iss.Rotate("RS256")
 	good := iss.Mint()
-	for serve(h, good) != 200 {
-		// One cooldown plus slack for a loaded machine; the background
-		// refresh (an hour) would be far later.
-		if time.Since(rotated) > cooldown+2*time.Second {
-			t.Fatalf("rotation not picked up %v after it (cooldown %v)", time.Since(rotated), cooldown)
-		}
-		time.Sleep(10 * time.Millisecond) // polling past the real unknown-kid cooldown (no clock in jwks.Cache yet)
+	fk.Advance(cooldown - time.Second)
+	if c := serve(h, good); c != 401 {
+		t.Fatalf("a second before the cooldown ends: %d, want 401 (no refresh yet)", c)
+	}
+	fk.Advance(time.Second)
+	if c := serve(h, good); c != 200 {
+		t.Fatalf("at the end of the cooldown: %d, want 200 (the rotated key fetched)", c)
 	}
 }
 
@@ -122,26 +128,32 @@ func TestOutagesKeepKnownKeysVerifying(t *testing.T) {
 // TestStaleKeysAnswer503: with a maximum staleness, an issuer down for
 // longer makes the API answer 503 rather than trust old keys.
 func TestStaleKeysAnswer503(t *testing.T) {
-	iss, _, h := keysEnv(t, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithMaxStaleness(500*time.Millisecond))
+	fk := clock.NewFake(time.Now())
+	iss, _, h := keysEnvOn(t, clock.NewContext(context.Background(), fk),
+		jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))
+	lastGood := fk.Now() // the first fetch; the fake clock has not moved since
 	good := iss.Mint()
 	if c := serve(h, good); c != 200 {
 		t.Fatalf("fresh: %d", c)
 	}
 	iss.SetFault(jwkstest.FaultStatus503)
-	deadline := time.Now().Add(3 * time.Second)
-	for serve(h, good) != 503 {
-		if time.Now().After(deadline) {
-			t.Fatal("still serving with stale keys")
+	for _, s := range []struct {
+		after time.Duration // since the last success
+		want  int
+	}{{time.Minute + 15*time.Second, 200}, {4 * time.Minute, 200}, {5 * time.Minute, 200}, {5*time.Minute + time.Second, 503}} {
+		if err := fk.Step(lastGood.Add(s.after).Sub(fk.Now())); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond) // polling for the background refresh (real HTTP), bounded above
+		if c := serve(h, good); c != s.want {
+			t.Fatalf("%v after the last good keys: %d, want %d", s.after, c, s.want)
+		}
 	}
 	iss.SetFault(jwkstest.FaultNone)
-	deadline = time.Now().Add(3 * time.Second)
-	for serve(h, good) != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("did not recover")
-		}
-		time.Sleep(10 * time.Millisecond) // polling for the background refresh (real HTTP), bounded above
+	if err := fk.Step(time.Minute); err != nil { // past the longest backoff
+		t.Fatal(err)
+	}
+	if c := serve(h, good); c != 200 {
+		t.Fatalf("after recovery: %d", c)
 	}
 }
 

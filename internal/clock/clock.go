@@ -12,6 +12,7 @@ package clock
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -144,6 +145,27 @@ func (f *Fake) WaitArmed(ctx context.Context, n int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// settleBound keeps a bug from hanging a test: Settle fails after it.
+const settleBound = 10 * time.Second
+
+// Settle waits until a timer is armed: a cache's refresh loop arms its next
+// timer once the fetch in progress is installed, so after Settle that
+// fetch's outcome is visible.
+func (f *Fake) Settle() error {
+	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	defer cancel()
+	if err := f.WaitArmed(ctx, 1); err != nil {
+		return errors.New("clock: no timer armed within 10 s (is the refresh loop stuck?)")
+	}
+	return nil
+}
+
+// Step advances the clock by d, then settles: whatever d set off is done.
+func (f *Fake) Step(d time.Duration) error {
+	f.Advance(d)
+	return f.Settle()
 }
 
 func (f *Fake) notifyLocked() {
