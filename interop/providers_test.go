@@ -38,23 +38,6 @@ func newIssuer(t *testing.T, path string) *jwkstest.Issuer {
 	return iss
 }
 
-// keysFor is what a resource server does at start-up: a key cache for
-// issuer, found by discovery. The test waits for the first key set.
-func keysFor(t *testing.T, issuer string) *jwks.Cache {
-	t.Helper()
-	keys, err := jwks.New(context.Background(), issuer, jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatalf("keys for %s: %v", issuer, err)
-	}
-	return keys
-}
-
 // sign signs the provider-shaped header and claims with the issuer's
 // current RS256 key, exactly as given (the kid is the test key's).
 func sign(t *testing.T, iss *jwkstest.Issuer, header, payload map[string]any) string {
@@ -136,7 +119,7 @@ func times() (iat, exp int64) {
 // array holding the API identifier and the /userinfo audience.
 func TestAuth0(t *testing.T) {
 	iss := newIssuer(t, "/") // https://my-domain.auth0.com/
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()   // jwks.New(ctx, issuer): discovery, as at start-up
 	const apiID = "https://notes.example.com"
 	iat, exp := times()
 	t.Run("access_token_authz profile", func(t *testing.T) {
@@ -198,7 +181,7 @@ func TestAuth0(t *testing.T) {
 func TestOkta(t *testing.T) {
 	iss := newIssuer(t, "/oauth2/default")
 	issuer := iss.ServerURL() + "/oauth2/default" // "https://{yourOktaDomain}/oauth2/default"
-	keys := keysFor(t, issuer)
+	keys := iss.NewCache()                        // jwks.New(ctx, issuer): discovery, as at start-up
 	iat, exp := times()
 	tok := sign(t, iss, map[string]any{"alg": "RS256"}, map[string]any{
 		"ver":       1,
@@ -238,7 +221,7 @@ func TestEntraIDv2(t *testing.T) {
 	iss := newIssuer(t, "/"+entraTenant+"/v2.0")
 	// "https://login.microsoftonline.com/" + tenant + "/v2.0"
 	issuer := iss.ServerURL() + "/" + entraTenant + "/v2.0"
-	keys := keysFor(t, issuer)
+	keys := iss.NewCache()
 	g := guard(t, keys, issuer, []string{entraAPI}, middleware.WithScopeClaims("roles"))
 	iat, exp := times()
 	base := func() map[string]any {
@@ -336,7 +319,7 @@ func TestEntraIDv1(t *testing.T) {
 	// Exactly "https://sts.windows.net/" + tenant + "/", trailing slash
 	// included: without it every token is refused (wrong issuer).
 	issuer := iss.ServerURL() + "/" + entraTenant + "/"
-	keys := keysFor(t, issuer)
+	keys := iss.NewCache()
 	const appIDURI = "api://" + entraAPI
 	iat, exp := times()
 	header := map[string]any{"alg": "RS256", "typ": "JWT", "x5t": "nOo3ZDrODXEK1jKWhXslHR_KXEg"}
@@ -375,7 +358,7 @@ func TestKeycloak(t *testing.T) {
 	iss := newIssuer(t, "/realms/demo")
 	iss.SetDiscovery(false, true)
 	issuer := iss.ServerURL() + "/realms/demo" // "https://{host}/realms/" + realm
-	keys := keysFor(t, issuer)
+	keys := iss.NewCache()                     // jwks.New(ctx, issuer): discovery, as at start-up
 	if n := iss.DiscoveryFetches(); n < 2 {
 		t.Fatalf("discovery fetches %d: the RFC 8414 form was not tried after the OIDC one", n)
 	}
@@ -412,7 +395,7 @@ func TestKeycloak(t *testing.T) {
 func TestCognito(t *testing.T) {
 	iss := newIssuer(t, "/us-east-1_EXAMPLE")
 	issuer := iss.ServerURL() + "/us-east-1_EXAMPLE" // "https://cognito-idp.us-east-1.amazonaws.com/" + userPoolID
-	keys := keysFor(t, issuer)
+	keys := iss.NewCache()                           // jwks.New(ctx, issuer): discovery, as at start-up
 	const appClientID = "1example23456789"
 	iat, exp := times()
 	tok := sign(t, iss, map[string]any{"alg": "RS256"}, map[string]any{
@@ -451,7 +434,7 @@ func TestCognito(t *testing.T) {
 // are no scopes: authorize on the caller's email or sub.
 func TestGoogle(t *testing.T) {
 	iss := newIssuer(t, "") // https://accounts.google.com
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()  // jwks.New(ctx, issuer): discovery, as at start-up
 	const service = "https://notes-api-abcdefghij-uc.a.run.app"
 	iat, exp := times()
 	tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{
@@ -475,7 +458,7 @@ func TestGoogle(t *testing.T) {
 // and the client IDs). Issuer: https://{instance}.zitadel.cloud (no path).
 func TestZitadel(t *testing.T) {
 	iss := newIssuer(t, "")
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()
 	const projectID = "277788123456789012"
 	iat, exp := times()
 	roles := map[string]any{"notes.read": map[string]string{"277788000000000001": "acme.zitadel.cloud"}}
@@ -509,7 +492,7 @@ func TestZitadel(t *testing.T) {
 // string. Configure the issuer exactly as the discovery document names it.
 func TestOryHydra(t *testing.T) {
 	iss := newIssuer(t, "/") // https://{slug}.projects.oryapis.com/
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()   // jwks.New(ctx, issuer): discovery, as at start-up
 	const apiID = "https://api.example.com"
 	iat, exp := times()
 	payload := func(scopeClaims map[string]any, aud []string) map[string]any {
@@ -549,7 +532,7 @@ func TestOryHydra(t *testing.T) {
 // reads its member names as scopes, so Require(Scopes(...)) can use them.
 func TestZitadelRoles(t *testing.T) {
 	iss := newIssuer(t, "")
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()
 	iat, exp := times()
 	tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{
 		"iss": iss.URL(), "sub": "1", "aud": "project", "client_id": "c", "iat": iat, "exp": exp,
@@ -564,7 +547,7 @@ func TestZitadelRoles(t *testing.T) {
 // WithScopeClaims path with its dots escaped; unescaped, the dots split it.
 func TestKeycloakDottedClientID(t *testing.T) {
 	iss := newIssuer(t, "/realms/demo")
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()
 	iat, exp := times()
 	tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{
 		"iss": iss.URL(), "sub": "1", "aud": "api.example.com", "iat": iat, "exp": exp,
@@ -590,7 +573,7 @@ func cognitoAccessTokensOnly(c *claims.Claims) error {
 // without the check it would pass there.
 func TestCognitoIDTokenRefused(t *testing.T) {
 	iss := newIssuer(t, "/us-east-1_EXAMPLE")
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()
 	const appClientID = "1example23456789"
 	iat, exp := times()
 	idToken := sign(t, iss, map[string]any{"alg": "RS256"}, map[string]any{
@@ -611,7 +594,7 @@ func TestCognitoIDTokenRefused(t *testing.T) {
 // one more exact spelling, and without it such tokens are refused.
 func TestGoogleIssuerWithoutScheme(t *testing.T) {
 	iss := newIssuer(t, "")
-	keys := keysFor(t, iss.URL())
+	keys := iss.NewCache()
 	iat, exp := times()
 	bare := strings.TrimPrefix(iss.URL(), "http://") // "accounts.google.com"
 	tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{

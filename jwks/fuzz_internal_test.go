@@ -12,15 +12,17 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/jwtguard/jwtguard/jwks/jwkstest"
-
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
 // jwkOf marshals pub as a JWK with jwkset and sets extra members.
 func jwkOf(tb testing.TB, pub any, kid string, extra map[string]any) json.RawMessage {
 	tb.Helper()
-	raw := jwkstest.PublicJWK(pub, kid, extra)
+	raw, err := jwkjson.Public(pub, kid, extra)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return raw
 }
 

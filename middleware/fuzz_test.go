@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -14,7 +13,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +27,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
-	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -140,16 +137,7 @@ func newFuzzEnv(f testing.TB) *fuzzEnv {
 	iss := jwkstest.NewIssuer()
 	f.Cleanup(iss.Close)
 	iss.SetJWKSBody(fuzzJWKS())
-	keys, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		f.Fatal(err)
-	}
+	keys := iss.NewCache()
 	g, err := middleware.New(keys, fuzzIssuer, []string{aud}, middleware.WithClock(func() time.Time { return fuzzNow }))
 	if err != nil {
 		f.Fatal(err)

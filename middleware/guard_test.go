@@ -51,9 +51,11 @@ func newEnv(t *testing.T, opts ...middleware.Option) *env {
 
 func newEnvFor(t *testing.T, iss *jwkstest.Issuer, wait bool, opts ...middleware.Option) *env {
 	t.Helper()
-	keys := cacheFor(t, iss)
+	var keys *jwks.Cache
 	if wait {
-		waitKeys(t, keys)
+		keys = iss.NewCache(jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
+	} else {
+		keys = cacheFor(t, iss)
 	}
 	var err error
 	e := &env{iss: iss, keys: keys}

@@ -28,10 +28,10 @@ func issuerWithKeys(t *testing.T, opts ...jwkstest.Option) (*jwkstest.Issuer, *j
 	t.Helper()
 	iss := jwkstest.NewIssuer(append([]jwkstest.Option{jwkstest.WithAudience(aud)}, opts...)...)
 	t.Cleanup(iss.Close)
-	return iss, cacheFor(t, iss)
+	return iss, iss.NewCache(jwks.WithBackoff(10*time.Millisecond, 50*time.Millisecond))
 }
 
-// cacheFor starts a key cache over iss.
+// cacheFor starts a key cache over iss without waiting for its keys.
 func cacheFor(t *testing.T, iss *jwkstest.Issuer) *jwks.Cache {
 	t.Helper()
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)),
@@ -53,15 +53,6 @@ func newGuard(t *testing.T, keys middleware.KeySet, iss string, opts ...middlewa
 	}
 	t.Cleanup(g.Close)
 	return g
-}
-
-func waitKeys(t *testing.T, keys *jwks.Cache) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // verifyWith runs tok through g and returns the claims or the error.
@@ -87,8 +78,6 @@ func (l *issuerLog) TokenCache(bool) {}
 func TestSeveralIssuers(t *testing.T) {
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
-	waitKeys(t, keysA)
-	waitKeys(t, keysB)
 	m := &issuerLog{}
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
 	if got := g.Issuers(); !slices.Equal(got, []string{a.URL(), b.URL()}) {
@@ -145,13 +134,7 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	raw := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
 	b.SetJWKSBody([]byte(`{"keys":[` + string(raw) + `]}`))
-	keysB, err := jwks.New(context.Background(), b.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keysB.Close)
-	waitKeys(t, keysA)
-	waitKeys(t, keysB)
+	keysB := b.NewCache()
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()))
 	tokA := a.Mint()
 	tokB := b.Mint(jwkstest.WithKID(kid), jwkstest.WithSigningKey(other))
@@ -175,7 +158,6 @@ func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
 	down.SetFault(jwkstest.FaultDown) // before its cache's first fetch
 	keysDown := cacheFor(t, down)
 	up, keysUp := issuerWithKeys(t)
-	waitKeys(t, keysUp)
 	g := newGuard(t, keysDown, down.URL(), middleware.WithIssuer(keysUp, up.URL()))
 	if _, err := verifyWith(g, down.Mint()); !errors.Is(err, middleware.ErrKeysUnavailable) {
 		t.Fatalf("token of the issuer that is down: %v, want ErrKeysUnavailable", err)
@@ -197,8 +179,6 @@ func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
 func TestTokenCachePerIssuer(t *testing.T) {
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t)
-	waitKeys(t, keysA)
-	waitKeys(t, keysB)
 	m := &cacheCounter{}
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
 	tokA, tokB := a.Mint(), b.Mint()
@@ -232,8 +212,6 @@ func TestTokenCachePerIssuer(t *testing.T) {
 func TestIssuerOptionsAreTheIssuers(t *testing.T) {
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t)
-	waitKeys(t, keysA)
-	waitKeys(t, keysB)
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL(), middleware.WithScopeClaims("roles"), middleware.WithIssuerAliases("b.example")))
 	admin := g.Rule(middleware.Scopes("admin"))
 	ctx := context.Background()
@@ -286,7 +264,6 @@ func allowAll(context.Context, string) (bool, error) { return true, nil }
 // token's own tid; an allow-list narrows it.
 func TestIssuerTemplate(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	const (
 		tenant  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 		other   = "00000000-0000-0000-0000-000000000001"
@@ -352,7 +329,6 @@ func (k countingKeys) Close() { k.closed.Add(1); k.Cache.Close() }
 // held in a bounded set, the least recently used closed.
 func TestIssuerResolverIsBounded(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	var asked, made atomic.Int64
 	allowNone := func(context.Context, string) (bool, error) { asked.Add(1); return false, nil }
 	noKeys := func(string) (middleware.KeySet, error) { made.Add(1); return nil, errors.New("never") }
@@ -412,7 +388,6 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 	// One issuer server stands in for every tenant: each tenant's iss is
 	// accepted, and its "key set" is a cache of that server's keys.
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	var closed, made atomic.Int64
 	newKeys := func(string) (middleware.KeySet, error) {
 		made.Add(1)
@@ -451,7 +426,6 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 // 503 and not remembered.
 func TestIssuerResolverAnswers(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	var asked atomic.Int64
 	fail := atomic.Bool{}
 	allow := func(_ context.Context, s string) (bool, error) {

@@ -32,7 +32,6 @@ func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // Ready at the same version.
 func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	const tenant = "https://tenant.example"
 	var revoked atomic.Bool
 	allow := func(_ context.Context, s string) (bool, error) { return s == tenant && !revoked.Load(), nil }
@@ -69,7 +68,6 @@ func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 // yes is never asked again: a revoked tenant stays accepted indefinitely.
 func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	const tenant = "https://tenant.example"
 	var revoked atomic.Bool
 	var askedTenant atomic.Int64
@@ -115,7 +113,6 @@ func (k *closeFlag) Close() { k.closed.Store(true); k.Cache.Close() }
 // back with the closed key set, which then serves (and never refreshes).
 func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	const x, y = "https://x.example", "https://y.example"
 	gate := make(chan struct{})
 	var blockX atomic.Bool
@@ -177,7 +174,6 @@ func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 // substring of the claims' private copy of it).
 func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	allowNone := func(context.Context, string) (bool, error) { return false, nil }
 	noKeys := func(string) (middleware.KeySet, error) { return nil, errors.New("never") }
 	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allowNone, noKeys), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1e6}))
@@ -208,7 +204,6 @@ func heapNow() int64 {
 
 func TestResolverUnderConcurrentUse(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	var flip atomic.Int64
 	allow := func(_ context.Context, s string) (bool, error) {
 		n := flip.Add(1)
@@ -260,7 +255,6 @@ func TestResolverUnderConcurrentUse(t *testing.T) {
 // the request's own deadline, and makes the issuer's tokens 503, not 401.
 func TestResolverHungAllowIsBounded(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	release := make(chan struct{})
 	defer close(release)
 	allow := func(context.Context, string) (bool, error) { <-release; return true, nil }
@@ -280,7 +274,6 @@ func TestResolverHungAllowIsBounded(t *testing.T) {
 // An iss too long to be a real issuer is refused without asking.
 func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
-	waitKeys(t, keys)
 	var asked atomic.Int64
 	allow := func(context.Context, string) (bool, error) { asked.Add(1); return true, nil }
 	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }))
@@ -294,7 +287,6 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 // refused too: a cache hit of a resolved issuer asks the resolver.
 func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	const tenant = "https://tenant.example"
 	var revoked atomic.Bool
 	var asked atomic.Int64
@@ -323,7 +315,6 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 // delay, not once per request.
 func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	waitKeys(t, keys)
 	const tenant = "https://tenant.example"
 	var failing atomic.Bool
 	var asked atomic.Int64
@@ -356,7 +347,6 @@ func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 func TestAuthorizeRefusesAStrangersClaims(t *testing.T) {
 	e := newEnv(t)
 	other, otherKeys := issuerWithKeys(t)
-	waitKeys(t, otherKeys)
 	g2, err := middleware.New(otherKeys, other.URL(), []string{aud})
 	if err != nil {
 		t.Fatal(err)

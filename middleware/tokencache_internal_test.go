@@ -1,14 +1,11 @@
 package middleware
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -118,16 +115,7 @@ func readyIssuer(t *testing.T) (*jwkstest.Issuer, *jwks.Cache) {
 	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithDefaultAlgorithm("ES256"))
 	t.Cleanup(iss.Close)
-	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	keys := iss.NewCache()
 	return iss, keys
 }
 

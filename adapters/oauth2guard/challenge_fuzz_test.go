@@ -1,15 +1,12 @@
 package oauth2guard
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -19,17 +16,7 @@ import (
 func guardChallenges(f *testing.F) []string {
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
-	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer keys.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		f.Fatal(err)
-	}
-	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, middleware.WithRealm(`a "quoted" \realm`))
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.example.com"}, middleware.WithRealm(`a "quoted" \realm`))
 	if err != nil {
 		f.Fatal(err)
 	}

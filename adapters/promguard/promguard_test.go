@@ -1,8 +1,6 @@
 package promguard_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,16 +23,7 @@ func TestCountsFromARealCacheAndGuard(t *testing.T) {
 
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
-	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithMetrics(m), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer keys.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	keys := iss.NewCache(jwks.WithMetrics(m))
 	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, middleware.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)

@@ -6,10 +6,8 @@
 package guardtest
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -60,16 +58,7 @@ func New(t testing.TB, opts ...middleware.Option) *Env {
 	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(Audience))
 	t.Cleanup(iss.Close)
-	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	keys := iss.NewCache()
 	seen := &outcomes{}
 	g, err := middleware.New(keys, iss.URL(), []string{Audience}, append([]middleware.Option{middleware.WithMetrics(seen)}, opts...)...)
 	if err != nil {

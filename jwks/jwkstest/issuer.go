@@ -17,7 +17,9 @@ import (
 
 	"github.com/MicahParks/jwkset"
 
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/jwks"
 )
 
 func supportedAlg(alg string) bool { return keyalg.IsSupported(alg) }
@@ -154,6 +156,7 @@ type Issuer struct {
 	noOpenID     bool
 	noOAuth      bool
 	refresh      map[string]grant
+	caches       []*jwks.Cache // made by NewCache; closed by Close
 
 	fault            atomic.Int64
 	slowDelay        atomic.Int64
@@ -227,10 +230,18 @@ func startIssuer(opts ...Option) (*Issuer, error) {
 	return i, nil
 }
 
-// Close stops the server. Requests held by [FaultSlow] are released. Close is
+// Close closes the caches made by [Issuer.NewCache] and stops the server.
+// Requests held by [FaultSlow] are released. Close is
 // idempotent. Minting and key management keep working after Close.
 func (i *Issuer) Close() {
 	i.closeOnce.Do(func() {
+		i.mu.Lock()
+		caches := i.caches
+		i.caches = nil
+		i.mu.Unlock()
+		for _, c := range caches {
+			c.Close()
+		}
 		close(i.done)
 		i.srv.Close()
 	})
@@ -543,24 +554,5 @@ func PublicJWK(pub crypto.PublicKey, kid string, override map[string]any) json.R
 }
 
 func publicJWK(pub crypto.PublicKey, kid string, override map[string]any) (json.RawMessage, error) {
-	j, err := jwkset.NewJWKFromKey(pub, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: kid}})
-	if err != nil {
-		return nil, fmt.Errorf("jwkstest: building JWK: %w", err)
-	}
-	raw, err := json.Marshal(j.Marshal())
-	if err != nil {
-		return nil, fmt.Errorf("jwkstest: marshaling JWK: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("jwkstest: reading JWK: %w", err)
-	}
-	for k, v := range override {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	return json.Marshal(m)
+	return jwkjson.Public(pub, kid, override)
 }
