@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/internal/clock"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -187,7 +188,7 @@ func TestDiscoveryRFC8414WithPath(t *testing.T) {
 
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	iss := newIssuer(t)
-	iss.SetMetadataIssuer("https://evil.example")
+	hostile.Of(iss).SetMetadataIssuer("https://evil.example")
 	c, err := failingIssuer(t, iss.URL())
 	if !errors.Is(err, jwks.ErrIssuerMismatch) || !errors.Is(err, jwks.ErrNotReady) {
 		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch and ErrNotReady", err)
@@ -206,7 +207,7 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 func TestDiscoveryIssuerMustMatchExactly(t *testing.T) {
 	// A trailing slash is a different issuer (RFC 8414 §3.3: identical).
 	iss := newIssuer(t)
-	iss.SetMetadataIssuer(iss.URL() + "/")
+	hostile.Of(iss).SetMetadataIssuer(iss.URL() + "/")
 	if _, err := failingIssuer(t, iss.URL()); !errors.Is(err, jwks.ErrIssuerMismatch) {
 		t.Fatalf("WaitReady error = %v, want ErrIssuerMismatch", err)
 	}
@@ -556,10 +557,10 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 		"small-order":  json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
 	}
 	for _, raw := range bad {
-		iss.AddRawJWK(raw)
+		hostile.Of(iss).AddRawJWK(raw)
 	}
 	// A good EC key with explicit use and key_ops still counts.
-	iss.AddRawJWK(jwkJSON(t, &ec.PublicKey, "ec-ok", map[string]any{"use": "sig", "key_ops": []string{"verify"}, "alg": "ES256"}))
+	hostile.Of(iss).AddRawJWK(jwkJSON(t, &ec.PublicKey, "ec-ok", map[string]any{"use": "sig", "key_ops": []string{"verify"}, "alg": "ES256"}))
 
 	var logs bytes.Buffer
 	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -669,7 +670,7 @@ func TestKeyfuncForGolangJWT(t *testing.T) {
 // forgery R = identity, S = 0 that ed25519.Verify would accept is refused.
 func TestKeyfuncRefusesSmallOrderEd25519Key(t *testing.T) {
 	iss := newIssuer(t)
-	iss.AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
+	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
 	identity := make([]byte, 32)
@@ -821,7 +822,7 @@ func TestKeyfuncKeyRules(t *testing.T) {
 		json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
 		json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`),
 	} {
-		iss.AddRawJWK(raw)
+		hostile.Of(iss).AddRawJWK(raw)
 	}
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
@@ -864,7 +865,7 @@ func TestKeyfuncKeyRules(t *testing.T) {
 func TestStorageMirrorsTheKeys(t *testing.T) {
 	iss := newIssuer(t)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 1024)
-	iss.AddRawJWK(jwkJSON(t, &rsaKey.PublicKey, "too-small", nil))
+	hostile.Of(iss).AddRawJWK(jwkJSON(t, &rsaKey.PublicKey, "too-small", nil))
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
 	kids := func() []string {

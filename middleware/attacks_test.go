@@ -30,6 +30,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -109,21 +110,21 @@ func newAttackEnv(t *testing.T) *attackEnv {
 		return k
 	}
 	a.algRS512, a.useEnc, a.opsSign, a.rsa1024 = gen(2048), gen(2048), gen(2048), gen(1024)
-	iss.AddRawJWK(publicJWK(t, &a.algRS512.PublicKey, "jwk-alg-rs512", map[string]any{"alg": "RS512", "use": "sig"}))
-	iss.AddRawJWK(publicJWK(t, &a.useEnc.PublicKey, "jwk-use-enc", map[string]any{"use": "enc"}))
-	iss.AddRawJWK(publicJWK(t, &a.opsSign.PublicKey, "jwk-ops-sign", map[string]any{"key_ops": []string{"sign"}}))
-	iss.AddRawJWK(publicJWK(t, &a.rsa1024.PublicKey, "jwk-rsa-1024", map[string]any{"alg": "RS256"}))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.algRS512.PublicKey, "jwk-alg-rs512", map[string]any{"alg": "RS512", "use": "sig"}))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.useEnc.PublicKey, "jwk-use-enc", map[string]any{"use": "enc"}))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.opsSign.PublicKey, "jwk-ops-sign", map[string]any{"key_ops": []string{"sign"}}))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.rsa1024.PublicKey, "jwk-rsa-1024", map[string]any{"alg": "RS256"}))
 	noAlg := map[string]any{"alg": nil} // jwkset fills in "alg" for Ed25519
 	a.noAlgRSA = gen(2048)
 	a.noAlgP256, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	a.noAlgP384, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	_, a.noAlgEd, _ = ed25519.GenerateKey(rand.Reader)
-	iss.AddRawJWK(publicJWK(t, &a.noAlgRSA.PublicKey, "noalg-rsa", noAlg))
-	iss.AddRawJWK(publicJWK(t, &a.noAlgP256.PublicKey, "noalg-p256", noAlg))
-	iss.AddRawJWK(publicJWK(t, &a.noAlgP384.PublicKey, "noalg-p384", noAlg))
-	iss.AddRawJWK(publicJWK(t, a.noAlgEd.Public(), "noalg-ed", noAlg))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.noAlgRSA.PublicKey, "noalg-rsa", noAlg))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.noAlgP256.PublicKey, "noalg-p256", noAlg))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.noAlgP384.PublicKey, "noalg-p384", noAlg))
+	hostile.Of(iss).AddRawJWK(publicJWK(t, a.noAlgEd.Public(), "noalg-ed", noAlg))
 	a.octK = []byte("a published symmetric secret, 32B")
-	iss.AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"octk","k":"` + base64.RawURLEncoding.EncodeToString(a.octK) + `"}`))
+	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"octk","k":"` + base64.RawURLEncoding.EncodeToString(a.octK) + `"}`))
 
 	// The JWK bytes exactly as the issuer serves them, for the confusion
 	// attacks that MAC with "the JWK" as the secret.
@@ -162,7 +163,7 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 func (a *attackEnv) signRaw(t *testing.T, kid, alg, header, payload string) string {
 	t.Helper()
 	input := b64([]byte(header)) + "." + b64([]byte(payload))
-	sig, err := jwt.GetSigningMethod(alg).Sign(input, a.iss.PrivateKey(kid))
+	sig, err := jwt.GetSigningMethod(alg).Sign(input, hostile.Of(a.iss).PrivateKey(kid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,7 +650,7 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 	// Through golang-jwt's signer too, as the brief's recipe says.
 	dup := `{"sub":"a","sub":"b","iss":` + strconv.Quote(a.iss.URL()) + `,"aud":` + strconv.Quote(aud) + `,"exp":` + strconv.FormatInt(now+300, 10) + `}`
 	in := b64(h) + "." + b64([]byte(dup))
-	sig, err := jwt.SigningMethodRS256.Sign(in, a.iss.PrivateKey(a.rsKID))
+	sig, err := jwt.SigningMethodRS256.Sign(in, hostile.Of(a.iss).PrivateKey(a.rsKID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -937,7 +938,7 @@ func TestAttackSmallOrderEd25519KeyInJWKS(t *testing.T) {
 	t.Cleanup(iss.Close)
 	identity := make([]byte, 32)
 	identity[0] = 1
-	iss.AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","use":"sig","x":"` + b64(identity) + `"}`))
+	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","use":"sig","x":"` + b64(identity) + `"}`))
 	e := newEnvFor(t, iss, true)
 	payload, _ := json.Marshal(e.payload(map[string]any{"scope": "notes:read admin"}))
 	check(t, e.do(t, "GET", "/api/notes", bearer(forgeEd25519("small", string(payload)))...), invalid(descUnknown))

@@ -27,6 +27,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -136,7 +137,7 @@ func newFuzzEnv(f testing.TB) *fuzzEnv {
 	f.Helper()
 	iss := jwkstest.NewIssuer()
 	f.Cleanup(iss.Close)
-	iss.SetJWKSBody(fuzzJWKS())
+	hostile.Of(iss).SetJWKSBody(fuzzJWKS())
 	keys := iss.NewCache()
 	g, err := middleware.New(keys, fuzzIssuer, []string{aud}, middleware.WithClock(func() time.Time { return fuzzNow }))
 	if err != nil {

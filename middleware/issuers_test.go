@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -133,7 +134,7 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 	t.Cleanup(b.Close)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	raw := jwkstest.PublicJWK(&other.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
-	b.SetJWKSBody([]byte(`{"keys":[` + string(raw) + `]}`))
+	hostile.Of(b).SetJWKSBody([]byte(`{"keys":[` + string(raw) + `]}`))
 	keysB := b.NewCache()
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()))
 	tokA := a.Mint()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
@@ -32,7 +33,7 @@ func TestSeveralIssuers(t *testing.T) {
 		raw := jwkstest.PublicJWK(&k.PublicKey, kid, map[string]any{"alg": "ES256", "use": "sig"})
 		return string(raw)
 	}
-	b.SetJWKSBody([]byte(`{"keys":[` + jwk(same, kid) + `,` + jwk(bOnly, "b-only") + `]}`))
+	hostile.Of(b).SetJWKSBody([]byte(`{"keys":[` + jwk(same, kid) + `,` + jwk(bOnly, "b-only") + `]}`))
 	mint := func(iss *jwkstest.Issuer, opts ...jwkstest.MintOption) string {
 		return iss.Mint(opts...)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -227,6 +228,13 @@ func startIssuer(opts ...Option) (*Issuer, error) {
 	// server on the same port may reach the handler at once.
 	i.srv = httptest.NewUnstartedServer(http.HandlerFunc(i.route))
 	i.srv.Start()
+	hostile.Register(i, &hostile.Knobs{
+		SetJWKSBody:       i.setJWKSBody,
+		AddRawJWK:         i.addRawJWK,
+		SetMetadataIssuer: i.setMetadataIssuer,
+		SetJWKSURI:        i.setJWKSURI,
+		PrivateKey:        i.privateKey,
+	})
 	return i, nil
 }
 
@@ -235,6 +243,7 @@ func startIssuer(opts ...Option) (*Issuer, error) {
 // idempotent. Minting and key management keep working after Close.
 func (i *Issuer) Close() {
 	i.closeOnce.Do(func() {
+		hostile.Unregister(i)
 		i.mu.Lock()
 		caches := i.caches
 		i.caches = nil
@@ -297,8 +306,8 @@ func (i *Issuer) rotate(alg string) (kid string, err error) {
 // stop verifying once a verifier refreshes its key set. If it was the signing
 // key of its algorithm, that algorithm has no signing key until [Issuer.Rotate]
 // is called or [Issuer.Mint] needs one (Mint then generates a new key). The
-// key material stays available through [Issuer.PrivateKey],
-// [Issuer.PublicKey], [WithKID] and [Issuer.Sign]. RemoveKey reports whether
+// key material stays available through [Issuer.PublicKey], [WithKID] and
+// [Issuer.Sign]. RemoveKey reports whether
 // the key was published.
 func (i *Issuer) RemoveKey(kid string) bool {
 	i.mu.Lock()
@@ -324,46 +333,46 @@ func (i *Issuer) PublicKey(kid string) crypto.PublicKey {
 	return nil
 }
 
-// PrivateKey returns the private key of kid (*rsa.PrivateKey,
+// privateKey returns the private key of kid (*rsa.PrivateKey,
 // *ecdsa.PrivateKey or ed25519.PrivateKey), or nil if the issuer never created
 // a key with that ID. Removed keys are still known.
-func (i *Issuer) PrivateKey(kid string) crypto.Signer {
+func (i *Issuer) privateKey(kid string) crypto.Signer {
 	if e := i.lookup(kid); e != nil {
 		return e.priv
 	}
 	return nil
 }
 
-// SetJWKSBody makes the JWKS endpoint serve exactly body (with Content-Type
+// setJWKSBody makes the JWKS endpoint serve exactly body (with Content-Type
 // application/json), to test malformed key sets. A nil body restores the
 // generated JWKS; an empty non-nil body serves an empty response.
-func (i *Issuer) SetJWKSBody(body []byte) {
+func (i *Issuer) setJWKSBody(body []byte) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.jwksOverride = bytes.Clone(body)
 }
 
-// AddRawJWK appends raw, verbatim, to the "keys" array of the generated JWKS,
+// addRawJWK appends raw, verbatim, to the "keys" array of the generated JWKS,
 // after the issuer's own keys. raw may be an unsupported or malformed JWK; if
 // it is not valid JSON the whole JWKS document becomes invalid JSON.
-func (i *Issuer) AddRawJWK(raw json.RawMessage) {
+func (i *Issuer) addRawJWK(raw json.RawMessage) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.rawJWKs = append(i.rawJWKs, bytes.Clone(raw))
 }
 
-// SetMetadataIssuer sets the "issuer" value served in both discovery
+// setMetadataIssuer sets the "issuer" value served in both discovery
 // documents, for issuer mix-up tests. "" restores the real issuer. Minted
 // tokens keep using [Issuer.URL] as "iss".
-func (i *Issuer) SetMetadataIssuer(iss string) {
+func (i *Issuer) setMetadataIssuer(iss string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.metaIssuer = iss
 }
 
-// SetJWKSURI sets the "jwks_uri" value served in both discovery documents.
+// setJWKSURI sets the "jwks_uri" value served in both discovery documents.
 // "" restores the real one ([Issuer.JWKSURL]).
-func (i *Issuer) SetJWKSURI(u string) {
+func (i *Issuer) setJWKSURI(u string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.jwksURI = u
@@ -541,10 +550,10 @@ func (i *Issuer) publishedAlgs() []string {
 
 // PublicJWK marshals pub as a JWK (with jwkset, as the issuer's own keys
 // are) with the given kid, then sets each member of override, deleting
-// those whose value is nil. It builds the odd entries that AddRawJWK
-// publishes: a key whose "alg", "use" or "key_ops" does not fit, a
-// duplicate kid, a key with a member removed. It panics for a key jwkset
-// cannot marshal.
+// those whose value is nil: the entries of a JWKS for jwks.NewStatic, or
+// odd ones (a key whose "alg", "use" or "key_ops" does not fit, a member
+// removed) for a test of what a verifier refuses. It panics for a key
+// jwkset cannot marshal.
 func PublicJWK(pub crypto.PublicKey, kid string, override map[string]any) json.RawMessage {
 	raw, err := publicJWK(pub, kid, override)
 	if err != nil {

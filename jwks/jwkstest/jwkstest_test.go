@@ -27,6 +27,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
@@ -212,7 +213,7 @@ func TestMintVerifiesWithServedJWKS(t *testing.T) {
 					t.Errorf("%s: served key does not equal PublicKey(kid)", c.name)
 				}
 				var keyOK bool
-				switch priv := c.iss.PrivateKey(kid).(type) {
+				switch priv := hostile.Of(c.iss).PrivateKey(kid).(type) {
 				case *rsa.PrivateKey:
 					keyOK = tc.kty == "RSA" && priv.N.BitLen() == 2048
 				case *ecdsa.PrivateKey:
@@ -221,7 +222,7 @@ func TestMintVerifiesWithServedJWKS(t *testing.T) {
 					keyOK = tc.kty == "OKP"
 				}
 				if !keyOK {
-					t.Errorf("%s: PrivateKey(kid) is %T, unexpected for %s", c.name, c.iss.PrivateKey(kid), tc.alg)
+					t.Errorf("%s: PrivateKey(kid) is %T, unexpected for %s", c.name, hostile.Of(c.iss).PrivateKey(kid), tc.alg)
 				}
 
 				tok, claims, err := verify(c.iss, keys, c.token, jwt.WithAudience(defaultAudience))
@@ -417,8 +418,8 @@ func TestMetadataOverrides(t *testing.T) {
 		return resp.StatusCode, md
 	}
 
-	iss.SetMetadataIssuer("https://evil.example")
-	iss.SetJWKSURI("https://evil.example/keys")
+	hostile.Of(iss).SetMetadataIssuer("https://evil.example")
+	hostile.Of(iss).SetJWKSURI("https://evil.example/keys")
 	for _, u := range []string{openid, oauth} {
 		_, md := readMD(u)
 		if md["issuer"] != "https://evil.example" || md["jwks_uri"] != "https://evil.example/keys" {
@@ -429,8 +430,8 @@ func TestMetadataOverrides(t *testing.T) {
 	if _, claims := unverified(t, token); claims["iss"] != iss.URL() {
 		t.Errorf("minted iss = %v, want the real issuer", claims["iss"])
 	}
-	iss.SetMetadataIssuer("")
-	iss.SetJWKSURI("")
+	hostile.Of(iss).SetMetadataIssuer("")
+	hostile.Of(iss).SetJWKSURI("")
 	if _, md := readMD(openid); md["issuer"] != iss.URL() || md["jwks_uri"] != iss.JWKSURL() {
 		t.Errorf("after restore: metadata = %v", md)
 	}
@@ -513,10 +514,10 @@ func TestRotateAndRemoveKey(t *testing.T) {
 	if _, _, err := verify(iss, keys, t2); err != nil {
 		t.Errorf("token signed with remaining key: %v", err)
 	}
-	if iss.PublicKey(k1) == nil || iss.PrivateKey(k1) == nil {
+	if iss.PublicKey(k1) == nil || hostile.Of(iss).PrivateKey(k1) == nil {
 		t.Error("removed key material is no longer available")
 	}
-	if iss.PublicKey("nope") != nil || iss.PrivateKey("nope") != nil {
+	if iss.PublicKey("nope") != nil || hostile.Of(iss).PrivateKey("nope") != nil {
 		t.Error("unknown kid returned a key")
 	}
 
@@ -776,19 +777,19 @@ func TestJWKSOverrides(t *testing.T) {
 	kid := iss.SigningKID("RS256")
 
 	for _, body := range [][]byte{[]byte("not json"), []byte(`{"keys":[{"kty":"RSA"}]}`), {}} {
-		iss.SetJWKSBody(body)
+		hostile.Of(iss).SetJWKSBody(body)
 		resp, got := get(t, iss.JWKSURL())
 		if resp.StatusCode != http.StatusOK || string(got) != string(body) {
 			t.Errorf("SetJWKSBody(%q): status %d, body %q", body, resp.StatusCode, got)
 		}
 	}
-	iss.SetJWKSBody(nil)
+	hostile.Of(iss).SetJWKSBody(nil)
 	if _, ok := fetchJWKS(t, iss)[kid]; !ok {
 		t.Error("SetJWKSBody(nil) did not restore the generated JWKS")
 	}
 
-	iss.AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"sym","k":"c2VjcmV0"}`))
-	iss.AddRawJWK(json.RawMessage(`{"kty":"XYZ","kid":"weird"}`))
+	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"sym","k":"c2VjcmV0"}`))
+	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"XYZ","kid":"weird"}`))
 	_, body := get(t, iss.JWKSURL())
 	var doc struct {
 		Keys []map[string]any `json:"keys"`
@@ -1178,8 +1179,8 @@ func TestConcurrentMintAndRotate(t *testing.T) {
 		defer wg.Done()
 		for range 10 {
 			iss.SetFault(FaultNone)
-			iss.SetMetadataIssuer("")
-			iss.AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"x"}`))
+			hostile.Of(iss).SetMetadataIssuer("")
+			hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"oct","kid":"x"}`))
 			resp, err := http.Get(iss.URL() + "/.well-known/openid-configuration")
 			if err != nil {
 				fail(err)
