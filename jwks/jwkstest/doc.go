@@ -13,8 +13,9 @@
 //
 // Tokens are real JWTs signed with real, freshly generated keys (RSA 2048,
 // ECDSA P-256/P-384/P-521, Ed25519); nothing about the cryptography is mocked.
-// Tests can rotate and remove keys, serve broken key sets or metadata, inject
-// outages ([Fault]) and count fetches, which makes the package suitable for
+// Tests can rotate and remove keys, inject outages and broken answers
+// ([Fault]), switch discovery documents off and count fetches, and
+// [Issuer.NewCache] gives them a ready jwks.Cache over the issuer, which makes the package suitable for
 // testing verifiers, caches and middleware end to end. It is modelled on
 // github.com/coreos/go-oidc's oidctest package.
 //
@@ -23,8 +24,8 @@
 // server for production: it authenticates no clients, keeps private keys in
 // memory and hands a token to anyone who asks.
 //
-// All methods of [Issuer] are safe for concurrent use. NewIssuer, Mint,
-// Sign, Rotate and PublicJWK panic on failure, as httptest.NewServer does:
+// All methods of [Issuer] are safe for concurrent use. NewIssuer, NewCache,
+// Mint, Sign, Rotate and PublicJWK panic on failure, as httptest.NewServer does:
 // a helper that returned an error would be wrapped by every test, and a
 // failure turned into an empty token by `tok, _ :=`.
 //
