@@ -15,8 +15,8 @@
 // ECDSA P-256/P-384/P-521, Ed25519); nothing about the cryptography is mocked.
 // Tests can rotate and remove keys, inject outages and broken answers
 // ([Fault]), switch discovery documents off and count fetches, and
-// [Issuer.NewCache] gives them a ready jwks.Cache over the issuer, which makes the package suitable for
-// testing verifiers, caches and middleware end to end. It is modelled on
+// [Issuer.NewCache] gives them a ready jwks.Cache over the issuer: enough
+// to test verifiers, caches and middleware end to end. It is modelled on
 // github.com/coreos/go-oidc's oidctest package.
 //
 // The package is meant for the tests of this library, for the tests of its
