@@ -1,12 +1,26 @@
-// Package guardtest is shared test support for the adapters: one issuer, one
-// Guard, and one table of requests, each with the exact response and the
-// refusal reason it must get, that every entry point (net/http, Echo, Gin,
-// and each later adapter through its own translation) is checked against.
-// A break in the core fails the table for every entry point at once.
+// Package guardtest is the one table of requests and answers that every
+// entry point of this library is held to: net/http, Echo, Gin, the example
+// servers, and each later adapter or transport through its own
+// translation. Each case has its exact response (status, challenges,
+// content type, body), the sentinel error the user's error hook must see
+// and the reason the metrics record. Compare also checks, for every case,
+// the properties every entry point must have: the claims reach the final
+// handler, the user's error hook runs, and a refusal stops the chain. A
+// break in the core therefore fails the table for every entry point at
+// once.
+//
+// The refusal rules are written here and nowhere else; the other tests
+// keep what only they can test (real HTTP, flags, fetches, attacks).
 package guardtest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +31,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -28,153 +43,342 @@ const (
 	AdminAudience = "https://api.example.com/admin"
 )
 
+// Routes of the table, the same as the example servers':
+//   - PathMe needs a token;
+//   - PathNotes needs notes:read, inside a group that verifies first;
+//   - PathAdmin needs the admin audience and the admin scope.
+//
+// And two that only an Env has:
+//   - PathAny needs a or b, inside the group;
+//   - PathStrict is a rule of the Env's Strict Guard inside the group of
+//     its default one: it verifies the token again under its own policy.
+const (
+	PathMe     = "/api/me"
+	PathNotes  = "/api/notes"
+	PathAdmin  = "/admin/stats"
+	PathAny    = "/api/any"
+	PathStrict = "/api/strict"
+)
+
 // Env is a running test issuer, key cache and Guard.
 type Env struct {
 	Issuer *jwkstest.Issuer
 	Keys   *jwks.Cache
 	Guard  *middleware.Guard
-	seen   *outcomes
+	// Strict is a Guard over the same keys with WithStrictType, for
+	// PathStrict.
+	Strict *middleware.Guard
+
+	mu      sync.Mutex
+	reason  string // the last Outcome the Guards' metrics recorded
+	hookErr error  // the last error the error hook saw
+	reached int    // how often the final handler ran
 }
 
-// outcomes records the Guard's Metrics outcomes: the reason of each
-// refusal (derived from its sentinel error) or "ok".
-type outcomes struct {
-	mu   sync.Mutex
-	last string
-}
+// Outcome records a refusal's reason, or "ok" (middleware.Metrics).
+func (e *Env) Outcome(_, reason string) { e.mu.Lock(); e.reason = reason; e.mu.Unlock() }
 
-func (o *outcomes) Outcome(_, reason string) { o.mu.Lock(); o.last = reason; o.mu.Unlock() }
-func (o *outcomes) TokenCache(bool)          {}
-func (o *outcomes) take() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r := o.last
-	o.last = ""
-	return r
-}
+// TokenCache is part of middleware.Metrics; the table does not count hits.
+func (e *Env) TokenCache(bool) {}
 
-// New starts an Env; opts are added to the Guard's.
+// New starts an Env; opts are added to the default Guard's, after the
+// table's own metrics and error hook (an option that replaces those breaks
+// the table's checks).
 func New(t testing.TB, opts ...middleware.Option) *Env {
 	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(Audience))
 	t.Cleanup(iss.Close)
-	keys := iss.NewCache()
-	seen := &outcomes{}
-	g, err := middleware.New(keys, iss.URL(), []string{Audience}, append([]middleware.Option{middleware.WithMetrics(seen)}, opts...)...)
+	iss.Rotate("ES256") // published before the cache's first fetch; Refusals uses it
+	e := &Env{Issuer: iss, Keys: iss.NewCache()}
+	hook := middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		e.mu.Lock()
+		e.hookErr = err
+		e.mu.Unlock()
+		middleware.WriteError(w, r, err)
+	})
+	var err error
+	e.Guard, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, append([]middleware.Option{middleware.WithMetrics(e), hook}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Issuer: iss, Keys: keys, Guard: g, seen: seen}
-}
-
-// Echo is the handler every route ends in: it writes the subject from the
-// claims in the request context, proving they got there.
-func Echo(w http.ResponseWriter, r *http.Request) {
-	c, ok := claims.FromContext(r.Context())
-	if !ok {
-		http.Error(w, "no claims", http.StatusInternalServerError)
-		return
+	e.Strict, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, middleware.WithMetrics(e), hook, middleware.WithStrictType())
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, "sub="+c.Subject+" scopes="+c.Scopes.String())
+	return e
 }
 
-// Routes of the table: /me needs a token, /notes needs notes:read (inside
-// a group that verifies first), /admin needs the admin audience and scope.
-const (
-	PathMe    = "/api/me"
-	PathNotes = "/api/notes"
-	PathAdmin = "/admin/stats"
-)
+// Final is the handler every route of the table ends in. It writes the
+// subject and scopes from the claims in the request context, proving they
+// got there, and counts that it ran, so a refusal that did not stop the
+// chain shows.
+func (e *Env) Final() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.reached++
+		e.mu.Unlock()
+		c, ok := claims.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "sub="+c.Subject+" scopes="+c.Scopes.String())
+	})
+}
 
 // Reference returns the net/http version of the table's routes.
 func (e *Env) Reference() http.Handler {
-	g := e.Guard
+	g, final := e.Guard, e.Final()
 	mux := http.NewServeMux()
-	mux.Handle("GET "+PathMe, g.Handler(http.HandlerFunc(Echo)))
-	mux.Handle("GET "+PathNotes, g.Handler(g.Require(middleware.Scopes("notes:read"))(http.HandlerFunc(Echo))))
-	mux.Handle("GET "+PathAdmin, g.Require(middleware.Audience(AdminAudience), middleware.Scopes("admin"))(http.HandlerFunc(Echo)))
+	mux.Handle("GET "+PathMe, g.Handler(final))
+	mux.Handle("GET "+PathNotes, g.Handler(g.Require(middleware.Scopes("notes:read"))(final)))
+	mux.Handle("GET "+PathAny, g.Handler(g.Require(middleware.AnyScope("a", "b"))(final)))
+	mux.Handle("GET "+PathStrict, g.Handler(e.Strict.Require()(final)))
+	mux.Handle("GET "+PathAdmin, g.Require(middleware.Audience(AdminAudience), middleware.Scopes("admin"))(final))
 	return mux
 }
 
 // A Case is one request of the table and what every entry point must
-// answer: the exact response, and the reason the Guard's metrics record
-// ("ok", or the refusal's, as Error.Reason gives it).
+// answer.
 type Case struct {
 	Name   string
 	Path   string
 	Header http.Header
 	Want   Response
+	// Err is the sentinel the error hook must see (errors.Is); nil for a
+	// request that passes.
+	Err error
+	// Reason is what the metrics record: "ok", or the refusal's reason
+	// (Error.Reason).
 	Reason string
 }
 
-// The refusals of the table, byte for byte as the example servers send them
+// Response is what a handler answered, in the parts the contract fixes.
+type Response struct {
+	Status     int
+	Challenges []string // the WWW-Authenticate values, in order
+	CType      string
+	Body       string
+}
+
+// The refusals, byte for byte as the example servers send them
 // (examples/README.md).
 const realm = `Bearer realm="api"`
 
-func invalid(desc string) Response {
+// Invalid is the 401 invalid_token refusal with desc.
+func Invalid(desc string) Response {
 	return Response{401, []string{realm + `, error="invalid_token", error_description="` + desc + `"`}, "application/json",
 		`{"error":"invalid_token","error_description":"` + desc + `"}`}
 }
 
-func forbidden(scope string) Response {
+// Forbidden is the 403 insufficient_scope refusal naming scope.
+func Forbidden(scope string) Response {
 	return Response{403, []string{realm + `, error="insufficient_scope", scope="` + scope + `"`}, "application/json",
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
 }
+
+// The refusals without a token error.
+var (
+	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`}
+	BadRequest    = Response{400, []string{realm + `, error="invalid_request"`}, "application/json",
+		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
+)
 
 func ok(scopes string) Response {
 	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes}
 }
 
-var (
-	noCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`}
-	badRequest    = Response{400, []string{realm + `, error="invalid_request"`}, "application/json",
-		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
+// Descriptions of the invalid_token refusals.
+const (
+	descExpired   = "The access token expired"
+	descSignature = "The access token signature is invalid"
+	descAudience  = "The access token is not meant for this resource"
+	descIssuer    = "The access token issuer is not accepted"
+	descMalformed = "The access token is malformed"
+	descClaims    = "The access token claims are malformed"
+	descUnknown   = "The access token signing key is unknown"
+	descMismatch  = "The access token signing key does not match its algorithm"
+	descAlg       = "The access token signature algorithm is not accepted"
+	descType      = "The access token type is not accepted"
+	descCritical  = "The access token uses an unsupported critical header"
+	descNoKID     = "The access token does not name its signing key"
+	descSubject   = "The access token has no subject"
 )
 
-// Cases returns requests covering every kind of outcome.
-func (e *Env) Cases(t testing.TB) []Case {
-	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
-	read := e.Issuer.Mint(jwkstest.WithScopes("notes:read"))
-	past := jwkstest.WithExpiresIn(-time.Hour)
+func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+
+func authz(v ...string) http.Header { return http.Header{"Authorization": v} }
+
+// Refusals returns the table's refusals on PathMe, PathNotes and
+// PathAdmin: those every entry point answers the same whatever its
+// handlers write, the example servers included. iss must mint for
+// Audience; its ES256 key is made if it has none (before the verifier's
+// first fetch is best: otherwise the first case that uses it costs an
+// unknown-kid refresh).
+func Refusals(iss *jwkstest.Issuer) []Case {
+	mint := iss.Mint
+	past := jwkstest.WithExpiresIn(-2 * time.Minute)
+	kid := iss.SigningKID("RS256")
+	esKID := iss.SigningKID("ES256")
+	if esKID == "" {
+		esKID = iss.Rotate("ES256")
+	}
+	now := time.Now().Unix()
+	header := func(over map[string]any) map[string]any {
+		return jwkjson.Override(map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": kid}, over)
+	}
+	payload := func(over map[string]any) map[string]any {
+		return jwkjson.Override(map[string]any{"iss": iss.URL(), "sub": "user-123", "aud": Audience, "iat": now, "exp": now + 300, "client_id": "c"}, over)
+	}
+	sign := func(h, p map[string]any) http.Header { return bearer(iss.Sign(kid, header(h), payload(p))) }
+	read := mint(jwkstest.WithScopes("notes:read"))
+	strangerRSA, strangerEC := strangerKeys()
+	invalid := func(name string, h http.Header, desc string, err error, reason string) Case {
+		return Case{name, PathMe, h, Invalid(desc), err, reason}
+	}
+	malformedRequest := func(name string, h http.Header) Case {
+		return Case{name, PathMe, h, BadRequest, middleware.ErrMalformedRequest, "malformed_request"}
+	}
 	return []Case{
-		{"ok", PathMe, bearer(read), ok("notes:read"), "ok"},
-		{"no token", PathMe, nil, noCredentials, "no_token"},
-		{"another scheme", PathMe, http.Header{"Authorization": {"Basic dTpw"}}, noCredentials, "no_token"},
-		{"malformed", PathMe, http.Header{"Authorization": {"Bearer a b"}}, badRequest, "malformed_request"},
-		{"two headers", PathMe, http.Header{"Authorization": {"Bearer " + read, "Bearer " + read}}, badRequest, "malformed_request"},
-		{"expired", PathMe, bearer(e.Issuer.Mint(past)), invalid("The access token expired"), "expired"},
-		{"expired and forged", PathMe, bearer(forge(e.Issuer.Mint(past))), invalid("The access token signature is invalid"), "signature"},
-		{"expired, wrong audience", PathMe, bearer(e.Issuer.Mint(past, jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"forged", PathMe, bearer(forge(read)), invalid("The access token signature is invalid"), "signature"},
-		{"unknown key", PathMe, bearer(e.Issuer.Mint(jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), "unknown_key"},
-		{"wrong issuer", PathMe, bearer(e.Issuer.Mint(jwkstest.WithClaim("iss", "https://stranger.example"))), invalid("The access token issuer is not accepted"), "issuer"},
-		{"wrong audience", PathMe, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", "https://x"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"garbage", PathMe, bearer("a.b.c"), invalid("The access token is malformed"), "malformed_token"},
-		{"scope ok", PathNotes, bearer(read), ok("notes:read"), "ok"},
-		{"scope missing", PathNotes, bearer(e.Issuer.Mint()), forbidden("notes:read"), "insufficient_scope"},
-		{"group without token", PathNotes, nil, noCredentials, "no_token"},
-		{"admin ok", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), ok("admin"), "ok"},
-		{"admin wrong audience", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"admin, expired API token", PathAdmin, bearer(e.Issuer.Mint(past, jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), "audience"},
-		{"admin scope missing", PathAdmin, bearer(e.Issuer.Mint(jwkstest.WithClaim("aud", AdminAudience))), forbidden("admin"), "insufficient_scope"},
+		// Where the token is read from, and how.
+		{"no token", PathMe, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+		{"another scheme", PathMe, authz("Basic dTpw"), NoCredentials, middleware.ErrNoToken, "no_token"},
+		{"query token is not read", PathMe + "?access_token=" + read, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+		{"group without token", PathNotes, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+		malformedRequest("bearer without token", authz("Bearer")),
+		malformedRequest("bearer with spaces only", authz("Bearer    ")),
+		malformedRequest("two tokens", authz("Bearer "+read+" "+read)),
+		malformedRequest("equals inside", authz("Bearer ab=cd")),
+		malformedRequest("non-b64token byte", authz("Bearer abc,def")),
+		malformedRequest("two headers", authz("Bearer "+read, "Bearer "+read)),
+		malformedRequest("header too long", bearer(strings.Repeat("a", middleware.MaxAuthorizationLength))),
+		invalid("trailing padding allowed by b64token", bearer(read+"=="), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+
+		// The token's shape and header.
+		invalid("garbage", bearer("a.b.c"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("two parts", bearer("abc.def"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("five parts (JWE)", bearer("a.b.c.d.e"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), descAlg, middleware.ErrAlgorithm, "algorithm"),
+		invalid("alg HS256", bearer(Unsigned(header(map[string]any{"alg": "HS256", "typ": "JWT"}), payload(nil))), descAlg, middleware.ErrAlgorithm, "algorithm"),
+		invalid("alg missing", bearer(Unsigned(header(map[string]any{"alg": nil}), payload(nil))), descAlg, middleware.ErrAlgorithm, "algorithm"),
+		invalid("typ JOSE", sign(map[string]any{"typ": "JOSE"}, nil), descType, middleware.ErrTokenType, "type"),
+		invalid("typ not a string", sign(map[string]any{"typ": 1}, nil), descType, middleware.ErrTokenType, "type"),
+		invalid("nested JWT", sign(map[string]any{"cty": "JWT"}, nil), descType, middleware.ErrTokenType, "type"),
+		invalid("crit", sign(map[string]any{"crit": []string{"exp"}}, nil), descCritical, middleware.ErrCritical, "critical_header"),
+		invalid("b64 false", sign(map[string]any{"b64": false}, nil), descCritical, middleware.ErrCritical, "critical_header"),
+		invalid("b64 not a boolean", sign(map[string]any{"b64": "false"}, nil), descCritical, middleware.ErrCritical, "critical_header"),
+		invalid("no kid", sign(map[string]any{"kid": nil}, nil), descNoKID, middleware.ErrNoKID, "no_kid"),
+		invalid("kid not a string", sign(map[string]any{"kid": 7}, nil), descNoKID, middleware.ErrNoKID, "no_kid"),
+
+		// The key and the signature.
+		invalid("unknown kid", bearer(mint(jwkstest.WithKID("no-such-key"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("path-like kid", bearer(mint(jwkstest.WithKID("../../etc/passwd"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("huge kid", bearer(mint(jwkstest.WithKID(strings.Repeat("k", 1000)))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("forged", bearer(Forge(read)), descSignature, middleware.ErrSignature, "signature"),
+		invalid("signed by a stranger under a known kid", bearer(mint(jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), descSignature, middleware.ErrSignature, "signature"),
+		invalid("EC key under an RSA kid", bearer(mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC), jwkstest.WithKID(kid))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("ES384 header on a P-256 key", bearer(Unsigned(map[string]any{"alg": "ES384", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("RS384 header on a JWK that says RS256", sign(map[string]any{"alg": "RS384"}, nil), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("RS256 header on an EC key", bearer(Unsigned(map[string]any{"alg": "RS256", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+
+		// The claims.
+		invalid("wrong issuer", bearer(mint(jwkstest.WithClaim("iss", "https://stranger.example"))), descIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("issuer with a trailing slash", bearer(mint(jwkstest.WithClaim("iss", iss.URL()+"/"))), descIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("wrong audience", bearer(mint(jwkstest.WithClaim("aud", "https://x"))), descAudience, middleware.ErrAudience, "audience"),
+		invalid("audience array without ours", bearer(mint(jwkstest.WithClaim("aud", []string{"x", "y"}))), descAudience, middleware.ErrAudience, "audience"),
+		invalid("no subject", sign(nil, map[string]any{"sub": nil}), descSubject, middleware.ErrSubject, "subject"),
+		invalid("empty subject", sign(nil, map[string]any{"sub": ""}), descSubject, middleware.ErrSubject, "subject"),
+		invalid("no exp", sign(nil, map[string]any{"exp": nil}), "The access token has no expiry time", middleware.ErrNoExpiry, "no_expiry"),
+		invalid("exp as a string", sign(nil, map[string]any{"exp": "9999999999"}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("exp beyond int64", sign(nil, map[string]any{"exp": json.RawMessage("1e19")}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("exp far beyond int64", sign(nil, map[string]any{"exp": 1e300}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("aud null", sign(nil, map[string]any{"aud": json.RawMessage("null")}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("nbf in the future", sign(nil, map[string]any{"nbf": now + 120}), "The access token is not valid yet", middleware.ErrNotYetValid, "not_yet_valid"),
+		invalid("iat in the future", sign(nil, map[string]any{"iat": now + 120}), "The access token was issued in the future", middleware.ErrIssuedInFuture, "issued_in_future"),
+
+		// The expired hint: only for a token genuine in every other way.
+		invalid("expired", bearer(mint(past)), descExpired, middleware.ErrTokenExpired, "expired"),
+		invalid("expired, exp far in the past", bearer(mint(jwkstest.WithClaim("exp", -1), jwkstest.WithClaim("iat", -100))), descExpired, middleware.ErrTokenExpired, "expired"),
+		invalid("expired and forged", bearer(Forge(mint(past))), descSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, signed by a stranger under a known kid", bearer(mint(past, jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), descSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, signed by a stranger's EC key", bearer(mint(past, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC))), descSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, wrong issuer", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), descIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("expired, wrong audience", bearer(mint(past, jwkstest.WithClaim("aud", "https://x"))), descAudience, middleware.ErrAudience, "audience"),
+		invalid("expired, bad typ", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), descType, middleware.ErrTokenType, "type"),
+		invalid("expired, unknown kid", bearer(mint(past, jwkstest.WithKID("unknown"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("expired, no subject", bearer(mint(past, jwkstest.WithClaim("sub", nil))), descSubject, middleware.ErrSubject, "subject"),
+		{"expired admin token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
+		{"expired API token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
+
+		// Audiences and scopes.
+		{"scope missing", PathNotes, bearer(mint()), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"scopes match exactly", PathNotes, bearer(mint(jwkstest.WithScopes("notes:readonly"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"forged token with the scope", PathNotes, bearer(Forge(read)), Invalid(descSignature), middleware.ErrSignature, "signature"},
+		{"admin token at the API", PathMe, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
+		{"API token at the admin route", PathAdmin, bearer(mint(jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
+		{"admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"both audiences, admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", []string{Audience, AdminAudience}))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
 	}
 }
 
-// forge flips a bit of tok's signature.
-func forge(tok string) string {
+// strangerKeys are keys no issuer publishes, made once: RSA generation is
+// slow, and the table is built for every entry point.
+var strangerKeys = sync.OnceValues(func() (*rsa.PrivateKey, *ecdsa.PrivateKey) {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return rk, ek
+})
+
+// Cases returns Refusals and the cases that need the Env's routes and
+// final handler: the requests that pass, PathAny and PathStrict.
+func (e *Env) Cases() []Case {
+	mint := e.Issuer.Mint
+	read := mint(jwkstest.WithScopes("notes:read"))
+	pass := func(name, path string, h http.Header, scopes string) Case {
+		return Case{name, path, h, ok(scopes), nil, "ok"}
+	}
+	cases := []Case{
+		pass("ok", PathMe, bearer(read), "notes:read"),
+		pass("lowercase scheme", PathMe, authz("bearer "+read), "notes:read"),
+		pass("upper-case scheme", PathMe, authz("BEARER "+read), "notes:read"),
+		pass("several spaces", PathMe, authz("Bearer    "+read), "notes:read"),
+		pass("typ JWT", PathMe, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), ""),
+		pass("typ in mixed case", PathMe, bearer(mint(jwkstest.WithHeader("typ", "Application/AT+JWT"))), ""),
+		pass("scope ok", PathNotes, bearer(read), "notes:read"),
+		pass("scp as an array", PathNotes, bearer(mint(jwkstest.WithClaim("scp", []string{"notes:read"}))), "notes:read"),
+		pass("scp as a string", PathNotes, bearer(mint(jwkstest.WithClaim("scp", "x notes:read"))), "x notes:read"),
+		pass("any scope", PathAny, bearer(mint(jwkstest.WithScopes("b"))), "b"),
+		{"any scope missing", PathAny, bearer(mint(jwkstest.WithScopes("c"))), Forbidden("a b"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		pass("admin", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), "admin"),
+		pass("stricter nested Guard, typ at+jwt", PathStrict, bearer(read), "notes:read"),
+		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(descType), middleware.ErrTokenType, "type"},
+		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+	}
+	return append(cases, Refusals(e.Issuer)...)
+}
+
+// Forge flips a bit of tok's signature, keeping it canonical base64url.
+func Forge(tok string) string {
 	i := strings.LastIndexByte(tok, '.')
 	sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
 	sig[len(sig)/2] ^= 0xff
 	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// Response is what a handler answered, in the parts the contract fixes.
-type Response struct {
-	Status    int
-	Challenge []string
-	CType     string
-	Body      string
+// Unsigned encodes header and payload with a junk signature: for checks
+// that must refuse a token before its signature is looked at.
+func Unsigned(header, payload map[string]any) string {
+	h, _ := json.Marshal(header)
+	p, _ := json.Marshal(payload)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("junk-signature"))
 }
 
 // Serve runs c through h.
@@ -188,24 +392,85 @@ func Serve(h http.Handler, c Case) Response {
 	return Response{rec.Code, rec.Header().Values("Www-Authenticate"), rec.Header().Get("Content-Type"), rec.Body.String()}
 }
 
-// Compare fails t for each case that h answers otherwise than the table
-// says, or for which the Guard records another reason; the net/http
-// reference is held to the same table, so a core regression that every
-// entry point shares fails it too.
+// Equal reports whether got is exactly want.
+func (want Response) Equal(got Response) bool {
+	return got.Status == want.Status && got.CType == want.CType && got.Body == want.Body && slices.Equal(got.Challenges, want.Challenges)
+}
+
+// Compare holds the net/http reference and h (an adapter's version of the
+// Reference routes, built on Final; nil for the reference alone) to every
+// case of the table, and checks on each that:
+//   - the response is exactly the case's;
+//   - the metrics record the case's reason;
+//   - the error hook saw the case's sentinel (and an invalid_token refusal
+//     is ErrInvalidToken; only the expired hint is ErrTokenExpired), or
+//     nothing for a request that passes;
+//   - the final handler ran once for a request that passes, and never for
+//     a refusal.
 func (e *Env) Compare(t *testing.T, h http.Handler) {
 	t.Helper()
-	for _, entry := range []struct {
+	entries := []struct {
 		name string
 		h    http.Handler
-	}{{"net/http reference", e.Reference()}, {"adapter", h}} {
-		for _, c := range e.Cases(t) {
-			e.seen.take()
+	}{{"net/http reference", e.Reference()}}
+	if h != nil {
+		entries = append(entries, struct {
+			name string
+			h    http.Handler
+		}{"adapter", h})
+	}
+	for _, entry := range entries {
+		for _, c := range e.Cases() {
+			e.mu.Lock()
+			e.reason, e.hookErr, e.reached = "", nil, 0
+			e.mu.Unlock()
 			got := Serve(entry.h, c)
-			reason := e.seen.take()
-			if got.Status != c.Want.Status || got.CType != c.Want.CType || got.Body != c.Want.Body ||
-				!slices.Equal(got.Challenge, c.Want.Challenge) || reason != c.Reason {
+			e.mu.Lock()
+			reason, hookErr, reached := e.reason, e.hookErr, e.reached
+			e.mu.Unlock()
+			if !c.Want.Equal(got) || reason != c.Reason {
 				t.Errorf("%s, %s:\n got  %+v (reason %q)\n want %+v (reason %q)", entry.name, c.Name, got, reason, c.Want, c.Reason)
+			}
+			if msg := checkHook(c, hookErr); msg != "" {
+				t.Errorf("%s, %s: error hook %s", entry.name, c.Name, msg)
+			}
+			if want := boolInt(c.Err == nil); reached != want {
+				t.Errorf("%s, %s: the final handler ran %d times, want %d", entry.name, c.Name, reached, want)
 			}
 		}
 	}
+}
+
+func checkHook(c Case, err error) string {
+	switch {
+	case c.Err == nil && err != nil:
+		return "saw " + err.Error() + " for a request that passes"
+	case c.Err == nil:
+		return ""
+	case !errors.Is(err, c.Err):
+		return "saw " + errString(err) + ", want " + c.Err.Error()
+	case strings.Contains(strings.Join(c.Want.Challenges, ""), `error="invalid_token"`) && !errors.Is(err, middleware.ErrInvalidToken):
+		return "saw " + err.Error() + ", which is not ErrInvalidToken"
+	case errors.Is(err, middleware.ErrTokenExpired) != (c.Err == middleware.ErrTokenExpired):
+		return "saw " + err.Error() + ": ErrTokenExpired must mean the expired hint, and only it"
+	}
+	var me *middleware.Error
+	if errors.As(err, &me) && me.Status() != c.Want.Status {
+		return "saw an Error with status " + http.StatusText(me.Status()) + ", but the response is " + http.StatusText(c.Want.Status)
+	}
+	return ""
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "nothing"
+	}
+	return err.Error()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

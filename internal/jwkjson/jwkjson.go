@@ -1,5 +1,6 @@
-// Package jwkjson writes public keys as JWKs, with members changed or
-// removed, for the test issuer and for tests that build hostile key sets.
+// Package jwkjson writes the JSON objects of JOSE for tests: public keys as
+// JWKs, and JWKs, headers or claims sets with members changed or removed,
+// for the test issuer and for tests that build hostile tokens and keys.
 // It lives apart from jwkstest so that the jwks package's own tests can
 // use it: jwkstest imports jwks, and jwks's internal tests cannot import
 // jwkstest back.
@@ -9,6 +10,7 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/MicahParks/jwkset"
 )
@@ -32,12 +34,22 @@ func Public(pub crypto.PublicKey, kid string, override map[string]any) (json.Raw
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("jwkjson: reading JWK: %w", err)
 	}
-	for k, v := range override {
+	return json.Marshal(Override(m, override))
+}
+
+// Override returns a copy of base with each member of over set, or
+// removed when its value is nil: an object one step from a valid one.
+func Override(base, over map[string]any) map[string]any {
+	m := maps.Clone(base)
+	if m == nil {
+		m = map[string]any{}
+	}
+	for k, v := range over {
 		if v == nil {
 			delete(m, k)
 		} else {
 			m[k] = v
 		}
 	}
-	return json.Marshal(m)
+	return m
 }

@@ -1,0 +1,13 @@
+package middleware_test
+
+import (
+	"testing"
+
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+)
+
+// TestContractTable holds net/http, the reference every adapter is
+// compared with, to the one table of requests and answers.
+func TestContractTable(t *testing.T) {
+	guardtest.New(t).Compare(t, nil)
+}
