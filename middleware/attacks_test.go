@@ -30,7 +30,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -324,15 +326,7 @@ func TestAttack(t *testing.T) {
 }
 
 func (a *attackEnv) hdr(over map[string]any) map[string]any {
-	h := map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": a.rsKID}
-	for k, v := range over {
-		if v == nil {
-			delete(h, k)
-		} else {
-			h[k] = v
-		}
-	}
-	return h
+	return jwkjson.Override(map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": a.rsKID}, over)
 }
 
 // claimsJSON is a valid payload as JSON text, with extra members appended
@@ -382,9 +376,9 @@ func (a *attackEnv) algNoneAttacks(t *testing.T) []attackCase {
 	}
 	// jwkstest's own "none" signer: the token golang-jwt would produce.
 	out = append(out,
-		attackCase{name: "alg_none_via_golang_jwt", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"alg": "none"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
-		attackCase{name: "alg_empty_string", tok: unsigned(a.hdr(map[string]any{"alg": ""}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
-		attackCase{name: "alg_not_a_string", tok: unsigned(a.hdr(map[string]any{"alg": []string{"RS256"}}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
+		attackCase{name: "alg_none_via_golang_jwt", tok: a.iss.Sign(a.rsKID, a.hdr(map[string]any{"alg": "none"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
+		attackCase{name: "alg_empty_string", tok: guardtest.Unsigned(a.hdr(map[string]any{"alg": ""}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
+		attackCase{name: "alg_not_a_string", tok: guardtest.Unsigned(a.hdr(map[string]any{"alg": []string{"RS256"}}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		attackCase{name: "rs256_empty_signature", tok: strings.TrimRight(a.iss.Mint(), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), want: invalid(descSignature), err: middleware.ErrSignature},
 	)
 	return out
@@ -432,7 +426,7 @@ func (a *attackEnv) confusionAttacks(t *testing.T) []attackCase {
 	}
 	// jwkstest's own confusion signer (PEM) as a cross-check of hmacToken.
 	out = append(out,
-		attackCase{name: "confusion_HS256_via_jwkstest_sign", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"alg": "HS256"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
+		attackCase{name: "confusion_HS256_via_jwkstest_sign", tok: a.iss.Sign(a.rsKID, a.hdr(map[string]any{"alg": "HS256"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		attackCase{name: "confusion_oct_key_in_jwks", tok: hmacToken("HS256", a.octK, a.hdr(map[string]any{"alg": "HS256", "kid": "octk"}), p), want: invalid(descAlg), err: middleware.ErrAlgorithm},
 		// An asymmetric alg naming the oct kid: the cache never kept it.
 		attackCase{name: "confusion_rs256_header_on_oct_kid", tok: a.iss.Mint(jwkstest.WithKID("octk")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
@@ -481,7 +475,7 @@ func (a *attackEnv) keyMismatchAttacks(t *testing.T) []attackCase {
 		// Properly signed, but the JWK names another alg.
 		{name: "jwk_alg_RS512_token_RS256_properly_signed", tok: ours(a.algRS512, "jwk-alg-rs512", "RS256"), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
 		{name: "jwk_alg_RS512_token_PS512_properly_signed", tok: ours(a.algRS512, "jwk-alg-rs512", "PS512"), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
-		{name: "jwk_alg_RS256_token_PS256_properly_signed", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"alg": "PS256"}), p), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
+		{name: "jwk_alg_RS256_token_PS256_properly_signed", tok: a.iss.Sign(a.rsKID, a.hdr(map[string]any{"alg": "PS256"}), p), want: invalid(descMismatch), err: middleware.ErrKeyMismatch},
 		{name: "control_jwk_alg_RS512_token_RS512", tok: ours(a.algRS512, "jwk-alg-rs512", "RS512"), want: accepted},
 		// Properly signed with keys the cache refuses to keep.
 		{name: "jwk_use_enc_properly_signed", tok: ours(a.useEnc, "jwk-use-enc", "RS256"), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
@@ -493,14 +487,14 @@ func (a *attackEnv) keyMismatchAttacks(t *testing.T) []attackCase {
 // kid: absent, empty, not a string, hostile strings, huge.
 func (a *attackEnv) kidAttacks(t *testing.T) []attackCase {
 	p := a.payload(nil)
-	signed := func(kid any) string { return a.sign(t, a.rsKID, a.hdr(map[string]any{"kid": kid}), p) }
+	signed := func(kid any) string { return a.iss.Sign(a.rsKID, a.hdr(map[string]any{"kid": kid}), p) }
 	huge := strings.Repeat("k", 10<<10)
 	var out []attackCase
 	for name, kid := range map[string]any{"number": 7, "array": []string{a.rsKID}, "object": map[string]any{"kid": a.rsKID}, "bool": true, "null": json.RawMessage("null")} {
 		out = append(out, attackCase{name: "kid_not_a_string_" + name, tok: signed(kid), want: invalid(descNoKID), err: middleware.ErrNoKID})
 	}
 	return append(out,
-		attackCase{name: "kid_missing", tok: a.sign(t, a.rsKID, a.hdr(map[string]any{"kid": nil}), p), want: invalid(descNoKID), err: middleware.ErrNoKID},
+		attackCase{name: "kid_missing", tok: a.iss.Sign(a.rsKID, a.hdr(map[string]any{"kid": nil}), p), want: invalid(descNoKID), err: middleware.ErrNoKID},
 		attackCase{name: "kid_empty", tok: signed(""), want: invalid(descNoKID), err: middleware.ErrNoKID},
 		attackCase{name: "kid_path_traversal", tok: a.iss.Mint(jwkstest.WithKID("../../etc/passwd")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
 		attackCase{name: "kid_sql_injection", tok: a.iss.Mint(jwkstest.WithKID("' OR 1=1 --")), want: invalid(descUnknown), err: middleware.ErrUnknownKey},
@@ -519,7 +513,7 @@ func (a *attackEnv) kidAttacks(t *testing.T) []attackCase {
 // crit, b64, typ, JWE, nested JWTs, duplicate header members.
 func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 	p := a.payload(nil)
-	signed := func(over map[string]any) string { return a.sign(t, a.rsKID, a.hdr(over), p) }
+	signed := func(over map[string]any) string { return a.iss.Sign(a.rsKID, a.hdr(over), p) }
 	var out []attackCase
 	for name, crit := range map[string]any{
 		"exp": []string{"exp"}, "empty_array": []string{}, "b64": []string{"b64"}, "unknown_ext": []string{"x-unknown"},
@@ -831,7 +825,7 @@ func TestAttackTokenCacheKeepsPerRouteChecks(t *testing.T) {
 		check(t, e.do(t, "GET", "/admin/stats", bearer(tok)...), invalid(descAudience))
 		check(t, e.do(t, "GET", "/api/notes", bearer(tok)...), response{403, `Bearer realm="api", error="insufficient_scope", scope="notes:read"`, "", "application/json",
 			`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`})
-		check(t, e.do(t, "GET", "/api/me", bearer(forge(tok))...), invalid(descSignature))
+		check(t, e.do(t, "GET", "/api/me", bearer(guardtest.Forge(tok))...), invalid(descSignature))
 		check(t, e.do(t, "GET", "/api/me", bearer(tok+"=")...), invalid(descMalformed))
 	}
 }

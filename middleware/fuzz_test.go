@@ -28,6 +28,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/hostile"
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -179,15 +180,7 @@ func fuzzToken(kid, alg string, header, payload map[string]any) string {
 
 func fuzzClaims(over map[string]any) map[string]any {
 	now := fuzzNow.Unix()
-	c := map[string]any{"iss": fuzzIssuer, "sub": "user-1", "aud": aud, "iat": now - 60, "exp": now + 3600, "scope": "read", "client_id": "c"}
-	for n, v := range over {
-		if v == nil {
-			delete(c, n)
-		} else {
-			c[n] = v
-		}
-	}
-	return c
+	return jwkjson.Override(map[string]any{"iss": fuzzIssuer, "sub": "user-1", "aud": aud, "iat": now - 60, "exp": now + 3600, "scope": "read", "client_id": "c"}, over)
 }
 
 // fuzzSeeds are the attack catalogue's shapes, on the fuzz keys.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/clock"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -185,7 +186,7 @@ func TestMetricsCountOutcomesByReason(t *testing.T) {
 	e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...)
 	e.do(t, "GET", "/api/notes", bearer(e.iss.Mint(jwkstest.WithScopes("notes:read")))...)
 	e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour)))...)
-	e.do(t, "GET", "/api/me", bearer(forge(e.iss.Mint()))...)
+	e.do(t, "GET", "/api/me", bearer(guardtest.Forge(e.iss.Mint()))...)
 	e.do(t, "GET", "/api/notes", bearer(e.iss.Mint())...)
 	e.do(t, "GET", "/api/me")
 	e.do(t, "GET", "/api/me", "Authorization", "Bearer a b")
