@@ -3,9 +3,6 @@ package contract_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
@@ -165,22 +163,24 @@ func bearer(tok string) []string { return []string{"Authorization", "Bearer " + 
 
 const realm = `Bearer realm="api"`
 
+// fromTable is a response of the library's one table (guardtest), where
+// every refusal's bytes are written, as this test's result.
+func fromTable(r guardtest.Response) result {
+	if len(r.Challenges) > 1 {
+		panic("the example servers send one challenge")
+	}
+	return result{r.Status, strings.Join(r.Challenges, ""), "", r.CType, r.Body}
+}
+
 var (
-	noCredentials = result{401, realm, "", "application/json", `{"error":"unauthorized"}`}
-	badRequest    = result{400, realm + `, error="invalid_request"`, "", "application/json",
-		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
-	expiredHint = invalid("The access token expired")
+	noCredentials = fromTable(guardtest.NoCredentials)
+	badRequest    = fromTable(guardtest.BadRequest)
+	expiredHint   = invalid("The access token expired")
 )
 
-func invalid(desc string) result {
-	return result{401, realm + `, error="invalid_token", error_description="` + desc + `"`, "", "application/json",
-		`{"error":"invalid_token","error_description":"` + desc + `"}`}
-}
+func invalid(desc string) result { return fromTable(guardtest.Invalid(desc)) }
 
-func forbidden(scopes string) result {
-	return result{403, realm + `, error="insufficient_scope", scope="` + scopes + `"`, "", "application/json",
-		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
-}
+func forbidden(scope string) result { return fromTable(guardtest.Forbidden(scope)) }
 
 // meBody is the JSON of /api/me for the test issuers' default subject.
 func meBody(iss, clientID string, scopes ...string) string {
@@ -193,28 +193,12 @@ func meBody(iss, clientID string, scopes ...string) string {
 	return string(b)
 }
 
-func forge(tok string) string {
-	i := strings.LastIndexByte(tok, '.')
-	sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
-	sig[len(sig)/2] ^= 0xff
-	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
-}
-
-func unsigned(header, payload map[string]any) string {
-	h, _ := json.Marshal(header)
-	p, _ := json.Marshal(payload)
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("sig"))
-}
-
 // TestContract runs every row of the contract against every server, with
 // a test issuer in this process that the server finds by discovery.
 func TestContract(t *testing.T) {
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	mint := iss.Mint
-	past := jwkstest.WithExpiresIn(-2 * time.Minute)
-	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
 	strangerIss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer strangerIss.Close()
 	fromStranger := strangerIss.Mint(jwkstest.WithClaim("iss", iss.URL()), jwkstest.WithHeader("jku", strangerIss.JWKSURL()), jwkstest.WithHeader("x5u", strangerIss.JWKSURL()))
@@ -226,9 +210,7 @@ func TestContract(t *testing.T) {
 		t.Fatalf("padded token is %d bytes", len(padded))
 	}
 	exactly8192 := "Bearer" + strings.Repeat(" ", 8192-6-len(padded)) + padded
-	kid := iss.SigningKID("RS256")
 	now := time.Now().Unix()
-	payload := map[string]any{"iss": iss.URL(), "sub": "u", "aud": aud, "exp": now + 300}
 	read, write, admin := mint(jwkstest.WithScopes("notes:read")), mint(jwkstest.WithScopes("notes:write")), mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
 	meJSON := func(clientID string, scopes ...string) string { return meBody(iss.URL(), clientID, scopes...) }
 	ok := func(body string) result { return result{200, "", "", "application/json", body} }
@@ -249,43 +231,12 @@ func TestContract(t *testing.T) {
 		{"scope and scp are united", "GET", "/api/me", bearer(mint(jwkstest.WithScopes("a b"), jwkstest.WithClaim("scp", []string{"b", "c"}))), ok(meJSON("test-client", "a", "b", "c")), false},
 		{"scp as a string", "GET", "/api/notes", bearer(mint(jwkstest.WithClaim("scp", "notes:read"))), ok("["), true},
 		{"notes", "GET", "/api/notes", bearer(read), ok("["), true},
-		{"notes without scope", "GET", "/api/notes", bearer(write), forbidden("notes:read"), false},
-		{"scopes match exactly", "GET", "/api/notes", bearer(mint(jwkstest.WithScopes("notes:readonly"))), forbidden("notes:read"), false},
 		{"create note", "POST", "/api/notes", bearer(write), result{201, "", "", "application/json", "{"}, true},
 		{"create note without scope", "POST", "/api/notes", bearer(read), forbidden("notes:write"), false},
 		{"admin", "GET", "/admin/stats", bearer(admin), ok("{"), true},
-		{"admin without scope", "GET", "/admin/stats", bearer(mint(jwkstest.WithClaim("aud", adminAud))), forbidden("admin"), false},
-		{"admin with the API audience", "GET", "/admin/stats", bearer(mint(jwkstest.WithScopes("admin"))), invalid("The access token is not meant for this resource"), false},
-		{"API with the admin audience", "GET", "/api/me", bearer(admin), invalid("The access token is not meant for this resource"), false},
-		{"no credentials", "GET", "/api/me", nil, noCredentials, false},
 		{"other scheme", "GET", "/api/me", []string{"Authorization", "Basic dTpw"}, noCredentials, false},
-		{"query token is not read", "GET", "/api/me?access_token=" + read, nil, noCredentials, false},
 		{"lowercase scheme", "GET", "/api/me", []string{"Authorization", "bearer " + read}, ok(meJSON("test-client", "notes:read")), false},
 		{"several spaces", "GET", "/api/me", []string{"Authorization", "Bearer   " + read}, ok(meJSON("test-client", "notes:read")), false},
-		{"bearer without token", "GET", "/api/me", []string{"Authorization", "Bearer"}, badRequest, false},
-		{"two tokens", "GET", "/api/me", []string{"Authorization", "Bearer " + read + " " + read}, badRequest, false},
-		{"equals inside the token", "GET", "/api/me", []string{"Authorization", "Bearer a=b"}, badRequest, false},
-		{"two Authorization headers", "GET", "/api/me", append(bearer(read), bearer(read)...), badRequest, false},
-		{"header over 8192 bytes", "GET", "/api/me", bearer(strings.Repeat("a", 8200)), badRequest, false},
-		{"expired", "GET", "/api/me", bearer(mint(past)), expiredHint, false},
-		{"expired and forged", "GET", "/api/me", bearer(forge(mint(past))), invalid("The access token signature is invalid"), false},
-		{"expired, signed by a stranger", "GET", "/api/me", bearer(mint(past, jwkstest.WithSigningKey(stranger), jwkstest.WithKID(kid))), invalid("The access token signature is invalid"), false},
-		{"expired, exp far in the past", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", -1), jwkstest.WithClaim("iat", -100))), expiredHint, false},
-		{"expired, wrong issuer", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), invalid("The access token issuer is not accepted"), false},
-		{"expired, wrong audience", "GET", "/api/me", bearer(mint(past, jwkstest.WithClaim("aud", "https://other.example"))), invalid("The access token is not meant for this resource"), false},
-		{"expired, bad typ", "GET", "/api/me", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
-		{"forged", "GET", "/api/me", bearer(forge(read)), invalid("The access token signature is invalid"), false},
-		{"wrong issuer", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iss", iss.URL()+"/"))), invalid("The access token issuer is not accepted"), false},
-		{"no subject", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("sub", ""))), invalid("The access token has no subject"), false},
-		{"no exp", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", nil))), invalid("The access token has no expiry time"), false},
-		{"exp as a string", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", fmt.Sprint(now+300)))), invalid("The access token claims are malformed"), false},
-		{"exp beyond int64", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", json.RawMessage("1e19")))), invalid("The access token claims are malformed"), false},
-		{"nbf in the future", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("nbf", now+600))), invalid("The access token is not valid yet"), false},
-		{"iat in the future", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", now+600))), invalid("The access token was issued in the future"), false},
-		{"alg none", "GET", "/api/me", bearer(unsigned(map[string]any{"alg": "none", "kid": kid}, payload)), invalid("The access token signature algorithm is not accepted"), false},
-		{"alg HS256", "GET", "/api/me", bearer(unsigned(map[string]any{"alg": "HS256", "kid": kid}, payload)), invalid("The access token signature algorithm is not accepted"), false},
-		{"no kid", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("kid", nil))), invalid("The access token does not name its signing key"), false},
-		{"unknown kid", "GET", "/api/me", bearer(mint(jwkstest.WithKID("nope"))), invalid("The access token signing key is unknown"), false},
 		{"jku and x5u are not used", "GET", "/api/me", bearer(fromStranger), invalid("The access token signing key is unknown"), false},
 		{"header of exactly 8192 bytes", "GET", "/api/me", []string{"Authorization", exactly8192}, ok(meJSON("test-client")), false},
 		{"header of 8193 bytes", "GET", "/api/me", []string{"Authorization", strings.Replace(exactly8192, " ", "  ", 1)}, badRequest, false},
@@ -295,11 +246,7 @@ func TestContract(t *testing.T) {
 		{"exp far in the future (fits int64)", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", int64(1e15)))), ok(meJSON("test-client")), false},
 		{"negative iat (fits int64)", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", -5))), ok(meJSON("test-client")), false},
 		{"exp with a fraction", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("exp", float64(now)+300.5))), ok(meJSON("test-client")), false},
-		{"crit", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("crit", []string{"x"}))), invalid("The access token uses an unsupported critical header"), false},
-		{"typ JOSE", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "JOSE"))), invalid("The access token type is not accepted"), false},
 		{"typ JWT", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "jwt"), jwkstest.WithScopes("x"))), ok(meJSON("test-client", "x")), false},
-		{"JWE", "GET", "/api/me", bearer("a.b.c.d.e"), invalid("The access token is malformed"), false},
-		{"ES512 header on an RSA key", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), invalid("The access token signing key does not match its algorithm"), false},
 	}
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
@@ -320,6 +267,21 @@ func TestContract(t *testing.T) {
 					}
 					if got != tc.want {
 						t.Fatalf("\n got  %+v\n want %+v", got, tc.want)
+					}
+				})
+			}
+			// The refusal rules of the library's one table, which every
+			// entry point answers the same.
+			for _, c := range guardtest.Refusals(iss) {
+				t.Run(c.Name, func(t *testing.T) {
+					var headers []string
+					for name, values := range c.Header {
+						for _, v := range values {
+							headers = append(headers, name, v)
+						}
+					}
+					if got, want := s.do(t, "GET", c.Path, headers...), fromTable(c.Want); got != want {
+						t.Fatalf("\n got  %+v\n want %+v", got, want)
 					}
 				})
 			}
