@@ -25,7 +25,7 @@ func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
 	switch vals := r.Header["Authorization"]; len(vals) {
 	case 0:
 	case 1:
-		t, rsn := parseAuthorization(vals[0])
+		t, rsn := parseAuthorization(vals[0], g.maxToken)
 		if rsn >= 0 {
 			return "", false, rsn
 		}
@@ -70,8 +70,13 @@ func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
 // parseAuthorization parses one Authorization header value. It returns ""
 // and -1 for a scheme other than Bearer (no bearer credentials here). The
 // token it returns is not yet checked against b64token.
-func parseAuthorization(v string) (string, reason) {
-	if len(v) > MaxAuthorizationLength {
+//
+// One limit governs the header: the maximum token size. A token over it is
+// a malformed request, and so is a header longer than it by more than
+// authorizationSlack, whatever it holds, so that no header is scanned
+// beyond a bound the server chose.
+func parseAuthorization(v string, maxToken int) (string, reason) {
+	if len(v) > maxToken+authorizationSlack {
 		return "", rMalformedRequest
 	}
 	scheme, rest, _ := strings.Cut(v, " ")
@@ -81,11 +86,15 @@ func parseAuthorization(v string) (string, reason) {
 	// One or more spaces may separate the scheme from the token; the
 	// server already trimmed the value's ends.
 	rest = strings.TrimLeft(rest, " ")
-	if rest == "" {
+	if rest == "" || len(rest) > maxToken {
 		return "", rMalformedRequest
 	}
 	return rest, -1
 }
+
+// authorizationSlack is what a header may hold beside its token: the
+// scheme, and the spaces RFC 6750 allows after it.
+const authorizationSlack = 256
 
 // isB64Token reports whether s matches RFC 6750 §2.1's b64token:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".

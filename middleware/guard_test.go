@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -131,12 +132,33 @@ var (
 	expired = invalid("The access token expired")
 )
 
+// The maximum token size is the one limit: it refuses a longer token in
+// the Authorization header as a malformed request, lifts the header's
+// bound with it (a 12 KB Entra ID token passes by default), and refuses a
+// longer token from another source, or given to VerifyToken, as too large.
 func TestTokenSizeCap(t *testing.T) {
 	e := newEnv(t, middleware.WithMaxTokenSize(64))
-	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), invalid("The access token is too large"))
-	if !errors.Is(e.last, middleware.ErrTokenTooLarge) {
+	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), badRequest)
+	if !errors.Is(e.last, middleware.ErrMalformedRequest) {
 		t.Fatalf("error = %v", e.last)
 	}
+	if _, err := e.guard.VerifyToken(context.Background(), e.iss.Mint()); !errors.Is(err, middleware.ErrTokenTooLarge) {
+		t.Fatalf("VerifyToken: %v, want ErrTokenTooLarge", err)
+	}
+	def := newEnvFor(t, e.iss, true)
+	groups := make([]string, 200) // the most Entra ID puts in a token
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08x-86f1-41af-91ab-%012x", i, i)
+	}
+	big := e.iss.Mint(jwkstest.WithClaim("groups", groups))
+	if len(big) < 10_000 || len(big) > middleware.DefaultMaxTokenSize {
+		t.Fatalf("the 200-group token is %d bytes", len(big))
+	}
+	check(t, def.do(t, "GET", "/api/me", bearer(big)...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
+	raised := newEnvFor(t, e.iss, true, middleware.WithMaxTokenSize(32<<10))
+	huge := e.iss.Mint(jwkstest.WithClaim("groups", append(groups, groups...)))
+	check(t, def.do(t, "GET", "/api/me", bearer(huge)...), badRequest)
+	check(t, raised.do(t, "GET", "/api/me", bearer(huge)...), response{200, "", "", "text/plain; charset=utf-8", "user-123"})
 }
 
 func TestOptInTokenSources(t *testing.T) {

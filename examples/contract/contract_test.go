@@ -203,13 +203,30 @@ func TestContract(t *testing.T) {
 	defer strangerIss.Close()
 	fromStranger := strangerIss.Mint(jwkstest.WithClaim("iss", iss.URL()), jwkstest.WithHeader("jku", strangerIss.JWKSURL()), jwkstest.WithHeader("x5u", strangerIss.JWKSURL()))
 	strangerIss.ResetCounters()
-	// An Authorization header of exactly 8192 bytes: a padded token, and
-	// as many spaces after "Bearer" as make up the rest.
-	padded := mint(jwkstest.WithClaim("pad", strings.Repeat("p", 5600)))
-	if len(padded) > 8185 {
-		t.Fatalf("padded token is %d bytes", len(padded))
+	// A token of exactly the maximum token size (16384 bytes), padded in
+	// its claims and its header: each part's base64url skips one length in
+	// four, and the two together land on any length.
+	var padded string
+search:
+	for n := 11_700; n < 11_800; n++ {
+		for k := range 4 {
+			tok := mint(jwkstest.WithClaim("pad", strings.Repeat("p", n)), jwkstest.WithHeader("pad", strings.Repeat("h", k)))
+			if len(tok) == 16384 {
+				padded = tok
+				break search
+			}
+		}
 	}
-	exactly8192 := "Bearer" + strings.Repeat(" ", 8192-6-len(padded)) + padded
+	if padded == "" {
+		t.Fatal("no pad lengths give a token of exactly 16384 bytes")
+	}
+	// A genuine-looking Entra ID token with 200 group IDs, the most Entra
+	// puts in a token: about 12 KB.
+	groups := make([]string, 200)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%08x-86f1-41af-91ab-%012x", i, i)
+	}
+	entra := mint(jwkstest.WithClaim("groups", groups))
 	now := time.Now().Unix()
 	read, write, admin := mint(jwkstest.WithScopes("notes:read")), mint(jwkstest.WithScopes("notes:write")), mint(jwkstest.WithClaim("aud", adminAud), jwkstest.WithScopes("admin"))
 	meJSON := func(clientID string, scopes ...string) string { return meBody(iss.URL(), clientID, scopes...) }
@@ -238,8 +255,9 @@ func TestContract(t *testing.T) {
 		{"lowercase scheme", "GET", "/api/me", []string{"Authorization", "bearer " + read}, ok(meJSON("test-client", "notes:read")), false},
 		{"several spaces", "GET", "/api/me", []string{"Authorization", "Bearer   " + read}, ok(meJSON("test-client", "notes:read")), false},
 		{"jku and x5u are not used", "GET", "/api/me", bearer(fromStranger), invalid("The access token signing key is unknown"), false},
-		{"header of exactly 8192 bytes", "GET", "/api/me", []string{"Authorization", exactly8192}, ok(meJSON("test-client")), false},
-		{"header of 8193 bytes", "GET", "/api/me", []string{"Authorization", strings.Replace(exactly8192, " ", "  ", 1)}, badRequest, false},
+		{"token of exactly 16384 bytes", "GET", "/api/me", bearer(padded), ok(meJSON("test-client")), false},
+		{"token of 16385 bytes", "GET", "/api/me", bearer(padded + "="), badRequest, false},
+		{"Entra ID token with 200 groups", "GET", "/api/me", bearer(entra), ok(meJSON("test-client")), false},
 		{"typ in mixed case", "GET", "/api/me", bearer(mint(jwkstest.WithHeader("typ", "Application/AT+JWT"))), ok(meJSON("test-client")), false},
 		{"iat within leeway", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("iat", now+20))), ok(meJSON("test-client")), false},
 		{"nbf within leeway", "GET", "/api/me", bearer(mint(jwkstest.WithClaim("nbf", now+20))), ok(meJSON("test-client")), false},

@@ -252,7 +252,8 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		malformedRequest("equals inside", authz("Bearer ab=cd")),
 		malformedRequest("non-b64token byte", authz("Bearer abc,def")),
 		malformedRequest("two headers", authz("Bearer "+read, "Bearer "+read)),
-		malformedRequest("header too long", bearer(strings.Repeat("a", middleware.MaxAuthorizationLength))),
+		malformedRequest("token over the maximum token size", bearer(strings.Repeat("a", middleware.DefaultMaxTokenSize+1))),
+		malformedRequest("header over the maximum token size with spaces", authz("Bearer"+strings.Repeat(" ", middleware.DefaultMaxTokenSize+300)+"a")),
 		invalid("trailing padding allowed by b64token", bearer(read+"=="), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
 
 		// The token's shape and header.
