@@ -56,12 +56,14 @@ type Claims struct {
 	ID        string    // "jti" (RFC 7519 §4.1.7): unique token identifier, useful for replay caches and audit logs.
 	ClientID  string    // "client_id" (RFC 8693 §4.3): the OAuth client the token was issued to.
 
-	// Scopes is the union of "scope" (RFC 8693 §4.2, a space-separated
-	// string) and "scp" (an array of strings or a space-separated string,
-	// as issued by several providers). Order is that of first appearance,
+	// Scopes is the union of "scope" (RFC 8693 §4.2 and RFC 9068: a
+	// space-separated string; Duende IdentityServer and Spring
+	// Authorization Server write an array of strings, which is accepted
+	// too) and "scp" (an array of strings or a space-separated string, as
+	// issued by several providers). Order is that of first appearance,
 	// "scope" first; duplicates and empty items are removed. Array elements
-	// of "scp" are taken verbatim and never split, so an element containing
-	// a space grants nothing that an exact-match check could ask for.
+	// are taken verbatim and never split, so an element containing a space
+	// grants nothing that an exact-match check could ask for.
 	Scopes Scopes
 
 	AuthTime time.Time // "auth_time" (RFC 9068 §2.2.1): when the user last authenticated; zero when absent.
@@ -506,35 +508,50 @@ func numericDate(s string, sp span) (time.Time, string) {
 // linear scan; larger (attacker-sized) sets use a map to stay O(n).
 const smallScopeSet = 16
 
-func scopesValue(s string, hasScope bool, scope span, hasScp bool, scp span) (Scopes, string, string) {
-	var scopeStr, scpStr string
-	scpArray := false
-	total := 0
-	if hasScope {
-		var reason string
-		if scopeStr, reason = stringValue(s, scope); reason != "" {
-			return nil, "scope", reason
+// scopeMember is one of "scope" and "scp" as found: a space-separated
+// string, or an array whose elements are taken verbatim.
+type scopeMember struct {
+	str     string
+	array   bool
+	arrayAt int
+}
+
+// readScopeMember reads a scope claim's value, a string or an array of
+// strings; it returns the number of scopes it may hold.
+func readScopeMember(s string, sp span) (scopeMember, int, string) {
+	switch s[sp.start] {
+	case '"':
+		str, reason := stringValue(s, sp)
+		if reason != "" {
+			return scopeMember{}, 0, reason
 		}
-		total += countFields(scopeStr)
+		return scopeMember{str: str}, countFields(str), ""
+	case '[':
+		n, ok := countStrings(s, sp.start)
+		if !ok {
+			return scopeMember{}, 0, reasonStringOrArray
+		}
+		return scopeMember{array: true, arrayAt: sp.start}, n, ""
 	}
-	if hasScp {
-		switch s[scp.start] {
-		case '"':
-			var reason string
-			if scpStr, reason = stringValue(s, scp); reason != "" {
-				return nil, "scp", reason
-			}
-			total += countFields(scpStr)
-		case '[':
-			n, ok := countStrings(s, scp.start)
-			if !ok {
-				return nil, "scp", reasonStringOrArray
-			}
-			scpArray = true
-			total += n
-		default:
-			return nil, "scp", reasonStringOrArray
+	return scopeMember{}, 0, reasonStringOrArray
+}
+
+func scopesValue(s string, hasScope bool, scope span, hasScp bool, scp span) (Scopes, string, string) {
+	var members [2]scopeMember
+	names := [2]string{"scope", "scp"}
+	total := 0
+	for i, m := range [2]struct {
+		has bool
+		sp  span
+	}{{hasScope, scope}, {hasScp, scp}} {
+		if !m.has {
+			continue
 		}
+		sm, n, reason := readScopeMember(s, m.sp)
+		if reason != "" {
+			return nil, names[i], reason
+		}
+		members[i], total = sm, total+n
 	}
 	if total == 0 {
 		return nil, "", ""
@@ -544,11 +561,11 @@ func scopesValue(s string, hasScope bool, scope span, hasScp bool, scp span) (Sc
 	if total > smallScopeSet {
 		u.set = make(map[string]struct{}, total)
 	}
-	u.addFields(scopeStr)
-	u.addFields(scpStr)
-	if scpArray {
-		if reason := u.addArray(s, scp.start); reason != "" {
-			return nil, "scp", reason
+	for i, m := range members {
+		if !m.array {
+			u.addFields(m.str)
+		} else if reason := u.addArray(s, m.arrayAt); reason != "" {
+			return nil, names[i], reason
 		}
 	}
 	if len(u.out) == 0 { // e.g. "scp":[""]: no scopes, same as absent

@@ -107,6 +107,12 @@ var acceptCases = []acceptCase{
 	{"scp string", `{"scp":" x  y x "}`, func(t *testing.T, c *Claims) {
 		wantStrings(t, "Scopes", c.Scopes, []string{"x", "y"})
 	}},
+	{"scope as an array (Duende, Spring Authorization Server)", `{"scope":["api1","openid","api1"],"scp":"x"}`, func(t *testing.T, c *Claims) {
+		wantStrings(t, "Scopes", c.Scopes, []string{"api1", "openid", "x"})
+	}},
+	{"scope array element kept verbatim", `{"scope":["a b"]}`, func(t *testing.T, c *Claims) {
+		wantStrings(t, "Scopes", c.Scopes, []string{"a b"})
+	}},
 	{"scp array element kept verbatim", `{"scp":["a b"]}`, func(t *testing.T, c *Claims) {
 		wantStrings(t, "Scopes", c.Scopes, []string{"a b"})
 		if c.Scopes.Has("a") {
@@ -243,7 +249,8 @@ var refuseCases = []struct {
 	{"aud [1]", `{"aud":[1]}`},
 	{"aud array with null", `{"aud":["a",null]}`},
 	{"aud nested array", `{"aud":[["a"]]}`},
-	{"scope array", `{"scope":["a"]}`},
+	{"scope array with a number", `{"scope":["a",2]}`},
+	{"scope array with null", `{"scope":["a",null]}`},
 	{"scope null", `{"scope":null}`},
 	{"scope number", `{"scope":1}`},
 	{"scp number", `{"scp":1}`},
@@ -772,22 +779,17 @@ func FuzzUnmarshal(f *testing.F) {
 				want = append(want, v)
 			}
 		}
-		if raw, ok := m["scope"]; ok {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				t.Fatalf("accepted scope that is not a string: %v", err)
+		for _, name := range []string{"scope", "scp"} {
+			raw, ok := m[name]
+			if !ok {
+				continue
 			}
-			for _, v := range strings.Split(s, " ") {
-				addScope(v)
-			}
-		}
-		if raw, ok := m["scp"]; ok {
 			var s string
 			var list []string
 			if json.Unmarshal(raw, &s) == nil {
 				list = strings.Split(s, " ")
 			} else if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-				t.Fatalf("accepted scp that is neither string nor array: %s", raw)
+				t.Fatalf("accepted %s that is neither string nor array: %s", name, raw)
 			}
 			for _, v := range list {
 				addScope(v)
