@@ -652,23 +652,9 @@ func (c *Claims) Values(path ...string) []string {
 			return v
 		}
 	}
-	raw, ok := c.lookup(path[0])
+	raw, ok := c.at(path)
 	if !ok {
 		return nil
-	}
-	// Nested objects are walked with the same scanner as the top level,
-	// which refuses a repeated member name (encoding/json would take the
-	// last one); the payload was validated when it was decoded.
-	for _, name := range path[1:] {
-		found := false
-		if !jsonscan.Members([]byte(raw), func(n, v []byte) bool {
-			if string(n) == name {
-				raw, found = string(v), true
-			}
-			return true
-		}) || !found {
-			return nil
-		}
 	}
 	var list []string
 	if json.Unmarshal([]byte(raw), &list) == nil {
@@ -687,6 +673,82 @@ func (c *Claims) Values(path ...string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// at returns the raw JSON of the custom claim at path. Nested objects are
+// walked with the same scanner as the top level, which refuses a repeated
+// member name (encoding/json would take the last one); the payload was
+// validated when it was decoded.
+func (c *Claims) at(path []string) (string, bool) {
+	raw, ok := c.lookup(path[0])
+	if !ok {
+		return "", false
+	}
+	for _, name := range path[1:] {
+		found := false
+		if !jsonscan.Members([]byte(raw), func(n, v []byte) bool {
+			if string(n) == name {
+				raw, found = string(v), true
+			}
+			return true
+		}) || !found {
+			return "", false
+		}
+	}
+	return raw, true
+}
+
+// Strings returns the claim at path exactly as written, for comparing it
+// with expected values: a string is one value, never split (unlike
+// Values); an array of strings gives its elements; true, false and a
+// number give their JSON text ("true", "42"). Any other shape, or an
+// absent claim, gives nil. The claims decoded into fields are read from
+// them: "iss", "sub", "jti", "client_id" and "acr" as one string (nil when
+// empty), "aud" and "amr" as their lists; the dates give nil.
+func (c *Claims) Strings(path ...string) []string {
+	if c == nil || len(path) == 0 {
+		return nil
+	}
+	if len(path) == 1 {
+		switch k := knownIndex(path[0]); k {
+		case -1:
+		case kIss, kSub, kJti, kClientID, kACR:
+			s := [...]string{kIss: c.Issuer, kSub: c.Subject, kJti: c.ID, kClientID: c.ClientID, kACR: c.ACR}[k]
+			if s == "" {
+				return nil
+			}
+			return []string{s}
+		case kAud:
+			return slices.Clone(c.Audience)
+		case kAMR:
+			return slices.Clone(c.AMR)
+		case kGroups, kRoles, kEntitlements, kScope, kScp:
+			return c.Values(path[0]) // their own rule: what they grant
+		default:
+			return nil // the dates
+		}
+	}
+	raw, ok := c.at(path)
+	if !ok {
+		return nil
+	}
+	switch raw[0] {
+	case '"':
+		var str string
+		if json.Unmarshal([]byte(raw), &str) != nil {
+			return nil
+		}
+		return []string{str}
+	case '[':
+		var list []string
+		if json.Unmarshal([]byte(raw), &list) != nil {
+			return nil
+		}
+		return list
+	case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return []string{raw}
+	}
+	return nil
 }
 
 // fieldValues is Values for the claims decoded into fields; ok is false

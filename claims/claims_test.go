@@ -872,3 +872,38 @@ func TestValues(t *testing.T) {
 		t.Errorf("array element split: %q", got)
 	}
 }
+
+func TestStrings(t *testing.T) {
+	var c Claims
+	payload := `{"sub":"repo:octo/app:ref:refs/heads/main","aud":["a","b"],"email":"x y@example.com",` +
+		`"email_verified":true,"n":42,"list":["x y","z"],"kubernetes.io":{"namespace":"prod","serviceaccount":{"name":"api"}},` +
+		`"mixed":["a",1],"obj":{"k":"v"},"scope":"s1 s2","exp":5}`
+	if err := json.Unmarshal([]byte(payload), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path []string
+		want []string
+	}{
+		{[]string{"sub"}, []string{"repo:octo/app:ref:refs/heads/main"}},
+		{[]string{"aud"}, []string{"a", "b"}},
+		{[]string{"email"}, []string{"x y@example.com"}}, // not split, unlike Values
+		{[]string{"email_verified"}, []string{"true"}},
+		{[]string{"n"}, []string{"42"}},
+		{[]string{"list"}, []string{"x y", "z"}},
+		{[]string{"kubernetes.io", "namespace"}, []string{"prod"}},
+		{[]string{"kubernetes.io", "serviceaccount", "name"}, []string{"api"}},
+		{[]string{"scope"}, []string{"s1", "s2"}},
+		{[]string{"mixed"}, nil},
+		{[]string{"obj"}, nil},
+		{[]string{"exp"}, nil},
+		{[]string{"jti"}, nil},
+		{[]string{"absent"}, nil},
+		{[]string{"kubernetes.io", "absent"}, nil},
+		{nil, nil},
+	} {
+		if got := c.Strings(tc.path...); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Strings(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
