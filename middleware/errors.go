@@ -32,6 +32,14 @@ var (
 	// ErrInsufficientScope: the token is valid but lacks a scope the route
 	// requires. Answered 403 insufficient_scope naming the scopes.
 	ErrInsufficientScope = errors.New("middleware: insufficient scope")
+	// ErrClaimRequirement: the token is valid but a claim the route
+	// requires (ClaimIn) is absent or holds none of the values it accepts.
+	// Answered 403 insufficient_scope without a scope parameter: RFC 6750
+	// §3.1's "the request requires higher privileges than provided by the
+	// access token", where no scope would grant them. It wraps
+	// ErrInsufficientScope, so code that treats that as "403" goes on
+	// working.
+	ErrClaimRequirement = fmt.Errorf("%w: claim requirement not met", ErrInsufficientScope)
 	// ErrKeysUnavailable: the key set is not ready: none has ever been
 	// fetched, or (with jwks.WithMaxStaleness) the last is too old. Answered
 	// 503 with Retry-After: the token may be fine, and a 401 would send the

@@ -22,18 +22,31 @@ func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
 		sources   int
 		unchecked bool
 	)
-	switch vals := r.Header["Authorization"]; len(vals) {
-	case 0:
-	case 1:
-		t, rsn := parseAuthorization(vals[0], g.maxToken)
-		if rsn >= 0 {
-			return "", false, rsn
+	if g.tokenHeader != "" {
+		switch vals := r.Header[g.tokenHeader]; len(vals) {
+		case 0:
+		case 1:
+			if len(vals[0]) > g.maxToken || !isB64Token(vals[0]) {
+				return "", false, rMalformedRequest
+			}
+			tok, sources = vals[0], 1
+		default:
+			return "", false, rMalformedRequest
 		}
-		if t != "" {
-			tok, sources, unchecked = t, 1, true
+	} else {
+		switch vals := r.Header["Authorization"]; len(vals) {
+		case 0:
+		case 1:
+			t, rsn := parseAuthorization(vals[0], g.maxToken)
+			if rsn >= 0 {
+				return "", false, rsn
+			}
+			if t != "" {
+				tok, sources, unchecked = t, 1, true
+			}
+		default:
+			return "", false, rMalformedRequest
 		}
-	default:
-		return "", false, rMalformedRequest
 	}
 	if g.cookie != "" {
 		switch cks := r.CookiesNamed(g.cookie); len(cks) {

@@ -53,6 +53,7 @@ type Guard struct {
 	leeway       time.Duration
 	cookie       string
 	query        string
+	tokenHeader  string // WithTokenHeader's, canonical; "" reads Authorization
 	maxToken     int
 	now          func() time.Time
 	log          *slog.Logger
@@ -62,7 +63,8 @@ type Guard struct {
 	realm        string
 	trustContext bool // WithInsecureContextClaims
 	refusals     [numReasons]*Error
-	rule         *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
+	claimRefusal *Error // ClaimIn's 403
+	rule         *Rule  // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
 
 	first     *issuer            // New's own
 	all       []*issuer          // literal issuers (first first), then templates
@@ -127,6 +129,7 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		strict:       cfg.strictType,
 		leeway:       cfg.leeway,
 		cookie:       cfg.cookie,
+		tokenHeader:  cfg.tokenHeader,
 		query:        cfg.query,
 		maxToken:     cfg.maxTokenSize,
 		now:          cfg.now,
@@ -177,6 +180,10 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		d := reasonTable[r]
 		g.refusals[r] = refusal{err: d.err, reason: d.name, status: d.status, code: d.code, desc: d.desc, retryAfter: retry}.build(g.realm)
 	}
+	g.claimRefusal = refusal{
+		err: ErrClaimRequirement, reason: "claim_requirement", status: http.StatusForbidden,
+		code: "insufficient_scope", desc: "The access token does not carry the claims this resource requires",
+	}.build(g.realm)
 	g.rule = g.Rule()
 	return g, nil
 }
@@ -546,6 +553,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 // shape of issuer is (for WithClientIDAsAudience): audience, subject,
 // expiry present, nbf and iat not in the future.
 func (g *Guard) checkClaims(is *issuer, c *claims.Claims, audiences []string) reason {
+	is.fillIdentity(c)
 	if !is.audienceOK(c, audiences) {
 		return rAudience
 	}

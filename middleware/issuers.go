@@ -23,6 +23,8 @@ type issuerConfig struct {
 	aliases          []string
 	scopeClaims      []string
 	clientIDAudience bool
+	clientIDClaims   []string
+	subjectClaim     string
 	checks           []func(*claims.Claims) error
 	tenants          []string
 	tenantsSet       bool
@@ -45,6 +47,8 @@ type issuer struct {
 	versions         VersionedKeySet // keys, when it reports changes; else nil
 	scopeClaims      [][]string      // member names, escapes undone
 	clientIDAudience bool
+	clientIDClaims   []string // where Claims.ClientID comes from, in order; nil: client_id
+	subjectClaim     string   // where Subject comes from when sub is absent; "": nowhere
 	checks           []func(*claims.Claims) error
 	aliases          []string
 	// A template matches iss = prefix + tid + suffix, for the token's own
@@ -135,6 +139,10 @@ func (ic *issuerConfig) compile() (*issuer, error) {
 		return nil, errors.New("middleware: issuer is required")
 	case slices.Contains(ic.aliases, ""):
 		return nil, errors.New("middleware: empty issuer alias")
+	case slices.Contains(ic.clientIDClaims, "") || (ic.clientIDClaims != nil && len(ic.clientIDClaims) == 0):
+		return nil, fmt.Errorf("middleware: WithClientIDClaims for %q names no claim, or an empty one", ic.name)
+	case ic.subjectClaim == "sub":
+		return nil, fmt.Errorf("middleware: WithSubjectClaim for %q names sub itself", ic.name)
 	case ic.tenantsSet && ic.kind != templateIssuer:
 		return nil, fmt.Errorf("middleware: WithTenants for %q, which is not an issuer template", ic.name)
 	case ic.tenantsSet && (len(ic.tenants) == 0 || slices.Contains(ic.tenants, "")):
@@ -149,6 +157,8 @@ func (ic *issuerConfig) compile() (*issuer, error) {
 		keys:             ic.keys,
 		scopeClaims:      paths,
 		clientIDAudience: ic.clientIDAudience,
+		clientIDClaims:   slices.Clone(ic.clientIDClaims),
+		subjectClaim:     ic.subjectClaim,
 		checks:           slices.Clone(ic.checks),
 		aliases:          slices.Clone(ic.aliases),
 	}

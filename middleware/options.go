@@ -67,6 +67,7 @@ type config struct {
 	strictType   bool
 	cookie       string
 	query        string
+	tokenHeader  string
 	logger       *slog.Logger
 	now          func() time.Time
 	onError      ErrorHandler
@@ -149,6 +150,19 @@ func WithCookie(name string) Option {
 // histories and Referer headers.
 func WithQueryParameter(name string) Option {
 	return guardOption(func(c *config) { c.query = name })
+}
+
+// WithTokenHeader reads the token from the named request header instead of
+// Authorization: the header holds the bare JWT, with no scheme, as Google
+// IAP's "X-Goog-IAP-JWT-Assertion" and Cloudflare Access's
+// "Cf-Access-Jwt-Assertion" do. The Authorization header is then not read
+// at all (behind such a proxy it may carry another token, meant for the
+// application). A request without the header has no credentials; two of
+// them, or a value that is not one b64token within the maximum token
+// size, is a malformed request. Only for a header that the proxy in front
+// sets and strips from what clients send: otherwise a client chooses it.
+func WithTokenHeader(name string) Option {
+	return guardOption(func(c *config) { c.tokenHeader = http.CanonicalHeaderKey(name) })
 }
 
 // WithLogger sets where refusals are logged, at debug level, with their

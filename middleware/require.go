@@ -10,10 +10,11 @@ import (
 )
 
 // A Requirement is a per-route condition on a verified token, made by
-// Audience, Scopes or AnyScope and applied by Guard.Require.
+// Audience, Scopes, AnyScope or ClaimIn and applied by Guard.Require.
 type Requirement struct {
 	kind   requirementKind
 	values []string
+	path   string // ClaimIn's
 }
 
 type requirementKind int
@@ -22,6 +23,7 @@ const (
 	reqAudience requirementKind = iota + 1
 	reqAllScopes
 	reqAnyScope
+	reqClaim
 )
 
 // Audience requires the token's aud to contain one of auds instead of the
@@ -40,6 +42,25 @@ func Scopes(scopes ...string) Requirement {
 // AnyScope requires at least one of scopes.
 func AnyScope(scopes ...string) Requirement {
 	return Requirement{kind: reqAnyScope, values: slices.Clone(scopes)}
+}
+
+// ClaimIn requires the claim at path to hold one of values, compared
+// exactly: a string claim must equal one (it is never split, as scopes
+// are), an array claim must contain one, and true, false and numbers are
+// compared as their JSON text ("true"). path is a claim name, or names
+// separated by dots into nested objects, with a dot inside a name escaped
+// as `\.`, as for WithScopeClaims:
+//
+//	middleware.ClaimIn("repository", "octo-org/app")                 // GitHub Actions
+//	middleware.ClaimIn(`kubernetes\.io.namespace`, "payments")      // Kubernetes
+//	middleware.ClaimIn("email", "deployer@project.iam.gserviceaccount.com")
+//
+// A token that fails it is refused 403 insufficient_scope with no scope
+// parameter (ErrClaimRequirement): it is valid, and no scope would help.
+// It is how one Guard lets different callers reach different routes, where
+// an issuer's WithClaimsCheck applies to every route alike.
+func ClaimIn(path string, values ...string) Requirement {
+	return Requirement{kind: reqClaim, path: path, values: slices.Clone(values)}
 }
 
 // Require returns middleware that verifies the token and then checks reqs.
@@ -69,7 +90,8 @@ type Rule struct {
 	g         *Guard
 	audiences []string // the audiences a token must have one of
 	scopes    []Requirement
-	refusals  []*Error       // one 403 per scope requirement
+	refusals  []*Error // one 403 per scope requirement
+	claimReqs []claimRequirement
 	routes    *http.ServeMux // Guard.Handler's next, to find the route's rule
 }
 
@@ -101,8 +123,14 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 				code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
 				scopes: slices.Clone(rq.values),
 			}.build(g.realm))
+		case reqClaim:
+			names, ok := splitPath(rq.path)
+			if !ok {
+				panic(fmt.Sprintf("middleware: invalid claim path %q", rq.path))
+			}
+			ru.claimReqs = append(ru.claimReqs, claimRequirement{path: names, values: slices.Clone(rq.values)})
 		default:
-			panic("middleware: zero Requirement; use Audience, Scopes or AnyScope")
+			panic("middleware: zero Requirement; use Audience, Scopes, AnyScope or ClaimIn")
 		}
 	}
 	if auds != nil {
@@ -275,7 +303,27 @@ func (ru *Rule) authorizeScopes(c *claims.Claims) error {
 			return ru.refusals[i]
 		}
 	}
+	for _, cr := range ru.claimReqs {
+		if !cr.met(c) {
+			return ru.g.claimRefusal
+		}
+	}
 	return nil
+}
+
+// claimRequirement is a compiled ClaimIn.
+type claimRequirement struct {
+	path   []string
+	values []string
+}
+
+func (cr claimRequirement) met(c *claims.Claims) bool {
+	for _, v := range c.Strings(cr.path...) {
+		if slices.Contains(cr.values, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // routeVerdict turns the expired refusal of Guard.Handler into the audience

@@ -87,3 +87,52 @@ func (is *issuer) addScopeClaims(c *claims.Claims) {
 		}
 	}
 }
+
+// WithClientIDClaims names the claims that give Claims.ClientID, tried in
+// order; the first that holds a non-empty string wins. Providers name the
+// client differently: RFC 9068's "client_id" (the default, alone), "azp"
+// (Auth0's default profile, Entra ID v2, Azure AD B2C, Keycloak, Google),
+// "cid" (Okta), "appid" (Entra ID v1, AD FS). An issuer option.
+func WithClientIDClaims(names ...string) Option {
+	return issuerOption(func(ic *issuerConfig) {
+		ic.clientIDClaims = append(make([]string, 0, len(names)), names...)
+	})
+}
+
+// WithSubjectClaim names the claim that gives Claims.Subject when a token
+// has no "sub", as client-credentials tokens of Duende IdentityServer do
+// (name "client_id" there): the Subject then names a client, not a user,
+// which a handler that cares can tell by the absence of the raw "sub". A
+// token with a "sub" keeps it. Without this option a token without "sub"
+// is refused (RFC 9068 §2.2 requires it). An issuer option.
+func WithSubjectClaim(name string) Option {
+	return issuerOption(func(ic *issuerConfig) { ic.subjectClaim = name })
+}
+
+// fillIdentity applies the issuer's WithClientIDClaims and
+// WithSubjectClaim to c. It runs before the checks that read them.
+func (is *issuer) fillIdentity(c *claims.Claims) {
+	clientID := c.ClientID // the token's own client_id
+	if is.clientIDClaims != nil {
+		c.ClientID = ""
+		for _, name := range is.clientIDClaims {
+			if v := stringClaim(c, name, clientID); v != "" {
+				c.ClientID = v
+				break
+			}
+		}
+	}
+	if c.Subject == "" && is.subjectClaim != "" {
+		c.Subject = stringClaim(c, is.subjectClaim, clientID)
+	}
+}
+
+// stringClaim is the claim name of c when it is a JSON string, or "";
+// clientID is the token's own client_id, which has a field.
+func stringClaim(c *claims.Claims, name, clientID string) string {
+	if name == "client_id" {
+		return clientID
+	}
+	v, _ := claims.Get[string](c, name)
+	return v
+}

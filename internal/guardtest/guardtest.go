@@ -48,8 +48,10 @@ const (
 //   - PathNotes needs notes:read, inside a group that verifies first;
 //   - PathAdmin needs the admin audience and the admin scope.
 //
-// And two that only an Env has:
+// And three that only an Env has:
 //   - PathAny needs a or b, inside the group;
+//   - PathClaim needs the claim "repository" to be "octo-org/app", inside
+//     the group;
 //   - PathStrict is a rule of the Env's Strict Guard inside the group of
 //     its default one: it verifies the token again under its own policy.
 const (
@@ -57,6 +59,7 @@ const (
 	PathNotes  = "/api/notes"
 	PathAdmin  = "/admin/stats"
 	PathAny    = "/api/any"
+	PathClaim  = "/api/deploy"
 	PathStrict = "/api/strict"
 )
 
@@ -134,10 +137,14 @@ func (e *Env) Reference() http.Handler {
 	mux.Handle("GET "+PathMe, g.Handler(final))
 	mux.Handle("GET "+PathNotes, g.Handler(g.Require(middleware.Scopes("notes:read"))(final)))
 	mux.Handle("GET "+PathAny, g.Handler(g.Require(middleware.AnyScope("a", "b"))(final)))
+	mux.Handle("GET "+PathClaim, g.Handler(g.Require(ClaimRule)(final)))
 	mux.Handle("GET "+PathStrict, g.Handler(e.Strict.Require()(final)))
 	mux.Handle("GET "+PathAdmin, g.Require(middleware.Audience(AdminAudience), middleware.Scopes("admin"))(final))
 	return mux
 }
+
+// ClaimRule is PathClaim's requirement.
+var ClaimRule = middleware.ClaimIn("repository", "octo-org/app")
 
 // A Case is one request of the table and what every entry point must
 // answer.
@@ -177,6 +184,11 @@ func Forbidden(scope string) Response {
 	return Response{403, []string{realm + `, error="insufficient_scope", scope="` + scope + `"`}, "application/json",
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
 }
+
+// ClaimRefused is the 403 of a claim requirement (ClaimIn): no scope would
+// help, so the challenge names none.
+var ClaimRefused = Response{403, []string{realm + `, error="insufficient_scope"`}, "application/json",
+	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`}
 
 // The refusals without a token error.
 var (
@@ -358,6 +370,12 @@ func (e *Env) Cases() []Case {
 		pass("any scope", PathAny, bearer(mint(jwkstest.WithScopes("b"))), "b"),
 		{"any scope missing", PathAny, bearer(mint(jwkstest.WithScopes("c"))), Forbidden("a b"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		pass("admin", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), "admin"),
+		pass("claim requirement met", PathClaim, bearer(mint(jwkstest.WithClaim("repository", "octo-org/app"))), ""),
+		pass("claim requirement met by an array", PathClaim, bearer(mint(jwkstest.WithClaim("repository", []string{"x", "octo-org/app"}), jwkstest.WithScopes("s"))), "s"),
+		{"claim requirement, other value", PathClaim, bearer(mint(jwkstest.WithClaim("repository", "octo-org/app2"))), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
+		{"claim requirement, value with a space is not split", PathClaim, bearer(mint(jwkstest.WithClaim("repository", "octo-org/app other"))), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
+		{"claim requirement, claim absent", PathClaim, bearer(read), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
+		{"claim requirement, forged", PathClaim, bearer(Forge(mint(jwkstest.WithClaim("repository", "octo-org/app")))), Invalid(descSignature), middleware.ErrSignature, "signature"},
 		pass("stricter nested Guard, typ at+jwt", PathStrict, bearer(read), "notes:read"),
 		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(descType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},

@@ -1,0 +1,128 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// verifiedClaims verifies tok with g and returns its claims, failing the
+// test on a refusal.
+func verifiedClaims(t *testing.T, g *middleware.Guard, tok string) *claims.Claims {
+	t.Helper()
+	c, err := verifyWith(g, tok)
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	return c
+}
+
+func TestClientIDClaims(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithClientIDClaims("client_id", "azp", "cid", "appid"))
+	for name, tc := range map[string]struct {
+		claims map[string]any
+		want   string
+	}{
+		"client_id first":    {map[string]any{"client_id": "a", "azp": "b"}, "a"},
+		"azp (Auth0, Entra)": {map[string]any{"client_id": nil, "azp": "b"}, "b"},
+		"cid (Okta)":         {map[string]any{"client_id": nil, "cid": "c"}, "c"},
+		"appid (Entra v1)":   {map[string]any{"client_id": nil, "appid": "d"}, "d"},
+		"empty skipped":      {map[string]any{"client_id": "", "azp": "e"}, "e"},
+		"not a string":       {map[string]any{"client_id": nil, "azp": []string{"x"}, "cid": 7}, ""},
+		"none":               {map[string]any{"client_id": nil}, ""},
+	} {
+		opts := []jwkstest.MintOption{}
+		for k, v := range tc.claims {
+			opts = append(opts, jwkstest.WithClaim(k, v))
+		}
+		if got := verifiedClaims(t, g, iss.Mint(opts...)).ClientID; got != tc.want {
+			t.Errorf("%s: ClientID %q, want %q", name, got, tc.want)
+		}
+	}
+	// The default reads client_id alone.
+	plain := newGuard(t, keys, iss.URL())
+	if got := verifiedClaims(t, plain, iss.Mint(jwkstest.WithClaim("client_id", nil), jwkstest.WithClaim("azp", "b"))).ClientID; got != "" {
+		t.Errorf("default: ClientID %q from azp", got)
+	}
+	// And it is an issuer's own: another issuer of the Guard keeps the default.
+	other, otherKeys := issuerWithKeys(t)
+	two := newGuard(t, keys, iss.URL(), middleware.WithIssuer(otherKeys, other.URL()), middleware.WithClientIDClaims("azp"))
+	if got := verifiedClaims(t, two, other.Mint(jwkstest.WithClaim("client_id", nil), jwkstest.WithClaim("azp", "b"))).ClientID; got != "" {
+		t.Errorf("another issuer: ClientID %q from azp", got)
+	}
+	if _, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithClientIDClaims()); err == nil {
+		t.Error("WithClientIDClaims() with no claim accepted")
+	}
+}
+
+func TestSubjectClaim(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithSubjectClaim("client_id"))
+	// A client-credentials token without sub (Duende): the client is the subject.
+	if got := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("sub", nil), jwkstest.WithClaim("client_id", "m2m"))).Subject; got != "m2m" {
+		t.Errorf("Subject %q, want m2m", got)
+	}
+	// A token with sub keeps it.
+	if got := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("client_id", "m2m"))).Subject; got != "user-123" {
+		t.Errorf("Subject %q, want the token's own sub", got)
+	}
+	// Neither: still refused.
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("sub", nil), jwkstest.WithClaim("client_id", nil))); !errors.Is(err, middleware.ErrSubject) {
+		t.Errorf("no sub, no client_id: %v, want ErrSubject", err)
+	}
+	// Without the option, no sub is refused.
+	plain := newGuard(t, keys, iss.URL())
+	if _, err := verifyWith(plain, iss.Mint(jwkstest.WithClaim("sub", nil))); !errors.Is(err, middleware.ErrSubject) {
+		t.Errorf("default: %v, want ErrSubject", err)
+	}
+	if _, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithSubjectClaim("sub")); err == nil {
+		t.Error("WithSubjectClaim(\"sub\") accepted")
+	}
+}
+
+func TestTokenHeader(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithTokenHeader("x-goog-iap-jwt-assertion"))
+	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := claims.FromContext(r.Context())
+		_, _ = w.Write([]byte(c.Subject))
+	}))
+	tok := iss.Mint()
+	for name, tc := range map[string]struct {
+		header http.Header
+		status int
+	}{
+		"the header":                      {http.Header{"X-Goog-Iap-Jwt-Assertion": {tok}}, 200},
+		"Authorization is not read":       {http.Header{"Authorization": {"Bearer " + tok}}, 401},
+		"both: the header wins":           {http.Header{"X-Goog-Iap-Jwt-Assertion": {tok}, "Authorization": {"Bearer other"}}, 200},
+		"two headers":                     {http.Header{"X-Goog-Iap-Jwt-Assertion": {tok, tok}}, 400},
+		"a scheme in it":                  {http.Header{"X-Goog-Iap-Jwt-Assertion": {"Bearer " + tok}}, 400},
+		"over the maximum token size":     {http.Header{"X-Goog-Iap-Jwt-Assertion": {tok + padTo(middleware.DefaultMaxTokenSize+1-len(tok))}}, 400},
+		"forged":                          {http.Header{"X-Goog-Iap-Jwt-Assertion": {tok[:len(tok)-4] + "AAAA"}}, 401},
+		"no header: no credentials (401)": {nil, 401},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.status {
+			t.Errorf("%s: %d, want %d", name, rec.Code, tc.status)
+		}
+	}
+}
+
+func padTo(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a'
+	}
+	return string(b)
+}
