@@ -260,15 +260,23 @@ func (c *Cache) startFlightLocked() *flight {
 	go func() {
 		defer c.wg.Done()
 		res, err := c.fetch()
+		// Metrics before the install: while this is still the only
+		// flight (a later one's gauge must not be overwritten by this
+		// one's), and before readiness, which the install signals.
+		if err == nil && !res.notModified {
+			n := 0
+			if res.snap != nil {
+				n = len(res.snap.keys)
+			} else if s := c.snap.Load(); s != nil {
+				n = len(s.keys)
+			}
+			c.metrics.KeysLoaded(c.label, n)
+		}
+		c.metrics.Fetch(c.label, fetchResult(res, err))
 		c.mu.Lock()
 		c.inflight = nil
 		logIt := c.installLocked(res, err)
-		keys := c.status.Keys
 		c.mu.Unlock()
-		c.metrics.Fetch(c.label, fetchResult(res, err))
-		if err == nil && !res.notModified {
-			c.metrics.KeysLoaded(c.label, keys)
-		}
 		logIt()
 		if c.ctx.Err() != nil {
 			c.closeIdle() // the connection this fetch returned to the pool
@@ -290,6 +298,7 @@ type fetched struct {
 	lastModified string
 	next         time.Duration // when to refresh next, from the response's freshness
 	notModified  bool
+	unreachable  bool // the JWKS URL did not answer with a key set (not: answered garbage)
 }
 
 // fetch discovers the JWKS URL if needed, then fetches and parses the keys.
@@ -314,6 +323,7 @@ func (c *Cache) fetch() (res fetched, err error) {
 	res.jwksURL = jwksURL
 	resp, err := c.get(c.ctx, jwksURL, etag, lastModified)
 	if err != nil {
+		res.unreachable = true
 		return res, err
 	}
 	res.next = c.cfg.refreshInterval
@@ -350,9 +360,10 @@ func (c *Cache) installLocked(res fetched, err error) (logIt func()) {
 	}
 	switch {
 	case err != nil:
-		if c.issuerURL != nil {
+		if res.unreachable && c.issuerURL != nil {
 			// The issuer may have moved its keys: ask its metadata again
-			// on the next attempt.
+			// on the next attempt. (A key set that answers but does not
+			// parse has not moved.)
 			c.jwksURL = ""
 		}
 	case res.notModified:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/clock"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -286,3 +288,51 @@ func (m *countingMetrics) snapshot() map[string]int {
 func (m *countingMetrics) Fetch(_, result string)   { m.add(result) }
 func (m *countingMetrics) KeysLoaded(string, int)   { m.add("keys_loaded") }
 func (m *countingMetrics) UnknownKIDRefresh(string) { m.add("unknown_kid") }
+
+// A key set that answers but does not parse has not moved: retries fetch
+// it again without asking the metadata each time (found by a review: the
+// split of fetch and install had made every failure rediscover).
+func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
+	iss := newIssuer(t)
+	hostile.Of(iss).SetJWKSBody([]byte("not json"))
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	for range 4 {
+		step(t, fk, 60*time.Millisecond)
+	}
+	if st := c.Status(); st.ConsecutiveFailures != 5 || !errors.Is(st.LastError, jwks.ErrMalformedJWKS) {
+		t.Fatalf("status %+v, want 5 malformed-JWKS failures", st)
+	}
+	if d, k := iss.DiscoveryFetches(), iss.JWKSFetches(); d != 1 || k != 5 {
+		t.Fatalf("%d discovery and %d JWKS fetches for 5 attempts, want 1 and 5", d, k)
+	}
+	// An unreachable key set, though, may have moved: the next attempt
+	// asks the metadata again.
+	hostile.Of(iss).SetJWKSBody(nil)
+	iss.SetFault(jwkstest.FaultStatus503)
+	step(t, fk, 60*time.Millisecond)
+	iss.SetFault(jwkstest.FaultNone)
+	step(t, fk, 60*time.Millisecond)
+	if d := iss.DiscoveryFetches(); d != 2 || !c.Ready() {
+		t.Fatalf("after a 503 and recovery: %d discovery fetches (want 2), ready %v", d, c.Ready())
+	}
+}
+
+// The metrics of the fetch that made the cache ready are recorded before
+// WaitReady returns, so a health check that reads them then sees them.
+func TestMetricsPrecedeReadiness(t *testing.T) {
+	for range 20 {
+		iss := newIssuer(t)
+		m := &countingMetrics{}
+		c := newCache(t, iss.URL(), jwks.WithMetrics(m))
+		waitReady(t, c)
+		if got := m.snapshot(); got["ok"] != 1 || got["keys_loaded"] != 1 {
+			t.Fatalf("metrics when WaitReady returned: %v, want one ok fetch and one keys gauge", got)
+		}
+	}
+}

@@ -40,6 +40,13 @@ func keysEnvOn(t *testing.T, ctx context.Context, opts ...jwks.Option) (*jwkstes
 	if err := keys.WaitReady(wait); err != nil {
 		t.Fatal(err)
 	}
+	if fk, ok := clock.From(ctx).(*clock.Fake); ok {
+		// Ready is signalled before the refresh loop arms its next timer:
+		// a step taken in between would be lost.
+		if err := fk.Settle(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	g, err := middleware.New(keys, iss.URL(), []string{aud})
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ func router(e *guardtest.Env) *echo.Echo {
 	api.GET("/any", h, echoguard.Require(g, middleware.AnyScope("a", "b")))
 	api.GET("/deploy", h, echoguard.Require(g, guardtest.ClaimRule))
 	api.GET("/strict", h, echoguard.Require(e.Strict))
+	r.GET(guardtest.PathScoped, h, echoguard.RequireScopes(g, "notes:read"))
 	r.GET(guardtest.PathAdmin, h, echoguard.Require(g, middleware.Audience(guardtest.AdminAudience), middleware.Scopes("admin")))
 	return r
 }

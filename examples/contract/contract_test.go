@@ -169,7 +169,7 @@ func fromTable(r guardtest.Response) result {
 	if len(r.Challenges) > 1 {
 		panic("the example servers send one challenge")
 	}
-	return result{r.Status, strings.Join(r.Challenges, ""), "", r.CType, r.Body}
+	return result{r.Status, strings.Join(r.Challenges, ""), r.RetryAfter, r.CType, r.Body}
 }
 
 var (

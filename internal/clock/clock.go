@@ -67,12 +67,13 @@ type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
 	armed   map[*fakeTimer]struct{}
-	changed chan struct{} // closed and replaced whenever armed changes
+	fired   map[*fakeTimer]struct{} // fired, and not Reset or Stopped since
+	changed chan struct{}           // closed and replaced whenever armed or fired changes
 }
 
 // NewFake returns a Fake clock reading start.
 func NewFake(start time.Time) *Fake {
-	return &Fake{now: start, armed: map[*fakeTimer]struct{}{}, changed: make(chan struct{})}
+	return &Fake{now: start, armed: map[*fakeTimer]struct{}{}, fired: map[*fakeTimer]struct{}{}, changed: make(chan struct{})}
 }
 
 // Now returns the fake time.
@@ -150,16 +151,28 @@ func (f *Fake) WaitArmed(ctx context.Context, n int) error {
 // settleBound keeps a bug from hanging a test: Settle fails after it.
 const settleBound = 10 * time.Second
 
-// Settle waits until a timer is armed: a cache's refresh loop arms its next
-// timer once the fetch in progress is installed, so after Settle that
-// fetch's outcome is visible.
+// Settle waits until at least one timer is armed and every timer that has
+// fired has been Reset or Stopped since: the goroutines that own them have
+// done what the firing set off. A cache's refresh loop resets its timer
+// once the fetch in progress is installed, and LookupOrRefresh stops its
+// wait timer as it returns, so after Settle their outcomes are visible.
 func (f *Fake) Settle() error {
 	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
 	defer cancel()
-	if err := f.WaitArmed(ctx, 1); err != nil {
-		return errors.New("clock: no timer armed within 10 s (is the refresh loop stuck?)")
+	for {
+		f.mu.Lock()
+		if len(f.armed) > 0 && len(f.fired) == 0 {
+			f.mu.Unlock()
+			return nil
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return errors.New("clock: timers not settled within 10 s (is the refresh loop stuck?)")
+		}
 	}
-	return nil
 }
 
 // Step advances the clock by d, then settles: whatever d set off is done.
@@ -175,6 +188,7 @@ func (f *Fake) notifyLocked() {
 
 func (f *Fake) fireLocked(t *fakeTimer) {
 	delete(f.armed, t)
+	f.fired[t] = struct{}{}
 	select {
 	case t.c <- f.now:
 	default: // a value not yet received: time.Timer drops the second too
@@ -194,10 +208,9 @@ func (t *fakeTimer) Stop() bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	_, was := t.f.armed[t]
-	if was {
-		delete(t.f.armed, t)
-		t.f.notifyLocked()
-	}
+	delete(t.f.armed, t)
+	delete(t.f.fired, t)
+	t.f.notifyLocked()
 	t.drain()
 	return was
 }
@@ -208,6 +221,7 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
 	_, was := t.f.armed[t]
+	delete(t.f.fired, t)
 	t.drain()
 	t.when = t.f.now.Add(d)
 	if d <= 0 {

@@ -67,3 +67,28 @@ func TestFromContext(t *testing.T) {
 		t.Fatal("From does not return the clock the context carries")
 	}
 }
+
+// Settle waits for the owner of a fired timer, even while another timer
+// is armed (found by a review: it used to return as soon as any timer was
+// armed, before the fetch a step set off was installed).
+func TestSettleWaitsForAFiredTimerWhileAnotherIsArmed(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	f.NewTimer(time.Hour) // someone else's, armed throughout
+	loop := f.NewTimer(time.Second)
+	done := make(chan struct{})
+	go func() {
+		<-loop.C()
+		time.Sleep(50 * time.Millisecond) // the owner's work: real time, which Settle must wait out
+		close(done)
+		loop.Reset(time.Second)
+	}()
+	f.Advance(time.Second)
+	if err := f.Settle(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	default:
+		t.Fatal("Settle returned before the fired timer's owner reset it")
+	}
+}

@@ -48,7 +48,8 @@ const (
 //   - PathNotes needs notes:read, inside a group that verifies first;
 //   - PathAdmin needs the admin audience and the admin scope.
 //
-// And three that only an Env has:
+// And four that only an Env has:
+//   - PathScoped needs notes:read, a rule on its own (no group);
 //   - PathAny needs a or b, inside the group;
 //   - PathClaim needs the claim "repository" to be "octo-org/app", inside
 //     the group;
@@ -59,6 +60,7 @@ const (
 	PathNotes  = "/api/notes"
 	PathAdmin  = "/admin/stats"
 	PathAny    = "/api/any"
+	PathScoped = "/scoped"
 	PathClaim  = "/api/deploy"
 	PathStrict = "/api/strict"
 )
@@ -91,7 +93,8 @@ func New(t testing.TB, opts ...middleware.Option) *Env {
 	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(Audience))
 	t.Cleanup(iss.Close)
-	iss.Rotate("ES256") // published before the cache's first fetch; Refusals uses it
+	// No ES256 key yet: Refusals makes one after the cache's first fetch,
+	// so the table also covers a key found by an unknown-kid refresh.
 	e := &Env{Issuer: iss, Keys: iss.NewCache()}
 	hook := middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 		e.mu.Lock()
@@ -136,6 +139,7 @@ func (e *Env) Reference() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+PathMe, g.Handler(final))
 	mux.Handle("GET "+PathNotes, g.Handler(g.Require(middleware.Scopes("notes:read"))(final)))
+	mux.Handle("GET "+PathScoped, g.Require(middleware.Scopes("notes:read"))(final))
 	mux.Handle("GET "+PathAny, g.Handler(g.Require(middleware.AnyScope("a", "b"))(final)))
 	mux.Handle("GET "+PathClaim, g.Handler(g.Require(ClaimRule)(final)))
 	mux.Handle("GET "+PathStrict, g.Handler(e.Strict.Require()(final)))
@@ -167,6 +171,7 @@ type Response struct {
 	Challenges []string // the WWW-Authenticate values, in order
 	CType      string
 	Body       string
+	RetryAfter string // only a 503 has one
 }
 
 // The refusals, byte for byte as the example servers send them
@@ -176,29 +181,29 @@ const realm = `Bearer realm="api"`
 // Invalid is the 401 invalid_token refusal with desc.
 func Invalid(desc string) Response {
 	return Response{401, []string{realm + `, error="invalid_token", error_description="` + desc + `"`}, "application/json",
-		`{"error":"invalid_token","error_description":"` + desc + `"}`}
+		`{"error":"invalid_token","error_description":"` + desc + `"}`, ""}
 }
 
 // Forbidden is the 403 insufficient_scope refusal naming scope.
 func Forbidden(scope string) Response {
 	return Response{403, []string{realm + `, error="insufficient_scope", scope="` + scope + `"`}, "application/json",
-		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`, ""}
 }
 
 // ClaimRefused is the 403 of a claim requirement (ClaimIn): no scope would
 // help, so the challenge names none.
 var ClaimRefused = Response{403, []string{realm + `, error="insufficient_scope"`}, "application/json",
-	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`}
+	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`, ""}
 
 // The refusals without a token error.
 var (
-	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`}
+	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`, ""}
 	BadRequest    = Response{400, []string{realm + `, error="invalid_request"`}, "application/json",
-		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`}
+		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`, ""}
 )
 
 func ok(scopes string) Response {
-	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes}
+	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes, ""}
 }
 
 // Descriptions of the invalid_token refusals.
@@ -270,6 +275,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 
 		// The token's shape and header.
 		invalid("garbage", bearer("a.b.c"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("base64 that is not JSON", bearer("abc.def.ghi"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("two parts", bearer("abc.def"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("five parts (JWE)", bearer("a.b.c.d.e"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), descAlg, middleware.ErrAlgorithm, "algorithm"),
@@ -293,6 +299,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		invalid("EC key under an RSA kid", bearer(mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC), jwkstest.WithKID(kid))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
 		invalid("ES384 header on a P-256 key", bearer(Unsigned(map[string]any{"alg": "ES384", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
 		invalid("RS384 header on a JWK that says RS256", sign(map[string]any{"alg": "RS384"}, nil), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("ES512 header on a token an RSA key signed", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
 		invalid("RS256 header on an EC key", bearer(Unsigned(map[string]any{"alg": "RS256", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
 
 		// The claims.
@@ -326,6 +333,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 
 		// Audiences and scopes.
 		{"scope missing", PathNotes, bearer(mint()), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"another scope only", PathNotes, bearer(mint(jwkstest.WithScopes("notes:write"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"scopes match exactly", PathNotes, bearer(mint(jwkstest.WithScopes("notes:readonly"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"forged token with the scope", PathNotes, bearer(Forge(read)), Invalid(descSignature), middleware.ErrSignature, "signature"},
 		{"admin token at the API", PathMe, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
@@ -367,6 +375,10 @@ func (e *Env) Cases() []Case {
 		pass("scope ok", PathNotes, bearer(read), "notes:read"),
 		pass("scp as an array", PathNotes, bearer(mint(jwkstest.WithClaim("scp", []string{"notes:read"}))), "notes:read"),
 		pass("scp as a string", PathNotes, bearer(mint(jwkstest.WithClaim("scp", "x notes:read"))), "x notes:read"),
+		pass("scope ok, rule on its own", PathScoped, bearer(read), "notes:read"),
+		{"scope missing, rule on its own", PathScoped, bearer(mint(jwkstest.WithScopes("notes:write"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"no token, rule on its own", PathScoped, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+		{"expired, rule on its own", PathScoped, bearer(mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read"))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
 		pass("any scope", PathAny, bearer(mint(jwkstest.WithScopes("b"))), "b"),
 		{"any scope missing", PathAny, bearer(mint(jwkstest.WithScopes("c"))), Forbidden("a b"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		pass("admin", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), "admin"),
@@ -408,12 +420,16 @@ func Serve(h http.Handler, c Case) Response {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	return Response{rec.Code, rec.Header().Values("Www-Authenticate"), rec.Header().Get("Content-Type"), rec.Body.String()}
+	// Result's header is what was sent with the status: a header set after
+	// WriteHeader would be in rec.Header() but never reach a client.
+	resp := rec.Result()
+	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), rec.Body.String(), resp.Header.Get("Retry-After")}
 }
 
 // Equal reports whether got is exactly want.
 func (want Response) Equal(got Response) bool {
-	return got.Status == want.Status && got.CType == want.CType && got.Body == want.Body && slices.Equal(got.Challenges, want.Challenges)
+	return got.Status == want.Status && got.CType == want.CType && got.Body == want.Body &&
+		slices.Equal(got.Challenges, want.Challenges) && got.RetryAfter == want.RetryAfter
 }
 
 // Compare holds the net/http reference and h (an adapter's version of the
@@ -474,8 +490,25 @@ func checkHook(c Case, err error) string {
 		return "saw " + err.Error() + ": ErrTokenExpired must mean the expired hint, and only it"
 	}
 	var me *middleware.Error
-	if errors.As(err, &me) && me.Status() != c.Want.Status {
+	if !errors.As(err, &me) {
+		return "saw " + err.Error() + ", which is not a *middleware.Error"
+	}
+	if me.Status() != c.Want.Status {
 		return "saw an Error with status " + http.StatusText(me.Status()) + ", but the response is " + http.StatusText(c.Want.Status)
+	}
+	if want := scopeParam(c.Want.Challenges); strings.Join(me.Scopes(), " ") != want {
+		return "saw an Error with Scopes " + strings.Join(me.Scopes(), " ") + ", but the challenge names " + want
+	}
+	return ""
+}
+
+// scopeParam is the scope parameter of the challenges, or "".
+func scopeParam(challenges []string) string {
+	for _, ch := range challenges {
+		if _, after, ok := strings.Cut(ch, `scope="`); ok {
+			v, _, _ := strings.Cut(after, `"`)
+			return v
+		}
 	}
 	return ""
 }

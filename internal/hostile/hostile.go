@@ -5,8 +5,10 @@
 // surface stays what httptest's is to net/http (an issuer, its keys,
 // rotation, minting, the common faults), and the attacks keep their tools.
 //
-// jwkstest registers each Issuer here when it starts and removes it when
-// it closes; Of hands the settings back.
+// jwkstest registers each Issuer here when it starts; Of hands the settings
+// back, after Close too, as the Issuer's other methods keep working then.
+// The registry only grows: it lives in test binaries, and holds one small
+// entry per test issuer.
 package hostile
 
 import (
@@ -42,9 +44,6 @@ var issuers sync.Map // *jwkstest.Issuer (as any) → *Knobs
 
 // Register records iss's knobs; jwkstest calls it.
 func Register(iss any, k *Knobs) { issuers.Store(iss, k) }
-
-// Unregister forgets iss; jwkstest calls it from Close.
-func Unregister(iss any) { issuers.Delete(iss) }
 
 // Of returns the knobs of a running test issuer. It panics for anything
 // else, as jwkstest's helpers do on misuse.

@@ -40,8 +40,12 @@ func (i *Issuer) NewCache(opts ...jwks.Option) *jwks.Cache {
 		panic(fmt.Sprintf("jwkstest: NewCache: no keys from %s: %v", i.URL(), err))
 	}
 	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		c.Close()
+		panic("jwkstest: NewCache after Close")
+	}
 	i.caches = append(i.caches, c)
-	i.mu.Unlock()
 	return c
 }
 

@@ -158,6 +158,7 @@ type Issuer struct {
 	noOAuth      bool
 	refresh      map[string]grant
 	caches       []*jwks.Cache // made by NewCache; closed by Close
+	closed       bool          // Close has run: NewCache refuses
 
 	fault            atomic.Int64
 	slowDelay        atomic.Int64
@@ -243,10 +244,9 @@ func startIssuer(opts ...Option) (*Issuer, error) {
 // idempotent. Minting and key management keep working after Close.
 func (i *Issuer) Close() {
 	i.closeOnce.Do(func() {
-		hostile.Unregister(i)
 		i.mu.Lock()
 		caches := i.caches
-		i.caches = nil
+		i.caches, i.closed = nil, true
 		i.mu.Unlock()
 		for _, c := range caches {
 			c.Close()
