@@ -35,14 +35,15 @@ var ErrNotReady = errors.New("jwks: no key set fetched yet")
 // A Cache has no usable zero value: create it with New or NewFromJWKSURL and
 // stop it with Close or by cancelling the context given to them.
 type Cache struct {
-	cfg       config
-	clock     clock.Clock // from New's context; the real clock but in tests
-	client    *http.Client
-	ownClient bool // the client is ours, so Close may close its connections
-	log       *slog.Logger
-	issuer    string   // "" when built from a JWKS URL
-	label     string   // the issuer, or the JWKS URL: what metrics name
-	issuerURL *url.URL // nil when built from a JWKS URL
+	cfg          config
+	clock        clock.Clock // from New's context; the real clock but in tests
+	client       *http.Client
+	ownClient    bool // the client is ours, so Close may close its connections
+	log          *slog.Logger
+	issuer       string   // "" when built from a JWKS URL
+	label        string   // the issuer, or the JWKS URL: what metrics name
+	issuerURL    *url.URL // nil when built from a JWKS URL
+	discoveryURL string   // WithDiscoveryURL's, checked; "" for the well-known ones
 
 	snap        atomic.Pointer[snapshot]
 	version     atomic.Uint64 // bumped with each new snapshot
@@ -98,6 +99,13 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 		return nil, fmt.Errorf("%w: issuer %q must not have a query (RFC 8414 §2)", ErrInsecureURL, issuer)
 	}
 	c.issuer, c.issuerURL, c.label = issuer, u, issuer
+	if c.cfg.discoveryURL != "" {
+		d, err := checkURL(c.cfg.discoveryURL, c.cfg.insecureHTTP)
+		if err != nil {
+			return nil, fmt.Errorf("jwks: discovery URL: %w", err)
+		}
+		c.discoveryURL = d.String()
+	}
 	c.start()
 	return c, nil
 }

@@ -893,3 +893,34 @@ func TestStorageMirrorsTheKeys(t *testing.T) {
 		t.Fatalf("after a refresh Storage holds %q, want %q", got, want)
 	}
 }
+
+// TestDiscoveryURL: metadata served elsewhere than at the issuer (Azure AD
+// B2C per user flow, Entra ID v1) is read from WithDiscoveryURL, and its
+// issuer must still match exactly.
+func TestDiscoveryURL(t *testing.T) {
+	iss := newIssuer(t)
+	var metaIssuer atomic.Value
+	metaIssuer.Store(iss.URL())
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tenant/B2C_1_signin/v2.0/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": metaIssuer.Load().(string), "jwks_uri": iss.JWKSURL()})
+	}))
+	defer elsewhere.Close()
+	iss.SetDiscovery(false, false) // nothing at the well-known locations
+	u := elsewhere.URL + "/tenant/B2C_1_signin/v2.0/.well-known/openid-configuration"
+	c := newCache(t, iss.URL(), jwks.WithDiscoveryURL(u))
+	waitReady(t, c)
+	if _, _, ok := c.LookupKey(iss.SigningKID("RS256")); !ok || c.Status().JWKSURL != iss.JWKSURL() || iss.DiscoveryFetches() != 0 {
+		t.Fatalf("keys not found through the discovery URL: %+v, %d fetches at the issuer", c.Status(), iss.DiscoveryFetches())
+	}
+	metaIssuer.Store("https://elsewhere.example/")
+	if _, err := failingIssuer(t, iss.URL(), jwks.WithDiscoveryURL(u)); !errors.Is(err, jwks.ErrIssuerMismatch) {
+		t.Fatalf("a document naming another issuer: %v, want ErrIssuerMismatch", err)
+	}
+	if _, err := jwks.New(context.Background(), iss.URL(), jwks.WithDiscoveryURL("http://metadata.example/x")); !errors.Is(err, jwks.ErrInsecureURL) {
+		t.Fatalf("plain http discovery URL on a public host: %v, want ErrInsecureURL", err)
+	}
+}

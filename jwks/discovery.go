@@ -87,11 +87,15 @@ func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
 }
 
 // discover finds the JWKS URL from the issuer's metadata, trying both
-// well-known locations. The errors of both are joined, so a mismatch found
+// well-known locations (or only WithDiscoveryURL's). The errors of both are joined, so a mismatch found
 // at either one still matches ErrIssuerMismatch.
 func (c *Cache) discover(ctx context.Context) (string, error) {
 	var errs []error
-	for _, u := range metadataURLs(c.issuerURL) {
+	urls := metadataURLs(c.issuerURL)
+	if c.discoveryURL != "" {
+		urls = []string{c.discoveryURL}
+	}
+	for _, u := range urls {
 		resp, err := c.get(ctx, u, "", "")
 		if err == nil {
 			var jwksURL string

@@ -66,6 +66,7 @@ type config struct {
 	negativeTTL        time.Duration
 	insecureHTTP       bool
 	metrics            Metrics
+	discoveryURL       string
 }
 
 func defaultConfig() config {
@@ -197,3 +198,15 @@ type noMetrics struct{}
 func (noMetrics) Fetch(string, string)     {}
 func (noMetrics) KeysLoaded(string, int)   {}
 func (noMetrics) UnknownKIDRefresh(string) {}
+
+// WithDiscoveryURL makes New read the issuer's metadata from u instead of
+// the two well-known locations derived from the issuer, for providers that
+// serve it elsewhere: Azure AD B2C per user flow
+// (https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{policy}/v2.0/.well-known/openid-configuration),
+// Entra ID v1 at login.microsoftonline.com for the issuer
+// https://sts.windows.net/{tenant}/. The document's "issuer" must still
+// equal the configured issuer exactly (RFC 8414 §3.3). u must be https (or
+// http on loopback, or with InsecureAllowHTTP). NewFromJWKSURL ignores it.
+func WithDiscoveryURL(u string) Option {
+	return func(c *config) { c.discoveryURL = u }
+}
