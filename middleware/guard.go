@@ -77,7 +77,10 @@ type Guard struct {
 // claim is exactly iss (or one of its WithIssuerAliases) and whose aud
 // contains at least one of audiences; WithIssuer and its kin add more
 // issuers. The issuer and the audiences are required: an empty value is an
-// error, never "skip the check".
+// error, never "skip the check". The one exception: keys nil and iss ""
+// together, when opts add every issuer (WithIssuer, WithIssuerTemplate,
+// WithIssuerResolver), as the provider presets do; issuer options among
+// opts are then an error, since there is no issuer of New's for them.
 func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, error) {
 	first := issuerConfig{kind: literalIssuer, name: iss, keys: keys}
 	cfg := config{
@@ -96,10 +99,15 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 	for _, o := range opts {
 		o(&cfg)
 	}
+	own := keys != nil || iss != "" // New's own issuer, or only the options'
 	switch {
-	case keys == nil:
+	case !own && len(cfg.issuers) == 0 && cfg.resolver == nil:
+		return nil, errors.New("middleware: an issuer is required")
+	case !own && cfg.issuerOptions > 0:
+		return nil, errors.New("middleware: issuer options given to New without an issuer of its own; give them to WithIssuer")
+	case own && keys == nil:
 		return nil, errors.New("middleware: nil key set")
-	case iss == "":
+	case own && iss == "":
 		return nil, errors.New("middleware: issuer is required")
 	case len(audiences) == 0:
 		return nil, errors.New("middleware: at least one audience is required")
@@ -140,7 +148,11 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		trustContext: cfg.trustContext,
 		byIss:        map[string]*issuer{},
 	}
-	if err := g.addIssuers(append([]issuerConfig{first}, cfg.issuers...)); err != nil {
+	issuers := cfg.issuers
+	if own {
+		issuers = append([]issuerConfig{first}, issuers...)
+	}
+	if err := g.addIssuers(issuers); err != nil {
 		return nil, err
 	}
 	if cfg.resolver != nil {
@@ -214,7 +226,9 @@ func (g *Guard) addIssuers(ics []issuerConfig) error {
 		}
 		g.all = append(g.all, is)
 	}
-	g.first = g.all[0]
+	if len(g.all) > 0 {
+		g.first = g.all[0]
+	}
 	// Literal issuers first in g.all, as Issuers documents.
 	slices.SortStableFunc(g.all, func(a, b *issuer) int {
 		return boolInt(a.prefix != "" || a.suffix != "") - boolInt(b.prefix != "" || b.suffix != "")
@@ -653,5 +667,11 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // Issuer returns the issuer given to New (not its WithIssuerAliases, nor
-// the issuers added with WithIssuer and its kin: see Issuers).
-func (g *Guard) Issuer() string { return g.first.name }
+// the issuers added with WithIssuer and its kin: see Issuers); given none,
+// the first WithIssuer's (or template's), or "" for a resolver alone.
+func (g *Guard) Issuer() string {
+	if g.first == nil {
+		return ""
+	}
+	return g.first.name
+}

@@ -127,7 +127,10 @@ func addIssuer(ic issuerConfig, opts []Option) Option {
 
 // issuerOption makes an Option that sets the issuer being configured.
 func issuerOption(f func(*issuerConfig)) Option {
-	return func(c *config) { f(c.iss) }
+	return func(c *config) {
+		c.issuerOptions++
+		f(c.iss)
+	}
 }
 
 // compile checks an issuer's configuration and builds it.

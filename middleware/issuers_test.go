@@ -469,3 +469,39 @@ func TestIssuerResolverAnswers(t *testing.T) {
 		}
 	}
 }
+
+// New without an issuer of its own, every issuer given by the options (as
+// the provider presets do), and what it refuses.
+func TestNewWithTheOptionsIssuersOnly(t *testing.T) {
+	a, keysA := issuerWithKeys(t)
+	b, keysB := issuerWithKeys(t)
+	g := newGuard(t, nil, "", middleware.WithIssuer(keysA, a.URL(), middleware.WithClientIDClaims("azp")),
+		middleware.WithIssuerTemplate(keysB, b.URL()+"/{tenantid}"))
+	if g.Issuer() != a.URL() {
+		t.Fatalf("Issuer() = %q, want the first option's", g.Issuer())
+	}
+	if c, err := verifyWith(g, a.Mint(jwkstest.WithClaim("azp", "cl"))); err != nil || c.ClientID != "cl" {
+		t.Fatalf("a's token: %v, %+v", err, c)
+	}
+	const tid = "t1"
+	if _, err := verifyWith(g, b.Mint(jwkstest.WithClaim("iss", b.URL()+"/"+tid), jwkstest.WithClaim("tid", tid))); err != nil {
+		t.Fatalf("a tenant of the template: %v", err)
+	}
+	if _, err := verifyWith(g, b.Mint()); !errors.Is(err, middleware.ErrIssuer) {
+		t.Fatalf("b's own iss, not a tenant: %v, want ErrIssuer", err)
+	}
+	for name, opts := range map[string][]middleware.Option{
+		"no issuer at all":                       nil,
+		"an issuer option with no issuer for it": {middleware.WithIssuer(keysA, a.URL()), middleware.WithScopeClaims("roles")},
+	} {
+		if _, err := middleware.New(nil, "", []string{aud}, opts...); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	if _, err := middleware.New(keysA, "", []string{aud}); err == nil {
+		t.Error("keys without an issuer accepted")
+	}
+	if _, err := middleware.New(nil, a.URL(), []string{aud}); err == nil {
+		t.Error("an issuer without keys accepted")
+	}
+}

@@ -58,6 +58,7 @@ type config struct {
 	resolver       *resolverConfig
 	resolverLimits ResolverLimits
 	guardOptions   int     // how many Guard options were applied
+	issuerOptions  int     // how many issuer options were applied to iss
 	errs           []error // found while applying options
 
 	leeway       time.Duration
