@@ -547,7 +547,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	// signed text, a substring of whatever the token came in (a whole
 	// Cookie header, say).
 	t.signed = ""
-	if len(is.scopeClaims) > 0 {
+	if len(is.scopeClaims) > 0 || len(is.scopeFuncs) > 0 {
 		is.addScopeClaims(c)
 	}
 	// The caller's checks come before the expiry verdict, so that "expired"

@@ -126,3 +126,17 @@ func padTo(n int) string {
 	}
 	return string(b)
 }
+
+func TestScopesFrom(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithScopeClaims("roles"), middleware.WithScopesFrom(func(c *claims.Claims) []string {
+		return append(c.Strings("team"), "", "read") // empty values are dropped, duplicates merged
+	}))
+	c := verifiedClaims(t, g, iss.Mint(jwkstest.WithScopes("read"), jwkstest.WithClaim("roles", []string{"r"}), jwkstest.WithClaim("team", "blue")))
+	if got := c.Scopes.String(); got != "read r blue" {
+		t.Fatalf("Scopes %q, want \"read r blue\"", got)
+	}
+	if _, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithScopesFrom(nil)); err == nil {
+		t.Fatal("WithScopesFrom(nil) accepted")
+	}
+}

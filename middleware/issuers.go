@@ -25,6 +25,8 @@ type issuerConfig struct {
 	clientIDAudience bool
 	clientIDClaims   []string
 	subjectClaim     string
+	scopeFuncs       []func(*claims.Claims) []string
+	errs             []error
 	checks           []func(*claims.Claims) error
 	tenants          []string
 	tenantsSet       bool
@@ -49,6 +51,7 @@ type issuer struct {
 	clientIDAudience bool
 	clientIDClaims   []string // where Claims.ClientID comes from, in order; nil: client_id
 	subjectClaim     string   // where Subject comes from when sub is absent; "": nowhere
+	scopeFuncs       []func(*claims.Claims) []string
 	checks           []func(*claims.Claims) error
 	aliases          []string
 	// A template matches iss = prefix + tid + suffix, for the token's own
@@ -142,6 +145,8 @@ func (ic *issuerConfig) compile() (*issuer, error) {
 		return nil, errors.New("middleware: issuer is required")
 	case slices.Contains(ic.aliases, ""):
 		return nil, errors.New("middleware: empty issuer alias")
+	case len(ic.errs) > 0:
+		return nil, errors.Join(ic.errs...)
 	case slices.Contains(ic.clientIDClaims, "") || (ic.clientIDClaims != nil && len(ic.clientIDClaims) == 0):
 		return nil, fmt.Errorf("middleware: WithClientIDClaims for %q names no claim, or an empty one", ic.name)
 	case ic.subjectClaim == "sub":
@@ -162,6 +167,7 @@ func (ic *issuerConfig) compile() (*issuer, error) {
 		clientIDAudience: ic.clientIDAudience,
 		clientIDClaims:   slices.Clone(ic.clientIDClaims),
 		subjectClaim:     ic.subjectClaim,
+		scopeFuncs:       slices.Clone(ic.scopeFuncs),
 		checks:           slices.Clone(ic.checks),
 		aliases:          slices.Clone(ic.aliases),
 	}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,13 +80,35 @@ func splitPath(p string) ([]string, bool) {
 // addScopeClaims merges the values found at the configured paths into
 // c.Scopes, keeping the order of first appearance and no duplicates.
 func (is *issuer) addScopeClaims(c *claims.Claims) {
-	for _, path := range is.scopeClaims {
-		for _, v := range c.Values(path...) {
+	add := func(vals []string) {
+		for _, v := range vals {
 			if v != "" && !c.Scopes.Has(v) {
 				c.Scopes = append(c.Scopes, v)
 			}
 		}
 	}
+	for _, path := range is.scopeClaims {
+		add(c.Values(path...))
+	}
+	for _, f := range is.scopeFuncs {
+		add(f(c))
+	}
+}
+
+// WithScopesFrom merges what f returns into the verified claims' Scopes,
+// for permissions that no claim path reads as they are: ZITADEL's roles
+// of one organisation, say, which sit in an object keyed by role whose
+// values name the organisations that granted each. f runs once per
+// verified token (not on a token-cache hit), after the signature, and
+// must not keep c. An issuer option.
+func WithScopesFrom(f func(c *claims.Claims) []string) Option {
+	return issuerOption(func(ic *issuerConfig) {
+		if f == nil {
+			ic.errs = append(ic.errs, errors.New("middleware: WithScopesFrom(nil)"))
+			return
+		}
+		ic.scopeFuncs = append(ic.scopeFuncs, f)
+	})
 }
 
 // WithClientIDClaims names the claims that give Claims.ClientID, tried in
