@@ -49,6 +49,7 @@ func TestImportsPointInward(t *testing.T) {
 		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx"}},
 		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/clock"}},
 		{mod + "/adapters/oauth2guard", []string{"golang.org/x/oauth2"}},
+		{mod + "/providers", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/claims", mod + "/jwks", mod + "/middleware", mod + "/internal/"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			ok := false

@@ -1,0 +1,107 @@
+package providers_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jwtguard/jwtguard/middleware"
+	"github.com/jwtguard/jwtguard/providers"
+)
+
+func TestConstructorsRefuseBadArguments(t *testing.T) {
+	for name, build := range map[string]func() (*providers.Preset, error){
+		"Auth0 empty":           func() (*providers.Preset, error) { return providers.Auth0("") },
+		"Auth0 with a path":     func() (*providers.Preset, error) { return providers.Auth0("evil.example/x") },
+		"Okta without server":   func() (*providers.Preset, error) { return providers.Okta("dev.okta.com", "") },
+		"EntraID with a slash":  func() (*providers.Preset, error) { return providers.EntraID("a/b") },
+		"B2C without policy":    func() (*providers.Preset, error) { return providers.AzureADB2C("t", "id", "") },
+		"Keycloak over http":    func() (*providers.Preset, error) { return providers.Keycloak("http://kc.example.com", "r") },
+		"Keycloak empty client": func() (*providers.Preset, error) { return providers.Keycloak("https://kc.example.com", "r", "") },
+		"Cognito without pool":  func() (*providers.Preset, error) { return providers.Cognito("eu-west-1", "") },
+		"Kubernetes with a query": func() (*providers.Preset, error) {
+			return providers.Kubernetes("https://k8s?x=1", providers.KubernetesRule{Namespaces: []string{"a"}})
+		},
+		"Zitadel without org":        func() (*providers.Preset, error) { return providers.Zitadel("https://i.zitadel.cloud", "") },
+		"Duende with user info":      func() (*providers.Preset, error) { return providers.Duende("https://u:p@id.example.com") },
+		"Google with an empty email": func() (*providers.Preset, error) { return providers.Google("") },
+	} {
+		if p, err := build(); err == nil {
+			t.Errorf("%s: built %+v", name, p)
+		}
+	}
+}
+
+func TestAllowListsAreRequired(t *testing.T) {
+	for name, build := range map[string]func() (*providers.Preset, error){
+		"Entra multi-tenant": func() (*providers.Preset, error) { return providers.EntraIDMultiTenant() },
+		"Google":             func() (*providers.Preset, error) { return providers.Google() },
+		"GitHub Actions": func() (*providers.Preset, error) {
+			return providers.GitHubActions(providers.GitHubRule{Refs: []string{"refs/heads/main"}})
+		},
+		"Kubernetes": func() (*providers.Preset, error) {
+			return providers.Kubernetes("https://k8s.example.com", providers.KubernetesRule{ServiceAccounts: []string{"api"}})
+		},
+	} {
+		if _, err := build(); !errors.Is(err, providers.ErrAllowListRequired) {
+			t.Errorf("%s: %v, want ErrAllowListRequired", name, err)
+		}
+	}
+	if _, err := providers.OktaOrg("dev.okta.com"); !errors.Is(err, providers.ErrNotLocallyVerifiable) {
+		t.Errorf("OktaOrg: %v, want ErrNotLocallyVerifiable", err)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	iap, _ := providers.GoogleIAP()
+	cf, _ := providers.CloudflareAccess("team")
+	auth0, _ := providers.Auth0("t.auth0.com")
+	for name, presets := range map[string][]*providers.Preset{
+		"no presets":                      nil,
+		"a nil preset":                    {nil},
+		"two presets reading two headers": {iap, cf},
+		"the same issuer twice":           {auth0, auth0},
+	} {
+		if _, err := providers.New(ctx, []string{"https://api.example.com"}, presets); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	if _, err := providers.New(ctx, nil, []*providers.Preset{auth0}); err == nil {
+		t.Error("no audience accepted")
+	}
+	g, err := providers.New(ctx, []string{"https://api.example.com"}, []*providers.Preset{auth0, iap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Issuers(); len(got) != 2 || got[0] != "https://t.auth0.com/" || got[1] != "https://cloud.google.com/iap" {
+		t.Fatalf("Issuers() = %q", got)
+	}
+	if iap.GuardOptions() == nil || auth0.GuardOptions() != nil {
+		t.Fatal("GuardOptions: only IAP reads another header")
+	}
+	if auth0.Issuer() != "https://t.auth0.com/" || auth0.Name() != "Auth0" || auth0.Doc() == "" {
+		t.Fatalf("accessors: %q %q %q", auth0.Issuer(), auth0.Name(), auth0.Doc())
+	}
+}
+
+// A Guard over two providers; each preset's keys are fetched in the
+// background, and cancelling ctx stops them.
+func ExampleNew() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	auth0, err := providers.Auth0("my-tenant.eu.auth0.com")
+	if err != nil {
+		panic(err)
+	}
+	entra, err := providers.EntraIDMultiTenant("72f988bf-86f1-41af-91ab-2d7cd011db47")
+	if err != nil {
+		panic(err)
+	}
+	guard, err := providers.New(ctx, []string{"https://notes.example.com"}, []*providers.Preset{auth0, entra})
+	if err != nil {
+		panic(err)
+	}
+	_ = guard.Require(middleware.Scopes("notes:read")) // protect routes as with any Guard
+}
