@@ -1,11 +1,11 @@
 package interop_test
 
-// The major identity providers' access-token shapes, as fixtures: each token
-// has the claim layout its provider documents (the URL is above each test),
-// re-signed by jwtguard's test issuer (jwks/jwkstest) served at an issuer
-// URL of the provider's form (a path where the provider has one), and each
-// test shows the middleware configuration that verifies it and reads its
-// scopes. The table at the end is what PROVIDERS.md is generated from.
+// The major identity providers' access-token shapes, verified with the
+// middleware's general options alone, without a preset (presets_test.go
+// tests those): each token has the claim layout its provider documents
+// (the URL is above each test), re-signed by jwtguard's test issuer
+// (jwks/jwkstest) served at an issuer URL of the provider's form, and each
+// test shows the configuration that verifies it and reads its scopes.
 
 import (
 	"context"
@@ -606,87 +606,11 @@ func TestGoogleIssuerWithoutScheme(t *testing.T) {
 	wantRefused(t, "scheme-less iss without the alias", call(t, strict, tok), 401, `error="invalid_token", error_description="The access token issuer is not accepted"`)
 }
 
-// ---- the table ----
-
-type providerRow struct {
-	Provider string // with the doc link
-	Issuer   string // the issuer string to configure, exactly
-	Audience string // what to pass as audiences
-	Scopes   string // where the token carries scopes or permissions
-	Options  string // the options that make it verify and read them
-	Test     string // the tests in providers_test.go that show it, space-separated
-}
-
-var providerTable = []providerRow{
-	{"[Auth0](https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles)",
-		"`https://{tenant}.auth0.com/` (trailing slash)", "the API identifier", "`scope` string; RBAC `permissions` array",
-		"`WithScopeClaims(\"permissions\")`; `WithStrictType()` with the RFC 9068 profile", "TestAuth0"},
-	{"[Okta](https://developer.okta.com/docs/reference/api/oidc/#access-token) (custom authorization server)",
-		"`https://{domain}/oauth2/{authServerId}`", "`api://default` or the server's audience", "`scp` array",
-		"none (client ID is in `cid`, not `client_id`)", "TestOkta"},
-	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v2.0",
-		"`https://login.microsoftonline.com/{tenant}/v2.0`", "the API's client ID (GUID)", "`scp` string (user); `roles` array (app)",
-		"`WithScopeClaims(\"roles\")`", "TestEntraIDv2"},
-	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/howto-convert-app-to-be-multi-tenant) multi-tenant",
-		"`WithIssuerTemplate(keys, \"https://login.microsoftonline.com/{tenantid}/v2.0\", WithTenants(…))`; keys from `jwks.NewFromJWKSURL` at `https://login.microsoftonline.com/common/discovery/v2.0/keys`", "the API's client ID (GUID)", "`scp` string (user); `roles` array (app)",
-		"`WithTenants` with the organisations allowed (without it, every tenant is); `WithScopeClaims(\"roles\")`", "TestEntraIDMultiTenant"},
-	{"[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v1.0",
-		"`https://sts.windows.net/{tenant}/` (trailing slash)", "App ID URI (`api://…`) or client ID", "`scp` string (user); `roles` array (app)",
-		"`WithScopeClaims(\"roles\")`", "TestEntraIDv1"},
-	{"[Keycloak](https://www.keycloak.org/docs/latest/server_admin/#_audience)",
-		"`https://{host}/realms/{realm}`", "the API's client ID (needs an Audience mapper)", "`scope` string; `realm_access.roles`, `resource_access.{client}.roles`",
-		"`WithScopeClaims(\"realm_access.roles\", \"resource_access.{client}.roles\")`; dots in a client ID escaped: `api\\.example\\.com`", "TestKeycloak TestKeycloakDottedClientID"},
-	{"[AWS Cognito](https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html)",
-		"`https://cognito-idp.{region}.amazonaws.com/{userPoolId}`", "the app client ID (token has no `aud`)", "`scope` string; `cognito:groups` array",
-		"`WithClientIDAsAudience()`; `WithScopeClaims(\"cognito:groups\")`; `WithClaimsCheck` requiring `token_use` = `access` (ID tokens carry the client ID as `aud`)", "TestCognito TestCognitoIDTokenRefused"},
-	{"[Google](https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload) (ID tokens for Cloud Run etc.)",
-		"`https://accounts.google.com`", "the service URL or client ID", "none (authorize on `email`/`sub`)",
-		"`WithIssuerAliases(\"accounts.google.com\")` (Google also writes `iss` without the scheme)", "TestGoogle TestGoogleIssuerWithoutScheme"},
-	{"[ZITADEL](https://zitadel.com/docs/apis/openidoauth/claims)",
-		"`https://{instance}.zitadel.cloud`", "the project ID", "none; roles in `urn:zitadel:iam:org:project:roles` (object keyed by role)",
-		"`WithScopeClaims(\"urn:zitadel:iam:org:project:roles\")`", "TestZitadelRoles"},
-	{"[Ory Hydra](https://www.ory.sh/docs/oauth2-oidc/jwt-access-token) (JWT strategy)",
-		"`https://{slug}.projects.oryapis.com/` (as discovery names it; self-hosted: `urls.self.issuer`)", "an audience the client requested", "`scp` array (default) or `scope` string",
-		"none", "TestOryHydra"},
-}
-
-// providerNotes are what the options cannot express; none, for now.
-var providerNotes []string
-
-func renderProviders() string {
-	var b strings.Builder
-	b.WriteString("<!-- Generated from providerTable in interop/providers_test.go: go test -run TestProvidersTable -update (in interop/). Do not edit. -->\n")
-	b.WriteString("| provider | issuer to configure | audience | scopes in the token | options | test |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
-	for _, r := range providerTable {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | `%s` |\n", r.Provider, r.Issuer, r.Audience, r.Scopes, r.Options,
-			strings.Join(strings.Fields(r.Test), "`, `"))
-	}
-	if len(providerNotes) > 0 {
-		b.WriteString("\nNot expressible with the current options:\n\n")
-		for _, n := range providerNotes {
-			b.WriteString("- " + n + "\n")
-		}
-	}
-	return b.String()
-}
-
 var update = flag.Bool("update", false, "rewrite PROVIDERS.md from the provider table")
 
-// TestProvidersTable keeps PROVIDERS.md equal to the table, and every test
-// the table names present.
+// TestProvidersTable keeps PROVIDERS.md, and README's copy of it, equal to
+// the preset table rendered from presetCases.
 func TestProvidersTable(t *testing.T) {
-	src, err := os.ReadFile("providers_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range providerTable {
-		for _, name := range strings.Fields(r.Test) {
-			if !strings.Contains(string(src), "\nfunc "+name+"(t *testing.T) {") {
-				t.Errorf("the table names %s, which is not a test in providers_test.go", name)
-			}
-		}
-	}
 	want := renderProviders()
 	if *update {
 		if err := os.WriteFile("PROVIDERS.md", []byte(want), 0o644); err != nil {
