@@ -35,11 +35,12 @@
 //
 // Refusals follow RFC 6750 §3: 401 without an error code when there are no
 // credentials, 400 invalid_request for malformed credentials, 401
-// invalid_token, 403 insufficient_scope naming the required scopes, and 503
-// with Retry-After while no keys have ever been fetched. Each is an *Error
+// invalid_token, 403 insufficient_scope naming the required scopes (or no
+// scope, for a claim requirement no scope would meet), and 503 with
+// Retry-After while no keys have ever been fetched. Each is an *Error
 // matching one sentinel (ErrNoToken, ErrMalformedRequest, ErrInvalidToken
-// and its reasons, ErrTokenExpired, ErrInsufficientScope,
-// ErrKeysUnavailable) for custom error handlers.
+// and its reasons, ErrTokenExpired, ErrInsufficientScope and
+// ErrClaimRequirement, ErrKeysUnavailable) for custom error handlers.
 //
 // The package never imports a key cache: it consumes the small KeySet
 // interface, which jwks.Cache implements.
