@@ -8,6 +8,41 @@ import (
 	"github.com/jwtguard/jwtguard/claims"
 )
 
+// WithClaimsCheck adds a check that a token's claims must pass, for rules a
+// profile of the issuer adds: AWS Cognito's token_use must be "access" (its
+// ID tokens carry the app client ID as aud and would otherwise pass), or a
+// tenant claim must name yours. Checks run once the signature has verified
+// and every built-in claim check has passed, before the expiry verdict: an
+// expired token that fails a check is refused as ErrClaimsRejected, not
+// told to refresh. They see Scopes with WithScopeClaims already merged, and
+// a Rule of this Guard runs them on claims an outer Guard verified too.
+//
+// A non-nil error refuses the request with 401 invalid_token and
+// ErrClaimsRejected; the error becomes the refusal's Cause, which is logged
+// (at debug level) and never sent to the client, so keep claim values out
+// of it. A check must be safe for concurrent use, must not modify the
+// claims, and must depend on them alone (not on the request or the time):
+// a verified token is cached, and its checks are not run again while the
+// cache holds it. Checks run in the order given; nil checks are ignored.
+func WithClaimsCheck(check func(*claims.Claims) error) Option {
+	return issuerOption(func(ic *issuerConfig) {
+		if check != nil {
+			ic.checks = append(ic.checks, check)
+		}
+	})
+}
+
+// WithIssuerAliases accepts tokens whose iss is one of aliases as well as
+// the issuer given to New, for an issuer that documents more than one
+// spelling of itself: Google's ID tokens carry "https://accounts.google.com"
+// or "accounts.google.com". Each alias is compared exactly, like the issuer;
+// the keys still come from the one key set, so an alias must name the same
+// authorization server, never another one. An empty alias makes New fail.
+// Default: none.
+func WithIssuerAliases(aliases ...string) Option {
+	return issuerOption(func(ic *issuerConfig) { ic.aliases = append(ic.aliases, aliases...) })
+}
+
 // WithScopeClaims names claims whose values also count as scopes for
 // Scopes and AnyScope requirements, for issuers that put permissions
 // elsewhere: Auth0's "permissions", Microsoft Entra ID's "roles",
