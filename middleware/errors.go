@@ -100,7 +100,8 @@ var (
 // handler cannot change what later refusals say (the same *Error may be
 // handed to many requests at once).
 type Error struct {
-	err        error // one of this package's sentinel errors
+	err        error  // one of this package's sentinel errors
+	idx        reason // its row of reasonTable, or -1 for a rule's own (scope, claim, step-up)
 	cause      error
 	status     int
 	code       string
@@ -179,7 +180,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var genericInvalid = refusal{
-	err: ErrInvalidToken, reason: "invalid_token", status: http.StatusUnauthorized,
+	err: ErrInvalidToken, idx: -1, reason: "invalid_token", status: http.StatusUnauthorized,
 	code: "invalid_token", desc: "The access token is invalid",
 }.build(DefaultRealm)
 
@@ -188,6 +189,7 @@ var genericInvalid = refusal{
 // hands out a pointer (or copies the struct to attach a cause).
 type refusal struct {
 	err        error
+	idx        reason // the reasonTable row; -1 for a rule's own refusal
 	reason     string
 	status     int
 	code, desc string
@@ -201,7 +203,7 @@ type refusal struct {
 type param struct{ name, value string }
 
 func (rf refusal) build(realm string) *Error {
-	e := &Error{err: rf.err, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc, scopes: rf.scopes}
+	e := &Error{err: rf.err, idx: rf.idx, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc, scopes: rf.scopes}
 	var body struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`

@@ -63,8 +63,11 @@ type Guard struct {
 	realm        string
 	trustContext bool // WithInsecureContextClaims
 	refusals     [numReasons]*Error
-	claimRefusal *Error // ClaimIn's 403
-	rule         *Rule  // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
+	claimRefusal *Error            // ClaimIn's 403
+	retryAfter   int               // seconds, for the 503
+	metadata     *ResourceMetadata // nil: RFC 9728 off
+	res          resources
+	rule         *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
 
 	first     *issuer            // New's own
 	all       []*issuer          // literal issuers (first first), then templates
@@ -138,6 +141,8 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		leeway:       cfg.leeway,
 		cookie:       cfg.cookie,
 		tokenHeader:  cfg.tokenHeader,
+		metadata:     cfg.metadata,
+		res:          resources{byURL: map[string]*resourceEntry{}, byPath: map[string]*resourceEntry{}},
 		query:        cfg.query,
 		maxToken:     cfg.maxTokenSize,
 		now:          cfg.now,
@@ -187,15 +192,11 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 	} else {
 		g.types = append([]string(nil), cfg.types...)
 	}
-	retry := int(math.Ceil(cfg.retryAfter.Seconds()))
+	g.retryAfter = int(math.Ceil(cfg.retryAfter.Seconds()))
 	for r := range numReasons {
-		d := reasonTable[r]
-		g.refusals[r] = refusal{err: d.err, reason: d.name, status: d.status, code: d.code, desc: d.desc, retryAfter: retry}.build(g.realm)
+		g.refusals[r] = g.tableRefusal(r, nil)
 	}
-	g.claimRefusal = refusal{
-		err: ErrClaimRequirement, reason: "claim_requirement", status: http.StatusForbidden,
-		code: "insufficient_scope", desc: "The access token does not carry the claims this resource requires",
-	}.build(g.realm)
+	g.claimRefusal = claimRefusal(nil).build(g.realm)
 	g.rule = g.Rule()
 	return g, nil
 }
@@ -312,6 +313,23 @@ var reasonTable = [numReasons]struct {
 	rIssuedInFuture:   {ErrIssuedInFuture, "issued_in_future", http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
 	rClaims:           {ErrMalformedClaims, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
 	rClaimsRejected:   {ErrClaimsRejected, "claims_rejected", http.StatusUnauthorized, "invalid_token", "The access token is not accepted by this resource"},
+}
+
+// tableRefusal builds the refusal of reasonTable's row r, with params
+// added to its challenge (a resource's resource_metadata).
+func (g *Guard) tableRefusal(r reason, params []param) *Error {
+	d := reasonTable[r]
+	return refusal{err: d.err, idx: r, reason: d.name, status: d.status, code: d.code, desc: d.desc,
+		retryAfter: g.retryAfter, params: params}.build(g.realm)
+}
+
+// claimRefusal is ClaimIn's 403, with params added to its challenge.
+func claimRefusal(params []param) refusal {
+	return refusal{
+		err: ErrClaimRequirement, idx: -1, reason: "claim_requirement", status: http.StatusForbidden,
+		code: "insufficient_scope", desc: "The access token does not carry the claims this resource requires",
+		params: params,
+	}
 }
 
 // refuse returns the precomputed refusal for r, with cause attached.

@@ -67,6 +67,7 @@ type config struct {
 	cookie       string
 	query        string
 	tokenHeader  string
+	metadata     *ResourceMetadata
 	logger       *slog.Logger
 	now          func() time.Time
 	onError      ErrorHandler

@@ -92,6 +92,8 @@ type Rule struct {
 	scopes    []Requirement
 	refusals  []*Error // one 403 per scope requirement
 	claimReqs []claimRequirement
+	claimRef  *Error         // ClaimIn's 403
+	res       *resourceEntry // the rule's resource, when it has metadata; nil: none
 	routes    *http.ServeMux // Guard.Handler's next, to find the route's rule
 }
 
@@ -118,11 +120,6 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 				}
 			}
 			ru.scopes = append(ru.scopes, rq)
-			ru.refusals = append(ru.refusals, refusal{
-				err: ErrInsufficientScope, reason: "insufficient_scope", status: http.StatusForbidden,
-				code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
-				scopes: slices.Clone(rq.values),
-			}.build(g.realm))
 		case reqClaim:
 			names, ok := splitPath(rq.path)
 			if !ok {
@@ -135,6 +132,23 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	}
 	if auds != nil {
 		ru.audiences = auds
+	}
+	var scopes []string
+	for _, rq := range ru.scopes {
+		scopes = append(scopes, rq.values...)
+	}
+	ru.res = g.resourceFor(ru.audiences, scopes)
+	var params []param
+	ru.claimRef = g.claimRefusal
+	if ru.res != nil {
+		params, ru.claimRef = ru.res.params, ru.res.claimRef
+	}
+	for _, rq := range ru.scopes {
+		ru.refusals = append(ru.refusals, refusal{
+			err: ErrInsufficientScope, idx: -1, reason: "insufficient_scope", status: http.StatusForbidden,
+			code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
+			scopes: slices.Clone(rq.values), params: params,
+		}.build(g.realm))
 	}
 	return ru
 }
@@ -181,7 +195,7 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 func (ru *Rule) Authorize(c *claims.Claims) error {
 	g := ru.g
 	if c == nil {
-		err := g.refusals[rNoToken]
+		err := ru.local(g.refusals[rNoToken])
 		g.count(nil, err)
 		return err
 	}
@@ -190,7 +204,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	// since) are refused as from an unknown issuer.
 	is := g.knownIssuer(c)
 	if is == nil {
-		err := g.refusals[rIssuer]
+		err := ru.local(g.refusals[rIssuer])
 		g.count(nil, err)
 		return err
 	}
@@ -205,12 +219,19 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 		err = ru.authorize(is, c)
 	}
 	if err != nil {
+		err = ru.local(err)
 		g.count(is, err)
 	}
 	return err
 }
 
-func (ru *Rule) check(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
+// check is Check before counting; its refusals name the rule's resource.
+func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
+	r, is, err, verifiedHere := ru.checkShared(r)
+	return r, is, ru.local(err), verifiedHere
+}
+
+func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
 	g := ru.g
 	c, is := verifiedBy(r.Context(), g)
 	if c == nil && g.trustContext {
@@ -228,7 +249,7 @@ func (ru *Rule) check(r *http.Request) (_ *http.Request, _ *issuer, _ error, ver
 		// Verified by a rule of this Guard, or vouched for: only authorize.
 		return r, is, ru.authorize(is, c), false
 	}
-	c, is, err, verifiedHere := ru.run(r.Context(), r, credentials{})
+	c, is, err, verifiedHere := ru.runShared(r.Context(), r, credentials{})
 	if c != nil {
 		// Verified, even if then refused: an error handler may log who.
 		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is})
@@ -261,7 +282,13 @@ type credentials struct {
 // did), verify the token, bind it to the request (sender-constrained
 // tokens: none yet), authorize it for the rule. verifiedHere reports that
 // the token was verified, whatever the verdict after that.
-func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool) {
+// run is the pipeline; its refusals name the rule's resource.
+func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*claims.Claims, *issuer, error, bool) {
+	c, is, err, verifiedHere := ru.runShared(ctx, r, cr)
+	return c, is, ru.local(err), verifiedHere
+}
+
+func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool) {
 	g := ru.g
 	if !cr.found {
 		var rsn reason
@@ -305,7 +332,7 @@ func (ru *Rule) authorizeScopes(c *claims.Claims) error {
 	}
 	for _, cr := range ru.claimReqs {
 		if !cr.met(c) {
-			return ru.g.claimRefusal
+			return ru.claimRef
 		}
 	}
 	return nil

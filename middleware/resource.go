@@ -1,0 +1,256 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// WellKnownResource is the well-known path segment of RFC 9728 (OAuth 2.0
+// Protected Resource Metadata).
+const WellKnownResource = "/.well-known/oauth-protected-resource"
+
+// DefaultMetadataMaxAge is how long clients may cache a metadata document
+// (its Cache-Control max-age) unless ResourceMetadata.MaxAge says otherwise.
+const DefaultMetadataMaxAge = time.Hour
+
+// ResourceMetadata turns on RFC 9728 for a Guard (WithResourceMetadata)
+// and holds the members of the metadata documents that the Guard cannot
+// know. Each route's resource is its audience: the Guard's first audience,
+// or the first of an Audience requirement. A resource whose identifier is
+// an absolute https URL (http only on a loopback host) without query or
+// fragment has a metadata URL (MetadataURL), which every challenge for its
+// routes names in resource_metadata, and a document that MetadataHandler
+// serves. The identifier is the configured audience, never derived from a
+// request's Host or forwarded headers: a reflected host in a challenge
+// would send clients to whoever set it.
+type ResourceMetadata struct {
+	Name          string // resource_name, for people
+	Documentation string // resource_documentation: a URL
+	PolicyURI     string // resource_policy_uri
+	TOSURI        string // resource_tos_uri
+	JWKSURI       string // jwks_uri: the resource's own keys, if it signs responses
+	// TLSClientCertificateBoundAccessTokens is
+	// tls_client_certificate_bound_access_tokens (RFC 8705).
+	TLSClientCertificateBoundAccessTokens bool
+	// Scopes, when set, is scopes_supported for every resource; otherwise
+	// each document lists the scopes its routes' Scopes and AnyScope
+	// requirements name, sorted.
+	Scopes []string
+	// MaxAge is the documents' Cache-Control max-age; DefaultMetadataMaxAge
+	// when zero.
+	MaxAge time.Duration
+}
+
+// WithResourceMetadata turns on RFC 9728 protected resource metadata, with
+// m's members in every document. Off by default: a challenge then names no
+// metadata URL.
+func WithResourceMetadata(m ResourceMetadata) Option {
+	return guardOption(func(c *config) {
+		m.Scopes = slices.Clone(m.Scopes)
+		c.metadata = &m
+	})
+}
+
+// MetadataURL returns the metadata URL of the resource identifier id, as
+// RFC 9728 §3.1 forms it (the well-known segment inserted between the host
+// and the path, a terminating "/" after the host removed), or "" when id is
+// not an absolute https URL (http only on a loopback host) without query,
+// fragment or user information.
+func MetadataURL(id string) string {
+	u, err := url.Parse(id)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(id, "#") {
+		return ""
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !loopbackHost(u.Hostname()) {
+			return ""
+		}
+	default:
+		return ""
+	}
+	path := u.EscapedPath()
+	if path == "/" {
+		path = ""
+	}
+	return u.Scheme + "://" + u.Host + WellKnownResource + path
+}
+
+func loopbackHost(h string) bool {
+	ip := net.ParseIP(h)
+	return strings.EqualFold(h, "localhost") || (ip != nil && ip.IsLoopback())
+}
+
+// resources is what a Guard knows of its resources, as its rules are made.
+type resources struct {
+	mu     sync.Mutex
+	byURL  map[string]*resourceEntry // by metadata URL
+	byPath map[string]*resourceEntry // by the metadata URL's path; the first resource to claim a path keeps it
+}
+
+type resourceEntry struct {
+	id       string
+	scopes   map[string]bool
+	table    [numReasons]*Error // the Guard's refusals, naming this resource's metadata
+	claimRef *Error
+	params   []param
+}
+
+// resourceFor returns the entry of the rule with audiences, registering it
+// (and scopes) on first use; nil when metadata is off or the resource has
+// no metadata URL.
+func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry {
+	if g.metadata == nil || len(audiences) == 0 {
+		return nil
+	}
+	mu := MetadataURL(audiences[0])
+	if mu == "" {
+		return nil
+	}
+	g.res.mu.Lock()
+	defer g.res.mu.Unlock()
+	e := g.res.byURL[mu]
+	if e == nil {
+		e = &resourceEntry{id: audiences[0], scopes: map[string]bool{}, params: []param{{"resource_metadata", mu}}}
+		for r := range numReasons {
+			e.table[r] = g.tableRefusal(r, e.params)
+		}
+		e.claimRef = claimRefusal(e.params).build(g.realm)
+		g.res.byURL[mu] = e
+		path := mu[strings.Index(mu, WellKnownResource):]
+		if g.res.byPath[path] == nil {
+			g.res.byPath[path] = e
+		}
+	}
+	for _, s := range scopes {
+		e.scopes[s] = true
+	}
+	return e
+}
+
+// local returns err as this rule's resource says it: the same refusal,
+// with the resource's metadata URL in its challenge. It hands out a
+// precomputed *Error (copied only to keep a cause), so a refusal costs no
+// more than before.
+func (ru *Rule) local(err error) error {
+	if ru.res == nil || err == nil {
+		return err
+	}
+	e, ok := err.(*Error)
+	if !ok || e.idx < 0 {
+		return err
+	}
+	l := ru.res.table[e.idx]
+	if e.cause == nil {
+		return l
+	}
+	c := *l
+	c.cause = e.cause
+	return &c
+}
+
+// MetadataHandler serves the RFC 9728 metadata document of each resource
+// of the Guard's rules, at its metadata URL's path (whatever Host the
+// request names: the document says the configured identifier), for GET and
+// HEAD; other methods get 405 with Allow, other paths 404. Mount it at the
+// well-known path and below it:
+//
+//	mux.Handle(middleware.WellKnownResource, guard.MetadataHandler())
+//	mux.Handle(middleware.WellKnownResource+"/", guard.MetadataHandler())
+//
+// Documents list the scopes of the rules made so far, so make the rules
+// (Require, Rule) before serving. Without WithResourceMetadata every path
+// is 404.
+func (g *Guard) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*") // browsers' MCP clients fetch it
+		doc, ok := g.metadataDoc(r.URL.EscapedPath())
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		maxAge := g.metadata.MaxAge
+		if maxAge <= 0 {
+			maxAge = DefaultMetadataMaxAge
+		}
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+		h.Set("Content-Length", strconv.Itoa(len(doc)))
+		if r.Method == http.MethodHead {
+			return
+		}
+		_, _ = w.Write(doc)
+	})
+}
+
+// metadataDoc builds the document served at path.
+func (g *Guard) metadataDoc(path string) ([]byte, bool) {
+	if g.metadata == nil {
+		return nil, false
+	}
+	g.res.mu.Lock()
+	e := g.res.byPath[path]
+	var scopes []string
+	if e != nil {
+		for s := range e.scopes {
+			scopes = append(scopes, s)
+		}
+	}
+	g.res.mu.Unlock()
+	if e == nil {
+		return nil, false
+	}
+	m := g.metadata
+	if m.Scopes != nil {
+		scopes = slices.Clone(m.Scopes)
+	}
+	slices.Sort(scopes)
+	var servers []string
+	for _, is := range g.all {
+		if is.prefix == "" && is.suffix == "" { // literal issuers; a template names none
+			servers = append(servers, is.name)
+		}
+	}
+	methods := []string{"header"}
+	if g.query != "" {
+		methods = append(methods, "query")
+	}
+	doc := struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		ScopesSupported      []string `json:"scopes_supported"`
+		BearerMethods        []string `json:"bearer_methods_supported"`
+		Name                 string   `json:"resource_name,omitempty"`
+		Documentation        string   `json:"resource_documentation,omitempty"`
+		PolicyURI            string   `json:"resource_policy_uri,omitempty"`
+		TOSURI               string   `json:"resource_tos_uri,omitempty"`
+		JWKSURI              string   `json:"jwks_uri,omitempty"`
+		MTLS                 bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	}{e.id, nonNil(servers), nonNil(scopes), methods, m.Name, m.Documentation, m.PolicyURI, m.TOSURI, m.JWKSURI, m.TLSClientCertificateBoundAccessTokens}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

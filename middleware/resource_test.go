@@ -1,0 +1,188 @@
+package middleware_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+func TestMetadataURL(t *testing.T) {
+	for id, want := range map[string]string{
+		"https://api.test":                 "https://api.test/.well-known/oauth-protected-resource",
+		"https://api.test/":                "https://api.test/.well-known/oauth-protected-resource",
+		"https://api.test/v1":              "https://api.test/.well-known/oauth-protected-resource/v1",
+		"https://api.test/admin/":          "https://api.test/.well-known/oauth-protected-resource/admin/",
+		"https://api.test:8443/a%2Fb":      "https://api.test:8443/.well-known/oauth-protected-resource/a%2Fb",
+		"http://127.0.0.1:8080/x":          "http://127.0.0.1:8080/.well-known/oauth-protected-resource/x",
+		"http://localhost":                 "http://localhost/.well-known/oauth-protected-resource",
+		"http://api.test":                  "", // plain http off loopback
+		"api://notes":                      "", // not a URL with a host
+		"6e74172b-be56-4843-9ff4-e66a39bb": "",
+		"https://api.test/?a=b":            "",
+		"https://api.test/?":               "",
+		"https://api.test/#f":              "",
+		"https://u:p@api.test/":            "",
+		"https:///path":                    "",
+	} {
+		if got := middleware.MetadataURL(id); got != want {
+			t.Errorf("MetadataURL(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+// metadataGuard is a Guard for https://api.test/v1 with an admin route on
+// the same host, one on another host, and one whose audience is not a URL.
+func metadataGuard(t *testing.T, opts ...middleware.Option) (*jwkstest.Issuer, *middleware.Guard, http.Handler) {
+	t.Helper()
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test/v1"))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test/v1"}, append([]middleware.Option{middleware.WithResourceMetadata(middleware.ResourceMetadata{Name: "Notes"})}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	mux := http.NewServeMux()
+	mux.Handle("/api/me", g.Handler(ok))
+	mux.Handle("/api/notes", g.Require(middleware.Scopes("notes:write"))(ok))
+	mux.Handle("/api/read", g.Require(middleware.AnyScope("notes:read", "notes:write"))(ok))
+	mux.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(ok))
+	mux.Handle("/billing", g.Require(middleware.Audience("https://billing.test"), middleware.Scopes("pay"))(ok))
+	mux.Handle("/legacy", g.Require(middleware.Audience("api://legacy"))(ok))
+	mux.Handle(middleware.WellKnownResource, g.MetadataHandler())
+	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
+	return iss, g, mux
+}
+
+func TestChallengesNameTheResourceMetadata(t *testing.T) {
+	iss, _, h := metadataGuard(t)
+	const (
+		api   = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/v1"`
+		admin = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`
+	)
+	for _, tc := range []struct {
+		name, path, authz string
+		status            int
+		challenge         string
+	}{
+		{"no token", "/api/me", "", 401, `Bearer realm="api", ` + api},
+		{"malformed", "/api/me", "Bearer a b", 400, `Bearer realm="api", error="invalid_request", ` + api},
+		{"expired", "/api/me", "Bearer " + iss.Mint(jwkstest.WithExpiresIn(-time.Hour)), 401,
+			`Bearer realm="api", error="invalid_token", error_description="The access token expired", ` + api},
+		{"claims check cause kept", "/api/me", "Bearer " + iss.Mint(jwkstest.WithClaim("iss", "https://other.example")), 401,
+			`Bearer realm="api", error="invalid_token", error_description="The access token issuer is not accepted", ` + api},
+		{"scope", "/api/notes", "Bearer " + iss.Mint(), 403, `Bearer realm="api", error="insufficient_scope", scope="notes:write", ` + api},
+		{"admin, no token", "/admin/stats", "", 401, `Bearer realm="api", ` + admin},
+		{"admin, API token", "/admin/stats", "Bearer " + iss.Mint(jwkstest.WithScopes("admin")), 401,
+			`Bearer realm="api", error="invalid_token", error_description="The access token is not meant for this resource", ` + admin},
+		{"another host", "/billing", "", 401, `Bearer realm="api", resource_metadata="https://billing.test/.well-known/oauth-protected-resource"`},
+		{"audience not a URL: no parameter", "/legacy", "", 401, `Bearer realm="api"`},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Host = "evil.example" // never reflected
+		if tc.authz != "" {
+			req.Header.Set("Authorization", tc.authz)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Result().Header.Values("WWW-Authenticate"); rec.Code != tc.status || len(got) != 1 || got[0] != tc.challenge {
+			t.Errorf("%s: %d %q\n want %d %q", tc.name, rec.Code, got, tc.status, tc.challenge)
+		}
+	}
+}
+
+func TestMetadataDocuments(t *testing.T) {
+	iss, _, h := metadataGuard(t)
+	get := func(method, path string) *http.Response {
+		req := httptest.NewRequest(method, path, nil)
+		req.Host = "whatever.example"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	for path, want := range map[string]string{
+		"/.well-known/oauth-protected-resource/v1": `{"resource":"https://api.test/v1","authorization_servers":["` + iss.URL() + `"],` +
+			`"scopes_supported":["notes:read","notes:write"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+		"/.well-known/oauth-protected-resource/admin": `{"resource":"https://api.test/admin","authorization_servers":["` + iss.URL() + `"],` +
+			`"scopes_supported":["admin"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+		// Another host's resource, whose path this server also answers (the
+		// contract serves each document by path, whatever the Host).
+		"/.well-known/oauth-protected-resource": `{"resource":"https://billing.test","authorization_servers":["` + iss.URL() + `"],` +
+			`"scopes_supported":["pay"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+	} {
+		resp := get("GET", path)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != want || resp.Header.Get("Content-Type") != "application/json" ||
+			resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Cache-Control") != "public, max-age=3600" {
+			t.Errorf("GET %s: %d %v\n%s\nwant %s", path, resp.StatusCode, resp.Header, body, want)
+		}
+		head := get("HEAD", path)
+		if b, _ := io.ReadAll(head.Body); head.StatusCode != 200 || len(b) != 0 || head.Header.Get("Content-Length") != resp.Header.Get("Content-Length") {
+			t.Errorf("HEAD %s: %d, %d bytes, Content-Length %q", path, head.StatusCode, len(b), head.Header.Get("Content-Length"))
+		}
+		post := get("POST", path)
+		if post.StatusCode != 405 || post.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("POST %s: %d Allow %q", path, post.StatusCode, post.Header.Get("Allow"))
+		}
+	}
+	if resp := get("GET", "/.well-known/oauth-protected-resource/nothing"); resp.StatusCode != 404 {
+		t.Errorf("unknown metadata path: %d", resp.StatusCode)
+	}
+	// The legacy audience is not a URL: no document anywhere for it.
+	if strings.Contains(func() string {
+		b, _ := io.ReadAll(get("GET", "/.well-known/oauth-protected-resource/v1").Body)
+		return string(b)
+	}(), "legacy") {
+		t.Error("a non-URL audience in a document")
+	}
+}
+
+func TestMetadataOffByDefault(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL())
+	rec := httptest.NewRecorder()
+	g.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", middleware.WellKnownResource, nil))
+	if rec.Code != 404 {
+		t.Fatalf("metadata served without WithResourceMetadata: %d", rec.Code)
+	}
+}
+
+// The refusal that matters most to cost, the expired hint, allocates no
+// more with resource metadata on than off: the rule hands out a
+// precomputed refusal either way.
+func TestResourceMetadataCostsNoAllocations(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test/v1"))
+	t.Cleanup(iss.Close)
+	keys := iss.NewCache()
+	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	allocs := func(opts ...middleware.Option) float64 {
+		g, err := middleware.New(keys, iss.URL(), []string{"https://api.test/v1"}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+expired)
+		w := discardWriter{h: http.Header{}}
+		return testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		})
+	}
+	off, on := allocs(), allocs(middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if on > off {
+		t.Fatalf("the expired 401 allocates %.0f times with resource metadata, %.0f without", on, off)
+	}
+	t.Logf("expired 401: %.0f allocations with resource metadata, %.0f without", on, off)
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w discardWriter) Header() http.Header         { return w.h }
+func (w discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w discardWriter) WriteHeader(int)             {}
