@@ -56,6 +56,15 @@ type Claims struct {
 	ID        string    // "jti" (RFC 7519 §4.1.7): unique token identifier, useful for replay caches and audit logs.
 	ClientID  string    // "client_id" (RFC 8693 §4.3): the OAuth client the token was issued to.
 
+	// SubjectFrom and ClientIDFrom name the claim that Subject and ClientID
+	// were taken from when a verifier filled them from another one
+	// (middleware.WithSubjectClaim, WithClientIDClaims); "" when they are
+	// the token's own "sub" and "client_id". A Subject taken from
+	// "client_id" names a client, not a user: a handler that maps Subject
+	// to a user account must check SubjectFrom, or a client whose ID equals
+	// a user's sub would act as that user.
+	SubjectFrom, ClientIDFrom string
+
 	// Scopes is the union of "scope" (RFC 8693 §4.2 and RFC 9068: a
 	// space-separated string; Duende IdentityServer and Spring
 	// Authorization Server write an array of strings, which is accepted
@@ -704,7 +713,10 @@ func (c *Claims) at(path []string) (string, bool) {
 // number give their JSON text ("true", "42"). Any other shape, or an
 // absent claim, gives nil. The claims decoded into fields are read from
 // them: "iss", "sub", "jti", "client_id" and "acr" as one string (nil when
-// empty), "aud" and "amr" as their lists; the dates give nil.
+// empty, and for "sub" and "client_id" when a verifier filled them from
+// another claim: see SubjectFrom), "aud", "amr", "groups", "roles" and
+// "entitlements" as written (a string one value, not split); the dates,
+// "scope" and "scp" (merged into Scopes) give nil.
 func (c *Claims) Strings(path ...string) []string {
 	if c == nil || len(path) == 0 {
 		return nil
@@ -714,18 +726,24 @@ func (c *Claims) Strings(path ...string) []string {
 		case -1:
 		case kIss, kSub, kJti, kClientID, kACR:
 			s := [...]string{kIss: c.Issuer, kSub: c.Subject, kJti: c.ID, kClientID: c.ClientID, kACR: c.ACR}[k]
-			if s == "" {
-				return nil
+			if s == "" || (k == kSub && c.SubjectFrom != "") || (k == kClientID && c.ClientIDFrom != "") {
+				return nil // absent, or filled from another claim: not as written
 			}
 			return []string{s}
 		case kAud:
 			return slices.Clone(c.Audience)
 		case kAMR:
 			return slices.Clone(c.AMR)
-		case kGroups, kRoles, kEntitlements, kScope, kScp:
-			return c.Values(path[0]) // their own rule: what they grant
+		case kGroups:
+			return slices.Clone(c.Groups) // as written: a string form is one value
+		case kRoles:
+			return slices.Clone(c.Roles)
+		case kEntitlements:
+			return slices.Clone(c.Entitlements)
 		default:
-			return nil // the dates
+			// The dates, and "scope" and "scp": merged into Scopes, they
+			// are no longer as written (use a scope requirement).
+			return nil
 		}
 	}
 	raw, ok := c.at(path)

@@ -875,7 +875,7 @@ func TestValues(t *testing.T) {
 
 func TestStrings(t *testing.T) {
 	var c Claims
-	payload := `{"sub":"repo:octo/app:ref:refs/heads/main","aud":["a","b"],"email":"x y@example.com",` +
+	payload := `{"sub":"repo:octo/app:ref:refs/heads/main","aud":["a","b"],"email":"x y@example.com","roles":"user admin",` +
 		`"email_verified":true,"n":42,"list":["x y","z"],"kubernetes.io":{"namespace":"prod","serviceaccount":{"name":"api"}},` +
 		`"mixed":["a",1],"obj":{"k":"v"},"scope":"s1 s2","exp":5}`
 	if err := json.Unmarshal([]byte(payload), &c); err != nil {
@@ -888,12 +888,13 @@ func TestStrings(t *testing.T) {
 		{[]string{"sub"}, []string{"repo:octo/app:ref:refs/heads/main"}},
 		{[]string{"aud"}, []string{"a", "b"}},
 		{[]string{"email"}, []string{"x y@example.com"}}, // not split, unlike Values
+		{[]string{"roles"}, []string{"user admin"}},      // a field, still as written
 		{[]string{"email_verified"}, []string{"true"}},
 		{[]string{"n"}, []string{"42"}},
 		{[]string{"list"}, []string{"x y", "z"}},
 		{[]string{"kubernetes.io", "namespace"}, []string{"prod"}},
 		{[]string{"kubernetes.io", "serviceaccount", "name"}, []string{"api"}},
-		{[]string{"scope"}, []string{"s1", "s2"}},
+		{[]string{"scope"}, nil}, // merged into Scopes: no longer as written
 		{[]string{"mixed"}, nil},
 		{[]string{"obj"}, nil},
 		{[]string{"exp"}, nil},
@@ -905,5 +906,12 @@ func TestStrings(t *testing.T) {
 		if got := c.Strings(tc.path...); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Strings(%q) = %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+func TestStringsOfFilledIdentity(t *testing.T) {
+	c := Claims{Subject: "m2m", SubjectFrom: "client_id", ClientID: "app", ClientIDFrom: "azp"}
+	if c.Strings("sub") != nil || c.Strings("client_id") != nil {
+		t.Fatalf("filled identity read as written: sub %q, client_id %q", c.Strings("sub"), c.Strings("client_id"))
 	}
 }

@@ -54,6 +54,9 @@ type presetCase struct {
 	naiveAcceptsIDToken   bool                  // a setup with issuer and audience alone accepts idToken
 	naiveAcceptsForeign   bool                  // ... and foreign
 	naiveAcceptsEverybody bool                  // the preset refuses to be built without an allow-list
+	// also runs checks of the provider's own, with tokens signed by its key
+	// and sent as it sends them.
+	also func(t *testing.T, sign func(map[string]any) string, call func(string) (int, *claims.Claims))
 }
 
 // claimsAt returns base with iat, exp and over applied (nil removes).
@@ -294,20 +297,21 @@ var presetCases = []presetCase{
 	}(),
 	func() presetCase {
 		iss := "https://token.actions.githubusercontent.com"
-		base := map[string]any{"iss": iss, "aud": "https://github.com/octo-org", "sub": "repo:octo-org/notes:ref:refs/heads/main", "repository": "octo-org/notes",
+		base := map[string]any{"iss": iss, "aud": "notes-deploy", "sub": "repo:octo-org/notes:ref:refs/heads/main", "repository": "octo-org/notes", "repository_id": "74",
 			"repository_owner": "octo-org", "ref": "refs/heads/main", "event_name": "push", "job_workflow_ref": "octo-org/notes/.github/workflows/deploy.yml@refs/heads/main",
 			"jti": "example-id", "nbf": time.Now().Unix() - 10}
 		return presetCase{
 			name: "[GitHub Actions](https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect)",
-			call: `providers.GitHubActions(providers.GitHubRule{Repositories: []string{"{owner}/{repo}"}})`, naiveAcceptsEverybody: true,
+			call: `providers.GitHubActions(providers.GitHubRule{Repositories: []string{"{owner}/{repo}"}, RepositoryIDs: []string{"{id}"}})`, naiveAcceptsEverybody: true,
 			build: func() (*providers.Preset, error) {
-				return providers.GitHubActions(providers.GitHubRule{Repositories: []string{"octo-org/notes"}})
-			}, audience: "https://github.com/octo-org", typ: "JWT",
+				return providers.GitHubActions(providers.GitHubRule{Repositories: []string{"octo-org/notes"}, RepositoryIDs: []string{"74"}})
+			}, audience: "notes-deploy", typ: "JWT",
 			discovery: iss + "/.well-known/openid-configuration", jwksURI: iss + "/.well-known/jwks", issuer: iss,
 			access: func() map[string]any { return claimsAt(base, nil) }, sub: "repo:octo-org/notes:ref:refs/heads/main",
+			// The name re-registered after the repository was deleted: another ID.
 			foreign: func() map[string]any {
-				return claimsAt(base, map[string]any{"repository": "evil-org/notes", "sub": "repo:evil-org/notes:ref:refs/heads/main"})
-			}, foreignIs: "another repository", naiveAcceptsForeign: true,
+				return claimsAt(base, map[string]any{"repository_id": "9001"})
+			}, foreignIs: "another repository under a recycled name", naiveAcceptsForeign: true,
 			rule: middleware.ClaimIn("ref", "refs/heads/main"), lacking: func() map[string]any { return claimsAt(base, map[string]any{"ref": "refs/heads/feature"}) },
 		}
 	}(),
@@ -367,7 +371,7 @@ var presetCases = []presetCase{
 			discovery: iss + "/.well-known/openid-configuration", jwksURI: iss + "/oauth/v2/keys", issuer: iss,
 			access: func() map[string]any { return claimsAt(base, nil) }, sub: "231848297847849", client: "231848296541231@notes", scopes: []string{"editor"},
 			idToken: func() map[string]any {
-				return claimsAt(base, map[string]any{"client_id": nil, "azp": "231848296541231@notes", "amr": []string{"pwd"}, "auth_time": time.Now().Unix() - 60})
+				return claimsAt(base, map[string]any{"client_id": nil, "jti": nil, "azp": "231848296541231@notes", "amr": []string{"pwd"}, "auth_time": time.Now().Unix() - 60})
 			},
 			naiveAcceptsIDToken: true,
 			foreign:             func() map[string]any { return claimsAt(base, map[string]any{"iss": "https://other.zitadel.cloud"}) },
@@ -392,6 +396,15 @@ var presetCases = []presetCase{
 			foreign: func() map[string]any {
 				return claimsAt(base, map[string]any{"iss": "https://other-team.cloudflareaccess.com"})
 			}, foreignIs: "another team",
+			idToken:             func() map[string]any { return claimsAt(base, map[string]any{"type": "org"}) }, // an organisation token, not the application's
+			naiveAcceptsIDToken: true,
+			// A service token (a machine behind Access): empty sub, its ID in common_name.
+			also: func(t *testing.T, sign func(map[string]any) string, call func(string) (int, *claims.Claims)) {
+				tok := sign(claimsAt(base, map[string]any{"sub": "", "email": nil, "common_name": "b6f2c1a9e3d4.access"}))
+				if st, c := call(tok); st != 200 || c.Subject != "b6f2c1a9e3d4.access" || c.SubjectFrom != "common_name" {
+					t.Errorf("service token: %d %+v", st, c)
+				}
+			},
 			rule: middleware.ClaimIn("country", "DE"), lacking: func() map[string]any { return claimsAt(base, map[string]any{"country": "US"}) },
 		}
 	}(),
@@ -450,6 +463,11 @@ func TestPresets(t *testing.T) {
 				web.put(t, pc.discovery, map[string]any{"issuer": pc.issuer, "jwks_uri": pc.jwksURI,
 					"id_token_signing_alg_values_supported": []string{alg}, "response_types_supported": []string{"code"}})
 			}
+			if pc.header == "Cf-Access-Jwt-Assertion" {
+				// Cloudflare's certs endpoint also lists PEM certificates.
+				keys.jwks["public_cert"] = map[string]any{"kid": keys.kid, "cert": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"}
+				keys.jwks["public_certs"] = []any{keys.jwks["public_cert"]}
+			}
 			web.put(t, pc.jwksURI, keys.jwks)
 			p, err := pc.build()
 			if err != nil {
@@ -499,6 +517,10 @@ func TestPresets(t *testing.T) {
 				if st, ch, _ := callPreset(g, pc, keys.sign(t, pc.typ, pc.lacking())); st != 403 || !strings.Contains(ch, `error="insufficient_scope"`) {
 					t.Errorf("lacking the rule: %d %s, want 403 insufficient_scope", st, ch)
 				}
+			}
+			if pc.also != nil {
+				pc.also(t, func(m map[string]any) string { return keys.sign(t, pc.typ, m) },
+					func(tok string) (int, *claims.Claims) { st, _, c := callPreset(g, pc, tok); return st, c })
 			}
 			if pc.naiveAcceptsEverybody {
 				if _, err := buildWithout(pc); !errors.Is(err, providers.ErrAllowListRequired) {

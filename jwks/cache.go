@@ -295,6 +295,10 @@ func (c *Cache) startFlightLocked() *flight {
 	return f
 }
 
+// rediscoverAfter is how many failed fetches in a row of a JWKS that
+// answers, but not with keys, make the cache ask the metadata again.
+const rediscoverAfter = 3
+
 // fetched is what one fetch learned. fetch only reads the cache's state;
 // install applies all of it at once, under the lock, so the order of the
 // updates is written in one place.
@@ -368,10 +372,11 @@ func (c *Cache) installLocked(res fetched, err error) (logIt func()) {
 	}
 	switch {
 	case err != nil:
-		if res.unreachable && c.issuerURL != nil {
-			// The issuer may have moved its keys: ask its metadata again
-			// on the next attempt. (A key set that answers but does not
-			// parse has not moved.)
+		// The issuer may have moved its keys: ask its metadata again on the
+		// next attempt when the JWKS URL did not answer, and after every
+		// rediscoverAfter answers in a row that did not parse (a moved
+		// set's old URL may answer 200 with a page, or an empty set).
+		if c.issuerURL != nil && (res.unreachable || (c.status.ConsecutiveFailures+1)%rediscoverAfter == 0) {
 			c.jwksURL = ""
 		}
 	case res.notModified:

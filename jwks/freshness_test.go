@@ -289,9 +289,11 @@ func (m *countingMetrics) Fetch(_, result string)   { m.add(result) }
 func (m *countingMetrics) KeysLoaded(string, int)   { m.add("keys_loaded") }
 func (m *countingMetrics) UnknownKIDRefresh(string) { m.add("unknown_kid") }
 
-// A key set that answers but does not parse has not moved: retries fetch
-// it again without asking the metadata each time (found by a review: the
-// split of fetch and install had made every failure rediscover).
+// A key set that answers but does not parse has not moved, most likely:
+// retries fetch it again, asking the metadata only after every third
+// failure (a review found the split of fetch and install had made every
+// failure rediscover; a second, that never rediscovering leaves a cache
+// stuck on a moved set's old URL).
 func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
 	iss := newIssuer(t)
 	hostile.Of(iss).SetJWKSBody([]byte("not json"))
@@ -308,8 +310,11 @@ func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
 	if st := c.Status(); st.ConsecutiveFailures != 5 || !errors.Is(st.LastError, jwks.ErrMalformedJWKS) {
 		t.Fatalf("status %+v, want 5 malformed-JWKS failures", st)
 	}
-	if d, k := iss.DiscoveryFetches(), iss.JWKSFetches(); d != 1 || k != 5 {
-		t.Fatalf("%d discovery and %d JWKS fetches for 5 attempts, want 1 and 5", d, k)
+	// The metadata is asked again after every third failure in a row (the
+	// set may have moved, its old URL answering with a page): attempts 1
+	// and 4 discover.
+	if d, k := iss.DiscoveryFetches(), iss.JWKSFetches(); d != 2 || k != 5 {
+		t.Fatalf("%d discovery and %d JWKS fetches for 5 attempts, want 2 and 5", d, k)
 	}
 	// An unreachable key set, though, may have moved: the next attempt
 	// asks the metadata again.
@@ -318,8 +323,8 @@ func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
 	step(t, fk, 60*time.Millisecond)
 	iss.SetFault(jwkstest.FaultNone)
 	step(t, fk, 60*time.Millisecond)
-	if d := iss.DiscoveryFetches(); d != 2 || !c.Ready() {
-		t.Fatalf("after a 503 and recovery: %d discovery fetches (want 2), ready %v", d, c.Ready())
+	if d := iss.DiscoveryFetches(); d != 3 || !c.Ready() {
+		t.Fatalf("after a 503 and recovery: %d discovery fetches (want 3), ready %v", d, c.Ready())
 	}
 }
 

@@ -116,8 +116,10 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		return nil, errors.New("middleware: at least one audience is required")
 	case cfg.leeway < 0:
 		return nil, errors.New("middleware: leeway must not be negative")
-	case cfg.maxTokenSize <= 0:
-		return nil, errors.New("middleware: max token size must be positive")
+	case cfg.maxTokenSize <= 0 || cfg.maxTokenSize > maxMaxTokenSize:
+		return nil, errors.New("middleware: max token size must be positive and at most 1 MiB")
+	case cfg.tokenHeaderSet && (cfg.tokenHeader == "" || strings.EqualFold(cfg.tokenHeader, "Authorization")):
+		return nil, errors.New("middleware: WithTokenHeader needs a header name other than Authorization")
 	case cfg.retryAfter < 0:
 		return nil, errors.New("middleware: retry-after must not be negative")
 	case cfg.now == nil || cfg.onError == nil:
@@ -619,8 +621,8 @@ func (is *issuer) runChecks(c *claims.Claims) error {
 // audienceOK reports whether c is meant for one of audiences: by aud, or,
 // with the issuer's WithClientIDAsAudience, by client_id when aud is absent.
 func (is *issuer) audienceOK(c *claims.Claims, audiences []string) bool {
-	if is.clientIDAudience && c.Audience == nil && c.ClientID != "" {
-		return slices.Contains(audiences, c.ClientID)
+	if is.clientIDAudience && c.Audience == nil && c.ClientID != "" && c.ClientIDFrom == "" {
+		return slices.Contains(audiences, c.ClientID) // the token's own client_id, not azp
 	}
 	return hasAnyAudience(c, audiences)
 }

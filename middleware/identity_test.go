@@ -140,3 +140,81 @@ func TestScopesFrom(t *testing.T) {
 		t.Fatal("WithScopesFrom(nil) accepted")
 	}
 }
+
+// Fixes from a review: identity filled from another claim is marked, and
+// claim requirements and WithClientIDAsAudience read only what the token
+// itself says.
+func TestFilledIdentityIsNotTakenForTheTokens(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithSubjectClaim("client_id"), middleware.WithClientIDClaims("client_id", "azp"))
+	// A client-credentials token whose client ID is a user's name.
+	m2m := iss.Mint(jwkstest.WithClaim("sub", nil), jwkstest.WithClaim("client_id", "alice"))
+	c := verifiedClaims(t, g, m2m)
+	if c.Subject != "alice" || c.SubjectFrom != "client_id" {
+		t.Fatalf("Subject %q from %q, want alice from client_id", c.Subject, c.SubjectFrom)
+	}
+	if err := g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(c); !errors.Is(err, middleware.ErrClaimRequirement) {
+		t.Fatalf("ClaimIn(sub) on a subject filled from client_id: %v, want ErrClaimRequirement", err)
+	}
+	user := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("sub", "alice")))
+	if user.SubjectFrom != "" || g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(user) != nil {
+		t.Fatalf("a user's own sub: from %q", user.SubjectFrom)
+	}
+	// ClientID from azp is marked, and ClaimIn(client_id) does not see it.
+	viaAzp := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("client_id", nil), jwkstest.WithClaim("azp", "trusted-app")))
+	if viaAzp.ClientID != "trusted-app" || viaAzp.ClientIDFrom != "azp" {
+		t.Fatalf("ClientID %q from %q", viaAzp.ClientID, viaAzp.ClientIDFrom)
+	}
+	if err := g.Rule(middleware.ClaimIn("client_id", "trusted-app")).Authorize(viaAzp); !errors.Is(err, middleware.ErrClaimRequirement) {
+		t.Fatalf("ClaimIn(client_id) met by azp: %v", err)
+	}
+	// WithClientIDAsAudience reads the token's own client_id, never azp.
+	cog := newGuard(t, keys, iss.URL(), middleware.WithClientIDAsAudience(), middleware.WithClientIDClaims("client_id", "azp"))
+	noAud := iss.Mint(jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", "other"), jwkstest.WithClaim("azp", aud))
+	if _, err := verifyWith(cog, noAud); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("azp standing in for the audience: %v, want ErrAudience", err)
+	}
+	noAud = iss.Mint(jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", nil), jwkstest.WithClaim("azp", aud))
+	if _, err := verifyWith(cog, noAud); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("azp alone standing in for the audience: %v, want ErrAudience", err)
+	}
+}
+
+func TestClaimInReadsClaimsAsWritten(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL(), middleware.WithScopeClaims("roles"))
+	c := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("roles", "user admin")))
+	if err := g.Rule(middleware.ClaimIn("roles", "admin")).Authorize(c); !errors.Is(err, middleware.ErrClaimRequirement) {
+		t.Fatalf(`roles "user admin" met ClaimIn(roles, admin): %v`, err)
+	}
+	if err := g.Rule(middleware.ClaimIn("roles", "user admin")).Authorize(c); err != nil {
+		t.Fatalf("the whole string: %v", err)
+	}
+	for _, path := range []string{"scope", "scp"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("ClaimIn(%q) accepted: scopes are merged, use Scopes", path)
+				}
+			}()
+			g.Rule(middleware.ClaimIn(path, "admin"))
+		}()
+	}
+}
+
+func TestTokenSourceConfigurationErrors(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	for name, o := range map[string]middleware.Option{
+		"an empty token header":         middleware.WithTokenHeader(""),
+		"Authorization as token header": middleware.WithTokenHeader("authorization"),
+		"a max token size over 1 MiB":   middleware.WithMaxTokenSize(1<<20 + 1),
+		"the largest int as max size":   middleware.WithMaxTokenSize(int(^uint(0) >> 1)),
+	} {
+		if _, err := middleware.New(keys, iss.URL(), []string{aud}, o); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+	if _, err := middleware.New(keys, iss.URL(), []string{aud}, middleware.WithMaxTokenSize(1<<20)); err != nil {
+		t.Errorf("1 MiB: %v", err)
+	}
+}

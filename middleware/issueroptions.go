@@ -147,7 +147,9 @@ func WithScopesFrom(f func(c *claims.Claims) []string) Option {
 }
 
 // WithClientIDClaims names the claims that give Claims.ClientID, tried in
-// order; the first that holds a non-empty string wins. Providers name the
+// order; the first that holds a non-empty string wins, and
+// Claims.ClientIDFrom names it unless it is "client_id" itself (ClaimIn and
+// WithClientIDAsAudience read only the token's own client_id). Providers name the
 // client differently: RFC 9068's "client_id" (the default, alone), "azp"
 // (Auth0's default profile, Entra ID v2, Azure AD B2C, Keycloak, Google),
 // "cid" (Okta), "appid" (Entra ID v1, AD FS). An issuer option.
@@ -159,10 +161,13 @@ func WithClientIDClaims(names ...string) Option {
 
 // WithSubjectClaim names the claim that gives Claims.Subject when a token
 // has no "sub", as client-credentials tokens of Duende IdentityServer do
-// (name "client_id" there): the Subject then names a client, not a user,
-// which a handler that cares can tell by the absence of the raw "sub". A
-// token with a "sub" keeps it. Without this option a token without "sub"
-// is refused (RFC 9068 §2.2 requires it). An issuer option.
+// (name "client_id" there). The Subject then names a client, not a user:
+// Claims.SubjectFrom says so (it names the claim), and ClaimIn("sub", …)
+// and Claims.Strings("sub") see no sub. A handler that maps Subject to a
+// user account must check SubjectFrom, or a client whose ID equals a
+// user's sub would act as that user. A token with a "sub" keeps it.
+// Without this option a token without "sub" is refused (RFC 9068 §2.2
+// requires it). An issuer option.
 func WithSubjectClaim(name string) Option {
 	return issuerOption(func(ic *issuerConfig) { ic.subjectClaim = name })
 }
@@ -171,17 +176,26 @@ func WithSubjectClaim(name string) Option {
 // WithSubjectClaim to c. It runs before the checks that read them.
 func (is *issuer) fillIdentity(c *claims.Claims) {
 	clientID := c.ClientID // the token's own client_id
+	if c.ClientIDFrom != "" {
+		clientID = "" // filled before: not the token's
+	}
 	if is.clientIDClaims != nil {
-		c.ClientID = ""
+		c.ClientID, c.ClientIDFrom = "", ""
 		for _, name := range is.clientIDClaims {
 			if v := stringClaim(c, name, clientID); v != "" {
 				c.ClientID = v
+				if name != "client_id" {
+					c.ClientIDFrom = name
+				}
 				break
 			}
 		}
 	}
-	if c.Subject == "" && is.subjectClaim != "" {
-		c.Subject = stringClaim(c, is.subjectClaim, clientID)
+	if (c.Subject == "" || c.SubjectFrom != "") && is.subjectClaim != "" {
+		c.Subject, c.SubjectFrom = stringClaim(c, is.subjectClaim, clientID), is.subjectClaim
+		if c.Subject == "" {
+			c.SubjectFrom = ""
+		}
 	}
 }
 

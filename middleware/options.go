@@ -18,6 +18,10 @@ const (
 	// malformed request. A Microsoft Entra ID token with the most group IDs
 	// Entra puts in one (200) is about 12 KB.
 	DefaultMaxTokenSize = 16 << 10
+	// maxMaxTokenSize bounds WithMaxTokenSize: a bearer token of a megabyte
+	// is an attack, and the header bound (the size plus a little) must
+	// not overflow.
+	maxMaxTokenSize = 1 << 20
 	// DefaultRetryAfter is the Retry-After sent with 503 while no keys have
 	// been fetched.
 	DefaultRetryAfter = 5 * time.Second
@@ -59,24 +63,25 @@ type config struct {
 	issuerOptions  int     // how many issuer options were applied to iss
 	errs           []error // found while applying options
 
-	leeway       time.Duration
-	algorithms   []string
-	realm        string
-	types        []string
-	strictType   bool
-	cookie       string
-	query        string
-	tokenHeader  string
-	metadata     *ResourceMetadata
-	logger       *slog.Logger
-	now          func() time.Time
-	onError      ErrorHandler
-	maxTokenSize int
-	retryAfter   time.Duration
-	metrics      Metrics
-	cacheEntries int
-	cacheBytes   int64
-	trustContext bool
+	leeway         time.Duration
+	algorithms     []string
+	realm          string
+	types          []string
+	strictType     bool
+	cookie         string
+	query          string
+	tokenHeader    string
+	tokenHeaderSet bool
+	metadata       *ResourceMetadata
+	logger         *slog.Logger
+	now            func() time.Time
+	onError        ErrorHandler
+	maxTokenSize   int
+	retryAfter     time.Duration
+	metrics        Metrics
+	cacheEntries   int
+	cacheBytes     int64
+	trustContext   bool
 }
 
 // Metrics receives each request's verification outcome, for a metrics
@@ -162,7 +167,7 @@ func WithQueryParameter(name string) Option {
 // size, is a malformed request. Only for a header that the proxy in front
 // sets and strips from what clients send: otherwise a client chooses it.
 func WithTokenHeader(name string) Option {
-	return guardOption(func(c *config) { c.tokenHeader = http.CanonicalHeaderKey(name) })
+	return guardOption(func(c *config) { c.tokenHeader, c.tokenHeaderSet = http.CanonicalHeaderKey(name), true })
 }
 
 // WithLogger sets where refusals are logged, at debug level, with their
@@ -185,7 +190,7 @@ func WithErrorHandler(h ErrorHandler) Option {
 
 // WithMaxTokenSize caps the token length in bytes: the one limit on the
 // Authorization header too, which may hold besides the token only its
-// scheme and a few spaces. Default: DefaultMaxTokenSize.
+// scheme and a few spaces. At most 1 MiB. Default: DefaultMaxTokenSize.
 func WithMaxTokenSize(n int) Option {
 	return guardOption(func(c *config) { c.maxTokenSize = n })
 }

@@ -55,6 +55,11 @@ func AnyScope(scopes ...string) Requirement {
 //	middleware.ClaimIn(`kubernetes\.io.namespace`, "payments")      // Kubernetes
 //	middleware.ClaimIn("email", "deployer@project.iam.gserviceaccount.com")
 //
+// Claims are read as the token wrote them (claims.Claims.Strings): a sub
+// or client_id that WithSubjectClaim or WithClientIDClaims filled from
+// another claim is not seen, and "scope" and "scp", merged into Scopes,
+// cannot be named (Rule panics; use Scopes or AnyScope).
+//
 // A token that fails it is refused 403 insufficient_scope with no scope
 // parameter (ErrClaimRequirement): it is valid, and no scope would help.
 // It is how one Guard lets different callers reach different routes, where
@@ -124,6 +129,9 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 			names, ok := splitPath(rq.path)
 			if !ok {
 				panic(fmt.Sprintf("middleware: invalid claim path %q", rq.path))
+			}
+			if len(names) == 1 && (names[0] == "scope" || names[0] == "scp") {
+				panic("middleware: ClaimIn on scope or scp, which are merged into Scopes; use Scopes or AnyScope")
 			}
 			ru.claimReqs = append(ru.claimReqs, claimRequirement{path: names, values: slices.Clone(rq.values)})
 		default:

@@ -305,32 +305,39 @@ func Firebase(projectID string) (*Preset, error) {
 	}, nil
 }
 
-// GitHubRule says which GitHub Actions workflows may call: repositories
-// (owner/name) are required; refs (refs/heads/main) and environments,
-// when given, must match too. Per-route rules are middleware.ClaimIn on
-// the same claims.
+// GitHubRule says which GitHub Actions workflows may call. The
+// repositories are required, by name (owner/name) or, better, by ID
+// (repository_id, which a repository keeps when renamed and which nobody
+// can take over by registering a deleted name); given both, a token must
+// match both. Refs (refs/heads/main) and environments, when given, must
+// match too. Per-route rules are middleware.ClaimIn on the same claims.
 type GitHubRule struct {
-	Repositories []string
-	Refs         []string
-	Environments []string
+	Repositories  []string
+	RepositoryIDs []string
+	Refs          []string
+	Environments  []string
 }
 
 // GitHubActions is GitHub Actions OIDC tokens
 // (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect):
-// iss https://token.actions.githubusercontent.com, the audience the one
-// the workflow asks for (default: the repository owner's URL). Every
-// repository on GitHub can ask for any audience, so the repositories are
-// required (ErrAllowListRequired).
+// iss https://token.actions.githubusercontent.com. Every repository on
+// GitHub can ask for any audience, so the repositories are required
+// (ErrAllowListRequired); and give the workflow an audience of this API's
+// own (the default, https://github.com/{owner}, is the same for every
+// service the owner's workflows call).
 func GitHubActions(rule GitHubRule) (*Preset, error) {
-	if err := allowList("GitHub Actions", "repositories", rule.Repositories); err != nil {
-		return nil, err
+	if len(rule.Repositories) == 0 && len(rule.RepositoryIDs) == 0 {
+		return nil, fmt.Errorf("%w: GitHub Actions needs the repositories allowed", ErrAllowListRequired)
 	}
-	opts := []middleware.Option{requireClaim("repository", ErrNotAllowed, rule.Repositories...)}
-	if len(rule.Refs) > 0 {
-		opts = append(opts, requireClaim("ref", ErrNotAllowed, rule.Refs...))
-	}
-	if len(rule.Environments) > 0 {
-		opts = append(opts, requireClaim("environment", ErrNotAllowed, rule.Environments...))
+	var opts []middleware.Option
+	for claim, list := range map[string][]string{"repository": rule.Repositories, "repository_id": rule.RepositoryIDs, "ref": rule.Refs, "environment": rule.Environments} {
+		if len(list) == 0 {
+			continue
+		}
+		if err := allowList("GitHub Actions", claim+" values", list); err != nil {
+			return nil, err
+		}
+		opts = append(opts, requireClaim(claim, ErrNotAllowed, list...))
 	}
 	return &Preset{
 		name:       "GitHub Actions",
@@ -421,7 +428,9 @@ const zitadelRoles = "urn:zitadel:iam:org:project:roles"
 // iss the instance URL, the audience the project ID; the roles granted in
 // orgID count as scopes, and those of every other organisation do not. ID
 // tokens, whose aud also holds the project ID, are refused by the claims
-// only they carry (amr, auth_time).
+// only they carry (amr, auth_time, preferred_username) and the one they
+// lack (jti). Users of every organisation of the instance get in, with
+// no roles from other organisations: require the roles that matter.
 func Zitadel(instanceURL, orgID string) (*Preset, error) {
 	if err := checkURL("ZITADEL", instanceURL); err != nil {
 		return nil, err
@@ -434,7 +443,8 @@ func Zitadel(instanceURL, orgID string) (*Preset, error) {
 		issuer: strings.TrimSuffix(instanceURL, "/"),
 		issuerOpts: []middleware.Option{
 			middleware.WithClientIDClaims("client_id", "azp"),
-			refuseClaims("amr", "auth_time"),
+			refuseClaims("amr", "auth_time", "preferred_username"),
+			requireOneOf(ErrIDToken, "jti"), // only ZITADEL's JWT access tokens carry one
 			middleware.WithScopesFrom(func(c *claims.Claims) []string {
 				var roles []string
 				for _, role := range c.Values(zitadelRoles) {
@@ -453,7 +463,9 @@ func Zitadel(instanceURL, orgID string) (*Preset, error) {
 // (https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/validating-json/):
 // the JWT in Cf-Access-Jwt-Assertion (the Authorization header is then
 // not read), iss https://{team}.cloudflareaccess.com, keys at its
-// /cdn-cgi/access/certs, the audience the application's AUD tag.
+// /cdn-cgi/access/certs, the audience the application's AUD tag, type
+// "app". A service token's subject is its common_name (Claims.SubjectFrom
+// says so).
 func CloudflareAccess(team string) (*Preset, error) {
 	if err := label("Cloudflare Access", "team", team); err != nil {
 		return nil, err
@@ -464,7 +476,12 @@ func CloudflareAccess(team string) (*Preset, error) {
 		issuer:      host,
 		jwksURL:     host + "/cdn-cgi/access/certs",
 		tokenHeader: "Cf-Access-Jwt-Assertion",
-		doc:         "https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/validating-json/",
+		issuerOpts: []middleware.Option{
+			// A service token's sub is empty; its common_name is the token's ID.
+			middleware.WithSubjectClaim("common_name"),
+			requireClaim("type", ErrIDToken, "app"), // not an organisation token
+		},
+		doc: "https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/validating-json/",
 	}, nil
 }
 

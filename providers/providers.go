@@ -88,7 +88,9 @@ func (p *Preset) Keys(ctx context.Context, opts ...jwks.Option) (*jwks.Cache, er
 // Option returns the preset as one issuer of a Guard, verified with keys
 // (from Keys): middleware.WithIssuer, or WithIssuerTemplate for a
 // multi-tenant preset, with the preset's issuer options. A preset that
-// reads the token from a proxy's header also needs GuardOptions.
+// reads the token from a proxy's header needs GuardOptions too, and a
+// Guard of its own: without them the proxy's tokens would be taken from
+// the Authorization header, from anyone.
 func (p *Preset) Option(keys middleware.KeySet) middleware.Option {
 	if p.template {
 		return middleware.WithIssuerTemplate(keys, p.issuer, p.issuerOpts...)
@@ -126,8 +128,10 @@ func WithGuardOptions(opts ...middleware.Option) Option {
 
 // New returns a Guard that accepts the access tokens of each preset, for
 // audiences, each issuer with its own key cache made under ctx: cancel ctx
-// to stop them. It fails for no presets, for two presets that read the
-// token from different headers, and for anything middleware.New refuses.
+// to stop them. It fails for no presets, for presets that read the token
+// from different places (a proxy's header, such as Google IAP's, proves
+// the request came through that proxy only when that header is all the
+// Guard reads), and for anything middleware.New refuses.
 func New(ctx context.Context, audiences []string, presets []*Preset, opts ...Option) (*middleware.Guard, error) {
 	var s settings
 	for _, o := range opts {
@@ -139,18 +143,16 @@ func New(ctx context.Context, audiences []string, presets []*Preset, opts ...Opt
 	var guardOpts []middleware.Option
 	var caches []*jwks.Cache
 	header := ""
-	for _, p := range presets {
+	for i, p := range presets {
 		if p == nil {
 			closeAll(caches)
 			return nil, errors.New("providers: nil preset")
 		}
-		if p.tokenHeader != "" {
-			if header != "" && header != p.tokenHeader {
-				closeAll(caches)
-				return nil, fmt.Errorf("providers: %s reads the token from %s, another preset from %s: one Guard reads one", p.name, p.tokenHeader, header)
-			}
-			header = p.tokenHeader
+		if i > 0 && p.tokenHeader != header {
+			closeAll(caches)
+			return nil, fmt.Errorf("providers: %s reads the token from %s, another preset from %s: make a Guard for each", p.name, source(p.tokenHeader), source(header))
 		}
+		header = p.tokenHeader
 		keys, err := p.Keys(ctx, s.keyOpts...)
 		if err != nil {
 			closeAll(caches)
@@ -168,6 +170,13 @@ func New(ctx context.Context, audiences []string, presets []*Preset, opts ...Opt
 		return nil, err
 	}
 	return g, nil
+}
+
+func source(header string) string {
+	if header == "" {
+		return "the Authorization header"
+	}
+	return header
 }
 
 func closeAll(caches []*jwks.Cache) {

@@ -25,6 +25,9 @@ func TestConstructorsRefuseBadArguments(t *testing.T) {
 		"Zitadel without org":        func() (*providers.Preset, error) { return providers.Zitadel("https://i.zitadel.cloud", "") },
 		"Duende with user info":      func() (*providers.Preset, error) { return providers.Duende("https://u:p@id.example.com") },
 		"Google with an empty email": func() (*providers.Preset, error) { return providers.Google("") },
+		"GitHub with an empty ID": func() (*providers.Preset, error) {
+			return providers.GitHubActions(providers.GitHubRule{RepositoryIDs: []string{""}})
+		},
 	} {
 		if p, err := build(); err == nil {
 			t.Errorf("%s: built %+v", name, p)
@@ -71,11 +74,12 @@ func TestNewRefuses(t *testing.T) {
 	if _, err := providers.New(ctx, nil, []*providers.Preset{auth0}); err == nil {
 		t.Error("no audience accepted")
 	}
-	g, err := providers.New(ctx, []string{"https://api.example.com"}, []*providers.Preset{auth0, iap})
+	okta, _ := providers.Okta("dev.okta.com", "default")
+	g, err := providers.New(ctx, []string{"https://api.example.com"}, []*providers.Preset{auth0, okta})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := g.Issuers(); len(got) != 2 || got[0] != "https://t.auth0.com/" || got[1] != "https://cloud.google.com/iap" {
+	if got := g.Issuers(); len(got) != 2 || got[0] != "https://t.auth0.com/" || got[1] != "https://dev.okta.com/oauth2/default" {
 		t.Fatalf("Issuers() = %q", got)
 	}
 	if iap.GuardOptions() == nil || auth0.GuardOptions() != nil {
