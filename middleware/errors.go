@@ -40,6 +40,13 @@ var (
 	// ErrInsufficientScope, so code that treats that as "403" goes on
 	// working.
 	ErrClaimRequirement = fmt.Errorf("%w: claim requirement not met", ErrInsufficientScope)
+	// ErrInsufficientUserAuthentication: the token is valid but the user's
+	// authentication is not strong enough (ACR) or not recent enough
+	// (MaxAge) for the route: RFC 9470 step-up. Answered 401
+	// insufficient_user_authentication with acr_values and/or max_age, so
+	// the client sends the user through the authorization server again (a
+	// refresh cannot raise the level).
+	ErrInsufficientUserAuthentication = errors.New("middleware: insufficient user authentication")
 	// ErrKeysUnavailable: the key set is not ready: none has ever been
 	// fetched, or (with jwks.WithMaxStaleness) the last is too old. Answered
 	// 503 with Retry-After: the token may be fine, and a 401 would send the
@@ -219,10 +226,11 @@ func (rf refusal) build(realm string) *Error {
 		c := newChallenge("Bearer")
 		c.param("realm", realm)
 		c.param("error", rf.code)
-		// Only invalid_token describes itself in the header (examples/README.md);
-		// 400 and 403 name their error (and 403 the scopes) alone.
+		// Only invalid_token and insufficient_user_authentication describe
+		// themselves in the header (examples/README.md); 400 and 403 name
+		// their error (and 403 the scopes) alone.
 		switch rf.code {
-		case "invalid_token":
+		case "invalid_token", "insufficient_user_authentication":
 			c.param("error_description", rf.desc)
 		case "insufficient_scope":
 			c.param("scope", strings.Join(rf.scopes, " "))

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
 )
@@ -14,7 +17,8 @@ import (
 type Requirement struct {
 	kind   requirementKind
 	values []string
-	path   string // ClaimIn's
+	path   string        // ClaimIn's
+	maxAge time.Duration // MaxAge's
 }
 
 type requirementKind int
@@ -24,6 +28,8 @@ const (
 	reqAllScopes
 	reqAnyScope
 	reqClaim
+	reqACR
+	reqMaxAge
 )
 
 // Audience requires the token's aud to contain one of auds instead of the
@@ -68,6 +74,25 @@ func ClaimIn(path string, values ...string) Requirement {
 	return Requirement{kind: reqClaim, path: path, values: slices.Clone(values)}
 }
 
+// ACR requires the token's acr claim to be one of values (RFC 9470 step-up):
+// a token with another acr, or none, is refused 401
+// insufficient_user_authentication with acr_values naming them, and the
+// client sends the user to log in again at that level. It is checked
+// after the scopes: a token without the route's scope is 403 first.
+func ACR(values ...string) Requirement {
+	return Requirement{kind: reqACR, values: slices.Clone(values)}
+}
+
+// MaxAge requires the user to have authenticated at most d before now, by
+// the token's auth_time (leeway applied; RFC 9470 step-up): an older
+// authentication, or none stated, is refused 401
+// insufficient_user_authentication with max_age in whole seconds. A
+// malformed auth_time is an invalid token, never a step-up refusal. d is
+// rounded down to whole seconds and must be at least one.
+func MaxAge(d time.Duration) Requirement {
+	return Requirement{kind: reqMaxAge, maxAge: d}
+}
+
 // Require returns middleware that verifies the token and then checks reqs.
 // It composes on single routes and on groups:
 //
@@ -98,6 +123,9 @@ type Rule struct {
 	refusals  []*Error // one 403 per scope requirement
 	claimReqs []claimRequirement
 	claimRef  *Error         // ClaimIn's 403
+	acr       []string       // ACR's values; nil: any
+	maxAge    time.Duration  // MaxAge's; 0: any
+	stepUp    [3]*Error      // the step-up refusals: acr, acr and max_age, max_age
 	res       *resourceEntry // the rule's resource, when it has metadata; nil: none
 	routes    *http.ServeMux // Guard.Handler's next, to find the route's rule
 }
@@ -112,7 +140,7 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	ru := &Rule{g: g, audiences: g.audiences}
 	var auds []string
 	for _, rq := range reqs {
-		if rq.kind != 0 && (len(rq.values) == 0 || slices.Contains(rq.values, "")) {
+		if rq.kind != 0 && rq.kind != reqMaxAge && (len(rq.values) == 0 || slices.Contains(rq.values, "")) {
 			panic(fmt.Sprintf("middleware: requirement %d with no or empty values", rq.kind))
 		}
 		switch rq.kind {
@@ -134,8 +162,20 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 				panic("middleware: ClaimIn on scope or scp, which are merged into Scopes; use Scopes or AnyScope")
 			}
 			ru.claimReqs = append(ru.claimReqs, claimRequirement{path: names, values: slices.Clone(rq.values)})
+		case reqACR:
+			for _, v := range rq.values {
+				if !validQuotedText(v) || strings.Contains(v, " ") {
+					panic(fmt.Sprintf("middleware: invalid acr value %q", v))
+				}
+			}
+			ru.acr = append(ru.acr, rq.values...)
+		case reqMaxAge:
+			if rq.maxAge < time.Second {
+				panic("middleware: MaxAge under one second")
+			}
+			ru.maxAge = rq.maxAge.Truncate(time.Second)
 		default:
-			panic("middleware: zero Requirement; use Audience, Scopes, AnyScope or ClaimIn")
+			panic("middleware: zero Requirement; use Audience, Scopes, AnyScope, ClaimIn, ACR or MaxAge")
 		}
 	}
 	if auds != nil {
@@ -150,6 +190,9 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	ru.claimRef = g.claimRefusal
 	if ru.res != nil {
 		params, ru.claimRef = ru.res.params, ru.res.claimRef
+	}
+	if ru.acr != nil || ru.maxAge > 0 {
+		ru.stepUp = stepUpRefusals(g.realm, ru.acr, ru.maxAge, params)
 	}
 	for _, rq := range ru.scopes {
 		ru.refusals = append(ru.refusals, refusal{
@@ -343,7 +386,52 @@ func (ru *Rule) authorizeScopes(c *claims.Claims) error {
 			return ru.claimRef
 		}
 	}
+	return ru.authorizeStepUp(c)
+}
+
+// authorizeStepUp applies ACR and MaxAge (RFC 9470), after the scopes.
+func (ru *Rule) authorizeStepUp(c *claims.Claims) error {
+	if ru.acr == nil && ru.maxAge == 0 {
+		return nil
+	}
+	acrOK := ru.acr == nil || (c.ACR != "" && slices.Contains(ru.acr, c.ACR))
+	ageOK := ru.maxAge == 0 ||
+		(!c.AuthTime.IsZero() && !ru.g.now().After(c.AuthTime.Add(ru.maxAge+ru.g.leeway)))
+	switch {
+	case !acrOK && !ageOK:
+		return ru.stepUp[1]
+	case !acrOK:
+		return ru.stepUp[0]
+	case !ageOK:
+		return ru.stepUp[2]
+	}
 	return nil
+}
+
+// stepUpRefusals are a rule's three RFC 9470 refusals: a wrong acr, a wrong
+// acr and too old an authentication, too old an authentication alone.
+func stepUpRefusals(realm string, acr []string, maxAge time.Duration, resource []param) [3]*Error {
+	acrValues := param{"acr_values", strings.Join(acr, " ")}
+	age := param{"max_age", strconv.Itoa(int(maxAge / time.Second))}
+	level := func(params ...param) *Error {
+		return refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
+			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
+			desc: "A different authentication level is required", params: append(params, resource...)}.build(realm)
+	}
+	var out [3]*Error
+	if acr != nil {
+		out[0] = level(acrValues)
+		out[1] = level(acrValues)
+		if maxAge > 0 {
+			out[1] = level(acrValues, age)
+		}
+	}
+	if maxAge > 0 {
+		out[2] = refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
+			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
+			desc: "More recent authentication is required", params: append([]param{age}, resource...)}.build(realm)
+	}
+	return out
 }
 
 // claimRequirement is a compiled ClaimIn.

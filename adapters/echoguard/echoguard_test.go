@@ -27,6 +27,7 @@ func router(e *guardtest.Env) *echo.Echo {
 	api.GET("/notes", h, echoguard.RequireScopes(g, "notes:read"))
 	api.GET("/any", h, echoguard.Require(g, middleware.AnyScope("a", "b")))
 	api.GET("/deploy", h, echoguard.Require(g, guardtest.ClaimRule))
+	api.POST("/transfers", h, echoguard.Require(g, guardtest.TransferRules...))
 	api.GET("/strict", h, echoguard.Require(e.Strict))
 	r.GET(guardtest.PathScoped, h, echoguard.RequireScopes(g, "notes:read"))
 	r.GET(guardtest.PathAdmin, h, echoguard.Require(g, middleware.Audience(guardtest.AdminAudience), middleware.Scopes("admin")))

@@ -24,6 +24,7 @@ func router(e *guardtest.Env) *gin.Engine {
 	api.GET("/notes", ginguard.RequireScopes(g, "notes:read"), h)
 	api.GET("/any", ginguard.Require(g, middleware.AnyScope("a", "b")), h)
 	api.GET("/deploy", ginguard.Require(g, guardtest.ClaimRule), h)
+	api.POST("/transfers", ginguard.Require(g, guardtest.TransferRules...), h)
 	api.GET("/strict", ginguard.Require(e.Strict), h)
 	r.GET(guardtest.PathScoped, ginguard.RequireScopes(g, "notes:read"), h)
 	r.GET(guardtest.PathAdmin, ginguard.Require(g, middleware.Audience(guardtest.AdminAudience), middleware.Scopes("admin")), h)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
 )
 
 // servers are the example servers that must behave identically.
@@ -161,8 +162,6 @@ func (s *server) waitKeys(t *testing.T, tok string) {
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
-const realm = `Bearer realm="api"`
-
 // fromTable is a response of the library's one table (guardtest), where
 // every refusal's bytes are written, as this test's result.
 func fromTable(r guardtest.Response) result {
@@ -172,15 +171,22 @@ func fromTable(r guardtest.Response) result {
 	return result{r.Status, strings.Join(r.Challenges, ""), r.RetryAfter, r.CType, r.Body}
 }
 
+// onAPI is r on a route of the API resource (-audience), whose challenges
+// name its metadata URL (RFC 9728).
+func onAPI(r result) result {
+	r.Challenge += `, resource_metadata="` + middleware.MetadataURL(aud) + `"`
+	return r
+}
+
 var (
-	noCredentials = fromTable(guardtest.NoCredentials)
-	badRequest    = fromTable(guardtest.BadRequest)
+	noCredentials = onAPI(fromTable(guardtest.NoCredentials))
+	badRequest    = onAPI(fromTable(guardtest.BadRequest))
 	expiredHint   = invalid("The access token expired")
 )
 
-func invalid(desc string) result { return fromTable(guardtest.Invalid(desc)) }
+func invalid(desc string) result { return onAPI(fromTable(guardtest.Invalid(desc))) }
 
-func forbidden(scope string) result { return fromTable(guardtest.Forbidden(scope)) }
+func forbidden(scope string) result { return onAPI(fromTable(guardtest.Forbidden(scope))) }
 
 // meBody is the JSON of /api/me for the test issuers' default subject.
 func meBody(iss, clientID string, scopes ...string) string {
@@ -298,7 +304,8 @@ search:
 							headers = append(headers, name, v)
 						}
 					}
-					if got, want := s.do(t, "GET", c.Path, headers...), fromTable(c.Want); got != want {
+					method, path := guardtest.MethodPath(c.Path)
+					if got, want := s.do(t, method, path, headers...), fromTable(c.Want); got != want {
 						t.Fatalf("\n got  %+v\n want %+v", got, want)
 					}
 				})
@@ -320,7 +327,7 @@ search:
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != realm || strings.TrimSpace(string(b)) != `{"error":"unauthorized"}` {
+			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != noCredentials.Challenge || strings.TrimSpace(string(b)) != noCredentials.Body {
 				t.Errorf("form-body token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), b)
 			}
 		})

@@ -33,8 +33,12 @@ func routes(a *exampleapp.App) http.Handler {
 	v1.GET("/me", h(api.Me))
 	v1.GET("/notes", h(api.ListNotes), echoguard.RequireScopes(g, exampleapp.ScopeNotesRead))
 	v1.POST("/notes", h(api.CreateNote), echoguard.RequireScopes(g, exampleapp.ScopeNotesWrite))
+	v1.POST("/transfers", h(api.Transfer), echoguard.Require(g, exampleapp.TransferRules()...))
 	e.GET("/admin/stats", h(api.Stats), echoguard.Require(g,
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(exampleapp.ScopeAdmin)))
+	meta := echo.WrapHandler(g.MetadataHandler()) // it answers 405 itself
+	e.Any(middleware.WellKnownResource, meta)
+	e.Any(middleware.WellKnownResource+"/*", meta)
 	return e
 }

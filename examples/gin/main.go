@@ -32,8 +32,12 @@ func routes(a *exampleapp.App) http.Handler {
 	v1.GET("/me", gin.WrapF(api.Me))
 	v1.GET("/notes", ginguard.RequireScopes(g, exampleapp.ScopeNotesRead), gin.WrapF(api.ListNotes))
 	v1.POST("/notes", ginguard.RequireScopes(g, exampleapp.ScopeNotesWrite), gin.WrapF(api.CreateNote))
+	v1.POST("/transfers", ginguard.Require(g, exampleapp.TransferRules()...), gin.WrapF(api.Transfer))
 	r.GET("/admin/stats", ginguard.Require(g,
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(exampleapp.ScopeAdmin)), gin.WrapF(api.Stats))
+	meta := gin.WrapH(g.MetadataHandler()) // it answers 405 itself
+	r.Any(middleware.WellKnownResource, meta)
+	r.Any(middleware.WellKnownResource+"/*rest", meta)
 	return r
 }

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,13 +57,16 @@ const (
 //   - PathStrict is a rule of the Env's Strict Guard inside the group of
 //     its default one: it verifies the token again under its own policy.
 const (
-	PathMe     = "/api/me"
-	PathNotes  = "/api/notes"
-	PathAdmin  = "/admin/stats"
-	PathAny    = "/api/any"
-	PathScoped = "/scoped"
-	PathClaim  = "/api/deploy"
-	PathStrict = "/api/strict"
+	PathMe    = "/api/me"
+	PathNotes = "/api/notes"
+	PathAdmin = "/admin/stats"
+	PathAny   = "/api/any"
+	// PathTransfers, for POST, needs transfers:write, then acr MFA and an
+	// authentication at most StepUpMaxAge old (RFC 9470 step-up).
+	PathTransfers = "/api/transfers"
+	PathScoped    = "/scoped"
+	PathClaim     = "/api/deploy"
+	PathStrict    = "/api/strict"
 )
 
 // Env is a running test issuer, key cache and Guard.
@@ -103,11 +107,12 @@ func New(t testing.TB, opts ...middleware.Option) *Env {
 		middleware.WriteError(w, r, err)
 	})
 	var err error
-	e.Guard, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, append([]middleware.Option{middleware.WithMetrics(e), hook}, opts...)...)
+	meta := middleware.WithResourceMetadata(middleware.ResourceMetadata{})
+	e.Guard, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, append([]middleware.Option{middleware.WithMetrics(e), hook, meta}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Strict, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, middleware.WithMetrics(e), hook, middleware.WithStrictType())
+	e.Strict, err = middleware.New(e.Keys, iss.URL(), []string{Audience}, middleware.WithMetrics(e), hook, meta, middleware.WithStrictType())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +149,18 @@ func (e *Env) Reference() http.Handler {
 	mux.Handle("GET "+PathClaim, g.Handler(g.Require(ClaimRule)(final)))
 	mux.Handle("GET "+PathStrict, g.Handler(e.Strict.Require()(final)))
 	mux.Handle("GET "+PathAdmin, g.Require(middleware.Audience(AdminAudience), middleware.Scopes("admin"))(final))
+	mux.Handle("POST "+PathTransfers, g.Handler(g.Require(TransferRules...)(final)))
 	return mux
 }
+
+// The step-up rule of PathTransfers.
+const (
+	MFA          = "urn:example:acr:mfa"
+	StepUpMaxAge = 300 * time.Second
+)
+
+// TransferRules are PathTransfers' requirements.
+var TransferRules = []middleware.Requirement{middleware.Scopes("transfers:write"), middleware.ACR(MFA), middleware.MaxAge(StepUpMaxAge)}
 
 // ClaimRule is PathClaim's requirement.
 var ClaimRule = middleware.ClaimIn("repository", "octo-org/app")
@@ -153,7 +168,9 @@ var ClaimRule = middleware.ClaimIn("repository", "octo-org/app")
 // A Case is one request of the table and what every entry point must
 // answer.
 type Case struct {
-	Name   string
+	Name string
+	// Path is the request's path, after its method and a space when it is
+	// not GET ("POST /api/transfers").
 	Path   string
 	Header http.Header
 	Want   Response
@@ -189,6 +206,23 @@ func Forbidden(scope string) Response {
 	return Response{403, []string{realm + `, error="insufficient_scope", scope="` + scope + `"`}, "application/json",
 		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`, ""}
 }
+
+// StepUp is the RFC 9470 401 with desc and the challenge's extra params
+// (acr_values, max_age), in that order.
+func StepUp(desc string, params ...string) Response {
+	ch := realm + `, error="insufficient_user_authentication", error_description="` + desc + `"`
+	for _, p := range params {
+		ch += ", " + p
+	}
+	return Response{401, []string{ch}, "application/json",
+		`{"error":"insufficient_user_authentication","error_description":"` + desc + `"}`, ""}
+}
+
+// The step-up descriptions (RFC 9470 §3).
+const (
+	DescLevel  = "A different authentication level is required"
+	DescRecent = "More recent authentication is required"
+)
 
 // ClaimRefused is the 403 of a claim requirement (ClaimIn): no scope would
 // help, so the challenge names none.
@@ -257,7 +291,13 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 	malformedRequest := func(name string, h http.Header) Case {
 		return Case{name, PathMe, h, BadRequest, middleware.ErrMalformedRequest, "malformed_request"}
 	}
-	return []Case{
+	acrValues, maxAge := `acr_values="`+MFA+`"`, `max_age="`+strconv.Itoa(int(StepUpMaxAge/time.Second))+`"`
+	stepUp := func(name string, acr, authTime any, want Response) Case {
+		return Case{"step-up, " + name, "POST " + PathTransfers,
+			bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", acr), jwkstest.WithClaim("auth_time", authTime))),
+			want, middleware.ErrInsufficientUserAuthentication, "insufficient_user_authentication"}
+	}
+	return withResourceMetadata([]Case{
 		// Where the token is read from, and how.
 		{"no token", PathMe, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 		{"another scheme", PathMe, authz("Basic dTpw"), NoCredentials, middleware.ErrNoToken, "no_token"},
@@ -331,6 +371,16 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		{"expired admin token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
 		{"expired API token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
 
+		// Step-up (RFC 9470), after the scope.
+		stepUp("acr absent", nil, now-10, StepUp(DescLevel, acrValues)),
+		stepUp("another acr, authentication too old", "urn:example:acr:pwd", now-400, StepUp(DescLevel, acrValues, maxAge)),
+		stepUp("acr right, auth_time absent", MFA, nil, StepUp(DescRecent, maxAge)),
+		stepUp("acr right, authentication too old", MFA, now-int64(StepUpMaxAge/time.Second)-31-5, StepUp(DescRecent, maxAge)),
+		{"step-up route, scope first", "POST " + PathTransfers, bearer(mint(jwkstest.WithClaim("acr", "urn:example:acr:pwd"))), Forbidden("transfers:write"), middleware.ErrInsufficientScope, "insufficient_scope"},
+		{"step-up route, auth_time not a number", "POST " + PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", "yesterday"))), Invalid(descClaims), middleware.ErrMalformedClaims, "malformed_claims"},
+		{"step-up route, expired", "POST " + PathTransfers, bearer(mint(past, jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", now))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
+		{"step-up route, no token", "POST " + PathTransfers, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
+
 		// Audiences and scopes.
 		{"scope missing", PathNotes, bearer(mint()), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"another scope only", PathNotes, bearer(mint(jwkstest.WithScopes("notes:write"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
@@ -340,7 +390,26 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		{"API token at the admin route", PathAdmin, bearer(mint(jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
 		{"admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"both audiences, admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", []string{Audience, AdminAudience}))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
+	})
+}
+
+// withResourceMetadata adds to each case's challenges the
+// resource_metadata of its route's resource (RFC 9728): the admin
+// audience's on PathAdmin, the API's elsewhere.
+func withResourceMetadata(cases []Case) []Case {
+	for i := range cases {
+		_, path := MethodPath(cases[i].Path)
+		res := Audience
+		if strings.HasPrefix(path, PathAdmin) {
+			res = AdminAudience
+		}
+		ch := slices.Clone(cases[i].Want.Challenges)
+		for j := range ch {
+			ch[j] += `, resource_metadata="` + middleware.MetadataURL(res) + `"`
+		}
+		cases[i].Want.Challenges = ch
 	}
+	return cases
 }
 
 // strangerKeys are keys no issuer publishes, made once: RSA generation is
@@ -365,7 +434,9 @@ func (e *Env) Cases() []Case {
 	pass := func(name, path string, h http.Header, scopes string) Case {
 		return Case{name, path, h, ok(scopes), nil, "ok"}
 	}
-	cases := []Case{
+	cases := withResourceMetadata([]Case{
+		pass("step-up met", "POST "+PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", time.Now().Unix()-60))), "transfers:write"),
+		pass("step-up met within the leeway", "POST "+PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", time.Now().Unix()-int64(StepUpMaxAge/time.Second)-20))), "transfers:write"),
 		pass("ok", PathMe, bearer(read), "notes:read"),
 		pass("lowercase scheme", PathMe, authz("bearer "+read), "notes:read"),
 		pass("upper-case scheme", PathMe, authz("BEARER "+read), "notes:read"),
@@ -391,7 +462,7 @@ func (e *Env) Cases() []Case {
 		pass("stricter nested Guard, typ at+jwt", PathStrict, bearer(read), "notes:read"),
 		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(descType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
-	}
+	})
 	return append(cases, Refusals(e.Issuer)...)
 }
 
@@ -412,9 +483,18 @@ func Unsigned(header, payload map[string]any) string {
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("junk-signature"))
 }
 
+// MethodPath splits a Case's Path into the method and the path.
+func MethodPath(p string) (method, path string) {
+	if m, rest, ok := strings.Cut(p, " "); ok {
+		return m, rest
+	}
+	return http.MethodGet, p
+}
+
 // Serve runs c through h.
 func Serve(h http.Handler, c Case) Response {
-	req := httptest.NewRequest(http.MethodGet, c.Path, nil)
+	method, path := MethodPath(c.Path)
+	req := httptest.NewRequest(method, path, nil)
 	for k, v := range c.Header {
 		req.Header[k] = v
 	}

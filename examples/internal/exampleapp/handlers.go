@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
 )
@@ -13,6 +14,11 @@ const (
 	ScopeNotesRead  = "notes:read"
 	ScopeNotesWrite = "notes:write"
 	ScopeAdmin      = "admin"
+	ScopeTransfers  = "transfers:write"
+	// ACRMFA is the authentication level POST /api/transfers asks for, and
+	// StepUpMaxAge how recent the authentication must be (RFC 9470).
+	ACRMFA       = "urn:example:acr:mfa"
+	StepUpMaxAge = 300 * time.Second
 )
 
 // API holds the example's state: a list of notes in memory.
@@ -77,6 +83,12 @@ func (a *API) CreateNote(w http.ResponseWriter, r *http.Request) {
 	a.notes = append(a.notes, n)
 	a.mu.Unlock()
 	writeJSON(w, http.StatusCreated, n)
+}
+
+// Transfer answers POST /api/transfers, once the token has passed the
+// scope and step-up rules, with 201 {"status":"accepted"}.
+func (a *API) Transfer(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusCreated, map[string]string{"status": "accepted"})
 }
 
 // Stats answers GET /admin/stats.

@@ -16,9 +16,20 @@ func (a *App) NetHTTPHandler() http.Handler {
 	mux.Handle("GET /api/me", g.Handler(http.HandlerFunc(api.Me)))
 	mux.Handle("GET /api/notes", g.Require(middleware.Scopes(ScopeNotesRead))(http.HandlerFunc(api.ListNotes)))
 	mux.Handle("POST /api/notes", g.Require(middleware.Scopes(ScopeNotesWrite))(http.HandlerFunc(api.CreateNote)))
+	mux.Handle("POST /api/transfers", g.Require(TransferRules()...)(http.HandlerFunc(api.Transfer)))
 	mux.Handle("GET /admin/stats", g.Require(
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(ScopeAdmin),
 	)(http.HandlerFunc(api.Stats)))
+	// The metadata documents (RFC 9728), for every method: the handler
+	// itself answers 405 to all but GET and HEAD.
+	mux.Handle(middleware.WellKnownResource, g.MetadataHandler())
+	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
 	return mux
+}
+
+// TransferRules are the requirements of POST /api/transfers: the scope,
+// then a recent multi-factor login (RFC 9470 step-up).
+func TransferRules() []middleware.Requirement {
+	return []middleware.Requirement{middleware.Scopes(ScopeTransfers), middleware.ACR(ACRMFA), middleware.MaxAge(StepUpMaxAge)}
 }
