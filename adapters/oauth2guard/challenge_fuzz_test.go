@@ -16,11 +16,12 @@ import (
 func guardChallenges(f *testing.F) []string {
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
-	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.example.com"}, middleware.WithRealm(`a "quoted" \realm`))
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.example.com"}, middleware.WithRealm(`a "quoted" \realm`),
+		middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := g.Require(middleware.Scopes("notes:read", "notes:write"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := g.Require(middleware.Scopes("notes:read", "notes:write"), middleware.ACR("urn:example:acr:mfa"), middleware.MaxAge(5*time.Minute))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	mint := func(opts ...jwkstest.MintOption) string {
 		tok := iss.Mint(opts...)
 		return "Bearer " + tok
@@ -33,6 +34,8 @@ func guardChallenges(f *testing.F) []string {
 		mint(jwkstest.WithKID("unknown")),
 		mint(jwkstest.WithClaim("sub", "")),
 		mint(),
+		mint(jwkstest.WithScopes("notes:read notes:write")),
+		mint(jwkstest.WithScopes("notes:read notes:write"), jwkstest.WithClaim("acr", "urn:example:acr:mfa")),
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		if auth != "" {
@@ -91,6 +94,19 @@ func FuzzParseChallenges(f *testing.F) {
 		if IsExpiredHint(resp) {
 			t.Fatal("the hint on a 403")
 		}
+		// The step-up and metadata readers never panic, and StepUp finds
+		// a request only where a parsed challenge is one.
+		resp.StatusCode = http.StatusUnauthorized
+		resp.Header["Www-Authenticate"] = []string{field}
+		su, isStepUp := StepUp(resp)
+		wantStepUp := false
+		for _, c := range cs {
+			wantStepUp = wantStepUp || (strings.EqualFold(c.scheme, "Bearer") && c.params["error"] == "insufficient_user_authentication")
+		}
+		if isStepUp && (!wantStepUp || su == nil) {
+			t.Fatalf("StepUp(%q) = %+v, but its challenges %v", field, su, cs)
+		}
+		_, _ = ResourceMetadataURL(resp)
 	})
 }
 

@@ -211,6 +211,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// mocks and wrappers do) would break the chain.
 		resp.Request = sent
 	}
+	if err == nil {
+		if su, ok := StepUp(resp); ok {
+			// A refresh cannot raise the authentication level: hand the
+			// decision to the application, as an error it can act on.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+			resp.Body.Close()
+			return nil, su
+		}
+	}
 	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
 		return resp, err
 	}

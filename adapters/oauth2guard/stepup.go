@@ -1,0 +1,159 @@
+package oauth2guard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StepUpError is what Transport returns, instead of the response, when the
+// API asks for a stronger or more recent login (RFC 9470: a 401 Bearer
+// challenge with error="insufficient_user_authentication"). A refresh
+// cannot raise the authentication level, so Transport does not try one:
+// send the user through the authorization server again, asking for
+// ACRValues (acr_values) and MaxAge (max_age), then retry with the new
+// token. Found with errors.As.
+type StepUpError struct {
+	ACRValues   []string      // acceptable authentication levels; nil when the API named none
+	MaxAge      time.Duration // how recent the login must be; -1 when the API named none
+	Description string        // the API's error_description, for logs
+}
+
+func (e *StepUpError) Error() string {
+	var parts []string
+	if e.ACRValues != nil {
+		parts = append(parts, "acr_values "+strings.Join(e.ACRValues, " "))
+	}
+	if e.MaxAge >= 0 {
+		parts = append(parts, "max_age "+e.MaxAge.String())
+	}
+	return "oauth2guard: the API asks for a new login (" + strings.Join(parts, ", ") + "): " + e.Description
+}
+
+// StepUp returns the step-up request resp carries: a 401 with a Bearer
+// challenge whose error is insufficient_user_authentication (RFC 9470 §3).
+// ok is false for any other response.
+func StepUp(resp *http.Response) (e *StepUpError, ok bool) {
+	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		return nil, false
+	}
+	for _, field := range resp.Header.Values("WWW-Authenticate") {
+		for _, c := range parseChallenges(field) {
+			if !strings.EqualFold(c.scheme, "Bearer") || c.params["error"] != "insufficient_user_authentication" {
+				continue
+			}
+			e := &StepUpError{MaxAge: -1, Description: c.params["error_description"]}
+			if v, ok := c.params["acr_values"]; ok {
+				e.ACRValues = strings.Fields(v)
+			}
+			if v, ok := c.params["max_age"]; ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 0 || n > int64(100*365*24*3600) {
+					continue // a max_age that is not seconds: not a request we can act on
+				}
+				e.MaxAge = time.Duration(n) * time.Second
+			}
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// ResourceMetadataURL returns the resource_metadata parameter (RFC 9728
+// §5.1) of resp's Bearer challenge: where the API's metadata document is.
+func ResourceMetadataURL(resp *http.Response) (string, bool) {
+	if resp == nil {
+		return "", false
+	}
+	for _, field := range resp.Header.Values("WWW-Authenticate") {
+		for _, c := range parseChallenges(field) {
+			if v, ok := c.params["resource_metadata"]; ok && strings.EqualFold(c.scheme, "Bearer") && v != "" {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// ResourceMetadata is the part of an RFC 9728 protected resource metadata
+// document a client acts on.
+type ResourceMetadata struct {
+	Resource             string   `json:"resource"`
+	AuthorizationServers []string `json:"authorization_servers"`
+	ScopesSupported      []string `json:"scopes_supported"`
+	BearerMethods        []string `json:"bearer_methods_supported"`
+	ResourceName         string   `json:"resource_name"`
+}
+
+// ErrResourceMismatch: a metadata document names another resource than the
+// one the client asked about (RFC 9728 §3.3). Using it would let whoever
+// served the document send the client to their authorization server.
+var ErrResourceMismatch = errors.New("oauth2guard: metadata names another resource")
+
+// maxMetadataSize bounds a metadata document; real ones are a few hundred
+// bytes.
+const maxMetadataSize = 64 << 10
+
+// FetchResourceMetadata GETs the metadata document at metadataURL (from
+// ResourceMetadataURL, or formed from the resource identifier as RFC 9728
+// §3.1 says) and checks it: a 200 with a JSON object whose resource is
+// exactly resource, the identifier of the API the client is calling
+// (ErrResourceMismatch otherwise), and at least one authorization server.
+// metadataURL must be https (http only on loopback). client nil means
+// http.DefaultClient.
+func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL, resource string) (*ResourceMetadata, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if u, err := url.Parse(metadataURL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname())) {
+		return nil, fmt.Errorf("oauth2guard: metadata URL %q must be https (or http on loopback)", metadataURL)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("oauth2guard: metadata %s: %s", metadataURL, resp.Status)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, fmt.Errorf("oauth2guard: metadata %s: content type %q, not application/json", metadataURL, mt)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
+	}
+	if len(body) > maxMetadataSize {
+		return nil, fmt.Errorf("oauth2guard: metadata %s: more than %d bytes", metadataURL, maxMetadataSize)
+	}
+	var m ResourceMetadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("oauth2guard: metadata %s: %w", metadataURL, err)
+	}
+	if m.Resource != resource {
+		return nil, fmt.Errorf("%w: %q, asked about %q", ErrResourceMismatch, m.Resource, resource)
+	}
+	if len(m.AuthorizationServers) == 0 {
+		return nil, fmt.Errorf("oauth2guard: metadata %s names no authorization server", metadataURL)
+	}
+	return &m, nil
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+}

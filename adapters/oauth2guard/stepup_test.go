@@ -1,0 +1,112 @@
+package oauth2guard_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// stepUpAPI is a jwtguard API whose /transfers needs MFA within 300 s, with
+// resource metadata on, for the resource identifier it returns.
+func stepUpAPI(t *testing.T) (*jwkstest.Issuer, *httptest.Server, string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	resource := "http://" + srv.Listener.Addr().String() + "/api"
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(resource))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{resource}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+	mux.Handle("/api/transfers", g.Require(middleware.ACR("urn:example:acr:mfa"), middleware.MaxAge(300*time.Second))(ok))
+	mux.Handle("/api/level", g.Require(middleware.ACR("urn:example:acr:mfa", "urn:example:acr:hwk"))(ok))
+	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return iss, srv, resource
+}
+
+func TestStepUpIsAnErrorNotARefresh(t *testing.T) {
+	iss, srv, _ := stepUpAPI(t)
+	var refreshes atomic.Int32
+	refresh := func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+		refreshes.Add(1)
+		return &oauth2.Token{AccessToken: iss.Mint(), Expiry: time.Now().Add(time.Hour)}, nil
+	}
+	for path, want := range map[string]oauth2guard.StepUpError{
+		"/api/transfers": {ACRValues: []string{"urn:example:acr:mfa"}, MaxAge: 300 * time.Second, Description: "A different authentication level is required"},
+		"/api/level":     {ACRValues: []string{"urn:example:acr:mfa", "urn:example:acr:hwk"}, MaxAge: -1, Description: "A different authentication level is required"},
+	} {
+		client := &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: iss.Mint(), Expiry: time.Now().Add(time.Hour)}, refresh)}
+		resp, err := client.Post(srv.URL+path, "application/json", nil)
+		var su *oauth2guard.StepUpError
+		if !errors.As(err, &su) || resp != nil {
+			t.Fatalf("%s: %v, %v; want a *StepUpError", path, resp, err)
+		}
+		if !slices.Equal(su.ACRValues, want.ACRValues) || su.MaxAge != want.MaxAge || su.Description != want.Description {
+			t.Fatalf("%s: %+v, want %+v", path, *su, want)
+		}
+	}
+	// MFA, but an old login: only max_age.
+	old := iss.Mint(jwkstest.WithClaim("acr", "urn:example:acr:mfa"), jwkstest.WithClaim("auth_time", time.Now().Unix()-3600))
+	client := &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: old, Expiry: time.Now().Add(time.Hour)}, refresh)}
+	_, err := client.Post(srv.URL+"/api/transfers", "application/json", nil)
+	var su *oauth2guard.StepUpError
+	if !errors.As(err, &su) || su.ACRValues != nil || su.MaxAge != 300*time.Second || su.Description != "More recent authentication is required" {
+		t.Fatalf("an old login: %v", err)
+	}
+	// And the step-up passes once the user logged in again.
+	fresh := iss.Mint(jwkstest.WithClaim("acr", "urn:example:acr:mfa"), jwkstest.WithClaim("auth_time", time.Now().Unix()))
+	client = &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: fresh, Expiry: time.Now().Add(time.Hour)}, refresh)}
+	if resp, err := client.Post(srv.URL+"/api/transfers", "application/json", nil); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("after the new login: %v %v", resp, err)
+	}
+	if n := refreshes.Load(); n != 0 {
+		t.Fatalf("%d refreshes for step-up challenges; a refresh cannot raise the level", n)
+	}
+}
+
+func TestFetchResourceMetadata(t *testing.T) {
+	iss, srv, resource := stepUpAPI(t)
+	resp, err := http.Get(srv.URL + "/api/transfers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	metaURL, ok := oauth2guard.ResourceMetadataURL(resp)
+	if !ok || metaURL != middleware.MetadataURL(resource) {
+		t.Fatalf("resource_metadata %q (%v), want %q", metaURL, ok, middleware.MetadataURL(resource))
+	}
+	m, err := oauth2guard.FetchResourceMetadata(context.Background(), nil, metaURL, resource)
+	if err != nil || m.Resource != resource || !slices.Equal(m.AuthorizationServers, []string{iss.URL()}) {
+		t.Fatalf("FetchResourceMetadata: %+v, %v", m, err)
+	}
+	// A document for another resource: refused (RFC 9728 §3.3).
+	if _, err := oauth2guard.FetchResourceMetadata(context.Background(), nil, metaURL, resource+"/other"); !errors.Is(err, oauth2guard.ErrResourceMismatch) {
+		t.Fatalf("another resource's document: %v, want ErrResourceMismatch", err)
+	}
+	for name, u := range map[string]string{
+		"no document there": srv.URL + middleware.WellKnownResource + "/nothing",
+		"not a document":    srv.URL + "/api/transfers",
+		"http off loopback": "http://metadata.example/.well-known/oauth-protected-resource",
+		"not a URL":         "::",
+	} {
+		if _, err := oauth2guard.FetchResourceMetadata(context.Background(), nil, u, resource); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
