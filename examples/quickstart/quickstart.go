@@ -42,11 +42,12 @@ type Exchange struct {
 // Report is what happened, for the test to check.
 type Report struct {
 	Exchanges   []Exchange
-	Refreshes   int64  // refresh-token grants the client made
-	FirstKID    string // signing key before the rotation
-	RotatedKID  string // signing key after it
-	JWKSFetches int64  // JWKS requests the API made, in all
-	APIRequests int64  // requests the API verified locally
+	Refreshes   int64                    // refresh-token grants the client made
+	FirstKID    string                   // signing key before the rotation
+	RotatedKID  string                   // signing key after it
+	JWKSFetches int64                    // JWKS requests the API made, in all
+	APIRequests int64                    // requests the API verified locally
+	StepUp      *oauth2guard.StepUpError // what the transfer with a password login was asked for
 }
 
 // Run plays the walk-through, printing each step to out.
@@ -192,7 +193,28 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 	}
 	say("API → authorization server: fetched the key set %d time(s) on seeing the unknown kid; no restart", iss.JWKSFetches()-fetches)
 
-	// 6. Counts.
+	// 6. A transfer needs a recent multi-factor login (RFC 9470 step-up):
+	// a token from a password-only login an hour ago is refused with the
+	// level and age asked for, and a refresh would not help.
+	now := time.Now().Unix()
+	pwd := iss.Mint(jwkstest.WithScopes(exampleapp.ScopeTransfers), jwkstest.WithClaim("acr", "urn:example:acr:pwd"), jwkstest.WithClaim("auth_time", now-3600))
+	client = &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: pwd}, refresh, oauth2guard.WithBase(record("API")))}
+	_, err = call("POST", "/api/transfers")
+	var su *oauth2guard.StepUpError
+	if !errors.As(err, &su) {
+		return nil, fmt.Errorf("transfer after a password login: %v, want a step-up request", err)
+	}
+	rep.StepUp = su
+	say("client: the API asks the user to log in again (acr_values %q, max_age %v); no refresh, a refresh cannot raise the level",
+		strings.Join(su.ACRValues, " "), su.MaxAge)
+	mfa := iss.Mint(jwkstest.WithScopes(exampleapp.ScopeTransfers), jwkstest.WithClaim("acr", exampleapp.ACRMFA), jwkstest.WithClaim("auth_time", time.Now().Unix()))
+	say("authorization server → client: after a multi-factor login, an access token with acr %q and auth_time now", exampleapp.ACRMFA)
+	client = &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: mfa}, refresh, oauth2guard.WithBase(record("API")))}
+	if _, err := call("POST", "/api/transfers"); err != nil {
+		return nil, err
+	}
+
+	// 7. Counts.
 	rep.Refreshes = tr.Refreshes()
 	rep.JWKSFetches = iss.JWKSFetches()
 	rep.APIRequests = apiRequests.Load()

@@ -25,15 +25,18 @@ func TestRun(t *testing.T) {
 		status           int
 		challenge        string
 	}
+	const meta = `, resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`
 	want := []step{
 		{"authorization server", "POST", "/token", 200, ""}, // 1. tokens issued
 		{"API", "GET", "/api/me", 200, ""},                  // 2. verified locally
-		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token expired"`}, // 3. expired hint
-		{"authorization server", "POST", "/token", 200, ""},                                                                       //    refresh
-		{"API", "GET", "/api/me", 200, ""},                                                                                        //    retry
-		{"API", "POST", "/api/notes", 403, `Bearer realm="api", error="insufficient_scope", scope="notes:write"`},                 // 4. scope
-		{"authorization server", "POST", "/token", 200, ""},                                                                       // 5. token from the new key
-		{"API", "GET", "/api/me", 200, ""},                                                                                        //    verified after rotation
+		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token expired"` + meta}, // 3. expired hint
+		{"authorization server", "POST", "/token", 200, ""}, //    refresh
+		{"API", "GET", "/api/me", 200, ""},                  //    retry
+		{"API", "POST", "/api/notes", 403, `Bearer realm="api", error="insufficient_scope", scope="notes:write"` + meta}, // 4. scope
+		{"authorization server", "POST", "/token", 200, ""},                                                              // 5. token from the new key
+		{"API", "GET", "/api/me", 200, ""},                                                                               //    verified after rotation
+		{"API", "POST", "/api/transfers", 401, `Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="urn:example:acr:mfa", max_age="300"` + meta}, // 6. step-up
+		{"API", "POST", "/api/transfers", 201, ""}, //    after a multi-factor login
 	}
 	if len(rep.Exchanges) != len(want) {
 		t.Fatalf("%d exchanges, want %d:\n%s", len(rep.Exchanges), len(want), out.String())
@@ -50,16 +53,19 @@ func TestRun(t *testing.T) {
 	if rep.RotatedKID == "" || rep.RotatedKID == rep.FirstKID {
 		t.Errorf("kids: first %q, rotated %q", rep.FirstKID, rep.RotatedKID)
 	}
-	// 6. One fetch at start-up, one for the rotated kid; five requests.
-	if rep.JWKSFetches != 2 || rep.APIRequests != 5 {
-		t.Errorf("JWKS fetches %d, API requests %d; want 2 and 5", rep.JWKSFetches, rep.APIRequests)
+	if rep.StepUp == nil || len(rep.StepUp.ACRValues) != 1 || rep.StepUp.ACRValues[0] != "urn:example:acr:mfa" || rep.StepUp.MaxAge != 300*time.Second {
+		t.Errorf("step-up request %+v", rep.StepUp)
+	}
+	// 7. One fetch at start-up, one for the rotated kid; seven requests.
+	if rep.JWKSFetches != 2 || rep.APIRequests != 7 {
+		t.Errorf("JWKS fetches %d, API requests %d; want 2 and 7", rep.JWKSFetches, rep.APIRequests)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if !strings.Contains(line, ":") {
 			t.Errorf("line is not 'who → whom: what': %q", line)
 		}
 	}
-	if !strings.Contains(out.String(), "counts: the API verified 5 requests locally and fetched the issuer's keys 2 times") {
+	if !strings.Contains(out.String(), "counts: the API verified 7 requests locally and fetched the issuer's keys 2 times") {
 		t.Errorf("counts line missing:\n%s", out.String())
 	}
 }
