@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/middleware"
 )
 
 const (
@@ -357,8 +359,9 @@ func needBinaries(t *testing.T) string {
 
 // server is one running example server.
 type server struct {
-	name string
-	URL  string
+	audience string // -audience, the API resource's identifier
+	name     string
+	URL      string
 }
 
 var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
@@ -398,7 +401,12 @@ func startServer(t *testing.T, name string, args ...string) *server {
 			t.Logf("%s %v output:\n%s", name, args, logs.String())
 		}
 	})
-	s := &server{name: name}
+	s := &server{name: name, audience: "https://api.example.com"} // the servers' default
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-audience" {
+			s.audience = args[i+1]
+		}
+	}
 	select {
 	case s.URL = <-urlc:
 	case <-time.After(20 * time.Second):
@@ -426,7 +434,18 @@ func (s *server) do(t *testing.T, method, path, tok string) result {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return result{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))}
+	ch := resp.Header.Get("WWW-Authenticate")
+	// Every challenge ends with the route's resource_metadata (RFC 9728):
+	// checked here, then cut, so the expected refusals stay those of RFC
+	// 6750. A challenge without it keeps its tail and fails the comparison.
+	res := s.audience
+	if strings.HasPrefix(path, "/admin/") {
+		res = s.audience + "/admin"
+	}
+	if meta := `, resource_metadata="` + middleware.MetadataURL(res) + `"`; ch != "" {
+		ch = strings.TrimSuffix(ch, meta)
+	}
+	return result{resp.StatusCode, ch, resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))}
 }
 
 // waitKeys waits until the server has the provider's keys: start-up does not

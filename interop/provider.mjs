@@ -42,7 +42,15 @@ if (!Number.isInteger(shortTTL) || shortTTL <= 0) {
 
 const API = 'https://api.example.com';
 const ADMIN = 'https://api.example.com/admin';
-const RESOURCE_SCOPES = { [API]: 'notes:read notes:write', [ADMIN]: 'admin' };
+const RESOURCE_SCOPES = { [API]: 'notes:read notes:write transfers:write', [ADMIN]: 'admin' };
+
+// How each step-up client's user "logged in", as RFC 9068 §2.2.1 claims
+// in its access tokens (acr, auth_time seconds ago): a recent multi-factor
+// login, and an hour-old password one. extraTokenClaims adds them.
+const LOGIN = {
+  'svc-mfa': { acr: 'urn:example:acr:mfa', ago: 10 },
+  'svc-pwd': { acr: 'urn:example:acr:pwd', ago: 3600 },
+};
 const ACCESS_TOKEN_TTL = 300;
 const SECRET = 'interop-secret';
 
@@ -69,6 +77,8 @@ const clients = [
   service('svc-es256'),
   service('svc-eddsa'),
   service('svc-short'), // its tokens live --short-ttl seconds
+  service('svc-mfa'), // acr and auth_time of a recent MFA login (LOGIN)
+  service('svc-pwd'), // ... of an hour-old password login
   {
     client_id: 'app',
     client_secret: SECRET,
@@ -163,6 +173,11 @@ function configuration() {
     // by the next after a rotation.
     cookies: { keys: ['interop-cookie-key'] },
     scopes: ['openid', 'offline_access'],
+    extraTokenClaims(ctx, token) {
+      const login = LOGIN[token.clientId];
+      if (!login) return undefined;
+      return { acr: login.acr, auth_time: Math.floor(Date.now() / 1000) - login.ago };
+    },
     findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
     features: {
       devInteractions: { enabled: false },
