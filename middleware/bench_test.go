@@ -104,3 +104,35 @@ type nopWriter struct{ h http.Header }
 func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nopWriter) WriteHeader(int)             {}
+
+// BenchmarkExpired401 is the refusal a client acts on most, the expired
+// hint, with resource metadata (RFC 9728) off and on: the challenge that
+// names the metadata URL is precomputed, so both cost the same.
+func BenchmarkExpired401(b *testing.B) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
+	defer iss.Close()
+	keys := iss.NewCache()
+	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	for _, tc := range []struct {
+		name string
+		opts []middleware.Option
+	}{{"metadata=off", nil}, {"metadata=on", []middleware.Option{middleware.WithResourceMetadata(middleware.ResourceMetadata{})}}} {
+		g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"}, append(tc.opts, middleware.WithoutTokenCache())...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		req := httptest.NewRequest("GET", "/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+expired)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 401 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
