@@ -132,20 +132,7 @@ func (f *Fake) Deadlines() []time.Duration {
 // A goroutine that arms its next timer once its work is done (the cache's
 // refresh loop) has then finished that work.
 func (f *Fake) WaitArmed(ctx context.Context, n int) error {
-	for {
-		f.mu.Lock()
-		if len(f.armed) >= n {
-			f.mu.Unlock()
-			return nil
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return f.waitFor(ctx, func() bool { return len(f.armed) >= n })
 }
 
 // settleBound keeps a bug from hanging a test: Settle fails after it.
@@ -159,9 +146,17 @@ const settleBound = 10 * time.Second
 func (f *Fake) Settle() error {
 	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
 	defer cancel()
+	if f.waitFor(ctx, func() bool { return len(f.armed) > 0 && len(f.fired) == 0 }) != nil {
+		return errors.New("clock: timers not settled within 10 s (is the refresh loop stuck?)")
+	}
+	return nil
+}
+
+// waitFor blocks until cond, read under f.mu, holds, or ctx ends.
+func (f *Fake) waitFor(ctx context.Context, cond func() bool) error {
 	for {
 		f.mu.Lock()
-		if len(f.armed) > 0 && len(f.fired) == 0 {
+		if cond() {
 			f.mu.Unlock()
 			return nil
 		}
@@ -170,7 +165,7 @@ func (f *Fake) Settle() error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return errors.New("clock: timers not settled within 10 s (is the refresh loop stuck?)")
+			return ctx.Err()
 		}
 	}
 }
