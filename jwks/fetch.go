@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/loopback"
 )
 
 // Errors a fetch can fail with. They are reported by Status, WaitReady and
@@ -41,21 +42,13 @@ func checkURL(raw string, insecure bool) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !insecure && !isLoopback(u.Hostname()) {
+		if !insecure && !loopback.Host(u.Hostname()) {
 			return nil, fmt.Errorf("%w: %q uses plain http on a non-loopback host", ErrInsecureURL, raw)
 		}
 	default:
 		return nil, fmt.Errorf("%w: %q: scheme must be https", ErrInsecureURL, raw)
 	}
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // refuseCrossHostRedirect keeps a redirect from moving key fetches to a host

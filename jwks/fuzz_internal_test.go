@@ -14,6 +14,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/internal/loopback"
 )
 
 // jwkOf marshals pub as a JWK with jwkset and sets extra members.
@@ -192,7 +193,7 @@ func FuzzParseMetadata(f *testing.F) {
 		if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			t.Fatalf("not an absolute http(s) URL: %q", got)
 		}
-		if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
+		if u.Scheme == "http" && !insecure && !loopback.Host(u.Hostname()) {
 			t.Fatalf("plain http to a non-loopback host: %q", got)
 		}
 		if len(issuer) >= 6 && issuer[:6] == "https:" && u.Scheme != "https" {

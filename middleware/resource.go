@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/loopback"
 )
 
 // WellKnownResource is the well-known path segment of RFC 9728 (OAuth 2.0
@@ -71,7 +72,7 @@ func MetadataURL(id string) string {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !loopbackHost(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return ""
 		}
 	default:
@@ -82,11 +83,6 @@ func MetadataURL(id string) string {
 		path = ""
 	}
 	return u.Scheme + "://" + u.Host + WellKnownResource + path
-}
-
-func loopbackHost(h string) bool {
-	ip := net.ParseIP(h)
-	return strings.EqualFold(h, "localhost") || (ip != nil && ip.IsLoopback())
 }
 
 // resources is what a Guard knows of its resources, as its rules are made.

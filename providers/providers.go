@@ -19,9 +19,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/jwtguard/jwtguard/internal/loopback"
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -257,15 +258,10 @@ func label(preset, what, v string) error {
 func checkURL(preset, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
-		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		(u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname()))) {
 		return fmt.Errorf("providers: %s: %q must be an absolute https URL", preset, v)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func allowList(preset, what string, list []string) error {

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/loopback"
 )
 
 // StepUpError is what Transport returns, instead of the response, when the
@@ -114,7 +115,7 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 	if client == nil {
 		client = http.DefaultClient
 	}
-	if u, err := url.Parse(metadataURL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname())) {
+	if u, err := url.Parse(metadataURL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback.Host(u.Hostname())) {
 		return nil, fmt.Errorf("oauth2guard: metadata URL %q must be https (or http on loopback)", metadataURL)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
@@ -151,9 +152,4 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 		return nil, fmt.Errorf("oauth2guard: metadata %s names no authorization server", metadataURL)
 	}
 	return &m, nil
-}
-
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }
