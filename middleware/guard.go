@@ -144,7 +144,7 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		cookie:       cfg.cookie,
 		tokenHeader:  cfg.tokenHeader,
 		metadata:     cfg.metadata,
-		res:          resources{byURL: map[string]*resourceEntry{}, byPath: map[string]*resourceEntry{}},
+		res:          resources{byID: map[string]*resourceEntry{}, byPath: map[string]*resourceEntry{}},
 		query:        cfg.query,
 		maxToken:     cfg.maxTokenSize,
 		now:          cfg.now,

@@ -78,7 +78,8 @@ func ClaimIn(path string, values ...string) Requirement {
 // a token with another acr, or none, is refused 401
 // insufficient_user_authentication with acr_values naming them, and the
 // client sends the user to log in again at that level. It is checked
-// after the scopes: a token without the route's scope is 403 first.
+// after the scopes: a token without the route's scope is 403 first. Give
+// it once per rule, with every acceptable value (Rule panics on a second).
 func ACR(values ...string) Requirement {
 	return Requirement{kind: reqACR, values: slices.Clone(values)}
 }
@@ -87,8 +88,10 @@ func ACR(values ...string) Requirement {
 // the token's auth_time (leeway applied; RFC 9470 step-up): an older
 // authentication, or none stated, is refused 401
 // insufficient_user_authentication with max_age in whole seconds. A
-// malformed auth_time is an invalid token, never a step-up refusal. d is
-// rounded down to whole seconds and must be at least one.
+// malformed auth_time is an invalid token, never a step-up refusal, and
+// one in the future (beyond the leeway) proves no recent login. d is
+// rounded down to whole seconds and must be at least one; give it once
+// per rule.
 func MaxAge(d time.Duration) Requirement {
 	return Requirement{kind: reqMaxAge, maxAge: d}
 }
@@ -163,13 +166,21 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 			}
 			ru.claimReqs = append(ru.claimReqs, claimRequirement{path: names, values: slices.Clone(rq.values)})
 		case reqACR:
+			// Given twice, would both have to hold, or either? Neither
+			// reading is safe to guess, so it is an error.
+			if ru.acr != nil {
+				panic("middleware: ACR given twice in one rule; list every acceptable value in one")
+			}
 			for _, v := range rq.values {
 				if !validQuotedText(v) || strings.Contains(v, " ") {
 					panic(fmt.Sprintf("middleware: invalid acr value %q", v))
 				}
 			}
-			ru.acr = append(ru.acr, rq.values...)
+			ru.acr = slices.Clone(rq.values)
 		case reqMaxAge:
+			if ru.maxAge != 0 {
+				panic("middleware: MaxAge given twice in one rule")
+			}
 			if rq.maxAge < time.Second {
 				panic("middleware: MaxAge under one second")
 			}
@@ -276,10 +287,17 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	return err
 }
 
-// check is Check before counting; its refusals name the rule's resource.
+// check is Check before counting; its refusals name the rule's resource,
+// or, for Guard.Handler over a ServeMux, the resource of the route's own
+// rule, whose audience the route is for.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
-	r, is, err, verifiedHere := ru.checkShared(r)
-	return r, is, ru.local(err), verifiedHere
+	r2, is, err, verifiedHere := ru.checkShared(r)
+	if err != nil && ru.routes != nil {
+		if inner := ru.routeRule(r); inner != nil {
+			return r2, is, inner.local(err), verifiedHere
+		}
+	}
+	return r2, is, ru.local(err), verifiedHere
 }
 
 func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
@@ -395,8 +413,11 @@ func (ru *Rule) authorizeStepUp(c *claims.Claims) error {
 		return nil
 	}
 	acrOK := ru.acr == nil || (c.ACR != "" && slices.Contains(ru.acr, c.ACR))
-	ageOK := ru.maxAge == 0 ||
-		(!c.AuthTime.IsZero() && !ru.g.now().After(c.AuthTime.Add(ru.maxAge+ru.g.leeway)))
+	now := ru.g.now()
+	// An auth_time in the future (beyond the leeway) proves no recent
+	// login: it would pass for the whole life of the token.
+	ageOK := ru.maxAge == 0 || (!c.AuthTime.IsZero() &&
+		!now.After(c.AuthTime.Add(ru.maxAge+ru.g.leeway)) && !c.AuthTime.After(now.Add(ru.g.leeway)))
 	switch {
 	case !acrOK && !ageOK:
 		return ru.stepUp[1]
@@ -454,22 +475,35 @@ func (cr claimRequirement) met(c *claims.Claims) bool {
 // that would refuse c's audience even once renewed: the hint is only for a
 // token that would then pass.
 func (ru *Rule) routeVerdict(r *http.Request, is *issuer, c *claims.Claims, expired error) error {
+	if inner := ru.routeRule(r); inner != nil && !is.audienceOK(c, inner.audiences) {
+		return ru.g.refusals[rAudience]
+	}
+	return expired
+}
+
+// routeRule is the rule of the same Guard that the ServeMux route r asks
+// for has, below this one (Guard.Handler's), or nil when there is none or
+// it cannot be seen.
+func (ru *Rule) routeRule(r *http.Request) *Rule {
 	mux := ru.routes
+	if mux == nil || r == nil {
+		return nil
+	}
 	for range 4 { // muxes nested in muxes, within reason
 		h, _ := mux.Handler(r)
 		switch h := h.(type) {
 		case *ruleHandler:
-			if h.ru.g == ru.g && !is.audienceOK(c, h.ru.audiences) {
-				return ru.g.refusals[rAudience]
+			if h.ru.g == ru.g {
+				return h.ru
 			}
-			return expired
+			return nil
 		case *http.ServeMux:
 			mux = h
 		default:
-			return expired
+			return nil
 		}
 	}
-	return expired
+	return nil
 }
 
 // Middleware returns next wrapped so that it runs only for requests that

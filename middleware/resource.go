@@ -63,10 +63,11 @@ func WithResourceMetadata(m ResourceMetadata) Option {
 // RFC 9728 §3.1 forms it (the well-known segment inserted between the host
 // and the path, a terminating "/" after the host removed), or "" when id is
 // not an absolute https URL (http only on a loopback host) without query,
-// fragment or user information.
+// fragment or user information, or whose path has an empty, "." or ".."
+// segment (a router would clean it to another path).
 func MetadataURL(id string) string {
 	u, err := url.Parse(id)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(id, "#") {
+	if err != nil || !plainHost(u.Hostname()) || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(id, "#") {
 		return ""
 	}
 	switch u.Scheme {
@@ -82,15 +83,44 @@ func MetadataURL(id string) string {
 	if path == "/" {
 		path = ""
 	}
+	// An empty, "." or ".." segment would be cleaned away by the server's
+	// router, so the URL would name a document nobody serves.
+	for _, seg := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/"), "/") {
+		if path != "" && (seg == "" || seg == "." || seg == "..") {
+			return ""
+		}
+	}
 	return u.Scheme + "://" + u.Host + WellKnownResource + path
+}
+
+// plainHost reports whether h is a non-empty DNS name or IP address: no
+// character that a challenge would have to escape, or a client misread.
+func plainHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // resources is what a Guard knows of its resources, as its rules are made.
 type resources struct {
 	mu     sync.Mutex
-	byURL  map[string]*resourceEntry // by metadata URL
+	byID   map[string]*resourceEntry // by resource identifier
 	byPath map[string]*resourceEntry // by the metadata URL's path; the first resource to claim a path keeps it
 }
+
+// maxResources bounds the resources a Guard registers: rules are meant to
+// be made at start-up, but one made per request with an audience from the
+// request must not grow the Guard without end. Past the bound, a rule
+// still names its metadata URL (its refusals are its own, freed with it)
+// but gets no document.
+const maxResources = 1024
 
 type resourceEntry struct {
 	id       string
@@ -111,16 +141,20 @@ func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry 
 	if mu == "" {
 		return nil
 	}
+	id := audiences[0]
 	g.res.mu.Lock()
 	defer g.res.mu.Unlock()
-	e := g.res.byURL[mu]
+	e := g.res.byID[id]
 	if e == nil {
-		e = &resourceEntry{id: audiences[0], scopes: map[string]bool{}, params: []param{{"resource_metadata", mu}}}
+		e = &resourceEntry{id: id, scopes: map[string]bool{}, params: []param{{"resource_metadata", mu}}}
 		for r := range numReasons {
 			e.table[r] = g.tableRefusal(r, e.params)
 		}
 		e.claimRef = claimRefusal(e.params).build(g.realm)
-		g.res.byURL[mu] = e
+		if len(g.res.byID) >= maxResources {
+			return e // the rule's own, unregistered
+		}
+		g.res.byID[id] = e
 		path := mu[strings.Index(mu, WellKnownResource):]
 		if g.res.byPath[path] == nil {
 			g.res.byPath[path] = e
@@ -145,12 +179,14 @@ func (ru *Rule) local(err error) error {
 		return err
 	}
 	l := ru.res.table[e.idx]
-	if e.cause == nil {
+	if e.cause == nil || e == ru.g.refusals[e.idx] {
 		return l
 	}
-	c := *l
-	c.cause = e.cause
-	return &c
+	// A refusal with a cause is the Guard's fresh copy, made for this
+	// request alone (Guard.refuse): it takes the resource's challenge in
+	// place, rather than being copied once more.
+	e.challenges = l.challenges
+	return e
 }
 
 // MetadataHandler serves the RFC 9728 metadata document of each resource
@@ -163,8 +199,12 @@ func (ru *Rule) local(err error) error {
 //	mux.Handle(middleware.WellKnownResource+"/", guard.MetadataHandler())
 //
 // Documents list the scopes of the rules made so far, so make the rules
-// (Require, Rule) before serving. Without WithResourceMetadata every path
-// is 404.
+// (Require, Rule) before serving. A Guard keeps the documents of its first
+// 1,024 resources: rules for more (made per request with an audience from
+// the request, say) still name their metadata URL, but have no document.
+// Two identifiers with one path (https://api.test and https://api.test/)
+// are two resources; the first made, the Guard's own, is served there.
+// Without WithResourceMetadata every path is 404.
 func (g *Guard) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -1,6 +1,9 @@
 package middleware_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -29,6 +33,14 @@ func TestMetadataURL(t *testing.T) {
 		"https://api.test/#f":              "",
 		"https://u:p@api.test/":            "",
 		"https:///path":                    "",
+		"https://:443/":                    "",
+		`https://a"b.test/`:                "",
+		"https://api.test//":               "",
+		"https://api.test/a//b":            "",
+		"https://api.test/..":              "",
+		"https://api.test/a/../b":          "",
+		"https://api.test/./a":             "",
+		"http://[::1]:8080/x":              "http://[::1]:8080/.well-known/oauth-protected-resource/x",
 	} {
 		if got := middleware.MetadataURL(id); got != want {
 			t.Errorf("MetadataURL(%q) = %q, want %q", id, got, want)
@@ -186,3 +198,138 @@ type discardWriter struct{ h http.Header }
 func (w discardWriter) Header() http.Header         { return w.h }
 func (w discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w discardWriter) WriteHeader(int)             {}
+
+// Fixes from a review of resource metadata and step-up.
+func TestResourceMetadataReviewFixes(t *testing.T) {
+	iss, g, h := metadataGuard(t)
+	const admin = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`
+	// Guard.Handler over a mux whose route is another resource's: its
+	// refusals name that resource, whichever rule refuses.
+	outer := http.NewServeMux()
+	outer.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	wrapped := g.Handler(outer)
+	for name, authz := range map[string]string{
+		"no token":          "",
+		"expired API token": "Bearer " + iss.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("admin")),
+		"malformed":         "Bearer a b",
+	} {
+		req := httptest.NewRequest("GET", "/admin/stats", nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		wrapped.ServeHTTP(rec, req)
+		if ch := rec.Header().Get("WWW-Authenticate"); !strings.HasSuffix(ch, admin) {
+			t.Errorf("%s, admin route behind Guard.Handler: %q, want the admin resource's metadata", name, ch)
+		}
+	}
+	_ = h
+
+	// Two identifiers with one metadata URL keep their own scopes: the
+	// Guard's own (first) document lists only its routes'.
+	iss2 := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
+	t.Cleanup(iss2.Close)
+	g2, err := middleware.New(iss2.NewCache(), iss2.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2.Require(middleware.Scopes("notes:read"))
+	g2.Require(middleware.Audience("https://api.test/"), middleware.Scopes("admin:everything"))
+	rec := httptest.NewRecorder()
+	g2.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", middleware.WellKnownResource, nil))
+	if body := rec.Body.String(); strings.Contains(body, "admin:everything") || !strings.Contains(body, `"resource":"https://api.test"`) {
+		t.Errorf("document for https://api.test: %s", body)
+	}
+
+	// ACR or MaxAge given twice: a programming error, not a silent "either".
+	for name, reqs := range map[string][]middleware.Requirement{
+		"ACR twice":    {middleware.ACR("gold"), middleware.ACR("silver", "gold")},
+		"MaxAge twice": {middleware.MaxAge(time.Minute), middleware.MaxAge(time.Hour)},
+		"MaxAge 0.5s":  {middleware.MaxAge(500 * time.Millisecond)},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s accepted", name)
+				}
+			}()
+			g.Rule(reqs...)
+		}()
+	}
+
+	// An auth_time in the future proves no recent login.
+	ru := g.Rule(middleware.MaxAge(time.Minute))
+	future := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(24*time.Hour).Unix())))
+	if err := ru.Authorize(future); !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
+		t.Errorf("auth_time a day ahead under MaxAge(1m): %v", err)
+	}
+	withinLeeway := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(10*time.Second).Unix())))
+	if err := ru.Authorize(withinLeeway); err != nil {
+		t.Errorf("auth_time 10 s ahead, within the leeway: %v", err)
+	}
+}
+
+func verifiedClaimsFor(t *testing.T, g *middleware.Guard, tok string) *claims.Claims {
+	t.Helper()
+	c, err := g.VerifyToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A refusal with a cause (a bad signature) costs no more with metadata on.
+func TestResourceMetadataCostsNoAllocationsWithACause(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test/v1"))
+	t.Cleanup(iss.Close)
+	keys := iss.NewCache()
+	tok := iss.Mint()
+	forged := tok[:len(tok)-6] + "AAAAAA"
+	allocs := func(opts ...middleware.Option) float64 {
+		g, err := middleware.New(keys, iss.URL(), []string{"https://api.test/v1"}, append(opts, middleware.WithoutTokenCache())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+forged)
+		w := discardWriter{h: http.Header{}}
+		return testing.AllocsPerRun(100, func() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		})
+	}
+	off, on := allocs(), allocs(middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if on > off {
+		t.Fatalf("a forged token's 401 allocates %.0f times with resource metadata, %.0f without", on, off)
+	}
+}
+
+// Rules made with ever new audiences (per request, say) do not grow the
+// Guard without end; each still names its own metadata URL.
+func TestResourcesAreBounded(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *middleware.Rule
+	for i := range 3000 {
+		last = g.Rule(middleware.Audience(fmt.Sprintf("https://api.test/tenants/%d", i)))
+	}
+	if err := last.Authorize(nil); err == nil || !strings.Contains(strings.Join(err.(*middleware.Error).Challenges(), ""), "/oauth-protected-resource/tenants/2999") {
+		t.Fatalf("the 3000th rule's refusal: %v", err)
+	}
+	served := 0
+	for _, i := range []int{0, 1000, 2999} {
+		rec := httptest.NewRecorder()
+		g.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("%s/tenants/%d", middleware.WellKnownResource, i), nil))
+		if rec.Code == 200 {
+			served++
+		}
+	}
+	if served != 2 { // the first 1024 resources have documents, later ones do not
+		t.Fatalf("%d of tenants 0, 1000, 2999 have documents, want 2", served)
+	}
+}

@@ -40,21 +40,22 @@ func (e *StepUpError) Error() string {
 	return "oauth2guard: the API asks for a new login (" + strings.Join(parts, ", ") + "): " + e.Description
 }
 
-// StepUp returns the step-up request resp carries: a 401 with a Bearer
-// challenge whose error is insufficient_user_authentication (RFC 9470 §3).
-// ok is false for any other response.
+// StepUp returns the step-up request resp carries: a 401 with a Bearer (or
+// DPoP) challenge whose error is insufficient_user_authentication (RFC
+// 9470 §3). ok is false for any other response, and for a challenge whose
+// max_age is not a number of seconds.
 func StepUp(resp *http.Response) (e *StepUpError, ok bool) {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return nil, false
 	}
 	for _, field := range resp.Header.Values("WWW-Authenticate") {
 		for _, c := range parseChallenges(field) {
-			if !strings.EqualFold(c.scheme, "Bearer") || c.params["error"] != "insufficient_user_authentication" {
+			if !(strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) || c.params["error"] != "insufficient_user_authentication" {
 				continue
 			}
 			e := &StepUpError{MaxAge: -1, Description: c.params["error_description"]}
-			if v, ok := c.params["acr_values"]; ok {
-				e.ACRValues = strings.Fields(v)
+			if v := strings.Fields(c.params["acr_values"]); len(v) > 0 {
+				e.ACRValues = v
 			}
 			if v, ok := c.params["max_age"]; ok {
 				n, err := strconv.ParseInt(v, 10, 64)
@@ -115,7 +116,7 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 	if client == nil {
 		client = http.DefaultClient
 	}
-	if u, err := url.Parse(metadataURL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback.Host(u.Hostname())) {
+	if u, err := url.Parse(metadataURL); err != nil || !secure(u) {
 		return nil, fmt.Errorf("oauth2guard: metadata URL %q must be https (or http on loopback)", metadataURL)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
@@ -123,7 +124,24 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
+	// Every hop must meet the rule the first URL met: a redirect to plain
+	// http would let anyone on that path answer with their own
+	// authorization servers.
+	c := *client
+	next := c.CheckRedirect
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if !secure(r.URL) {
+			return fmt.Errorf("oauth2guard: metadata redirect to %s: not https", r.URL.Redacted())
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("oauth2guard: metadata: too many redirects")
+		}
+		return nil
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
 	}
@@ -152,4 +170,9 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 		return nil, fmt.Errorf("oauth2guard: metadata %s names no authorization server", metadataURL)
 	}
 	return &m, nil
+}
+
+// secure reports whether u is https, or http on loopback.
+func secure(u *url.URL) bool {
+	return u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && loopback.Host(u.Hostname()))
 }

@@ -110,3 +110,55 @@ func TestFetchResourceMetadata(t *testing.T) {
 		}
 	}
 }
+
+// Found by a review: an expired token on a step-up route is refused for
+// its age first; the renewed one, for its level. That second answer is a
+// StepUpError too, not a response handed back as is.
+func TestStepUpAfterARefresh(t *testing.T) {
+	iss, srv, _ := stepUpAPI(t)
+	var refreshes atomic.Int32
+	refresh := func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+		refreshes.Add(1)
+		return &oauth2.Token{AccessToken: iss.Mint(), Expiry: time.Now().Add(time.Hour)}, nil
+	}
+	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+	client := &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: expired}, refresh)}
+	resp, err := client.Post(srv.URL+"/api/transfers", "application/json", nil)
+	var su *oauth2guard.StepUpError
+	if !errors.As(err, &su) || resp != nil || refreshes.Load() != 1 {
+		t.Fatalf("expired, then too weak: %v, %v, %d refreshes; want a StepUpError after one refresh", resp, err, refreshes.Load())
+	}
+}
+
+func TestFetchResourceMetadataRefusesAPlainHTTPHop(t *testing.T) {
+	_, srv, resource := stepUpAPI(t)
+	// A TLS front that redirects to plain http off loopback.
+	front := httptest.NewTLSServer(http.RedirectHandler("http://metadata.example/doc", http.StatusFound))
+	defer front.Close()
+	_, err := oauth2guard.FetchResourceMetadata(context.Background(), front.Client(), front.URL+"/.well-known/oauth-protected-resource", resource)
+	if err == nil {
+		t.Fatal("a redirect to plain http was followed")
+	}
+	// To loopback http it is fine (development).
+	loop := httptest.NewTLSServer(http.RedirectHandler(srv.URL+middleware.WellKnownResource+"/api", http.StatusFound))
+	defer loop.Close()
+	if _, err := oauth2guard.FetchResourceMetadata(context.Background(), loop.Client(), loop.URL+"/x", resource); err != nil {
+		t.Fatalf("a redirect to loopback http: %v", err)
+	}
+}
+
+func TestStepUpParsing(t *testing.T) {
+	for field, want := range map[string]*oauth2guard.StepUpError{
+		`DPoP realm="api", error="insufficient_user_authentication", acr_values="mfa"`:    {ACRValues: []string{"mfa"}, MaxAge: -1},
+		`Bearer error="insufficient_user_authentication", acr_values=""`:                  {MaxAge: -1},
+		`Bearer error="insufficient_user_authentication", max_age="abc"`:                  nil,
+		`Bearer error="insufficient_user_authentication", max_age="99999999999999999999"`: nil,
+		`Bearer error="invalid_token", error_description="The access token expired"`:      nil,
+		`Basic realm="x", Bearer error="insufficient_user_authentication", max_age="60"`:  {MaxAge: time.Minute},
+	} {
+		got, ok := oauth2guard.StepUp(&http.Response{StatusCode: 401, Header: http.Header{"Www-Authenticate": {field}}})
+		if (want == nil) != !ok || ok && (!slices.Equal(got.ACRValues, want.ACRValues) || got.MaxAge != want.MaxAge) {
+			t.Errorf("StepUp(%q) = %+v, %v; want %+v", field, got, ok, want)
+		}
+	}
+}

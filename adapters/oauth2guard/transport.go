@@ -211,14 +211,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// mocks and wrappers do) would break the chain.
 		resp.Request = sent
 	}
-	if err == nil {
-		if su, ok := StepUp(resp); ok {
-			// A refresh cannot raise the authentication level: hand the
-			// decision to the application, as an error it can act on.
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-			resp.Body.Close()
-			return nil, su
-		}
+	if su := stepUpOf(resp, err); su != nil {
+		return nil, su
 	}
 	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
 		return resp, err
@@ -245,7 +239,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.Request == nil {
 		resp.Request = retry
 	}
+	// The renewed token may still be too weak for the route: an expired
+	// token is refused for its age first, then for its level.
+	if su := stepUpOf(resp, err); su != nil {
+		return nil, su
+	}
 	return resp, err
+}
+
+// stepUpOf returns the step-up request of a response, having drained and
+// closed it, or nil (the response untouched) for any other. A refresh
+// cannot raise the authentication level: the decision is the
+// application's, as an error it can act on.
+func stepUpOf(resp *http.Response, err error) *StepUpError {
+	if err != nil {
+		return nil
+	}
+	su, ok := StepUp(resp)
+	if !ok {
+		return nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+	resp.Body.Close()
+	return su
 }
 
 // justRefreshed reports whether tok is the current token and a refresh
