@@ -177,9 +177,11 @@ func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
 	allowNone := func(context.Context, string) (bool, error) { return false, nil }
 	noKeys := func(string) (middleware.KeySet, error) { return nil, errors.New("never") }
 	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allowNone, noKeys), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1e6}))
-	pad := strings.Repeat("x", 10<<10)
+	// A 4 KiB pad: a refusal that pinned its payload would hold 4 times
+	// the bound below.
+	pad := strings.Repeat("x", 4<<10)
 	before := heapNow()
-	const flood = 2000
+	const flood = 1000
 	for i := range flood {
 		payload := fmt.Sprintf(`{"iss":"https://t-%d.example","sub":"u","aud":%q,"exp":%d,"pad":%q}`, i, aud, time.Now().Add(time.Hour).Unix(), pad)
 		tok := b64([]byte(`{"alg":"RS256","kid":"k"}`)) + "." + b64([]byte(payload)) + ".c2ln"
