@@ -331,8 +331,8 @@ func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
 // The metrics of the fetch that made the cache ready are recorded before
 // WaitReady returns, so a health check that reads them then sees them.
 func TestMetricsPrecedeReadiness(t *testing.T) {
+	iss := newIssuer(t, jwkstest.WithDefaultAlgorithm("ES256")) // one issuer: RSA keys are slow to make
 	for range 20 {
-		iss := newIssuer(t)
 		m := &countingMetrics{}
 		c := newCache(t, iss.URL(), jwks.WithMetrics(m))
 		waitReady(t, c)
