@@ -1,0 +1,317 @@
+// Package dpop verifies DPoP proofs (RFC 9449 §4.3) without a request: the
+// proof's shape, header, public key and signature (Parse), then its claims
+// against what the request and the token say (Proof.Check). The
+// middleware's "bind to request" stage will call it; it is internal until
+// that wiring fixes its API.
+//
+// The proof's key is the only key ever taken from a JWS header in this
+// module: access tokens are never verified with a header-supplied key.
+package dpop
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/jsonscan"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
+)
+
+// Why a proof is refused. Each matches with errors.Is.
+var (
+	ErrMalformed = errors.New("dpop: malformed proof")                     // not a compact JWS of JSON objects, or too large
+	ErrType      = errors.New("dpop: typ is not dpop+jwt")                 // RFC 9449 §4.2
+	ErrAlgorithm = errors.New("dpop: algorithm not allowed")               // none, HS*, or outside the list
+	ErrKey       = errors.New("dpop: unusable jwk")                        // missing, private, unsupported, or not fitting alg
+	ErrSignature = errors.New("dpop: signature does not verify")           // with the proof's own jwk
+	ErrClaims    = errors.New("dpop: claims missing or of the wrong type") // htm, htu, iat, jti
+	ErrMethod    = errors.New("dpop: htm is not the request's method")
+	ErrURI       = errors.New("dpop: htu is not the request's URL")
+	ErrTime      = errors.New("dpop: iat outside the window")
+	ErrATH       = errors.New("dpop: ath does not match the access token")
+	ErrBinding   = errors.New("dpop: proof key is not the token's cnf.jkt")
+)
+
+// MaxProofSize bounds a proof: an RSA-4096 jwk and the claims fit in a
+// few kilobytes.
+const MaxProofSize = 8 << 10
+
+// maxJTI is the longest jti accepted (RFC 9449 leaves it open; a replay
+// store keys on it).
+const maxJTI = 256
+
+// privateMembers are JWK members of private or symmetric keys: a proof's
+// jwk holding any of them is refused, whatever else it holds.
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// A Proof is a DPoP proof whose header, key and signature are verified.
+type Proof struct {
+	Alg   string    // the proof's alg
+	JKT   string    // RFC 7638 SHA-256 thumbprint of its jwk, base64url
+	HTM   string    // the method it was made for
+	HTU   string    // the URL it was made for, as written
+	IAT   time.Time // when it was made, by its own clock
+	JTI   string    // its unique ID, for the replay store
+	ATH   string    // base64url SHA-256 of the access token it goes with; "" if none
+	Nonce string    // the server nonce it carries; "" if none
+}
+
+// Parse verifies proof's structure, its header (typ dpop+jwt exactly, an
+// alg from algs, a public jwk that fits the alg: RSA of at least 2048
+// bits, EC on the alg's curve, Ed25519 not of small order), its signature
+// with that jwk, and the types of its claims. It never panics, whatever
+// proof is.
+func Parse(proof string, algs []string) (*Proof, error) {
+	if len(proof) > MaxProofSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrMalformed, MaxProofSize)
+	}
+	h64, rest, ok1 := strings.Cut(proof, ".")
+	p64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	}
+	enc := base64.RawURLEncoding.Strict()
+	header, err1 := enc.DecodeString(h64)
+	payload, err2 := enc.DecodeString(p64)
+	sig, err3 := enc.DecodeString(s64)
+	if err1 != nil || err2 != nil || err3 != nil || !jsonscan.Valid(header) || !jsonscan.Valid(payload) {
+		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
+	}
+	hm, ok := members(header)
+	if !ok {
+		return nil, fmt.Errorf("%w: header is not an object with unique members", ErrMalformed)
+	}
+	if typ, ok := jsonscan.String(hm["typ"]); !ok || typ != "dpop+jwt" {
+		return nil, ErrType
+	}
+	if _, crit := hm["crit"]; crit {
+		return nil, fmt.Errorf("%w: crit names extensions this verifier does not understand", ErrMalformed)
+	}
+	algName, ok := jsonscan.String(hm["alg"])
+	alg := keyalg.Lookup(algName)
+	if !ok || alg == nil || !contains(algs, algName) {
+		return nil, ErrAlgorithm
+	}
+	raw, ok := hm["jwk"]
+	if !ok {
+		return nil, fmt.Errorf("%w: no jwk", ErrKey)
+	}
+	pub, jkt, err := PublicKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !alg.Fits(pub) {
+		return nil, fmt.Errorf("%w: a %T does not fit %s", ErrKey, pub, algName)
+	}
+	if !alg.Verify([]byte(proof[:len(h64)+1+len(p64)]), sig, pub) {
+		return nil, ErrSignature
+	}
+	p := &Proof{Alg: algName, JKT: jkt}
+	if err := p.readClaims(payload); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Proof) readClaims(payload []byte) error {
+	cm, ok := members(payload)
+	if !ok {
+		return fmt.Errorf("%w: claims are not an object with unique members", ErrMalformed)
+	}
+	var okHTM, okHTU, okJTI bool
+	p.HTM, okHTM = jsonscan.String(cm["htm"])
+	p.HTU, okHTU = jsonscan.String(cm["htu"])
+	p.JTI, okJTI = jsonscan.String(cm["jti"])
+	if !okHTM || !okHTU || p.HTM == "" || p.HTU == "" {
+		return fmt.Errorf("%w: htm and htu must be non-empty strings", ErrClaims)
+	}
+	if !okJTI || p.JTI == "" || len(p.JTI) > maxJTI {
+		return fmt.Errorf("%w: jti must be a string of 1 to %d bytes", ErrClaims, maxJTI)
+	}
+	iat, ok := number(cm["iat"])
+	if !ok {
+		return fmt.Errorf("%w: iat must be a number of seconds", ErrClaims)
+	}
+	p.IAT = time.Unix(int64(iat), int64((iat-math.Floor(iat))*1e9)).UTC()
+	for name, field := range map[string]*string{"ath": &p.ATH, "nonce": &p.Nonce} {
+		if v, present := cm[name]; present {
+			s, ok := jsonscan.String(v)
+			if !ok || s == "" {
+				return fmt.Errorf("%w: %s must be a non-empty string", ErrClaims, name)
+			}
+			*field = s
+		}
+	}
+	return nil
+}
+
+// Expect is what a proof must agree with.
+type Expect struct {
+	Method string        // the request's method
+	URL    string        // the request's public URL (scheme, host, path)
+	Now    time.Time     // the server's clock
+	Window time.Duration // how far iat may be from Now, either way
+	// AccessToken is the token the proof goes with: ath must be its
+	// base64url SHA-256. "" expects no ath.
+	AccessToken string
+	// JKT is the token's cnf.jkt: the proof's key must have that
+	// thumbprint. "" skips the check (a token endpoint's proof).
+	JKT string
+}
+
+// Check compares the proof with the request and the token: htm, htu (query
+// and fragment dropped from both, after NormalizeURI), iat within the
+// window, ath, and the key's thumbprint. The replay check (jti) and the
+// nonce are the caller's, after every other check passed.
+func (p *Proof) Check(e Expect) error {
+	if p.HTM != e.Method {
+		return ErrMethod
+	}
+	want, err := NormalizeURI(e.URL)
+	if err != nil {
+		return fmt.Errorf("%w: the request URL: %w", ErrURI, err)
+	}
+	got, err := NormalizeURI(p.HTU)
+	if err != nil || got != want {
+		return ErrURI
+	}
+	if d := p.IAT.Sub(e.Now); d > e.Window || d < -e.Window {
+		return ErrTime
+	}
+	if e.AccessToken != "" {
+		sum := sha256.Sum256([]byte(e.AccessToken))
+		if p.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
+			return ErrATH
+		}
+	}
+	if e.JKT != "" && p.JKT != e.JKT {
+		return ErrBinding
+	}
+	return nil
+}
+
+// PublicKey reads a public JWK (RSA, EC on P-256/P-384/P-521, OKP Ed25519)
+// and returns the key and its RFC 7638 thumbprint, computed from the
+// required members exactly as published. EC coordinates must have the
+// curve's fixed length (RFC 7518 §6.2.1.2), so the published members are
+// the canonical ones: a thumbprint of big.Int.Bytes() would differ for
+// about one key in 256. A JWK with a private member is refused.
+func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
+	m, ok := members(raw)
+	if !ok {
+		return nil, "", fmt.Errorf("%w: jwk is not an object with unique members", ErrKey)
+	}
+	for _, name := range privateMembers {
+		if _, present := m[name]; present {
+			return nil, "", fmt.Errorf("%w: jwk has the private member %q", ErrKey, name)
+		}
+	}
+	str := func(name string) (string, []byte, bool) {
+		s, ok := jsonscan.String(m[name])
+		if !ok || s == "" {
+			return "", nil, false
+		}
+		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		return s, b, err == nil
+	}
+	kty, _ := jsonscan.String(m["kty"])
+	switch kty {
+	case "RSA":
+		n, nb, ok1 := str("n")
+		e, eb, ok2 := str("e")
+		if !ok1 || !ok2 || len(nb) == 0 || nb[0] == 0 || len(eb) == 0 || len(eb) > 4 || eb[0] == 0 {
+			return nil, "", fmt.Errorf("%w: RSA n and e must be minimal base64url integers", ErrKey)
+		}
+		exp := new(big.Int).SetBytes(eb).Int64()
+		if exp < 3 || exp%2 == 0 {
+			return nil, "", fmt.Errorf("%w: RSA exponent %d", ErrKey, exp)
+		}
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: int(exp)}
+		return pub, thumbprint(`{"e":"` + e + `","kty":"RSA","n":"` + n + `"}`), nil
+	case "EC":
+		crv, _ := jsonscan.String(m["crv"])
+		var curve elliptic.Curve
+		var dh ecdh.Curve
+		switch crv {
+		case "P-256":
+			curve, dh = elliptic.P256(), ecdh.P256()
+		case "P-384":
+			curve, dh = elliptic.P384(), ecdh.P384()
+		case "P-521":
+			curve, dh = elliptic.P521(), ecdh.P521()
+		default:
+			return nil, "", fmt.Errorf("%w: EC curve %q", ErrKey, crv)
+		}
+		size := (curve.Params().BitSize + 7) / 8
+		x, xb, ok1 := str("x")
+		y, yb, ok2 := str("y")
+		if !ok1 || !ok2 || len(xb) != size || len(yb) != size {
+			return nil, "", fmt.Errorf("%w: EC x and y must be %d bytes each", ErrKey, size)
+		}
+		// ecdh checks the point is on the curve (and not the identity).
+		if _, err := dh.NewPublicKey(append(append([]byte{4}, xb...), yb...)); err != nil {
+			return nil, "", fmt.Errorf("%w: EC point not on %s", ErrKey, crv)
+		}
+		pub := &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(xb), Y: new(big.Int).SetBytes(yb)}
+		return pub, thumbprint(`{"crv":"` + crv + `","kty":"EC","x":"` + x + `","y":"` + y + `"}`), nil
+	case "OKP":
+		crv, _ := jsonscan.String(m["crv"])
+		x, xb, ok := str("x")
+		if crv != "Ed25519" || !ok || len(xb) != ed25519.PublicKeySize || keyalg.SmallOrderEd25519(xb) {
+			return nil, "", fmt.Errorf("%w: OKP must be an Ed25519 key of 32 bytes, not of small order", ErrKey)
+		}
+		return ed25519.PublicKey(bytes.Clone(xb)), thumbprint(`{"crv":"Ed25519","kty":"OKP","x":"` + x + `"}`), nil
+	}
+	return nil, "", fmt.Errorf("%w: kty %q", ErrKey, kty)
+}
+
+// thumbprint is RFC 7638 §3: base64url SHA-256 of the canonical JSON.
+// The members were checked to be base64url (no character JSON escapes).
+func thumbprint(canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// members reads a JSON object's members, refusing repeated names.
+func members(obj []byte) (map[string][]byte, bool) {
+	m := map[string][]byte{}
+	ok := jsonscan.Members(obj, func(name, value []byte) bool {
+		m[string(name)] = value
+		return true
+	})
+	return m, ok
+}
+
+// number reads a JSON number of seconds that fits in int64 seconds.
+func number(v []byte) (float64, bool) {
+	if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f > 1<<62 || f < -(1<<62) {
+		return 0, false
+	}
+	return f, true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
