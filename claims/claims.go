@@ -89,6 +89,11 @@ type Claims struct {
 	// so that Values can split it as it splits any other string.
 	stringForm uint32
 
+	// ownSubject and ownClientID are "sub" and "client_id" as the token
+	// wrote them, whatever a verifier filled Subject and ClientID with:
+	// Strings reads these.
+	ownSubject, ownClientID string
+
 	// extra holds every claim not decoded into a field above, sorted by
 	// name. raw is a substring of a private copy of the payload, so it does
 	// not alias the caller's (possibly reused) input buffer.
@@ -324,10 +329,12 @@ func (c *Claims) decode(data []byte) error {
 			c.Issuer, reason = stringValue(s, sp)
 		case kSub:
 			c.Subject, reason = stringValue(s, sp)
+			c.ownSubject = c.Subject
 		case kJti:
 			c.ID, reason = stringValue(s, sp)
 		case kClientID:
 			c.ClientID, reason = stringValue(s, sp)
+			c.ownClientID = c.ClientID
 		case kACR:
 			c.ACR, reason = stringValue(s, sp)
 		case kAud:
@@ -725,9 +732,11 @@ func (c *Claims) Strings(path ...string) []string {
 		switch k := knownIndex(path[0]); k {
 		case -1:
 		case kIss, kSub, kJti, kClientID, kACR:
-			s := [...]string{kIss: c.Issuer, kSub: c.Subject, kJti: c.ID, kClientID: c.ClientID, kACR: c.ACR}[k]
-			if s == "" || (k == kSub && c.SubjectFrom != "") || (k == kClientID && c.ClientIDFrom != "") {
-				return nil // absent, or filled from another claim: not as written
+			// sub and client_id as the token wrote them, not as a verifier
+			// may have filled Subject and ClientID from other claims.
+			s := [...]string{kIss: c.Issuer, kSub: c.ownSubject, kJti: c.ID, kClientID: c.ownClientID, kACR: c.ACR}[k]
+			if s == "" {
+				return nil
 			}
 			return []string{s}
 		case kAud:

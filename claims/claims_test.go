@@ -436,7 +436,11 @@ func TestReuseResets(t *testing.T) {
 	if err := c.UnmarshalJSON([]byte(`{"sub":"z"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c, Claims{Subject: "z"}) {
+	var fresh Claims
+	if err := fresh.UnmarshalJSON([]byte(`{"sub":"z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, fresh) || c.Subject != "z" || c.Issuer != "" {
 		t.Errorf("reused Claims kept old values: %+v", c)
 	}
 	if _, ok := c.Raw("custom"); ok {
@@ -910,8 +914,13 @@ func TestStrings(t *testing.T) {
 }
 
 func TestStringsOfFilledIdentity(t *testing.T) {
-	c := Claims{Subject: "m2m", SubjectFrom: "client_id", ClientID: "app", ClientIDFrom: "azp"}
-	if c.Strings("sub") != nil || c.Strings("client_id") != nil {
+	var c Claims
+	if err := c.UnmarshalJSON([]byte(`{"client_id":"own"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// What a verifier's WithSubjectClaim and WithClientIDClaims do.
+	c.Subject, c.SubjectFrom, c.ClientID, c.ClientIDFrom = "own", "client_id", "from-azp", "azp"
+	if c.Strings("sub") != nil || !reflect.DeepEqual(c.Strings("client_id"), []string{"own"}) {
 		t.Fatalf("filled identity read as written: sub %q, client_id %q", c.Strings("sub"), c.Strings("client_id"))
 	}
 }

@@ -120,6 +120,10 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		return nil, errors.New("middleware: max token size must be positive and at most 1 MiB")
 	case cfg.tokenHeaderSet && (cfg.tokenHeader == "" || strings.EqualFold(cfg.tokenHeader, "Authorization")):
 		return nil, errors.New("middleware: WithTokenHeader needs a header name other than Authorization")
+	case cfg.tokenHeaderSet && (cfg.cookie != "" || cfg.query != "" || cfg.tokenHeaders > 1):
+		// A proxy's header proves the proxy only when it is all the Guard
+		// reads: a cookie or a query parameter anyone can set.
+		return nil, errors.New("middleware: WithTokenHeader is the Guard's only token source: not with WithCookie, WithQueryParameter or a second WithTokenHeader")
 	case cfg.retryAfter < 0:
 		return nil, errors.New("middleware: retry-after must not be negative")
 	case cfg.now == nil || cfg.onError == nil:
@@ -621,8 +625,9 @@ func (is *issuer) runChecks(c *claims.Claims) error {
 // audienceOK reports whether c is meant for one of audiences: by aud, or,
 // with the issuer's WithClientIDAsAudience, by client_id when aud is absent.
 func (is *issuer) audienceOK(c *claims.Claims, audiences []string) bool {
-	if is.clientIDAudience && c.Audience == nil && c.ClientID != "" && c.ClientIDFrom == "" {
-		return slices.Contains(audiences, c.ClientID) // the token's own client_id, not azp
+	if is.clientIDAudience && c.Audience == nil {
+		own := c.Strings("client_id") // the token's own client_id, never azp
+		return len(own) == 1 && slices.Contains(audiences, own[0])
 	}
 	return hasAnyAudience(c, audiences)
 }

@@ -218,3 +218,26 @@ func TestTokenSourceConfigurationErrors(t *testing.T) {
 		t.Errorf("1 MiB: %v", err)
 	}
 }
+
+// A second review: WithTokenHeader is the Guard's only source, and the
+// token's own client_id stays readable when another claim fills ClientID.
+func TestTokenHeaderIsTheOnlySourceAndOwnClientIDStays(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	for name, opts := range map[string][]middleware.Option{
+		"with a cookie":          {middleware.WithTokenHeader("X-Goog-IAP-JWT-Assertion"), middleware.WithCookie("tok")},
+		"with a query parameter": {middleware.WithTokenHeader("X-Goog-IAP-JWT-Assertion"), middleware.WithQueryParameter("access_token")},
+		"twice":                  {middleware.WithTokenHeader("X-Goog-IAP-JWT-Assertion"), middleware.WithTokenHeader("X-Anyone")},
+	} {
+		if _, err := middleware.New(keys, iss.URL(), []string{aud}, opts...); err == nil {
+			t.Errorf("WithTokenHeader %s: New accepted it", name)
+		}
+	}
+	g := newGuard(t, keys, iss.URL(), middleware.WithClientIDClaims("azp", "client_id"))
+	c := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("client_id", "app"), jwkstest.WithClaim("azp", "web")))
+	if c.ClientID != "web" || c.ClientIDFrom != "azp" {
+		t.Fatalf("ClientID %q from %q", c.ClientID, c.ClientIDFrom)
+	}
+	if err := g.Rule(middleware.ClaimIn("client_id", "app")).Authorize(c); err != nil {
+		t.Fatalf("the token's own client_id, with azp filling ClientID: %v", err)
+	}
+}

@@ -72,6 +72,7 @@ type config struct {
 	query          string
 	tokenHeader    string
 	tokenHeaderSet bool
+	tokenHeaders   int // how many WithTokenHeader were given
 	metadata       *ResourceMetadata
 	logger         *slog.Logger
 	now            func() time.Time
@@ -166,8 +167,13 @@ func WithQueryParameter(name string) Option {
 // them, or a value that is not one b64token within the maximum token
 // size, is a malformed request. Only for a header that the proxy in front
 // sets and strips from what clients send: otherwise a client chooses it.
+// It is the Guard's only source: New refuses it beside WithCookie,
+// WithQueryParameter or another WithTokenHeader.
 func WithTokenHeader(name string) Option {
-	return guardOption(func(c *config) { c.tokenHeader, c.tokenHeaderSet = http.CanonicalHeaderKey(name), true })
+	return guardOption(func(c *config) {
+		c.tokenHeader, c.tokenHeaderSet = http.CanonicalHeaderKey(name), true
+		c.tokenHeaders++
+	})
 }
 
 // WithLogger sets where refusals are logged, at debug level, with their

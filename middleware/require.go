@@ -293,11 +293,23 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
 	r2, is, err, verifiedHere := ru.checkShared(r)
 	if err != nil && ru.routes != nil {
-		if inner := ru.routeRule(r); inner != nil {
+		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, err) {
 			return r2, is, inner.local(err), verifiedHere
 		}
 	}
 	return r2, is, ru.local(err), verifiedHere
+}
+
+// ownAudienceRefusal reports whether err is this (outer) rule's refusal of
+// the token's audience, not one the inner route's rule decided
+// (routeVerdict hands those out already in the inner rule's form): that
+// one names the outer resource, the audience the token lacks.
+func (ru *Rule) ownAudienceRefusal(inner *Rule, err error) bool {
+	e, ok := err.(*Error)
+	if !ok || e.idx != rAudience || inner.res == nil {
+		return false
+	}
+	return e != inner.res.table[rAudience]
 }
 
 func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
@@ -476,7 +488,7 @@ func (cr claimRequirement) met(c *claims.Claims) bool {
 // token that would then pass.
 func (ru *Rule) routeVerdict(r *http.Request, is *issuer, c *claims.Claims, expired error) error {
 	if inner := ru.routeRule(r); inner != nil && !is.audienceOK(c, inner.audiences) {
-		return ru.g.refusals[rAudience]
+		return inner.local(ru.g.refusals[rAudience]) // the route's resource, whose audience the token lacks
 	}
 	return expired
 }

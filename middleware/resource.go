@@ -86,22 +86,25 @@ func MetadataURL(id string) string {
 	// An empty, "." or ".." segment would be cleaned away by the server's
 	// router, so the URL would name a document nobody serves.
 	for _, seg := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/"), "/") {
-		if path != "" && (seg == "" || seg == "." || seg == "..") {
+		dec, err := url.PathUnescape(seg) // %2e%2e is ".." to a router too
+		if path != "" && (err != nil || dec == "" || dec == "." || dec == "..") {
 			return ""
 		}
 	}
 	return u.Scheme + "://" + u.Host + WellKnownResource + path
 }
 
-// plainHost reports whether h is a non-empty DNS name or IP address: no
-// character that a challenge would have to escape, or a client misread.
+// plainHost reports whether h is a non-empty host name (letters, digits,
+// "-", "_", "." in ASCII: an internationalised name in its xn-- form) or
+// IP address: no character that a challenge would have to escape, or a
+// client misread.
 func plainHost(h string) bool {
 	if h == "" {
 		return false
 	}
 	for i := 0; i < len(h); i++ {
 		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':' || c == '_') {
 			return false
 		}
 	}

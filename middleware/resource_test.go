@@ -40,6 +40,9 @@ func TestMetadataURL(t *testing.T) {
 		"https://api.test/..":              "",
 		"https://api.test/a/../b":          "",
 		"https://api.test/./a":             "",
+		"https://api.test/%2e%2e/x":        "",
+		"https://api.test/a/%2E":           "",
+		"https://my_svc.internal/x":        "https://my_svc.internal/.well-known/oauth-protected-resource/x",
 		"http://[::1]:8080/x":              "http://[::1]:8080/.well-known/oauth-protected-resource/x",
 	} {
 		if got := middleware.MetadataURL(id); got != want {
@@ -314,5 +317,22 @@ func TestResourcesAreBounded(t *testing.T) {
 	}
 	if served != 2 { // the first 1024 resources have documents, later ones do not
 		t.Fatalf("%d of tenants 0, 1000, 2999 have documents, want 2", served)
+	}
+}
+
+// A second review: behind Guard.Handler, the outer rule's own refusal of
+// the token's audience names the outer resource (the one the token
+// lacks), while the route's rule's refusals name the route's.
+func TestOuterAudienceRefusalNamesTheOuterResource(t *testing.T) {
+	iss, g, _ := metadataGuard(t)
+	outer := http.NewServeMux()
+	outer.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	h := g.Handler(outer)
+	req := httptest.NewRequest("GET", "/admin/stats", nil)
+	req.Header.Set("Authorization", "Bearer "+iss.Mint(jwkstest.WithClaim("aud", "https://api.test/admin"), jwkstest.WithScopes("admin")))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if ch := rec.Header().Get("WWW-Authenticate"); !strings.HasSuffix(ch, `resource_metadata="https://api.test/.well-known/oauth-protected-resource/v1"`) {
+		t.Fatalf("an admin token refused by the outer API rule: %q, want the API's metadata", ch)
 	}
 }
