@@ -446,23 +446,22 @@ func (ru *Rule) authorizeStepUp(c *claims.Claims) error {
 func stepUpRefusals(realm string, acr []string, maxAge time.Duration, resource []param) [3]*Error {
 	acrValues := param{"acr_values", strings.Join(acr, " ")}
 	age := param{"max_age", strconv.Itoa(int(maxAge / time.Second))}
-	level := func(params ...param) *Error {
+	build := func(desc string, params ...param) *Error {
 		return refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
 			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
-			desc: "A different authentication level is required", params: append(params, resource...)}.build(realm)
+			desc: desc, params: append(params, resource...)}.build(realm)
 	}
+	const level, recent = "A different authentication level is required", "More recent authentication is required"
 	var out [3]*Error
 	if acr != nil {
-		out[0] = level(acrValues)
-		out[1] = level(acrValues)
+		out[0] = build(level, acrValues)
+		out[1] = out[0]
 		if maxAge > 0 {
-			out[1] = level(acrValues, age)
+			out[1] = build(level, acrValues, age)
 		}
 	}
 	if maxAge > 0 {
-		out[2] = refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
-			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
-			desc: "More recent authentication is required", params: append([]param{age}, resource...)}.build(realm)
+		out[2] = build(recent, age)
 	}
 	return out
 }

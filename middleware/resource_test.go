@@ -214,7 +214,7 @@ func (w discardWriter) WriteHeader(int)             {}
 
 // Fixes from a review of resource metadata and step-up.
 func TestResourceMetadataReviewFixes(t *testing.T) {
-	iss, g, h := metadataGuard(t)
+	iss, g, _ := metadataGuard(t)
 	const admin = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`
 	// Guard.Handler over a mux whose route is another resource's: its
 	// refusals name that resource, whichever rule refuses.
@@ -236,7 +236,6 @@ func TestResourceMetadataReviewFixes(t *testing.T) {
 			t.Errorf("%s, admin route behind Guard.Handler: %q, want the admin resource's metadata", name, ch)
 		}
 	}
-	_ = h
 
 	// Two identifiers with one metadata URL keep their own scopes: the
 	// Guard's own (first) document lists only its routes'.

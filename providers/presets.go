@@ -366,9 +366,9 @@ func Kubernetes(issuer string, rule KubernetesRule) (*Preset, error) {
 	if err := allowList("Kubernetes", "namespaces", rule.Namespaces); err != nil {
 		return nil, err
 	}
-	opts := []middleware.Option{requireClaimAt([]string{"kubernetes.io", "namespace"}, rule.Namespaces)}
+	opts := []middleware.Option{requireClaimAt([]string{"kubernetes.io", "namespace"}, ErrNotAllowed, rule.Namespaces...)}
 	if len(rule.ServiceAccounts) > 0 {
-		opts = append(opts, requireClaimAt([]string{"kubernetes.io", "serviceaccount", "name"}, rule.ServiceAccounts))
+		opts = append(opts, requireClaimAt([]string{"kubernetes.io", "serviceaccount", "name"}, ErrNotAllowed, rule.ServiceAccounts...))
 	}
 	return &Preset{
 		name:       "Kubernetes",
@@ -376,18 +376,6 @@ func Kubernetes(issuer string, rule KubernetesRule) (*Preset, error) {
 		issuerOpts: opts,
 		doc:        "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/",
 	}, nil
-}
-
-// requireClaimAt is requireClaim for a nested claim.
-func requireClaimAt(path, values []string) middleware.Option {
-	return middleware.WithClaimsCheck(func(c *claims.Claims) error {
-		for _, v := range c.Strings(path...) {
-			if slices.Contains(values, v) {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: %s is not %s", ErrNotAllowed, strings.Join(path, "."), strings.Join(values, " or "))
-	})
 }
 
 // OryHydra is Ory Hydra's JWT access tokens (the jwt strategy)

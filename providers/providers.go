@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/jwtguard/jwtguard/internal/loopback"
@@ -191,15 +192,18 @@ func closeAll(caches []*jwks.Cache) {
 // requireClaim refuses tokens whose claim name is not one of values
 // (compared exactly, as middleware.ClaimIn does), with cause.
 func requireClaim(name string, cause error, values ...string) middleware.Option {
+	return requireClaimAt([]string{name}, cause, values...)
+}
+
+// requireClaimAt is requireClaim for a claim at a path into nested objects.
+func requireClaimAt(path []string, cause error, values ...string) middleware.Option {
 	return middleware.WithClaimsCheck(func(c *claims.Claims) error {
-		for _, v := range c.Strings(name) {
-			for _, want := range values {
-				if v == want {
-					return nil
-				}
+		for _, v := range c.Strings(path...) {
+			if slices.Contains(values, v) {
+				return nil
 			}
 		}
-		return fmt.Errorf("%w: %s is not %s", cause, name, strings.Join(values, " or "))
+		return fmt.Errorf("%w: %s is not %s", cause, strings.Join(path, "."), strings.Join(values, " or "))
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	}
 	algName, ok := jsonscan.String(hm["alg"])
 	alg := keyalg.Lookup(algName)
-	if !ok || alg == nil || !contains(algs, algName) {
+	if !ok || alg == nil || !slices.Contains(algs, algName) {
 		return nil, ErrAlgorithm
 	}
 	raw, ok := hm["jwk"]
@@ -305,13 +306,4 @@ func number(v []byte) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
