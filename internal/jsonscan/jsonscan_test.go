@@ -62,7 +62,9 @@ func FuzzHasDuplicateKeys(f *testing.F) {
 		// member count equals the map size (and never panics).
 		var raw json.RawMessage = b
 		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		if _, err := dec.Token(); err != nil {
+		// json.Unmarshal takes "null" into a map too; only an object is
+		// this property's business (HasDuplicateKeys refuses the rest).
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 			return
 		}
 		count := 0
