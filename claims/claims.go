@@ -75,6 +75,10 @@ type Claims struct {
 	// grants nothing that an exact-match check could ask for.
 	Scopes Scopes
 
+	// Confirmation is the "cnf" claim (RFC 7800) of a sender-constrained
+	// token: the key the sender must prove it holds. nil when absent.
+	Confirmation *Confirmation
+
 	AuthTime time.Time // "auth_time" (RFC 9068 §2.2.1): when the user last authenticated; zero when absent.
 	ACR      string    // "acr" (RFC 9068 §2.2.1): authentication context class reference.
 	AMR      []string  // "amr" (RFC 9068 §2.2.1): authentication methods references.
@@ -199,6 +203,7 @@ const minStoredSec = -62135596800 + 1
 // Reasons for refusal. They never contain claim values.
 const (
 	reasonString        = "must be a string"
+	reasonObject        = "must be an object with distinct members"
 	reasonStringOrArray = "must be a string or an array of strings"
 	reasonArray         = "must be an array of strings"
 	reasonNumber        = "must be a number"
@@ -370,6 +375,14 @@ func (c *Claims) decode(data []byte) error {
 		if reason != "" {
 			return malformedClaim(knownNames[k], reason)
 		}
+	}
+
+	if raw, ok := c.lookup("cnf"); ok {
+		cnf, reason := confirmation(raw)
+		if reason != "" {
+			return malformedClaim("cnf", reason)
+		}
+		c.Confirmation = cnf
 	}
 
 	if seen&(1<<kScope|1<<kScp) != 0 {
@@ -836,6 +849,12 @@ func (c *Claims) MemSize() int {
 	for _, l := range [...][]string{c.Audience, c.Scopes, c.AMR, c.Groups, c.Roles, c.Entitlements} {
 		n += memsize.Alloc(cap(l) * header)
 	}
+	if cnf := c.Confirmation; cnf != nil { // its strings are copies of their own
+		n += memsize.Alloc(int(unsafe.Sizeof(*cnf))) + memsize.Alloc(len(cnf.JKT)) + memsize.Alloc(len(cnf.X5TS256)) + memsize.Alloc(cap(cnf.Others)*header)
+		for _, o := range cnf.Others {
+			n += memsize.Alloc(len(o))
+		}
+	}
 	return n + memsize.Alloc(cap(c.extra)*int(unsafe.Sizeof(extraClaim{})))
 }
 
@@ -946,4 +965,53 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error) {
 		return nil, nil
 	}
 	return jwt.ClaimStrings(c.Audience), nil
+}
+
+// Confirmation is a token's "cnf" claim (RFC 7800 §3.1): what binds it to
+// a key its sender must prove to hold. A verifier that finds members it
+// cannot check (Others) must refuse the token rather than take it as a
+// bearer token.
+type Confirmation struct {
+	// JKT is "jkt" (RFC 9449 §6.1): the RFC 7638 SHA-256 thumbprint of the
+	// DPoP key, base64url.
+	JKT string
+	// X5TS256 is "x5t#S256" (RFC 8705 §3.1): the SHA-256 thumbprint of the
+	// client's TLS certificate, base64url.
+	X5TS256 string
+	// Others names the other members ("jwk", "jku", "kid", …), in order:
+	// confirmation methods no verifier of this module checks.
+	Others []string
+}
+
+// confirmation decodes a "cnf" value: an object whose "jkt" and
+// "x5t#S256", when present, are non-empty strings.
+func confirmation(raw string) (*Confirmation, string) {
+	cnf := &Confirmation{}
+	bad := ""
+	ok := jsonscan.Members([]byte(raw), func(name, value []byte) bool {
+		var dst *string
+		switch string(name) {
+		case "jkt":
+			dst = &cnf.JKT
+		case "x5t#S256":
+			dst = &cnf.X5TS256
+		default:
+			cnf.Others = append(cnf.Others, string(name))
+			return true
+		}
+		v, ok := jsonscan.String(value)
+		if !ok || v == "" {
+			bad = reasonString
+			return false
+		}
+		*dst = v
+		return true
+	})
+	switch {
+	case bad != "":
+		return nil, bad
+	case !ok:
+		return nil, reasonObject
+	}
+	return cnf, ""
 }
