@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -21,7 +20,6 @@ import (
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
-var enc = base64.RawURLEncoding
 
 // testKey is a proof key and its public JWK members, written as a client
 // would: fixed-length EC coordinates.
@@ -38,10 +36,10 @@ func newTestKey(t testing.TB, alg string) testKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testKey{alg, priv, publicJWK(priv.Public())}
+	return testKey{alg, priv, testJWK(priv.Public())}
 }
 
-func publicJWK(pub crypto.PublicKey) map[string]any {
+func testJWK(pub crypto.PublicKey) map[string]any {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		return map[string]any{"kty": "RSA", "n": enc.EncodeToString(k.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
@@ -148,7 +146,7 @@ func TestThumbprintFixedLengthCoordinates(t *testing.T) {
 	short := 0
 	for range 600 {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		jwk := publicJWK(&k.PublicKey)
+		jwk := testJWK(&k.PublicKey)
 		raw, _ := json.Marshal(jwk)
 		_, jkt, err := PublicKey(raw)
 		if err != nil || jkt != independentThumbprint(jwk) {
@@ -212,8 +210,8 @@ func TestParseRefuses(t *testing.T) {
 		"repeated header member":  {dupHeader + "." + p64 + ".AA", ErrMalformed},
 		"no jwk":                  {k.sign(t, map[string]any{"jwk": nil}, nil), ErrKey},
 		"jwk with d":              {k.sign(t, map[string]any{"jwk": withPrivate}, nil), ErrKey},
-		"RSA of 1024 bits":        {rsaKey.sign(t, map[string]any{"jwk": publicJWK(&small.PublicKey)}, nil), ErrKey},
-		"P-384 key for ES256":     {k.sign(t, map[string]any{"jwk": publicJWK(&p384.PublicKey)}, nil), ErrKey},
+		"RSA of 1024 bits":        {rsaKey.sign(t, map[string]any{"jwk": testJWK(&small.PublicKey)}, nil), ErrKey},
+		"P-384 key for ES256":     {k.sign(t, map[string]any{"jwk": testJWK(&p384.PublicKey)}, nil), ErrKey},
 		"EC point off the curve":  {k.sign(t, map[string]any{"jwk": offCurve}, nil), ErrKey},
 		"small-order Ed25519":     {k.sign(t, map[string]any{"alg": "EdDSA", "jwk": smallOrder}, nil), ErrKey},
 		"RSA jwk for ES256":       {k.sign(t, map[string]any{"jwk": rsaKey.jwk}, nil), ErrKey},

@@ -13,6 +13,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/asn1"
+	"errors"
+	"fmt"
 	"math/big"
 )
 
@@ -241,4 +244,37 @@ var smallOrderY = [...][32]byte{
 	{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
 	// y = p+1: a non-canonical 1
 	{0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+}
+
+// Sign signs msg with key as a JWS of algorithm a (RFC 7518 §3): the
+// hash, then the signer's operation, with an ECDSA signature turned from
+// ASN.1 into the fixed-length r || s that JWS uses. Any crypto.Signer
+// that fits a works (a key in memory, an HSM, a cloud KMS).
+func (a *Alg) Sign(key crypto.Signer, msg []byte) ([]byte, error) {
+	if !a.Fits(key.Public()) {
+		return nil, fmt.Errorf("keyalg: the key does not fit %s", a.Name)
+	}
+	if a.kind == kindEd25519 {
+		return key.Sign(rand.Reader, msg, crypto.Hash(0))
+	}
+	h := a.hash.New()
+	h.Write(msg)
+	digest := h.Sum(nil)
+	var opts crypto.SignerOpts = a.hash
+	if a.pss {
+		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: a.hash}
+	}
+	sig, err := key.Sign(rand.Reader, digest, opts)
+	if err != nil || a.kind != kindEC {
+		return sig, err
+	}
+	var rs struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(sig, &rs); err != nil || len(rest) > 0 || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 ||
+		rs.R.BitLen() > 8*a.size || rs.S.BitLen() > 8*a.size {
+		return nil, errors.New("keyalg: the signer's ECDSA signature is not ASN.1")
+	}
+	out := make([]byte, 2*a.size)
+	rs.R.FillBytes(out[:a.size])
+	rs.S.FillBytes(out[a.size:])
+	return out, nil
 }

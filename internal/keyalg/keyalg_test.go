@@ -81,3 +81,30 @@ func TestSmallOrderEd25519KeysForge(t *testing.T) {
 		}
 	}
 }
+
+// Sign's signatures are the ones Verify accepts, for every algorithm, and
+// golang-jwt's too (TestVerifyAgreesWithGolangJWT ties Verify to it).
+func TestSignVerifies(t *testing.T) {
+	for _, name := range Supported {
+		a := Lookup(name)
+		key, err := a.GenerateKey(2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("header.payload")
+		sig, err := a.Sign(key, msg)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !a.Verify(msg, sig, key.Public()) {
+			t.Errorf("%s: Sign's signature does not verify", name)
+		}
+		if a.Verify([]byte("header.payloaD"), sig, key.Public()) {
+			t.Errorf("%s: the signature verifies another message", name)
+		}
+		other := Lookup(map[bool]string{true: "ES384", false: "ES256"}[name == "ES256"])
+		if _, err := other.Sign(key, msg); err == nil {
+			t.Errorf("%s key signed for %s", name, other.Name)
+		}
+	}
+}
