@@ -285,11 +285,14 @@ func (a *attackEnv) send(t *testing.T, tc attackCase) response {
 		t.Fatalf("status %d", status)
 	}
 	challenges := header.Values("WWW-Authenticate")
-	wantN := 1
-	if tc.want.challenge == "" {
+	wantN := 2 // the request's scheme, then the DPoP one (DPoPAllowed)
+	switch {
+	case tc.want.challenge == "":
 		wantN = 0
+	case status == http.StatusBadRequest:
+		wantN = 1
 	}
-	if len(challenges) != wantN {
+	if len(challenges) != wantN || wantN == 2 && challenges[1] != dpopChallenge {
 		t.Fatalf("%d WWW-Authenticate headers %q, want %d", len(challenges), challenges, wantN)
 	}
 	return response{status, header.Get("WWW-Authenticate"), header.Get("Retry-After"), header.Get("Content-Type"), string(body)}

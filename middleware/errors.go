@@ -52,6 +52,23 @@ var (
 	// 503 with Retry-After: the token may be fine, and a 401 would send the
 	// client to refresh for nothing.
 	ErrKeysUnavailable = errors.New("middleware: signing keys unavailable")
+	// ErrInvalidDPoPProof: a DPoP request's proof is missing, repeated, or
+	// fails a rule of RFC 9449 §4.3 (shape, typ, alg, key, signature, htm,
+	// htu, iat, ath, or a replay: ErrDPoPReplay). Answered 401
+	// invalid_dpop_proof on a DPoP challenge.
+	ErrInvalidDPoPProof = errors.New("middleware: invalid DPoP proof")
+	// ErrDPoPReplay: the proof was already accepted (by this Guard, or a
+	// replica sharing its ReplayStore). It wraps ErrInvalidDPoPProof.
+	ErrDPoPReplay = fmt.Errorf("%w: replayed", ErrInvalidDPoPProof)
+	// ErrUseDPoPNonce: with WithDPoPNonce, the proof carries no nonce, or
+	// one this Guard did not issue or that is too old. Answered 401
+	// use_dpop_nonce with a fresh nonce in the DPoP-Nonce header, which the
+	// client puts in a new proof and retries with (RFC 9449 §9).
+	ErrUseDPoPNonce = errors.New("middleware: DPoP nonce required")
+	// ErrReplayStoreUnavailable: the ReplayStore could not say whether the
+	// proof was seen (an outage, or the in-memory store full). Answered
+	// 503 with Retry-After, rather than risk accepting a replay.
+	ErrReplayStoreUnavailable = errors.New("middleware: DPoP replay store unavailable")
 )
 
 // Reasons a token is invalid. Each wraps ErrInvalidToken, so a handler can
@@ -95,6 +112,20 @@ var (
 	// ErrClaimsRejected: a check added with WithClaimsCheck refused the
 	// claims (its error is the Error's Cause, for logs only).
 	ErrClaimsRejected = fmt.Errorf("%w: claims rejected", ErrInvalidToken)
+	// ErrBoundToken: the token is sender-constrained (its cnf names a key)
+	// and the request does not prove that key: a DPoP-bound token sent as
+	// a bearer token, through VerifyToken, or a cnf method this module
+	// cannot check. A stolen bound token is worth nothing without its key.
+	ErrBoundToken = fmt.Errorf("%w: bound to a key", ErrInvalidToken)
+	// ErrCertificateBinding: the token is bound to a TLS client
+	// certificate (cnf x5t#S256, RFC 8705) that the connection did not
+	// present.
+	ErrCertificateBinding = fmt.Errorf("%w: bound to another client certificate", ErrInvalidToken)
+	// ErrDPoPRequired: with DPoPRequired, a token sent without a proof.
+	ErrDPoPRequired = fmt.Errorf("%w: DPoP required", ErrInvalidToken)
+	// ErrDPoPBinding: a DPoP request with a valid proof, but a token
+	// whose cnf.jkt is absent or names another key.
+	ErrDPoPBinding = fmt.Errorf("%w: not bound to the proof's key", ErrInvalidToken)
 )
 
 // Error is a refusal: why the request was refused and exactly what the
@@ -118,6 +149,8 @@ type Error struct {
 	challenges []string // whole WWW-Authenticate values, in order; none for 503
 	retryAfter string
 	body       []byte
+	alt        *Error // the same refusal for a request of the DPoP scheme; nil when DPoP is off
+	nonce      string // a DPoP-Nonce for this response alone
 }
 
 // Error returns the reason, followed by the cause when there is one.
@@ -165,6 +198,11 @@ func (e *Error) Reason() string { return e.reason }
 // carries, each its own header field, in order; none for a 503.
 func (e *Error) Challenges() []string { return slices.Clone(e.challenges) }
 
+// DPoPNonce is the nonce the response carries in its DPoP-Nonce header
+// (RFC 9449 §8), or "": set for every refusal of a DPoP request when
+// WithDPoPNonce is on.
+func (e *Error) DPoPNonce() string { return e.nonce }
+
 // WriteError is the default error handler. It writes err's status,
 // WWW-Authenticate and Retry-After headers and JSON body. A custom handler
 // can log and then delegate to it. An error that is not an *Error is
@@ -181,6 +219,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.retryAfter != "" {
 		h["Retry-After"] = []string{e.retryAfter}
 	}
+	if e.nonce != "" {
+		h["Dpop-Nonce"] = []string{e.nonce}
+	}
 	h["Content-Type"] = []string{"application/json"}
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.body)
@@ -189,7 +230,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 var genericInvalid = refusal{
 	err: ErrInvalidToken, idx: -1, reason: "invalid_token", status: http.StatusUnauthorized,
 	code: "invalid_token", desc: "The access token is invalid",
-}.build(DefaultRealm)
+}.build(schemes{realm: DefaultRealm, policy: DPoPOff})
 
 // A refusal is what New (and Rule) know of a refusal before any request:
 // build turns it into the precomputed *Error, so refusing a request only
@@ -202,14 +243,35 @@ type refusal struct {
 	code, desc string
 	scopes     []string // insufficient_scope
 	retryAfter int      // seconds, for 503
-	params     []param  // more challenge parameters, after the error's
+	params     []param  // the error's own parameters, after its code (step-up's)
+	resource   []param  // the resource's (resource_metadata), last in every challenge
+}
+
+// schemes is what every challenge of a Guard is built from: the realm,
+// and which schemes the Guard accepts (DPoP with its algs).
+type schemes struct {
+	realm  string
+	policy DPoPPolicy
+	algs   string // space-separated
 }
 
 // A param is one auth-param of a challenge (RFC 9110 §11.2), its value
 // always sent as a quoted-string.
 type param struct{ name, value string }
 
-func (rf refusal) build(realm string) *Error {
+func (rf refusal) build(sch schemes) *Error {
+	e := rf.buildFor(sch, schemeBearer)
+	if sch.policy != DPoPOff {
+		e.alt = rf.buildFor(sch, schemeDPoP)
+	}
+	return e
+}
+
+// buildFor builds the refusal of a request that used scheme used (Bearer
+// for none): its challenge comes first, with the error; a 401 or 403 then
+// names the other scheme the Guard accepts, bare (RFC 9449 §7.1). A 503
+// has no challenge.
+func (rf refusal) buildFor(sch schemes, used scheme) *Error {
 	e := &Error{err: rf.err, idx: rf.idx, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc, scopes: rf.scopes}
 	var body struct {
 		Error       string `json:"error"`
@@ -219,18 +281,42 @@ func (rf refusal) build(realm string) *Error {
 	if rf.code == "" {
 		body.Error = "unauthorized"
 	}
-	switch rf.status {
-	case http.StatusServiceUnavailable:
+	e.body, _ = json.Marshal(body) // two strings never fail to marshal
+	if rf.status == http.StatusServiceUnavailable {
 		e.retryAfter = strconv.Itoa(rf.retryAfter)
-	default:
-		c := newChallenge("Bearer")
-		c.param("realm", realm)
+		return e
+	}
+	if sch.policy == DPoPRequired {
+		used = schemeDPoP // Bearer is not accepted: it is never offered
+	}
+	e.challenges = []string{rf.challenge(sch, used, true)}
+	if rf.status == http.StatusBadRequest || sch.policy != DPoPAllowed {
+		return e
+	}
+	other := schemeDPoP
+	if used == schemeDPoP {
+		other = schemeBearer
+	}
+	e.challenges = append(e.challenges, rf.challenge(sch, other, false))
+	return e
+}
+
+// challenge is one challenge of the refusal, for scheme s: realm, then
+// (withError) the error's parameters, then algs for DPoP, then the
+// resource's.
+func (rf refusal) challenge(sch schemes, s scheme, withError bool) string {
+	c := newChallenge("Bearer")
+	if s == schemeDPoP {
+		c = newChallenge("DPoP")
+	}
+	c.param("realm", sch.realm)
+	if withError {
 		c.param("error", rf.code)
-		// Only invalid_token and insufficient_user_authentication describe
-		// themselves in the header (examples/README.md); 400 and 403 name
-		// their error (and 403 the scopes) alone.
+		// invalid_token, insufficient_user_authentication and the DPoP
+		// errors describe themselves in the header (examples/README.md);
+		// 400 and 403 name their error (and 403 the scopes) alone.
 		switch rf.code {
-		case "invalid_token", "insufficient_user_authentication":
+		case "invalid_token", "insufficient_user_authentication", "invalid_dpop_proof", "use_dpop_nonce":
 			c.param("error_description", rf.desc)
 		case "insufficient_scope":
 			c.param("scope", strings.Join(rf.scopes, " "))
@@ -238,10 +324,14 @@ func (rf refusal) build(realm string) *Error {
 		for _, p := range rf.params {
 			c.param(p.name, p.value)
 		}
-		e.challenges = []string{c.String()}
 	}
-	e.body, _ = json.Marshal(body) // two strings never fail to marshal
-	return e
+	if s == schemeDPoP {
+		c.param("algs", sch.algs)
+	}
+	for _, p := range rf.resource {
+		c.param(p.name, p.value)
+	}
+	return c.String()
 }
 
 // challenge builds one WWW-Authenticate challenge (RFC 9110 §11.6.1): the

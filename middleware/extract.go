@@ -11,41 +11,43 @@ import (
 // 6750's b64token: verify checks it after the token cache, since a token
 // found there was checked when it was cached, and the scan is most of a
 // cache hit's cost.
+//
+// The Authorization header's scheme is Bearer, or DPoP when the Guard
+// accepts it; the scheme comes back even with a refusal, whose challenges
+// depend on it.
 func (g *Guard) extract(r *http.Request) (credentials, reason) {
-	tok, unchecked, rsn := g.findToken(r)
-	return credentials{token: tok, found: true, unchecked: unchecked}, rsn
+	cr := credentials{found: true}
+	var rsn reason
+	cr.token, cr.unchecked, cr.scheme, rsn = g.findToken(r)
+	return cr, rsn
 }
 
-func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
-	var (
-		tok       string
-		sources   int
-		unchecked bool
-	)
+func (g *Guard) findToken(r *http.Request) (tok string, unchecked bool, sch scheme, _ reason) {
+	sources := 0
 	if g.tokenHeader != "" {
 		switch vals := r.Header[g.tokenHeader]; len(vals) {
 		case 0:
 		case 1:
 			if len(vals[0]) > g.maxToken || !isB64Token(vals[0]) {
-				return "", false, rMalformedRequest
+				return "", false, sch, rMalformedRequest
 			}
 			tok, sources = vals[0], 1
 		default:
-			return "", false, rMalformedRequest
+			return "", false, sch, rMalformedRequest
 		}
 	} else {
 		switch vals := r.Header["Authorization"]; len(vals) {
 		case 0:
 		case 1:
-			t, rsn := parseAuthorization(vals[0], g.maxToken)
+			t, s, rsn := parseAuthorization(vals[0], g.maxToken, g.dpop.policy != DPoPOff)
 			if rsn >= 0 {
-				return "", false, rsn
+				return "", false, s, rsn
 			}
 			if t != "" {
-				tok, sources, unchecked = t, 1, true
+				tok, sources, unchecked, sch = t, 1, true, s
 			}
 		default:
-			return "", false, rMalformedRequest
+			return "", false, sch, rMalformedRequest
 		}
 	}
 	if g.cookie != "" {
@@ -53,56 +55,65 @@ func (g *Guard) findToken(r *http.Request) (string, bool, reason) {
 		case 0:
 		case 1:
 			if !isB64Token(cks[0].Value) {
-				return "", false, rMalformedRequest
+				return "", false, sch, rMalformedRequest
 			}
 			tok, sources, unchecked = cks[0].Value, sources+1, false
 		default:
 			// Cookie tossing: a sibling host can add a cookie of the same
 			// name, and the order in which they arrive is not the user's.
-			return "", false, rMalformedRequest
+			return "", false, sch, rMalformedRequest
 		}
 	}
 	if g.query != "" {
 		if vals, ok := r.URL.Query()[g.query]; ok {
 			if len(vals) != 1 || !isB64Token(vals[0]) {
-				return "", false, rMalformedRequest
+				return "", false, sch, rMalformedRequest
 			}
 			tok, sources, unchecked = vals[0], sources+1, false
 		}
 	}
 	switch sources {
 	case 0:
-		return "", false, rNoToken
+		return "", false, sch, rNoToken
 	case 1:
-		return tok, unchecked, -1
+		return tok, unchecked, sch, -1
 	}
 	// RFC 6750 §2: a client must not use more than one method.
-	return "", false, rMalformedRequest
+	return "", false, sch, rMalformedRequest
 }
 
-// parseAuthorization parses one Authorization header value. It returns ""
-// and -1 for a scheme other than Bearer (no bearer credentials here). The
-// token it returns is not yet checked against b64token.
+// parseAuthorization parses one Authorization header value, of the Bearer
+// scheme or (when dpop) the DPoP scheme (RFC 9449 §7.1, the same token
+// syntax). It returns "" and -1 for any other scheme (no credentials
+// here). The token it returns is not yet checked against b64token.
 //
 // One limit governs the header: the maximum token size. A token over it is
 // a malformed request, and so is a header longer than it by more than
 // authorizationSlack, whatever it holds, so that no header is scanned
 // beyond a bound the server chose.
-func parseAuthorization(v string, maxToken int) (string, reason) {
-	if len(v) > maxToken+authorizationSlack {
-		return "", rMalformedRequest
+func parseAuthorization(v string, maxToken int, dpop bool) (string, scheme, reason) {
+	name, rest, _ := strings.Cut(v, " ")
+	var sch scheme
+	switch {
+	case strings.EqualFold(name, "Bearer"):
+	case dpop && strings.EqualFold(name, "DPoP"):
+		sch = schemeDPoP
+	default:
+		if len(v) > maxToken+authorizationSlack {
+			return "", sch, rMalformedRequest
+		}
+		return "", sch, -1
 	}
-	scheme, rest, _ := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", -1
+	if len(v) > maxToken+authorizationSlack {
+		return "", sch, rMalformedRequest
 	}
 	// One or more spaces may separate the scheme from the token; the
 	// server already trimmed the value's ends.
 	rest = strings.TrimLeft(rest, " ")
 	if rest == "" || len(rest) > maxToken {
-		return "", rMalformedRequest
+		return "", sch, rMalformedRequest
 	}
-	return rest, -1
+	return rest, sch, -1
 }
 
 // authorizationSlack is what a header may hold beside its token: the

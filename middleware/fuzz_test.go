@@ -210,6 +210,7 @@ func fuzzSeeds() []string {
 		fuzzToken("fz-rsa", "RS256", nil, fuzzClaims(map[string]any{"nbf": now + 3600})),
 		fuzzToken("fz-rsa", "RS256", nil, fuzzClaims(map[string]any{"iss": fuzzIssuer + "/"})),
 		fuzzToken("fz-rsa", "RS256", nil, fuzzClaims(map[string]any{"sub": ""})),
+		fuzzToken("fz-rsa", "RS256", nil, fuzzClaims(map[string]any{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})), // bound: never as bearer
 	}
 	// Hand-made bytes: duplicate members, none, HS256 with the public key.
 	input := func(h, p string) string { return b64([]byte(h)) + "." + b64([]byte(p)) }
@@ -315,7 +316,8 @@ var fuzzChallenges = func() map[string]string {
 	}
 	for _, d := range []string{descMalformed, descTooLarge, descAlg, descType, descCrit, descNoKID, descUnknown, descMismatch,
 		descSignature, descIssuer, descAudience, descSubject, descClaims, descExpired,
-		"The access token has no expiry time", "The access token is not valid yet", "The access token was issued in the future"} {
+		"The access token has no expiry time", "The access token is not valid yet", "The access token was issued in the future",
+		"The access token is bound to a key that the request does not prove"} {
 		r := invalid(d)
 		m[r.challenge] = r.body
 	}
@@ -357,7 +359,11 @@ func FuzzVerifyToken(f *testing.F) {
 			}
 			return
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
-			if len(challenges) != 1 || !strings.HasPrefix(challenges[0], `Bearer realm="api"`) {
+			wantN := 2 // and the bare DPoP challenge
+			if rec.Code == http.StatusBadRequest {
+				wantN = 1
+			}
+			if len(challenges) != wantN || !strings.HasPrefix(challenges[0], `Bearer realm="api"`) || wantN == 2 && challenges[1] != dpopChallenge {
 				t.Fatalf("%d with WWW-Authenticate %q", rec.Code, challenges)
 			}
 			body, known := fuzzChallenges[challenges[0]]
@@ -397,7 +403,8 @@ func FuzzVerifyToken(f *testing.F) {
 }
 
 // FuzzAuthorizationHeader: Guard.Verify on any Authorization value returns
-// claims only for a genuine bearer token, and otherwise an *Error of status
+// claims only for a genuine bearer token (the DPoP scheme needs a proof,
+// which these requests never have), and otherwise an *Error of status
 // 400, 401 or 503.
 func FuzzAuthorizationHeader(f *testing.F) {
 	for _, s := range fuzzSeeds() {
@@ -407,7 +414,7 @@ func FuzzAuthorizationHeader(f *testing.F) {
 	for _, s := range []string{
 		"bearer " + valid, "BEARER    " + valid, "Bearer\t" + valid, "Bearer  " + valid + "  ", "Bearer " + valid + " " + valid,
 		"Basic dXNlcjpwdw==", "Bearer", "Bearer ", "Bearer =", "Bearer a=b", "Bearer a,b", "Bearer " + valid + "==",
-		"Bearer " + strings.Repeat("a", middleware.DefaultMaxTokenSize+1), "DPoP " + valid, "", " ", "Bearer\x00" + valid,
+		"Bearer " + strings.Repeat("a", middleware.DefaultMaxTokenSize+1), "DPoP " + valid, "dpop " + fuzzSeeds()[6], "DPoP", "", " ", "Bearer\x00" + valid,
 		"Bearer " + valid + "\r\nX-Evil: 1", "Bearer é",
 	} {
 		f.Add(s)
@@ -438,6 +445,12 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		case len(tok) > middleware.DefaultMaxTokenSize && strings.EqualFold(scheme, "Bearer"):
 			if !errors.Is(err, middleware.ErrMalformedRequest) {
 				t.Fatalf("a bearer token over the maximum token size: %v", err)
+			}
+		case strings.EqualFold(scheme, "DPoP"):
+			// Never without a proof, and never the expired hint: a refresh
+			// would not make a request without a proof pass.
+			if errors.Is(err, middleware.ErrTokenExpired) || errors.Is(err, middleware.ErrNoToken) {
+				t.Fatalf("the DPoP scheme without a proof: %v", err)
 			}
 		case !strings.EqualFold(scheme, "Bearer"):
 			if !errors.Is(err, middleware.ErrNoToken) {

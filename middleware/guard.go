@@ -68,6 +68,8 @@ type Guard struct {
 	metadata     *ResourceMetadata // nil: RFC 9728 off
 	res          resources
 	rule         *Rule // the Guard's own audiences, no scopes: Handler, Verify, VerifyToken
+	dpop         dpopState
+	schemes      schemes // what every challenge is built from
 
 	first     *issuer            // New's own
 	all       []*issuer          // literal issuers (first first), then templates
@@ -140,6 +142,10 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 			return nil, errors.New("middleware: empty audience")
 		}
 	}
+	dp, err := cfg.compileDPoP()
+	if err != nil {
+		return nil, err
+	}
 	g := &Guard{
 		audiences:    append([]string(nil), audiences...),
 		algs:         make(map[string]*keyalg.Alg, len(cfg.algorithms)),
@@ -158,6 +164,8 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		realm:        cfg.realm,
 		trustContext: cfg.trustContext,
 		byIss:        map[string]*issuer{},
+		dpop:         dp,
+		schemes:      schemes{realm: cfg.realm, policy: dp.policy, algs: strings.Join(dp.algs, " ")},
 	}
 	issuers := cfg.issuers
 	if own {
@@ -202,7 +210,7 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 	for r := range numReasons {
 		g.refusals[r] = g.tableRefusal(r, nil)
 	}
-	g.claimRefusal = claimRefusal(nil).build(g.realm)
+	g.claimRefusal = claimRefusal(nil).build(g.schemes)
 	g.rule = g.Rule()
 	return g, nil
 }
@@ -284,6 +292,14 @@ const (
 	rIssuedInFuture
 	rClaims
 	rClaimsRejected
+	rBoundToken
+	rCertificateBinding
+	rDPoPRequired
+	rDPoPBinding
+	rDPoPProof
+	rDPoPReplay
+	rDPoPNonce
+	rReplayUnavailable
 	numReasons
 )
 
@@ -319,6 +335,15 @@ var reasonTable = [numReasons]struct {
 	rIssuedInFuture:   {ErrIssuedInFuture, "issued_in_future", http.StatusUnauthorized, "invalid_token", "The access token was issued in the future"},
 	rClaims:           {ErrMalformedClaims, "malformed_claims", http.StatusUnauthorized, "invalid_token", "The access token claims are malformed"},
 	rClaimsRejected:   {ErrClaimsRejected, "claims_rejected", http.StatusUnauthorized, "invalid_token", "The access token is not accepted by this resource"},
+
+	rBoundToken:         {ErrBoundToken, "bound_token", http.StatusUnauthorized, "invalid_token", "The access token is bound to a key that the request does not prove"},
+	rCertificateBinding: {ErrCertificateBinding, "certificate_binding", http.StatusUnauthorized, "invalid_token", "The access token is bound to a client certificate that the connection did not present"},
+	rDPoPRequired:       {ErrDPoPRequired, "dpop_required", http.StatusUnauthorized, "invalid_token", "The access token must be sent with a DPoP proof"},
+	rDPoPBinding:        {ErrDPoPBinding, "dpop_binding", http.StatusUnauthorized, "invalid_token", "The access token is not bound to the key of the DPoP proof"},
+	rDPoPProof:          {ErrInvalidDPoPProof, "dpop_proof", http.StatusUnauthorized, "invalid_dpop_proof", "The DPoP proof is invalid"},
+	rDPoPReplay:         {ErrDPoPReplay, "dpop_replay", http.StatusUnauthorized, "invalid_dpop_proof", "The DPoP proof was already used"},
+	rDPoPNonce:          {ErrUseDPoPNonce, "dpop_nonce", http.StatusUnauthorized, "use_dpop_nonce", "Resource server requires nonce in DPoP proof"},
+	rReplayUnavailable:  {ErrReplayStoreUnavailable, "replay_store_unavailable", http.StatusServiceUnavailable, "temporarily_unavailable", "The DPoP replay store is not available"},
 }
 
 // tableRefusal builds the refusal of reasonTable's row r, with params
@@ -326,15 +351,16 @@ var reasonTable = [numReasons]struct {
 func (g *Guard) tableRefusal(r reason, params []param) *Error {
 	d := reasonTable[r]
 	return refusal{err: d.err, idx: r, reason: d.name, status: d.status, code: d.code, desc: d.desc,
-		retryAfter: g.retryAfter, params: params}.build(g.realm)
+		retryAfter: g.retryAfter, resource: params}.build(g.schemes)
 }
 
-// claimRefusal is ClaimIn's 403, with params added to its challenge.
-func claimRefusal(params []param) refusal {
+// claimRefusal is ClaimIn's 403, with resource's params added to its
+// challenges.
+func claimRefusal(resource []param) refusal {
 	return refusal{
 		err: ErrClaimRequirement, idx: -1, reason: "claim_requirement", status: http.StatusForbidden,
 		code: "insufficient_scope", desc: "The access token does not carry the claims this resource requires",
-		params: params,
+		resource: resource,
 	}
 }
 

@@ -3,6 +3,7 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -83,6 +84,18 @@ type config struct {
 	cacheEntries   int
 	cacheBytes     int64
 	trustContext   bool
+
+	dpop           DPoPPolicy
+	dpopAlgs       []string
+	proofWindow    time.Duration
+	nonceOn        bool
+	nonceSecret    []byte
+	nonceLife      time.Duration
+	replay         ReplayStore
+	replayFailOpen bool
+	externalURL    string
+	externalURLSet bool
+	trustedProxies []netip.Prefix
 }
 
 // Metrics receives each request's verification outcome, for a metrics

@@ -203,14 +203,14 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 		params, ru.claimRef = ru.res.params, ru.res.claimRef
 	}
 	if ru.acr != nil || ru.maxAge > 0 {
-		ru.stepUp = stepUpRefusals(g.realm, ru.acr, ru.maxAge, params)
+		ru.stepUp = stepUpRefusals(g.schemes, ru.acr, ru.maxAge, params)
 	}
 	for _, rq := range ru.scopes {
 		ru.refusals = append(ru.refusals, refusal{
 			err: ErrInsufficientScope, idx: -1, reason: "insufficient_scope", status: http.StatusForbidden,
 			code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
-			scopes: slices.Clone(rq.values), params: params,
-		}.build(g.realm))
+			scopes: slices.Clone(rq.values), resource: params,
+		}.build(g.schemes))
 	}
 	return ru
 }
@@ -289,15 +289,16 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 
 // check is Check before counting; its refusals name the rule's resource,
 // or, for Guard.Handler over a ServeMux, the resource of the route's own
-// rule, whose audience the route is for.
+// rule, whose audience the route is for, and have the challenges of the
+// request's scheme.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
-	r2, is, err, verifiedHere := ru.checkShared(r)
+	r2, is, err, verifiedHere, sch := ru.checkShared(r)
 	if err != nil && ru.routes != nil {
 		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, err) {
-			return r2, is, inner.local(err), verifiedHere
+			return r2, is, ru.g.forRequest(inner.local(err), sch), verifiedHere
 		}
 	}
-	return r2, is, ru.local(err), verifiedHere
+	return r2, is, ru.g.forRequest(ru.local(err), sch), verifiedHere
 }
 
 // ownAudienceRefusal reports whether err is this (outer) rule's refusal of
@@ -312,30 +313,31 @@ func (ru *Rule) ownAudienceRefusal(inner *Rule, err error) bool {
 	return e != inner.res.table[rAudience]
 }
 
-func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool) {
+func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool, _ scheme) {
 	g := ru.g
-	c, is := verifiedBy(r.Context(), g)
-	if c == nil && g.trustContext {
+	if v := verifiedOf(r.Context(), g); v != nil {
+		// Verified (and bound) by a rule of this Guard: only authorize.
+		return r, v.is, ru.authorize(v.is, v.claims), false, v.scheme
+	}
+	if g.trustContext {
 		if cc, ok := claims.FromContext(r.Context()); ok {
-			if is = g.knownIssuer(cc); is == nil {
-				return r, nil, g.refusals[rIssuer], false
+			// Vouched for by application code: only authorize.
+			is := g.knownIssuer(cc)
+			if is == nil {
+				return r, nil, g.refusals[rIssuer], false, schemeBearer
 			}
 			if err := is.runChecks(cc); err != nil {
-				return r, is, g.refuse(rClaimsRejected, err), false
+				return r, is, g.refuse(rClaimsRejected, err), false, schemeBearer
 			}
-			c = cc
+			return r, is, ru.authorize(is, cc), false, schemeBearer
 		}
 	}
-	if c != nil {
-		// Verified by a rule of this Guard, or vouched for: only authorize.
-		return r, is, ru.authorize(is, c), false
-	}
-	c, is, err, verifiedHere := ru.runShared(r.Context(), r, credentials{})
+	c, is, err, verifiedHere, sch := ru.runShared(r.Context(), r, credentials{})
 	if c != nil {
 		// Verified, even if then refused: an error handler may log who.
-		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is})
+		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is, scheme: sch})
 	}
-	return r, is, err, verifiedHere
+	return r, is, err, verifiedHere, sch
 }
 
 // knownIssuer is the issuer of claims verified elsewhere, without I/O: a
@@ -350,50 +352,63 @@ func (g *Guard) knownIssuer(c *claims.Claims) *issuer {
 	return nil
 }
 
-// credentials are what the extract stage found: the token, and whether it
-// still needs RFC 6750's b64token check. found is false until extract ran.
+// credentials are what the extract stage found: the token, the scheme
+// it came with, and whether it still needs RFC 6750's b64token check.
+// found is false until extract ran.
 type credentials struct {
 	token     string
 	found     bool
 	unchecked bool
+	scheme    scheme
 }
 
-// run is the request pipeline, the one place that decides the order of the
-// stages: extract the credentials (from r, unless the transport already
-// did), verify the token, bind it to the request (sender-constrained
-// tokens: none yet), authorize it for the rule. verifiedHere reports that
-// the token was verified, whatever the verdict after that.
 // run is the pipeline; its refusals name the rule's resource.
 func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*claims.Claims, *issuer, error, bool) {
-	c, is, err, verifiedHere := ru.runShared(ctx, r, cr)
-	return c, is, ru.local(err), verifiedHere
+	c, is, err, verifiedHere, sch := ru.runShared(ctx, r, cr)
+	return c, is, ru.g.forRequest(ru.local(err), sch), verifiedHere
 }
 
-func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool) {
+// runShared is the request pipeline, the one place that decides the order
+// of the stages: extract the credentials (from r, unless the transport
+// already did), verify the token, bind it to the request (the proof of a
+// sender-constrained token's key), authorize it for the rule, and last
+// record the DPoP proof as used. verifiedHere reports that the token was
+// verified, whatever the verdict after that; sch is the scheme the
+// request used, for its challenges.
+func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool, sch scheme) {
 	g := ru.g
 	if !cr.found {
 		var rsn reason
 		if cr, rsn = g.extract(r); rsn >= 0 {
-			return nil, nil, g.refusals[rsn], true
+			return nil, nil, g.refusals[rsn], true, cr.scheme
 		}
 	}
 	c, is, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
 	if err != nil {
-		if err == g.refusals[rExpired] && ru.routes != nil && r != nil {
-			err = ru.routeVerdict(r, is, c, err)
+		if err == g.refusals[rExpired] {
+			// The hint is only for a token that a refresh would make
+			// pass: bound as the request proves, for the route asked.
+			if _, berr := g.bind(ctx, c, cr, r, true); berr != nil {
+				return nil, is, berr, true, cr.scheme
+			}
+			if ru.routes != nil && r != nil {
+				err = ru.routeVerdict(r, is, c, err)
+			}
 		}
-		return nil, is, err, true
+		return nil, is, err, true, cr.scheme
 	}
-	if err := g.bind(c, cr, r); err != nil {
-		return nil, is, err, true
+	rec, err := g.bind(ctx, c, cr, r, false)
+	if err == nil {
+		err = ru.authorizeScopes(c) // verify checked the audience
 	}
-	return c, is, ru.authorizeScopes(c), true // verify checked the audience
+	if err == nil {
+		err = g.remember(ctx, r, rec)
+	}
+	if err != nil {
+		return nil, is, err, true, cr.scheme
+	}
+	return c, is, nil, true, cr.scheme
 }
-
-// bind is the pipeline's "bind the token to the request" stage, where
-// sender-constrained tokens (DPoP, mTLS) will be checked; a bearer token
-// needs nothing.
-func (g *Guard) bind(*claims.Claims, credentials, *http.Request) error { return nil }
 
 // authorize is the pipeline's last stage: the rule's audience, then its
 // scopes, against verified claims.
@@ -443,13 +458,13 @@ func (ru *Rule) authorizeStepUp(c *claims.Claims) error {
 
 // stepUpRefusals are a rule's three RFC 9470 refusals: a wrong acr, a wrong
 // acr and too old an authentication, too old an authentication alone.
-func stepUpRefusals(realm string, acr []string, maxAge time.Duration, resource []param) [3]*Error {
+func stepUpRefusals(sch schemes, acr []string, maxAge time.Duration, resource []param) [3]*Error {
 	acrValues := param{"acr_values", strings.Join(acr, " ")}
 	age := param{"max_age", strconv.Itoa(int(maxAge / time.Second))}
 	build := func(desc string, params ...param) *Error {
 		return refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
 			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
-			desc: desc, params: append(params, resource...)}.build(realm)
+			desc: desc, params: params, resource: resource}.build(sch)
 	}
 	const level, recent = "A different authentication level is required", "More recent authentication is required"
 	var out [3]*Error
@@ -531,12 +546,27 @@ type ruleHandler struct {
 }
 
 func (h *ruleHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r, err := h.ru.Check(r)
-	if err != nil {
-		h.ru.g.Fail(w, r, err)
-		return
+	if r, ok := h.ru.Serve(w, r); ok {
+		h.next.ServeHTTP(w, r)
 	}
-	h.next.ServeHTTP(w, r)
+}
+
+// Serve is Check for code that then calls the next handler itself, as a
+// framework adapter does: on a refusal it writes the response through the
+// Guard's error handler and returns false; otherwise it sets the headers
+// a passing response carries (a fresh DPoP-Nonce, with WithDPoPNonce, for
+// a DPoP request) and returns the request to pass on, with the claims in
+// its context.
+func (ru *Rule) Serve(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	r, err := ru.Check(r)
+	if err != nil {
+		ru.g.Fail(w, r, err)
+		return r, false
+	}
+	if n := ru.g.DPoPNonce(r); n != "" {
+		w.Header().Set("DPoP-Nonce", n)
+	}
+	return r, true
 }
 
 // validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:

@@ -153,7 +153,7 @@ func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry 
 		for r := range numReasons {
 			e.table[r] = g.tableRefusal(r, e.params)
 		}
-		e.claimRef = claimRefusal(e.params).build(g.realm)
+		e.claimRef = claimRefusal(e.params).build(g.schemes)
 		if len(g.res.byID) >= maxResources {
 			return e // the rule's own, unregistered
 		}
@@ -186,9 +186,9 @@ func (ru *Rule) local(err error) error {
 		return l
 	}
 	// A refusal with a cause is the Guard's fresh copy, made for this
-	// request alone (Guard.refuse): it takes the resource's challenge in
+	// request alone (Guard.refuse): it takes the resource's challenges in
 	// place, rather than being copied once more.
-	e.challenges = l.challenges
+	e.challenges, e.alt = l.challenges, l.alt
 	return e
 }
 
@@ -279,7 +279,12 @@ func (g *Guard) metadataDoc(path string) ([]byte, bool) {
 		TOSURI               string   `json:"resource_tos_uri,omitempty"`
 		JWKSURI              string   `json:"jwks_uri,omitempty"`
 		MTLS                 bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
-	}{e.id, nonNil(servers), nonNil(scopes), methods, m.Name, m.Documentation, m.PolicyURI, m.TOSURI, m.JWKSURI, m.TLSClientCertificateBoundAccessTokens}
+		DPoPAlgs             []string `json:"dpop_signing_alg_values_supported,omitempty"`
+		DPoPRequired         bool     `json:"dpop_bound_access_tokens_required,omitempty"`
+	}{e.id, nonNil(servers), nonNil(scopes), methods, m.Name, m.Documentation, m.PolicyURI, m.TOSURI, m.JWKSURI, m.TLSClientCertificateBoundAccessTokens, nil, g.dpop.policy == DPoPRequired}
+	if g.dpop.policy != DPoPOff {
+		doc.DPoPAlgs = g.dpop.algs // never advertise what is not accepted
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, false

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +106,17 @@ func TestChallengesNameTheResourceMetadata(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if got := rec.Result().Header.Values("WWW-Authenticate"); rec.Code != tc.status || len(got) != 1 || got[0] != tc.challenge {
-			t.Errorf("%s: %d %q\n want %d %q", tc.name, rec.Code, got, tc.status, tc.challenge)
+		// Then the bare DPoP challenge, naming the same metadata.
+		dpop := dpopChallenge
+		if i := strings.Index(tc.challenge, ", resource_metadata="); i >= 0 {
+			dpop += tc.challenge[i:]
+		}
+		want := []string{tc.challenge, dpop}
+		if tc.status == http.StatusBadRequest {
+			want = want[:1] // a 400 names the request's scheme alone
+		}
+		if got := rec.Result().Header.Values("WWW-Authenticate"); rec.Code != tc.status || !slices.Equal(got, want) {
+			t.Errorf("%s: %d %q\n want %d %q, %q", tc.name, rec.Code, got, tc.status, tc.challenge, dpop)
 		}
 	}
 }
@@ -122,13 +132,13 @@ func TestMetadataDocuments(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"/.well-known/oauth-protected-resource/v1": `{"resource":"https://api.test/v1","authorization_servers":["` + iss.URL() + `"],` +
-			`"scopes_supported":["notes:read","notes:write"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+			`"scopes_supported":["notes:read","notes:write"],"bearer_methods_supported":["header"],"resource_name":"Notes",` + dpopAlgsMember + `}`,
 		"/.well-known/oauth-protected-resource/admin": `{"resource":"https://api.test/admin","authorization_servers":["` + iss.URL() + `"],` +
-			`"scopes_supported":["admin"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+			`"scopes_supported":["admin"],"bearer_methods_supported":["header"],"resource_name":"Notes",` + dpopAlgsMember + `}`,
 		// Another host's resource, whose path this server also answers (the
 		// contract serves each document by path, whatever the Host).
 		"/.well-known/oauth-protected-resource": `{"resource":"https://billing.test","authorization_servers":["` + iss.URL() + `"],` +
-			`"scopes_supported":["pay"],"bearer_methods_supported":["header"],"resource_name":"Notes"}`,
+			`"scopes_supported":["pay"],"bearer_methods_supported":["header"],"resource_name":"Notes",` + dpopAlgsMember + `}`,
 	} {
 		resp := get("GET", path)
 		body, _ := io.ReadAll(resp.Body)

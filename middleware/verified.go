@@ -18,6 +18,7 @@ type verified struct {
 	claims *claims.Claims
 	guard  *Guard
 	is     *issuer
+	scheme scheme // the request's, for the challenges of a nested rule's refusal
 }
 
 type verifiedKey struct{}
@@ -40,9 +41,17 @@ func (v *verified) String() string { return "middleware.verified" }
 
 // verifiedBy returns the claims of ctx and their issuer if g verified them.
 func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, *issuer) {
+	if v := verifiedOf(ctx, g); v != nil {
+		return v.claims, v.is
+	}
+	return nil, nil
+}
+
+// verifiedOf returns what g put in ctx when it verified its token, or nil.
+func verifiedOf(ctx context.Context, g *Guard) *verified {
 	v, ok := ctx.Value(verifiedKey{}).(*verified)
 	if !ok || v.guard != g {
-		return nil, nil
+		return nil
 	}
-	return v.claims, v.is
+	return v
 }

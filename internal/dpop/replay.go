@@ -64,9 +64,7 @@ func (s *MemoryStore) CheckAndSet(_ context.Context, key string, until time.Time
 	// Two 64-bit hashes with seeds of this process: 128 bits no client can
 	// aim a collision at (it does not know the seeds), at a tenth of a
 	// SHA-256's cost.
-	var k [16]byte
-	binary.LittleEndian.PutUint64(k[:8], maphash.String(s.seeds[0], key))
-	binary.LittleEndian.PutUint64(k[8:], maphash.String(s.seeds[1], key))
+	k := s.hash(key)
 	now := s.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,4 +105,22 @@ func (s *MemoryStore) expireLocked(now int64) {
 		s.queue = append(s.queue[:0:0], s.queue[s.head:]...)
 		s.head = 0
 	}
+}
+
+// Seen reports whether the store holds key, unexpired, without recording
+// it.
+func (s *MemoryStore) Seen(key string) bool {
+	k := s.hash(key)
+	now := s.now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.seen[k]
+	return ok && exp > now
+}
+
+func (s *MemoryStore) hash(key string) [16]byte {
+	var k [16]byte
+	binary.LittleEndian.PutUint64(k[:8], maphash.String(s.seeds[0], key))
+	binary.LittleEndian.PutUint64(k[8:], maphash.String(s.seeds[1], key))
+	return k
 }

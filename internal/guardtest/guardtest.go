@@ -189,6 +189,9 @@ type Response struct {
 	CType      string
 	Body       string
 	RetryAfter string // only a 503 has one
+	// Nonce says the response carries a DPoP-Nonce header (its value
+	// changes; a test that needs it reads the header).
+	Nonce bool
 }
 
 // The refusals, byte for byte as the example servers send them
@@ -198,13 +201,13 @@ const realm = `Bearer realm="api"`
 // Invalid is the 401 invalid_token refusal with desc.
 func Invalid(desc string) Response {
 	return Response{401, []string{realm + `, error="invalid_token", error_description="` + desc + `"`}, "application/json",
-		`{"error":"invalid_token","error_description":"` + desc + `"}`, ""}
+		`{"error":"invalid_token","error_description":"` + desc + `"}`, "", false}
 }
 
 // Forbidden is the 403 insufficient_scope refusal naming scope.
 func Forbidden(scope string) Response {
 	return Response{403, []string{realm + `, error="insufficient_scope", scope="` + scope + `"`}, "application/json",
-		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`, ""}
+		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`, "", false}
 }
 
 // StepUp is the RFC 9470 401 with desc and the challenge's extra params
@@ -215,7 +218,7 @@ func StepUp(desc string, params ...string) Response {
 		ch += ", " + p
 	}
 	return Response{401, []string{ch}, "application/json",
-		`{"error":"insufficient_user_authentication","error_description":"` + desc + `"}`, ""}
+		`{"error":"insufficient_user_authentication","error_description":"` + desc + `"}`, "", false}
 }
 
 // The step-up descriptions (RFC 9470 §3).
@@ -227,17 +230,17 @@ const (
 // ClaimRefused is the 403 of a claim requirement (ClaimIn): no scope would
 // help, so the challenge names none.
 var ClaimRefused = Response{403, []string{realm + `, error="insufficient_scope"`}, "application/json",
-	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`, ""}
+	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`, "", false}
 
 // The refusals without a token error.
 var (
-	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`, ""}
+	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`, "", false}
 	BadRequest    = Response{400, []string{realm + `, error="invalid_request"`}, "application/json",
-		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`, ""}
+		`{"error":"invalid_request","error_description":"The request does not carry exactly one well-formed bearer token"}`, "", false}
 )
 
 func ok(scopes string) Response {
-	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes, ""}
+	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes, "", false}
 }
 
 // Descriptions of the invalid_token refusals.
@@ -393,9 +396,9 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 	})
 }
 
-// withResourceMetadata adds to each case's challenges the
-// resource_metadata of its route's resource (RFC 9728): the admin
-// audience's on PathAdmin, the API's elsewhere.
+// withResourceMetadata completes each case's response for its route's
+// resource (OnResource): the admin audience's on PathAdmin, the API's
+// elsewhere.
 func withResourceMetadata(cases []Case) []Case {
 	for i := range cases {
 		_, path := MethodPath(cases[i].Path)
@@ -403,13 +406,51 @@ func withResourceMetadata(cases []Case) []Case {
 		if strings.HasPrefix(path, PathAdmin) {
 			res = AdminAudience
 		}
-		ch := slices.Clone(cases[i].Want.Challenges)
-		for j := range ch {
-			ch[j] += `, resource_metadata="` + middleware.MetadataURL(res) + `"`
-		}
-		cases[i].Want.Challenges = ch
+		cases[i].Want = OnResource(cases[i].Want, res)
 	}
 	return cases
+}
+
+// Algs are the DPoP proof algorithms a Guard accepts by default, as its
+// challenges name them.
+const Algs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+
+// OnDPoP is r as answered to a request of the DPoP scheme: its challenge
+// names DPoP instead of Bearer. Give it a response of this package's
+// constructors, before OnResource.
+func OnDPoP(r Response) Response {
+	r.Challenges = slices.Clone(r.Challenges)
+	r.Challenges[0] = "DPoP" + strings.TrimPrefix(r.Challenges[0], "Bearer")
+	return r
+}
+
+// OnResource completes r, as this package's constructors (and OnDPoP)
+// make it, for a route of resource under a Guard that accepts Bearer and
+// DPoP (the default) with resource metadata on: a DPoP challenge gets
+// algs, every challenge the resource's resource_metadata (when it has a
+// metadata URL), and a 401 or 403 then names the other scheme, bare.
+func OnResource(r Response, resource string) Response {
+	if len(r.Challenges) == 0 {
+		return r
+	}
+	rm := ""
+	if u := middleware.MetadataURL(resource); u != "" {
+		rm = `, resource_metadata="` + u + `"`
+	}
+	first := r.Challenges[0]
+	dpopFirst := strings.HasPrefix(first, "DPoP")
+	if dpopFirst {
+		first += `, algs="` + Algs + `"`
+	}
+	r.Challenges = []string{first + rm}
+	switch {
+	case r.Status == http.StatusBadRequest:
+	case dpopFirst:
+		r.Challenges = append(r.Challenges, realm+rm)
+	default:
+		r.Challenges = append(r.Challenges, `DPoP realm="api", algs="`+Algs+`"`+rm)
+	}
+	return r
 }
 
 // strangerKeys are keys no issuer publishes, made once: RSA generation is
@@ -503,13 +544,14 @@ func Serve(h http.Handler, c Case) Response {
 	// Result's header is what was sent with the status: a header set after
 	// WriteHeader would be in rec.Header() but never reach a client.
 	resp := rec.Result()
-	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), rec.Body.String(), resp.Header.Get("Retry-After")}
+	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), rec.Body.String(),
+		resp.Header.Get("Retry-After"), resp.Header.Get("Dpop-Nonce") != ""}
 }
 
 // Equal reports whether got is exactly want.
 func (want Response) Equal(got Response) bool {
 	return got.Status == want.Status && got.CType == want.CType && got.Body == want.Body &&
-		slices.Equal(got.Challenges, want.Challenges) && got.RetryAfter == want.RetryAfter
+		slices.Equal(got.Challenges, want.Challenges) && got.RetryAfter == want.RetryAfter && got.Nonce == want.Nonce
 }
 
 // Compare holds the net/http reference and h (an adapter's version of the
