@@ -20,7 +20,6 @@ import (
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
-
 // testKey is a proof key and its public JWK members, written as a client
 // would: fixed-length EC coordinates.
 type testKey struct {
