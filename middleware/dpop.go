@@ -92,28 +92,29 @@ func WithDPoPNonce(secret []byte, lifetime time.Duration) Option {
 }
 
 // A ReplayStore remembers the DPoP proofs a Guard accepted, so that each
-// is accepted once (RFC 9449 §11.1). CheckAndSet records key until the
-// given time and reports whether it was already there: a replay. An error
-// means the store cannot say, and the request is refused 503 (see
-// WithInsecureReplayStoreFailOpen). The Guard calls it only for a request
-// that passed every other check, so traffic without a valid token and
-// proof never reaches it. Keys are at most 300 bytes.
+// is accepted once (RFC 9449 §11.1). The Guard records a proof
+// (CheckAndSet) only for a request that passed every other check, so
+// traffic without a valid token and proof never reaches the store. Keys
+// are at most 300 bytes. An error means the store cannot say, and the
+// request is refused 503 (see WithInsecureReplayStoreFailOpen).
 //
 // A store shared by replicas (adapters/redisreplay) makes a proof accepted
 // by one a replay at every other; the default, in memory, is this
 // process's alone.
 type ReplayStore interface {
+	// CheckAndSet records key until the given time and reports whether
+	// it was already there: a replay. It must be atomic: of two calls
+	// with one key, one reports the replay.
 	CheckAndSet(ctx context.Context, key string, until time.Time) (replayed bool, err error)
-}
-
-// A ReplayChecker is a ReplayStore that can also say whether it holds a
-// key without recording it. The Guard asks it about the proof sent with
-// an expired token, so that a replayed proof never earns the expired
-// hint; a store without it is not asked, and the hint then depends on the
-// proof's other checks alone.
-type ReplayChecker interface {
-	ReplayStore
+	// Seen reports whether key is recorded, without recording it: asked
+	// about the proof sent with an expired token, so that a used proof
+	// never earns the expired hint.
 	Seen(ctx context.Context, key string) (bool, error)
+	// Forget removes key, recorded by a rule (a group's) that a nested
+	// rule of the same Guard then refused (a route's scope): the request
+	// did not pass, so its proof is not used up. A replay of it would be
+	// refused by that rule alike.
+	Forget(ctx context.Context, key string) error
 }
 
 // MemoryReplayStore is the in-process ReplayStore, the default: bounded
@@ -134,9 +135,15 @@ func (m *MemoryReplayStore) CheckAndSet(ctx context.Context, key string, until t
 	return m.s.CheckAndSet(ctx, key, until)
 }
 
-// Seen implements ReplayChecker.
+// Seen implements ReplayStore.
 func (m *MemoryReplayStore) Seen(_ context.Context, key string) (bool, error) {
 	return m.s.Seen(key), nil
+}
+
+// Forget implements ReplayStore.
+func (m *MemoryReplayStore) Forget(_ context.Context, key string) error {
+	m.s.Forget(key)
+	return nil
 }
 
 // Len reports how many proofs the store holds.
@@ -321,10 +328,8 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 	if expired {
 		// Not recorded (the request does not pass), but a proof already
 		// used earns no hint.
-		if rc, ok := g.dpop.store.(ReplayChecker); ok {
-			if seen, err := rc.Seen(ctx, rec.key); err == nil && seen {
-				return nil, g.refusals[rDPoPReplay]
-			}
+		if seen, err := g.dpop.store.Seen(ctx, rec.key); err == nil && seen {
+			return nil, g.refusals[rDPoPReplay]
 		}
 	}
 	return rec, nil
@@ -346,6 +351,18 @@ func (g *Guard) remember(ctx context.Context, r *http.Request, rec *proofRecord)
 		return g.refusals[rDPoPReplay]
 	}
 	return nil
+}
+
+// forget undoes remember for a request that a nested rule refused. A
+// store error leaves the proof used: the client makes a new one, as it
+// would anyway.
+func (g *Guard) forget(ctx context.Context, rec *proofRecord) {
+	if rec == nil {
+		return
+	}
+	if err := g.dpop.store.Forget(ctx, rec.key); err != nil {
+		g.log.DebugContext(ctx, "middleware: the DPoP replay store could not forget a proof of a refused request", "error", err)
+	}
 }
 
 // certificateMatches reports whether r came over TLS with a client

@@ -690,18 +690,23 @@ func hasAnyAudience(c *claims.Claims, audiences []string) bool {
 // shape, so it composes with net/http, chi, alice and the like.
 //
 // Rules of the same Guard inside next (Require on a route or group) then
-// only authorize, without verifying the token again. When next is an
-// *http.ServeMux, an expired token is told to refresh only if the audience
-// of the route it asks for would accept a renewed one: a route registered
-// on that mux (or on a mux registered in it) directly as
-// g.Require(Audience(...))(h), whose audience the token lacks, refuses it as
-// not meant for this resource, as the route would on its own. The Handler
-// cannot see a rule behind another router or wrapper (http.StripPrefix, a
-// logging handler), nor scopes; register routes of another audience outside
-// it.
+// only authorize, without verifying the token again. When next is such a
+// rule, or an *http.ServeMux whose route (or a mux registered in it) is
+// one directly, the Handler sees the route's rule: an expired token is
+// told to refresh only if that rule's audience would accept a renewed
+// one (otherwise it is not meant for this resource, as the route would
+// say on its own), and a DPoP proof is remembered as used only once that
+// rule let the request through. The Handler cannot see a rule behind
+// another router or wrapper (http.StripPrefix, a logging handler); such a
+// rule's refusal of a DPoP request comes after its proof was recorded, so
+// the client makes a new proof to retry, as it would anyway. Register
+// routes of another audience outside it.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	ru := *g.rule
-	ru.routes, _ = next.(*http.ServeMux)
+	switch next.(type) {
+	case *http.ServeMux, *ruleHandler:
+		ru.routes = next
+	}
 	return ru.Middleware(next)
 }
 

@@ -130,7 +130,7 @@ type Rule struct {
 	maxAge    time.Duration  // MaxAge's; 0: any
 	stepUp    [3]*Error      // the step-up refusals: acr, acr and max_age, max_age
 	res       *resourceEntry // the rule's resource, when it has metadata; nil: none
-	routes    *http.ServeMux // Guard.Handler's next, to find the route's rule
+	routes    http.Handler   // Guard.Handler's next (a ServeMux or a rule), to find the route's rule
 }
 
 // Rule compiles reqs for use with Check or Middleware.
@@ -292,7 +292,13 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 // rule, whose audience the route is for, and have the challenges of the
 // request's scheme.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
-	r2, is, err, verifiedHere, sch := ru.checkShared(r)
+	r2, is, err, verifiedHere, sch, rec := ru.checkShared(r)
+	if err == nil && rec != nil {
+		if err = ru.g.remember(r.Context(), r, rec); err == nil {
+			// A nested rule that refuses the request forgets it again.
+			verifiedOf(r2.Context(), ru.g).rec = rec
+		}
+	}
 	if err != nil && ru.routes != nil {
 		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, err) {
 			return r2, is, ru.g.forRequest(inner.local(err), sch), verifiedHere
@@ -313,31 +319,41 @@ func (ru *Rule) ownAudienceRefusal(inner *Rule, err error) bool {
 	return e != inner.res.table[rAudience]
 }
 
-func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool, _ scheme) {
+// checkShared is check before the refusal is put in the rule's and the
+// request's terms, and before the proof is remembered: rec is the proof
+// the replay store must record if nothing else refuses the request.
+func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool, _ scheme, rec *proofRecord) {
 	g := ru.g
 	if v := verifiedOf(r.Context(), g); v != nil {
 		// Verified (and bound) by a rule of this Guard: only authorize.
-		return r, v.is, ru.authorize(v.is, v.claims), false, v.scheme
+		// The request's proof was recorded as used by that rule; it is
+		// not, if this one refuses.
+		err := ru.authorize(v.is, v.claims)
+		if err != nil && v.rec != nil {
+			g.forget(r.Context(), v.rec)
+			v.rec = nil
+		}
+		return r, v.is, err, false, v.scheme, nil
 	}
 	if g.trustContext {
 		if cc, ok := claims.FromContext(r.Context()); ok {
 			// Vouched for by application code: only authorize.
 			is := g.knownIssuer(cc)
 			if is == nil {
-				return r, nil, g.refusals[rIssuer], false, schemeBearer
+				return r, nil, g.refusals[rIssuer], false, schemeBearer, nil
 			}
 			if err := is.runChecks(cc); err != nil {
-				return r, is, g.refuse(rClaimsRejected, err), false, schemeBearer
+				return r, is, g.refuse(rClaimsRejected, err), false, schemeBearer, nil
 			}
-			return r, is, ru.authorize(is, cc), false, schemeBearer
+			return r, is, ru.authorize(is, cc), false, schemeBearer, nil
 		}
 	}
-	c, is, err, verifiedHere, sch := ru.runShared(r.Context(), r, credentials{})
+	c, is, err, verifiedHere, sch, rec := ru.runShared(r.Context(), r, credentials{})
 	if c != nil {
 		// Verified, even if then refused: an error handler may log who.
 		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is, scheme: sch})
 	}
-	return r, is, err, verifiedHere, sch
+	return r, is, err, verifiedHere, sch, rec
 }
 
 // knownIssuer is the issuer of claims verified elsewhere, without I/O: a
@@ -364,7 +380,12 @@ type credentials struct {
 
 // run is the pipeline; its refusals name the rule's resource.
 func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*claims.Claims, *issuer, error, bool) {
-	c, is, err, verifiedHere, sch := ru.runShared(ctx, r, cr)
+	c, is, err, verifiedHere, sch, rec := ru.runShared(ctx, r, cr)
+	if err == nil {
+		if err = ru.g.remember(ctx, r, rec); err != nil {
+			c = nil
+		}
+	}
 	return c, is, ru.g.forRequest(ru.local(err), sch), verifiedHere
 }
 
@@ -372,15 +393,16 @@ func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*clai
 // of the stages: extract the credentials (from r, unless the transport
 // already did), verify the token, bind it to the request (the proof of a
 // sender-constrained token's key), authorize it for the rule, and last
-// record the DPoP proof as used. verifiedHere reports that the token was
-// verified, whatever the verdict after that; sch is the scheme the
+// hand back the DPoP proof for the caller to record as used, once
+// nothing else refuses the request. verifiedHere reports that the token
+// was verified, whatever the verdict after that; sch is the scheme the
 // request used, for its challenges.
-func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool, sch scheme) {
+func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool, sch scheme, _ *proofRecord) {
 	g := ru.g
 	if !cr.found {
 		var rsn reason
 		if cr, rsn = g.extract(r); rsn >= 0 {
-			return nil, nil, g.refusals[rsn], true, cr.scheme
+			return nil, nil, g.refusals[rsn], true, cr.scheme, nil
 		}
 	}
 	c, is, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
@@ -389,25 +411,22 @@ func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) 
 			// The hint is only for a token that a refresh would make
 			// pass: bound as the request proves, for the route asked.
 			if _, berr := g.bind(ctx, c, cr, r, true); berr != nil {
-				return nil, is, berr, true, cr.scheme
+				return nil, is, berr, true, cr.scheme, nil
 			}
 			if ru.routes != nil && r != nil {
 				err = ru.routeVerdict(r, is, c, err)
 			}
 		}
-		return nil, is, err, true, cr.scheme
+		return nil, is, err, true, cr.scheme, nil
 	}
 	rec, err := g.bind(ctx, c, cr, r, false)
 	if err == nil {
 		err = ru.authorizeScopes(c) // verify checked the audience
 	}
-	if err == nil {
-		err = g.remember(ctx, r, rec)
-	}
 	if err != nil {
-		return nil, is, err, true, cr.scheme
+		return nil, is, err, true, cr.scheme, nil
 	}
-	return c, is, nil, true, cr.scheme
+	return c, is, nil, true, cr.scheme, rec
 }
 
 // authorize is the pipeline's last stage: the rule's audience, then its
@@ -511,20 +530,19 @@ func (ru *Rule) routeVerdict(r *http.Request, is *issuer, c *claims.Claims, expi
 // for has, below this one (Guard.Handler's), or nil when there is none or
 // it cannot be seen.
 func (ru *Rule) routeRule(r *http.Request) *Rule {
-	mux := ru.routes
-	if mux == nil || r == nil {
+	h := ru.routes
+	if h == nil || r == nil {
 		return nil
 	}
-	for range 4 { // muxes nested in muxes, within reason
-		h, _ := mux.Handler(r)
-		switch h := h.(type) {
+	for range 5 { // muxes nested in muxes, within reason
+		switch next := h.(type) {
 		case *ruleHandler:
-			if h.ru.g == ru.g {
-				return h.ru
+			if next.ru.g == ru.g {
+				return next.ru
 			}
 			return nil
 		case *http.ServeMux:
-			mux = h
+			h, _ = next.Handler(r)
 		default:
 			return nil
 		}

@@ -18,7 +18,8 @@ type verified struct {
 	claims *claims.Claims
 	guard  *Guard
 	is     *issuer
-	scheme scheme // the request's, for the challenges of a nested rule's refusal
+	scheme scheme       // the request's, for the challenges of a nested rule's refusal
+	rec    *proofRecord // the DPoP proof recorded as used, for a nested rule that refuses to forget
 }
 
 type verifiedKey struct{}

@@ -71,9 +71,8 @@ func handle(g *middleware.Guard, rule *middleware.Rule, skipper echomw.Skipper) 
 			if skipper != nil && skipper(c) {
 				return next(c)
 			}
-			r, err := rule.Check(c.Request())
-			if err != nil {
-				g.Fail(c.Response(), c.Request(), err)
+			r, ok := rule.Serve(c.Response(), c.Request()) // the refusal, or the DPoP-Nonce of a passing response
+			if !ok {
 				return nil
 			}
 			c.SetRequest(r)

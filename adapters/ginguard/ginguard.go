@@ -44,9 +44,8 @@ func RequireScopes(g *middleware.Guard, scopes ...string) gin.HandlerFunc {
 func Require(g *middleware.Guard, reqs ...middleware.Requirement) gin.HandlerFunc {
 	rule := g.Rule(reqs...)
 	return func(c *gin.Context) {
-		r, err := rule.Check(c.Request)
-		if err != nil {
-			g.Fail(c.Writer, c.Request, err)
+		r, ok := rule.Serve(c.Writer, c.Request) // the refusal, or the DPoP-Nonce of a passing response
+		if !ok {
 			c.Abort()
 			return
 		}

@@ -504,7 +504,8 @@ func (e *Env) Cases() []Case {
 		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(descType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 	})
-	return append(cases, Refusals(e.Issuer)...)
+	cases = append(cases, Refusals(e.Issuer)...)
+	return append(cases, DPoP(e.Issuer, "http://example.com")...) // httptest.NewRequest's host
 }
 
 // Forge flips a bit of tok's signature, keeping it canonical base64url.
