@@ -64,7 +64,7 @@ func WithDPoP(p DPoPPolicy) Option {
 // the metadata's dpop_signing_alg_values_supported, in this order. Only
 // asymmetric ones can be named. Default: all of them (RS256 to EdDSA).
 func WithDPoPAlgorithms(algs ...string) Option {
-	return guardOption(func(c *config) { c.dpopAlgs = slices.Clone(algs) })
+	return guardOption(func(c *config) { c.dpopAlgs = append([]string{}, algs...) }) // never nil: none given is an error
 }
 
 // WithDPoPProofWindow sets how far a proof's iat may be from now, either

@@ -1,5 +1,32 @@
 package middleware_test
 
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
 // dpopChallenge is the bare DPoP challenge a Guard with the default
 // policy (DPoPAllowed) sends after the Bearer one on every 401 and 403.
 const dpopChallenge = `DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
@@ -7,3 +34,383 @@ const dpopChallenge = `DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS5
 // dpopAlgsMember is the metadata member that says which proof algorithms
 // are accepted.
 const dpopAlgsMember = `"dpop_signing_alg_values_supported":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]`
+
+// dpopEnv is a contract-table Env with opts, a prover and a token bound
+// to its key.
+type dpopEnv struct {
+	*guardtest.Env
+	p     *guardtest.Prover
+	bound string
+	h     http.Handler
+}
+
+func newDPoPEnv(t *testing.T, opts ...middleware.Option) *dpopEnv {
+	t.Helper()
+	e := guardtest.New(t, opts...)
+	p := guardtest.NewProver("ES256")
+	bound := e.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}), jwkstest.WithScopes("notes:read"), jwkstest.WithExpiresIn(time.Hour))
+	return &dpopEnv{e, p, bound, e.Reference()}
+}
+
+// do sends GET path with the DPoP scheme, tok and the proofs given.
+func (d *dpopEnv) do(path, tok string, proofs ...string) *http.Response {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	if len(proofs) > 0 {
+		req.Header["Dpop"] = proofs
+	}
+	rec := httptest.NewRecorder()
+	d.h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func (d *dpopEnv) proof(claims map[string]any) string {
+	return d.p.Proof("GET", "http://example.com/api/me", d.bound, claims, nil)
+}
+
+func TestDPoPNonce(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))
+	want := guardtest.OnResource(guardtest.UseNonce, guardtest.Audience)
+	resp := d.do("/api/me", d.bound, d.proof(nil))
+	nonce := resp.Header.Get("DPoP-Nonce")
+	if resp.StatusCode != 401 || !slices.Equal(resp.Header.Values("WWW-Authenticate"), want.Challenges) || nonce == "" {
+		t.Fatalf("a proof without a nonce: %d %q, nonce %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"), nonce)
+	}
+	for name, n := range map[string]string{"made up": "abc", "another Guard's": newDPoPNonceFrom(t)} {
+		if resp := d.do("/api/me", d.bound, d.proof(map[string]any{"nonce": n})); resp.StatusCode != 401 ||
+			!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="use_dpop_nonce"`) || resp.Header.Get("DPoP-Nonce") == "" {
+			t.Errorf("a %s nonce: %d %q", name, resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+		}
+	}
+	resp = d.do("/api/me", d.bound, d.proof(map[string]any{"nonce": nonce}))
+	if resp.StatusCode != 200 || resp.Header.Get("DPoP-Nonce") == "" {
+		t.Fatalf("with the nonce: %d, nonce %q", resp.StatusCode, resp.Header.Get("DPoP-Nonce"))
+	}
+	// Every response to a DPoP request carries one, refusals too; a
+	// bearer request's carries none.
+	if resp := d.do("/api/me", d.bound, "junk"); resp.StatusCode != 401 || resp.Header.Get("DPoP-Nonce") == "" {
+		t.Errorf("an invalid proof: %d, nonce %q", resp.StatusCode, resp.Header.Get("DPoP-Nonce"))
+	}
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+d.Issuer.Mint())
+	rec := httptest.NewRecorder()
+	d.h.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("DPoP-Nonce") != "" {
+		t.Errorf("a bearer request: %d, nonce %q", rec.Code, rec.Header().Get("DPoP-Nonce"))
+	}
+}
+
+// newDPoPNonceFrom returns a nonce another Guard issued.
+func newDPoPNonceFrom(t *testing.T) string {
+	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))
+	return d.do("/api/me", d.bound, d.proof(nil)).Header.Get("DPoP-Nonce")
+}
+
+// Nonces expire after their lifetime, and replicas with one secret accept
+// each other's.
+func TestDPoPNonceLifetimeAndSharedSecret(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	secret := []byte(strings.Repeat("s", 32))
+	a := newDPoPEnv(t, middleware.WithDPoPNonce(secret, time.Minute), middleware.WithClock(clock))
+	b := newDPoPEnv(t, middleware.WithDPoPNonce(secret, time.Minute), middleware.WithClock(clock))
+	b.p, b.bound = a.p, b.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": a.p.JKT}), jwkstest.WithScopes("notes:read"), jwkstest.WithExpiresIn(time.Hour))
+	nonce := a.do("/api/me", a.bound, a.proof(nil)).Header.Get("DPoP-Nonce")
+	if resp := b.do("/api/me", b.bound, b.proof(map[string]any{"nonce": nonce})); resp.StatusCode != 200 {
+		t.Fatalf("a replica's nonce: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	mu.Lock()
+	now = now.Add(2*time.Minute + time.Second)
+	mu.Unlock()
+	if resp := a.do("/api/me", a.bound, a.proof(map[string]any{"nonce": nonce, "iat": clock().Unix()})); resp.StatusCode != 401 ||
+		!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="use_dpop_nonce"`) {
+		t.Errorf("a nonce past its lifetime: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if _, err := middleware.New(a.Keys, a.Issuer.URL(), []string{"x"}, middleware.WithDPoPNonce([]byte("short"), 0)); err == nil {
+		t.Error("a nonce secret of 5 bytes was accepted")
+	}
+}
+
+func TestDPoPRequired(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithDPoP(middleware.DPoPRequired))
+	rm := `, resource_metadata="` + middleware.MetadataURL(guardtest.Audience) + `"`
+	algs := `, algs="` + guardtest.Algs + `"`
+	for _, tc := range []struct {
+		name      string
+		authz     string
+		challenge string
+		err       error
+	}{
+		{"no token", "", `DPoP realm="api"` + algs + rm, middleware.ErrNoToken},
+		{"a bearer token", "Bearer " + d.Issuer.Mint(), `DPoP realm="api", error="invalid_token", error_description="The access token must be sent with a DPoP proof"` + algs + rm, middleware.ErrDPoPRequired},
+		{"a bound token as a bearer token", "Bearer " + d.bound, `DPoP realm="api", error="invalid_token", error_description="` + guardtest.DescBound + `"` + algs + rm, middleware.ErrBoundToken},
+	} {
+		req := httptest.NewRequest("GET", "/api/me", nil)
+		if tc.authz != "" {
+			req.Header.Set("Authorization", tc.authz)
+		}
+		rec := httptest.NewRecorder()
+		d.h.ServeHTTP(rec, req)
+		_, err := d.Guard.Verify(req)
+		if got := rec.Result().Header.Values("WWW-Authenticate"); rec.Code != 401 || !slices.Equal(got, []string{tc.challenge}) || !errors.Is(err, tc.err) {
+			t.Errorf("%s: %d %q, %v\n want %q, %v", tc.name, rec.Code, got, err, tc.challenge, tc.err)
+		}
+	}
+	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
+		t.Errorf("a DPoP request: %d", resp.StatusCode)
+	}
+	doc := metadataOf(t, d.Guard, "/.well-known/oauth-protected-resource")
+	if !strings.Contains(doc, `"dpop_bound_access_tokens_required":true`) || !strings.Contains(doc, dpopAlgsMember) {
+		t.Errorf("metadata: %s", doc)
+	}
+}
+
+func TestDPoPOff(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithDPoP(middleware.DPoPOff))
+	rm := `, resource_metadata="` + middleware.MetadataURL(guardtest.Audience) + `"`
+	resp := d.do("/api/me", d.bound, d.proof(nil))
+	if got := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || !slices.Equal(got, []string{`Bearer realm="api"` + rm}) {
+		t.Errorf("the DPoP scheme is no credentials: %d %q", resp.StatusCode, got)
+	}
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+d.bound)
+	if _, err := d.Guard.Verify(req); !errors.Is(err, middleware.ErrBoundToken) {
+		t.Errorf("a bound token as a bearer token: %v", err)
+	}
+	if doc := metadataOf(t, d.Guard, "/.well-known/oauth-protected-resource"); strings.Contains(doc, "dpop") {
+		t.Errorf("metadata advertises DPoP: %s", doc)
+	}
+}
+
+func metadataOf(t *testing.T, g *middleware.Guard, path string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	g.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	if rec.Code != 200 {
+		t.Fatalf("metadata %s: %d", path, rec.Code)
+	}
+	return rec.Body.String()
+}
+
+// failingStore is a ReplayStore whose backend is down.
+type failingStore struct{}
+
+var errStoreDown = errors.New("store down")
+
+func (failingStore) CheckAndSet(context.Context, string, time.Time) (bool, error) {
+	return false, errStoreDown
+}
+func (failingStore) Seen(context.Context, string) (bool, error) { return false, errStoreDown }
+func (failingStore) Forget(context.Context, string) error       { return errStoreDown }
+
+func TestReplayStoreOutage(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithReplayStore(failingStore{}))
+	resp := d.do("/api/me", d.bound, d.proof(nil))
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || len(resp.Header.Values("WWW-Authenticate")) != 0 ||
+		string(body) != `{"error":"temporarily_unavailable","error_description":"The DPoP replay store is not available"}` {
+		t.Errorf("store down: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "DPoP "+d.bound)
+	req.Header.Set("DPoP", d.proof(nil))
+	if _, err := d.Guard.Verify(req); !errors.Is(err, middleware.ErrReplayStoreUnavailable) || !errors.Is(err, errStoreDown) {
+		t.Errorf("Verify: %v", err)
+	}
+	// A bearer request does not need the store.
+	req = httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+d.Issuer.Mint())
+	if _, err := d.Guard.Verify(req); err != nil {
+		t.Errorf("a bearer request: %v", err)
+	}
+
+	open := newDPoPEnv(t, middleware.WithReplayStore(failingStore{}), middleware.WithInsecureReplayStoreFailOpen())
+	if resp := open.do("/api/me", open.bound, open.proof(nil)); resp.StatusCode != 200 {
+		t.Errorf("failing open: %d", resp.StatusCode)
+	}
+
+	// A full memory store refuses, rather than forget a proof early.
+	full := newDPoPEnv(t, middleware.WithReplayStore(middleware.NewMemoryReplayStore(1, nil)))
+	if resp := full.do("/api/me", full.bound, full.proof(nil)); resp.StatusCode != 200 {
+		t.Fatalf("first proof: %d", resp.StatusCode)
+	}
+	if resp := full.do("/api/me", full.bound, full.proof(nil)); resp.StatusCode != 503 {
+		t.Errorf("a proof past the store's bound: %d", resp.StatusCode)
+	}
+}
+
+// The verified-token cache skips the token's signature, never the proof.
+func TestDPoPProofCheckedOnCachedToken(t *testing.T) {
+	d := newDPoPEnv(t)
+	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	for name, proof := range map[string]string{
+		"another method":  d.p.Proof("POST", "http://example.com/api/me", d.bound, nil, nil),
+		"no ath":          d.proof(map[string]any{"ath": nil}),
+		"another key":     guardtest.NewProver("ES256").Proof("GET", "http://example.com/api/me", d.bound, nil, nil),
+		"a forged proof":  guardtest.Forge(d.proof(nil)),
+		"an old iat":      d.proof(map[string]any{"iat": time.Now().Unix() - 120}),
+		"another path":    d.p.Proof("GET", "http://example.com/api/notes", d.bound, nil, nil),
+		"another address": d.p.Proof("GET", "http://example.org/api/me", d.bound, nil, nil),
+	} {
+		if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 {
+			t.Errorf("%s, token cached: %d", name, resp.StatusCode)
+		}
+	}
+}
+
+func TestDPoPAlgorithmsAndOptions(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithDPoPAlgorithms("ES256"))
+	ed := guardtest.NewProver("EdDSA")
+	tok := d.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": ed.JKT}))
+	resp := d.do("/api/me", tok, ed.Proof("GET", "http://example.com/api/me", tok, nil, nil))
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_dpop_proof"`) ||
+		!strings.Contains(resp.Header.Get("WWW-Authenticate"), `algs="ES256"`) {
+		t.Errorf("an EdDSA proof with ES256 only: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
+		t.Errorf("an ES256 proof: %d", resp.StatusCode)
+	}
+	for name, opt := range map[string]middleware.Option{
+		"HS256":         middleware.WithDPoPAlgorithms("HS256"),
+		"none at all":   middleware.WithDPoPAlgorithms(),
+		"window of 0.5": middleware.WithDPoPProofWindow(500 * time.Millisecond),
+		"window of 1h":  middleware.WithDPoPProofWindow(time.Hour),
+		"policy 7":      middleware.WithDPoP(7),
+		"external URL":  middleware.WithExternalURL("api.example.com"),
+		"external ?":    middleware.WithExternalURL("https://api.example.com/?a=b"),
+		"proxy":         middleware.WithTrustedProxies(netip.Prefix{}),
+	} {
+		if _, err := middleware.New(d.Keys, d.Issuer.URL(), []string{"x"}, opt); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
+
+// htu is checked against the URL the client used: the request's own by
+// default, the configured external URL, or what a trusted proxy says.
+func TestDPoPPublicURL(t *testing.T) {
+	proxy := netip.MustParsePrefix("10.0.0.0/8")
+	for _, tc := range []struct {
+		name   string
+		opts   []middleware.Option
+		remote string
+		header map[string]string
+		htu    string
+		want   int
+	}{
+		{"the request's own", nil, "", nil, "http://example.com/api/me", 200},
+		{"forwarded headers are not trusted by default", nil, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, "https://api.example.com/api/me", 401},
+		{"a trusted proxy's X-Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example, api.example.com"}, "https://api.example.com/api/me", 200},
+		{"a trusted proxy's Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"Forwarded": `for=1.2.3.4;proto=https;host="api.example.com"`}, "https://api.example.com/api/me", 200},
+		{"an untrusted peer's X-Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, "https://api.example.com/api/me", 401},
+		{"an untrusted peer: its own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Host": "api.example.com"}, "http://example.com/api/me", 200},
+		{"the external URL", []middleware.Option{middleware.WithExternalURL("https://api.example.com/base/")}, "", nil, "https://api.example.com/base/api/me", 200},
+		{"the external URL, not the request's", []middleware.Option{middleware.WithExternalURL("https://api.example.com")}, "", nil, "http://example.com/api/me", 401},
+		{"the external URL wins over a proxy", []middleware.Option{middleware.WithExternalURL("https://api.example.com"), middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1", map[string]string{"X-Forwarded-Host": "other.example", "X-Forwarded-Proto": "https"}, "https://api.example.com/api/me", 200},
+	} {
+		d := newDPoPEnv(t, tc.opts...)
+		req := httptest.NewRequest("GET", "/api/me", nil)
+		if tc.remote != "" {
+			req.RemoteAddr = tc.remote
+		}
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set("Authorization", "DPoP "+d.bound)
+		req.Header.Set("DPoP", d.p.Proof("GET", tc.htu, d.bound, nil, nil))
+		rec := httptest.NewRecorder()
+		d.h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d %q, want %d", tc.name, rec.Code, rec.Header().Values("WWW-Authenticate"), tc.want)
+		}
+	}
+	// The path is the one the client sent, before http.StripPrefix.
+	d := newDPoPEnv(t)
+	h := http.StripPrefix("/v1", d.Guard.Handler(d.Final()))
+	req := httptest.NewRequest("GET", "/v1/me", nil)
+	req.Header.Set("Authorization", "DPoP "+d.bound)
+	req.Header.Set("DPoP", d.p.Proof("GET", "http://example.com/v1/me", d.bound, nil, nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("behind StripPrefix: %d %q", rec.Code, rec.Header().Values("WWW-Authenticate"))
+	}
+}
+
+// A token bound to a TLS client certificate (RFC 8705) passes only on a
+// connection that presented that certificate, over a real TLS server.
+func TestCertificateBoundToken(t *testing.T) {
+	e := guardtest.New(t)
+	srv := httptest.NewUnstartedServer(e.Guard.Handler(e.Final()))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	certA, certB := clientCert(t), clientCert(t)
+	sum := sha256.Sum256(certA.Certificate[0])
+	tok := e.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}))
+	get := func(cert *tls.Certificate) int {
+		tr := srv.Client().Transport.(*http.Transport).Clone()
+		if cert != nil {
+			tr.TLSClientConfig.Certificates = []tls.Certificate{*cert}
+		}
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == 401 && !strings.Contains(resp.Header.Get("WWW-Authenticate"), "client certificate") {
+			t.Errorf("challenge %q", resp.Header.Get("WWW-Authenticate"))
+		}
+		return resp.StatusCode
+	}
+	if got := get(certA); got != 200 {
+		t.Errorf("with its certificate: %d", got)
+	}
+	if got := get(certB); got != 401 {
+		t.Errorf("with another certificate: %d", got)
+	}
+	if got := get(nil); got != 401 {
+		t.Errorf("without a certificate: %d", got)
+	}
+	// Over plain HTTP, never.
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if _, err := e.Guard.Verify(req); !errors.Is(err, middleware.ErrCertificateBinding) {
+		t.Errorf("without TLS: %v", err)
+	}
+	doc := metadataOf(t, mustGuard(t, e, middleware.WithResourceMetadata(middleware.ResourceMetadata{TLSClientCertificateBoundAccessTokens: true})), "/.well-known/oauth-protected-resource")
+	if !strings.Contains(doc, `"tls_client_certificate_bound_access_tokens":true`) {
+		t.Errorf("metadata: %s", doc)
+	}
+}
+
+func mustGuard(t *testing.T, e *guardtest.Env, opts ...middleware.Option) *middleware.Guard {
+	t.Helper()
+	g, err := middleware.New(e.Keys, e.Issuer.URL(), []string{guardtest.Audience}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Rule()
+	return g
+}
+
+// clientCert makes a self-signed client certificate.
+func clientCert(t *testing.T) *tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
