@@ -1,0 +1,108 @@
+// Package redisreplay is a middleware.ReplayStore in Redis, so that every
+// replica of an API shares one memory of the DPoP proofs it accepted (RFC
+// 9449 §11.1): a proof accepted by one replica is a replay at all others.
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	guard, err := middleware.New(keys, issuer, audiences,
+//		middleware.WithReplayStore(redisreplay.New(rdb)))
+//
+// Each accepted proof costs one command, SET key 1 NX PX <ms>: atomic, so
+// of two replicas that see one proof at once exactly one accepts it, and
+// the key expires by itself when the proof does. While Redis cannot be
+// reached the Guard refuses DPoP requests 503 with Retry-After rather than
+// accept replays (middleware.WithInsecureReplayStoreFailOpen says
+// otherwise).
+package redisreplay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// DefaultPrefix is put before every key, so that the proofs share a Redis
+// database with other data safely.
+const DefaultPrefix = "jwtguard:dpop:"
+
+// DefaultTimeout bounds each command: a request waits no longer on Redis.
+const DefaultTimeout = 500 * time.Millisecond
+
+// Store is a middleware.ReplayStore in Redis. It is safe for concurrent
+// use; the client is the caller's to close.
+type Store struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+}
+
+var _ middleware.ReplayStore = (*Store)(nil)
+
+// An Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the prefix of every key. Default: DefaultPrefix.
+// Replicas sharing proofs must use the same one.
+func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
+
+// WithTimeout bounds each command (on top of the request's context).
+// Default: DefaultTimeout.
+func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
+
+// New returns a Store over rdb: a *redis.Client, *redis.ClusterClient,
+// *redis.Ring or failover client.
+func New(rdb redis.UniversalClient, opts ...Option) *Store {
+	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Prefix is the prefix of the Store's keys.
+func (s *Store) Prefix() string { return s.prefix }
+
+// CheckAndSet implements middleware.ReplayStore: SET key 1 NX PX, where
+// the key's life runs until until (at least a millisecond).
+func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	ms := time.Until(until).Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	err := s.rdb.Do(ctx, "SET", s.prefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10)).Err()
+	switch {
+	case errors.Is(err, redis.Nil): // NX: the key was there
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("redisreplay: %w", err)
+	}
+	return false, nil
+}
+
+// Seen implements middleware.ReplayStore: EXISTS key.
+func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	n, err := s.rdb.Exists(ctx, s.prefix+key).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisreplay: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Forget implements middleware.ReplayStore: DEL key.
+func (s *Store) Forget(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.rdb.Del(ctx, s.prefix+key).Err(); err != nil {
+		return fmt.Errorf("redisreplay: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package redisreplay_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtguard/jwtguard/adapters/redisreplay"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// redisServer is a real redis-server on a free loopback port, stopped at
+// the test's end; or the one REDIS_URL names. Without either the test is
+// skipped, unless JWTGUARD_REQUIRE_REDIS is set (CI sets it: there a
+// missing server is a failure, never a silent skip).
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &redisServer{addr: opt.Addr}
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("JWTGUARD_REQUIRE_REDIS") != "" {
+			t.Fatal("redis-server is required (JWTGUARD_REQUIRE_REDIS) and not installed")
+		}
+		t.Skip("no redis-server: install it (apt-get install redis-server) or set REDIS_URL")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port)}
+	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	rdb := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer rdb.Close()
+	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not answer in 10 s")
+		}
+	}
+	return s
+}
+
+func (s *redisServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+func (s *redisServer) client(t *testing.T) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func TestStore(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.client(t)
+	st := redisreplay.New(rdb, redisreplay.WithPrefix(fmt.Sprintf("test:%d:", time.Now().UnixNano())))
+	ctx := context.Background()
+	until := time.Now().Add(300 * time.Millisecond)
+	if replayed, err := st.CheckAndSet(ctx, "k", until); replayed || err != nil {
+		t.Fatalf("first: %v %v", replayed, err)
+	}
+	if replayed, err := st.CheckAndSet(ctx, "k", until); !replayed || err != nil {
+		t.Fatalf("second: %v %v", replayed, err)
+	}
+	if seen, err := st.Seen(ctx, "k"); !seen || err != nil {
+		t.Fatalf("Seen: %v %v", seen, err)
+	}
+	if seen, _ := st.Seen(ctx, "other"); seen {
+		t.Fatal("Seen a key never set")
+	}
+	if err := st.Forget(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if replayed, _ := st.CheckAndSet(ctx, "k", until); replayed {
+		t.Fatal("a forgotten key is still a replay")
+	}
+	// The key expires by itself when the proof does (PX).
+	time.Sleep(time.Until(until) + 100*time.Millisecond)
+	if replayed, _ := st.CheckAndSet(ctx, "k", time.Now().Add(time.Minute)); replayed {
+		t.Fatal("the key outlived its proof")
+	}
+	ttl, err := rdb.PTTL(ctx, st.Prefix()+"k").Result()
+	if err != nil || ttl <= 59*time.Second || ttl > time.Minute {
+		t.Fatalf("PTTL %v %v, want about a minute", ttl, err)
+	}
+}
+
+// Of many replicas that see one proof at once, exactly one accepts it.
+func TestStoreIsAtomic(t *testing.T) {
+	srv := startRedis(t)
+	st := redisreplay.New(srv.client(t), redisreplay.WithPrefix(fmt.Sprintf("atomic:%d:", time.Now().UnixNano())))
+	var accepted atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replayed, err := st.CheckAndSet(context.Background(), "one-proof", time.Now().Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			if !replayed {
+				accepted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("%d of 32 accepted one proof", n)
+	}
+}
+
+// Two Guards sharing one Redis are two replicas: a proof one accepted is a
+// replay at the other. When Redis goes away, DPoP requests are 503 with
+// Retry-After, never accepted unrecorded.
+func TestReplicasShareProofs(t *testing.T) {
+	srv := startRedis(t)
+	prefix := fmt.Sprintf("replicas:%d:", time.Now().UnixNano())
+	a := guardtest.New(t, middleware.WithReplayStore(redisreplay.New(srv.client(t), redisreplay.WithPrefix(prefix))))
+	b, err := middleware.New(a.Keys, a.Issuer.URL(), []string{guardtest.Audience},
+		middleware.WithReplayStore(redisreplay.New(srv.client(t), redisreplay.WithPrefix(prefix))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := guardtest.NewProver("ES256")
+	tok := a.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
+	send := func(h http.Handler, proof string) *http.Response {
+		req := httptest.NewRequest("GET", guardtest.PathMe, nil)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	ha, hb := a.Guard.Handler(a.Final()), b.Handler(a.Final())
+	proof := p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil)
+	if resp := send(ha, proof); resp.StatusCode != 200 {
+		t.Fatalf("replica A: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	resp := send(hb, proof)
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `DPoP realm="api", error="invalid_dpop_proof", error_description="`+guardtest.DescReplay+`", algs="`+guardtest.Algs+`"` {
+		t.Fatalf("replica B, the same proof: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if resp := send(hb, p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil)); resp.StatusCode != 200 {
+		t.Fatalf("replica B, a new proof: %d", resp.StatusCode)
+	}
+
+	srv.stop()
+	if srv.cmd == nil && os.Getenv("REDIS_URL") != "" {
+		t.Skip("a REDIS_URL server is not stopped by the test")
+	}
+	resp = send(ha, p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || len(resp.Header.Values("WWW-Authenticate")) != 0 {
+		t.Fatalf("Redis down: %d %v", resp.StatusCode, resp.Header)
+	}
+	req := httptest.NewRequest("GET", guardtest.PathMe, nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
+	if _, err := b.Verify(req); !errors.Is(err, middleware.ErrReplayStoreUnavailable) {
+		t.Fatalf("Redis down: %v", err)
+	}
+}
