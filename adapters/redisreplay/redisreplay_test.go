@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,74 +15,20 @@ import (
 
 	"github.com/jwtguard/jwtguard/adapters/redisreplay"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/internal/redistest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
-// redisServer is a real redis-server on a free loopback port, stopped at
-// the test's end; or the one REDIS_URL names. Without either the test is
-// skipped, unless JWTGUARD_REQUIRE_REDIS is set (CI sets it: there a
-// missing server is a failure, never a silent skip).
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &redisServer{addr: opt.Addr}
-	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("JWTGUARD_REQUIRE_REDIS") != "" {
-			t.Fatal("redis-server is required (JWTGUARD_REQUIRE_REDIS) and not installed")
-		}
-		t.Skip("no redis-server: install it (apt-get install redis-server) or set REDIS_URL")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port)}
-	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.stop)
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer in 10 s")
-		}
-	}
-	return s
-}
-
-func (s *redisServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-func (s *redisServer) client(t *testing.T) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
+func client(t *testing.T, srv *redistest.Server) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 func TestStore(t *testing.T) {
-	srv := startRedis(t)
-	rdb := srv.client(t)
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
 	st := redisreplay.New(rdb, redisreplay.WithPrefix(fmt.Sprintf("test:%d:", time.Now().UnixNano())))
 	ctx := context.Background()
 	until := time.Now().Add(300 * time.Millisecond)
@@ -121,8 +63,8 @@ func TestStore(t *testing.T) {
 
 // Of many replicas that see one proof at once, exactly one accepts it.
 func TestStoreIsAtomic(t *testing.T) {
-	srv := startRedis(t)
-	st := redisreplay.New(srv.client(t), redisreplay.WithPrefix(fmt.Sprintf("atomic:%d:", time.Now().UnixNano())))
+	srv := redistest.Start(t)
+	st := redisreplay.New(client(t, srv), redisreplay.WithPrefix(fmt.Sprintf("atomic:%d:", time.Now().UnixNano())))
 	var accepted atomic.Int32
 	var wg sync.WaitGroup
 	for range 32 {
@@ -148,11 +90,11 @@ func TestStoreIsAtomic(t *testing.T) {
 // replay at the other. When Redis goes away, DPoP requests are 503 with
 // Retry-After, never accepted unrecorded.
 func TestReplicasShareProofs(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	prefix := fmt.Sprintf("replicas:%d:", time.Now().UnixNano())
-	a := guardtest.New(t, middleware.WithReplayStore(redisreplay.New(srv.client(t), redisreplay.WithPrefix(prefix))))
+	a := guardtest.New(t, middleware.WithReplayStore(redisreplay.New(client(t, srv), redisreplay.WithPrefix(prefix))))
 	b, err := middleware.New(a.Keys, a.Issuer.URL(), []string{guardtest.Audience},
-		middleware.WithReplayStore(redisreplay.New(srv.client(t), redisreplay.WithPrefix(prefix))))
+		middleware.WithReplayStore(redisreplay.New(client(t, srv), redisreplay.WithPrefix(prefix))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +121,7 @@ func TestReplicasShareProofs(t *testing.T) {
 		t.Fatalf("replica B, a new proof: %d", resp.StatusCode)
 	}
 
-	srv.stop()
-	if srv.cmd == nil && os.Getenv("REDIS_URL") != "" {
-		t.Skip("a REDIS_URL server is not stopped by the test")
-	}
+	srv.Stop()
 	resp = send(ha, p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || len(resp.Header.Values("WWW-Authenticate")) != 0 {
 		t.Fatalf("Redis down: %d %v", resp.StatusCode, resp.Header)

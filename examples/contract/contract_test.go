@@ -18,7 +18,6 @@ import (
 
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
-	"github.com/jwtguard/jwtguard/middleware"
 )
 
 // servers are the example servers that must behave identically.
@@ -121,7 +120,9 @@ func start(t *testing.T, name string, env []string, args ...string) *server {
 }
 
 type result struct {
-	Status    int
+	Status int
+	// Challenge is the WWW-Authenticate values, each its own header
+	// field, in order, joined by newlines.
 	Challenge string
 	Retry     string
 	CType     string
@@ -139,11 +140,12 @@ func (s *server) do(t *testing.T, method, path string, headers ...string) result
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	return resultOf(resp)
+}
+
+func resultOf(resp *http.Response) result {
 	b, _ := io.ReadAll(resp.Body)
-	if len(resp.Header.Values("WWW-Authenticate")) > 1 {
-		t.Fatalf("%s %s: several WWW-Authenticate headers", method, path)
-	}
-	return result{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Retry-After"),
+	return result{resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), "\n"), resp.Header.Get("Retry-After"),
 		resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))}
 }
 
@@ -165,28 +167,23 @@ func bearer(tok string) []string { return []string{"Authorization", "Bearer " + 
 // fromTable is a response of the library's one table (guardtest), where
 // every refusal's bytes are written, as this test's result.
 func fromTable(r guardtest.Response) result {
-	if len(r.Challenges) > 1 {
-		panic("the example servers send one challenge")
-	}
-	return result{r.Status, strings.Join(r.Challenges, ""), r.RetryAfter, r.CType, r.Body}
+	return result{r.Status, strings.Join(r.Challenges, "\n"), r.RetryAfter, r.CType, r.Body}
 }
 
-// onAPI is r on a route of the API resource (-audience), whose challenges
-// name its metadata URL (RFC 9728).
-func onAPI(r result) result {
-	r.Challenge += `, resource_metadata="` + middleware.MetadataURL(aud) + `"`
-	return r
-}
+// onAPI is a response of the table's constructors on a route of the API
+// resource (-audience): its challenges name its metadata URL (RFC 9728),
+// and a 401 or 403 names the other scheme (Bearer, DPoP) too.
+func onAPI(r guardtest.Response) result { return fromTable(guardtest.OnResource(r, aud)) }
 
 var (
-	noCredentials = onAPI(fromTable(guardtest.NoCredentials))
-	badRequest    = onAPI(fromTable(guardtest.BadRequest))
+	noCredentials = onAPI(guardtest.NoCredentials)
+	badRequest    = onAPI(guardtest.BadRequest)
 	expiredHint   = invalid("The access token expired")
 )
 
-func invalid(desc string) result { return onAPI(fromTable(guardtest.Invalid(desc))) }
+func invalid(desc string) result { return onAPI(guardtest.Invalid(desc)) }
 
-func forbidden(scope string) result { return onAPI(fromTable(guardtest.Forbidden(scope))) }
+func forbidden(scope string) result { return onAPI(guardtest.Forbidden(scope)) }
 
 // meBody is the JSON of /api/me for the test issuers' default subject.
 func meBody(iss, clientID string, scopes ...string) string {
@@ -325,10 +322,10 @@ search:
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := io.ReadAll(resp.Body)
+			got := resultOf(resp)
 			resp.Body.Close()
-			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != noCredentials.Challenge || strings.TrimSpace(string(b)) != noCredentials.Body {
-				t.Errorf("form-body token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), b)
+			if got != noCredentials {
+				t.Errorf("form-body token: %+v", got)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
@@ -34,7 +35,8 @@ func (s *server) meta(t *testing.T, method, path string) metaResponse {
 
 func doc(resource, issuer string, scopes ...string) string {
 	return `{"resource":"` + resource + `","authorization_servers":["` + issuer + `"],"scopes_supported":["` +
-		strings.Join(scopes, `","`) + `"],"bearer_methods_supported":["header"]}`
+		strings.Join(scopes, `","`) + `"],"bearer_methods_supported":["header"],` +
+		`"dpop_signing_alg_values_supported":["` + strings.ReplaceAll(guardtest.Algs, " ", `","`) + `"]}`
 }
 
 // TestResourceMetadata: the "Resource metadata (RFC 9728)" section on
@@ -70,8 +72,8 @@ func TestResourceMetadata(t *testing.T) {
 			}
 			// Every challenge names the route's resource.
 			for path, want := range map[string]string{
-				"/api/me":      `Bearer realm="api", resource_metadata="https://api.test` + apiPath + `"`,
-				"/admin/stats": `Bearer realm="api", resource_metadata="https://api.test` + adminPath + `"`,
+				"/api/me":      noCredentialsOn("https://api.test" + apiPath),
+				"/admin/stats": noCredentialsOn("https://api.test" + adminPath),
 			} {
 				if got := s.do(t, "GET", path); got.Status != 401 || got.Challenge != want {
 					t.Errorf("%s without a token: %d %q, want %q", path, got.Status, got.Challenge, want)
@@ -90,7 +92,7 @@ func TestResourceMetadata(t *testing.T) {
 			if got := s.meta(t, "GET", "/.well-known/oauth-protected-resource"); got.Status != 200 || got.Body != doc("https://admin.test", iss.URL(), "admin") {
 				t.Errorf("admin on another host: %+v", got)
 			}
-			if got := s.do(t, "GET", "/admin/stats"); got.Challenge != `Bearer realm="api", resource_metadata="https://admin.test/.well-known/oauth-protected-resource"` {
+			if got := s.do(t, "GET", "/admin/stats"); got.Challenge != noCredentialsOn("https://admin.test/.well-known/oauth-protected-resource") {
 				t.Errorf("admin challenge: %q", got.Challenge)
 			}
 
@@ -98,7 +100,7 @@ func TestResourceMetadata(t *testing.T) {
 			s = start(t, name, nil, "-issuer", iss.URL(), "-audience", "api://notes", "-admin-audience", "api://admin")
 			notURL := iss.Mint(jwkstest.WithClaim("aud", "api://notes"))
 			s.waitKeys(t, notURL)
-			if got := s.do(t, "GET", "/api/me"); got.Challenge != `Bearer realm="api"` {
+			if got := s.do(t, "GET", "/api/me"); got.Challenge != "Bearer realm=\"api\"\nDPoP realm=\"api\", algs=\""+guardtest.Algs+"\"" {
 				t.Errorf("audience not a URL: challenge %q", got.Challenge)
 			}
 			for _, path := range []string{"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/notes"} {
@@ -116,4 +118,11 @@ func TestResourceMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noCredentialsOn is the challenges of a request without a token on a
+// route whose resource's metadata URL is metadataURL: Bearer, then DPoP.
+func noCredentialsOn(metadataURL string) string {
+	rm := `, resource_metadata="` + metadataURL + `"`
+	return `Bearer realm="api"` + rm + "\n" + `DPoP realm="api", algs="` + guardtest.Algs + `"` + rm
 }

@@ -68,6 +68,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for i, iss := range issuers[1:] {
 		gopts = append(gopts, middleware.WithIssuer(a.Keys[i+1], iss))
 	}
+	// DPoP (RFC 9449) is accepted beside bearer tokens, the library's
+	// default; these choose its nonces and where proofs are remembered.
+	if cfg.DPoPNonce {
+		gopts = append(gopts, middleware.WithDPoPNonce(nil, 0))
+	}
+	if cfg.ReplayStore != "" && cfg.ReplayStore != "memory" {
+		st, err := parseRedisURL(cfg.ReplayStore)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		gopts = append(gopts, middleware.WithReplayStore(st))
+	}
 	var err error
 	a.Guard, err = middleware.New(a.Keys[0], issuers[0], []string{cfg.Audience}, gopts...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,6 +25,11 @@ type Config struct {
 	Audience      string
 	AdminAudience string
 	Leeway        time.Duration
+	// DPoPNonce makes DPoP proofs carry a nonce this server issued.
+	DPoPNonce bool
+	// ReplayStore is where DPoP proofs' jtis are remembered: "memory", or
+	// a redis:// URL that replicas share.
+	ReplayStore string
 }
 
 // Dev reports whether no issuer was given, so the server runs its own
@@ -33,7 +39,8 @@ func (c Config) Dev() bool { return len(c.Issuers) == 0 }
 // Equal reports whether c and d are the same configuration.
 func (c Config) Equal(d Config) bool {
 	return c.Addr == d.Addr && slices.Equal(c.Issuers, d.Issuers) && c.JWKSURL == d.JWKSURL &&
-		c.Audience == d.Audience && c.AdminAudience == d.AdminAudience && c.Leeway == d.Leeway
+		c.Audience == d.Audience && c.AdminAudience == d.AdminAudience && c.Leeway == d.Leeway &&
+		c.DPoPNonce == d.DPoPNonce && c.ReplayStore == d.ReplayStore
 }
 
 // ParseFlags reads args (without the program name), falling back to the
@@ -62,8 +69,19 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.Audience, "audience", env("OAUTH_AUDIENCE", "https://api.example.com"), "audience every /api/ route requires (env OAUTH_AUDIENCE)")
 	fs.StringVar(&c.AdminAudience, "admin-audience", env("OAUTH_ADMIN_AUDIENCE", ""), "audience /admin/ routes require; default <audience>/admin (env OAUTH_ADMIN_AUDIENCE)")
 	fs.StringVar(&leeway, "leeway", env("OAUTH_LEEWAY", "30s"), "clock-skew leeway for exp/nbf/iat (env OAUTH_LEEWAY)")
+	nonceDefault, err := strconv.ParseBool(env("OAUTH_DPOP_NONCE", "false"))
+	if err != nil {
+		return Config{}, fmt.Errorf("OAUTH_DPOP_NONCE: %q is not true or false", getenv("OAUTH_DPOP_NONCE"))
+	}
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceDefault, "DPoP proofs must carry a nonce this server issued (env OAUTH_DPOP_NONCE)")
+	fs.StringVar(&c.ReplayStore, "replay-store", env("OAUTH_REPLAY_STORE", "memory"), "where DPoP proof jtis are remembered: memory, or redis://host:port/db shared by replicas (env OAUTH_REPLAY_STORE)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if c.ReplayStore != "memory" {
+		if _, err := parseRedisURL(c.ReplayStore); err != nil {
+			return Config{}, fmt.Errorf("-replay-store: %w", err)
+		}
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
