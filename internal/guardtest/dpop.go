@@ -132,7 +132,9 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		}
 		return h
 	}
-	proof := func(tok string, claims, header map[string]any) string { return p.Proof("GET", url, tok, claims, header) }
+	proof := func(tok string, claims, header map[string]any) string {
+		return p.Proof("GET", url, tok, claims, header)
+	}
 	pass := func(name, path string, h http.Header, scopes string) Case {
 		return Case{"DPoP, " + name, path, h, ok(scopes), nil, "ok"}
 	}
