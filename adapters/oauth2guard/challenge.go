@@ -12,8 +12,8 @@ import (
 const ExpiredDescription = "The access token expired"
 
 // IsExpiredHint reports whether resp is a 401 carrying exactly the expired
-// hint: a Bearer challenge (in any WWW-Authenticate field, among any other
-// challenges) with error="invalid_token" and
+// hint: a Bearer or DPoP challenge (in any WWW-Authenticate field, among
+// any other challenges) with error="invalid_token" and
 // error_description="The access token expired". It is exported so that
 // clients that do not use Transport can make the same decision.
 //
@@ -30,7 +30,7 @@ func IsExpiredHint(resp *http.Response) bool {
 	}
 	for _, field := range resp.Header.Values("WWW-Authenticate") {
 		for _, c := range parseChallenges(field) {
-			if strings.EqualFold(c.scheme, "Bearer") &&
+			if (strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) &&
 				c.params["error"] == "invalid_token" &&
 				c.params["error_description"] == ExpiredDescription {
 				return true

@@ -44,4 +44,17 @@
 // bytes.Reader and strings.Reader bodies). Otherwise the 401 is returned
 // as it came. Requests refused with the same stale token share one
 // refresh.
+//
+// DPoP (RFC 9449): with a DPoPKey, the Transport sends DPoP-bound tokens
+// with the DPoP scheme and a fresh proof for each request (its ath over
+// the token, its htu the request's URL without query), answers the API's
+// use_dpop_nonce by sending once more with the nonce, keeps each server's
+// latest nonce for the next proof, and refreshes through the key's
+// TokenClient, so that the new token is bound to the same key:
+//
+//	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+//	dk, err := oauth2guard.NewDPoPKey(key, "")
+//	ctx = context.WithValue(ctx, oauth2.HTTPClient, dk.TokenClient(nil))
+//	tok, err := cfg.Exchange(ctx, code, oauth2.SetAuthURLParam("dpop_jkt", dk.JKT()))
+//	tr := oauth2guard.NewTransport(tok, oauth2guard.ConfigRefresher(cfg), oauth2guard.WithDPoP(dk))
 package oauth2guard

@@ -116,6 +116,7 @@ type Transport struct {
 	onRefresh func(old, new *oauth2.Token)
 	cooldown  time.Duration
 	now       func() time.Time
+	dpop      *DPoPKey // nil: bearer tokens only
 
 	mu       sync.Mutex
 	tok      *oauth2.Token // never mutated; replaced on refresh
@@ -203,14 +204,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
 	}
 
-	sent := authorized(req, tok)
-	resp, err := t.base.RoundTrip(sent)
-	if err == nil && resp.Request == nil {
-		// http.Client follows a redirect chain through Response.Request,
-		// and so does originalRequest; a base that leaves it unset (many
-		// mocks and wrappers do) would break the chain.
-		resp.Request = sent
-	}
+	resp, err := t.send(req, tok, false)
 	if su := stepUpOf(resp, err); su != nil {
 		return nil, su
 	}
@@ -227,18 +221,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
 	}
-	retry := authorized(req, tok)
-	if req.Body != nil && req.Body != http.NoBody {
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, fmt.Errorf("oauth2guard: rewinding request body: %w", err)
-		}
-		retry.Body = body
-	}
-	resp, err = t.base.RoundTrip(retry)
-	if err == nil && resp.Request == nil {
-		resp.Request = retry
-	}
+	resp, err = t.send(req, tok, true)
 	// The renewed token may still be too weak for the route: an expired
 	// token is refused for its age first, then for its level.
 	if su := stepUpOf(resp, err); su != nil {
@@ -321,6 +304,10 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 	go func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
+		if _, ok := rctx.Value(oauth2.HTTPClient).(*http.Client); !ok && t.dpop != nil {
+			// The refreshed token must be bound to the same key.
+			rctx = context.WithValue(rctx, oauth2.HTTPClient, t.dpop.TokenClient(nil))
+		}
 		tok, err := t.refresh(rctx, copyToken(stale))
 		if err == nil && (tok == nil || tok.AccessToken == "") {
 			err = errors.New("oauth2guard: RefreshFunc returned no access token")
@@ -350,13 +337,55 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 	return call
 }
 
+// send sends a clone of req with tok, its body req's own unless rewind
+// asks for a fresh one (GetBody). A DPoP request whose answer asks for a
+// nonce the Transport did not have is sent once more with it (RFC 9449
+// §9), when its body can be sent again.
+func (t *Transport) send(req *http.Request, tok *oauth2.Token, rewind bool) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := t.authorized(req, tok)
+		if err != nil {
+			return nil, err
+		}
+		if (rewind || attempt > 0) && req.Body != nil && req.Body != http.NoBody {
+			if r.Body, err = req.GetBody(); err != nil {
+				return nil, fmt.Errorf("oauth2guard: rewinding request body: %w", err)
+			}
+		}
+		resp, err := t.base.RoundTrip(r)
+		if err == nil && resp.Request == nil {
+			// http.Client follows a redirect chain through Response.Request,
+			// and so does originalRequest; a base that leaves it unset (many
+			// mocks and wrappers do) would break the chain.
+			resp.Request = r
+		}
+		if err != nil || !t.usesDPoP(tok) {
+			return resp, err
+		}
+		fresh := t.dpop.remember(req.URL.String(), resp.Header)
+		if attempt > 0 || !fresh || !isNonceChallenge(resp) || !replayable(req) {
+			return resp, nil
+		}
+		drain(resp)
+	}
+}
+
 // authorized clones req (sharing its body) with tok in the Authorization
-// header. The scheme is always Bearer: that is what the API verifies and
-// what its hint is about, whatever token_type the server reported.
-func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
+// header: the Bearer scheme, or DPoP with a fresh proof (WithDPoP),
+// whatever else token_type says.
+func (t *Transport) authorized(req *http.Request, tok *oauth2.Token) (*http.Request, error) {
 	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return r
+	if !t.usesDPoP(tok) {
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		return r, nil
+	}
+	proof, err := t.dpop.Proof(req.Method, req.URL.String(), tok.AccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: %w", err)
+	}
+	r.Header.Set("Authorization", "DPoP "+tok.AccessToken)
+	r.Header.Set("DPoP", proof)
+	return r, nil
 }
 
 // originalRequest follows a redirect chain back to the request the caller

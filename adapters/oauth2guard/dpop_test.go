@@ -1,0 +1,214 @@
+package oauth2guard_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
+	"github.com/jwtguard/jwtguard/internal/dpop"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// dpopWorld is a jwtguard API that requires DPoP nonces, and a token
+// endpoint that binds tokens to the key of the proof it is sent (cnf.jkt)
+// and asks for its own nonce first, as RFC 9449 §8 describes.
+type dpopWorld struct {
+	iss       *jwkstest.Issuer
+	api       *httptest.Server
+	tokenURL  string
+	apiCalls  atomic.Int32
+	tokenHits atomic.Int32
+	lifetime  atomic.Int64 // of the tokens the endpoint issues, in seconds
+}
+
+func newDPoPWorld(t *testing.T) *dpopWorld {
+	t.Helper()
+	w := &dpopWorld{}
+	w.lifetime.Store(3600)
+	w.iss = jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
+	t.Cleanup(w.iss.Close)
+	g, err := middleware.New(w.iss.NewCache(), w.iss.URL(), []string{"https://api.test"}, middleware.WithDPoPNonce(nil, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, "ok") })
+	w.api = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.apiCalls.Add(1)
+		g.Handler(me).ServeHTTP(rw, r)
+	}))
+	t.Cleanup(w.api.Close)
+	const asNonce = "as-nonce-1"
+	token := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.tokenHits.Add(1)
+		p, err := dpop.Parse(r.Header.Get("DPoP"), keyalg.Supported)
+		if err != nil || p.HTM != "POST" || p.ATH != "" {
+			http.Error(rw, `{"error":"invalid_dpop_proof"}`, http.StatusBadRequest)
+			return
+		}
+		if p.Nonce != asNonce {
+			rw.Header().Set("DPoP-Nonce", asNonce)
+			rw.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(http.StatusBadRequest)
+			io.WriteString(rw, `{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}`)
+			return
+		}
+		_ = r.ParseForm()
+		if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != "rt" {
+			http.Error(rw, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		tok := w.iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}), jwkstest.WithExpiresIn(time.Duration(w.lifetime.Load())*time.Second))
+		rw.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(rw).Encode(map[string]any{"access_token": tok, "token_type": "DPoP", "expires_in": w.lifetime.Load(), "refresh_token": "rt"})
+	}))
+	t.Cleanup(token.Close)
+	w.tokenURL = token.URL
+	return w
+}
+
+func newDPoPKey(t *testing.T) *oauth2guard.DPoPKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := oauth2guard.NewDPoPKey(key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// The whole life of a DPoP-bound token: obtained with a proof (after the
+// authorization server's nonce), sent with proofs (after the API's
+// nonce), refreshed with a proof on the expired hint, and still bound.
+func TestDPoPTokenLife(t *testing.T) {
+	w := newDPoPWorld(t)
+	k := newDPoPKey(t)
+	cfg := &oauth2.Config{ClientID: "cli", Endpoint: oauth2.Endpoint{TokenURL: w.tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, k.TokenClient(nil))
+	first, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: "rt"}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.TokenType != "DPoP" || w.tokenHits.Load() != 2 {
+		t.Fatalf("token %q after %d token requests; want DPoP after 2 (the nonce retry)", first.TokenType, w.tokenHits.Load())
+	}
+	tr := oauth2guard.NewTransport(first, oauth2guard.ConfigRefresher(cfg), oauth2guard.WithDPoP(k), oauth2guard.WithRefreshCooldown(0))
+	client := &http.Client{Transport: tr}
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := client.Get(w.api.URL + "/api/me?x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != 200 || body != "ok" || w.apiCalls.Load() != 2 {
+		t.Fatalf("first call: %d %q after %d API requests; want 200 after 2 (the nonce retry)", code, body, w.apiCalls.Load())
+	}
+	if code, _ := get(); code != 200 || w.apiCalls.Load() != 3 {
+		t.Fatalf("second call: %d after %d API requests; want 200 after 3 (the nonce kept)", code, w.apiCalls.Load())
+	}
+
+	// An expired bound token: the hint comes on the DPoP challenge, the
+	// refresh carries a proof, and the new token is bound to the same key.
+	expired := &oauth2.Token{AccessToken: w.iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": k.JKT()}), jwkstest.WithExpiresIn(-time.Minute)),
+		TokenType: "DPoP", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour)}
+	tr = oauth2guard.NewTransport(expired, oauth2guard.ConfigRefresher(cfg), oauth2guard.WithDPoP(k), oauth2guard.WithRefreshCooldown(0))
+	client.Transport = tr
+	if code, body := get(); code != 200 || body != "ok" || tr.Refreshes() != 1 {
+		t.Fatalf("expired: %d %q after %d refreshes", code, body, tr.Refreshes())
+	}
+	if tr.Token().TokenType != "DPoP" {
+		t.Errorf("refreshed token type %q", tr.Token().TokenType)
+	}
+}
+
+// A Bearer token is sent as one even with a DPoP key; a token with no
+// type is sent with DPoP.
+func TestDPoPSchemeFollowsTokenType(t *testing.T) {
+	var got []string
+	api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got = append(got, strings.Fields(r.Header.Get("Authorization"))[0]+" proof="+boolString(r.Header.Get("DPoP") != ""))
+	}))
+	defer api.Close()
+	k := newDPoPKey(t)
+	for _, typ := range []string{"Bearer", "bearer", "DPoP", ""} {
+		tr := oauth2guard.NewTransport(&oauth2.Token{AccessToken: "t", TokenType: typ, Expiry: time.Now().Add(time.Hour)},
+			func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(k))
+		resp, err := (&http.Client{Transport: tr}).Get(api.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	want := []string{"Bearer proof=false", "Bearer proof=false", "DPoP proof=true", "DPoP proof=true"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("schemes %q, want %q", got, want)
+	}
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// A server that keeps asking for a nonce gets one retry, not a loop; a
+// nonce that is not an RFC 9449 NQCHAR string is never sent back.
+func TestDPoPNonceRetryIsBounded(t *testing.T) {
+	var calls atomic.Int32
+	var lastNonce atomic.Value
+	api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if p, err := dpop.Parse(r.Header.Get("DPoP"), keyalg.Supported); err == nil {
+			lastNonce.Store(p.Nonce)
+		}
+		rw.Header().Set("DPoP-Nonce", "n"+strings.Repeat("x", int(n)))
+		if r.URL.Path == "/bad" {
+			rw.Header().Set("DPoP-Nonce", "bad nonce\"")
+		}
+		rw.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce"`)
+		rw.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer api.Close()
+	tr := oauth2guard.NewTransport(&oauth2.Token{AccessToken: "t", TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(newDPoPKey(t)))
+	resp, err := (&http.Client{Transport: tr}).Get(api.URL + "/loop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || calls.Load() != 2 || lastNonce.Load() != "nx" {
+		t.Fatalf("%d after %d calls, last nonce %v; want 401 after 2 with nonce nx", resp.StatusCode, calls.Load(), lastNonce.Load())
+	}
+	calls.Store(0)
+	tr2 := oauth2guard.NewTransport(&oauth2.Token{AccessToken: "t", TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(newDPoPKey(t)))
+	resp, err = (&http.Client{Transport: tr2}).Get(api.URL + "/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if calls.Load() != 1 {
+		t.Errorf("a malformed nonce caused a retry: %d calls", calls.Load())
+	}
+}
