@@ -273,10 +273,6 @@ type proofRecord struct {
 	until time.Time
 }
 
-// maxReplayKey is the longest key handed to a ReplayStore: a thumbprint,
-// a colon and a jti of at most 256 bytes.
-const maxReplayKey = 300
-
 // bind is the pipeline's "bind the token to the request" stage: a token
 // bound to a key (cnf) is accepted only with the proof of that key the
 // request's scheme calls for, and an unbound one only as policy allows. It

@@ -292,19 +292,19 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 // rule, whose audience the route is for, and have the challenges of the
 // request's scheme.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
-	r2, is, err, verifiedHere, sch, rec := ru.checkShared(r)
-	if err == nil && rec != nil {
-		if err = ru.g.remember(r.Context(), r, rec); err == nil {
+	r2, o := ru.checkShared(r)
+	if o.err == nil && o.rec != nil {
+		if o.err = ru.g.remember(r.Context(), r, o.rec); o.err == nil {
 			// A nested rule that refuses the request forgets it again.
-			verifiedOf(r2.Context(), ru.g).rec = rec
+			verifiedOf(r2.Context(), ru.g).rec = o.rec
 		}
 	}
-	if err != nil && ru.routes != nil {
-		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, err) {
-			return r2, is, ru.g.forRequest(inner.local(err), sch), verifiedHere
+	if o.err != nil && ru.routes != nil {
+		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, o.err) {
+			return r2, o.is, ru.g.forRequest(inner.local(o.err), o.scheme), o.verifiedHere
 		}
 	}
-	return r2, is, ru.g.forRequest(ru.local(err), sch), verifiedHere
+	return r2, o.is, ru.g.forRequest(ru.local(o.err), o.scheme), o.verifiedHere
 }
 
 // ownAudienceRefusal reports whether err is this (outer) rule's refusal of
@@ -319,10 +319,20 @@ func (ru *Rule) ownAudienceRefusal(inner *Rule, err error) bool {
 	return e != inner.res.table[rAudience]
 }
 
+// An outcome is what one pass of the pipeline decided, before its refusal
+// is put in the rule's and the request's terms.
+type outcome struct {
+	claims       *claims.Claims // the verified token's, when nothing refused it
+	is           *issuer        // the token's, when it named one of the Guard's
+	err          error          // the refusal, or nil
+	verifiedHere bool           // the token was verified in this pass, whatever the verdict
+	scheme       scheme         // the request's, for the challenges
+	rec          *proofRecord   // the DPoP proof to record as used, once nothing else refuses
+}
+
 // checkShared is check before the refusal is put in the rule's and the
-// request's terms, and before the proof is remembered: rec is the proof
-// the replay store must record if nothing else refuses the request.
-func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ error, verifiedHere bool, _ scheme, rec *proofRecord) {
+// request's terms, and before the proof is remembered.
+func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 	g := ru.g
 	if v := verifiedOf(r.Context(), g); v != nil {
 		// Verified (and bound) by a rule of this Guard: only authorize.
@@ -333,27 +343,26 @@ func (ru *Rule) checkShared(r *http.Request) (_ *http.Request, _ *issuer, _ erro
 			g.forget(r.Context(), v.rec)
 			v.rec = nil
 		}
-		return r, v.is, err, false, v.scheme, nil
+		return r, outcome{is: v.is, err: err, scheme: v.scheme}
 	}
 	if g.trustContext {
 		if cc, ok := claims.FromContext(r.Context()); ok {
 			// Vouched for by application code: only authorize.
 			is := g.knownIssuer(cc)
 			if is == nil {
-				return r, nil, g.refusals[rIssuer], false, schemeBearer, nil
+				return r, outcome{err: g.refusals[rIssuer]}
 			}
 			if err := is.runChecks(cc); err != nil {
-				return r, is, g.refuse(rClaimsRejected, err), false, schemeBearer, nil
+				return r, outcome{is: is, err: g.refuse(rClaimsRejected, err)}
 			}
-			return r, is, ru.authorize(is, cc), false, schemeBearer, nil
+			return r, outcome{is: is, err: ru.authorize(is, cc)}
 		}
 	}
-	c, is, err, verifiedHere, sch, rec := ru.runShared(r.Context(), r, credentials{})
-	if c != nil {
-		// Verified, even if then refused: an error handler may log who.
-		r = r.WithContext(&verified{Context: r.Context(), claims: c, guard: g, is: is, scheme: sch})
+	o := ru.runShared(r.Context(), r, credentials{})
+	if o.claims != nil {
+		r = r.WithContext(&verified{Context: r.Context(), claims: o.claims, guard: g, is: o.is, scheme: o.scheme})
 	}
-	return r, is, err, verifiedHere, sch, rec
+	return r, o
 }
 
 // knownIssuer is the issuer of claims verified elsewhere, without I/O: a
@@ -380,13 +389,13 @@ type credentials struct {
 
 // run is the pipeline; its refusals name the rule's resource.
 func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*claims.Claims, *issuer, error, bool) {
-	c, is, err, verifiedHere, sch, rec := ru.runShared(ctx, r, cr)
-	if err == nil {
-		if err = ru.g.remember(ctx, r, rec); err != nil {
-			c = nil
+	o := ru.runShared(ctx, r, cr)
+	if o.err == nil {
+		if o.err = ru.g.remember(ctx, r, o.rec); o.err != nil {
+			o.claims = nil
 		}
 	}
-	return c, is, ru.g.forRequest(ru.local(err), sch), verifiedHere
+	return o.claims, o.is, ru.g.forRequest(ru.local(o.err), o.scheme), o.verifiedHere
 }
 
 // runShared is the request pipeline, the one place that decides the order
@@ -394,39 +403,43 @@ func (ru *Rule) run(ctx context.Context, r *http.Request, cr credentials) (*clai
 // already did), verify the token, bind it to the request (the proof of a
 // sender-constrained token's key), authorize it for the rule, and last
 // hand back the DPoP proof for the caller to record as used, once
-// nothing else refuses the request. verifiedHere reports that the token
-// was verified, whatever the verdict after that; sch is the scheme the
-// request used, for its challenges.
-func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) (_ *claims.Claims, _ *issuer, _ error, verifiedHere bool, sch scheme, _ *proofRecord) {
+// nothing else refuses the request.
+func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) outcome {
 	g := ru.g
 	if !cr.found {
 		var rsn reason
 		if cr, rsn = g.extract(r); rsn >= 0 {
-			return nil, nil, g.refusals[rsn], true, cr.scheme, nil
+			return outcome{err: g.refusals[rsn], verifiedHere: true, scheme: cr.scheme}
 		}
 	}
+	o := outcome{verifiedHere: true, scheme: cr.scheme}
 	c, is, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
+	o.is = is
 	if err != nil {
 		if err == g.refusals[rExpired] {
 			// The hint is only for a token that a refresh would make
 			// pass: bound as the request proves, for the route asked.
 			if _, berr := g.bind(ctx, c, cr, r, true); berr != nil {
-				return nil, is, berr, true, cr.scheme, nil
+				o.err = berr
+				return o
 			}
 			if ru.routes != nil && r != nil {
 				err = ru.routeVerdict(r, is, c, err)
 			}
 		}
-		return nil, is, err, true, cr.scheme, nil
+		o.err = err
+		return o
 	}
-	rec, err := g.bind(ctx, c, cr, r, false)
-	if err == nil {
-		err = ru.authorizeScopes(c) // verify checked the audience
+	o.rec, o.err = g.bind(ctx, c, cr, r, false)
+	if o.err == nil {
+		o.err = ru.authorizeScopes(c) // verify checked the audience
 	}
-	if err != nil {
-		return nil, is, err, true, cr.scheme, nil
+	if o.err != nil {
+		o.rec = nil
+		return o
 	}
-	return c, is, nil, true, cr.scheme, rec
+	o.claims = c
+	return o
 }
 
 // authorize is the pipeline's last stage: the rule's audience, then its
