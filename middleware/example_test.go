@@ -202,3 +202,28 @@ func ExampleWithIssuer() {
 	// true false
 	// false true
 }
+
+// DPoP-bound tokens (RFC 9449) are accepted beside bearer tokens by
+// default; these options require them, ask for server nonces that
+// replicas share, and keep the proofs every replica has seen in one
+// store (adapters/redisreplay in production).
+func ExampleWithDPoP() {
+	iss := jwkstest.NewIssuer()
+	defer iss.Close()
+	keys := iss.NewCache()
+	secret := []byte("32 random bytes or more, from your vault")
+	store := middleware.NewMemoryReplayStore(0, nil) // redisreplay.New(rdb) across replicas
+	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example.com"},
+		middleware.WithDPoP(middleware.DPoPRequired),
+		middleware.WithDPoPNonce(secret, 0),
+		middleware.WithReplayStore(store),
+		middleware.WithExternalURL("https://api.example.com")) // htu behind a TLS-terminating proxy
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	g.Handler(me).ServeHTTP(rec, httptest.NewRequest("GET", "/api/me", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 401 DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+}
