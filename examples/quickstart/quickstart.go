@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +51,11 @@ type Report struct {
 	JWKSFetches int64                    // JWKS requests the API made, in all
 	APIRequests int64                    // requests the API verified locally
 	StepUp      *oauth2guard.StepUpError // what the transfer with a password login was asked for
+	// The DPoP variant: the type of the bound token, what a stolen copy
+	// sent as a bearer token got, and the bound token's refreshes.
+	DPoPTokenType string
+	StolenStatus  int
+	DPoPRefreshes int64
 }
 
 // Run plays the walk-through, printing each step to out.
@@ -214,8 +222,62 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 		return nil, err
 	}
 
-	// 7. Counts.
+	// 7. The DPoP variant (RFC 9449): the token is bound to a key only the
+	// client holds (cnf.jkt), and each request carries a fresh proof of it.
+	// A stolen copy of the token is refused; the expired hint and the
+	// refresh work as before, the refresh with a proof, so the new token is
+	// bound to the same key.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := oauth2guard.NewDPoPKey(key, "")
+	if err != nil {
+		return nil, err
+	}
+	dpopCtx := context.WithValue(ctx, oauth2.HTTPClient, dk.TokenClient(record("authorization server")))
+	dtok, err := cc.Token(dpopCtx)
+	if err != nil {
+		return nil, fmt.Errorf("getting a DPoP-bound token: %w", err)
+	}
+	rep.DPoPTokenType = dtok.TokenType
+	say("authorization server → client: a %s access token bound to the client's key (cnf.jkt %s), and a refresh token bound to it too",
+		dtok.TokenType, dk.JKT())
+	dexpiry := dtok.Expiry
+	dtok.Expiry = time.Time{}
+	stolen := dtok.AccessToken
+	dtr := oauth2guard.NewTransport(dtok, func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+		n, err := refresh(dpopCtx, stale) // with a proof of the same key
+		if n != nil {
+			n.Expiry = time.Time{}
+		}
+		return n, err
+	}, oauth2guard.WithBase(record("API")), oauth2guard.WithDPoP(dk), oauth2guard.WithOnRefresh(func(_, _ *oauth2.Token) {
+		say("client: the hint said expired, so it refreshed with a proof of its key; retrying once with a new proof")
+	}))
+	client = &http.Client{Transport: dtr}
+	if _, err := call("GET", "/api/me"); err != nil {
+		return nil, err
+	}
+	client = &http.Client{Transport: oauth2guard.NewTransport(&oauth2.Token{AccessToken: stolen, TokenType: "Bearer"}, refresh, oauth2guard.WithBase(record("API")))}
+	say("thief: sends a stolen copy of the DPoP-bound token, without the key")
+	if rep.StolenStatus, err = call("GET", "/api/me"); err != nil {
+		return nil, err
+	}
+	say("… the DPoP-bound token expires …")
+	select {
+	case <-time.After(time.Until(dexpiry) + 100*time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	client = &http.Client{Transport: dtr}
+	if _, err := call("GET", "/api/me"); err != nil {
+		return nil, err
+	}
+
+	// 8. Counts.
 	rep.Refreshes = tr.Refreshes()
+	rep.DPoPRefreshes = dtr.Refreshes()
 	rep.JWKSFetches = iss.JWKSFetches()
 	rep.APIRequests = apiRequests.Load()
 	say("counts: the API verified %d requests locally and fetched the issuer's keys %d times; the client refreshed its token %d time(s)",

@@ -37,6 +37,12 @@ func TestRun(t *testing.T) {
 		{"API", "GET", "/api/me", 200, ""},                                                                               //    verified after rotation
 		{"API", "POST", "/api/transfers", 401, `Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="urn:example:acr:mfa", max_age="300"` + meta}, // 6. step-up
 		{"API", "POST", "/api/transfers", 201, ""}, //    after a multi-factor login
+		{"authorization server", "POST", "/token", 200, ""}, // 7. a DPoP-bound token
+		{"API", "GET", "/api/me", 200, ""},                  //    with a proof
+		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token is bound to a key that the request does not prove"` + meta}, // a stolen copy
+		{"API", "GET", "/api/me", 401, `DPoP realm="api", error="invalid_token", error_description="The access token expired", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"` + meta}, // expired hint, on DPoP
+		{"authorization server", "POST", "/token", 200, ""}, //    refresh with a proof
+		{"API", "GET", "/api/me", 200, ""},                  //    retry, bound to the same key
 	}
 	if len(rep.Exchanges) != len(want) {
 		t.Fatalf("%d exchanges, want %d:\n%s", len(rep.Exchanges), len(want), out.String())
@@ -56,16 +62,19 @@ func TestRun(t *testing.T) {
 	if rep.StepUp == nil || len(rep.StepUp.ACRValues) != 1 || rep.StepUp.ACRValues[0] != "urn:example:acr:mfa" || rep.StepUp.MaxAge != 300*time.Second {
 		t.Errorf("step-up request %+v", rep.StepUp)
 	}
-	// 7. One fetch at start-up, one for the rotated kid; seven requests.
-	if rep.JWKSFetches != 2 || rep.APIRequests != 7 {
-		t.Errorf("JWKS fetches %d, API requests %d; want 2 and 7", rep.JWKSFetches, rep.APIRequests)
+	if rep.DPoPTokenType != "DPoP" || rep.StolenStatus != 401 || rep.DPoPRefreshes != 1 {
+		t.Errorf("DPoP: token type %q, a stolen copy got %d, %d refreshes; want DPoP, 401, 1", rep.DPoPTokenType, rep.StolenStatus, rep.DPoPRefreshes)
+	}
+	// 8. One fetch at start-up, one for the rotated kid; eleven requests.
+	if rep.JWKSFetches != 2 || rep.APIRequests != 11 {
+		t.Errorf("JWKS fetches %d, API requests %d; want 2 and 11", rep.JWKSFetches, rep.APIRequests)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if !strings.Contains(line, ":") {
 			t.Errorf("line is not 'who → whom: what': %q", line)
 		}
 	}
-	if !strings.Contains(out.String(), "counts: the API verified 7 requests locally and fetched the issuer's keys 2 times") {
+	if !strings.Contains(out.String(), "counts: the API verified 11 requests locally and fetched the issuer's keys 2 times") {
 		t.Errorf("counts line missing:\n%s", out.String())
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
@@ -91,26 +92,26 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	if err1 != nil || err2 != nil || err3 != nil || !jsonscan.Valid(header) || !jsonscan.Valid(payload) {
 		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
 	}
-	hm, ok := members(header)
-	if !ok {
+	var hm [4][]byte // typ, alg, jwk, crit
+	if !pick(header, headerNames, hm[:]) {
 		return nil, fmt.Errorf("%w: header is not an object with unique members", ErrMalformed)
 	}
-	if typ, ok := jsonscan.String(hm["typ"]); !ok || typ != "dpop+jwt" {
+	if typ, ok := jsonscan.String(hm[0]); !ok || typ != "dpop+jwt" {
 		return nil, ErrType
 	}
-	if _, crit := hm["crit"]; crit {
+	if hm[3] != nil {
 		return nil, fmt.Errorf("%w: crit names extensions this verifier does not understand", ErrMalformed)
 	}
-	algName, ok := jsonscan.String(hm["alg"])
+	algName, ok := jsonscan.String(hm[1])
 	alg := keyalg.Lookup(algName)
 	if !ok || alg == nil || !slices.Contains(algs, algName) {
 		return nil, ErrAlgorithm
 	}
-	raw, ok := hm["jwk"]
-	if !ok {
+	raw := hm[2]
+	if raw == nil {
 		return nil, fmt.Errorf("%w: no jwk", ErrKey)
 	}
-	pub, jkt, err := PublicKey(raw)
+	pub, jkt, err := keys.publicKey(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -127,31 +128,52 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	return p, nil
 }
 
+// The members Parse reads, in the order of its arrays.
+var (
+	headerNames = []string{"typ", "alg", "jwk", "crit"}
+	claimNames  = []string{"htm", "htu", "jti", "iat", "ath", "nonce"}
+)
+
+// pick sets out[i] to the raw value of obj's member names[i] (nil when
+// absent), refusing an object jsonscan.Members refuses (a repeated name
+// among them). No map: a proof is read on every request.
+func pick(obj []byte, names []string, out [][]byte) bool {
+	return jsonscan.Members(obj, func(name, value []byte) bool {
+		for i, n := range names {
+			if string(name) == n {
+				out[i] = value
+				break
+			}
+		}
+		return true
+	})
+}
+
 func (p *Proof) readClaims(payload []byte) error {
-	cm, ok := members(payload)
-	if !ok {
+	var cm [6][]byte // htm, htu, jti, iat, ath, nonce
+	if !pick(payload, claimNames, cm[:]) {
 		return fmt.Errorf("%w: claims are not an object with unique members", ErrMalformed)
 	}
 	var okHTM, okHTU, okJTI bool
-	p.HTM, okHTM = jsonscan.String(cm["htm"])
-	p.HTU, okHTU = jsonscan.String(cm["htu"])
-	p.JTI, okJTI = jsonscan.String(cm["jti"])
+	p.HTM, okHTM = jsonscan.String(cm[0])
+	p.HTU, okHTU = jsonscan.String(cm[1])
+	p.JTI, okJTI = jsonscan.String(cm[2])
 	if !okHTM || !okHTU || p.HTM == "" || p.HTU == "" {
 		return fmt.Errorf("%w: htm and htu must be non-empty strings", ErrClaims)
 	}
 	if !okJTI || p.JTI == "" || len(p.JTI) > maxJTI {
 		return fmt.Errorf("%w: jti must be a string of 1 to %d bytes", ErrClaims, maxJTI)
 	}
-	iat, ok := number(cm["iat"])
+	iat, ok := number(cm[3])
 	if !ok {
 		return fmt.Errorf("%w: iat must be a number of seconds", ErrClaims)
 	}
 	p.IAT = time.Unix(int64(iat), int64((iat-math.Floor(iat))*1e9)).UTC()
-	for name, field := range map[string]*string{"ath": &p.ATH, "nonce": &p.Nonce} {
-		if v, present := cm[name]; present {
+	for i, field := range [2]*string{&p.ATH, &p.Nonce} {
+		if v := cm[4+i]; v != nil {
 			s, ok := jsonscan.String(v)
 			if !ok || s == "" {
-				return fmt.Errorf("%w: %s must be a non-empty string", ErrClaims, name)
+				return fmt.Errorf("%w: %s must be a non-empty string", ErrClaims, claimNames[4+i])
 			}
 			*field = s
 		}
@@ -181,12 +203,7 @@ func (p *Proof) Check(e Expect) error {
 	if p.HTM != e.Method {
 		return ErrMethod
 	}
-	want, err := NormalizeURI(e.URL)
-	if err != nil {
-		return fmt.Errorf("%w: the request URL: %w", ErrURI, err)
-	}
-	got, err := NormalizeURI(p.HTU)
-	if err != nil || got != want {
+	if !sameURI(p.HTU, e.URL) {
 		return ErrURI
 	}
 	if d := p.IAT.Sub(e.Now); d > e.Window || d < -e.Window {
@@ -277,6 +294,53 @@ func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
 		return ed25519.PublicKey(bytes.Clone(xb)), thumbprint(`{"crv":"Ed25519","kty":"OKP","x":"` + x + `"}`), nil
 	}
 	return nil, "", fmt.Errorf("%w: kty %q", ErrKey, kty)
+}
+
+// keyCache remembers the keys of JWKs already read, by their exact bytes:
+// a client signs every proof with one key, and reading it again costs
+// more than the rest of the proof's checks (an RSA modulus is prepared
+// for each new *rsa.PublicKey, an EC point is validated). Bounded in
+// entries and in the size of what it keeps; full, it starts over. What it
+// holds is a pure function of the bytes, so nobody can poison it, only
+// make it miss.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	pub crypto.PublicKey
+	jkt string
+}
+
+const (
+	maxCachedKeys    = 1024
+	maxCachedJWKSize = 2048 // an RSA-4096 JWK is about 750 bytes
+)
+
+var keys = &keyCache{m: map[string]cachedKey{}}
+
+func (c *keyCache) publicKey(raw []byte) (crypto.PublicKey, string, error) {
+	if len(raw) > maxCachedJWKSize {
+		return PublicKey(raw)
+	}
+	c.mu.Lock()
+	k, ok := c.m[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return k.pub, k.jkt, nil
+	}
+	pub, jkt, err := PublicKey(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedKeys {
+		clear(c.m)
+	}
+	c.m[string(raw)] = cachedKey{pub, jkt}
+	c.mu.Unlock()
+	return pub, jkt, nil
 }
 
 // thumbprint is RFC 7638 §3: base64url SHA-256 of the canonical JSON.

@@ -419,3 +419,79 @@ func BenchmarkMemoryStore(b *testing.B) {
 		}
 	}
 }
+
+// FuzzThumbprint: PublicKey never panics, and for every JWK it accepts the
+// thumbprint is the one an independent RFC 7638 computation (encoding/json
+// over the required members) gives, and the key is the one the members
+// describe.
+func FuzzThumbprint(f *testing.F) {
+	for _, alg := range []string{"RS256", "ES256", "ES384", "ES512", "EdDSA"} {
+		b, _ := json.Marshal(newTestKey(f, alg).jwk)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}`))
+	f.Add([]byte(`{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		pub, jkt, err := PublicKey(raw)
+		if err != nil {
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("accepted a JWK encoding/json refuses: %v", err)
+		}
+		if _, ok := m["kty"].(string); !ok {
+			t.Fatalf("accepted a JWK without a string kty: %s", raw)
+		}
+		if want := independentThumbprint(m); jkt != want {
+			t.Fatalf("thumbprint %s, independent %s, of %s", jkt, want, raw)
+		}
+		// The key is the members': its own JWK has the same thumbprint.
+		if got := independentThumbprint(testJWK(pub)); got != jkt {
+			t.Fatalf("the key's own JWK has thumbprint %s, the published one %s", got, jkt)
+		}
+	})
+}
+
+// BenchmarkProof is a proof's whole check (Parse, then Check against the
+// request and token) beside its signature check alone, per algorithm:
+// the difference is what DPoP costs beyond the cryptography.
+func BenchmarkProof(b *testing.B) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		k := newTestKey(b, alg)
+		s, err := NewSigner(k.priv, alg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok := strings.Repeat("t", 800)
+		now := time.Now()
+		proof, err := s.Proof("GET", "https://api.example.com/api/me", tok, "", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg+"/parse-and-check", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Parse(proof, keyalg.Supported)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Check(Expect{Method: "GET", URL: "https://api.example.com/api/me", Now: now, Window: time.Minute, AccessToken: tok, JKT: s.JKT()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(alg+"/signature-only", func(b *testing.B) {
+			i := strings.LastIndexByte(proof, '.')
+			sig, _ := enc.DecodeString(proof[i+1:])
+			a := keyalg.Lookup(alg)
+			pub := k.priv.Public()
+			b.ReportAllocs()
+			for b.Loop() {
+				if !a.Verify([]byte(proof[:i]), sig, pub) {
+					b.Fatal("bad signature")
+				}
+			}
+		})
+	}
+}

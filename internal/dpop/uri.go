@@ -43,6 +43,61 @@ func NormalizeURI(u string) (string, error) {
 	return scheme + "://" + host + path, nil
 }
 
+// sameURI reports whether htu names the request URL u, as Check compares
+// them: equal once the query and fragment are dropped (the usual case,
+// with nothing to normalise), or equal after NormalizeURI.
+func sameURI(htu, u string) bool {
+	if stripQuery(htu) == stripQuery(u) && plainURI(u) {
+		return true
+	}
+	want, err := NormalizeURI(u)
+	if err != nil {
+		return false
+	}
+	got, err := NormalizeURI(htu)
+	return err == nil && got == want
+}
+
+func stripQuery(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// plainURI reports whether u is already in normal form as far as a byte
+// comparison can tell: a lower-case http or https scheme, then a host and
+// path with no upper-case letter, percent sign, dot segment or empty path.
+// Anything else takes the slow path through NormalizeURI.
+func plainURI(u string) bool {
+	u = stripQuery(u)
+	var rest string
+	switch {
+	case strings.HasPrefix(u, "https://"):
+		rest = u[len("https://"):]
+	case strings.HasPrefix(u, "http://"):
+		rest = u[len("http://"):]
+	default:
+		return false
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash <= 0 {
+		return false // no host, or no path
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c >= 'A' && c <= 'Z' || c == '%' || c == '@' || c == '\\' {
+			return false
+		}
+	}
+	host := rest[:slash]
+	if strings.HasSuffix(host, ":80") || strings.HasSuffix(host, ":443") || strings.HasSuffix(host, ":") {
+		return false
+	}
+	path := rest[slash:]
+	return !strings.Contains(path, "/./") && !strings.Contains(path, "/../") && !strings.HasSuffix(path, "/.") && !strings.HasSuffix(path, "/..") && !strings.Contains(path, "//")
+}
+
 // normalizePercents upper-cases percent-encodings and decodes those of
 // unreserved characters (RFC 3986 §6.2.2.1–6.2.2.2).
 func normalizePercents(s string) (string, bool) {

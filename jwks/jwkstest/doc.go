@@ -9,7 +9,10 @@
 //     <server>/.well-known/oauth-authorization-server<issuer path>,
 //   - a JSON Web Key Set at <issuer>/jwks.json (built with
 //     github.com/MicahParks/jwkset),
-//   - a tiny client-credentials / refresh-token endpoint at <server>/token.
+//   - a tiny client-credentials / refresh-token endpoint at <server>/token;
+//     a request with a DPoP proof (RFC 9449 §5) gets a token bound to the
+//     proof's key (cnf.jkt, token_type DPoP), and its refresh token is
+//     honoured only with a proof of the same key.
 //
 // Tokens are real JWTs signed with real, freshly generated keys (RSA 2048,
 // ECDSA P-256/P-384/P-521, Ed25519); nothing about the cryptography is mocked.

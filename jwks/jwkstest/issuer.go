@@ -130,6 +130,7 @@ type grant struct {
 	resource []string
 	sub      string
 	lifetime time.Duration
+	jkt      string // the DPoP key its tokens and refresh token are bound to; "" for bearer
 }
 
 // Issuer is a fake OAuth 2.0 authorization server running on a loopback

@@ -1,11 +1,15 @@
 package jwkstest
 
 import (
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/dpop"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
 // tokenResponse is the RFC 6749 §5.1 access token response.
@@ -74,6 +78,20 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// DPoP (RFC 9449 §5): a request with a proof gets a token bound to the
+	// proof's key, and its refresh token stays bound to that key.
+	jkt, ok := i.tokenProof(w, r)
+	if !ok {
+		return
+	}
+	switch {
+	case isNew:
+		g.jkt = jkt
+	case g.jkt != jkt:
+		tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is bound to another DPoP key, or to none")
+		return
+	}
+
 	lifetime := g.lifetime
 	if s := r.Form.Get("expires_in"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 32)
@@ -98,6 +116,11 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if g.scope != "" {
 		opts = append(opts, WithClaim("scope", g.scope))
 	}
+	tokenType := "Bearer"
+	if g.jkt != "" {
+		opts = append(opts, WithClaim("cnf", map[string]any{"jkt": g.jkt}))
+		tokenType = "DPoP"
+	}
 	token, err := i.mintToken(opts...)
 	if err != nil {
 		tokenError(w, http.StatusInternalServerError, "server_error", err.Error())
@@ -119,7 +142,7 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:  token,
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    int64(lifetime / time.Second),
 		Scope:        g.scope,
 		RefreshToken: refreshToken,
@@ -143,4 +166,32 @@ func tokenError(w http.ResponseWriter, status int, code, description string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, status, tokenErrorResponse{Error: code, Description: description})
+}
+
+// tokenProof checks a token request's DPoP proof, when it has one, and
+// returns the thumbprint of its key; ok is false when it refused the
+// request. The proof must be for POST to this token endpoint, made within
+// a minute, without ath (RFC 9449 §4.3).
+func (i *Issuer) tokenProof(w http.ResponseWriter, r *http.Request) (jkt string, ok bool) {
+	proofs := r.Header.Values("DPoP")
+	switch len(proofs) {
+	case 0:
+		return "", true
+	case 1:
+	default:
+		tokenError(w, http.StatusBadRequest, "invalid_dpop_proof", "more than one DPoP header")
+		return "", false
+	}
+	p, err := dpop.Parse(proofs[0], keyalg.Supported)
+	if err == nil {
+		err = p.Check(dpop.Expect{Method: http.MethodPost, URL: i.TokenURL(), Now: i.cfg.now(), Window: time.Minute})
+	}
+	if err == nil && p.ATH != "" {
+		err = errors.New("a token request's proof has no ath")
+	}
+	if err != nil {
+		tokenError(w, http.StatusBadRequest, "invalid_dpop_proof", err.Error())
+		return "", false
+	}
+	return p.JKT, true
 }
