@@ -264,7 +264,7 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 	if rep.StolenStatus, err = call("GET", "/api/me"); err != nil {
 		return nil, err
 	}
-	say("… the DPoP-bound token expires …")
+	say("… %v pass: the DPoP-bound token expires …", life)
 	select {
 	case <-time.After(time.Until(dexpiry) + 100*time.Millisecond):
 	case <-ctx.Done():
