@@ -1,5 +1,5 @@
-// Package middleware verifies OAuth 2.0 bearer access tokens (RFC 6750,
-// RFC 9068) in net/http servers, locally: no call to the authorization
+// Package middleware verifies OAuth 2.0 access tokens (RFC 6750, RFC 9068;
+// DPoP-bound ones, RFC 9449) in net/http servers, locally: no call to the authorization
 // server per request, only a signature check against its cached keys.
 //
 // A Guard checks, in this order: the Authorization header (RFC 6750 §2.1);
@@ -41,6 +41,15 @@
 // matching one sentinel (ErrNoToken, ErrMalformedRequest, ErrInvalidToken
 // and its reasons, ErrTokenExpired, ErrInsufficientScope and
 // ErrClaimRequirement, ErrKeysUnavailable) for custom error handlers.
+//
+// Sender-constrained tokens are accepted only with the proof of their key:
+// a DPoP-bound token (cnf.jkt, RFC 9449) with "Authorization: DPoP" and a
+// fresh proof in the DPoP header, checked after the token and remembered
+// by a ReplayStore so it is accepted once; a certificate-bound token
+// (cnf x5t#S256, RFC 8705) only over a TLS connection that presented that
+// certificate. A bound token is never accepted as a bearer token. With
+// DPoP allowed (the default; WithDPoP), each 401 and 403 names both
+// schemes, the request's first. WithDPoPNonce adds server nonces.
 //
 // The package never imports a key cache: it consumes the small KeySet
 // interface, which jwks.Cache implements.

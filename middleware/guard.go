@@ -393,7 +393,10 @@ func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
 // header: the same checks, the same token cache, the same *Error values
 // to translate into the transport's own refusal. Getting the token out of
 // the transport is the caller's job; it is not checked for a scheme.
-// Rule.VerifyToken does the same for a route's requirements.
+// There is no request to prove a key with, so a sender-constrained token
+// (DPoP or certificate-bound) is refused (ErrBoundToken,
+// ErrCertificateBinding). Rule.VerifyToken does the same for a route's
+// requirements.
 func (g *Guard) VerifyToken(ctx context.Context, token string) (*claims.Claims, error) {
 	return g.rule.VerifyToken(ctx, token)
 }
