@@ -172,10 +172,8 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 
 	// 3. The token expires; the API says so; the client refreshes and retries.
 	say("… %v pass: the access token expires …", life)
-	select {
-	case <-time.After(time.Until(expiry) + 100*time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := sleepPast(ctx, expiry); err != nil {
+		return nil, err
 	}
 	if _, err := call("GET", "/api/me"); err != nil {
 		return nil, err
@@ -265,10 +263,8 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 		return nil, err
 	}
 	say("… %v pass: the DPoP-bound token expires …", life)
-	select {
-	case <-time.After(time.Until(dexpiry) + 100*time.Millisecond):
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := sleepPast(ctx, dexpiry); err != nil {
+		return nil, err
 	}
 	client = &http.Client{Transport: dtr}
 	if _, err := call("GET", "/api/me"); err != nil {
@@ -286,6 +282,16 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 		return rep, errors.New("the API fetched keys as often as it served requests")
 	}
 	return rep, nil
+}
+
+// sleepPast waits until a moment after t, or until ctx is done.
+func sleepPast(ctx context.Context, t time.Time) error {
+	select {
+	case <-time.After(time.Until(t) + 100*time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
