@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
@@ -85,40 +86,21 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
 	}
-	enc := base64.RawURLEncoding.Strict()
-	header, err1 := enc.DecodeString(h64)
-	payload, err2 := enc.DecodeString(p64)
-	sig, err3 := enc.DecodeString(s64)
-	if err1 != nil || err2 != nil || err3 != nil || !jsonscan.Valid(header) || !jsonscan.Valid(payload) {
-		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
-	}
-	var hm [4][]byte // typ, alg, jwk, crit
-	if !pick(header, headerNames, hm[:]) {
-		return nil, fmt.Errorf("%w: header is not an object with unique members", ErrMalformed)
-	}
-	if typ, ok := jsonscan.String(hm[0]); !ok || typ != "dpop+jwt" {
-		return nil, ErrType
-	}
-	if hm[3] != nil {
-		return nil, fmt.Errorf("%w: crit names extensions this verifier does not understand", ErrMalformed)
-	}
-	algName, ok := jsonscan.String(hm[1])
-	alg := keyalg.Lookup(algName)
-	if !ok || alg == nil || !slices.Contains(algs, algName) {
-		return nil, ErrAlgorithm
-	}
-	raw := hm[2]
-	if raw == nil {
-		return nil, fmt.Errorf("%w: no jwk", ErrKey)
-	}
-	pub, jkt, err := keys.publicKey(raw)
+	h, err := headers.get(h64)
 	if err != nil {
 		return nil, err
 	}
-	if !alg.Fits(pub) {
-		return nil, fmt.Errorf("%w: a %T does not fit %s", ErrKey, pub, algName)
+	if !slices.Contains(algs, h.alg.Name) {
+		return nil, ErrAlgorithm
 	}
-	if !alg.Verify([]byte(proof[:len(h64)+1+len(p64)]), sig, pub) {
+	enc := base64.RawURLEncoding.Strict()
+	payload, err1 := enc.DecodeString(p64)
+	sig, err2 := enc.DecodeString(s64)
+	if err1 != nil || err2 != nil || !jsonscan.Valid(payload) {
+		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
+	}
+	alg, pub, jkt, algName := h.alg, h.pub, h.jkt, h.alg.Name
+	if !alg.Verify(readOnlyBytes(proof[:len(h64)+1+len(p64)]), sig, pub) {
 		return nil, ErrSignature
 	}
 	p := &Proof{Alg: algName, JKT: jkt}
@@ -210,8 +192,10 @@ func (p *Proof) Check(e Expect) error {
 		return ErrTime
 	}
 	if e.AccessToken != "" {
-		sum := sha256.Sum256([]byte(e.AccessToken))
-		if p.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		sum := sha256.Sum256(readOnlyBytes(e.AccessToken))
+		var ath [sha256.Size]byte
+		n, err := base64.RawURLEncoding.Strict().Decode(ath[:], readOnlyBytes(p.ATH))
+		if err != nil || n != len(ath) || len(p.ATH) != base64.RawURLEncoding.EncodedLen(len(ath)) || ath != sum {
 			return ErrATH
 		}
 	}
@@ -296,51 +280,90 @@ func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
 	return nil, "", fmt.Errorf("%w: kty %q", ErrKey, kty)
 }
 
-// keyCache remembers the keys of JWKs already read, by their exact bytes:
-// a client signs every proof with one key, and reading it again costs
-// more than the rest of the proof's checks (an RSA modulus is prepared
-// for each new *rsa.PublicKey, an EC point is validated). Bounded in
-// entries and in the size of what it keeps; full, it starts over. What it
-// holds is a pure function of the bytes, so nobody can poison it, only
-// make it miss.
-type keyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedKey
-}
-
-type cachedKey struct {
+// A proofHeader is what a proof's header says once checked: its alg, and
+// its jwk's key and thumbprint.
+type proofHeader struct {
+	alg *keyalg.Alg
 	pub crypto.PublicKey
 	jkt string
 }
 
+// parseHeader checks a proof's encoded header: base64url of a JSON object
+// with typ dpop+jwt exactly, no crit, an asymmetric alg, and a public jwk
+// that fits it.
+func parseHeader(h64 string) (*proofHeader, error) {
+	header, err := base64.RawURLEncoding.Strict().DecodeString(h64)
+	if err != nil || !jsonscan.Valid(header) {
+		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
+	}
+	var hm [4][]byte // typ, alg, jwk, crit
+	if !pick(header, headerNames, hm[:]) {
+		return nil, fmt.Errorf("%w: header is not an object with unique members", ErrMalformed)
+	}
+	if typ, ok := jsonscan.String(hm[0]); !ok || typ != "dpop+jwt" {
+		return nil, ErrType
+	}
+	if hm[3] != nil {
+		return nil, fmt.Errorf("%w: crit names extensions this verifier does not understand", ErrMalformed)
+	}
+	algName, ok := jsonscan.String(hm[1])
+	alg := keyalg.Lookup(algName)
+	if !ok || alg == nil {
+		return nil, ErrAlgorithm
+	}
+	if hm[2] == nil {
+		return nil, fmt.Errorf("%w: no jwk", ErrKey)
+	}
+	pub, jkt, err := PublicKey(hm[2])
+	if err != nil {
+		return nil, err
+	}
+	if !alg.Fits(pub) {
+		return nil, fmt.Errorf("%w: a %T does not fit %s", ErrKey, pub, algName)
+	}
+	return &proofHeader{alg, pub, jkt}, nil
+}
+
+// headerCache remembers checked proof headers by their encoded bytes: a
+// client's proofs all have one header (its key's), and checking it again
+// costs more than the rest of a proof (base64 and JSON of the jwk, an RSA
+// modulus prepared for each new *rsa.PublicKey, an EC point validated).
+// Bounded in entries and in the size of what it keeps; full, it starts
+// over. A header's verdict is a function of its bytes alone, so nobody can
+// poison it, only make it miss; refusals are not kept.
+type headerCache struct {
+	mu sync.Mutex
+	m  map[string]*proofHeader
+}
+
 const (
-	maxCachedKeys    = 1024
-	maxCachedJWKSize = 2048 // an RSA-4096 JWK is about 750 bytes
+	maxCachedHeaders    = 1024
+	maxCachedHeaderSize = 2048 // an RSA-4096 proof's header is about 1 KiB encoded
 )
 
-var keys = &keyCache{m: map[string]cachedKey{}}
+var headers = &headerCache{m: map[string]*proofHeader{}}
 
-func (c *keyCache) publicKey(raw []byte) (crypto.PublicKey, string, error) {
-	if len(raw) > maxCachedJWKSize {
-		return PublicKey(raw)
+func (c *headerCache) get(h64 string) (*proofHeader, error) {
+	if len(h64) > maxCachedHeaderSize {
+		return parseHeader(h64)
 	}
 	c.mu.Lock()
-	k, ok := c.m[string(raw)]
+	h, ok := c.m[h64]
 	c.mu.Unlock()
 	if ok {
-		return k.pub, k.jkt, nil
+		return h, nil
 	}
-	pub, jkt, err := PublicKey(raw)
+	h, err := parseHeader(h64)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.m) >= maxCachedKeys {
+	if len(c.m) >= maxCachedHeaders {
 		clear(c.m)
 	}
-	c.m[string(raw)] = cachedKey{pub, jkt}
+	c.m[strings.Clone(h64)] = h // not a substring of the proof, which it would keep alive
 	c.mu.Unlock()
-	return pub, jkt, nil
+	return h, nil
 }
 
 // thumbprint is RFC 7638 §3: base64url SHA-256 of the canonical JSON.
@@ -370,4 +393,12 @@ func number(v []byte) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// readOnlyBytes is s as a byte slice without a copy, for functions that
+// only read their input (hashes, signature checks, base64 decoding):
+// every proof costs them, and a copy of the signed text is most of a
+// proof's allocation.
+func readOnlyBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
