@@ -46,9 +46,10 @@ func TestImportsPointInward(t *testing.T) {
 		allowed []string // prefixes
 	}{
 		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx"}},
-		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx", mod + "/internal/loopback"}},
+		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx", mod + "/internal/loopback", mod + "/internal/dpop"}},
 		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/clock", mod + "/internal/loopback"}},
-		{mod + "/adapters/oauth2guard", []string{"golang.org/x/oauth2", mod + "/internal/loopback"}},
+		// The client's DPoP proofs are signed by the code that checks them.
+		{mod + "/adapters/oauth2guard", []string{"golang.org/x/oauth2", mod + "/internal/loopback", mod + "/internal/dpop", mod + "/internal/keyalg", mod + "/internal/jsonscan"}},
 		{mod + "/providers", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/claims", mod + "/jwks", mod + "/middleware", mod + "/internal/"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
