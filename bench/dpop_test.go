@@ -185,7 +185,6 @@ func distinctKeys(n int) []string {
 	return keys
 }
 
-
 // BenchmarkDPoPPaired measures the two figures DPoP is held to in pairs,
 // each iteration timing both sides back to back, so that the noise of a
 // shared machine falls on both alike: "uncached" sends a bearer request

@@ -36,10 +36,10 @@ func TestRun(t *testing.T) {
 		{"authorization server", "POST", "/token", 200, ""},                                                              // 5. token from the new key
 		{"API", "GET", "/api/me", 200, ""},                                                                               //    verified after rotation
 		{"API", "POST", "/api/transfers", 401, `Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="urn:example:acr:mfa", max_age="300"` + meta}, // 6. step-up
-		{"API", "POST", "/api/transfers", 201, ""}, //    after a multi-factor login
+		{"API", "POST", "/api/transfers", 201, ""},          //    after a multi-factor login
 		{"authorization server", "POST", "/token", 200, ""}, // 7. a DPoP-bound token
 		{"API", "GET", "/api/me", 200, ""},                  //    with a proof
-		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token is bound to a key that the request does not prove"` + meta}, // a stolen copy
+		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token is bound to a key that the request does not prove"` + meta},                         // a stolen copy
 		{"API", "GET", "/api/me", 401, `DPoP realm="api", error="invalid_token", error_description="The access token expired", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"` + meta}, // expired hint, on DPoP
 		{"authorization server", "POST", "/token", 200, ""}, //    refresh with a proof
 		{"API", "GET", "/api/me", 200, ""},                  //    retry, bound to the same key
