@@ -193,9 +193,13 @@ func (p *Proof) Check(e Expect) error {
 	}
 	if e.AccessToken != "" {
 		sum := sha256.Sum256(readOnlyBytes(e.AccessToken))
+		// The length first: Decode writes as much as the input holds.
 		var ath [sha256.Size]byte
+		if len(p.ATH) != base64.RawURLEncoding.EncodedLen(len(ath)) {
+			return ErrATH
+		}
 		n, err := base64.RawURLEncoding.Strict().Decode(ath[:], readOnlyBytes(p.ATH))
-		if err != nil || n != len(ath) || len(p.ATH) != base64.RawURLEncoding.EncodedLen(len(ath)) || ath != sum {
+		if err != nil || n != len(ath) || ath != sum {
 			return ErrATH
 		}
 	}

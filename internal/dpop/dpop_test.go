@@ -379,6 +379,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(k.sign(f, nil, nil))
 		f.Add(k.sign(f, map[string]any{"typ": "JWT"}, nil))
 		f.Add(k.sign(f, nil, map[string]any{"iat": 1e300, "jti": strings.Repeat("x", 300)}))
+		f.Add(k.sign(f, nil, map[string]any{"ath": strings.Repeat("A", 64), "htu": "https://api.test/a", "htm": "GET"}))
 	}
 	f.Add("a.b.c")
 	f.Add("")
@@ -387,6 +388,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Check never panics either, whatever the claims hold (a long ath
+		// once did).
+		_ = p.Check(Expect{Method: "GET", URL: "https://api.test/a", Now: time.Now(), Window: time.Minute, AccessToken: "tok", JKT: p.JKT})
 		if p.Alg != "RS256" && p.Alg != "ES256" && p.Alg != "EdDSA" {
 			t.Fatalf("accepted alg %q", p.Alg)
 		}

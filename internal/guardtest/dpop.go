@@ -183,6 +183,9 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		badClaims("no jti", map[string]any{"jti": nil}, nil),
 		badClaims("jti of 257 bytes", map[string]any{"jti": strings.Repeat("j", 257)}, nil),
 		badClaims("no ath", map[string]any{"ath": nil}, nil),
+		badClaims("ath longer than a SHA-256", map[string]any{"ath": strings.Repeat("A", 64)}, nil),
+		badClaims("ath of one byte more", map[string]any{"ath": strings.Repeat("A", 44)}, nil),
+		badClaims("ath with padding", map[string]any{"ath": strings.Repeat("A", 43) + "="}, nil),
 		bad("ath of another token", req(bound, proof(unbound, nil, nil))),
 		bad("a signature that does not verify", req(bound, Forge(proof(bound, nil, nil)))),
 
