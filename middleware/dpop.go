@@ -333,7 +333,9 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 
 // remember records an accepted proof: the last check of a DPoP request.
 func (g *Guard) remember(ctx context.Context, r *http.Request, rec *proofRecord) error {
-	if rec == nil {
+	if rec == nil || r != nil && recordedInRequest(r.Context(), rec.key) {
+		// An outer Guard recorded this request's proof: it is in use once,
+		// by this request, even if both Guards share one store.
 		return nil
 	}
 	replayed, err := g.dpop.store.CheckAndSet(ctx, rec.key, rec.until)
@@ -347,6 +349,19 @@ func (g *Guard) remember(ctx context.Context, r *http.Request, rec *proofRecord)
 		return g.refusals[rDPoPReplay]
 	}
 	return nil
+}
+
+// recordedInRequest reports whether a Guard that verified this request
+// further out recorded the proof key as used.
+func recordedInRequest(ctx context.Context, key string) bool {
+	v, ok := ctx.Value(verifiedKey{}).(*verified)
+	for ok {
+		if v.rec != nil && v.rec.key == key {
+			return true
+		}
+		v, ok = v.Context.Value(verifiedKey{}).(*verified)
+	}
+	return false
 }
 
 // forget undoes remember for a request that a nested rule refused. A

@@ -414,3 +414,54 @@ func clientCert(t *testing.T) *tls.Certificate {
 	}
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// A proof is forgotten only when a nested rule's refusal ends the request
+// (Serve, the middleware): a Check that a handler makes and ignores must
+// not make it usable again after the handler ran. Found by a review.
+func TestDPoPProofForgottenOnlyWhenTheRequestEnds(t *testing.T) {
+	d := newDPoPEnv(t)
+	admin := d.Guard.Rule(middleware.Scopes("admin"))
+	var runs int
+	d.h = d.Guard.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs++ // the handler's side effect
+		_, err := admin.Check(r)
+		_, _ = io.WriteString(w, "admin="+boolString(err == nil))
+	}))
+	proof := d.proof(nil)
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 200 {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 || runs != 1 {
+		t.Errorf("the same proof again: %d, the handler ran %d times", resp.StatusCode, runs)
+	}
+}
+
+// Two Guards nested in one request, sharing one store (as replicas share
+// Redis), record the request's proof once: the inner one does not call it
+// a replay. Found by a review.
+func TestDPoPNestedGuardsSharingAStore(t *testing.T) {
+	store := middleware.NewMemoryReplayStore(0, nil)
+	d := newDPoPEnv(t, middleware.WithReplayStore(store))
+	inner, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(store), middleware.WithStrictType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.h = d.Guard.Handler(inner.Require()(d.Final()))
+	proof := d.proof(nil)
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 200 {
+		t.Fatalf("nested Guards: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 {
+		t.Errorf("the same proof again: %d", resp.StatusCode)
+	}
+	if store.Len() != 1 {
+		t.Errorf("the store holds %d proofs, want 1", store.Len())
+	}
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

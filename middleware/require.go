@@ -336,14 +336,7 @@ func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 	g := ru.g
 	if v := verifiedOf(r.Context(), g); v != nil {
 		// Verified (and bound) by a rule of this Guard: only authorize.
-		// The request's proof was recorded as used by that rule; it is
-		// not, if this one refuses.
-		err := ru.authorize(v.is, v.claims)
-		if err != nil && v.rec != nil {
-			g.forget(r.Context(), v.rec)
-			v.rec = nil
-		}
-		return r, outcome{is: v.is, err: err, scheme: v.scheme}
+		return r, outcome{is: v.is, err: ru.authorize(v.is, v.claims), scheme: v.scheme}
 	}
 	if g.trustContext {
 		if cc, ok := claims.FromContext(r.Context()); ok {
@@ -589,11 +582,21 @@ func (h *ruleHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a DPoP request) and returns the request to pass on, with the claims in
 // its context.
 func (ru *Rule) Serve(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	r, err := ru.Check(r)
+	r2, err := ru.Check(r)
 	if err != nil {
-		ru.g.Fail(w, r, err)
-		return r, false
+		// The request ends here, refused, before its handler: a DPoP proof
+		// an outer rule of this Guard recorded (a group's, before this
+		// route's scope) was not used, and may be sent again. Only here:
+		// a Check that application code makes and then ignores must not
+		// make a proof usable twice.
+		if v := verifiedOf(r.Context(), ru.g); v != nil && v.rec != nil {
+			ru.g.forget(r.Context(), v.rec)
+			v.rec = nil
+		}
+		ru.g.Fail(w, r2, err)
+		return r2, false
 	}
+	r = r2
 	if n := ru.g.DPoPNonce(r); n != "" {
 		w.Header().Set("DPoP-Nonce", n)
 	}
