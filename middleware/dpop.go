@@ -320,11 +320,16 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 	if cnf == nil || subtle.ConstantTimeCompare([]byte(cnf.JKT), []byte(p.JKT)) != 1 {
 		return nil, g.refusals[rDPoPBinding]
 	}
-	rec := &proofRecord{key: p.JKT + ":" + p.JTI, until: p.IAT.Add(g.dpop.window)}
+	// Kept a second past the last moment Check accepts it (iat+window,
+	// inclusive), so the store never forgets a proof that still passes.
+	rec := &proofRecord{key: p.JKT + ":" + p.JTI, until: p.IAT.Add(g.dpop.window + time.Second)}
 	if expired {
 		// Not recorded (the request does not pass), but a proof already
-		// used earns no hint.
-		if seen, err := g.dpop.store.Seen(ctx, rec.key); err == nil && seen {
+		// used earns no hint, nor one the store cannot vouch for.
+		switch seen, err := g.dpop.store.Seen(ctx, rec.key); {
+		case err != nil:
+			return nil, g.refuse(rReplayUnavailable, err)
+		case seen:
 			return nil, g.refusals[rDPoPReplay]
 		}
 	}

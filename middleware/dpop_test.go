@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -464,4 +465,66 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// Claims that application code vouches for (WithInsecureContextClaims)
+// never stand in for a sender-constrained token: no proof goes with them.
+// Found by a review.
+func TestContextClaimsAreNeverBound(t *testing.T) {
+	for name, opts := range map[string][]middleware.Option{
+		"bound claims": {middleware.WithInsecureContextClaims()},
+		"DPoPRequired": {middleware.WithInsecureContextClaims(), middleware.WithDPoP(middleware.DPoPRequired)},
+	} {
+		d := newDPoPEnv(t, opts...)
+		c := &claims.Claims{Issuer: d.Issuer.URL(), Subject: "s", Audience: []string{guardtest.Audience}, ExpiresAt: time.Now().Add(time.Hour)}
+		want := middleware.ErrDPoPRequired
+		if name == "bound claims" {
+			c.Confirmation = &claims.Confirmation{JKT: d.p.JKT}
+			want = middleware.ErrBoundToken
+		}
+		req := httptest.NewRequest("GET", "/api/me", nil).WithContext(claims.NewContext(context.Background(), c))
+		if _, err := d.Guard.Rule().Check(req); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", name, err, want)
+		}
+	}
+}
+
+// A proof is remembered for as long as Check accepts it, the last
+// moment of its window included. Found by a review.
+func TestDPoPReplayAtTheWindowsEdge(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	d := newDPoPEnv(t, middleware.WithClock(func() time.Time { return now }))
+	proof := d.proof(map[string]any{"iat": now.Add(-middleware.DefaultDPoPProofWindow).Unix()})
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 200 {
+		t.Fatalf("a proof at the window's edge: %d", resp.StatusCode)
+	}
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 {
+		t.Errorf("its replay at the same moment: %d", resp.StatusCode)
+	}
+}
+
+// seenFails is a store whose Seen cannot answer.
+type seenFails struct{ *middleware.MemoryReplayStore }
+
+func (seenFails) Seen(context.Context, string) (bool, error) { return false, errStoreDown }
+
+// The expired hint is given only when the store vouches the proof unused:
+// one it cannot ask is 503, as any store failure. Found by a review.
+func TestNoExpiredHintWhenTheStoreCannotSay(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	d := newDPoPEnv(t, middleware.WithClock(clock), middleware.WithReplayStore(seenFails{middleware.NewMemoryReplayStore(0, clock)}))
+	tok := d.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": d.p.JKT}), jwkstest.WithExpiresIn(5*time.Second))
+	proof := d.p.Proof("GET", "http://example.com/api/me", tok, nil, nil)
+	if resp := d.do("/api/me", tok, proof); resp.StatusCode != 200 {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	now = now.Add(40 * time.Second) // the token past exp and the leeway, the proof still in its window
+	mu.Unlock()
+	resp := d.do("/api/me", tok, proof)
+	if resp.StatusCode != 503 || strings.Contains(resp.Header.Get("WWW-Authenticate"), "expired") {
+		t.Errorf("a used proof, the store unable to say: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
 }

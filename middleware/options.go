@@ -225,7 +225,9 @@ func WithRetryAfter(d time.Duration) Option {
 // application code put in the request context with claims.NewContext (after
 // checking a token some other way, say) without verifying a token: they
 // check the claims' issuer, the Guard's claims checks, the route's audience
-// and scopes, but not any signature, type or algorithm. Off by default, and
+// and scopes, but not any signature, type or algorithm; claims with a cnf
+// (a sender-constrained token) are refused, as is everything under
+// DPoPRequired, since no proof goes with them. Off by default, and
 // insecure: anything that can reach the context before the rule vouches for
 // whoever it likes. Claims a rule of this Guard verified are always
 // recognised without it, and claims another Guard verified never are.

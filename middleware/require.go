@@ -348,6 +348,14 @@ func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 			if err := is.runChecks(cc); err != nil {
 				return r, outcome{is: is, err: g.refuse(rClaimsRejected, err)}
 			}
+			// Nothing proves the key of a sender-constrained token that
+			// application code vouches for, and the policy still holds.
+			switch {
+			case cc.Confirmation != nil:
+				return r, outcome{is: is, err: g.refusals[rBoundToken]}
+			case g.dpop.policy == DPoPRequired:
+				return r, outcome{is: is, err: g.refusals[rDPoPRequired]}
+			}
 			return r, outcome{is: is, err: ru.authorize(is, cc)}
 		}
 	}

@@ -72,10 +72,7 @@ func (s *Store) Prefix() string { return s.prefix }
 func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	ms := time.Until(until).Milliseconds()
-	if ms < 1 {
-		ms = 1
-	}
+	ms := max((time.Until(until)+time.Millisecond-1).Milliseconds(), 1) // rounded up
 	err := s.rdb.Do(ctx, "SET", s.prefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10)).Err()
 	switch {
 	case errors.Is(err, redis.Nil): // NX: the key was there
