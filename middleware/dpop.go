@@ -401,6 +401,14 @@ func (g *Guard) requestURL(r *http.Request) string {
 		// A request made in code, or the absolute form (a proxy request):
 		// its URL holds the path.
 		path = r.URL.EscapedPath()
+	} else {
+		// The target as sent, up to its query. A "#" in it is part of the
+		// path to net/http (a client sends no fragment), so it stays one:
+		// the proof's htu, whose fragment is dropped, must name it too.
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		path = strings.ReplaceAll(path, "#", "%23")
 	}
 	if ext := g.dpop.external; ext != nil {
 		return ext.Scheme + "://" + ext.Host + ext.EscapedPath() + path

@@ -528,3 +528,26 @@ func TestNoExpiredHintWhenTheStoreCannotSay(t *testing.T) {
 		t.Errorf("a used proof, the store unable to say: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
 	}
 }
+
+// The proof's htu must name the path the application routes on: a "#"
+// in the request target is part of its path, and dot segments in it are
+// not removed (a router that does not clean paths routes
+// /admin/../api/me under /admin/). Found by a review.
+func TestDPoPPathAsTheApplicationSeesIt(t *testing.T) {
+	for _, tc := range []struct{ target, htu string }{
+		{"/files/a#/b", "http://example.com/files/a"},
+		{"/admin/../api/me", "http://example.com/api/me"},
+		{"/admin/%2e%2e/api/me", "http://example.com/api/me"},
+	} {
+		d := newDPoPEnv(t)
+		d.h = d.Guard.Require()(d.Final())
+		if resp := d.do(tc.target, d.bound, d.p.Proof("GET", tc.htu, d.bound, nil, nil)); resp.StatusCode != 401 {
+			t.Errorf("a proof for %s accepted for the target %s: %d", tc.htu, tc.target, resp.StatusCode)
+		}
+	}
+	// The client's own dot segments are normalised away, as RFC 3986 says.
+	d := newDPoPEnv(t)
+	if resp := d.do("/api/me", d.bound, d.p.Proof("GET", "http://example.com/x/../api/me", d.bound, nil, nil)); resp.StatusCode != 200 {
+		t.Errorf("htu with dot segments for /api/me: %d", resp.StatusCode)
+	}
+}

@@ -13,7 +13,13 @@ import (
 // removed, percent-encodings in upper case and those of unreserved
 // characters decoded, dot segments removed, an empty path made "/". It
 // fails for anything but an absolute http or https URL with a host.
-func NormalizeURI(u string) (string, error) {
+func NormalizeURI(u string) (string, error) { return normalize(u, true) }
+
+// normalize is NormalizeURI, removing dot segments or not. The request's
+// own URL keeps them: a router that does not clean paths routes
+// /admin/../api/me under /admin/, so a proof made for /api/me must not
+// pass there.
+func normalize(u string, dots bool) (string, error) {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i]
 	}
@@ -36,7 +42,9 @@ func NormalizeURI(u string) (string, error) {
 	if !ok {
 		return "", errors.New("dpop: bad percent-encoding")
 	}
-	path = removeDotSegments(path)
+	if dots {
+		path = removeDotSegments(path)
+	}
 	if path == "" {
 		path = "/"
 	}
@@ -45,16 +53,17 @@ func NormalizeURI(u string) (string, error) {
 
 // sameURI reports whether htu names the request URL u, as Check compares
 // them: equal once the query and fragment are dropped (the usual case,
-// with nothing to normalise), or equal after NormalizeURI.
+// with nothing to normalise), or equal after NormalizeURI, dot segments
+// removed from htu only (see normalize).
 func sameURI(htu, u string) bool {
 	if stripQuery(htu) == stripQuery(u) && plainURI(u) {
 		return true
 	}
-	want, err := NormalizeURI(u)
+	want, err := normalize(u, false)
 	if err != nil {
 		return false
 	}
-	got, err := NormalizeURI(htu)
+	got, err := normalize(htu, true)
 	return err == nil && got == want
 }
 
