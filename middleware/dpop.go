@@ -182,7 +182,9 @@ func WithExternalURL(base string) Option {
 // DPoP proof's htu. The last value is taken: the one the nearest proxy
 // wrote. Requests from any other address have those headers ignored:
 // trusting them by default would let any client choose the URL its proof
-// is checked against. WithExternalURL, when given, wins.
+// is checked against. A request with both Forwarded and X-Forwarded-*
+// uses neither: a proxy that writes one and passes the other on would let
+// the client choose. WithExternalURL, when given, wins.
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return guardOption(func(c *config) { c.trustedProxies = slices.Clone(prefixes) })
 }
@@ -444,7 +446,13 @@ func (g *Guard) trustedPeer(r *http.Request) bool {
 // X-Forwarded-Host. Either must name both, with a scheme of http or https
 // and a host of plain host characters; otherwise ok is false.
 func forwarded(h http.Header) (proto, host string, ok bool) {
-	if vals := h.Values("Forwarded"); len(vals) > 0 {
+	fwd, xf := h.Values("Forwarded"), len(h.Values("X-Forwarded-Proto"))+len(h.Values("X-Forwarded-Host")) > 0
+	if len(fwd) > 0 && xf {
+		// Both: the proxy wrote one and passed the other on from the
+		// client, and which is which cannot be told. Neither is used.
+		return "", "", false
+	}
+	if vals := fwd; len(vals) > 0 {
 		last := vals[len(vals)-1]
 		if i := strings.LastIndexByte(last, ','); i >= 0 {
 			last = last[i+1:]

@@ -309,6 +309,10 @@ func TestDPoPPublicURL(t *testing.T) {
 		{"an untrusted peer's X-Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, "https://api.example.com/api/me", 401},
 		{"an untrusted peer: its own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Host": "api.example.com"}, "http://example.com/api/me", 200},
 		{"the external URL", []middleware.Option{middleware.WithExternalURL("https://api.example.com/base/")}, "", nil, "https://api.example.com/base/api/me", 200},
+		// Found by a review: a proxy that writes X-Forwarded-* and passes the
+		// client's Forwarded on let the client choose the URL.
+		{"both header families: neither", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com", "Forwarded": "proto=https;host=other-rs.example"}, "https://other-rs.example/api/me", 401},
+		{"both header families: the request's own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com", "Forwarded": "proto=https;host=other-rs.example"}, "http://example.com/api/me", 200},
 		{"the external URL, not the request's", []middleware.Option{middleware.WithExternalURL("https://api.example.com")}, "", nil, "http://example.com/api/me", 401},
 		{"the external URL wins over a proxy", []middleware.Option{middleware.WithExternalURL("https://api.example.com"), middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1", map[string]string{"X-Forwarded-Host": "other.example", "X-Forwarded-Proto": "https"}, "https://api.example.com/api/me", 200},
 	} {

@@ -56,6 +56,9 @@ const MaxProofSize = 8 << 10
 // store keys on it).
 const maxJTI = 256
 
+// maxRSABytes bounds an RSA proof key's modulus: 4096 bits.
+const maxRSABytes = 512
+
 // privateMembers are JWK members of private or symmetric keys: a proof's
 // jwk holding any of them is refused, whatever else it holds.
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -241,9 +244,16 @@ func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
 		if !ok1 || !ok2 || len(nb) == 0 || nb[0] == 0 || len(eb) == 0 || len(eb) > 4 || eb[0] == 0 {
 			return nil, "", fmt.Errorf("%w: RSA n and e must be minimal base64url integers", ErrKey)
 		}
+		// A proof's key is the client's choice, and checking a signature
+		// costs with the modulus's size and the exponent's: a 20,000-bit
+		// key with e = 2^31-1 (still under 8 KiB) would cost 200 times an
+		// ES256 proof, from anyone with any genuine token.
+		if len(nb) > maxRSABytes {
+			return nil, "", fmt.Errorf("%w: an RSA proof key of more than %d bits", ErrKey, 8*maxRSABytes)
+		}
 		exp := new(big.Int).SetBytes(eb).Int64()
-		if exp < 3 || exp%2 == 0 {
-			return nil, "", fmt.Errorf("%w: RSA exponent %d", ErrKey, exp)
+		if exp != 65537 {
+			return nil, "", fmt.Errorf("%w: RSA exponent %d, not 65537", ErrKey, exp)
 		}
 		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: int(exp)}
 		return pub, thumbprint(`{"e":"` + e + `","kty":"RSA","n":"` + n + `"}`), nil
