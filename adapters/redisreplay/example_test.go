@@ -20,7 +20,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379"})
+	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379", ContextTimeoutEnabled: true})
 	guard, err := middleware.New(keys, "https://idp.example.com", []string{"https://api.example.com"},
 		middleware.WithReplayStore(redisreplay.New(rdb)),
 		// Nonces sealed with one secret are valid at every replica too.

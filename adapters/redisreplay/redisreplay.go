@@ -30,7 +30,9 @@ import (
 // database with other data safely.
 const DefaultPrefix = "jwtguard:dpop:"
 
-// DefaultTimeout bounds each command: a request waits no longer on Redis.
+// DefaultTimeout bounds each command: a request waits no longer on Redis,
+// whatever the client's own timeouts. Give the client
+// Options.ContextTimeoutEnabled too, so that it also stops waiting then.
 const DefaultTimeout = 500 * time.Millisecond
 
 // Store is a middleware.ReplayStore in Redis. It is safe for concurrent
@@ -70,10 +72,10 @@ func (s *Store) Prefix() string { return s.prefix }
 // CheckAndSet implements middleware.ReplayStore: SET key 1 NX PX, where
 // the key's life runs until until (at least a millisecond).
 func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	ms := max((time.Until(until)+time.Millisecond-1).Milliseconds(), 1) // rounded up
-	err := s.rdb.Do(ctx, "SET", s.prefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10)).Err()
+	ms := max((time.Until(until) + time.Millisecond - 1).Milliseconds(), 1) // rounded up
+	err := s.bounded(ctx, func(ctx context.Context) error {
+		return s.rdb.Do(ctx, "SET", s.prefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10)).Err()
+	})
 	switch {
 	case errors.Is(err, redis.Nil): // NX: the key was there
 		return true, nil
@@ -85,9 +87,11 @@ func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (b
 
 // Seen implements middleware.ReplayStore: EXISTS key.
 func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	n, err := s.rdb.Exists(ctx, s.prefix+key).Result()
+	var n int64
+	err := s.bounded(ctx, func(ctx context.Context) (err error) {
+		n, err = s.rdb.Exists(ctx, s.prefix+key).Result()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("redisreplay: %w", err)
 	}
@@ -96,10 +100,29 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 
 // Forget implements middleware.ReplayStore: DEL key.
 func (s *Store) Forget(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.rdb.Del(ctx, s.prefix+key).Err(); err != nil {
+	err := s.bounded(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.prefix+key).Err() })
+	if err != nil {
 		return fmt.Errorf("redisreplay: %w", err)
 	}
 	return nil
+}
+
+// bounded runs one command under the Store's timeout. go-redis reads and
+// writes sockets under its own ReadTimeout and WriteTimeout (3 s by
+// default), and heeds a context's deadline only with
+// Options.ContextTimeoutEnabled; so the command runs in a goroutine of
+// its own, and a request waits for it no longer than the timeout
+// whatever the client's options. The goroutine ends when go-redis gives
+// up.
+func (s *Store) bounded(ctx context.Context, cmd func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

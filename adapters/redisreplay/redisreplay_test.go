@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -131,5 +132,36 @@ func TestReplicasShareProofs(t *testing.T) {
 	req.Header.Set("DPoP", p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
 	if _, err := b.Verify(req); !errors.Is(err, middleware.ErrReplayStoreUnavailable) {
 		t.Fatalf("Redis down: %v", err)
+	}
+}
+
+// A Redis that accepts and never answers holds a request no longer than
+// the Store's timeout, whatever the client's options (go-redis heeds a
+// context's deadline only with ContextTimeoutEnabled). Found by a review.
+func TestTimeoutBoundsACommand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1})
+	defer rdb.Close()
+	st := redisreplay.New(rdb, redisreplay.WithTimeout(200*time.Millisecond))
+	start := time.Now()
+	_, err = st.CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
+	if d := time.Since(start); err == nil || d > time.Second {
+		t.Fatalf("CheckAndSet against a silent Redis: %v after %v, want an error within the timeout", err, d)
+	}
+	if _, err := st.Seen(context.Background(), "k"); err == nil {
+		t.Error("Seen against a silent Redis succeeded")
 	}
 }
