@@ -60,7 +60,27 @@ func (k *DPoPKey) JKT() string { return k.s.JKT() }
 // accessToken (its ath; "" for a token request), with the nonce last seen
 // from url's origin.
 func (k *DPoPKey) Proof(method, url, accessToken string) (string, error) {
-	return k.s.Proof(method, url, accessToken, k.nonceFor(url), k.now())
+	proof, _, err := k.proof(method, url, accessToken)
+	return proof, err
+}
+
+// proof is Proof, with the nonce it carries.
+func (k *DPoPKey) proof(method, url, accessToken string) (proof, nonce string, err error) {
+	nonce = k.nonceFor(url)
+	proof, err = k.s.Proof(method, url, accessToken, nonce, k.now())
+	return proof, nonce, err
+}
+
+// targetURL is the URL a request is sent to as the server sees it: its
+// URL, with the Host the request names when it names one (RFC 9110
+// §7.1), which is what the server checks htu against.
+func targetURL(req *http.Request) string {
+	if req.Host == "" || req.Host == req.URL.Host {
+		return req.URL.String()
+	}
+	u := *req.URL
+	u.Host = req.Host
+	return u.String()
 }
 
 // originOf is scheme://host[:port] of a URL, lower-cased, the port
@@ -80,23 +100,20 @@ func (k *DPoPKey) nonceFor(url string) string {
 }
 
 // remember keeps the DPoP-Nonce a response from url's origin carries, and
-// reports whether it is new.
-func (k *DPoPKey) remember(url string, h http.Header) bool {
+// returns it ("" when there is none, or it is not a valid nonce).
+func (k *DPoPKey) remember(url string, h http.Header) string {
 	n := h.Get("DPoP-Nonce")
 	if n == "" || len(n) > maxNonceLength || !validNonce(n) {
-		return false
+		return ""
 	}
 	o := originOf(url)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.nonces[o] == n {
-		return false
-	}
 	if _, ok := k.nonces[o]; !ok && len(k.nonces) >= maxNonceOrigins {
 		clear(k.nonces) // rare: start over rather than grow
 	}
 	k.nonces[o] = n
-	return true
+	return n
 }
 
 // validNonce: RFC 9449 §8.1, nonce = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E).
@@ -139,11 +156,19 @@ type tokenTransport struct {
 }
 
 func (tt *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.GetBody != nil {
+		// Each attempt sends a copy; the caller's own is closed, as a
+		// RoundTripper must.
+		defer req.Body.Close()
+	}
+	target := targetURL(req)
+	var sent string // the nonce the last proof carried
 	send := func() (*http.Response, error) {
-		proof, err := tt.k.Proof(req.Method, req.URL.String(), "")
+		proof, nonce, err := tt.k.proof(req.Method, target, "")
 		if err != nil {
 			return nil, err
 		}
+		sent = nonce
 		r := req.Clone(req.Context())
 		r.Header.Set("DPoP", proof)
 		if req.GetBody != nil {
@@ -151,15 +176,16 @@ func (tt *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
-		resp, err := tt.base.RoundTrip(r)
-		if err == nil {
-			tt.k.remember(req.URL.String(), resp.Header)
-		}
-		return resp, err
+		return tt.base.RoundTrip(r)
 	}
 	resp, err := send()
-	if err != nil || !isTokenNonceError(resp) || (req.Body != nil && req.GetBody == nil) {
+	if err != nil {
 		return resp, err
+	}
+	// Retried once when the answer is a nonce other than the one sent:
+	// another request's answer may have brought it already.
+	if n := tt.k.remember(target, resp.Header); n == "" || n == sent || !isTokenNonceError(resp) || (req.Body != nil && req.GetBody == nil) {
+		return resp, nil
 	}
 	drain(resp)
 	return send()

@@ -212,3 +212,103 @@ func TestDPoPNonceRetryIsBounded(t *testing.T) {
 		t.Errorf("a malformed nonce caused a retry: %d calls", calls.Load())
 	}
 }
+
+// Requests in flight when the nonce changes each get their one retry with
+// it, though another request's answer stored it first. Found by a review.
+func TestDPoPConcurrentRequestsEachRetryWithTheNonce(t *testing.T) {
+	w := newDPoPWorld(t)
+	k := newDPoPKey(t)
+	tok := &oauth2.Token{AccessToken: w.iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": k.JKT()})), TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)}
+	client := &http.Client{Transport: oauth2guard.NewTransport(tok, func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(k))}
+	const n = 8
+	codes := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			resp, err := client.Get(w.api.URL + "/api/me")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	close(start)
+	for range n {
+		if c := <-codes; c != 200 {
+			t.Errorf("a request that met the nonce with others in flight: %d", c)
+		}
+	}
+}
+
+// htu names the Host a request is sent with, as the server sees it; and
+// the token client closes the caller's body. Found by a review.
+func TestDPoPProofFollowsHostAndTokenClientClosesBody(t *testing.T) {
+	var htu string
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if p, err := dpop.Parse(r.Header.Get("DPoP"), keyalg.Supported); err == nil {
+			htu = p.HTU
+		}
+	}))
+	defer srv.Close()
+	k := newDPoPKey(t)
+	tr := oauth2guard.NewTransport(&oauth2.Token{AccessToken: "t", TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(k))
+	req, _ := http.NewRequest("GET", srv.URL+"/api/me?x=1", nil)
+	req.Host = "api.test"
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "http://api.test/api/me"; htu != want {
+		t.Errorf("htu %q, want %q", htu, want)
+	}
+
+	body := &closeRecorder{Reader: strings.NewReader("grant_type=client_credentials")}
+	req, _ = http.NewRequest("POST", srv.URL+"/token", body)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("grant_type=client_credentials")), nil }
+	resp, err = k.TokenClient(nil).Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !body.closed {
+		t.Error("the token client did not close the request's own body")
+	}
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+// A DPoPKey holds the nonces of at most 64 servers, whatever the servers
+// send.
+func TestDPoPKeyNoncesAreBounded(t *testing.T) {
+	k := newDPoPKey(t)
+	var servers []*httptest.Server
+	for i := range 70 {
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			rw.Header().Set("DPoP-Nonce", "n"+strings.Repeat("x", i+1))
+		}))
+		defer srv.Close()
+		servers = append(servers, srv)
+	}
+	tr := oauth2guard.NewTransport(&oauth2.Token{AccessToken: "t", TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, io.EOF }, oauth2guard.WithDPoP(k))
+	for _, srv := range servers {
+		resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := oauth2guard.NoncesHeld(k); n > 64 {
+		t.Errorf("the key holds %d servers' nonces, want at most 64", n)
+	}
+}

@@ -343,7 +343,7 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 // §9), when its body can be sent again.
 func (t *Transport) send(req *http.Request, tok *oauth2.Token, rewind bool) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		r, err := t.authorized(req, tok)
+		r, sent, err := t.authorized(req, tok)
 		if err != nil {
 			return nil, err
 		}
@@ -362,8 +362,11 @@ func (t *Transport) send(req *http.Request, tok *oauth2.Token, rewind bool) (*ht
 		if err != nil || !t.usesDPoP(tok) {
 			return resp, err
 		}
-		fresh := t.dpop.remember(req.URL.String(), resp.Header)
-		if attempt > 0 || !fresh || !isNonceChallenge(resp) || !replayable(req) {
+		// Sent once more when the API asks for a nonce other than the one
+		// this proof carried (another request's answer may already have
+		// brought it), never twice.
+		n := t.dpop.remember(targetURL(req), resp.Header)
+		if attempt > 0 || n == "" || n == sent || !isNonceChallenge(resp) || !replayable(req) {
 			return resp, nil
 		}
 		drain(resp)
@@ -373,19 +376,20 @@ func (t *Transport) send(req *http.Request, tok *oauth2.Token, rewind bool) (*ht
 // authorized clones req (sharing its body) with tok in the Authorization
 // header: the Bearer scheme, or DPoP with a fresh proof (WithDPoP),
 // whatever else token_type says.
-func (t *Transport) authorized(req *http.Request, tok *oauth2.Token) (*http.Request, error) {
+// The nonce the proof carries comes back too.
+func (t *Transport) authorized(req *http.Request, tok *oauth2.Token) (*http.Request, string, error) {
 	r := req.Clone(req.Context())
 	if !t.usesDPoP(tok) {
 		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		return r, nil
+		return r, "", nil
 	}
-	proof, err := t.dpop.Proof(req.Method, req.URL.String(), tok.AccessToken)
+	proof, nonce, err := t.dpop.proof(req.Method, targetURL(req), tok.AccessToken)
 	if err != nil {
-		return nil, fmt.Errorf("oauth2guard: %w", err)
+		return nil, "", fmt.Errorf("oauth2guard: %w", err)
 	}
 	r.Header.Set("Authorization", "DPoP "+tok.AccessToken)
 	r.Header.Set("DPoP", proof)
-	return r, nil
+	return r, nonce, nil
 }
 
 // originalRequest follows a redirect chain back to the request the caller
