@@ -269,7 +269,9 @@ func TestDPoPProofFollowsHostAndTokenClientClosesBody(t *testing.T) {
 
 	body := &closeRecorder{Reader: strings.NewReader("grant_type=client_credentials")}
 	req, _ = http.NewRequest("POST", srv.URL+"/token", body)
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("grant_type=client_credentials")), nil }
+	req.GetBody = func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("grant_type=client_credentials")), nil
+	}
 	resp, err = k.TokenClient(nil).Transport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
