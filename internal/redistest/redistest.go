@@ -48,12 +48,31 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
+	s.waitUp(t)
+	return s
+}
+
+// Restart stops the server and starts a new one on the same port: an
+// outage that ends, with every connection to the old one gone.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	bin, _ := exec.LookPath("redis-server")
+	_, port, _ := net.SplitHostPort(s.Addr)
+	s.Stop()
+	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitUp(t)
+}
+
+func (s *Server) waitUp(t testing.TB) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !s.ping(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("redis-server did not answer PING in 10 s")
 		}
 	}
-	return s
 }
 
 // Stop kills the server (an outage, for a test that needs one).

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -69,14 +68,21 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.Audience, "audience", env("OAUTH_AUDIENCE", "https://api.example.com"), "audience every /api/ route requires (env OAUTH_AUDIENCE)")
 	fs.StringVar(&c.AdminAudience, "admin-audience", env("OAUTH_ADMIN_AUDIENCE", ""), "audience /admin/ routes require; default <audience>/admin (env OAUTH_ADMIN_AUDIENCE)")
 	fs.StringVar(&leeway, "leeway", env("OAUTH_LEEWAY", "30s"), "clock-skew leeway for exp/nbf/iat (env OAUTH_LEEWAY)")
-	nonceDefault, err := strconv.ParseBool(env("OAUTH_DPOP_NONCE", "false"))
-	if err != nil {
-		return Config{}, fmt.Errorf("OAUTH_DPOP_NONCE: %q is not true or false", getenv("OAUTH_DPOP_NONCE"))
-	}
-	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceDefault, "DPoP proofs must carry a nonce this server issued (env OAUTH_DPOP_NONCE)")
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", false, "DPoP proofs must carry a nonce this server issued (env OAUTH_DPOP_NONCE: true or false)")
 	fs.StringVar(&c.ReplayStore, "replay-store", env("OAUTH_REPLAY_STORE", "memory"), "where DPoP proof jtis are remembered: memory, or redis://host:port/db shared by replicas (env OAUTH_REPLAY_STORE)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	nonceFlag := false
+	fs.Visit(func(f *flag.Flag) { nonceFlag = nonceFlag || f.Name == "dpop-nonce" })
+	if !nonceFlag { // the flag wins; only without it is the variable read
+		switch v := getenv("OAUTH_DPOP_NONCE"); v {
+		case "", "false":
+		case "true":
+			c.DPoPNonce = true
+		default:
+			return Config{}, fmt.Errorf("OAUTH_DPOP_NONCE: %q is neither true nor false", v)
+		}
 	}
 	if c.ReplayStore != "memory" {
 		if _, err := parseRedisURL(c.ReplayStore); err != nil {

@@ -1,0 +1,49 @@
+package exampleapp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/redistest"
+)
+
+// The store speaks to a real redis-server: SET NX PX, EXISTS, DEL, the
+// database of the URL, and a restart of Redis costs no request (the
+// connections kept from before are replaced, not failed on). The last
+// found by a review.
+func TestRedisStore(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := parseRedisURL(srv.URL(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	if replayed, err := st.CheckAndSet(ctx, "k", until); replayed || err != nil {
+		t.Fatalf("first: %v %v", replayed, err)
+	}
+	if replayed, err := st.CheckAndSet(ctx, "k", until); !replayed || err != nil {
+		t.Fatalf("second: %v %v", replayed, err)
+	}
+	if seen, err := st.Seen(ctx, "k"); !seen || err != nil {
+		t.Fatalf("Seen: %v %v", seen, err)
+	}
+	if err := st.Forget(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if seen, _ := st.Seen(ctx, "k"); seen {
+		t.Fatal("forgotten, still seen")
+	}
+	other, _ := parseRedisURL(srv.URL(4))
+	if seen, _ := other.Seen(ctx, "k"); seen {
+		t.Fatal("another database sees the key")
+	}
+
+	srv.Restart(t)
+	for i := range 20 { // more than the connections kept
+		if _, err := st.CheckAndSet(ctx, "after-"+string(rune('a'+i)), until); err != nil {
+			t.Fatalf("command %d after a restart: %v", i, err)
+		}
+	}
+}
