@@ -53,7 +53,7 @@ func parseRedisURL(raw string) (*redisStore, error) {
 }
 
 func (s *redisStore) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
-	ms := max((time.Until(until)+time.Millisecond-1).Milliseconds(), 1) // rounded up
+	ms := max((time.Until(until) + time.Millisecond - 1).Milliseconds(), 1) // rounded up
 	reply, err := s.do(ctx, "SET", redisKeyPrefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10))
 	if err != nil {
 		return false, err
