@@ -64,6 +64,11 @@ func TestDPoPWithOIDCProvider(t *testing.T) {
 				if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != want.Body {
 					t.Fatalf("with a proof: %d %s %q", resp.StatusCode, b, resp.Header.Values("WWW-Authenticate"))
 				}
+				// -dpop-nonce: the answer carries the next nonce, so the
+				// Transport went through the round trip to get here.
+				if got := resp.Header.Get("DPoP-Nonce") != ""; got != (srv == nonces) {
+					t.Errorf("a DPoP-Nonce on the answer: %v, want %v", got, srv == nonces)
+				}
 			}
 			expect(t, "the bound token as a bearer token", s.do(t, "GET", "/api/me", tok.AccessToken),
 				invalid("The access token is bound to a key that the request does not prove"))

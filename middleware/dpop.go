@@ -118,9 +118,10 @@ type ReplayStore interface {
 }
 
 // MemoryReplayStore is the in-process ReplayStore, the default: bounded
-// in entries (so in memory: about 100 bytes each), each forgotten once its
-// proof expires. A full store refuses new proofs (503) rather than forget
-// one early. It is not shared between replicas.
+// in entries, and so in memory (about 84 bytes each, measured by bench's
+// BenchmarkReplayStore), each forgotten once its proof expires. A full
+// store refuses new proofs (503) rather than forget one early. It is not
+// shared between replicas.
 type MemoryReplayStore struct{ s *dpop.MemoryStore }
 
 // NewMemoryReplayStore returns a MemoryReplayStore holding at most

@@ -276,8 +276,8 @@ func Run(ctx context.Context, out io.Writer, life time.Duration) (*Report, error
 	rep.DPoPRefreshes = dtr.Refreshes()
 	rep.JWKSFetches = iss.JWKSFetches()
 	rep.APIRequests = apiRequests.Load()
-	say("counts: the API verified %d requests locally and fetched the issuer's keys %d times; the client refreshed its token %d time(s)",
-		rep.APIRequests, rep.JWKSFetches, rep.Refreshes)
+	say("counts: the API verified %d requests locally and fetched the issuer's keys %d times; the clients refreshed their tokens %d time(s)",
+		rep.APIRequests, rep.JWKSFetches, rep.Refreshes+rep.DPoPRefreshes)
 	if rep.JWKSFetches >= rep.APIRequests {
 		return rep, errors.New("the API fetched keys as often as it served requests")
 	}

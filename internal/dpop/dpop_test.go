@@ -322,7 +322,7 @@ func TestMemoryStore(t *testing.T) {
 	}
 }
 
-// A million distinct proofs: bounded, about 100 bytes each.
+// A million distinct proofs: bounded, under 100 bytes each.
 func TestMemoryStoreIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million proofs")
