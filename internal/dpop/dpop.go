@@ -219,6 +219,9 @@ func (p *Proof) Check(e Expect) error {
 // the canonical ones: a thumbprint of big.Int.Bytes() would differ for
 // about one key in 256. A JWK with a private member is refused.
 func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
+	if !jsonscan.Valid(raw) { // Members checks structure, not grammar
+		return nil, "", fmt.Errorf("%w: jwk is not JSON", ErrKey)
+	}
 	m, ok := members(raw)
 	if !ok {
 		return nil, "", fmt.Errorf("%w: jwk is not an object with unique members", ErrKey)
