@@ -50,7 +50,7 @@ func guardChallenges(f *testing.F) []string {
 
 // FuzzParseChallenges: the WWW-Authenticate parser never panics; what it
 // parses, written out again, parses the same; and IsExpiredHint says yes
-// exactly when a parsed challenge is the hint, and a field beside a real
+// exactly when a parsed challenge (Bearer or DPoP) is the hint, and a field beside a real
 // hint can never hide it.
 func FuzzParseChallenges(f *testing.F) {
 	for _, c := range guardChallenges(f) {
@@ -64,6 +64,8 @@ func FuzzParseChallenges(f *testing.F) {
 		`Bearer error="invalid_token", error_description="The access token expired " `,
 		`Bearer error=invalid_token, error_description="The access\ token expired"`,
 		`DPoP realm="api", algs="ES256 RS256", Bearer realm="api", error="invalid_token", error_description="The access token expired"`,
+		`DPoP realm="api", error="invalid_token", error_description="The access token expired", algs="ES256"`,
+		`DPoP realm="api", error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`,
 		`Negotiate abc==, Bearer`,
 		`Bearer realm="unterminated`,
 		`, , Bearer ,`,
@@ -80,7 +82,7 @@ func FuzzParseChallenges(f *testing.F) {
 		}
 		want := false
 		for _, c := range cs {
-			want = want || (strings.EqualFold(c.scheme, "Bearer") && c.params["error"] == "invalid_token" && c.params["error_description"] == ExpiredDescription)
+			want = want || ((strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) && c.params["error"] == "invalid_token" && c.params["error_description"] == ExpiredDescription)
 		}
 		resp := &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {field}}}
 		if got := IsExpiredHint(resp); got != want {
