@@ -308,7 +308,7 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 		return nil, g.refuse(rDPoPProof, err)
 	}
 	now := g.now()
-	err = p.Check(dpop.Expect{Method: r.Method, URL: g.requestURL(r), Now: now, Window: g.dpop.window, AccessToken: cr.token})
+	err = p.Check(dpop.Expect{Method: r.Method, URL: g.requestURL(r), Now: now, Window: g.dpop.window, AccessToken: cr.token, AccessTokenSum: cr.tokenSum})
 	if err != nil {
 		return nil, g.refuse(rDPoPProof, err)
 	}

@@ -424,7 +424,10 @@ func (g *Guard) count(is *issuer, err error) {
 // when that is one of the Guard's, even with a refusal. With the expired
 // refusal it also returns the claims (genuine in every other way), so that
 // a caller can still tell which route would refuse them for another reason.
-func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, *issuer, error) {
+//
+// For a bound token it cached, it also returns the token's SHA-256, which
+// the DPoP stage needs for ath.
+func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audiences []string) (*claims.Claims, *issuer, *[32]byte, error) {
 	cacheable := g.cache != nil && len(tok) <= MaxCachedTokenSize
 	if cacheable {
 		e := g.cache.get(tok)
@@ -435,7 +438,7 @@ func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audience
 			switch {
 			case rsn >= 0:
 				g.cache.drop(tok)
-				return nil, e.is, g.refusals[rsn]
+				return nil, e.is, nil, g.refusals[rsn]
 			case is != e.is:
 				g.cache.drop(tok) // another key set now: verify again
 				e = nil
@@ -444,15 +447,15 @@ func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audience
 		if e != nil {
 			g.metrics.TokenCache(true)
 			if !e.is.keys.Ready() { // stale beyond WithMaxStaleness
-				return nil, e.is, g.refusals[rKeysUnavailable]
+				return nil, e.is, nil, g.refusals[rKeysUnavailable]
 			}
 			c, err := g.checkCached(tok, e, audiences)
-			return c, e.is, err
+			return c, e.is, e.tokenSum(), err
 		}
 	}
 	if unchecked && !isB64Token(tok) {
 		// Several tokens, or bytes outside b64token.
-		return nil, nil, g.refusals[rMalformedRequest]
+		return nil, nil, nil, g.refusals[rMalformedRequest]
 	}
 	if cacheable {
 		g.metrics.TokenCache(false)
@@ -460,16 +463,18 @@ func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audience
 	// A token that arrives before any key set was fetched is
 	// answered 503, whatever it holds; the client should retry, not refresh.
 	if !g.anyReady() {
-		return nil, nil, g.refusals[rKeysUnavailable]
+		return nil, nil, nil, g.refusals[rKeysUnavailable]
 	}
 	v, rsn, cause := g.verifyToken(ctx, tok, audiences)
 	if rsn >= 0 {
-		return v.claims, v.is, g.refuse(rsn, cause) // claims are nil unless rsn is rExpired
+		return v.claims, v.is, nil, g.refuse(rsn, cause) // claims are nil unless rsn is rExpired
 	}
+	var e *cacheEntry
 	if cacheable && v.cacheable {
-		g.cache.put(tok, &cacheEntry{claims: v.claims, is: v.is, version: v.version})
+		e = newCacheEntry(tok, v.claims, v.is, v.version)
+		g.cache.put(tok, e)
 	}
-	return v.claims, v.is, nil
+	return v.claims, v.is, e.tokenSum(), nil
 }
 
 // checkCached applies to a cached token the checks that depend on the

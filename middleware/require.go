@@ -386,6 +386,7 @@ type credentials struct {
 	found     bool
 	unchecked bool
 	scheme    scheme
+	tokenSum  *[32]byte // the token's SHA-256 when the token cache holds it, for ath
 }
 
 // run is the pipeline; its refusals name the rule's resource.
@@ -414,7 +415,8 @@ func (ru *Rule) runShared(ctx context.Context, r *http.Request, cr credentials) 
 		}
 	}
 	o := outcome{verifiedHere: true, scheme: cr.scheme}
-	c, is, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
+	c, is, sum, err := g.verify(ctx, cr.token, cr.unchecked, ru.audiences)
+	cr.tokenSum = sum
 	o.is = is
 	if err != nil {
 		if err == g.refusals[rExpired] {

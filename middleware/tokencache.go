@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"crypto/sha256"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,28 @@ type cacheEntry struct {
 	claims  *claims.Claims
 	is      *issuer
 	version uint64
+	// ath is the token's SHA-256, for the DPoP proofs of a bound token
+	// (cnf.jkt): hashed once per cached token, not per request.
+	ath   [32]byte
+	bound bool
+}
+
+// newCacheEntry is the entry of tok, verified with claims c.
+func newCacheEntry(tok string, c *claims.Claims, is *issuer, version uint64) *cacheEntry {
+	e := &cacheEntry{claims: c, is: is, version: version}
+	if c.Confirmation != nil && c.Confirmation.JKT != "" {
+		e.ath, e.bound = sha256.Sum256([]byte(tok)), true
+	}
+	return e
+}
+
+// tokenSum is the entry's SHA-256 of its token, or nil when it is not
+// bound (or there is no entry).
+func (e *cacheEntry) tokenSum() *[32]byte {
+	if e == nil || !e.bound {
+		return nil
+	}
+	return &e.ath
 }
 
 func newTokenCache(entries int, bytes int64) *tokenCache {

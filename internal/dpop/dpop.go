@@ -134,15 +134,18 @@ func pick(obj []byte, names []string, out [][]byte) bool {
 	})
 }
 
+// readClaims reads the claims of payload, which must be a buffer of the
+// proof's own that nothing changes afterwards: the strings it sets share
+// its bytes.
 func (p *Proof) readClaims(payload []byte) error {
 	var cm [6][]byte // htm, htu, jti, iat, ath, nonce
 	if !pick(payload, claimNames, cm[:]) {
 		return fmt.Errorf("%w: claims are not an object with unique members", ErrMalformed)
 	}
 	var okHTM, okHTU, okJTI bool
-	p.HTM, okHTM = jsonscan.String(cm[0])
-	p.HTU, okHTU = jsonscan.String(cm[1])
-	p.JTI, okJTI = jsonscan.String(cm[2])
+	p.HTM, okHTM = stringView(cm[0])
+	p.HTU, okHTU = stringView(cm[1])
+	p.JTI, okJTI = stringView(cm[2])
 	if !okHTM || !okHTU || p.HTM == "" || p.HTU == "" {
 		return fmt.Errorf("%w: htm and htu must be non-empty strings", ErrClaims)
 	}
@@ -156,7 +159,7 @@ func (p *Proof) readClaims(payload []byte) error {
 	p.IAT = time.Unix(int64(iat), int64((iat-math.Floor(iat))*1e9)).UTC()
 	for i, field := range [2]*string{&p.ATH, &p.Nonce} {
 		if v := cm[4+i]; v != nil {
-			s, ok := jsonscan.String(v)
+			s, ok := stringView(v)
 			if !ok || s == "" {
 				return fmt.Errorf("%w: %s must be a non-empty string", ErrClaims, claimNames[4+i])
 			}
@@ -175,6 +178,9 @@ type Expect struct {
 	// AccessToken is the token the proof goes with: ath must be its
 	// base64url SHA-256. "" expects no ath.
 	AccessToken string
+	// AccessTokenSum, when not nil, is AccessToken's SHA-256, computed
+	// once by a caller that keeps it (the verified-token cache).
+	AccessTokenSum *[32]byte
 	// JKT is the token's cnf.jkt: the proof's key must have that
 	// thumbprint. "" skips the check (a token endpoint's proof).
 	JKT string
@@ -195,7 +201,12 @@ func (p *Proof) Check(e Expect) error {
 		return ErrTime
 	}
 	if e.AccessToken != "" {
-		sum := sha256.Sum256(readOnlyBytes(e.AccessToken))
+		var sum [32]byte
+		if e.AccessTokenSum != nil {
+			sum = *e.AccessTokenSum
+		} else {
+			sum = sha256.Sum256(readOnlyBytes(e.AccessToken))
+		}
 		// The length first: Decode writes as much as the input holds.
 		var ath [sha256.Size]byte
 		if len(p.ATH) != base64.RawURLEncoding.EncodedLen(len(ath)) {
@@ -405,11 +416,25 @@ func number(v []byte) (float64, bool) {
 	if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v), len(v)), 64) // only read
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f > 1<<62 || f < -(1<<62) {
 		return 0, false
 	}
 	return f, true
+}
+
+// stringView is the JSON string value v as a string sharing v's bytes when
+// it has no escapes (v must never change afterwards), else unescaped by
+// jsonscan.String; ok is false for anything but a string.
+func stringView(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		return jsonscan.String(v)
+	}
+	return unsafe.String(unsafe.SliceData(inner), len(inner)), true
 }
 
 // readOnlyBytes is s as a byte slice without a copy, for functions that
