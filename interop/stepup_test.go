@@ -60,8 +60,10 @@ func TestResourceMetadataWithMCPSDK(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
+			// Bearer, then DPoP (RFC 9449 §7.1), both naming the metadata.
 			challenges, err := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
-			if err != nil || len(challenges) != 1 {
+			if err != nil || len(challenges) != 2 || challenges[0].Scheme != "bearer" || challenges[1].Scheme != "dpop" ||
+				challenges[0].Params["resource_metadata"] != challenges[1].Params["resource_metadata"] {
 				t.Fatalf("the SDK parses %q as %v, %v", resp.Header.Values("WWW-Authenticate"), challenges, err)
 			}
 			metaURL := challenges[0].Params["resource_metadata"]
