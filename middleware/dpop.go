@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -110,11 +111,6 @@ type ReplayStore interface {
 	// about the proof sent with an expired token, so that a used proof
 	// never earns the expired hint.
 	Seen(ctx context.Context, key string) (bool, error)
-	// Forget removes key, recorded by a rule (a group's) that a nested
-	// rule of the same Guard then refused (a route's scope): the request
-	// did not pass, so its proof is not used up. A replay of it would be
-	// refused by that rule alike.
-	Forget(ctx context.Context, key string) error
 }
 
 // MemoryReplayStore is the in-process ReplayStore, the default: bounded
@@ -139,12 +135,6 @@ func (m *MemoryReplayStore) CheckAndSet(ctx context.Context, key string, until t
 // Seen implements ReplayStore.
 func (m *MemoryReplayStore) Seen(_ context.Context, key string) (bool, error) {
 	return m.s.Seen(key), nil
-}
-
-// Forget implements ReplayStore.
-func (m *MemoryReplayStore) Forget(_ context.Context, key string) error {
-	m.s.Forget(key)
-	return nil
 }
 
 // Len reports how many proofs the store holds.
@@ -341,9 +331,9 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 
 // remember records an accepted proof: the last check of a DPoP request.
 func (g *Guard) remember(ctx context.Context, r *http.Request, rec *proofRecord) error {
-	if rec == nil || r != nil && recordedInRequest(r.Context(), rec.key) {
-		// An outer Guard recorded this request's proof: it is in use once,
-		// by this request, even if both Guards share one store.
+	if rec == nil || r != nil && g.recordedInRequest(r.Context(), rec.key) {
+		// An outer Guard recorded this request's proof in this same store:
+		// it is in use once, by this request.
 		return nil
 	}
 	replayed, err := g.dpop.store.CheckAndSet(ctx, rec.key, rec.until)
@@ -360,11 +350,13 @@ func (g *Guard) remember(ctx context.Context, r *http.Request, rec *proofRecord)
 }
 
 // recordedInRequest reports whether a Guard that verified this request
-// further out recorded the proof key as used.
-func recordedInRequest(ctx context.Context, key string) bool {
+// further out recorded the proof key as used, in g's store: another
+// store (an outer Guard's own memory, an inner one's shared Redis) must
+// still learn of it.
+func (g *Guard) recordedInRequest(ctx context.Context, key string) bool {
 	v, ok := ctx.Value(verifiedKey{}).(*verified)
 	for ok {
-		if v.rec != nil && v.rec.key == key {
+		if v.rec != nil && v.rec.key == key && sameStore(v.guard.dpop.store, g.dpop.store) {
 			return true
 		}
 		v, ok = v.Context.Value(verifiedKey{}).(*verified)
@@ -372,16 +364,11 @@ func recordedInRequest(ctx context.Context, key string) bool {
 	return false
 }
 
-// forget undoes remember for a request that a nested rule refused. A
-// store error leaves the proof used: the client makes a new one, as it
-// would anyway.
-func (g *Guard) forget(ctx context.Context, rec *proofRecord) {
-	if rec == nil {
-		return
-	}
-	if err := g.dpop.store.Forget(ctx, rec.key); err != nil {
-		g.log.DebugContext(ctx, "middleware: the DPoP replay store could not forget a proof of a refused request", "error", err)
-	}
+// sameStore reports whether a and b are one store. Stores of a type that
+// == cannot compare (a struct holding a map) are never taken for one.
+func sameStore(a, b ReplayStore) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 // certificateMatches reports whether r came over TLS with a client

@@ -203,7 +203,6 @@ func (failingStore) CheckAndSet(context.Context, string, time.Time) (bool, error
 	return false, errStoreDown
 }
 func (failingStore) Seen(context.Context, string) (bool, error) { return false, errStoreDown }
-func (failingStore) Forget(context.Context, string) error       { return errStoreDown }
 
 func TestReplayStoreOutage(t *testing.T) {
 	d := newDPoPEnv(t, middleware.WithReplayStore(failingStore{}))
@@ -420,10 +419,12 @@ func clientCert(t *testing.T) *tls.Certificate {
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// A proof is forgotten only when a nested rule's refusal ends the request
-// (Serve, the middleware): a Check that a handler makes and ignores must
-// not make it usable again after the handler ran. Found by a review.
-func TestDPoPProofForgottenOnlyWhenTheRequestEnds(t *testing.T) {
+// A recorded proof is never made usable again: not by a Check that a
+// handler makes and ignores, nor by a rule-wrapped handler that a handler
+// calls, nor through a ServeMux a handler re-enters (found by two
+// reviews). A refusal that the Handler can see coming (the route's own
+// rule) happens before the proof is recorded instead.
+func TestDPoPProofNeverUsableTwice(t *testing.T) {
 	d := newDPoPEnv(t)
 	admin := d.Guard.Rule(middleware.Scopes("admin"))
 	var runs int
@@ -438,6 +439,36 @@ func TestDPoPProofForgottenOnlyWhenTheRequestEnds(t *testing.T) {
 	}
 	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 || runs != 1 {
 		t.Errorf("the same proof again: %d, the handler ran %d times", resp.StatusCode, runs)
+	}
+
+	// A handler that hands the request to a rule-wrapped handler.
+	d = newDPoPEnv(t)
+	adminOnly := d.Guard.Require(middleware.Scopes("admin"))(d.Final())
+	runs = 0
+	d.h = d.Guard.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { runs++; adminOnly.ServeHTTP(w, r) }))
+	proof = d.proof(nil)
+	d.do("/api/me", d.bound, proof)
+	if resp := d.do("/api/me", d.bound, proof); runs != 1 {
+		t.Errorf("through a rule-wrapped handler: the handler ran %d times (second answer %d)", runs, resp.StatusCode)
+	}
+
+	// A handler that re-enters the mux for a route of another rule.
+	d = newDPoPEnv(t)
+	mux := http.NewServeMux()
+	mux.Handle("GET /admin/x", d.Guard.Require(middleware.Scopes("admin"))(d.Final()))
+	runs = 0
+	mux.Handle("GET /api/me", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs++
+		sub := r.Clone(r.Context())
+		sub.URL.Path = "/admin/x"
+		mux.ServeHTTP(httptest.NewRecorder(), sub)
+		_, _ = io.WriteString(w, "done")
+	}))
+	d.h = d.Guard.Handler(mux)
+	proof = d.proof(nil)
+	d.do("/api/me", d.bound, proof)
+	if resp := d.do("/api/me", d.bound, proof); runs != 1 || resp.StatusCode == 200 {
+		t.Errorf("through the mux: the handler ran %d times, second answer %d", runs, resp.StatusCode)
 	}
 }
 
@@ -553,5 +584,35 @@ func TestDPoPPathAsTheApplicationSeesIt(t *testing.T) {
 	d := newDPoPEnv(t)
 	if resp := d.do("/api/me", d.bound, d.p.Proof("GET", "http://example.com/x/../api/me", d.bound, nil, nil)); resp.StatusCode != 200 {
 		t.Errorf("htu with dot segments for /api/me: %d", resp.StatusCode)
+	}
+}
+
+// Nested Guards on different stores each record the proof: an outer
+// Guard's own memory must not keep an inner Guard's shared store from
+// learning of it, or another replica would accept it again. Found by a
+// review.
+func TestDPoPNestedGuardsOnDifferentStores(t *testing.T) {
+	shared := middleware.NewMemoryReplayStore(0, nil)
+	d := newDPoPEnv(t)
+	replica := func() http.Handler {
+		outer, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(shared))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outer.Handler(inner.Require()(d.Final()))
+	}
+	one, two := replica(), replica()
+	proof := d.proof(nil)
+	d.h = one
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 200 {
+		t.Fatalf("replica one: %d", resp.StatusCode)
+	}
+	d.h = two
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 {
+		t.Errorf("the same proof at replica two: %d (the shared store holds %d)", resp.StatusCode, shared.Len())
 	}
 }

@@ -294,9 +294,18 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
 	r2, o := ru.checkShared(r)
 	if o.err == nil && o.rec != nil {
-		if o.err = ru.g.remember(r.Context(), r, o.rec); o.err == nil {
-			// A nested rule that refuses the request forgets it again.
-			verifiedOf(r2.Context(), ru.g).rec = o.rec
+		// The proof is recorded once the request passed every check: the
+		// route's own rule's too, when this Handler can see it (a rule of
+		// this Guard as its next, or as the route of its ServeMux). A rule
+		// it cannot see (behind an Echo or Gin group, another router, a
+		// wrapper) decides after the proof was recorded.
+		if inner := ru.routeRule(r); inner != nil {
+			o.err = inner.authorize(o.is, o.claims)
+		}
+		if o.err == nil {
+			if o.err = ru.g.remember(r.Context(), r, o.rec); o.err == nil {
+				verifiedOf(r2.Context(), ru.g).rec = o.rec
+			}
 		}
 	}
 	if o.err != nil && ru.routes != nil {
@@ -592,21 +601,11 @@ func (h *ruleHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a DPoP request) and returns the request to pass on, with the claims in
 // its context.
 func (ru *Rule) Serve(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	r2, err := ru.Check(r)
+	r, err := ru.Check(r)
 	if err != nil {
-		// The request ends here, refused, before its handler: a DPoP proof
-		// an outer rule of this Guard recorded (a group's, before this
-		// route's scope) was not used, and may be sent again. Only here:
-		// a Check that application code makes and then ignores must not
-		// make a proof usable twice.
-		if v := verifiedOf(r.Context(), ru.g); v != nil && v.rec != nil {
-			ru.g.forget(r.Context(), v.rec)
-			v.rec = nil
-		}
-		ru.g.Fail(w, r2, err)
-		return r2, false
+		ru.g.Fail(w, r, err)
+		return r, false
 	}
-	r = r2
 	if n := ru.g.DPoPNonce(r); n != "" {
 		w.Header().Set("DPoP-Nonce", n)
 	}

@@ -19,7 +19,7 @@ type verified struct {
 	guard  *Guard
 	is     *issuer
 	scheme scheme       // the request's, for the challenges of a nested rule's refusal
-	rec    *proofRecord // the DPoP proof recorded as used, for a nested rule that refuses to forget
+	rec    *proofRecord // the DPoP proof it recorded as used: a nested Guard on the same store does not record it again
 }
 
 type verifiedKey struct{}

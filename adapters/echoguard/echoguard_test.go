@@ -23,8 +23,10 @@ func router(e *guardtest.Env) *echo.Echo {
 	}
 	h := echo.WrapHandler(e.Final())
 	r.GET(guardtest.PathMe, h, echoguard.Middleware(g))
+	// The route's requirements in its own rule: a group's rule records a
+	// DPoP proof as used before a route's rule after it is checked.
+	r.GET(guardtest.PathNotes, h, echoguard.RequireScopes(g, "notes:read"))
 	api := r.Group("/api", echoguard.Middleware(g))
-	api.GET("/notes", h, echoguard.RequireScopes(g, "notes:read"))
 	api.GET("/any", h, echoguard.Require(g, middleware.AnyScope("a", "b")))
 	api.GET("/deploy", h, echoguard.Require(g, guardtest.ClaimRule))
 	api.POST("/transfers", h, echoguard.Require(g, guardtest.TransferRules...))

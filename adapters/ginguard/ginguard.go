@@ -27,6 +27,13 @@ import (
 // Middleware verifies the request's bearer token for the Guard's audiences
 // and puts the claims in the request's context, where Claims and
 // claims.FromContext find them.
+//
+// As a group's middleware, with Require on routes after it, it records a
+// DPoP proof as used before the route's requirements are checked (it
+// cannot see them), so a request the route refuses has still used its
+// proof. Clients make a new proof for every request (RFC 9449), so this
+// only matters to one that retries with the same proof; to keep a refused
+// proof unused, give each route its requirements in one Require.
 func Middleware(g *middleware.Guard) gin.HandlerFunc {
 	return Require(g)
 }

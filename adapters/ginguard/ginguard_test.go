@@ -20,8 +20,10 @@ func router(e *guardtest.Env) *gin.Engine {
 	r := gin.New()
 	h := gin.WrapH(e.Final())
 	r.GET(guardtest.PathMe, ginguard.Middleware(g), h)
+	// The route's requirements in its own rule: a group's rule records a
+	// DPoP proof as used before a route's rule after it is checked.
+	r.GET(guardtest.PathNotes, ginguard.RequireScopes(g, "notes:read"), h)
 	api := r.Group("/api", ginguard.Middleware(g))
-	api.GET("/notes", ginguard.RequireScopes(g, "notes:read"), h)
 	api.GET("/any", ginguard.Require(g, middleware.AnyScope("a", "b")), h)
 	api.GET("/deploy", ginguard.Require(g, guardtest.ClaimRule), h)
 	api.POST("/transfers", ginguard.Require(g, guardtest.TransferRules...), h)

@@ -98,15 +98,6 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 	return n > 0, nil
 }
 
-// Forget implements middleware.ReplayStore: DEL key.
-func (s *Store) Forget(ctx context.Context, key string) error {
-	err := s.bounded(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.prefix+key).Err() })
-	if err != nil {
-		return fmt.Errorf("redisreplay: %w", err)
-	}
-	return nil
-}
-
 // bounded runs one command under the Store's timeout. go-redis reads and
 // writes sockets under its own ReadTimeout and WriteTimeout (3 s by
 // default), and heeds a context's deadline only with

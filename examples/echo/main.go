@@ -29,8 +29,12 @@ func routes(a *exampleapp.App) http.Handler {
 	h := func(f http.HandlerFunc) echo.HandlerFunc { return echo.WrapHandler(f) }
 
 	e.GET("/healthz", h(api.Healthz))
-	v1 := e.Group("/api", echoguard.Middleware(g))
-	v1.GET("/me", h(api.Me))
+	// Each route's requirements in one middleware, not a group's guard with
+	// the scopes after it: a group's rule records a DPoP proof as used
+	// before the route's scope is checked, and a proof refused for its
+	// scope must stay unused.
+	v1 := e.Group("/api")
+	v1.GET("/me", h(api.Me), echoguard.Middleware(g))
 	v1.GET("/notes", h(api.ListNotes), echoguard.RequireScopes(g, exampleapp.ScopeNotesRead))
 	v1.POST("/notes", h(api.CreateNote), echoguard.RequireScopes(g, exampleapp.ScopeNotesWrite))
 	v1.POST("/transfers", h(api.Transfer), echoguard.Require(g, exampleapp.TransferRules()...))

@@ -124,11 +124,3 @@ func (s *MemoryStore) hash(key string) [16]byte {
 	binary.LittleEndian.PutUint64(k[8:], maphash.String(s.seeds[1], key))
 	return k
 }
-
-// Forget removes key, so that it may be recorded again.
-func (s *MemoryStore) Forget(key string) {
-	k := s.hash(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.seen, k) // its queue entry stays, and finds nothing to expire
-}

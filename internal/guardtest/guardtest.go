@@ -46,7 +46,9 @@ const (
 
 // Routes of the table, the same as the example servers':
 //   - PathMe needs a token;
-//   - PathNotes needs notes:read, inside a group that verifies first;
+//   - PathNotes needs notes:read; in the reference, inside the Guard's
+//     Handler, which verifies first and sees the route's rule (so a DPoP
+//     proof refused for the scope is not recorded as used);
 //   - PathAdmin needs the admin audience and the admin scope.
 //
 // And four that only an Env has:

@@ -16,8 +16,8 @@ import (
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
-// redisStore is the example servers' -replay-store redis://…: the three
-// Redis commands a middleware.ReplayStore needs (SET NX PX, EXISTS, DEL),
+// redisStore is the example servers' -replay-store redis://…: the two
+// Redis commands a middleware.ReplayStore needs (SET NX PX, EXISTS),
 // spoken over RESP with the standard library alone. The examples live in
 // the core module, which must never require go-redis; an application
 // uses adapters/redisreplay, the same commands through go-redis, and the
@@ -64,11 +64,6 @@ func (s *redisStore) CheckAndSet(ctx context.Context, key string, until time.Tim
 func (s *redisStore) Seen(ctx context.Context, key string) (bool, error) {
 	reply, err := s.do(ctx, "EXISTS", redisKeyPrefix+key)
 	return reply == "1", err
-}
-
-func (s *redisStore) Forget(ctx context.Context, key string) error {
-	_, err := s.do(ctx, "DEL", redisKeyPrefix+key)
-	return err
 }
 
 // nilReply stands for RESP's null bulk string.
