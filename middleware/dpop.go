@@ -168,14 +168,17 @@ func WithExternalURL(base string) Option {
 }
 
 // WithTrustedProxies lets requests whose peer address is in one of
-// prefixes say, in Forwarded (RFC 7239) or X-Forwarded-Proto and
-// X-Forwarded-Host, the scheme and host the client used, for checking a
-// DPoP proof's htu. The last value is taken: the one the nearest proxy
+// prefixes say, in Forwarded's proto= (RFC 7239) or X-Forwarded-Proto,
+// the scheme the client used (a proxy that terminated TLS), for checking
+// a DPoP proof's htu. The last value is taken: the one the nearest proxy
 // wrote. Requests from any other address have those headers ignored:
 // trusting them by default would let any client choose the URL its proof
-// is checked against. A request with both Forwarded and X-Forwarded-*
-// uses neither: a proxy that writes one and passes the other on would let
-// the client choose. WithExternalURL, when given, wins.
+// is checked against. A request with both Forwarded and
+// X-Forwarded-Proto uses neither: a proxy that writes one and passes the
+// other on would let the client choose. The host is always the Host
+// header: proxies pass it on as the client's connection named it, while
+// several pass a client's X-Forwarded-Host through untouched; behind a
+// proxy that rewrites Host, use WithExternalURL, which wins.
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return guardOption(func(c *config) { c.trustedProxies = slices.Clone(prefixes) })
 }
@@ -387,11 +390,19 @@ func certificateMatches(r *http.Request, x5t string) bool {
 // query is left in; the proof check drops it from both sides.
 func (g *Guard) requestURL(r *http.Request) string {
 	path := r.RequestURI
-	if path == "" || path[0] != '/' {
-		// A request made in code, or the absolute form (a proxy request):
-		// its URL holds the path.
+	switch {
+	case path == "":
+		// A request made in code: its URL is all there is.
 		path = r.URL.EscapedPath()
-	} else {
+	case path[0] != '/':
+		// The absolute form (a proxy request): its path as sent, before
+		// any http.StripPrefix.
+		if u, err := url.ParseRequestURI(path); err == nil {
+			path = u.EscapedPath()
+		} else {
+			path = r.URL.EscapedPath()
+		}
+	default:
 		// The target as sent, up to its query. A "#" in it is part of the
 		// path to net/http (a client sends no fragment), so it stays one:
 		// the proof's htu, whose fragment is dropped, must name it too.
@@ -408,8 +419,8 @@ func (g *Guard) requestURL(r *http.Request) string {
 		proto = "https"
 	}
 	if len(g.dpop.proxies) > 0 && g.trustedPeer(r) {
-		if p, h, ok := forwarded(r.Header); ok {
-			proto, host = p, h
+		if p, ok := forwardedProto(r.Header); ok {
+			proto = p
 		}
 	}
 	return proto + "://" + host + path
@@ -429,40 +440,33 @@ func (g *Guard) trustedPeer(r *http.Request) bool {
 	return false
 }
 
-// forwarded reads the scheme and host a trusted proxy wrote: the last
-// element of Forwarded, or else the last X-Forwarded-Proto and
-// X-Forwarded-Host. Either must name both, with a scheme of http or https
-// and a host of plain host characters; otherwise ok is false.
-func forwarded(h http.Header) (proto, host string, ok bool) {
-	fwd, xf := h.Values("Forwarded"), len(h.Values("X-Forwarded-Proto"))+len(h.Values("X-Forwarded-Host")) > 0
-	if len(fwd) > 0 && xf {
-		// Both: the proxy wrote one and passed the other on from the
-		// client, and which is which cannot be told. Neither is used.
-		return "", "", false
-	}
-	if vals := fwd; len(vals) > 0 {
-		last := vals[len(vals)-1]
+// forwardedProto reads the scheme a trusted proxy wrote: proto= of the
+// last element of Forwarded, or else the last X-Forwarded-Proto; it must
+// be http or https. Both families present: neither is used, since a proxy
+// that writes one and passes the other on would let the client choose.
+// The host is never taken from these headers: several proxies pass a
+// client's X-Forwarded-Host or Forwarded host= on untouched, while the
+// Host header they forward is the one the client's connection named.
+func forwardedProto(h http.Header) (string, bool) {
+	fwd, xf := h.Values("Forwarded"), h.Values("X-Forwarded-Proto")
+	var proto string
+	switch {
+	case len(fwd) > 0 && len(xf) > 0:
+		return "", false
+	case len(fwd) > 0:
+		last := fwd[len(fwd)-1]
 		if i := strings.LastIndexByte(last, ','); i >= 0 {
 			last = last[i+1:]
 		}
 		for _, pair := range strings.Split(last, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
-			v = strings.Trim(v, `"`)
-			switch strings.ToLower(k) {
-			case "proto":
-				proto = strings.ToLower(v)
-			case "host":
-				host = v
+			if k, v, _ := strings.Cut(strings.TrimSpace(pair), "="); strings.EqualFold(k, "proto") {
+				proto = strings.ToLower(strings.Trim(v, `"`))
 			}
 		}
-	} else {
-		proto = strings.ToLower(lastListValue(h.Values("X-Forwarded-Proto")))
-		host = lastListValue(h.Values("X-Forwarded-Host"))
+	default:
+		proto = strings.ToLower(lastListValue(xf))
 	}
-	if (proto != "http" && proto != "https") || !plainHost(host) {
-		return "", "", false
-	}
-	return proto, host, true
+	return proto, proto == "http" || proto == "https"
 }
 
 func lastListValue(vals []string) string {

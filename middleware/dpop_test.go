@@ -302,16 +302,20 @@ func TestDPoPPublicURL(t *testing.T) {
 		want   int
 	}{
 		{"the request's own", nil, "", nil, "http://example.com/api/me", 200},
-		{"forwarded headers are not trusted by default", nil, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, "https://api.example.com/api/me", 401},
-		{"a trusted proxy's X-Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example, api.example.com"}, "https://api.example.com/api/me", 200},
-		{"a trusted proxy's Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"Forwarded": `for=1.2.3.4;proto=https;host="api.example.com"`}, "https://api.example.com/api/me", 200},
-		{"an untrusted peer's X-Forwarded", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}, "https://api.example.com/api/me", 401},
+		{"forwarded headers are not trusted by default", nil, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https"}, "https://example.com/api/me", 401},
+		{"a trusted proxy's X-Forwarded-Proto", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "http, https"}, "https://example.com/api/me", 200},
+		{"a trusted proxy's Forwarded proto", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"Forwarded": `for=1.2.3.4;proto=https;host="api.example.com"`}, "https://example.com/api/me", 200},
+		// Found by a review: proxies pass a client's X-Forwarded-Host on
+		// (ALB, Envoy), so the host is never taken from these headers.
+		{"X-Forwarded-Host is not read", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-rs.example"}, "https://other-rs.example/api/me", 401},
+		{"Forwarded host is not read", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"Forwarded": "proto=https;host=other-rs.example"}, "https://other-rs.example/api/me", 401},
+		{"an untrusted peer's X-Forwarded-Proto", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Proto": "https"}, "https://example.com/api/me", 401},
 		{"an untrusted peer: its own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "192.0.2.1:1234", map[string]string{"X-Forwarded-Host": "api.example.com"}, "http://example.com/api/me", 200},
 		{"the external URL", []middleware.Option{middleware.WithExternalURL("https://api.example.com/base/")}, "", nil, "https://api.example.com/base/api/me", 200},
 		// Found by a review: a proxy that writes X-Forwarded-* and passes the
 		// client's Forwarded on let the client choose the URL.
 		{"both header families: neither", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com", "Forwarded": "proto=https;host=other-rs.example"}, "https://other-rs.example/api/me", 401},
-		{"both header families: the request's own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com", "Forwarded": "proto=https;host=other-rs.example"}, "http://example.com/api/me", 200},
+		{"both header families: the request's own URL", []middleware.Option{middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1234", map[string]string{"X-Forwarded-Proto": "https", "Forwarded": "proto=http"}, "http://example.com/api/me", 200},
 		{"the external URL, not the request's", []middleware.Option{middleware.WithExternalURL("https://api.example.com")}, "", nil, "http://example.com/api/me", 401},
 		{"the external URL wins over a proxy", []middleware.Option{middleware.WithExternalURL("https://api.example.com"), middleware.WithTrustedProxies(proxy)}, "10.1.2.3:1", map[string]string{"X-Forwarded-Host": "other.example", "X-Forwarded-Proto": "https"}, "https://api.example.com/api/me", 200},
 	} {
@@ -524,6 +528,26 @@ func TestContextClaimsAreNeverBound(t *testing.T) {
 	}
 }
 
+// Claims that another Guard verified with the request's proof are bound
+// already: a Guard that takes them from the context does not refuse them,
+// and answers on the request's scheme. Found by a second review.
+func TestContextClaimsFromAGuardThatCheckedTheProof(t *testing.T) {
+	d := newDPoPEnv(t)
+	inner, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.h = d.Guard.Handler(inner.Require()(d.Final()))
+	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
+		t.Errorf("claims an outer Guard bound: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	d.h = d.Guard.Handler(inner.Require(middleware.Scopes("admin"))(d.Final()))
+	resp := d.do("/api/me", d.bound, d.proof(nil))
+	if ch := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 403 || !strings.HasPrefix(ch, `DPoP realm="api", error="insufficient_scope"`) {
+		t.Errorf("the inner Guard's refusal of a DPoP request: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+}
+
 // A proof is remembered for as long as Check accepts it, the last
 // moment of its window included. Found by a review.
 func TestDPoPReplayAtTheWindowsEdge(t *testing.T) {
@@ -580,10 +604,37 @@ func TestDPoPPathAsTheApplicationSeesIt(t *testing.T) {
 			t.Errorf("a proof for %s accepted for the target %s: %d", tc.htu, tc.target, resp.StatusCode)
 		}
 	}
-	// The client's own dot segments are normalised away, as RFC 3986 says.
+	// The client's own dot segments are normalised away, as RFC 3986 says;
+	// an htu that is the request's URL byte for byte, dot segments and
+	// all, names it too (found by a second review).
 	d := newDPoPEnv(t)
 	if resp := d.do("/api/me", d.bound, d.p.Proof("GET", "http://example.com/x/../api/me", d.bound, nil, nil)); resp.StatusCode != 200 {
 		t.Errorf("htu with dot segments for /api/me: %d", resp.StatusCode)
+	}
+	for _, target := range []string{"/x/../api/me", "/api/./me", "/x/%2e%2e/api/me"} {
+		d := newDPoPEnv(t)
+		d.h = d.Guard.Require()(d.Final())
+		if resp := d.do(target, d.bound, d.p.Proof("GET", "http://example.com"+target, d.bound, nil, nil)); resp.StatusCode != 200 {
+			t.Errorf("htu identical to the target %s: %d", target, resp.StatusCode)
+		}
+	}
+	// An absolute-form target is the path as sent too, before
+	// http.StripPrefix (found by a second review).
+	d = newDPoPEnv(t)
+	h := http.StripPrefix("/base", d.Guard.Require()(d.Final()))
+	send := func(target, htu string) int {
+		req := httptest.NewRequest("GET", target, nil)
+		req.Header.Set("Authorization", "DPoP "+d.bound)
+		req.Header.Set("DPoP", d.p.Proof("GET", htu, d.bound, nil, nil))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if c := send("http://example.com/base/api/me", "http://example.com/base/api/me"); c != 200 {
+		t.Errorf("absolute form under StripPrefix, the htu sent: %d", c)
+	}
+	if c := send("http://example.com/base/api/me", "http://example.com/api/me"); c != 401 {
+		t.Errorf("absolute form under StripPrefix, a proof for the stripped path: %d", c)
 	}
 }
 

@@ -358,14 +358,20 @@ func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 				return r, outcome{is: is, err: g.refuse(rClaimsRejected, err)}
 			}
 			// Nothing proves the key of a sender-constrained token that
-			// application code vouches for, and the policy still holds.
-			switch {
-			case cc.Confirmation != nil:
-				return r, outcome{is: is, err: g.refusals[rBoundToken]}
-			case g.dpop.policy == DPoPRequired:
-				return r, outcome{is: is, err: g.refusals[rDPoPRequired]}
+			// application code vouches for, and the policy still holds;
+			// claims another Guard of this module verified were bound to
+			// the request by it, on the request's scheme.
+			sch, proven := schemeBearer, false
+			if v := verifiedWith(r.Context(), cc); v != nil {
+				sch, proven = v.scheme, true
 			}
-			return r, outcome{is: is, err: ru.authorize(is, cc)}
+			switch {
+			case cc.Confirmation != nil && !proven:
+				return r, outcome{is: is, err: g.refusals[rBoundToken], scheme: sch}
+			case g.dpop.policy == DPoPRequired && sch != schemeDPoP:
+				return r, outcome{is: is, err: g.refusals[rDPoPRequired], scheme: sch}
+			}
+			return r, outcome{is: is, err: ru.authorize(is, cc), scheme: sch}
 		}
 	}
 	o := ru.runShared(r.Context(), r, credentials{})

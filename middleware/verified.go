@@ -56,3 +56,16 @@ func verifiedOf(ctx context.Context, g *Guard) *verified {
 	}
 	return v
 }
+
+// verifiedWith returns the verified context in ctx that holds c, put there
+// by any Guard, or nil when c came from elsewhere (claims.NewContext).
+func verifiedWith(ctx context.Context, c *claims.Claims) *verified {
+	v, ok := ctx.Value(verifiedKey{}).(*verified)
+	for ok {
+		if v.claims == c {
+			return v
+		}
+		v, ok = v.Context.Value(verifiedKey{}).(*verified)
+	}
+	return nil
+}

@@ -161,12 +161,18 @@ func (tt *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// RoundTripper must.
 		defer req.Body.Close()
 	}
+	fail := func(err error) (*http.Response, error) {
+		if req.Body != nil && req.GetBody == nil {
+			req.Body.Close() // not sent: closed here, as on any error
+		}
+		return nil, err
+	}
 	target := targetURL(req)
 	var sent string // the nonce the last proof carried
 	send := func() (*http.Response, error) {
 		proof, nonce, err := tt.k.proof(req.Method, target, "")
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		sent = nonce
 		r := req.Clone(req.Context())

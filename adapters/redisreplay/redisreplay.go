@@ -104,7 +104,9 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 // Options.ContextTimeoutEnabled; so the command runs in a goroutine of
 // its own, and a request waits for it no longer than the timeout
 // whatever the client's options. The goroutine ends when go-redis gives
-// up.
+// up: with ContextTimeoutEnabled at the timeout, otherwise at its
+// ReadTimeout (never, with -1), so against a Redis that hangs at most
+// PoolSize of them wait.
 func (s *Store) bounded(ctx context.Context, cmd func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jwtguard/jwtguard/middleware"
@@ -77,27 +76,25 @@ func (s *redisStore) do(ctx context.Context, args ...string) (string, error) {
 		deadline = d
 	}
 	var c net.Conn
-	reused := false
 	select {
 	case c = <-s.idle:
-		reused = true
+		if !alive(c) {
+			// Closed by the server while kept (Redis restarted, or an idle
+			// timeout): found before the command is sent, never after, so
+			// no command is ever sent twice (a second SET NX would call a
+			// first use a replay).
+			c.Close()
+			c = nil
+		}
 	default:
+	}
+	if c == nil {
 		var err error
 		if c, err = s.dial(ctx, deadline); err != nil {
 			return "", err
 		}
 	}
 	reply, err := command(c, deadline, args...)
-	if err != nil && reused && errors.Is(err, errClosedBeforeReply) {
-		// A connection kept from before Redis restarted (or closed it
-		// idle): the command never reached a live server, so it is sent
-		// once more on a new connection.
-		c.Close()
-		if c, err = s.dial(ctx, deadline); err != nil {
-			return "", err
-		}
-		reply, err = command(c, deadline, args...)
-	}
 	if err != nil {
 		c.Close() // its state is unknown
 		return "", fmt.Errorf("redis %s: %w", args[0], err)
@@ -125,14 +122,6 @@ func (s *redisStore) dial(ctx context.Context, deadline time.Time) (net.Conn, er
 	return c, nil
 }
 
-// errClosedBeforeReply: the server's end of the connection was gone
-// before any byte of a reply (EOF, reset, broken pipe).
-var errClosedBeforeReply = errors.New("connection closed before a reply")
-
-func closedConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // command writes args as a RESP array of bulk strings and reads one reply.
 func command(c net.Conn, deadline time.Time, args ...string) (string, error) {
 	if err := c.SetDeadline(deadline); err != nil {
@@ -144,17 +133,11 @@ func command(c net.Conn, deadline time.Time, args ...string) (string, error) {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	if _, err := c.Write([]byte(b.String())); err != nil {
-		if closedConn(err) {
-			return "", fmt.Errorf("%w: %w", errClosedBeforeReply, err)
-		}
 		return "", err
 	}
 	r := bufio.NewReaderSize(c, 512)
 	line, err := r.ReadString('\n')
 	if err != nil {
-		if line == "" && closedConn(err) {
-			return "", fmt.Errorf("%w: %w", errClosedBeforeReply, err)
-		}
 		return "", err
 	}
 	line = strings.TrimSuffix(line, "\r\n")

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -34,7 +35,17 @@ func TestRedisStore(t *testing.T) {
 		t.Fatal("another database sees the key")
 	}
 
+	// A kept connection is reused while alive, and found dead once the
+	// server is gone, before any command is sent on it.
+	c := <-st.idle
+	if !alive(c) {
+		t.Fatal("a live connection found dead")
+	}
+	st.idle <- c
 	srv.Restart(t)
+	if alive(c) && runtime.GOOS == "linux" {
+		t.Fatal("a connection to a restarted server found alive")
+	}
 	for i := range 20 { // more than the connections kept
 		if _, err := st.CheckAndSet(ctx, "after-"+string(rune('a'+i)), until); err != nil {
 			t.Fatalf("command %d after a restart: %v", i, err)
