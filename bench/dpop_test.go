@@ -29,11 +29,7 @@ import (
 func BenchmarkDPoP(b *testing.B) {
 	for _, alg := range algs {
 		b.Run(alg, func(b *testing.B) {
-			f := newFixture(b, alg)
-			p := guardtest.NewProver(alg)
-			bound := f.iss.Mint(jwkstest.WithTokenAlgorithm(alg), jwkstest.WithScopes("notes:read"),
-				jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
-			pool := &proofPool{p: p, tok: bound}
+			f, _, bound, pool := newDPoPFixture(b, alg)
 			b.Run("floor-crypto", func(b *testing.B) {
 				newOp, _ := setupFloorCrypto(b, f)
 				op := newOp(f.good)
@@ -102,6 +98,16 @@ func dpopGuard(b *testing.B, f *fixture, cached bool) http.Handler {
 		c, ok := claims.FromContext(r.Context())
 		protected(w, c.Subject, ok)
 	}))
+}
+
+// newDPoPFixture is alg's fixture, a prover of alg, a token bound to its
+// key, and a pool of proofs for that token.
+func newDPoPFixture(b *testing.B, alg string) (*fixture, *guardtest.Prover, string, *proofPool) {
+	f := newFixture(b, alg)
+	p := guardtest.NewProver(alg)
+	bound := f.iss.Mint(jwkstest.WithTokenAlgorithm(alg), jwkstest.WithScopes("notes:read"),
+		jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
+	return f, p, bound, &proofPool{p: p, tok: bound}
 }
 
 // proofPool signs fresh proofs for one token, on every core.
@@ -196,11 +202,7 @@ func distinctKeys(n int) []string {
 func BenchmarkDPoPPaired(b *testing.B) {
 	for _, alg := range algs {
 		b.Run(alg, func(b *testing.B) {
-			f := newFixture(b, alg)
-			p := guardtest.NewProver(alg)
-			bound := f.iss.Mint(jwkstest.WithTokenAlgorithm(alg), jwkstest.WithScopes("notes:read"),
-				jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
-			pool := &proofPool{p: p, tok: bound}
+			f, p, bound, pool := newDPoPFixture(b, alg)
 			for _, cached := range []bool{false, true} {
 				name := "uncached"
 				if cached {
