@@ -3,6 +3,9 @@ package oauth2guard
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +54,20 @@ func NewDPoPKey(key crypto.Signer, alg string) (*DPoPKey, error) {
 	}
 	return &DPoPKey{s: s, now: time.Now, nonces: map[string]string{}}, nil
 }
+
+// GenerateDPoPKey makes a DPoPKey with a new ECDSA P-256 key (ES256), for
+// a client that has none yet. Keep it as long as its tokens: a token bound
+// to it is useless with another (Signer gives the key, to store it).
+func GenerateDPoPKey() (*DPoPKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2guard: %w", err)
+	}
+	return NewDPoPKey(key, "ES256")
+}
+
+// Signer is the key the proofs are signed with.
+func (k *DPoPKey) Signer() crypto.Signer { return k.s.Key() }
 
 // JKT is the key's RFC 7638 thumbprint: the cnf.jkt of tokens bound to it
 // (and the dpop_jkt parameter of an authorization request, RFC 9449 §10).

@@ -314,3 +314,24 @@ func TestDPoPKeyNoncesAreBounded(t *testing.T) {
 		t.Errorf("the key holds %d servers' nonces, want at most 64", n)
 	}
 }
+
+// A generated key signs ES256 proofs whose thumbprint is its JKT, and can
+// be kept (Signer) and given back to NewDPoPKey for the same thumbprint.
+func TestGenerateDPoPKey(t *testing.T) {
+	k, err := oauth2guard.GenerateDPoPKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := k.Proof("GET", "https://api.test/x", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := dpop.Parse(proof, []string{"ES256"})
+	if err != nil || p.JKT != k.JKT() {
+		t.Fatalf("proof %+v, %v; JKT %s", p, err, k.JKT())
+	}
+	again, err := oauth2guard.NewDPoPKey(k.Signer(), "")
+	if err != nil || again.JKT() != k.JKT() {
+		t.Errorf("the kept key's thumbprint %v, %v; want %s", again, err, k.JKT())
+	}
+}

@@ -64,6 +64,9 @@ func NewSigner(key crypto.Signer, alg string) (*Signer, error) {
 // tokens bound to it.
 func (s *Signer) JKT() string { return s.jkt }
 
+// Key is the Signer's key.
+func (s *Signer) Key() crypto.Signer { return s.key }
+
 // Alg is the proofs' algorithm.
 func (s *Signer) Alg() string { return s.alg.Name }
 
