@@ -143,7 +143,11 @@ func (m *MemoryReplayStore) Len() int { return m.s.Len() }
 // WithReplayStore sets where accepted DPoP proofs are remembered.
 // Default: a MemoryReplayStore of DefaultMaxReplayProofs, on the Guard's
 // clock. Replicas behind one load balancer need a shared store, or a proof
-// accepted by one can be replayed at another.
+// accepted by one can be replayed at another. Two Guards nested in one
+// request that share a backend must be given the same store value: the
+// inner one then knows the outer's record for this request's own, while
+// two handles on one backend look like two stores, and the inner Guard
+// refuses the proof as used.
 func WithReplayStore(s ReplayStore) Option {
 	return guardOption(func(c *config) { c.replay = s })
 }
@@ -367,11 +371,12 @@ func (g *Guard) recordedInRequest(ctx context.Context, key string) bool {
 	return false
 }
 
-// sameStore reports whether a and b are one store. Stores of a type that
-// == cannot compare (a struct holding a map) are never taken for one.
+// sameStore reports whether a and b are one store value. Values == cannot
+// compare (a struct holding a map, directly or in an interface field) are
+// never taken for one.
 func sameStore(a, b ReplayStore) bool {
-	ta := reflect.TypeOf(a)
-	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.IsValid() && vb.IsValid() && va.Type() == vb.Type() && va.Comparable() && vb.Comparable() && va.Equal(vb)
 }
 
 // certificateMatches reports whether r came over TLS with a client

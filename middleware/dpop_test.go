@@ -667,3 +667,65 @@ func TestDPoPNestedGuardsOnDifferentStores(t *testing.T) {
 		t.Errorf("the same proof at replica two: %d (the shared store holds %d)", resp.StatusCode, shared.Len())
 	}
 }
+
+// mapStore is a ReplayStore value == cannot compare.
+type mapStore struct{ m map[string]bool }
+
+func (mapStore) CheckAndSet(context.Context, string, time.Time) (bool, error) { return false, nil }
+func (mapStore) Seen(context.Context, string) (bool, error)                   { return false, nil }
+
+type wrapStore struct{ middleware.ReplayStore }
+
+// Found by a fourth review: comparing two nested Guards' stores panicked
+// for a store holding a map behind an interface field; the refusal of a
+// route's rule checked before recording named the outer resource; and a
+// refused Check's request, carried on by application code, vouched for
+// its token's binding to a Guard reading context claims.
+func TestDPoPFourthReviewFixes(t *testing.T) {
+	d := newDPoPEnv(t)
+	mk := func() *middleware.Guard {
+		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(wrapStore{mapStore{map[string]bool{}}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	d.h = mk().Handler(mk().Require()(d.Final()))
+	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
+		t.Errorf("nested Guards on uncomparable stores: %d", resp.StatusCode)
+	}
+
+	iss, g, _ := metadataGuard(t)
+	mux := http.NewServeMux()
+	mux.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	p := guardtest.NewProver("ES256")
+	tok := iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}), jwkstest.WithScopes("admin"), jwkstest.WithExpiresIn(time.Hour))
+	req := httptest.NewRequest("GET", "/admin/stats", nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", p.Proof("GET", "http://example.com/admin/stats", tok, nil, nil))
+	rec := httptest.NewRecorder()
+	g.Handler(mux).ServeHTTP(rec, req)
+	if ch := rec.Header().Get("WWW-Authenticate"); rec.Code != 401 || !strings.HasPrefix(ch, "DPoP ") ||
+		!strings.Contains(ch, `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`) {
+		t.Errorf("the route's audience refusal of a DPoP request: %d %q", rec.Code, ch)
+	}
+
+	d = newDPoPEnv(t)
+	b, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, rule, passed := b.Require()(d.Final()), d.Guard.Rule(), 0
+	d.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, err := rule.Check(r)
+		if err == nil {
+			passed++
+		}
+		inner.ServeHTTP(w, r2) // carried on whatever Check said
+	})
+	proof := d.proof(nil)
+	d.do("/api/me", d.bound, proof)
+	if resp := d.do("/api/me", d.bound, proof); passed != 1 || resp.StatusCode == 200 {
+		t.Errorf("a replayed proof, refused by Check: passed %d times, downstream answered %d", passed, resp.StatusCode)
+	}
+}

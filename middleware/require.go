@@ -300,13 +300,19 @@ func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
 		// it cannot see (behind an Echo or Gin group, another router, a
 		// wrapper) decides after the proof was recorded.
 		if inner := ru.routeRule(r); inner != nil {
-			o.err = inner.authorize(o.is, o.claims)
+			o.err = inner.local(inner.authorize(o.is, o.claims)) // the route's resource, as the route would say
 		}
 		if o.err == nil {
 			if o.err = ru.g.remember(r.Context(), r, o.rec); o.err == nil {
-				verifiedOf(r2.Context(), ru.g).rec = o.rec
+				attached(r2.Context(), ru.g).rec = o.rec
 			}
 		}
+	}
+	if o.err == nil && o.claims != nil {
+		// Only a request that passed every check here vouches for its
+		// claims to nested rules and Guards: a refused Check's request,
+		// carried on by application code, must not.
+		attached(r2.Context(), ru.g).passed = true
 	}
 	if o.err != nil && ru.routes != nil {
 		if inner := ru.routeRule(r); inner != nil && !ru.ownAudienceRefusal(inner, o.err) {

@@ -20,6 +20,7 @@ type verified struct {
 	is     *issuer
 	scheme scheme       // the request's, for the challenges of a nested rule's refusal
 	rec    *proofRecord // the DPoP proof it recorded as used: a nested Guard on the same store does not record it again
+	passed bool         // the rule that attached it let the request through: only then does it vouch
 }
 
 type verifiedKey struct{}
@@ -48,8 +49,17 @@ func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, *issuer) {
 	return nil, nil
 }
 
-// verifiedOf returns what g put in ctx when it verified its token, or nil.
+// verifiedOf returns what g put in ctx when it verified its token and
+// let the request through, or nil.
 func verifiedOf(ctx context.Context, g *Guard) *verified {
+	if v := attached(ctx, g); v != nil && v.passed {
+		return v
+	}
+	return nil
+}
+
+// attached is the verified context g put in ctx last, passed or not.
+func attached(ctx context.Context, g *Guard) *verified {
 	v, ok := ctx.Value(verifiedKey{}).(*verified)
 	if !ok || v.guard != g {
 		return nil
@@ -62,7 +72,7 @@ func verifiedOf(ctx context.Context, g *Guard) *verified {
 func verifiedWith(ctx context.Context, c *claims.Claims) *verified {
 	v, ok := ctx.Value(verifiedKey{}).(*verified)
 	for ok {
-		if v.claims == c {
+		if v.claims == c && v.passed {
 			return v
 		}
 		v, ok = v.Context.Value(verifiedKey{}).(*verified)

@@ -92,11 +92,11 @@ func (k *DPoPKey) proof(method, url, accessToken string) (proof, nonce string, e
 // URL, with the Host the request names when it names one (RFC 9110
 // §7.1), which is what the server checks htu against.
 func targetURL(req *http.Request) string {
-	if req.Host == "" || req.Host == req.URL.Host {
-		return req.URL.String()
-	}
 	u := *req.URL
-	u.Host = req.Host
+	u.User = nil // a password in the URL is no part of htu, and no server would take it
+	if req.Host != "" {
+		u.Host = req.Host
+	}
 	return u.String()
 }
 

@@ -266,6 +266,16 @@ func TestDPoPProofFollowsHostAndTokenClientClosesBody(t *testing.T) {
 	if want := "http://api.test/api/me"; htu != want {
 		t.Errorf("htu %q, want %q", htu, want)
 	}
+	// User information never goes into htu (found by a review).
+	req, _ = http.NewRequest("GET", strings.Replace(srv.URL, "http://", "http://client:s3cret@", 1)+"/api/me", nil)
+	resp, err = (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if strings.Contains(htu, "s3cret") || strings.Contains(htu, "@") {
+		t.Errorf("htu %q carries the URL's user information", htu)
+	}
 
 	body := &closeRecorder{Reader: strings.NewReader("grant_type=client_credentials")}
 	req, _ = http.NewRequest("POST", srv.URL+"/token", body)

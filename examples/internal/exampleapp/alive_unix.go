@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 )
 
 // alive reports whether a kept connection is still open, without waiting:
@@ -13,6 +14,11 @@ import (
 // (EAGAIN), and end of file on one the server closed. Any byte waiting
 // (a reply nobody asked for) makes the connection unusable too.
 func alive(c net.Conn) bool {
+	// The last command's deadline has passed by now, and a read past its
+	// deadline fails before it looks at the socket.
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		return false
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return true
@@ -24,9 +30,9 @@ func alive(c net.Conn) bool {
 	live := false
 	err = rc.Read(func(fd uintptr) bool {
 		var b [1]byte
-		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		live = n < 0 && errors.Is(rerr, syscall.EAGAIN)
-		return true // done: never wait for data
+		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		live = errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK) // nothing to read, not closed
+		return true                                                                    // done: never wait for data
 	})
 	return err == nil && live
 }

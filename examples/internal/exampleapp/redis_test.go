@@ -41,6 +41,12 @@ func TestRedisStore(t *testing.T) {
 	if !alive(c) {
 		t.Fatal("a live connection found dead")
 	}
+	// Past the last command's deadline too (found by a review).
+	_ = c.SetDeadline(time.Now().Add(10 * time.Millisecond))
+	time.Sleep(30 * time.Millisecond)
+	if !alive(c) {
+		t.Fatal("a live connection past its last deadline found dead")
+	}
 	st.idle <- c
 	srv.Restart(t)
 	if alive(c) && runtime.GOOS == "linux" {
