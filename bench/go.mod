@@ -2,14 +2,12 @@ module github.com/jwtguard/jwtguard/bench
 
 go 1.25.0
 
-replace github.com/jwtguard/jwtguard => ../
-
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.0
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
-	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard v0.1.0
 	github.com/labstack/echo-jwt/v4 v4.4.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/lestrrat-go/httprc/v3 v3.0.6

@@ -2,11 +2,9 @@ module github.com/jwtguard/jwtguard/interop
 
 go 1.25.0
 
-replace github.com/jwtguard/jwtguard => ../
-
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
-	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard v0.1.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	golang.org/x/oauth2 v0.36.0
 )

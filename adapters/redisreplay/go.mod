@@ -1,16 +1,13 @@
 // The adapter is its own module so that users of the core never download
-// go-redis. The replace below applies only while this module is the main
-// module (working in the repository: go test, go mod tidy); a build that
-// depends on it ignores it, as the go command ignores every dependency's
-// replace. A release sets the require to the tagged version.
+// go-redis. It requires the core at the version they are released together
+// as; in the repository, go.work points that version at the checkout (see
+// CONTRIBUTING.md), so this file has no replace and works as published.
 module github.com/jwtguard/jwtguard/adapters/redisreplay
 
 go 1.26.0
 
-replace github.com/jwtguard/jwtguard => ../..
-
 require (
-	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
+	github.com/jwtguard/jwtguard v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
