@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The outcome classes of a refused request. Every *Error a Guard produces
@@ -197,6 +198,14 @@ func (e *Error) Reason() string { return e.reason }
 // Challenges returns (a copy of) the WWW-Authenticate values the response
 // carries, each its own header field, in order; none for a 503.
 func (e *Error) Challenges() []string { return slices.Clone(e.challenges) }
+
+// RetryAfter is the Retry-After the response carries, in whole seconds:
+// set for a 503 (keys or the replay store unavailable), 0 otherwise.
+// Transports without HTTP headers (gRPC, Connect) send it their own way.
+func (e *Error) RetryAfter() time.Duration {
+	n, _ := strconv.Atoi(e.retryAfter)
+	return time.Duration(n) * time.Second
+}
 
 // DPoPNonce is the nonce the response carries in its DPoP-Nonce header
 // (RFC 9449 §8), or "": set for every refusal of a DPoP request when

@@ -261,6 +261,10 @@ func TestKeysUnavailable(t *testing.T) {
 	if !errors.Is(e.last, middleware.ErrKeysUnavailable) {
 		t.Fatalf("error = %v", e.last)
 	}
+	var me *middleware.Error
+	if !errors.As(e.last, &me) || me.RetryAfter() != 7*time.Second {
+		t.Fatalf("RetryAfter of %v, want 7s", e.last)
+	}
 	// Whatever the token holds: the contract says a token that arrives
 	// before any keys gets 503.
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour)))...), unavailable)
