@@ -1,0 +1,302 @@
+// Package mcpguard protects an MCP server built with the official Go SDK
+// (github.com/modelcontextprotocol/go-sdk) with a jwtguard Guard. It is
+// its own Go module, so users of the core never download the SDK.
+//
+// It has two halves. Middleware owns the HTTP side in front of the SDK's
+// streamable HTTP handler: it answers as every jwtguard server does
+// (error= in the challenge, the expired hint, resource_metadata, scope=,
+// DPoP, 503 while the keys are unavailable) and requires scopes per tool,
+// resource and prompt, which the SDK's own middleware cannot:
+//
+//	g, _ := middleware.New(keys, issuer, []string{"https://mcp.example.com/mcp"},
+//		middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+//	guard := mcpguard.New(g, mcpguard.WithTool("add_note", middleware.Scopes("notes:write")))
+//	mux := http.NewServeMux()
+//	mux.Handle("/mcp", guard.Wrap(mcp.NewStreamableHTTPHandler(getServer, nil)))
+//	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
+//
+// Verifier is the other half, for code that keeps the SDK's
+// auth.RequireBearerToken: a TokenVerifier backed by the Guard.
+//
+// In a tool handler, ClaimsFrom(req.Extra) returns the verified claims.
+package mcpguard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// DefaultMaxBodySize bounds the JSON-RPC body Middleware reads to learn a
+// request's operation.
+const DefaultMaxBodySize = 4 << 20
+
+// ErrUnreadableMessage is the cause of a 400 for a JSON-RPC body that
+// Middleware cannot read unambiguously (not valid JSON, a repeated member
+// name, a method or name that is not a string): it could not tell which
+// operation's scopes apply, so it does not let the SDK guess.
+var ErrUnreadableMessage = errors.New("mcpguard: unreadable JSON-RPC message")
+
+// ErrBodyTooLarge is the cause of a 413 for a body over the limit
+// (WithMaxBodySize).
+var ErrBodyTooLarge = errors.New("mcpguard: request body too large")
+
+// An Option configures New.
+type Option func(*config)
+
+type config struct {
+	base    []middleware.Requirement
+	ops     map[operation][]middleware.Requirement
+	maxBody int64
+	err     error
+}
+
+// WithRequirements adds reqs to every request to the endpoint (an
+// audience, a scope every operation needs). Default: the Guard's
+// audiences alone.
+func WithRequirements(reqs ...middleware.Requirement) Option {
+	return func(c *config) { c.base = append(c.base, reqs...) }
+}
+
+// WithTool requires reqs, besides the endpoint's, for calls of the tool
+// name (tools/call).
+func WithTool(name string, reqs ...middleware.Requirement) Option {
+	return withOperation(operation{"tools/call", name}, reqs)
+}
+
+// WithResource requires reqs for reading the resource uri
+// (resources/read).
+func WithResource(uri string, reqs ...middleware.Requirement) Option {
+	return withOperation(operation{"resources/read", uri}, reqs)
+}
+
+// WithPrompt requires reqs for getting the prompt name (prompts/get).
+func WithPrompt(name string, reqs ...middleware.Requirement) Option {
+	return withOperation(operation{"prompts/get", name}, reqs)
+}
+
+// WithMethod requires reqs for every request of a JSON-RPC method
+// ("tools/list", "resources/subscribe", …). For tools/call,
+// resources/read and prompts/get it applies to names without their own
+// requirements.
+func WithMethod(method string, reqs ...middleware.Requirement) Option {
+	return withOperation(operation{method, ""}, reqs)
+}
+
+func withOperation(op operation, reqs []middleware.Requirement) Option {
+	return func(c *config) {
+		if _, dup := c.ops[op]; dup {
+			c.err = fmt.Errorf("mcpguard: %s %q given twice", op.method, op.name)
+			return
+		}
+		c.ops[op] = reqs
+	}
+}
+
+// WithMaxBodySize bounds the body read to find the operation. Default:
+// DefaultMaxBodySize.
+func WithMaxBodySize(n int64) Option {
+	return func(c *config) { c.maxBody = n }
+}
+
+// An operation is what a JSON-RPC request asks for: its method, and for
+// tools/call, resources/read and prompts/get the tool, resource or prompt.
+type operation struct{ method, name string }
+
+// Middleware guards an MCP endpoint. It is safe for concurrent use.
+type Middleware struct {
+	g       *middleware.Guard
+	base    *middleware.Rule
+	ops     map[operation]*middleware.Rule
+	maxBody int64
+	attach  func(http.Handler) http.Handler
+}
+
+// New compiles the requirements for g. It panics on the programming
+// errors middleware.Guard.Rule panics on, and on an operation given twice,
+// as http.ServeMux does on a pattern registered twice.
+func New(g *middleware.Guard, opts ...Option) *Middleware {
+	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.err != nil {
+		panic(cfg.err)
+	}
+	if cfg.maxBody <= 0 {
+		panic("mcpguard: WithMaxBodySize must be positive")
+	}
+	m := &Middleware{g: g, base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody}
+	for op, reqs := range cfg.ops {
+		m.ops[op] = g.Rule(append(append([]middleware.Requirement(nil), cfg.base...), reqs...)...)
+	}
+	// The SDK binds a session to TokenInfo.UserID and hands TokenInfo to
+	// tool handlers, but only its own middleware can put it in the
+	// context. It runs after ours, with a verifier that returns what we
+	// verified; it re-reads the Authorization header, so for a DPoP
+	// request it is shown a Bearer one, and the handler gets the original.
+	sdk := auth.RequireBearerToken(func(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
+		c, ok := claims.FromContext(ctx)
+		if !ok {
+			return nil, auth.ErrInvalidToken
+		}
+		return TokenInfo(c), nil
+	}, &auth.RequireBearerTokenOptions{
+		// Expiry was checked with the Guard's leeway; the SDK's check,
+		// without it, would refuse a token the Guard accepts.
+		AllowMissingExpiration: true, ClockSkew: 100 * 365 * 24 * time.Hour,
+	})
+	m.attach = func(next http.Handler) http.Handler {
+		restore := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if orig, ok := r.Context().Value(headerKey{}).(http.Header); ok {
+				r.Header = orig
+			}
+			next.ServeHTTP(w, r)
+		})
+		inner := sdk(restore)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			shown := r.Clone(context.WithValue(r.Context(), headerKey{}, r.Header))
+			shown.Header.Set("Authorization", "Bearer verified")
+			inner.ServeHTTP(w, shown)
+		})
+	}
+	return m
+}
+
+type headerKey struct{}
+
+// Wrap returns h (the SDK's mcp.NewStreamableHTTPHandler) behind the
+// Guard. A POST's operation is read from the Mcp-Method and Mcp-Name
+// headers when the SDK checks them against the body (protocol 2026-07-28
+// and later, one message), else from the body; a body that cannot be read
+// unambiguously is refused 400 before the SDK sees it. GET (the event
+// stream) and DELETE (ending a session) need the endpoint's requirements.
+// A batch (protocol 2025-03-26) needs every operation's: its proof is
+// recorded by the first rule checked.
+func (m *Middleware) Wrap(h http.Handler) http.Handler {
+	next := m.attach(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ops []operation
+		if r.Method == http.MethodPost {
+			var status int
+			var err error
+			ops, status, err = m.operations(r)
+			if err != nil {
+				writeBodyError(w, status, err)
+				return
+			}
+		}
+		rule, rest := m.base, []*middleware.Rule(nil)
+		for _, op := range ops {
+			ru := m.ruleFor(op)
+			if ru == m.base {
+				continue
+			}
+			if rule == m.base {
+				rule = ru
+			} else if ru != rule {
+				rest = append(rest, ru)
+			}
+		}
+		r2, ok := rule.Serve(w, r)
+		if !ok {
+			return
+		}
+		if len(rest) > 0 {
+			c, _ := claims.FromContext(r2.Context())
+			for _, ru := range rest {
+				if err := ru.Authorize(c); err != nil {
+					m.g.Fail(w, r2, err)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// ruleFor is op's rule: its own, else its method's, else the endpoint's.
+func (m *Middleware) ruleFor(op operation) *middleware.Rule {
+	if op.name != "" {
+		if ru, ok := m.ops[op]; ok {
+			return ru
+		}
+	}
+	if ru, ok := m.ops[operation{op.method, ""}]; ok {
+		return ru
+	}
+	return m.base
+}
+
+func writeBodyError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	msg := "The request body is not a JSON-RPC message this server can read"
+	if errors.Is(err, ErrBodyTooLarge) {
+		msg = "The request body is too large"
+	}
+	body, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": msg})
+	_, _ = w.Write(body)
+}
+
+// TokenInfo is what the SDK is told of verified claims: the scopes, the
+// expiry, and a UserID that is the issuer and subject together (a JSON
+// array), so two issuers' users with one subject never share a session.
+// Extra holds the claims under "claims" (ClaimsFrom reads them), and
+// "iss", "sub" and "client_id".
+func TokenInfo(c *claims.Claims) *auth.TokenInfo {
+	uid, _ := json.Marshal([2]string{c.Issuer, c.Subject}) // two strings never fail to marshal
+	return &auth.TokenInfo{
+		Scopes:     []string(c.Scopes),
+		Expiration: c.ExpiresAt,
+		UserID:     string(uid),
+		Extra: map[string]any{
+			extraClaims: c,
+			"iss":       c.Issuer,
+			"sub":       c.Subject,
+			"client_id": c.ClientID,
+		},
+	}
+}
+
+const extraClaims = "claims"
+
+// ClaimsFrom returns the verified claims of the request a tool, resource
+// or prompt handler is serving (req.Extra), when Middleware or Verifier
+// verified it.
+func ClaimsFrom(extra *mcp.RequestExtra) (*claims.Claims, bool) {
+	if extra == nil || extra.TokenInfo == nil {
+		return nil, false
+	}
+	c, ok := extra.TokenInfo.Extra[extraClaims].(*claims.Claims)
+	return c, ok
+}
+
+// Verifier returns an auth.TokenVerifier backed by g, for the SDK's
+// auth.RequireBearerToken. A refused token is an error wrapping both
+// auth.ErrInvalidToken and the *middleware.Error, so the SDK answers 401.
+// The SDK's middleware cannot say more: its challenge has no error= (no
+// expired hint), a key outage becomes a 500 rather than a retryable 503,
+// DPoP is refused, and one scope set applies to every tool. Middleware
+// does all of that.
+func Verifier(g *middleware.Guard) auth.TokenVerifier {
+	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
+		c, err := g.VerifyToken(ctx, token)
+		if err != nil {
+			if errors.Is(err, middleware.ErrKeysUnavailable) || errors.Is(err, middleware.ErrReplayStoreUnavailable) {
+				return nil, err // not the token's fault: the SDK answers 500
+			}
+			return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+		}
+		return TokenInfo(c), nil
+	}
+}

@@ -1,0 +1,522 @@
+package mcpguard_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"golang.org/x/oauth2"
+
+	"github.com/jwtguard/jwtguard/adapters/mcpguard"
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// env is an MCP server with two tools behind Middleware, on a loopback
+// listener: whoami (the endpoint's requirements) and add_note
+// (notes:write besides).
+type env struct {
+	iss      *jwkstest.Issuer
+	guard    *middleware.Guard
+	srv      *httptest.Server
+	endpoint string // the MCP endpoint: the resource identifier and audience
+	lastErr  error  // what the Guard's error hook saw last
+	mu       sync.Mutex
+}
+
+func newEnv(t *testing.T, opts ...middleware.Option) *env {
+	return newEnvWith(t, nil, opts...)
+}
+
+// newEnvWith is newEnv with the SDK handler's options.
+func newEnvWith(t *testing.T, sdkOpts *mcp.StreamableHTTPOptions, opts ...middleware.Option) *env {
+	t.Helper()
+	e := &env{iss: jwkstest.NewIssuer()}
+	t.Cleanup(e.iss.Close)
+	var h http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
+	e.endpoint = e.srv.URL + "/mcp"
+	keys := e.iss.NewCache()
+	hook := middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		e.mu.Lock()
+		e.lastErr = err
+		e.mu.Unlock()
+		middleware.WriteError(w, r, err)
+	})
+	var err error
+	e.guard, err = middleware.New(keys, e.iss.URL(), []string{e.endpoint},
+		append([]middleware.Option{middleware.WithResourceMetadata(middleware.ResourceMetadata{}), hook}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.guard.Close)
+	server := mcp.NewServer(&mcp.Implementation{Name: "notes", Version: "v1"}, nil)
+	type none struct{}
+	mcp.AddTool(server, &mcp.Tool{Name: "whoami", Description: "the caller"}, func(_ context.Context, req *mcp.CallToolRequest, _ none) (*mcp.CallToolResult, any, error) {
+		c, ok := mcpguard.ClaimsFrom(req.Extra)
+		if !ok {
+			return nil, nil, errors.New("no claims")
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sub=" + c.Subject + " user=" + req.Extra.TokenInfo.UserID}}}, nil, nil
+	})
+	type note struct {
+		Text string `json:"text"`
+	}
+	mcp.AddTool(server, &mcp.Tool{Name: "add_note", Description: "adds a note"}, func(_ context.Context, _ *mcp.CallToolRequest, n note) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "added " + n.Text}}}, nil, nil
+	})
+	guard := mcpguard.New(e.guard, mcpguard.WithTool("add_note", middleware.Scopes("notes:write")))
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", guard.Wrap(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, sdkOpts)))
+	mux.Handle(middleware.WellKnownResource+"/", e.guard.MetadataHandler())
+	h = mux
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// client is an MCP client's OAuth side, as the SDK's transport drives it
+// (auth.OAuthHandler): it discovers the authorization server from the
+// first 401's resource_metadata with the SDK's own oauthex and auth
+// functions, gets a token by client credentials with the endpoint as
+// resource indicator, and refreshes on the expired hint.
+type client struct {
+	t      *testing.T
+	scope  string
+	mu     sync.Mutex
+	tok    *oauth2.Token
+	token  string // the token endpoint, once discovered
+	log    []string
+	denied *http.Response // the last 403
+}
+
+func (c *client) TokenSource(context.Context) (oauth2.TokenSource, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok == nil {
+		return nil, nil
+	}
+	return oauth2.StaticTokenSource(c.tok), nil
+}
+
+func (c *client) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
+	defer resp.Body.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case resp.StatusCode == http.StatusForbidden:
+		c.log = append(c.log, "403")
+		c.denied = resp
+		return errors.New("insufficient scope")
+	case oauth2guard.IsExpiredHint(resp):
+		c.log = append(c.log, "refresh")
+		tok, err := c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.tok.RefreshToken}})
+		if err != nil {
+			return err
+		}
+		c.tok = tok
+		return nil
+	}
+	chs, err := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
+	if err != nil {
+		return err
+	}
+	var metaURL string
+	for _, ch := range chs {
+		if ch.Scheme == "bearer" && ch.Params["resource_metadata"] != "" {
+			metaURL = ch.Params["resource_metadata"]
+		}
+	}
+	if metaURL == "" {
+		return fmt.Errorf("no resource_metadata in %q", resp.Header.Values("WWW-Authenticate"))
+	}
+	resource := req.URL.String()
+	prm, err := oauthex.GetProtectedResourceMetadata(ctx, metaURL, resource, http.DefaultClient)
+	if err != nil {
+		return err
+	}
+	// RFC 8414 discovery; the SDK's own (auth.GetAuthServerMetadata)
+	// insists on PKCE, which a client-credentials issuer has no use for.
+	asm, err := http.Get(prm.AuthorizationServers[0] + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		return err
+	}
+	defer asm.Body.Close()
+	var meta struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err := json.NewDecoder(asm.Body).Decode(&meta); err != nil || meta.TokenEndpoint == "" {
+		return fmt.Errorf("authorization server metadata: %v", err)
+	}
+	c.token = meta.TokenEndpoint
+	c.log = append(c.log, "discovered "+prm.Resource)
+	tok, err := c.grant(ctx, url.Values{"grant_type": {"client_credentials"}, "resource": {prm.Resource}, "scope": {c.scope}})
+	if err != nil {
+		return err
+	}
+	c.tok = tok
+	return nil
+}
+
+func (c *client) grant(ctx context.Context, form url.Values) (*oauth2.Token, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.token, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	return &oauth2.Token{AccessToken: body.AccessToken, RefreshToken: body.RefreshToken, TokenType: "Bearer"}, nil
+}
+
+func (c *client) expire(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tok = &oauth2.Token{AccessToken: tok, RefreshToken: c.tok.RefreshToken, TokenType: "Bearer"}
+}
+
+func text(t *testing.T, res *mcp.CallToolResult) string {
+	t.Helper()
+	if res == nil || len(res.Content) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	tc, ok := res.Content[0].(*mcp.TextContent)
+	if !ok {
+		t.Fatalf("content %T", res.Content[0])
+	}
+	return tc.Text
+}
+
+// TestSDKClient is the whole flow with the SDK's own client over
+// streamable HTTP: discovery through resource_metadata, a token from the
+// issuer for the endpoint, a tool call that passes, one refused 403 with
+// the scope it needs, and an expired token refreshed through the hint.
+func TestSDKClient(t *testing.T) {
+	e := newEnv(t)
+	oc := &client{t: t, scope: "notes:read"}
+	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	ctx := context.Background()
+	sess, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if want := []string{"discovered " + e.endpoint}; strings.Join(oc.log, ",") != strings.Join(want, ",") {
+		t.Fatalf("client did %q, want %q", oc.log, want)
+	}
+
+	res, err := sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser := `["` + e.iss.URL() + `","user-123"]`
+	if got := text(t, res); got != "sub=user-123 user="+wantUser {
+		t.Fatalf("whoami = %q", got)
+	}
+
+	_, err = sess.CallTool(ctx, &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "hi"}})
+	if err == nil {
+		t.Fatal("add_note passed without notes:write")
+	}
+	if oc.denied == nil {
+		t.Fatalf("no 403 reached the client: %v", err)
+	}
+	got := oc.denied.Header.Values("WWW-Authenticate")
+	meta := middleware.MetadataURL(e.endpoint)
+	want := []string{
+		`Bearer realm="api", error="insufficient_scope", scope="notes:write", resource_metadata="` + meta + `"`,
+		`DPoP realm="api", algs="` + guardtest.Algs + `", resource_metadata="` + meta + `"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("403 challenges\n got  %q\n want %q", got, want)
+	}
+	if !errors.Is(e.lastErr, middleware.ErrInsufficientScope) {
+		t.Fatalf("error hook saw %v", e.lastErr)
+	}
+
+	// The session survives a refresh: the user is the same.
+	oc.expire(e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithExpiresIn(-time.Hour)))
+	res, err = sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
+	if err != nil {
+		t.Fatalf("after expiry: %v (client did %q)", err, oc.log)
+	}
+	if got := text(t, res); got != "sub=user-123 user="+wantUser {
+		t.Fatalf("whoami after refresh = %q", got)
+	}
+	if n := len(oc.log); n < 1 || oc.log[n-1] != "refresh" {
+		t.Fatalf("client did %q: the expired hint was not followed by a refresh", oc.log)
+	}
+}
+
+// post sends one JSON-RPC body to the endpoint, as a client of protocol
+// version would, with extra headers.
+func (e *env) post(t *testing.T, tok, version, body string, hdr ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.endpoint, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if version != "" {
+		req.Header.Set("Mcp-Protocol-Version", version)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func call(tool string) string {
+	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool + `","arguments":{}}}`
+}
+
+// TestOperationFromBody: before protocol 2026-07-28 the SDK does not check
+// the Mcp-Name header, so the operation comes from the body, and what the
+// body says is what is authorized.
+func TestOperationFromBody(t *testing.T) {
+	e := newEnv(t)
+	read := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read"))
+	cases := []struct {
+		name, body string
+		hdr        []string
+		status     int
+		scope      string
+	}{
+		{"tool that needs a scope", call("add_note"), nil, 403, "notes:write"},
+		{"a lying header is not read", call("add_note"), []string{"Mcp-Method", "tools/call", "Mcp-Name", "whoami"}, 403, "notes:write"},
+		{"escaped name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"add_note"}}`, nil, 403, "notes:write"},
+		{"batch", `[` + call("whoami") + `,` + call("add_note") + `]`, nil, 403, "notes:write"},
+		{"repeated name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","name":"add_note"}}`, nil, 400, ""},
+		{"repeated method", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"add_note"}}`, nil, 400, ""},
+		{"name not a string", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":["add_note"]}}`, nil, 400, ""},
+		{"trailing data", call("whoami") + `{"method":"tools/call"}`, nil, 400, ""},
+		{"not JSON", `{"jsonrpc":"2.0",`, nil, 400, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := e.post(t, read, "2025-03-26", c.body, c.hdr...)
+			if resp.StatusCode != c.status {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, b)
+			}
+			if c.scope != "" && !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_scope", scope="`+c.scope+`"`) {
+				t.Fatalf("challenge %q", resp.Header.Values("WWW-Authenticate"))
+			}
+			if c.status == 400 {
+				b, _ := io.ReadAll(resp.Body)
+				if !strings.Contains(string(b), `"error":"invalid_request"`) {
+					t.Fatalf("body %s", b)
+				}
+			}
+		})
+	}
+	// The SDK reaches a tool allowed by the token's scopes.
+	resp := e.post(t, read, "2025-03-26", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("initialize: %d", resp.StatusCode)
+	}
+}
+
+// TestOperationFromHeaders: from 2026-07-28 the SDK refuses a request
+// whose Mcp-Name disagrees with its body, so the header is what is
+// authorized, and a lie about it never reaches a tool.
+func TestOperationFromHeaders(t *testing.T) {
+	e := newEnvWith(t, &mcp.StreamableHTTPOptions{Stateless: true}) // the SDK takes 2026-07-28 only stateless
+	read := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read"))
+	body := func(tool string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool + `","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"}}}}`
+	}
+	resp := e.post(t, read, "2026-07-28", body("add_note"), "Mcp-Method", "tools/call", "Mcp-Name", "add_note")
+	if resp.StatusCode != 403 {
+		t.Fatalf("header naming add_note: %d", resp.StatusCode)
+	}
+	resp = e.post(t, read, "2026-07-28", body("whoami"), "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || !strings.Contains(string(b), "sub=user-123") {
+		t.Fatalf("whoami: %d %s", resp.StatusCode, b)
+	}
+	resp = e.post(t, read, "2026-07-28", body("add_note"), "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
+	if resp.StatusCode != 400 {
+		t.Fatalf("header naming whoami, body add_note: %d, want the SDK's 400", resp.StatusCode)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "header mismatch") {
+		t.Fatalf("body %s", b)
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	e := newEnv(t)
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"` + strings.Repeat("a", mcpguard.DefaultMaxBodySize) + `"}}}`
+	resp := e.post(t, e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint)), "2025-03-26", big)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+// TestChallenges: the refusals are the core's, on the MCP endpoint's
+// resource: the expired hint, and 503 while the keys are unavailable.
+func TestChallenges(t *testing.T) {
+	e := newEnv(t)
+	meta := middleware.MetadataURL(e.endpoint)
+	resp := e.post(t, "", "", call("whoami"))
+	if resp.StatusCode != 401 || resp.Header.Values("WWW-Authenticate")[0] != `Bearer realm="api", resource_metadata="`+meta+`"` {
+		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	resp = e.post(t, e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithExpiresIn(-time.Hour)), "", call("whoami"))
+	if !oauth2guard.IsExpiredHint(resp) || !errors.Is(e.lastErr, middleware.ErrTokenExpired) {
+		t.Fatalf("expired: %d %q %v", resp.StatusCode, resp.Header.Values("WWW-Authenticate"), e.lastErr)
+	}
+	resp = e.post(t, e.iss.Mint(), "", call("whoami")) // the issuer's default audience
+	if resp.StatusCode != 401 || !errors.Is(e.lastErr, middleware.ErrAudience) {
+		t.Fatalf("other audience: %d %v", resp.StatusCode, e.lastErr)
+	}
+
+	// An issuer down since start-up: no keys yet, so the token may be
+	// fine, and the answer is a retryable 503, not the SDK's 500.
+	down := jwkstest.NewIssuer()
+	defer down.Close()
+	down.SetFault(jwkstest.FaultDown)
+	keys, err := jwks.New(context.Background(), down.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	g, err := middleware.New(keys, down.URL(), []string{e.endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/mcp", strings.NewReader(call("whoami")))
+	req.Header.Set("Authorization", "Bearer "+down.Mint(jwkstest.WithClaim("aud", e.endpoint)))
+	mcpguard.New(g).Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("keys down: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+// TestMetadata: the RFC 9728 document of the endpoint, where the
+// challenges point.
+func TestMetadata(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Get(middleware.MetadataURL(e.endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		Scopes               []string `json:"scopes_supported"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Resource != e.endpoint || len(doc.AuthorizationServers) != 1 || doc.AuthorizationServers[0] != e.iss.URL() ||
+		strings.Join(doc.Scopes, " ") != "notes:write" {
+		t.Fatalf("document %+v", doc)
+	}
+}
+
+// TestVerifierWithSDKMiddleware: the other half, behind the SDK's own
+// auth.RequireBearerToken.
+func TestVerifierWithSDKMiddleware(t *testing.T) {
+	e := newEnv(t)
+	var info *auth.TokenInfo
+	h := auth.RequireBearerToken(mcpguard.Verifier(e.guard), nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info = auth.TokenInfoFromContext(r.Context())
+	}))
+	do := func(tok string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/mcp", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := do(e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("a b"))); code != 200 {
+		t.Fatalf("valid token: %d", code)
+	}
+	if info == nil || strings.Join(info.Scopes, " ") != "a b" || info.UserID != `["`+e.iss.URL()+`","user-123"]` || info.Expiration.IsZero() {
+		t.Fatalf("token info %+v", info)
+	}
+	if code := do(guardtest.Forge(e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint)))); code != 401 {
+		t.Fatalf("forged: %d", code)
+	}
+	_, err := mcpguard.Verifier(e.guard)(context.Background(), "not.a.token", nil)
+	if !errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, middleware.ErrMalformedToken) {
+		t.Fatalf("error %v is not both ErrInvalidToken and the reason", err)
+	}
+}
+
+// TestUserIDAcrossIssuers: two issuers' users with one subject are two
+// users to the SDK.
+func TestUserIDAcrossIssuers(t *testing.T) {
+	a := mcpguard.TokenInfo(&claims.Claims{Issuer: "https://a.example", Subject: "alice"}).UserID
+	b := mcpguard.TokenInfo(&claims.Claims{Issuer: "https://a.example\",\"alice", Subject: ""}).UserID
+	c := mcpguard.TokenInfo(&claims.Claims{Issuer: "https://b.example", Subject: "alice"}).UserID
+	if a == b || a == c || a != `["https://a.example","alice"]` {
+		t.Fatalf("user IDs %q, %q, %q", a, b, c)
+	}
+}
+
+// TestDPoP: a DPoP-bound token and its proof reach the tool (the SDK's
+// middleware, which knows only Bearer, is shown one), and the proof cannot
+// be replayed.
+func TestDPoP(t *testing.T) {
+	e := newEnvWith(t, &mcp.StreamableHTTPOptions{Stateless: true})
+	p := guardtest.NewProver("ES256")
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
+	proof := p.Proof("POST", e.endpoint, tok, nil, nil)
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"}}}}`
+	send := func() *http.Response {
+		return e.post(t, "", "2026-07-28", body, "Authorization", "DPoP "+tok, "DPoP", proof, "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
+	}
+	resp := send()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || !strings.Contains(string(b), "sub=user-123") {
+		t.Fatalf("DPoP call: %d %s", resp.StatusCode, b)
+	}
+	resp = send()
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), `DPoP realm="api", error="invalid_dpop_proof"`) ||
+		!errors.Is(e.lastErr, middleware.ErrDPoPReplay) {
+		t.Fatalf("replay: %d %q %v", resp.StatusCode, resp.Header.Values("WWW-Authenticate"), e.lastErr)
+	}
+	// Bearer with a bound token is refused, whatever the SDK would do.
+	resp = e.post(t, tok, "2026-07-28", body, "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
+	if resp.StatusCode != 401 || !errors.Is(e.lastErr, middleware.ErrBoundToken) {
+		t.Fatalf("bound token as Bearer: %d %v", resp.StatusCode, e.lastErr)
+	}
+}
