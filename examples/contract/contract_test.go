@@ -21,7 +21,9 @@ import (
 )
 
 // servers are the example servers that must behave identically.
-var servers = []string{"nethttp", "echo", "gin"}
+// echov5 is a module of its own (so the examples' module does not require
+// two major versions of Echo), built in the repository's workspace.
+var servers = []string{"nethttp", "echo", "gin", "echov5"}
 
 const (
 	aud      = "https://api.example.com"
@@ -39,6 +41,12 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	for _, s := range servers {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
+		if _, err := os.Stat(filepath.Join("..", s, "go.mod")); err == nil {
+			work, _ := filepath.Abs(filepath.Join("..", "..", "go.work"))
+			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
+			cmd.Dir = filepath.Join("..", s)
+			cmd.Env = append(os.Environ(), "GOWORK="+work)
+		}
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building", s, err)
