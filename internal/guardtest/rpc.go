@@ -1,9 +1,13 @@
 package guardtest
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -113,4 +117,44 @@ func (e *Env) RPCRoutes() map[string][]middleware.Requirement {
 		Procedure(PathAdmin):     {middleware.Audience(AdminAudience), middleware.Scopes("admin")},
 		Procedure(PathTransfers): TransferRules,
 	}
+}
+
+// FinalRPC is Final for an RPC transport: it counts that it ran and
+// returns what Final writes, from the claims in ctx.
+func (e *Env) FinalRPC(ctx context.Context) (string, error) {
+	e.mu.Lock()
+	e.reached++
+	e.mu.Unlock()
+	c, ok := claims.FromContext(ctx)
+	if !ok {
+		return "", errors.New("no claims")
+	}
+	return "sub=" + c.Subject + " scopes=" + c.Scopes.String(), nil
+}
+
+// Observed returns what the last request left, and clears it: the
+// metrics reason, what the error hook saw, and how many times the final
+// handler ran.
+func (e *Env) Observed() (reason string, hookErr error, reached int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	reason, hookErr, reached = e.reason, e.hookErr, e.reached
+	e.reason, e.hookErr, e.reached = "", nil, 0
+	return reason, hookErr, reached
+}
+
+// CheckObserved checks what the last request of c left (Observed), as
+// Compare does: "" when it is right, else what is wrong.
+func (e *Env) CheckObserved(c Case) string {
+	reason, hookErr, reached := e.Observed()
+	if reason != c.Reason {
+		return "metrics reason " + reason + ", want " + c.Reason
+	}
+	if msg := checkHook(c, hookErr); msg != "" {
+		return "error hook " + msg
+	}
+	if want := boolInt(c.Err == nil); reached != want {
+		return "the final handler ran " + strconv.Itoa(reached) + " times, want " + strconv.Itoa(want)
+	}
+	return ""
 }
