@@ -1,0 +1,286 @@
+package grpcguard_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/jwtguard/jwtguard/adapters/grpcguard"
+	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
+)
+
+// tableService is the table's procedures as a gRPC service: every method
+// unary, answering what the final handler writes, and "stream", a
+// server stream that sends it twice.
+func tableService(e *guardtest.Env) *grpc.ServiceDesc {
+	sd := &grpc.ServiceDesc{ServiceName: "guardtest.Table", HandlerType: (*any)(nil)}
+	for proc := range e.RPCRoutes() {
+		name := proc[strings.LastIndexByte(proc, '/')+1:]
+		sd.Methods = append(sd.Methods, grpc.MethodDesc{MethodName: name, Handler: func(_ any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+			in := new(emptypb.Empty)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			h := func(ctx context.Context, _ any) (any, error) {
+				msg, err := e.FinalRPC(ctx)
+				if err != nil {
+					return nil, status.Error(codes.Internal, err.Error())
+				}
+				return wrapperspb.String(msg), nil
+			}
+			if ic == nil {
+				return h(ctx, in)
+			}
+			return ic(ctx, in, &grpc.UnaryServerInfo{FullMethod: proc}, h)
+		}})
+	}
+	sd.Streams = []grpc.StreamDesc{{StreamName: "stream", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+		if err := ss.RecvMsg(new(emptypb.Empty)); err != nil {
+			return err
+		}
+		c, ok := claims.FromContext(ss.Context())
+		if !ok {
+			return status.Error(codes.Internal, "no claims")
+		}
+		for range 2 {
+			if err := ss.SendMsg(wrapperspb.String("sub=" + c.Subject)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}}
+	return sd
+}
+
+// serve starts a real gRPC server on a loopback listener.
+func serve(t *testing.T, e *guardtest.Env, guard *grpcguard.Interceptor) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(guard.Unary()), grpc.StreamInterceptor(guard.Stream()))
+	srv.RegisterService(tableService(e), nil)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+func dial(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+func tableGuard(e *guardtest.Env) *grpcguard.Interceptor {
+	var opts []grpcguard.Option
+	for proc, reqs := range e.RPCRoutes() {
+		opts = append(opts, grpcguard.WithMethod(proc, reqs...))
+	}
+	return grpcguard.New(e.Guard, opts...)
+}
+
+// TestContractTable: every case of the table an RPC transport runs, over
+// a real client and server: the status code, the ErrorInfo reason, the
+// challenges in the response metadata, the metrics reason, the error
+// hook, and the handler reached exactly when the call passes.
+func TestContractTable(t *testing.T) {
+	e := guardtest.New(t)
+	cc := dial(t, serve(t, e, tableGuard(e)))
+	for _, c := range e.RPCCases() {
+		_, path := guardtest.MethodPath(c.Path)
+		want := guardtest.RPC(c)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		md := metadata.MD{}
+		for k, v := range c.Header {
+			md[strings.ToLower(k)] = v
+		}
+		var hdr metadata.MD
+		out := new(wrapperspb.StringValue)
+		err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), guardtest.Procedure(path), &emptypb.Empty{}, out, grpc.Header(&hdr))
+		cancel()
+		if got := int(status.Code(err)); got != want.Code {
+			t.Errorf("%s: code %v, want %v (%v)", c.Name, codes.Code(got), codes.Code(want.Code), err)
+			continue
+		}
+		if msg := e.CheckObserved(c); msg != "" {
+			t.Errorf("%s: %s", c.Name, msg)
+		}
+		if want.Code == 0 {
+			if out.GetValue() != want.Message {
+				t.Errorf("%s: message %q, want %q", c.Name, out.GetValue(), want.Message)
+			}
+			continue
+		}
+		info, ok := grpcguard.ErrorInfo(err)
+		if !ok || info.GetReason() != want.Reason || info.GetDomain() != "jwtguard.github.io" {
+			t.Errorf("%s: ErrorInfo %v, want reason %s", c.Name, info, want.Reason)
+		}
+		if grpcguard.IsExpired(err) != (c.Reason == "expired") {
+			t.Errorf("%s: IsExpired %v", c.Name, grpcguard.IsExpired(err))
+		}
+		if want.Reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT" && info.GetMetadata()["scope"] == "" {
+			t.Errorf("%s: no scope in %v", c.Name, info.GetMetadata())
+		}
+		if got := hdr.Get("www-authenticate"); !slices.Equal(got, want.Challenges) {
+			t.Errorf("%s: www-authenticate\n got  %q\n want %q", c.Name, got, want.Challenges)
+		}
+		if got := strings.Join(hdr.Get("retry-after"), ""); got != want.RetryAfter {
+			t.Errorf("%s: retry-after %q, want %q", c.Name, got, want.RetryAfter)
+		}
+	}
+}
+
+// TestStream: a stream is guarded when it opens, and its handler has the
+// claims.
+func TestStream(t *testing.T) {
+	e := guardtest.New(t)
+	cc := dial(t, serve(t, e, tableGuard(e)))
+	desc := &grpc.StreamDesc{StreamName: "stream", ServerStreams: true}
+	open := func(tok string) (string, error) {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+		s, err := cc.NewStream(ctx, desc, "/guardtest.Table/stream")
+		if err != nil {
+			return "", err
+		}
+		if err := s.SendMsg(&emptypb.Empty{}); err != nil {
+			return "", err
+		}
+		_ = s.CloseSend()
+		var got []string
+		for {
+			m := new(wrapperspb.StringValue)
+			if err := s.RecvMsg(m); err != nil {
+				if errors.Is(err, io.EOF) {
+					return strings.Join(got, ","), nil
+				}
+				return strings.Join(got, ","), err
+			}
+			got = append(got, m.GetValue())
+		}
+	}
+	got, err := open(e.Issuer.Mint())
+	if got != "sub=user-123,sub=user-123" || err != nil {
+		t.Fatalf("stream: %q %v", got, err)
+	}
+	_, err = open(e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)))
+	if !grpcguard.IsExpired(err) {
+		t.Fatalf("expired stream: %v", err)
+	}
+}
+
+// TestPublic: a public method needs no token; the others still do.
+func TestPublic(t *testing.T) {
+	e := guardtest.New(t)
+	cc := dial(t, serve(t, e, grpcguard.New(e.Guard, grpcguard.WithPublic(guardtest.Procedure(guardtest.PathMe)))))
+	out := new(wrapperspb.StringValue)
+	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, out)
+	// Public: the handler runs, without claims.
+	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "no claims") {
+		t.Fatalf("public method: %v", err)
+	}
+	err = cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, out)
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("guarded method: %v", err)
+	}
+}
+
+// TestDPoP: a proof for the call (htm POST, htu the :authority and full
+// method) passes; a replay, or a proof for another method, does not.
+func TestDPoP(t *testing.T) {
+	e := guardtest.New(t)
+	addr := serve(t, e, tableGuard(e))
+	cc := dial(t, addr)
+	p := guardtest.NewProver("ES256")
+	tok := e.Issuer.Mint(jwkstest.WithScopes("notes:read"), jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
+	method := guardtest.Procedure(guardtest.PathNotes)
+	call := func(proof string) error {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "DPoP "+tok, "dpop", proof)
+		return cc.Invoke(ctx, method, &emptypb.Empty{}, new(wrapperspb.StringValue))
+	}
+	proof := p.Proof("POST", "http://"+addr+method, tok, nil, nil)
+	if err := call(proof); err != nil {
+		t.Fatalf("DPoP call: %v", err)
+	}
+	if info, _ := grpcguard.ErrorInfo(call(proof)); info.GetReason() != "DPOP_REPLAY" {
+		t.Fatalf("replay: %v", info)
+	}
+	if info, _ := grpcguard.ErrorInfo(call(p.Proof("POST", "http://"+addr+guardtest.Procedure(guardtest.PathMe), tok, nil, nil))); info.GetReason() != "DPOP_PROOF" {
+		t.Fatalf("proof for another method: %v", info)
+	}
+	if info, _ := grpcguard.ErrorInfo(call(p.Proof("GET", "http://"+addr+method, tok, nil, nil))); info.GetReason() != "DPOP_PROOF" {
+		t.Fatalf("proof with htm GET: %v", info)
+	}
+}
+
+// TestClientRefreshesOnExpiry: the client's credentials refresh once and
+// retry once on ACCESS_TOKEN_EXPIRED, and not on any other refusal.
+func TestClientRefreshesOnExpiry(t *testing.T) {
+	e := guardtest.New(t)
+	addr := serve(t, e, tableGuard(e))
+	var refreshes atomic.Int32
+	fresh := e.Issuer.Mint(jwkstest.WithScopes("notes:read"))
+	creds := grpcguard.NewCredentials(
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read")), Expiry: time.Now().Add(time.Hour)}),
+		func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+			refreshes.Add(1)
+			return &oauth2.Token{AccessToken: fresh, Expiry: time.Now().Add(time.Hour)}, nil
+		}, grpcguard.WithInsecure())
+	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+	out := new(wrapperspb.StringValue)
+	if err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, out); err != nil {
+		t.Fatalf("after refresh: %v", err)
+	}
+	if refreshes.Load() != 1 || out.GetValue() != "sub=user-123 scopes=notes:read" {
+		t.Fatalf("refreshes %d, reply %q", refreshes.Load(), out.GetValue())
+	}
+	// A refusal a refresh cannot help is returned, with no refresh.
+	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathAdmin), &emptypb.Empty{}, out)
+	if status.Code(err) != codes.PermissionDenied || refreshes.Load() != 1 {
+		t.Fatalf("admin: %v, refreshes %d", err, refreshes.Load())
+	}
+}
+
+// TestKeysUnavailable: no keys yet is Unavailable with retry-after: the
+// client should retry, not refresh.
+func TestKeysUnavailable(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(guardtest.Audience))
+	defer iss.Close()
+	iss.SetFault(jwkstest.FaultDown)
+	e := guardtest.New(t)
+	g, err := middleware.New(downKeys(t, iss), iss.URL(), []string{guardtest.Audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	cc := dial(t, serve(t, e, grpcguard.New(g)))
+	var hdr metadata.MD
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+iss.Mint())
+	err = cc.Invoke(ctx, guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue), grpc.Header(&hdr))
+	info, _ := grpcguard.ErrorInfo(err)
+	if status.Code(err) != codes.Unavailable || info.GetReason() != "KEYS_UNAVAILABLE" || len(hdr.Get("retry-after")) != 1 {
+		t.Fatalf("%v %v %v", err, info, hdr)
+	}
+}
