@@ -9,10 +9,13 @@ import (
 // snippets maps a README heading to the Example file its Go snippet must
 // come from, line for line (indentation aside).
 var snippets = map[string]string{
-	"## Use with net/http":                        "../../middleware/example_test.go",
-	"## Use with Echo":                            "../../adapters/echoguard/example_test.go",
-	"## Use with Gin":                             "../../adapters/ginguard/example_test.go",
-	"## Several issuers":                          "../../middleware/example_test.go",
+	"## Use with net/http": "../../middleware/example_test.go",
+	"## Use with Echo":     "../../adapters/echoguard/example_test.go",
+	"## Use with Gin":      "../../adapters/ginguard/example_test.go",
+	"## Use with Echo v5":  "../../adapters/echov5guard/example_test.go",
+	"## MCP servers":       "../../adapters/mcpguard/example_test.go",
+	"## gRPC":              "../../adapters/grpcguard/example_test.go",
+	"## Several issuers":   "../../middleware/example_test.go",
 	"## Sender-constrained tokens: DPoP and mTLS": "../../middleware/example_test.go",
 }
 
