@@ -59,6 +59,7 @@ type Guard struct {
 	log          *slog.Logger
 	onError      ErrorHandler
 	metrics      Metrics
+	ctxMetrics   ContextMetrics
 	cache        *tokenCache // nil when off
 	realm        string
 	trustContext bool // WithInsecureContextClaims
@@ -187,6 +188,7 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 	if g.metrics == nil {
 		g.metrics = noMetrics{}
 	}
+	g.ctxMetrics, _ = g.metrics.(ContextMetrics) // nil unless it is one; asked once, not per request
 	versioned := g.resolver != nil
 	for _, is := range g.all {
 		versioned = versioned || is.versions != nil
@@ -380,7 +382,7 @@ func (g *Guard) refuse(r reason, cause error) *Error {
 // requirements; it is what the Echo and Gin adapters call.
 func (g *Guard) Verify(r *http.Request) (*claims.Claims, error) {
 	c, is, err, _ := g.rule.run(r.Context(), r, credentials{})
-	g.count(is, err)
+	g.count(r.Context(), is, err)
 	if err != nil {
 		return nil, err
 	}
@@ -402,19 +404,26 @@ func (g *Guard) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 }
 
 // count reports a verification outcome to the Metrics, under the issuer
-// the token named when it is one of the Guard's (the template, for one).
-func (g *Guard) count(is *issuer, err error) {
+// the token named when it is one of the Guard's (the template, for one),
+// with the request's context when the Metrics is a ContextMetrics.
+func (g *Guard) count(ctx context.Context, is *issuer, err error) {
 	var name string
 	if is != nil {
 		name = is.name
 	}
-	if err == nil {
-		g.metrics.Outcome(name, "ok")
+	reason := "ok"
+	if err != nil {
+		e, ok := err.(*Error)
+		if !ok {
+			return
+		}
+		reason = e.reason
+	}
+	if g.ctxMetrics != nil {
+		g.ctxMetrics.OutcomeContext(ctx, name, reason)
 		return
 	}
-	if e, ok := err.(*Error); ok {
-		g.metrics.Outcome(name, e.reason)
-	}
+	g.metrics.Outcome(name, reason)
 }
 
 // verify is the pipeline's "verify the token" stage: tok for audiences,

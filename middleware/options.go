@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -109,6 +110,21 @@ type Metrics interface {
 	Outcome(issuer, reason string)
 	// TokenCache counts one lookup in the verified-token cache.
 	TokenCache(hit bool)
+}
+
+// ContextMetrics is a Metrics that also wants each request's context, for a
+// tracing backend (see adapters/otelguard) that records the outcome on the
+// request's span. When the Metrics given to WithMetrics implements it, a
+// Guard calls OutcomeContext, with the request's context, instead of
+// Outcome, once per checked request: the context of the *http.Request for
+// Handler, Verify and Rule.Check, the one given for VerifyToken, and
+// context.Background() for Rule.Authorize, which has none. Like Outcome,
+// it is called synchronously: it must be fast and safe for concurrent use.
+type ContextMetrics interface {
+	Metrics
+	// OutcomeContext counts one request as Outcome does, with the request's
+	// context.
+	OutcomeContext(ctx context.Context, issuer, reason string)
 }
 
 // WithMetrics sets where verification outcomes are counted. Default: none.

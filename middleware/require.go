@@ -224,9 +224,10 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 // Each request is counted once in the Guard's Metrics: by the rule that
 // verified it, and again only if a nested rule refuses it.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
+	ctx := r.Context()
 	r, is, err, verifiedHere := ru.check(r)
 	if verifiedHere || err != nil {
-		ru.g.count(is, err)
+		ru.g.count(ctx, is, err)
 	}
 	return r, err
 }
@@ -237,7 +238,7 @@ func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 // calls. The request is counted once in the Guard's Metrics.
 func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, error) {
 	c, is, err, _ := ru.run(ctx, nil, credentials{token: token, found: true, unchecked: true})
-	ru.g.count(is, err)
+	ru.g.count(ctx, is, err)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	g := ru.g
 	if c == nil {
 		err := ru.local(g.refusals[rNoToken])
-		g.count(nil, err)
+		g.count(context.Background(), nil, err)
 		return err
 	}
 	// The issuer must be one of the Guard's, known without I/O: claims of
@@ -267,7 +268,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	is := g.knownIssuer(c)
 	if is == nil {
 		err := ru.local(g.refusals[rIssuer])
-		g.count(nil, err)
+		g.count(context.Background(), nil, err)
 		return err
 	}
 	now := g.now()
@@ -282,7 +283,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	}
 	if err != nil {
 		err = ru.local(err)
-		g.count(is, err)
+		g.count(context.Background(), is, err)
 	}
 	return err
 }
