@@ -42,7 +42,7 @@ const (
 // reason in upper case.
 func RPC(c Case) Answer {
 	if c.Err == nil {
-		return Answer{Message: c.Want.Body}
+		return Answer{Message: c.Want.Body, Nonce: c.Want.Nonce}
 	}
 	a := Answer{Challenges: c.Want.Challenges, RetryAfter: c.Want.RetryAfter, Nonce: c.Want.Nonce}
 	switch c.Want.Status {

@@ -95,7 +95,9 @@ func Message(e *middleware.Error) string {
 
 // Header is the response metadata of e, as lower-case keys: the
 // challenges (www-authenticate, one value each), retry-after for a 503,
-// and dpop-nonce when e carries one.
+// and dpop-nonce when e carries one. They go out as response headers
+// (gRPC header metadata), never as HTTP trailers, where net/http drops
+// WWW-Authenticate (RFC 9110 §6.5.1 forbids it there).
 func Header(e *middleware.Error) map[string][]string {
 	h := map[string][]string{}
 	if c := e.Challenges(); len(c) > 0 {
