@@ -133,20 +133,20 @@ func (e *Env) FinalRPC(ctx context.Context) (string, error) {
 }
 
 // Observed returns what the last request left, and clears it: the
-// metrics reason, what the error hook saw, and how many times the final
-// handler ran.
-func (e *Env) Observed() (reason string, hookErr error, reached int) {
+// metrics reason, how many times the final handler ran, and what the
+// error hook saw.
+func (e *Env) Observed() (reason string, reached int, hookErr error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	reason, hookErr, reached = e.reason, e.hookErr, e.reached
+	reason, reached, hookErr = e.reason, e.reached, e.hookErr
 	e.reason, e.hookErr, e.reached = "", nil, 0
-	return reason, hookErr, reached
+	return reason, reached, hookErr
 }
 
 // CheckObserved checks what the last request of c left (Observed), as
 // Compare does: "" when it is right, else what is wrong.
 func (e *Env) CheckObserved(c Case) string {
-	reason, hookErr, reached := e.Observed()
+	reason, reached, hookErr := e.Observed()
 	if reason != c.Reason {
 		return "metrics reason " + reason + ", want " + c.Reason
 	}
