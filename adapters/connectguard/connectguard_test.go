@@ -362,7 +362,7 @@ func TestPublicAndUnlisted(t *testing.T) {
 			if got.err != nil || len(got.msgs) == 0 || got.msgs[0] != "public" {
 				t.Errorf("%s: public procedure: %q, %v", m.name, got.msgs, got.err)
 			}
-			if reason, hookErr, _ := s.e.Observed(); reason != "" || hookErr != nil {
+			if reason, _, hookErr := s.e.Observed(); reason != "" || hookErr != nil {
 				t.Errorf("%s: public procedure checked: metrics %q, hook %v", m.name, reason, hookErr)
 			}
 		}
@@ -443,7 +443,7 @@ func TestDPoPNonce(t *testing.T) {
 			if got.err != nil || got.header.Get("Dpop-Nonce") == "" {
 				t.Errorf("with the nonce: %q, %v, header %v", got.msgs, got.err, got.header)
 			}
-			if reason, hookErr, reached := s.e.Observed(); reason != "ok" || hookErr != nil || reached != 1 {
+			if reason, reached, hookErr := s.e.Observed(); reason != "ok" || hookErr != nil || reached != 1 {
 				t.Errorf("with the nonce: metrics %q, hook %v, handler ran %d times", reason, hookErr, reached)
 			}
 		})
