@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 
 	"github.com/jwtguard/jwtguard/adapters/mcpguard"
@@ -97,110 +94,51 @@ func newEnvWith(t *testing.T, sdkOpts *mcp.StreamableHTTPOptions, opts ...middle
 }
 
 // client is an MCP client's OAuth side, as the SDK's transport drives it
-// (auth.OAuthHandler): it discovers the authorization server from the
-// first 401's resource_metadata with the SDK's own oauthex and auth
-// functions, gets a token by client credentials with the endpoint as
-// resource indicator, and refreshes on the expired hint.
+// (auth.OAuthHandler): oauth2guard.ClientCredentials, which discovers the
+// authorization server from the first 401's resource_metadata and gets a
+// new token on the expired hint. stale, when set, is sent instead of its
+// token until the next Authorize, to make the server say "expired".
 type client struct {
-	t      *testing.T
-	scope  string
+	*oauth2guard.ClientCredentials
 	mu     sync.Mutex
-	tok    *oauth2.Token
-	token  string // the token endpoint, once discovered
+	stale  string
 	log    []string
 	denied *http.Response // the last 403
 }
 
-func (c *client) TokenSource(context.Context) (oauth2.TokenSource, error) {
+func newClient(scopes ...string) *client {
+	return &client{ClientCredentials: oauth2guard.NewClientCredentials(nil, "mcp-client", "", scopes...)}
+}
+
+func (c *client) TokenSource(ctx context.Context) (oauth2.TokenSource, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok == nil {
-		return nil, nil
+	stale := c.stale
+	c.mu.Unlock()
+	if stale != "" {
+		return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: stale}), nil
 	}
-	return oauth2.StaticTokenSource(c.tok), nil
+	return c.ClientCredentials.TokenSource(ctx)
 }
 
 func (c *client) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
-	defer resp.Body.Close()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.stale = ""
 	switch {
 	case resp.StatusCode == http.StatusForbidden:
-		c.log = append(c.log, "403")
-		c.denied = resp
-		return errors.New("insufficient scope")
+		c.log, c.denied = append(c.log, "403"), resp
 	case oauth2guard.IsExpiredHint(resp):
-		c.log = append(c.log, "refresh")
-		tok, err := c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.tok.RefreshToken}})
-		if err != nil {
-			return err
-		}
-		c.tok = tok
-		return nil
+		c.log = append(c.log, "expired")
+	default:
+		c.log = append(c.log, "401")
 	}
-	chs, err := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
-	if err != nil {
-		return err
-	}
-	var metaURL string
-	for _, ch := range chs {
-		if ch.Scheme == "bearer" && ch.Params["resource_metadata"] != "" {
-			metaURL = ch.Params["resource_metadata"]
-		}
-	}
-	if metaURL == "" {
-		return fmt.Errorf("no resource_metadata in %q", resp.Header.Values("WWW-Authenticate"))
-	}
-	resource := req.URL.String()
-	prm, err := oauthex.GetProtectedResourceMetadata(ctx, metaURL, resource, http.DefaultClient)
-	if err != nil {
-		return err
-	}
-	// RFC 8414 discovery; the SDK's own (auth.GetAuthServerMetadata)
-	// insists on PKCE, which a client-credentials issuer has no use for.
-	asm, err := http.Get(prm.AuthorizationServers[0] + "/.well-known/oauth-authorization-server")
-	if err != nil {
-		return err
-	}
-	defer asm.Body.Close()
-	var meta struct {
-		TokenEndpoint string `json:"token_endpoint"`
-	}
-	if err := json.NewDecoder(asm.Body).Decode(&meta); err != nil || meta.TokenEndpoint == "" {
-		return fmt.Errorf("authorization server metadata: %v", err)
-	}
-	c.token = meta.TokenEndpoint
-	c.log = append(c.log, "discovered "+prm.Resource)
-	tok, err := c.grant(ctx, url.Values{"grant_type": {"client_credentials"}, "resource": {prm.Resource}, "scope": {c.scope}})
-	if err != nil {
-		return err
-	}
-	c.tok = tok
-	return nil
-}
-
-func (c *client) grant(ctx context.Context, form url.Values) (*oauth2.Token, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.token, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("token endpoint: %d %v", resp.StatusCode, err)
-	}
-	return &oauth2.Token{AccessToken: body.AccessToken, RefreshToken: body.RefreshToken, TokenType: "Bearer"}, nil
+	c.mu.Unlock()
+	return c.ClientCredentials.Authorize(ctx, req, resp)
 }
 
 func (c *client) expire(tok string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tok = &oauth2.Token{AccessToken: tok, RefreshToken: c.tok.RefreshToken, TokenType: "Bearer"}
+	c.stale = tok
 }
 
 func text(t *testing.T, res *mcp.CallToolResult) string {
@@ -221,7 +159,7 @@ func text(t *testing.T, res *mcp.CallToolResult) string {
 // the scope it needs, and an expired token refreshed through the hint.
 func TestSDKClient(t *testing.T) {
 	e := newEnv(t)
-	oc := &client{t: t, scope: "notes:read"}
+	oc := newClient("notes:read")
 	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	ctx := context.Background()
 	sess, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
@@ -229,8 +167,8 @@ func TestSDKClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	if want := []string{"discovered " + e.endpoint}; strings.Join(oc.log, ",") != strings.Join(want, ",") {
-		t.Fatalf("client did %q, want %q", oc.log, want)
+	if strings.Join(oc.log, ",") != "401" {
+		t.Fatalf("client did %q, want one discovery", oc.log)
 	}
 
 	res, err := sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
@@ -243,8 +181,8 @@ func TestSDKClient(t *testing.T) {
 	}
 
 	_, err = sess.CallTool(ctx, &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"text": "hi"}})
-	if err == nil {
-		t.Fatal("add_note passed without notes:write")
+	if !errors.Is(err, oauth2guard.ErrInsufficientScope) {
+		t.Fatalf("add_note without notes:write: %v", err)
 	}
 	if oc.denied == nil {
 		t.Fatalf("no 403 reached the client: %v", err)
@@ -271,8 +209,8 @@ func TestSDKClient(t *testing.T) {
 	if got := text(t, res); got != "sub=user-123 user="+wantUser {
 		t.Fatalf("whoami after refresh = %q", got)
 	}
-	if n := len(oc.log); n < 1 || oc.log[n-1] != "refresh" {
-		t.Fatalf("client did %q: the expired hint was not followed by a refresh", oc.log)
+	if strings.Join(oc.log, ",") != "401,403,expired" {
+		t.Fatalf("client did %q: want discovery, the 403, and a new token on the expired hint", oc.log)
 	}
 }
 
