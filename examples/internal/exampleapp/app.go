@@ -33,6 +33,10 @@ type App struct {
 	Keys []*jwks.Cache
 	// Dev is the in-process authorization server in dev mode, else nil.
 	Dev *jwkstest.Issuer
+	// Instructions prints what dev mode offers (Run calls it once ready,
+	// with the dev issuer's token URL and the server's base URL); nil is
+	// PrintDevInstructions, the notes API's curl commands.
+	Instructions func(w io.Writer, tokenURL, base string)
 }
 
 // New builds the key cache, the Guard and, in dev mode, the dev issuer. It
@@ -119,7 +123,11 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 			ln.Close()
 			return fmt.Errorf("dev issuer keys: %w", err)
 		}
-		PrintDevInstructions(stdout, a.Dev.TokenURL(), base, a.Config)
+		if a.Instructions != nil {
+			a.Instructions(stdout, a.Dev.TokenURL(), base)
+		} else {
+			PrintDevInstructions(stdout, a.Dev.TokenURL(), base, a.Config)
+		}
 	}
 	log.Info("ready", "url", base, "issuers", strings.Join(a.Guard.Issuers(), " "), "dev", a.Dev != nil)
 	errc := make(chan error, 1)
