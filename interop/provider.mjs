@@ -187,7 +187,10 @@ function configuration() {
         defaultResource: () => undefined,
         useGrantedResource: () => true,
         getResourceServerInfo(ctx, resourceIndicator, client) {
-          const scope = RESOURCE_SCOPES[resourceIndicator];
+          // examples/mcp's endpoint, on whatever loopback port the test
+          // picked: the MCP resource indicator is the endpoint's URL.
+          const scope = RESOURCE_SCOPES[resourceIndicator]
+            ?? (/^http:\/\/127\.0\.0\.1:\d+\/mcp$/.test(resourceIndicator) ? 'notes:read notes:write' : undefined);
           if (!scope) {
             throw new errors.InvalidTarget();
           }
