@@ -241,3 +241,45 @@ func TestTokenHeaderIsTheOnlySourceAndOwnClientIDStays(t *testing.T) {
 		t.Fatalf("the token's own client_id, with azp filling ClientID: %v", err)
 	}
 }
+
+// TestWithoutClaims: a context handed on without claims is not taken as
+// verified by a nested rule, which verifies the token again, and shows
+// no claims.
+func TestWithoutClaims(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	defer iss.Close()
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+iss.Mint(jwkstest.WithScopes("admin")))
+	r2, err := g.Rule().Check(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := claims.FromContext(r2.Context()); !ok {
+		t.Fatal("no claims after Check")
+	}
+	bare := middleware.WithoutClaims(r2.Context())
+	if c, ok := claims.FromContext(bare); ok || c != nil {
+		t.Fatalf("claims survived: %v", c)
+	}
+	// Another request, another (weaker) token, under the detached context:
+	// the nested rule must judge this token, not vouch for the first.
+	later := httptest.NewRequest("GET", "/", nil).WithContext(bare)
+	later.Header.Set("Authorization", "Bearer "+iss.Mint(jwkstest.WithScopes("notes:read")))
+	if _, err := g.Rule(middleware.Scopes("admin")).Check(later); !errors.Is(err, middleware.ErrInsufficientScope) {
+		t.Fatalf("nested rule under the detached context: %v", err)
+	}
+	// Without WithoutClaims the first token would vouch: the point of it.
+	vouched := httptest.NewRequest("GET", "/", nil).WithContext(r2.Context())
+	vouched.Header.Set("Authorization", "Bearer "+iss.Mint(jwkstest.WithScopes("notes:read")))
+	if _, err := g.Rule(middleware.Scopes("admin")).Check(vouched); err != nil {
+		t.Fatalf("nested rule under the verified context: %v", err)
+	}
+	if !middleware.Audience("x").IsAudience() || middleware.Scopes("x").IsAudience() {
+		t.Fatal("IsAudience")
+	}
+}

@@ -39,6 +39,13 @@ func Audience(auds ...string) Requirement {
 	return Requirement{kind: reqAudience, values: slices.Clone(auds)}
 }
 
+// IsAudience reports whether r was made by Audience. An adapter that
+// composes requirements of its own with a user's (per operation, over a
+// whole endpoint's) needs it: several Audience requirements in one Rule
+// mean any one of them, so an operation's own audience must not be put
+// beside the endpoint's.
+func (r Requirement) IsAudience() bool { return r.kind == reqAudience }
+
 // Scopes requires every one of scopes (RFC 6749 §3.3); a token missing any
 // is refused 403 insufficient_scope naming them all.
 func Scopes(scopes ...string) Requirement {

@@ -41,6 +41,26 @@ func (v *verified) Value(key any) any {
 // contexts do for their values.
 func (v *verified) String() string { return "middleware.verified" }
 
+// WithoutClaims returns ctx without what Guards put in it: claims.FromContext
+// finds no claims in it, and no Rule takes it as verified. It is for
+// handing a request's context to work that outlives the request and
+// serves later ones (the MCP SDK runs a session's every call under the
+// context of the request that opened it): those must not be seen, or
+// authorized, with the first request's token.
+func WithoutClaims(ctx context.Context) context.Context { return withoutClaims{ctx} }
+
+type withoutClaims struct{ context.Context }
+
+func (w withoutClaims) Value(key any) any {
+	switch key.(type) {
+	case claimsctx.Key, verifiedKey:
+		return nil
+	}
+	return w.Context.Value(key)
+}
+
+func (withoutClaims) String() string { return "middleware.WithoutClaims" }
+
 // verifiedBy returns the claims of ctx and their issuer if g verified them.
 func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, *issuer) {
 	if v := verifiedOf(ctx, g); v != nil {
