@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -74,7 +75,9 @@ func WithTool(name string, reqs ...middleware.Requirement) Option {
 }
 
 // WithResource requires reqs for reading the resource uri
-// (resources/read).
+// (resources/read), and for subscribing to it (resources/subscribe,
+// resources/unsubscribe). The uri is matched exactly: a resource template's
+// instances need WithMethod("resources/read", …).
 func WithResource(uri string, reqs ...middleware.Requirement) Option {
 	return withOperation(operation{"resources/read", uri}, reqs)
 }
@@ -85,7 +88,7 @@ func WithPrompt(name string, reqs ...middleware.Requirement) Option {
 }
 
 // WithMethod requires reqs for every request of a JSON-RPC method
-// ("tools/list", "resources/subscribe", …). For tools/call,
+// ("tools/list", "completion/complete", …). For tools/call,
 // resources/read and prompts/get it applies to names without their own
 // requirements.
 func WithMethod(method string, reqs ...middleware.Requirement) Option {
@@ -114,7 +117,6 @@ type operation struct{ method, name string }
 
 // Middleware guards an MCP endpoint. It is safe for concurrent use.
 type Middleware struct {
-	g       *middleware.Guard
 	base    *middleware.Rule
 	ops     map[operation]*middleware.Rule
 	maxBody int64
@@ -124,6 +126,10 @@ type Middleware struct {
 // New compiles the requirements for g. It panics on the programming
 // errors middleware.Guard.Rule panics on, and on an operation given twice,
 // as http.ServeMux does on a pattern registered twice.
+//
+// An operation's requirements are checked after the endpoint's, and both
+// must hold: an operation that names an audience needs it besides the
+// endpoint's (one that names none is checked against the endpoint's).
 func New(g *middleware.Guard, opts ...Option) *Middleware {
 	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize}
 	for _, o := range opts {
@@ -135,9 +141,20 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 	if cfg.maxBody <= 0 {
 		panic("mcpguard: WithMaxBodySize must be positive")
 	}
-	m := &Middleware{g: g, base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody}
+	m := &Middleware{base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody}
+	var baseAudiences []middleware.Requirement
+	for _, r := range cfg.base {
+		if r.IsAudience() {
+			baseAudiences = append(baseAudiences, r)
+		}
+	}
 	for op, reqs := range cfg.ops {
-		m.ops[op] = g.Rule(append(append([]middleware.Requirement(nil), cfg.base...), reqs...)...)
+		// A rule without an audience is checked against the Guard's; one
+		// of the endpoint's own must carry it over.
+		if !slices.ContainsFunc(reqs, middleware.Requirement.IsAudience) {
+			reqs = append(slices.Clone(baseAudiences), reqs...)
+		}
+		m.ops[op] = g.Rule(reqs...)
 	}
 	// The SDK binds a session to TokenInfo.UserID and hands TokenInfo to
 	// tool handlers, but only its own middleware can put it in the
@@ -156,11 +173,15 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 		AllowMissingExpiration: true, ClockSkew: 100 * 365 * 24 * time.Hour,
 	})
 	m.attach = func(next http.Handler) http.Handler {
+		// The SDK keeps the context of a session's first request for all
+		// its calls: it gets one with neither our claims (handlers read
+		// the call's own through ClaimsFrom) nor the original header.
 		restore := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if orig, ok := r.Context().Value(headerKey{}).(http.Header); ok {
 				r.Header = orig
 			}
-			next.ServeHTTP(w, r)
+			ctx := context.WithValue(middleware.WithoutClaims(r.Context()), headerKey{}, nil)
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 		inner := sdk(restore)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,66 +196,69 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 type headerKey struct{}
 
 // Wrap returns h (the SDK's mcp.NewStreamableHTTPHandler) behind the
-// Guard. A POST's operation is read from the Mcp-Method and Mcp-Name
-// headers when the SDK checks them against the body (protocol 2026-07-28
-// and later, one message), else from the body; a body that cannot be read
-// unambiguously is refused 400 before the SDK sees it. GET (the event
-// stream) and DELETE (ending a session) need the endpoint's requirements.
-// A batch (protocol 2025-03-26) needs every operation's: its proof is
-// recorded by the first rule checked.
+// Guard. Every request first needs the endpoint's requirements, so nothing
+// is read from an unauthenticated body. A POST's operation is then read
+// from the Mcp-Method and Mcp-Name headers when the SDK checks them
+// against the body (protocol 2026-07-28 and later, one message, a method
+// with a name the SDK checks), else from the body; a body that cannot be
+// read unambiguously is refused 400 before the SDK sees it. GET (the
+// event stream) and DELETE (ending a session) need the endpoint's
+// requirements alone. A batch (protocol 2025-03-26) needs every
+// operation's.
+//
+// A DPoP proof is recorded as used by the endpoint's check, before an
+// operation's, so a call refused for its scope has used its proof (clients
+// make a new proof for every request).
+//
+// In handlers, claims.FromContext finds no claims: the SDK runs a
+// session's calls under the context of its first request, so the claims
+// of each call come with it, through ClaimsFrom(req.Extra).
 func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	next := m.attach(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ops []operation
-		if r.Method == http.MethodPost {
-			var status int
-			var err error
-			ops, status, err = m.operations(r)
+		r, ok := m.base.Serve(w, r)
+		if !ok {
+			return
+		}
+		if r.Method == http.MethodPost && len(m.ops) > 0 {
+			ops, status, err := m.operations(r)
 			if err != nil {
 				writeBodyError(w, status, err)
 				return
 			}
-		}
-		rule, rest := m.base, []*middleware.Rule(nil)
-		for _, op := range ops {
-			ru := m.ruleFor(op)
-			if ru == m.base {
-				continue
-			}
-			if rule == m.base {
-				rule = ru
-			} else if ru != rule {
-				rest = append(rest, ru)
-			}
-		}
-		r2, ok := rule.Serve(w, r)
-		if !ok {
-			return
-		}
-		if len(rest) > 0 {
-			c, _ := claims.FromContext(r2.Context())
-			for _, ru := range rest {
-				if err := ru.Authorize(c); err != nil {
-					m.g.Fail(w, r2, err)
+			var checked []*middleware.Rule
+			for _, op := range ops {
+				ru := m.ruleFor(op)
+				if ru == nil || slices.Contains(checked, ru) {
+					continue
+				}
+				checked = append(checked, ru)
+				// A nested rule of the same Guard: the token is verified
+				// already, so this checks the operation's requirements
+				// alone, and answers on the request's scheme.
+				if r, ok = ru.Serve(w, r); !ok {
 					return
 				}
 			}
 		}
-		next.ServeHTTP(w, r2)
+		next.ServeHTTP(w, r)
 	})
 }
 
-// ruleFor is op's rule: its own, else its method's, else the endpoint's.
+// ruleFor is op's rule: its own, else its method's; nil when it has none
+// beyond the endpoint's. Subscribing to a resource needs what reading it
+// does.
 func (m *Middleware) ruleFor(op operation) *middleware.Rule {
 	if op.name != "" {
-		if ru, ok := m.ops[op]; ok {
+		own := op
+		if op.method == "resources/subscribe" || op.method == "resources/unsubscribe" {
+			own.method = "resources/read"
+		}
+		if ru, ok := m.ops[own]; ok {
 			return ru
 		}
 	}
-	if ru, ok := m.ops[operation{op.method, ""}]; ok {
-		return ru
-	}
-	return m.base
+	return m.ops[operation{op.method, ""}]
 }
 
 func writeBodyError(w http.ResponseWriter, status int, err error) {
@@ -256,7 +280,7 @@ func writeBodyError(w http.ResponseWriter, status int, err error) {
 func TokenInfo(c *claims.Claims) *auth.TokenInfo {
 	uid, _ := json.Marshal([2]string{c.Issuer, c.Subject}) // two strings never fail to marshal
 	return &auth.TokenInfo{
-		Scopes:     []string(c.Scopes),
+		Scopes:     slices.Clone([]string(c.Scopes)), // the SDK's code may change its copy; the cached claims are shared
 		Expiration: c.ExpiresAt,
 		UserID:     string(uid),
 		Extra: map[string]any{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,6 +74,13 @@ func newEnvWith(t *testing.T, sdkOpts *mcp.StreamableHTTPOptions, opts ...middle
 			return nil, nil, errors.New("no claims")
 		}
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sub=" + c.Subject + " user=" + req.Extra.TokenInfo.UserID}}}, nil, nil
+	})
+	// scopes reports this call's scopes, from req.Extra, and whether the
+	// context (the session's, kept by the SDK) shows claims.
+	mcp.AddTool(server, &mcp.Tool{Name: "scopes", Description: "the call's scopes"}, func(ctx context.Context, req *mcp.CallToolRequest, _ none) (*mcp.CallToolResult, any, error) {
+		c, _ := mcpguard.ClaimsFrom(req.Extra)
+		_, inCtx := claims.FromContext(ctx)
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("scopes=%s ctx=%v", c.Scopes.String(), inCtx)}}}, nil, nil
 	})
 	type note struct {
 		Text string `json:"text"`
@@ -456,5 +464,125 @@ func TestDPoP(t *testing.T) {
 	resp = e.post(t, tok, "2026-07-28", body, "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
 	if resp.StatusCode != 401 || !errors.Is(e.lastErr, middleware.ErrBoundToken) {
 		t.Fatalf("bound token as Bearer: %d %v", resp.StatusCode, e.lastErr)
+	}
+}
+
+// TestSessionContext: the SDK runs a stateful session's calls under the
+// context of its first request; each call's claims must still be its
+// own, and that context must show none.
+func TestSessionContext(t *testing.T) {
+	e := newEnv(t)
+	admin := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("admin"))
+	read := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read"))
+	resp := e.post(t, admin, "2025-06-18", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("initialize: %d", resp.StatusCode)
+	}
+	sid := resp.Header.Get("Mcp-Session-Id")
+	_ = e.post(t, admin, "2025-06-18", `{"jsonrpc":"2.0","method":"notifications/initialized"}`, "Mcp-Session-Id", sid)
+	resp = e.post(t, read, "2025-06-18", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"scopes","arguments":{}}}`, "Mcp-Session-Id", sid)
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "scopes=notes:read ctx=false") {
+		t.Fatalf("call with another token of the same user: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestOperationAudience: an operation's own audience is needed besides
+// the endpoint's, never instead of it or widened by it.
+func TestOperationAudience(t *testing.T) {
+	e := newEnv(t)
+	const admin = "https://admin.example.com"
+	guard := mcpguard.New(e.guard, mcpguard.WithRequirements(middleware.Audience(e.endpoint)),
+		mcpguard.WithTool("reset", middleware.Audience(admin)),
+		mcpguard.WithTool("add_note", middleware.Scopes("notes:write")))
+	h := guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	do := func(tool string, aud ...string) int {
+		var a any = aud
+		if len(aud) == 1 {
+			a = aud[0]
+		}
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(call(tool)))
+		req.Header.Set("Authorization", "Bearer "+e.iss.Mint(jwkstest.WithClaim("aud", a), jwkstest.WithScopes("notes:write")))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, c := range []struct {
+		tool string
+		aud  []string
+		want int
+	}{
+		{"reset", []string{e.endpoint}, 401},
+		{"reset", []string{admin}, 401},
+		{"reset", []string{e.endpoint, admin}, 299},
+		{"add_note", []string{e.endpoint}, 299}, // no audience of its own: the endpoint's
+		{"whoami", []string{e.endpoint}, 299},
+	} {
+		if got := do(c.tool, c.aud...); got != c.want {
+			t.Errorf("%s with aud %q: %d, want %d", c.tool, c.aud, got, c.want)
+		}
+	}
+}
+
+// TestAuthenticatedFirst: nothing is read from the body of a request
+// without a valid token; a body over the limit is 413, however it begins.
+func TestAuthenticatedFirst(t *testing.T) {
+	e := newEnv(t)
+	spaces := strings.Repeat(" ", mcpguard.DefaultMaxBodySize+10) + call("whoami")
+	read := &countingReader{r: strings.NewReader(spaces)}
+	req := httptest.NewRequest("POST", "/mcp", read)
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "tools/call")
+	rec := httptest.NewRecorder()
+	mcpguard.New(e.guard, mcpguard.WithTool("add_note", middleware.Scopes("notes:write"))).Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Code != 401 || read.n != 0 {
+		t.Fatalf("anonymous: %d after reading %d bytes", rec.Code, read.n)
+	}
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint))
+	for _, version := range []string{"2026-07-28", "2025-03-26"} {
+		resp := e.post(t, tok, version, spaces, "Mcp-Method", "tools/call", "Mcp-Name", "whoami")
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: white space over the limit: %d", version, resp.StatusCode)
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestTokenInfoScopesAreACopy: what the SDK is handed cannot change the
+// claims the Guard caches.
+func TestTokenInfoScopesAreACopy(t *testing.T) {
+	c := &claims.Claims{Scopes: claims.Scopes{"notes:read"}}
+	mcpguard.TokenInfo(c).Scopes[0] = "notes:write"
+	if c.Scopes.Has("notes:write") {
+		t.Fatal("TokenInfo shares the claims' scopes")
+	}
+}
+
+// TestSubscribeNeedsWhatReadingDoes: a resource's requirements cover
+// subscribing to it.
+func TestSubscribeNeedsWhatReadingDoes(t *testing.T) {
+	e := newEnv(t)
+	h := mcpguard.New(e.guard, mcpguard.WithResource("notes://all", middleware.Scopes("notes:read"))).Wrap(http.NotFoundHandler())
+	for _, method := range []string{"resources/read", "resources/subscribe"} {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"`+method+`","params":{"uri":"notes://all"}}`))
+		req.Header.Set("Authorization", "Bearer "+e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint)))
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", method)
+		req.Header.Set("Mcp-Name", "notes://all")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 403 {
+			t.Errorf("%s without notes:read: %d", method, rec.Code)
+		}
 	}
 }

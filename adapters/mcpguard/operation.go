@@ -18,7 +18,14 @@ const headersChecked = "2026-07-28"
 
 // named are the methods whose operation has a name, and its member in
 // params.
-var named = map[string]string{"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+var named = map[string]string{
+	"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+	"resources/subscribe": "uri", "resources/unsubscribe": "uri",
+}
+
+// nameChecked are the methods whose Mcp-Name the SDK checks against the
+// body; another named method's name is read from the body.
+var nameChecked = map[string]bool{"tools/call": true, "prompts/get": true, "resources/read": true}
 
 // operations returns the operations of a POST, leaving its body for the
 // SDK to read again; or the status and error to refuse it with.
@@ -26,19 +33,19 @@ func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, 0, nil
 	}
-	if r.Header.Get("Mcp-Protocol-Version") >= headersChecked {
+	if method := r.Header.Get("Mcp-Method"); r.Header.Get("Mcp-Protocol-Version") >= headersChecked &&
+		(nameChecked[method] || (method != "" && named[method] == "")) {
 		// A batch is not allowed in these versions (the SDK refuses it),
 		// so the body's first byte is all the headers need to stand for
 		// it.
 		first, err := m.peek(r)
 		if err != nil {
+			if errors.Is(err, ErrBodyTooLarge) {
+				return nil, http.StatusRequestEntityTooLarge, err
+			}
 			return nil, http.StatusBadRequest, ErrUnreadableMessage
 		}
 		if first == '{' {
-			method := r.Header.Get("Mcp-Method")
-			if method == "" {
-				return nil, 0, nil // the SDK refuses it: it names no method
-			}
 			return []operation{{method, r.Header.Get("Mcp-Name")}}, 0, nil
 		}
 	}
@@ -58,19 +65,24 @@ func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
 }
 
 // peek returns the body's first byte that is not white space, and puts
-// what it read back in front of the rest.
+// what it read back in front of the rest. It looks at each byte once, and
+// no further than the body limit.
 func (m *Middleware) peek(r *http.Request) (byte, error) {
 	var buf []byte
 	chunk := make([]byte, 512)
-	for int64(len(buf)) <= m.maxBody {
+	for {
 		n, err := r.Body.Read(chunk)
+		from := len(buf)
 		buf = append(buf, chunk[:n]...)
-		if i := jsonscan.SkipWS(buf, 0); i < len(buf) {
+		if i := jsonscan.SkipWS(buf, from); i < len(buf) {
 			r.Body = struct {
 				io.Reader
 				io.Closer
 			}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
 			return buf[i], nil
+		}
+		if int64(len(buf)) > m.maxBody {
+			return 0, ErrBodyTooLarge
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -79,7 +91,6 @@ func (m *Middleware) peek(r *http.Request) (byte, error) {
 			return 0, err
 		}
 	}
-	return 0, ErrBodyTooLarge
 }
 
 // parse reads the operations of a JSON-RPC message or batch. It reads
