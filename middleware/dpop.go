@@ -420,6 +420,12 @@ func (g *Guard) requestURL(r *http.Request) string {
 		return ext.Scheme + "://" + ext.Host + ext.EscapedPath() + path
 	}
 	proto, host := "http", r.Host
+	if !validAuthority(host) {
+		// HTTP/2's :authority (and gRPC's) is not validated as HTTP/1's
+		// Host is: a '/', '?' or '#' in it would move the request's path
+		// out of the URL the proof is compared with.
+		return ""
+	}
 	if r.TLS != nil {
 		proto = "https"
 	}
@@ -429,6 +435,21 @@ func (g *Guard) requestURL(r *http.Request) string {
 		}
 	}
 	return proto + "://" + host + path
+}
+
+// validAuthority reports whether h is a bare host[:port] (RFC 3986
+// authority without userinfo): nothing that ends the authority early.
+func validAuthority(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c <= ' ' || c >= 0x7f, c == '/', c == '?', c == '#', c == '@', c == '\\', c == '%':
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Guard) trustedPeer(r *http.Request) bool {

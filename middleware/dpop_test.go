@@ -729,3 +729,32 @@ func TestDPoPFourthReviewFixes(t *testing.T) {
 		t.Errorf("a replayed proof, refused by Check: passed %d times, downstream answered %d", passed, resp.StatusCode)
 	}
 }
+
+// TestDPoPAuthorityCannotMoveThePath: HTTP/2's :authority (and gRPC's)
+// is not checked as HTTP/1's Host is, so a '/', '?' or '#' in it would
+// move the request's path out of the URL its proof must name: a proof
+// for /api/me would pass on any route. Such a Host matches no proof.
+func TestDPoPAuthorityCannotMoveThePath(t *testing.T) {
+	d := newDPoPEnv(t)
+	for _, host := range []string{"example.com/api/me?", "example.com/api/me#", "example.com/api/me/..", "user@example.com", "example.com\\x", "exa mple.com", "example.com%2F"} {
+		req := httptest.NewRequest("GET", "/api/notes", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "DPoP "+d.bound)
+		req.Header.Set("Dpop", d.proof(nil)) // for http://example.com/api/me
+		rec := httptest.NewRecorder()
+		d.h.ServeHTTP(rec, req)
+		if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_dpop_proof"`) {
+			t.Errorf("Host %q: %d %q", host, rec.Code, rec.Header().Values("WWW-Authenticate"))
+		}
+	}
+	// The plain authority still passes, port and all.
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Host = "example.com:443"
+	req.Header.Set("Authorization", "DPoP "+d.bound)
+	req.Header.Set("Dpop", d.p.Proof("GET", "http://example.com:443/api/me", d.bound, nil, nil))
+	rec := httptest.NewRecorder()
+	d.h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("host with a port: %d %q", rec.Code, rec.Header().Values("WWW-Authenticate"))
+	}
+}
