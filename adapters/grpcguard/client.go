@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
@@ -15,14 +16,34 @@ import (
 // Credentials are per-RPC credentials that send an access token as
 // Bearer and replace it when the server says it expired: the client half
 // of the expired hint. Use them with grpc.WithPerRPCCredentials and their
-// UnaryClientInterceptor. They are safe for concurrent use.
+// UnaryClientInterceptor (and StreamClientInterceptor). They are safe for
+// concurrent use.
+//
+// The first token comes from the source; from then on Credentials own it:
+// when it expires by the local clock, or the server says it expired, it
+// is replaced by the refresh function, once for all the calls waiting on
+// it, and never more often than the cooldown allows. The source is not
+// asked again, so a rotated refresh token is never sent twice.
 type Credentials struct {
 	src      oauth2.TokenSource
 	refresh  oauth2guard.RefreshFunc
 	insecure bool
+	cooldown time.Duration
+	now      func() time.Time
 
-	mu  sync.Mutex
-	tok *oauth2.Token
+	mu       sync.Mutex
+	tok      *oauth2.Token
+	inflight *renewal  // the renewal under way, or nil
+	renewed  time.Time // when the last renewal the server asked for ended
+	failed   error     // its error, returned to calls in the cooldown
+}
+
+// A renewal is one fetch of a token, which every call that needs it
+// waits for.
+type renewal struct {
+	done chan struct{}
+	tok  *oauth2.Token
+	err  error
 }
 
 // A CredentialsOption configures NewCredentials.
@@ -34,13 +55,21 @@ func WithInsecure() CredentialsOption {
 	return func(c *Credentials) { c.insecure = true }
 }
 
-// NewCredentials sends src's tokens. refresh is how a token the server
-// says expired is replaced (oauth2guard.ConfigRefresher spends the
-// refresh token): a TokenSource alone cannot be told that its token, valid
-// by the local clock, is dead. With a nil refresh the token is taken from
-// src again, which helps only a source that mints anew each time.
+// WithRefreshCooldown sets the least time between two renewals that
+// servers ask for with the expired hint: a server whose clock runs ahead
+// says every token expired, and each call would spend a refresh.
+// Default: oauth2guard.DefaultRefreshCooldown.
+func WithRefreshCooldown(d time.Duration) CredentialsOption {
+	return func(c *Credentials) { c.cooldown = d }
+}
+
+// NewCredentials sends src's first token, and then tokens from refresh
+// (oauth2guard.ConfigRefresher spends the refresh token). With a nil
+// refresh, src is asked for every new token: right for a source that
+// mints anew each time (client credentials), not for one that refreshes
+// on its own.
 func NewCredentials(src oauth2.TokenSource, refresh oauth2guard.RefreshFunc, opts ...CredentialsOption) *Credentials {
-	c := &Credentials{src: src, refresh: refresh}
+	c := &Credentials{src: src, refresh: refresh, cooldown: oauth2guard.DefaultRefreshCooldown, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
@@ -49,11 +78,25 @@ func NewCredentials(src oauth2.TokenSource, refresh oauth2guard.RefreshFunc, opt
 
 var _ credentials.PerRPCCredentials = (*Credentials)(nil)
 
+// sentKey holds, in a call's context, the token its metadata carried, so
+// the interceptor renews exactly what the server refused.
+type sentKey struct{}
+
+type sent struct {
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
 // GetRequestMetadata is part of credentials.PerRPCCredentials.
 func (c *Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
-	tok, err := c.current()
+	tok, err := c.current(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if s, ok := ctx.Value(sentKey{}).(*sent); ok {
+		s.mu.Lock()
+		s.tok = tok
+		s.mu.Unlock()
 	}
 	return map[string]string{"authorization": "Bearer " + tok.AccessToken}, nil
 }
@@ -62,84 +105,137 @@ func (c *Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[
 // token is a password, so it needs TLS unless WithInsecure.
 func (c *Credentials) RequireTransportSecurity() bool { return !c.insecure }
 
-func (c *Credentials) current() (*oauth2.Token, error) {
+// current is the token to send: the one held while it has not expired by
+// the local clock, else a new one.
+func (c *Credentials) current(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok != nil && c.tok.Valid() {
-		return c.tok, nil
+	tok := c.tok
+	if tok != nil && (tok.Expiry.IsZero() || c.now().Before(tok.Expiry)) {
+		c.mu.Unlock()
+		return tok, nil
 	}
-	tok, err := c.src.Token()
-	if err != nil {
+	r := c.start(tok)
+	c.mu.Unlock()
+	return r.wait(ctx)
+}
+
+// renew replaces stale, the token the server said expired, unless it was
+// replaced already; within the cooldown of the last such renewal it
+// answers with that renewal's result instead of fetching again.
+func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+	c.mu.Lock()
+	if c.tok != stale && c.tok != nil {
+		tok := c.tok
+		c.mu.Unlock()
+		return tok, nil
+	}
+	if c.inflight == nil && !c.renewed.IsZero() && c.now().Sub(c.renewed) < c.cooldown {
+		err := c.failed
+		if err == nil {
+			err = errors.New("grpcguard: the server refused a token renewed moments ago; not renewing again within the cooldown")
+		}
+		c.mu.Unlock()
 		return nil, err
 	}
-	c.tok = tok
-	return tok, nil
-}
-
-// renew replaces stale, unless another call replaced it already.
-func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) error {
+	r := c.start(stale)
+	c.mu.Unlock()
+	tok, err := r.wait(ctx)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok != stale {
-		return nil
-	}
-	var tok *oauth2.Token
-	var err error
-	if c.refresh != nil {
-		tok, err = c.refresh(ctx, stale)
-	} else {
-		tok, err = c.src.Token()
-	}
-	if err != nil {
-		return err
-	}
-	if tok == nil || tok.AccessToken == "" {
-		return errors.New("grpcguard: the refresh returned no access token")
-	}
-	c.tok = tok
-	return nil
+	c.renewed, c.failed = c.now(), err
+	c.mu.Unlock()
+	return tok, err
 }
 
-// UnaryClientInterceptor retries a unary call once, with a refreshed
+// start begins fetching the token that replaces old, or joins the fetch
+// under way; c.mu is held. The fetch runs without the lock, so calls that
+// have a token are never held up by it.
+func (c *Credentials) start(old *oauth2.Token) *renewal {
+	if c.inflight != nil {
+		return c.inflight
+	}
+	r := &renewal{done: make(chan struct{})}
+	c.inflight = r
+	go func() {
+		var tok *oauth2.Token
+		var err error
+		switch {
+		case old == nil || c.refresh == nil:
+			tok, err = c.src.Token()
+		default:
+			// The fetch outlives any one call's context: others wait on
+			// it, and a refresh cut halfway may have spent the grant.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			tok, err = c.refresh(ctx, old)
+			cancel()
+		}
+		if err == nil && (tok == nil || tok.AccessToken == "") {
+			err = errors.New("grpcguard: the token source returned no access token")
+		}
+		c.mu.Lock()
+		if err == nil {
+			c.tok = tok
+		}
+		c.inflight = nil
+		c.mu.Unlock()
+		r.tok, r.err = tok, err
+		close(r.done)
+	}()
+	return r
+}
+
+func (r *renewal) wait(ctx context.Context) (*oauth2.Token, error) {
+	select {
+	case <-r.done:
+		return r.tok, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// UnaryClientInterceptor retries a unary call once, with a renewed
 // token, when the server answers with the expired hint
 // (ACCESS_TOKEN_EXPIRED). Any other refusal is returned as it came: a
 // refresh cannot help it.
 func (c *Credentials) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		sent, err := c.current()
-		if err != nil {
-			return err
-		}
-		err = invoker(ctx, method, req, reply, cc, opts...)
+		s := &sent{}
+		err := invoker(context.WithValue(ctx, sentKey{}, s), method, req, reply, cc, opts...)
 		if !IsExpired(err) {
 			return err
 		}
-		if rerr := c.renew(ctx, sent); rerr != nil {
+		s.mu.Lock()
+		stale := s.tok
+		s.mu.Unlock()
+		if _, rerr := c.renew(ctx, stale); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }
 
-// StreamClientInterceptor refreshes the token when a stream is refused
-// with the expired hint and returns the refusal: a stream may have sent
+// StreamClientInterceptor renews the token when a stream is refused with
+// the expired hint and returns the refusal: a stream may have sent
 // messages already, so it is not retried, but the next one the
 // application opens carries the new token.
 func (c *Credentials) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		sent, err := c.current()
-		if err != nil {
-			return nil, err
-		}
-		s, err := streamer(ctx, desc, cc, method, opts...)
+		snt := &sent{}
+		s, err := streamer(context.WithValue(ctx, sentKey{}, snt), desc, cc, method, opts...)
 		if err != nil {
 			if IsExpired(err) {
-				err = errors.Join(err, c.renew(ctx, sent))
+				_, rerr := c.renew(ctx, snt.token())
+				err = errors.Join(err, rerr)
 			}
 			return nil, err
 		}
-		return &clientStream{ClientStream: s, c: c, ctx: ctx, sent: sent}, nil
+		return &clientStream{ClientStream: s, c: c, ctx: ctx, sent: snt}, nil
 	}
+}
+
+func (s *sent) token() *oauth2.Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tok
 }
 
 // clientStream sees the refusal of a stream, which arrives with its first
@@ -148,13 +244,13 @@ type clientStream struct {
 	grpc.ClientStream
 	c    *Credentials
 	ctx  context.Context
-	sent *oauth2.Token
+	sent *sent
 }
 
 func (s *clientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if IsExpired(err) {
-		if rerr := s.c.renew(s.ctx, s.sent); rerr != nil {
+		if _, rerr := s.c.renew(s.ctx, s.sent.token()); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}

@@ -32,9 +32,14 @@
 // A gRPC call is an HTTP/2 POST to its full method name, so a proof's htm
 // is POST and its htu is the scheme (https over TLS, else http), the
 // :authority the client sent, and the full method:
-// https://notes.example.com/notes.v1.Notes/AddNote. middleware.WithExternalURL
-// fixes scheme and host when a proxy changes them. One proof is for one
-// call, a stream included.
+// https://notes.example.com/notes.v1.Notes/AddNote. The :authority is the
+// client's to choose (as HTTP's Host is), and the proxy headers
+// middleware.WithTrustedProxies reads are not metadata here, so set
+// middleware.WithExternalURL to the service's public URL whenever it
+// accepts DPoP. One proof is for one call, a stream included.
+//
+// Only the authorization and dpop metadata are read: a Guard's token
+// header, cookie and query options find nothing in a call.
 package grpcguard
 
 import (
@@ -43,6 +48,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -69,6 +75,9 @@ type config struct {
 // audiences, for calls of the full method name ("/pkg.Service/Method").
 func WithMethod(fullMethod string, reqs ...middleware.Requirement) Option {
 	return func(c *config) {
+		if !validMethod(fullMethod) {
+			c.err = fmt.Errorf("grpcguard: %q is not a full method name (/package.Service/Method)", fullMethod)
+		}
 		if _, dup := c.methods[fullMethod]; dup {
 			c.err = fmt.Errorf("grpcguard: method %q given twice", fullMethod)
 		}
@@ -81,9 +90,20 @@ func WithMethod(fullMethod string, reqs ...middleware.Requirement) Option {
 func WithPublic(fullMethods ...string) Option {
 	return func(c *config) {
 		for _, m := range fullMethods {
+			if !validMethod(m) {
+				c.err = fmt.Errorf("grpcguard: %q is not a full method name (/package.Service/Method)", m)
+			}
 			c.public[m] = true
 		}
 	}
+}
+
+// validMethod reports whether m is a full method name: a name that is
+// not one never matches a call, and its method would silently get the
+// default rule.
+func validMethod(m string) bool {
+	svc, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+	return ok && strings.HasPrefix(m, "/") && svc != "" && method != "" && !strings.Contains(method, "/")
 }
 
 // Interceptor holds the compiled rules of a server's methods. It is safe
@@ -164,7 +184,7 @@ func (in *Interceptor) check(ctx context.Context, method string) (context.Contex
 		in.g.Fail(discard{}, r, err)
 		return ctx, refusal(ctx, err)
 	}
-	if n := in.g.DPoPNonce(r); n != "" {
+	if n := in.g.DPoPNonce(r2); n != "" {
 		_ = grpc.SetHeader(ctx, metadata.Pairs("dpop-nonce", n))
 	}
 	return r2.Context(), nil
@@ -176,7 +196,7 @@ func (in *Interceptor) check(ctx context.Context, method string) (context.Contex
 func request(ctx context.Context, method string) *http.Request {
 	r := &http.Request{
 		Method: http.MethodPost, URL: &url.URL{Path: method}, RequestURI: method,
-		Proto: "HTTP/2.0", ProtoMajor: 2, Header: http.Header{},
+		Proto: "HTTP/2.0", ProtoMajor: 2, Header: http.Header{}, Body: http.NoBody,
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if a := md.Get(":authority"); len(a) == 1 {
