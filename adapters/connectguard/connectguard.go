@@ -6,12 +6,12 @@
 // module, so users of the core never download Connect.
 //
 //	g, _ := middleware.New(keys, issuer, []string{"https://api.example.com"})
-//	mux := http.NewServeMux()
-//	mux.Handle(notesv1connect.NewNotesServiceHandler(notes))
 //	guard := connectguard.New(g,
 //		connectguard.WithProcedure(notesv1connect.NotesServiceDeleteNoteProcedure, middleware.Scopes("notes:write")),
 //		connectguard.WithPublic("/grpc.health.v1.Health/Check"),
 //	)
+//	mux := http.NewServeMux()
+//	mux.Handle(notesv1connect.NewNotesServiceHandler(notes, connect.WithInterceptors(guard.Interceptor())))
 //	http.ListenAndServeTLS(":8443", certFile, keyFile, guard.Wrap(mux)) // TLS brings HTTP/2, which gRPC needs
 //
 //	// in a handler:
@@ -36,14 +36,20 @@
 // (middleware.WithErrorHandler) sees every refusal, RPC ones included;
 // for those, what it writes is dropped, as the RPC error replaces it.
 //
-// The procedure is the request's path: wrap the handler that sees the
-// path as the client sent it, outside any http.StripPrefix. A procedure
-// that no option names gets the default rule (a valid token for the
-// Guard's audiences), never no rule. Browsers' CORS preflights carry no
-// token: put a CORS handler outside Wrap, so that it answers them first.
+// The procedure is the request's path: wrap the handler whose request
+// paths are the procedures (the mux Connect's handlers are mounted on),
+// inside any http.StripPrefix, and give each Connect handler the
+// Interceptor, which refuses a call that Connect dispatches to a
+// procedure other than the one whose rule Wrap applied (a handler mounted
+// under a prefix, or serving paths it was not registered for). A
+// procedure that no option names gets the default rule (a valid token for
+// the Guard's audiences), never no rule. Browsers' CORS preflights carry
+// no token: put a CORS handler outside Wrap, so that it answers them
+// first.
 package connectguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -162,6 +168,7 @@ func validProcedure(p string) bool {
 func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ru, listed := m.proc[r.URL.Path]
+		r = r.WithContext(context.WithValue(r.Context(), procedureKey{}, r.URL.Path))
 		if !listed {
 			ru = m.def
 		} else if ru == nil {
@@ -184,6 +191,51 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r2)
 	})
+}
+
+// procedureKey holds, in a call's context, the path whose rule Wrap
+// applied.
+type procedureKey struct{}
+
+// Interceptor returns the connect.Interceptor that closes the gap between
+// Wrap's view of a call (its path) and Connect's (the procedure it
+// dispatches to): a call whose procedure is not the path Wrap judged is
+// refused PermissionDenied, as is one that did not come through Wrap.
+// Give it to every handler: connect.WithInterceptors(guard.Interceptor()).
+func (m *Middleware) Interceptor() connect.Interceptor { return interceptor{} }
+
+type interceptor struct{}
+
+func checkProcedure(ctx context.Context, procedure string) error {
+	if judged, ok := ctx.Value(procedureKey{}).(string); ok && judged == procedure {
+		return nil
+	}
+	return connect.NewError(connect.CodePermissionDenied, errors.New("the call did not come through the guard for its procedure"))
+}
+
+func (interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		if err := checkProcedure(ctx, req.Spec().Procedure); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := checkProcedure(ctx, conn.Spec().Procedure); err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
 }
 
 // fail writes the refusal err of r. A plain HTTP request gets the Guard's

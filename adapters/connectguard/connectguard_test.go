@@ -76,8 +76,9 @@ func serve(t *testing.T, mw *connectguard.Middleware, final func(context.Context
 	mux := http.NewServeMux()
 	add := func(proc string, answer func(context.Context) (string, error)) {
 		mux.Handle(proc, connect.NewUnaryHandler(proc, unary(answer),
-			connect.WithIdempotency(connect.IdempotencyNoSideEffects))) // so that GET calls are served
-		mux.Handle(streamProcedure(proc), connect.NewServerStreamHandler(streamProcedure(proc), stream(answer)))
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects), // so that GET calls are served
+			connect.WithInterceptors(mw.Interceptor())))
+		mux.Handle(streamProcedure(proc), connect.NewServerStreamHandler(streamProcedure(proc), stream(answer), connect.WithInterceptors(mw.Interceptor())))
 	}
 	for _, proc := range append(procs, unlistedProcedure) {
 		add(proc, final)
@@ -525,4 +526,44 @@ func TestNewPanics(t *testing.T) {
 	// And what can be meant is fine: a public procedure named twice too.
 	connectguard.New(e.Guard, connectguard.WithProcedure(proc, middleware.Scopes("a")),
 		connectguard.WithPublic("/acme.v1.Notes/Health", "/acme.v1.Notes/Health"), connectguard.WithPublic("/acme.v1.Notes/Health"))
+}
+
+// TestInterceptorClosesThePathGap: Wrap judges a call by its path;
+// Connect dispatches it by the handler's procedure. Mounted under a
+// prefix, a handler for a guarded procedure would be reached under the
+// default rule; the Interceptor refuses that call.
+func TestInterceptorClosesThePathGap(t *testing.T) {
+	e := guardtest.New(t)
+	const proc = "/notes.v1.Notes/DeleteNote"
+	mw := connectguard.New(e.Guard, connectguard.WithProcedure(proc, middleware.Scopes("notes:write")))
+	final := func(ctx context.Context, _ *connect.Request[emptypb.Empty]) (*connect.Response[wrapperspb.StringValue], error) {
+		return connect.NewResponse(wrapperspb.String("deleted")), nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", http.StripPrefix("/api", connect.NewUnaryHandler(proc, final, connect.WithInterceptors(mw.Interceptor()))))
+	mux.Handle(proc, connect.NewUnaryHandler(proc, final, connect.WithInterceptors(mw.Interceptor())))
+	srv := httptest.NewUnstartedServer(mw.Wrap(mux))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tok := e.Issuer.Mint(jwkstest.WithScopes("notes:read")) // no notes:write
+	for path, want := range map[string]connect.Code{
+		proc:          connect.CodePermissionDenied, // the rule's own refusal
+		"/api" + proc: connect.CodePermissionDenied, // the interceptor's
+	} {
+		cl := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv.Client(), srv.URL+path)
+		req := connect.NewRequest(&emptypb.Empty{})
+		req.Header().Set("Authorization", "Bearer "+tok)
+		_, err := cl.CallUnary(context.Background(), req)
+		if connect.CodeOf(err) != want {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	// With the scope, the procedure's own path passes the interceptor.
+	cl := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv.Client(), srv.URL+proc)
+	req := connect.NewRequest(&emptypb.Empty{})
+	req.Header().Set("Authorization", "Bearer "+e.Issuer.Mint(jwkstest.WithScopes("notes:write")))
+	if _, err := cl.CallUnary(context.Background(), req); err != nil {
+		t.Fatalf("with notes:write: %v", err)
+	}
 }

@@ -23,12 +23,12 @@ func Example() {
 	defer iss.Close()
 	g, _ := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.example.com"})
 
-	mux := http.NewServeMux()
-	mux.Handle(deleteNote, connect.NewUnaryHandler(deleteNote, deleteHandler))
 	guard := connectguard.New(g,
 		connectguard.WithProcedure(deleteNote, middleware.Scopes("notes:write")),
 		connectguard.WithPublic("/grpc.health.v1.Health/Check"),
 	)
+	mux := http.NewServeMux()
+	mux.Handle(deleteNote, connect.NewUnaryHandler(deleteNote, deleteHandler, connect.WithInterceptors(guard.Interceptor())))
 	srv := httptest.NewUnstartedServer(guard.Wrap(mux))
 	srv.EnableHTTP2 = true // gRPC needs HTTP/2
 	srv.StartTLS()
