@@ -44,7 +44,7 @@ const (
 )
 
 // servers are the example servers under test.
-var servers = []string{"nethttp", "echo", "gin"}
+var servers = []string{"nethttp", "echo", "gin", "echov5"}
 
 // TestMain stops the shared provider and removes the binaries at the end.
 func TestMain(m *testing.M) {
