@@ -23,7 +23,9 @@ import (
 // when it expires by the local clock, or the server says it expired, it
 // is replaced by the refresh function, once for all the calls waiting on
 // it, and never more often than the cooldown allows. The source is not
-// asked again, so a rotated refresh token is never sent twice.
+// asked again, so a rotated refresh token is never sent twice. The source
+// itself has no deadline (oauth2.TokenSource takes no context): give it
+// an HTTP client with a timeout.
 type Credentials struct {
 	src      oauth2.TokenSource
 	refresh  oauth2guard.RefreshFunc
@@ -34,7 +36,7 @@ type Credentials struct {
 	mu       sync.Mutex
 	tok      *oauth2.Token
 	inflight *renewal  // the renewal under way, or nil
-	renewed  time.Time // when the last renewal the server asked for ended
+	renewed  time.Time // when the last renewal ended
 	failed   error     // its error, returned to calls in the cooldown
 }
 
@@ -55,10 +57,10 @@ func WithInsecure() CredentialsOption {
 	return func(c *Credentials) { c.insecure = true }
 }
 
-// WithRefreshCooldown sets the least time between two renewals that
-// servers ask for with the expired hint: a server whose clock runs ahead
-// says every token expired, and each call would spend a refresh.
-// Default: oauth2guard.DefaultRefreshCooldown.
+// WithRefreshCooldown sets the least time between two renewals: a server
+// whose clock runs ahead says every token expired, a refresh may fail or
+// bring a token the local clock calls old, and each call would spend a
+// refresh. Default: oauth2guard.DefaultRefreshCooldown.
 func WithRefreshCooldown(d time.Duration) CredentialsOption {
 	return func(c *Credentials) { c.cooldown = d }
 }
@@ -106,7 +108,10 @@ func (c *Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[
 func (c *Credentials) RequireTransportSecurity() bool { return !c.insecure }
 
 // current is the token to send: the one held while it has not expired by
-// the local clock, else a new one.
+// the local clock, else a new one; but within the cooldown of the last
+// renewal, that renewal's token (even if the local clock calls it
+// expired) or its error, so that a refresh that fails, or returns a token
+// already old, is not repeated on every call.
 func (c *Credentials) current(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
 	tok := c.tok
@@ -114,14 +119,28 @@ func (c *Credentials) current(ctx context.Context) (*oauth2.Token, error) {
 		c.mu.Unlock()
 		return tok, nil
 	}
-	r := c.start(tok)
+	if c.inflight == nil && c.inCooldown() {
+		err := c.failed
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return tok, nil
+	}
+	r := c.start(ctx, tok)
 	c.mu.Unlock()
 	return r.wait(ctx)
 }
 
+// inCooldown reports whether the last renewal ended within the cooldown;
+// c.mu is held.
+func (c *Credentials) inCooldown() bool {
+	return !c.renewed.IsZero() && c.now().Sub(c.renewed) < c.cooldown
+}
+
 // renew replaces stale, the token the server said expired, unless it was
-// replaced already; within the cooldown of the last such renewal it
-// answers with that renewal's result instead of fetching again.
+// replaced already; within the cooldown of the last renewal it answers
+// with that renewal's result instead of fetching again.
 func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
 	c.mu.Lock()
 	if c.tok != stale && c.tok != nil {
@@ -129,7 +148,7 @@ func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.T
 		c.mu.Unlock()
 		return tok, nil
 	}
-	if c.inflight == nil && !c.renewed.IsZero() && c.now().Sub(c.renewed) < c.cooldown {
+	if c.inflight == nil && c.inCooldown() {
 		err := c.failed
 		if err == nil {
 			err = errors.New("grpcguard: the server refused a token renewed moments ago; not renewing again within the cooldown")
@@ -137,36 +156,33 @@ func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.T
 		c.mu.Unlock()
 		return nil, err
 	}
-	r := c.start(stale)
+	r := c.start(ctx, stale)
 	c.mu.Unlock()
-	tok, err := r.wait(ctx)
-	c.mu.Lock()
-	c.renewed, c.failed = c.now(), err
-	c.mu.Unlock()
-	return tok, err
+	return r.wait(ctx)
 }
 
 // start begins fetching the token that replaces old, or joins the fetch
 // under way; c.mu is held. The fetch runs without the lock, so calls that
-// have a token are never held up by it.
-func (c *Credentials) start(old *oauth2.Token) *renewal {
+// have a token are never held up by it, and outlives the call that
+// started it (others wait on it, and a refresh cut halfway may have spent
+// the grant), with that call's values (oauth2.HTTPClient) and at most a
+// minute. A renewal's end and error (not the first token's) start the
+// cooldown.
+func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 	if c.inflight != nil {
 		return c.inflight
 	}
 	r := &renewal{done: make(chan struct{})}
 	c.inflight = r
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	go func() {
+		defer cancel()
 		var tok *oauth2.Token
 		var err error
-		switch {
-		case old == nil || c.refresh == nil:
+		if old == nil || c.refresh == nil {
 			tok, err = c.src.Token()
-		default:
-			// The fetch outlives any one call's context: others wait on
-			// it, and a refresh cut halfway may have spent the grant.
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		} else {
 			tok, err = c.refresh(ctx, old)
-			cancel()
 		}
 		if err == nil && (tok == nil || tok.AccessToken == "") {
 			err = errors.New("grpcguard: the token source returned no access token")
@@ -176,6 +192,9 @@ func (c *Credentials) start(old *oauth2.Token) *renewal {
 			c.tok = tok
 		}
 		c.inflight = nil
+		if old != nil { // the first token is no renewal: nothing to cool down from
+			c.renewed, c.failed = c.now(), err
+		}
 		c.mu.Unlock()
 		r.tok, r.err = tok, err
 		close(r.done)
