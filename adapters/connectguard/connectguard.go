@@ -168,7 +168,7 @@ func validProcedure(p string) bool {
 func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ru, listed := m.proc[r.URL.Path]
-		r = r.WithContext(context.WithValue(r.Context(), procedureKey{}, r.URL.Path))
+		r = r.WithContext(context.WithValue(r.Context(), procedureKey{}, judged{m, r.URL.Path}))
 		if !listed {
 			ru = m.def
 		} else if ru == nil {
@@ -193,32 +193,39 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 	})
 }
 
-// procedureKey holds, in a call's context, the path whose rule Wrap
-// applied.
+// procedureKey holds, in a call's context, which Middleware judged it,
+// and by which path's rule.
 type procedureKey struct{}
+
+type judged struct {
+	m    *Middleware
+	path string
+}
 
 // Interceptor returns the connect.Interceptor that closes the gap between
 // Wrap's view of a call (its path) and Connect's (the procedure it
 // dispatches to): a call whose procedure is not the path Wrap judged is
 // refused PermissionDenied, as is one that did not come through Wrap.
 // Give it to every handler: connect.WithInterceptors(guard.Interceptor()).
-func (m *Middleware) Interceptor() connect.Interceptor { return interceptor{} }
+// A call judged by another Middleware's Wrap is refused too: its rules
+// are not this one's.
+func (m *Middleware) Interceptor() connect.Interceptor { return interceptor{m} }
 
-type interceptor struct{}
+type interceptor struct{ m *Middleware }
 
-func checkProcedure(ctx context.Context, procedure string) error {
-	if judged, ok := ctx.Value(procedureKey{}).(string); ok && judged == procedure {
+func (i interceptor) checkProcedure(ctx context.Context, procedure string) error {
+	if j, ok := ctx.Value(procedureKey{}).(judged); ok && j.m == i.m && j.path == procedure {
 		return nil
 	}
 	return connect.NewError(connect.CodePermissionDenied, errors.New("the call did not come through the guard for its procedure"))
 }
 
-func (interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		if err := checkProcedure(ctx, req.Spec().Procedure); err != nil {
+		if err := i.checkProcedure(ctx, req.Spec().Procedure); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
@@ -229,9 +236,9 @@ func (interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect
 	return next
 }
 
-func (interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if err := checkProcedure(ctx, conn.Spec().Procedure); err != nil {
+		if err := i.checkProcedure(ctx, conn.Spec().Procedure); err != nil {
 			return err
 		}
 		return next(ctx, conn)

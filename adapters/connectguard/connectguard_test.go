@@ -559,6 +559,19 @@ func TestInterceptorClosesThePathGap(t *testing.T) {
 			t.Errorf("%s: %v", path, err)
 		}
 	}
+	// A handler with this Middleware's Interceptor behind another's Wrap
+	// (whose default rule any token meets) is refused.
+	other := connectguard.New(e.Guard)
+	srv2 := httptest.NewUnstartedServer(other.Wrap(connect.NewUnaryHandler(proc, final, connect.WithInterceptors(mw.Interceptor()))))
+	srv2.EnableHTTP2 = true
+	srv2.StartTLS()
+	t.Cleanup(srv2.Close)
+	cl2 := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv2.Client(), srv2.URL+proc)
+	req2 := connect.NewRequest(&emptypb.Empty{})
+	req2.Header().Set("Authorization", "Bearer "+tok)
+	if _, err := cl2.CallUnary(context.Background(), req2); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("behind another Middleware's Wrap: %v", err)
+	}
 	// With the scope, the procedure's own path passes the interceptor.
 	cl := connect.NewClient[emptypb.Empty, wrapperspb.StringValue](srv.Client(), srv.URL+proc)
 	req := connect.NewRequest(&emptypb.Empty{})
