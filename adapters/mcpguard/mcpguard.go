@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -180,8 +181,9 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 			if orig, ok := r.Context().Value(headerKey{}).(http.Header); ok {
 				r.Header = orig
 			}
-			ctx := context.WithValue(middleware.WithoutClaims(r.Context()), headerKey{}, nil)
+			ctx := &sessionSafe{Context: context.WithValue(middleware.WithoutClaims(r.Context()), headerKey{}, nil)}
 			next.ServeHTTP(w, r.WithContext(ctx))
+			ctx.done.Store(true)
 		})
 		inner := sdk(restore)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +196,23 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 }
 
 type headerKey struct{}
+
+// sessionSafe is the context the SDK gets. Once its request is answered,
+// the TokenInfo in it reads as nil: a stateful session's calls run under
+// its first request's context, and would otherwise find that request's
+// token there (the SDK gives each call its own in req.Extra).
+type sessionSafe struct {
+	context.Context
+	done atomic.Bool
+}
+
+func (c *sessionSafe) Value(key any) any {
+	v := c.Context.Value(key)
+	if _, ok := v.(*auth.TokenInfo); ok && c.done.Load() {
+		return nil
+	}
+	return v
+}
 
 // Wrap returns h (the SDK's mcp.NewStreamableHTTPHandler) behind the
 // Guard. Every request first needs the endpoint's requirements, so nothing
@@ -247,18 +266,25 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 
 // ruleFor is op's rule: its own, else its method's; nil when it has none
 // beyond the endpoint's. Subscribing to a resource needs what reading it
-// does.
+// does, when subscribing has no rule of its own.
 func (m *Middleware) ruleFor(op operation) *middleware.Rule {
+	subscribe := op.method == "resources/subscribe" || op.method == "resources/unsubscribe"
 	if op.name != "" {
 		own := op
-		if op.method == "resources/subscribe" || op.method == "resources/unsubscribe" {
+		if subscribe {
 			own.method = "resources/read"
 		}
 		if ru, ok := m.ops[own]; ok {
 			return ru
 		}
 	}
-	return m.ops[operation{op.method, ""}]
+	if ru, ok := m.ops[operation{op.method, ""}]; ok {
+		return ru
+	}
+	if subscribe {
+		return m.ops[operation{"resources/read", ""}]
+	}
+	return nil
 }
 
 func writeBodyError(w http.ResponseWriter, status int, err error) {

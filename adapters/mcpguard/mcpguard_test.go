@@ -80,6 +80,7 @@ func newEnvWith(t *testing.T, sdkOpts *mcp.StreamableHTTPOptions, opts ...middle
 	mcp.AddTool(server, &mcp.Tool{Name: "scopes", Description: "the call's scopes"}, func(ctx context.Context, req *mcp.CallToolRequest, _ none) (*mcp.CallToolResult, any, error) {
 		c, _ := mcpguard.ClaimsFrom(req.Extra)
 		_, inCtx := claims.FromContext(ctx)
+		inCtx = inCtx || auth.TokenInfoFromContext(ctx) != nil
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("scopes=%s ctx=%v", c.Scopes.String(), inCtx)}}}, nil, nil
 	})
 	type note struct {
@@ -583,6 +584,41 @@ func TestSubscribeNeedsWhatReadingDoes(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != 403 {
 			t.Errorf("%s without notes:read: %d", method, rec.Code)
+		}
+	}
+}
+
+// TestSubscriptionsListen: protocol 2026-07-28 subscribes to resources
+// in subscriptions/listen's params; each needs what subscribing needs.
+func TestSubscriptionsListen(t *testing.T) {
+	e := newEnv(t)
+	h := mcpguard.New(e.guard,
+		mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
+		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
+	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	listen := func(uris string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,"resourceSubscriptions":` + uris + `}}}`
+	}
+	for _, c := range []struct {
+		name, body string
+		want       int
+	}{
+		{"a guarded resource", listen(`["notes://all"]`), 403},
+		{"a template's instance", listen(`["notes://123"]`), 403},
+		{"subscribe to an instance", `{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"notes://123"}}`, 403},
+		{"no resources", listen(`[]`), 299},
+		{"not an array", listen(`"notes://all"`), 400},
+		{"not strings", listen(`[1]`), 400},
+		{"repeated member", `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":[],"resourceSubscriptions":["notes://all"]}}}`, 400},
+	} {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint)))
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "subscriptions/listen")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s: %d, want %d", c.name, rec.Code, c.want)
 		}
 	}
 }

@@ -27,6 +27,12 @@ var named = map[string]string{
 // body; another named method's name is read from the body.
 var nameChecked = map[string]bool{"tools/call": true, "prompts/get": true, "resources/read": true}
 
+// listen is the method (protocol 2026-07-28) whose params subscribe to
+// resources, as resources/subscribe did: each URI in
+// notifications.resourceSubscriptions is one subscription, and needs what
+// subscribing to it does. Only the body names them.
+const listen = "subscriptions/listen"
+
 // operations returns the operations of a POST, leaving its body for the
 // SDK to read again; or the status and error to refuse it with.
 func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
@@ -34,7 +40,7 @@ func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
 		return nil, 0, nil
 	}
 	if method := r.Header.Get("Mcp-Method"); r.Header.Get("Mcp-Protocol-Version") >= headersChecked &&
-		(nameChecked[method] || (method != "" && named[method] == "")) {
+		(nameChecked[method] || (method != "" && method != listen && named[method] == "")) {
 		// A batch is not allowed in these versions (the SDK refuses it),
 		// so the body's first byte is all the headers need to stand for
 		// it.
@@ -103,21 +109,17 @@ func parse(body []byte) ([]operation, bool) {
 	}
 	i := jsonscan.SkipWS(body, 0)
 	if body[i] != '[' {
-		op, ok := parseMessage(body)
-		if !ok {
-			return nil, false
-		}
-		return []operation{op}, true
+		return parseMessage(body)
 	}
 	var ops []operation
 	i = jsonscan.SkipWS(body, i+1)
 	for i < len(body) && body[i] != ']' {
 		end := jsonscan.SkipValue(body, i)
-		op, ok := parseMessage(body[i:end])
+		msgOps, ok := parseMessage(body[i:end])
 		if !ok {
 			return nil, false
 		}
-		ops = append(ops, op)
+		ops = append(ops, msgOps...)
 		i = jsonscan.SkipWS(body, end)
 		if i < len(body) && body[i] == ',' {
 			i = jsonscan.SkipWS(body, i+1)
@@ -126,7 +128,9 @@ func parse(body []byte) ([]operation, bool) {
 	return ops, true
 }
 
-func parseMessage(msg []byte) (operation, bool) {
+// parseMessage reads the operations of one message: its own, and for
+// subscriptions/listen one resources/subscribe per URI it subscribes to.
+func parseMessage(msg []byte) ([]operation, bool) {
 	var op operation
 	var params []byte
 	ok := true
@@ -139,22 +143,102 @@ func parseMessage(msg []byte) (operation, bool) {
 		}
 		return ok
 	}) || !ok {
-		return operation{}, false
+		return nil, false
+	}
+	if op.method == listen {
+		uris, ok := subscriptions(params)
+		if !ok {
+			return nil, false
+		}
+		ops := []operation{op}
+		for _, u := range uris {
+			ops = append(ops, operation{"resources/subscribe", u})
+		}
+		return ops, true
 	}
 	member, hasName := named[op.method]
 	if !hasName || params == nil {
-		return op, true
+		return []operation{op}, true
 	}
-	if jsonscan.SkipWS(params, 0) < len(params) && params[jsonscan.SkipWS(params, 0)] != '{' {
-		return operation{}, false
+	name, ok := member1(params, member)
+	if !ok {
+		return nil, false
 	}
-	if !jsonscan.Members(params, func(name, value []byte) bool {
-		if string(name) == member {
-			op.name, ok = jsonscan.String(value)
+	op.name = name
+	return []operation{op}, true
+}
+
+// member1 is the string member name of the object obj ("" when absent);
+// false when obj is not an object, repeats a member, or the member is not
+// a string. A JSON null params is no params.
+func member1(obj []byte, name string) (string, bool) {
+	if isNull(obj) {
+		return "", true
+	}
+	var v string
+	ok := true
+	if !jsonscan.Members(obj, func(n, value []byte) bool {
+		if string(n) == name {
+			v, ok = jsonscan.String(value)
 		}
 		return ok
 	}) || !ok {
-		return operation{}, false
+		return "", false
 	}
-	return op, true
+	return v, true
+}
+
+// subscriptions are the URIs of a subscriptions/listen's
+// params.notifications.resourceSubscriptions.
+func subscriptions(params []byte) ([]string, bool) {
+	if params == nil || isNull(params) {
+		return nil, true
+	}
+	var notif []byte
+	if !jsonscan.Members(params, func(n, value []byte) bool {
+		if string(n) == "notifications" {
+			notif = value
+		}
+		return true
+	}) {
+		return nil, false
+	}
+	if notif == nil || isNull(notif) {
+		return nil, true
+	}
+	var list []byte
+	if !jsonscan.Members(notif, func(n, value []byte) bool {
+		if string(n) == "resourceSubscriptions" {
+			list = value
+		}
+		return true
+	}) {
+		return nil, false
+	}
+	if list == nil || isNull(list) {
+		return nil, true
+	}
+	i := jsonscan.SkipWS(list, 0)
+	if list[i] != '[' {
+		return nil, false
+	}
+	var uris []string
+	for i = jsonscan.SkipWS(list, i+1); i < len(list) && list[i] != ']'; {
+		end := jsonscan.SkipValue(list, i)
+		u, ok := jsonscan.String(list[i:end])
+		if !ok {
+			return nil, false
+		}
+		uris = append(uris, u)
+		i = jsonscan.SkipWS(list, end)
+		if i < len(list) && list[i] == ',' {
+			i = jsonscan.SkipWS(list, i+1)
+		}
+	}
+	return uris, true
+}
+
+func isNull(v []byte) bool {
+	i := jsonscan.SkipWS(v, 0)
+	return i+4 <= len(v) && string(v[i:i+4]) == "null"
 }
