@@ -21,10 +21,17 @@ const (
 	StepUpMaxAge = 300 * time.Second
 )
 
-// API holds the example's state: a list of notes in memory.
+// MaxNotes is how many notes the API keeps: adding one more drops the
+// oldest. An example is what users copy, and a list that grows with every
+// POST (and is returned whole by every GET) is a memory leak and a
+// slowdown.
+const MaxNotes = 100
+
+// API holds the example's state: the last MaxNotes notes, in memory.
 type API struct {
-	mu    sync.Mutex
-	notes []Note
+	mu      sync.Mutex
+	notes   []Note
+	created int // notes ever added: the next note's ID
 }
 
 // Note is one entry of /api/notes.
@@ -36,7 +43,7 @@ type Note struct {
 
 // NewAPI returns an API with one note in it.
 func NewAPI() *API {
-	return &API{notes: []Note{{ID: 1, Text: "Access tokens are verified locally.", Author: "jwtguard"}}}
+	return &API{notes: []Note{{ID: 1, Text: "Access tokens are verified locally.", Author: "jwtguard"}}, created: 1}
 }
 
 // Healthz answers GET /healthz.
@@ -62,7 +69,8 @@ func (a *API) Me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, me{Iss: c.Issuer, Sub: c.Subject, ClientID: c.ClientID, Scopes: scopes})
 }
 
-// ListNotes answers GET /api/notes.
+// ListNotes answers GET /api/notes: the last MaxNotes notes, oldest
+// first.
 func (a *API) ListNotes(w http.ResponseWriter, _ *http.Request) {
 	a.mu.Lock()
 	notes := append([]Note{}, a.notes...)
@@ -70,7 +78,8 @@ func (a *API) ListNotes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, notes)
 }
 
-// CreateNote answers POST /api/notes with 201 and the new note.
+// CreateNote answers POST /api/notes with 201 and the new note; the
+// oldest is dropped once MaxNotes are kept. IDs keep counting.
 func (a *API) CreateNote(w http.ResponseWriter, r *http.Request) {
 	c, _ := claims.FromContext(r.Context())
 	var in struct {
@@ -79,7 +88,12 @@ func (a *API) CreateNote(w http.ResponseWriter, r *http.Request) {
 	// The body is optional: an empty or non-JSON body makes an empty note.
 	_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&in)
 	a.mu.Lock()
-	n := Note{ID: len(a.notes) + 1, Text: in.Text, Author: c.Subject}
+	a.created++
+	n := Note{ID: a.created, Text: in.Text, Author: c.Subject}
+	if len(a.notes) == MaxNotes {
+		copy(a.notes, a.notes[1:])
+		a.notes = a.notes[:MaxNotes-1]
+	}
 	a.notes = append(a.notes, n)
 	a.mu.Unlock()
 	writeJSON(w, http.StatusCreated, n)
@@ -91,12 +105,12 @@ func (a *API) Transfer(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"status": "accepted"})
 }
 
-// Stats answers GET /admin/stats.
+// Stats answers GET /admin/stats: the notes kept, and ever added.
 func (a *API) Stats(w http.ResponseWriter, _ *http.Request) {
 	a.mu.Lock()
-	n := len(a.notes)
+	n, created := len(a.notes), a.created
 	a.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]int{"notes": n})
+	writeJSON(w, http.StatusOK, map[string]int{"notes": n, "created": created})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
