@@ -65,6 +65,7 @@ type Cache struct {
 	etag           string // validators of the last JWKS response
 	lastModified   string
 	nextRefresh    time.Duration // from the last response's freshness
+	nextScheduled  time.Time     // when the background loop fetches next
 	negative       map[string]time.Time
 	status         Status
 }
@@ -73,6 +74,13 @@ type Cache struct {
 type flight struct {
 	done chan struct{}
 	err  error
+	// scheduled: the background loop waits on it, and retries after a
+	// failure; a flight started for an unknown kid alone does not.
+	scheduled bool
+	// logFailure is the failure to log once the loop knows when it
+	// retries (a scheduled flight that began a failure streak); nil
+	// otherwise.
+	logFailure func(retryIn time.Duration)
 }
 
 // New returns a Cache for the keys of issuer, whose JWKS URL is found by
@@ -218,7 +226,7 @@ func (c *Cache) run() {
 			return
 		case <-timer.C():
 		}
-		f := c.startFlight()
+		f := c.startFlight(true)
 		select {
 		case <-c.ctx.Done():
 			return
@@ -234,6 +242,12 @@ func (c *Cache) run() {
 			next = jitter(c.nextRefresh)
 			c.mu.Unlock()
 		}
+		c.mu.Lock()
+		c.nextScheduled = c.clock.Now().Add(next)
+		c.mu.Unlock()
+		if f.logFailure != nil {
+			f.logFailure(next)
+		}
 		timer.Reset(next)
 	}
 }
@@ -244,13 +258,16 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// startFlight joins the fetch in progress or starts one. The fetch is
-// detached from any request: it runs under the Cache's own context, so one
-// caller giving up does not cancel it for the others.
-func (c *Cache) startFlight() *flight {
+// startFlight joins the fetch in progress or starts one; scheduled says
+// the background loop is the caller. The fetch is detached from any
+// request: it runs under the Cache's own context, so one caller giving up
+// does not cancel it for the others.
+func (c *Cache) startFlight(scheduled bool) *flight {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.startFlightLocked()
+	f := c.startFlightLocked()
+	f.scheduled = f.scheduled || scheduled
+	return f
 }
 
 func (c *Cache) startFlightLocked() *flight {
@@ -283,7 +300,7 @@ func (c *Cache) startFlightLocked() *flight {
 		c.metrics.Fetch(c.label, fetchResult(res, err))
 		c.mu.Lock()
 		c.inflight = nil
-		logIt := c.installLocked(res, err)
+		logIt := c.installLocked(res, err, f)
 		c.mu.Unlock()
 		logIt()
 		if c.ctx.Err() != nil {
@@ -363,7 +380,7 @@ func (c *Cache) fetch() (res fetched, err error) {
 
 // install applies the outcome of a fetch and updates Status. It returns
 // what to log, to be called once c.mu is released.
-func (c *Cache) installLocked(res fetched, err error) (logIt func()) {
+func (c *Cache) installLocked(res fetched, err error, f *flight) (logIt func()) {
 	if res.jwksURL != "" && c.jwksURL == "" {
 		if res.jwksURL != c.status.JWKSURL {
 			c.etag, c.lastModified = "", "" // validators of another URL
@@ -390,7 +407,7 @@ func (c *Cache) installLocked(res fetched, err error) (logIt func()) {
 		}
 		c.lastBodyHash, c.etag, c.lastModified, c.nextRefresh = res.sum, res.etag, res.lastModified, res.next
 	}
-	return c.recordLocked(err)
+	return c.recordLocked(err, f)
 }
 
 // fetchResult is the metrics label of a fetch's outcome.
@@ -404,10 +421,13 @@ func fetchResult(res fetched, err error) string {
 	return "ok"
 }
 
-// recordLocked updates Status after a fetch. It returns what to log, to be
-// called once c.mu is released (a slow log handler must not stall lookups):
-// each failure streak is logged once, at its start, and at its end.
-func (c *Cache) recordLocked(err error) (logIt func()) {
+// recordLocked updates Status after f's fetch. It returns what to log, to
+// be called once c.mu is released (a slow log handler must not stall
+// lookups): each failure streak is logged once, at its start, and at its
+// end. Each line says what the cache does next: a scheduled fetch's
+// failure is logged by the loop, which knows when it retries; a fetch for
+// an unknown kid is not retried, and its line says so.
+func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 	now := c.clock.Now()
 	logIt = func() {}
 	if err == nil {
@@ -434,14 +454,28 @@ func (c *Cache) recordLocked(err error) (logIt func()) {
 	c.status.ConsecutiveFailures++
 	c.status.LastError = err
 	c.status.LastFailure = now
-	if c.status.ConsecutiveFailures == 1 {
-		url, haveKeys := c.status.JWKSURL, c.snap.Load() != nil
-		logIt = func() {
-			c.log.Error("jwks: key refresh failed; keeping the last good keys and retrying with backoff",
-				"issuer", c.issuer, "url", url, "error", err, "have_keys", haveKeys)
-		}
+	if c.status.ConsecutiveFailures != 1 {
+		return logIt
 	}
-	return logIt
+	url, haveKeys := c.status.JWKSURL, c.snap.Load() != nil
+	keep := "no keys yet"
+	if haveKeys {
+		keep = "keeping the last good keys"
+	}
+	if f.scheduled {
+		maxBackoff := c.cfg.maxBackoff
+		f.logFailure = func(retryIn time.Duration) {
+			c.log.Error(fmt.Sprintf("jwks: key refresh failed; %s; retrying in %s, then with backoff up to %s", keep, retryIn.Round(time.Millisecond), maxBackoff),
+				"issuer", c.issuer, "url", url, "error", err, "have_keys", haveKeys, "retry_in", retryIn.Round(time.Millisecond))
+		}
+		return logIt
+	}
+	scheduledIn := max(c.nextScheduled.Sub(now), 0).Round(time.Second)
+	cooldown := c.cfg.unknownKIDCooldown
+	return func() {
+		c.log.Error(fmt.Sprintf("jwks: key refresh for an unknown kid failed; %s; no retry until the scheduled refresh in %s, or a request with an unknown kid after %s", keep, scheduledIn, cooldown),
+			"issuer", c.issuer, "url", url, "error", err, "have_keys", haveKeys, "scheduled_refresh_in", scheduledIn, "unknown_kid_cooldown", cooldown)
+	}
 }
 
 // LookupKey returns the cached key for kid and the "alg" its JWK names (""

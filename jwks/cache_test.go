@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -922,5 +923,76 @@ func TestDiscoveryURL(t *testing.T) {
 	}
 	if _, err := jwks.New(context.Background(), iss.URL(), jwks.WithDiscoveryURL("http://metadata.example/x")); !errors.Is(err, jwks.ErrInsecureURL) {
 		t.Fatalf("plain http discovery URL on a public host: %v, want ErrInsecureURL", err)
+	}
+}
+
+// TestFailureLinesSayWhatHappensNext: operators act on these lines, so
+// each says what the cache will do next, and does it. A scheduled fetch's
+// failure names when it is retried; a fetch for an unknown kid is not
+// retried, and its line says until when.
+func TestFailureLinesSayWhatHappensNext(t *testing.T) {
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	read := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+
+	// A scheduled fetch: no keys yet, retried with backoff.
+	down := newIssuer(t)
+	down.SetFault(jwkstest.FaultStatus503)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, down.URL(), fast(jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil))))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	out := read()
+	m := regexp.MustCompile(`msg="jwks: key refresh failed; no keys yet; retrying in ([0-9.]+ms), then with backoff up to 50ms".* retry_in=([0-9.]+ms)`).FindStringSubmatch(out)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("scheduled failure line:\n%s", out)
+	}
+	retryIn, _ := time.ParseDuration(m[1])
+	requests := func() int64 { return down.JWKSFetches() + down.DiscoveryFetches() }
+	before := requests()
+	step(t, fk, retryIn-time.Millisecond)
+	if requests() != before {
+		t.Fatalf("the line said retrying in %s; it retried sooner", retryIn)
+	}
+	step(t, fk, 2*time.Millisecond)
+	if requests() == before {
+		t.Fatalf("the line said retrying in %s; nothing was asked of the issuer", retryIn)
+	}
+	c.Close()
+
+	// A fetch for an unknown kid: not retried until the scheduled refresh
+	// or another unknown kid after the cooldown.
+	mu.Lock()
+	logs.Reset()
+	mu.Unlock()
+	iss := newIssuer(t)
+	ctx, fk = fakeClock(t)
+	c2, err := jwks.New(ctx, iss.URL(), fast(jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil))), jwks.WithRefreshInterval(10*time.Minute))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	settle(t, fk)
+	iss.SetFault(jwkstest.FaultStatus503)
+	kid := iss.Rotate("ES256")
+	before = iss.JWKSFetches()
+	if _, _, ok := c2.LookupOrRefresh(context.Background(), kid); ok {
+		t.Fatal("found a key the issuer could not serve")
+	}
+	settle(t, fk)
+	out = read()
+	if !regexp.MustCompile(`msg="jwks: key refresh for an unknown kid failed; keeping the last good keys; no retry until the scheduled refresh in (8|9|10|11)m[0-9]+s, or a request with an unknown kid after 30s"`).MatchString(out) {
+		t.Fatalf("unknown-kid failure line:\n%s", out)
+	}
+	if iss.JWKSFetches() != before+1 {
+		t.Fatalf("%d fetches for one unknown kid", iss.JWKSFetches()-before)
+	}
+	step(t, fk, 20*time.Second) // past every backoff: nothing retries
+	if iss.JWKSFetches() != before+1 {
+		t.Fatalf("the line said no retry, but the cache fetched %d times more", iss.JWKSFetches()-before-1)
 	}
 }
