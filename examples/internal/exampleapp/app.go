@@ -50,7 +50,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Dev, issuers = dev, []string{dev.URL()}
 	}
 	// Each issuer has its own discovery, key set, refresh and cooldown.
-	opts := []jwks.Option{jwks.WithLogger(log)}
+	opts := []jwks.Option{jwks.WithLogger(log), jwks.WithUnknownKIDCooldown(cfg.UnknownKIDCooldown)}
 	for _, iss := range issuers {
 		var keys *jwks.Cache
 		var err error

@@ -24,6 +24,9 @@ type Config struct {
 	Audience      string
 	AdminAudience string
 	Leeway        time.Duration
+	// UnknownKIDCooldown is the least time between two key refreshes
+	// caused by tokens naming a kid the cache does not know.
+	UnknownKIDCooldown time.Duration
 	// DPoPNonce makes DPoP proofs carry a nonce this server issued.
 	DPoPNonce bool
 	// ReplayStore is where DPoP proofs' jtis are remembered: "memory", or
@@ -39,7 +42,7 @@ func (c Config) Dev() bool { return len(c.Issuers) == 0 }
 func (c Config) Equal(d Config) bool {
 	return c.Addr == d.Addr && slices.Equal(c.Issuers, d.Issuers) && c.JWKSURL == d.JWKSURL &&
 		c.Audience == d.Audience && c.AdminAudience == d.AdminAudience && c.Leeway == d.Leeway &&
-		c.DPoPNonce == d.DPoPNonce && c.ReplayStore == d.ReplayStore
+		c.UnknownKIDCooldown == d.UnknownKIDCooldown && c.DPoPNonce == d.DPoPNonce && c.ReplayStore == d.ReplayStore
 }
 
 // ParseFlags reads args (without the program name), falling back to the
@@ -55,7 +58,7 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	var leeway string
+	var leeway, cooldown string
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env ADDR)")
 	fs.Func("issuer", "an accepted iss, JWKS found by discovery; repeat for several; none: dev mode (env OAUTH_ISSUER, space-separated)", func(v string) error {
 		if v == "" {
@@ -68,6 +71,7 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.Audience, "audience", env("OAUTH_AUDIENCE", "https://api.example.com"), "audience every /api/ route requires (env OAUTH_AUDIENCE)")
 	fs.StringVar(&c.AdminAudience, "admin-audience", env("OAUTH_ADMIN_AUDIENCE", ""), "audience /admin/ routes require; default <audience>/admin (env OAUTH_ADMIN_AUDIENCE)")
 	fs.StringVar(&leeway, "leeway", env("OAUTH_LEEWAY", "30s"), "clock-skew leeway for exp/nbf/iat (env OAUTH_LEEWAY)")
+	fs.StringVar(&cooldown, "unknown-kid-cooldown", env("OAUTH_UNKNOWN_KID_COOLDOWN", "30s"), "least time between key refreshes caused by unknown kids (env OAUTH_UNKNOWN_KID_COOLDOWN)")
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", false, "DPoP proofs must carry a nonce this server issued (env OAUTH_DPOP_NONCE: true or false)")
 	fs.StringVar(&c.ReplayStore, "replay-store", env("OAUTH_REPLAY_STORE", "memory"), "where DPoP proof jtis are remembered: memory, or redis://host:port/db shared by replicas (env OAUTH_REPLAY_STORE)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +107,10 @@ func ParseFlags(name string, args []string, getenv func(string) string, stderr i
 		return Config{}, fmt.Errorf("-leeway: %q is not a non-negative Go duration", leeway)
 	}
 	c.Leeway = d
+	if d, err = time.ParseDuration(cooldown); err != nil || d < 0 {
+		return Config{}, fmt.Errorf("-unknown-kid-cooldown: %q is not a non-negative Go duration", cooldown)
+	}
+	c.UnknownKIDCooldown = d
 	if c.AdminAudience == "" {
 		c.AdminAudience = c.Audience + "/admin"
 	}
