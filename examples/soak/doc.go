@@ -18,4 +18,10 @@
 // is refused after its expiry and leeway, at most one JWKS fetch per
 // cooldown, no 5xx, and the server's peak resident memory; and prints
 // throughput and latency per phase and a pass/fail count per class.
+//
+// A second test runs two replicas of each server behind one URL, with two
+// issuers and a DPoP replay store in Redis they share: tokens of both
+// issuers must pass while the second is down, and a proof one replica
+// accepted must be refused by both. It needs redis-server on the PATH
+// (JWTGUARD_REQUIRE_REDIS=1 makes its absence a failure, not a skip).
 package soak
