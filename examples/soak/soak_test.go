@@ -99,10 +99,14 @@ type proxy struct {
 	fetches atomic.Int64
 	mu      sync.Mutex
 	log     []served
+	starts  []time.Time // when each fetch began, answered or not
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.fetches.Add(1)
+	p.mu.Lock()
+	p.starts = append(p.starts, time.Now())
+	p.mu.Unlock()
 	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, p.target, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -319,6 +323,8 @@ func soak(t *testing.T, name string) {
 		}},
 	}
 
+	// The hang comes last: its fetch lasts the server's whole fetch
+	// timeout, and would swallow a phase after it.
 	phases := []phase{
 		{"healthy", 0, func() {}},
 		{"rotated", 0.2, func() {
@@ -327,9 +333,9 @@ func soak(t *testing.T, name string) {
 			newTok.Store(sign(kid, "RS256", claimsUntil(time.Now().Add(time.Hour))))
 			knew.Store(kid)
 		}},
-		{"jwks 503", 0.4, func() { iss.SetFault(jwkstest.FaultStatus503) }},
-		{"jwks hangs", 0.55, func() { iss.SetSlowDelay(hang); iss.SetFault(jwkstest.FaultSlow) }},
-		{"jwks garbage", 0.7, func() { iss.SetFault(jwkstest.FaultGarbage) }},
+		{"jwks 503", 0.35, func() { iss.SetFault(jwkstest.FaultStatus503) }},
+		{"jwks garbage", 0.5, func() { iss.SetFault(jwkstest.FaultGarbage) }},
+		{"jwks hangs", 0.65, func() { iss.SetSlowDelay(hang); iss.SetFault(jwkstest.FaultSlow) }},
 		{"recovered", 0.85, func() { iss.SetFault(jwkstest.FaultNone) }},
 	}
 	phaseAt := func(at time.Time) int {
@@ -456,6 +462,18 @@ func soak(t *testing.T, name string) {
 	}
 	if fetches > limit {
 		t.Errorf("%d JWKS fetches in %v, more than one per %v cooldown", fetches, elapsed.Round(time.Second), cooldown)
+	}
+	// Each fault must have met a fetch, or the run proved nothing of it.
+	p.mu.Lock()
+	met := make([]int, len(phases))
+	for _, at := range p.starts {
+		met[phaseAt(at)]++
+	}
+	p.mu.Unlock()
+	for i, ph := range phases {
+		if strings.HasPrefix(ph.name, "jwks ") && met[i] == 0 {
+			t.Errorf("no JWKS fetch during %q: the run is too short to test it", ph.name)
+		}
 	}
 	if _, ok := p.firstServed(begin, func(kids []string) bool { return !slices.Contains(kids, k2) }); !ok {
 		t.Error("no key set without the removed key was ever fetched: the rotation went unseen")
