@@ -427,7 +427,11 @@ func soak(t *testing.T, name string) {
 	peak := vmHWM(pid)
 
 	// Throughput and latency per phase.
-	t.Logf("%s: %d requests in %v, %d clients", name, sent.Load(), elapsed.Round(time.Millisecond), *clients)
+	var answered int64
+	for _, cl := range classes {
+		answered += cl.pass.Load() + cl.fail.Load()
+	}
+	t.Logf("%s: %d requests in %v, %d clients", name, answered, elapsed.Round(time.Millisecond), *clients)
 	t.Logf("%-14s %9s %8s %8s %8s %8s", "phase", "req/s", "p50", "p95", "p99", "max")
 	for i, ph := range phases {
 		from := time.Duration(ph.at * float64(*duration))
