@@ -1,8 +1,6 @@
 package contract_test
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,12 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/examples/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -33,26 +30,12 @@ const (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "contract")
+	dir, err := exampletest.Build(servers...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	for _, s := range servers {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
-		if _, err := os.Stat(filepath.Join("..", s, "go.mod")); err == nil {
-			work, _ := filepath.Abs(filepath.Join("..", "..", "go.work"))
-			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
-			cmd.Dir = filepath.Join("..", s)
-			cmd.Env = append(os.Environ(), "GOWORK="+work)
-		}
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building", s, err)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -61,70 +44,15 @@ func TestMain(m *testing.M) {
 // server is one running example binary.
 type server struct {
 	URL    string
-	stdout *lockedBuffer
+	stdout *exampletest.Buffer
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
 
 // start runs the named server with args and env, waits for its ready log
 // line, and stops it when the test ends.
 func start(t *testing.T, name string, env []string, args ...string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	s := &server{stdout: &lockedBuffer{}}
-	cmd.Stdout = s.stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.Write([]byte(sc.Text() + "\n"))
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s\nstdout:\n%s", name, logs.String(), s.stdout.String())
-		}
-	})
-	select {
-	case s.URL = <-urlc:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not log its ready line", name)
-	}
-	return s
+	s := exampletest.Start(t, filepath.Join(binDir, name), env, args...)
+	return &server{URL: s.URL, stdout: s.Stdout}
 }
 
 type result struct {

@@ -3,8 +3,6 @@
 package soak
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/examples/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -53,26 +51,12 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "soak")
+	dir, err := exampletest.Build(strings.Split(*servers, ",")...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	for _, s := range strings.Split(*servers, ",") {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
-		if _, err := os.Stat(filepath.Join("..", s, "go.mod")); err == nil {
-			work, _ := filepath.Abs(filepath.Join("..", "..", "go.work"))
-			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
-			cmd.Dir = filepath.Join("..", s)
-			cmd.Env = append(os.Environ(), "GOWORK="+work)
-		}
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building", s, err)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -517,51 +501,9 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
-var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
-
-// start runs the named server binary, waits for its ready line, and
-// stops it when the test ends; it returns its URL and pid.
+// start runs the named server and returns its URL and pid.
 func start(t *testing.T, name string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logMu sync.Mutex
-	var logs strings.Builder
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		logMu.Lock()
-		defer logMu.Unlock()
-		if t.Failed() || testing.Verbose() {
-			t.Logf("%s log:\n%s", name, logs.String())
-		}
-	})
-	select {
-	case u := <-urlc:
-		return u, cmd.Process.Pid
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not log its ready line", name)
-	}
-	return "", 0
+	s := exampletest.Start(t, filepath.Join(binDir, name), nil, args...)
+	return s.URL, s.Pid
 }

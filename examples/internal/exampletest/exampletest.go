@@ -1,0 +1,120 @@
+// Package exampletest builds and runs the example servers for the black-box
+// tests that drive them over HTTP (examples/contract, examples/soak): one
+// way to build them, modules of their own included, and one way to start
+// one and wait until it serves.
+package exampletest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Build builds the named example servers (directories beside the
+// caller's, as examples/<name>) into a new temporary directory, which it
+// returns. A server that is a module of its own is built in the
+// repository's workspace (go.work), against this checkout.
+func Build(names ...string) (string, error) {
+	dir, err := os.MkdirTemp("", "examples")
+	if err != nil {
+		return "", err
+	}
+	for _, s := range names {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
+		if _, err := os.Stat(filepath.Join("..", s, "go.mod")); err == nil {
+			work, _ := filepath.Abs(filepath.Join("..", "..", "go.work"))
+			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
+			cmd.Dir = filepath.Join("..", s)
+			cmd.Env = append(os.Environ(), "GOWORK="+work)
+		}
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("building %s: %w", s, err)
+		}
+	}
+	return dir, nil
+}
+
+// Server is one running example binary.
+type Server struct {
+	URL    string
+	Pid    int
+	Stdout *Buffer // what it printed: dev mode's instructions
+}
+
+// Buffer is a strings.Builder safe for concurrent use.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is what was written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
+
+// Start runs bin with -addr 127.0.0.1:0, then args, and env added to the
+// environment; waits for its ready log line; and stops it (SIGINT) when
+// the test ends, logging its output if the test failed.
+func Start(t testing.TB, bin string, env []string, args ...string) *Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	s := &Server{Stdout: &Buffer{}}
+	cmd.Stdout = s.Stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Pid = cmd.Process.Pid
+	var logs Buffer
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			_, _ = logs.Write([]byte(sc.Text() + "\n"))
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s\nstdout:\n%s", filepath.Base(bin), logs.String(), s.Stdout.String())
+		}
+	})
+	select {
+	case s.URL = <-urlc:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not log its ready line", filepath.Base(bin))
+	}
+	return s
+}
