@@ -186,6 +186,9 @@ func (a *Alg) verifyEC(h, sig []byte, k *ecdsa.PublicKey) bool {
 
 var pssAuto = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}
 
+// IsRSA reports whether a is one of the RS* or PS* algorithms.
+func (a *Alg) IsRSA() bool { return a.kind == kindRSA }
+
 // GenerateKey makes a new private key for a, for test issuers: RSA of
 // rsaBits, or a key on the algorithm's curve.
 func (a *Alg) GenerateKey(rsaBits int) (crypto.Signer, error) {
