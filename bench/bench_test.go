@@ -2,17 +2,13 @@ package bench
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
@@ -49,33 +45,12 @@ func newFixture(b testing.TB, alg string) *fixture {
 	}
 	f.good = mint()
 	f.wrongAud = mint(jwkstest.WithClaim("aud", otherAud))
-	f.badSig = mint(jwkstest.WithSigningKey(foreignKey(b, alg)))
+	// A key of alg's type that the issuer does not publish: the token
+	// carries the issuer's kid and a bad signature.
+	f.badSig = mint(jwkstest.WithSigningKey(testkeys.For(alg)))
 	f.kid = iss.SigningKID(alg)
 	f.pub = iss.PublicKey(f.kid)
 	return f
-}
-
-// foreignKey returns a fresh private key of alg's type that the issuer does
-// not publish: tokens it signs carry the issuer's kid and a bad signature.
-func foreignKey(b testing.TB, alg string) crypto.Signer {
-	var (
-		k   crypto.Signer
-		err error
-	)
-	switch alg {
-	case "RS256":
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ES256":
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "EdDSA":
-		_, k, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		b.Fatalf("no foreign key for %s", alg)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	return k
 }
 
 // request builds the request every middleware contender serves: GET

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
@@ -133,7 +133,7 @@ func newProviderKeys(t *testing.T, alg string) *providerKeys {
 	var pub any
 	switch alg {
 	case "RS256":
-		rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+		rk := testkeys.RSA()
 		k.priv, pub = rk, &rk.PublicKey
 	case "ES256":
 		ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -156,7 +156,7 @@ func newProviderKeys(t *testing.T, alg string) *providerKeys {
 	sig["x5c"] = []string{base64.StdEncoding.EncodeToString(der)}
 	thumb := sha1.Sum(der) // x5t is the certificate's SHA-1 thumbprint (RFC 7517 §4.8)
 	sig["x5t"] = base64.RawURLEncoding.EncodeToString(thumb[:])
-	encKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	encKey := testkeys.RSA()
 	var enc map[string]any
 	if err := json.Unmarshal(jwkstest.PublicJWK(&encKey.PublicKey, "enc-1", map[string]any{"use": "enc", "alg": "RSA-OAEP"}), &enc); err != nil {
 		t.Fatal(err)

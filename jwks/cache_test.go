@@ -28,6 +28,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/internal/clock"
 	"github.com/jwtguard/jwtguard/internal/hostile"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -809,7 +810,7 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 // kept key that does not fit the token's alg is a mismatch.
 func TestKeyfuncKeyRules(t *testing.T) {
 	iss := newIssuer(t)
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rsaKey := testkeys.RSA()
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)

@@ -15,6 +15,7 @@ import (
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 	"github.com/jwtguard/jwtguard/internal/loopback"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 )
 
 // jwkOf marshals pub as a JWK with jwkset and sets extra members.
@@ -30,7 +31,7 @@ func jwkOf(tb testing.TB, pub any, kid string, extra map[string]any) json.RawMes
 // jwksSeeds are key sets made of the attack catalogue's keys: good ones of
 // every type, and each way a JWK must be skipped.
 func jwksSeeds(tb testing.TB) [][]byte {
-	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rk := testkeys.RSA()
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)

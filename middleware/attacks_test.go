@@ -33,6 +33,7 @@ import (
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -111,7 +112,7 @@ func newAttackEnv(t *testing.T) *attackEnv {
 		}
 		return k
 	}
-	a.algRS512, a.useEnc, a.opsSign, a.rsa1024 = gen(2048), gen(2048), gen(2048), gen(1024)
+	a.algRS512, a.useEnc, a.opsSign, a.rsa1024 = testkeys.RSA(), testkeys.RSA(), testkeys.RSA(), gen(1024)
 	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.algRS512.PublicKey, "jwk-alg-rs512", map[string]any{"alg": "RS512", "use": "sig"}))
 	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.useEnc.PublicKey, "jwk-use-enc", map[string]any{"use": "enc"}))
 	hostile.Of(iss).AddRawJWK(publicJWK(t, &a.opsSign.PublicKey, "jwk-ops-sign", map[string]any{"key_ops": []string{"sign"}}))
@@ -856,7 +857,7 @@ func TestAttackWeakKeysFromAnotherKeySet(t *testing.T) {
 		t.Fatal(err)
 	}
 	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-	strong, _ := rsa.GenerateKey(rand.Reader, 2048)
+	strong := testkeys.RSA()
 	keys := staticKeys{"weak": &weak.PublicKey, "p224": &p224.PublicKey, "strong": &strong.PublicKey}
 	const issuer = "https://issuer.example"
 	g, err := middleware.New(keys, issuer, []string{aud})

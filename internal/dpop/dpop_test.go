@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 )
 
 // testKey is a proof key and its public JWK members, written as a client
@@ -30,11 +31,7 @@ type testKey struct {
 
 func newTestKey(t testing.TB, alg string) testKey {
 	t.Helper()
-	a := keyalg.Lookup(alg)
-	priv, err := a.GenerateKey(2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv := testkeys.For(alg)
 	return testKey{alg, priv, testJWK(priv.Public())}
 }
 

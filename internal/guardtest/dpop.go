@@ -13,6 +13,7 @@ import (
 	"github.com/jwtguard/jwtguard/internal/dpop"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -29,10 +30,7 @@ type Prover struct {
 // NewProver makes a Prover with a new key for alg; it panics on failure,
 // as a test helper should.
 func NewProver(alg string) *Prover {
-	key, err := keyalg.Lookup(alg).GenerateKey(2048)
-	if err != nil {
-		panic(err)
-	}
+	key := testkeys.For(alg)
 	s, err := dpop.NewSigner(key, alg)
 	if err != nil {
 		panic(err)
