@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/memsize"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -180,7 +181,7 @@ func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
 	// A 4 KiB pad: a refusal that pinned its payload would hold 4 times
 	// the bound below.
 	pad := strings.Repeat("x", 4<<10)
-	before := heapNow()
+	before := memsize.Heap()
 	const flood = 1000
 	for i := range flood {
 		payload := fmt.Sprintf(`{"iss":"https://t-%d.example","sub":"u","aud":%q,"exp":%d,"pad":%q}`, i, aud, time.Now().Add(time.Hour).Unix(), pad)
@@ -189,19 +190,11 @@ func TestResolverRefusalsDoNotPinPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	grew := heapNow() - before
+	grew := memsize.Heap() - before
 	t.Logf("%d refusals hold %d bytes (%d each)", flood, grew, grew/flood)
 	if grew > flood*1024 {
 		t.Fatalf("each refusal holds %d bytes", grew/flood)
 	}
-}
-
-func heapNow() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
 
 func TestResolverUnderConcurrentUse(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jwtguard/jwtguard/internal/memsize"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -83,13 +84,13 @@ func TestTokenCacheMemoryBound(t *testing.T) {
 			}
 			verify(toks[count]) // the cache's first generation, and warm-up
 			accounted0 := g.cache.gen.Load().bytes.Load()
-			before := heap()
+			before := memsize.Heap()
 			for _, tok := range toks[:count] {
 				verify(tok)
 			}
 			// The cache keeps the request's header string, "Bearer " and a
 			// copy of the token, not the test's: all of it is in the delta.
-			held := heap() - before
+			held := memsize.Heap() - before
 			accounted := g.cache.gen.Load().bytes.Load() - accounted0
 			if g.cache.gen.Load().n.Load() != count+1 {
 				t.Fatalf("cache holds %d entries, want %d", g.cache.gen.Load().n.Load(), count+1)
@@ -119,14 +120,6 @@ func readyIssuer(t *testing.T) (*jwkstest.Issuer, *jwks.Cache) {
 	return iss, keys
 }
 
-func heap() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
-
 // A token from a cookie is a substring of the whole Cookie header: the cache
 // must keep a copy of the token, not the header it came in.
 func TestTokenCacheDoesNotPinTheCookieHeader(t *testing.T) {
@@ -141,7 +134,7 @@ func TestTokenCacheDoesNotPinTheCookieHeader(t *testing.T) {
 		toks[i] = iss.Mint(jwkstest.WithClaim("jti", fmt.Sprint(i)))
 	}
 	pad := "pad=" + strings.Repeat("x", 256<<10)
-	before := heap()
+	before := memsize.Heap()
 	for _, tok := range toks {
 		r := httptest.NewRequest("GET", "/", nil)
 		// As the server reads it: one string per header line.
@@ -150,7 +143,7 @@ func TestTokenCacheDoesNotPinTheCookieHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	held := heap() - before
+	held := memsize.Heap() - before
 	accounted := g.cache.gen.Load().bytes.Load()
 	t.Logf("held %d bytes/entry, accounted %d", held/count, accounted/count)
 	if held > 2*accounted {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/internal/memsize"
 	"github.com/jwtguard/jwtguard/internal/testkeys"
 )
 
@@ -330,9 +331,7 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 	}
 	now := time.Unix(1_000_000, 0)
 	s := NewMemoryStore(n, func() time.Time { return now })
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
+	before := memsize.Heap()
 	ctx := context.Background()
 	key := make([]byte, 0, 64)
 	for i := range n {
@@ -345,10 +344,7 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 	if _, err := s.CheckAndSet(ctx, "one more", now.Add(time.Minute)); !errors.Is(err, ErrStoreFull) {
 		t.Fatalf("past the bound: %v", err)
 	}
-	runtime.GC()
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / int64(n)
+	per := (memsize.Heap() - before) / int64(n)
 	t.Logf("%d proofs: %d bytes each", n, per)
 	if per > 160 {
 		t.Fatalf("%d bytes per proof", per)
