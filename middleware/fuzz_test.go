@@ -27,6 +27,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -310,16 +311,15 @@ func verifyIndependently(alg string, pub crypto.PublicKey, input, sig []byte) bo
 // fuzzChallenges are every WWW-Authenticate value a refusal may carry.
 var fuzzChallenges = func() map[string]string {
 	m := map[string]string{
-		noCredentials.challenge: `{"error":"unauthorized"}`,
-		badRequest.challenge:    badRequest.body,
-		`Bearer realm="api", error="insufficient_scope", scope="read"`: `{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`,
+		noCredentials.Challenges[0]:               noCredentials.Body,
+		badRequest.Challenges[0]:                  badRequest.Body,
+		guardtest.Forbidden("read").Challenges[0]: guardtest.Forbidden("read").Body,
 	}
-	for _, d := range []string{descMalformed, descTooLarge, descAlg, descType, descCrit, descNoKID, descUnknown, descMismatch,
-		descSignature, descIssuer, descAudience, descSubject, descClaims, descExpired,
-		"The access token has no expiry time", "The access token is not valid yet", "The access token was issued in the future",
-		"The access token is bound to a key that the request does not prove"} {
+	for _, d := range []string{guardtest.DescMalformed, guardtest.DescTooLarge, guardtest.DescAlgorithm, guardtest.DescType, guardtest.DescCritical, guardtest.DescNoKeyID, guardtest.DescUnknownKey, guardtest.DescKeyMismatch,
+		guardtest.DescSignature, guardtest.DescIssuer, guardtest.DescAudience, guardtest.DescSubject, guardtest.DescClaims, guardtest.DescExpired,
+		guardtest.DescNoExpiry, guardtest.DescNotYetValid, guardtest.DescFuture, guardtest.DescUnbound} {
 		r := invalid(d)
-		m[r.challenge] = r.body
+		m[r.Challenges[0]] = r.Body
 	}
 	return m
 }()
@@ -490,7 +490,7 @@ func TestFuzzSeedsReachEveryOutcome(t *testing.T) {
 		if (w == 200 || w == 403) && !genuine(tok) {
 			t.Errorf("seed %d is not genuine", i)
 		}
-		if exp := strings.Contains(rec.Header().Get("WWW-Authenticate"), descExpired); exp != (i == 6) {
+		if exp := strings.Contains(rec.Header().Get("WWW-Authenticate"), guardtest.DescExpired); exp != (i == 6) {
 			t.Errorf("seed %d: expired hint %v", i, exp)
 		}
 	}

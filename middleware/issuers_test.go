@@ -463,8 +463,8 @@ func TestIssuerResolverAnswers(t *testing.T) {
 	// The HTTP face of the same answers.
 	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for tok, want := range map[string]int{good: 200, bad: 401} {
-		if rec := serveOnce(h, "/", tok); rec.Code != want {
-			t.Fatalf("status %d, want %d", rec.Code, want)
+		if rec := serveOnce(h, "/", tok); rec.Status != want {
+			t.Fatalf("status %d, want %d", rec.Status, want)
 		}
 	}
 }

@@ -199,19 +199,19 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		{"DPoP, a bound token as a bearer token", PathMe, bearer(bound), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, a bound token as a bearer token, with a proof", PathMe, http.Header{"Authorization": {"Bearer " + bound}, "Dpop": {proof(bound, nil, nil)}}, Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, a token bound in a way nothing checks", PathMe, bearer(mint(jwkstest.WithClaim("cnf", map[string]any{"jwk": other.JWK}))), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
-		{"DPoP, cnf not an object", PathMe, bearer(mint(jwkstest.WithClaim("cnf", "jkt"))), Invalid(descClaims), middleware.ErrMalformedClaims, "malformed_claims"},
+		{"DPoP, cnf not an object", PathMe, bearer(mint(jwkstest.WithClaim("cnf", "jkt"))), Invalid(DescClaims), middleware.ErrMalformedClaims, "malformed_claims"},
 
 		// The expired hint: only for a bound token whose proof passes.
-		invalid("a bound token expired", req(boundExpired, proof(boundExpired, nil, nil)), descExpired, middleware.ErrTokenExpired, "expired"),
+		invalid("a bound token expired", req(boundExpired, proof(boundExpired, nil, nil)), DescExpired, middleware.ErrTokenExpired, "expired"),
 		{"DPoP, a bound token expired, as a bearer token", PathMe, bearer(boundExpired), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, a bound token expired, proof of another method", PathMe, req(boundExpired, proof(boundExpired, map[string]any{"htm": "PUT"}, nil)), InvalidProof(DescProof), middleware.ErrInvalidDPoPProof, "dpop_proof"},
 		invalid("a bound token expired, proof of another key", req(boundExpired, other.Proof("GET", url, boundExpired, nil, nil)), DescDPoPBound, middleware.ErrDPoPBinding, "dpop_binding"),
 		invalid("an unbound token expired", req(unboundExpired, proof(unboundExpired, nil, nil)), DescDPoPBound, middleware.ErrDPoPBinding, "dpop_binding"),
 
 		// A token that fails a check needing no key: the proof is not looked at.
-		invalid("a token of another issuer, no proof", req(mint(cnf(p.JKT), jwkstest.WithClaim("iss", "https://stranger.example"))), descIssuer, middleware.ErrIssuer, "issuer"),
-		invalid("a token for another audience, a bad proof", req(mint(cnf(p.JKT), jwkstest.WithClaim("aud", "https://x")), "junk"), descAudience, middleware.ErrAudience, "audience"),
-		invalid("a forged token", req(Forge(bound), proof(Forge(bound), nil, nil)), descSignature, middleware.ErrSignature, "signature"),
+		invalid("a token of another issuer, no proof", req(mint(cnf(p.JKT), jwkstest.WithClaim("iss", "https://stranger.example"))), DescIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("a token for another audience, a bad proof", req(mint(cnf(p.JKT), jwkstest.WithClaim("aud", "https://x")), "junk"), DescAudience, middleware.ErrAudience, "audience"),
+		invalid("a forged token", req(Forge(bound), proof(Forge(bound), nil, nil)), DescSignature, middleware.ErrSignature, "signature"),
 
 		// The request.
 		{"DPoP, scheme without a token", PathMe, http.Header{"Authorization": {"DPoP"}}, OnDPoP(BadRequest), middleware.ErrMalformedRequest, "malformed_request"},

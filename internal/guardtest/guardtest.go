@@ -235,6 +235,13 @@ const (
 var ClaimRefused = Response{403, []string{realm + `, error="insufficient_scope"`}, "application/json",
 	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`, "", false}
 
+// Unavailable is the 503 of a Guard whose issuer's keys were never
+// fetched, with its Retry-After value.
+func Unavailable(retryAfter string) Response {
+	return Response{503, nil, "application/json",
+		`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`, retryAfter, false}
+}
+
 // The refusals without a token error.
 var (
 	NoCredentials = Response{401, []string{realm}, "application/json", `{"error":"unauthorized"}`, "", false}
@@ -246,21 +253,32 @@ func ok(scopes string) Response {
 	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes, "", false}
 }
 
-// Descriptions of the invalid_token refusals.
+// The descriptions of the invalid_token refusals (error_description), as
+// the example servers send them (examples/README.md). Tests name these
+// rather than write the words again.
 const (
-	descExpired   = "The access token expired"
-	descSignature = "The access token signature is invalid"
-	descAudience  = "The access token is not meant for this resource"
-	descIssuer    = "The access token issuer is not accepted"
-	descMalformed = "The access token is malformed"
-	descClaims    = "The access token claims are malformed"
-	descUnknown   = "The access token signing key is unknown"
-	descMismatch  = "The access token signing key does not match its algorithm"
-	descAlg       = "The access token signature algorithm is not accepted"
-	descType      = "The access token type is not accepted"
-	descCritical  = "The access token uses an unsupported critical header"
-	descNoKID     = "The access token does not name its signing key"
-	descSubject   = "The access token has no subject"
+	DescExpired     = "The access token expired"
+	DescSignature   = "The access token signature is invalid"
+	DescAudience    = "The access token is not meant for this resource"
+	DescIssuer      = "The access token issuer is not accepted"
+	DescMalformed   = "The access token is malformed"
+	DescTooLarge    = "The access token is too large"
+	DescClaims      = "The access token claims are malformed"
+	DescUnknownKey  = "The access token signing key is unknown"
+	DescKeyMismatch = "The access token signing key does not match its algorithm"
+	DescAlgorithm   = "The access token signature algorithm is not accepted"
+	DescType        = "The access token type is not accepted"
+	DescCritical    = "The access token uses an unsupported critical header"
+	DescNoKeyID     = "The access token does not name its signing key"
+	DescSubject     = "The access token has no subject"
+	DescNoExpiry    = "The access token has no expiry time"
+	DescNotYetValid = "The access token is not valid yet"
+	DescFuture      = "The access token was issued in the future"
+	DescUnbound     = "The access token is bound to a key that the request does not prove"
+	// DescNotAccepted is a WithClaimsCheck refusal's.
+	DescNotAccepted = "The access token is not accepted by this resource"
+	// DescInvalid is WriteError's for an error that is not the Guard's.
+	DescInvalid = "The access token is invalid"
 )
 
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
@@ -317,65 +335,65 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		malformedRequest("two headers", authz("Bearer "+read, "Bearer "+read)),
 		malformedRequest("token over the maximum token size", bearer(strings.Repeat("a", middleware.DefaultMaxTokenSize+1))),
 		malformedRequest("header over the maximum token size with spaces", authz("Bearer"+strings.Repeat(" ", middleware.DefaultMaxTokenSize+300)+"a")),
-		invalid("trailing padding allowed by b64token", bearer(read+"=="), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("trailing padding allowed by b64token", bearer(read+"=="), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
 
 		// The token's shape and header.
-		invalid("garbage", bearer("a.b.c"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
-		invalid("base64 that is not JSON", bearer("abc.def.ghi"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
-		invalid("two parts", bearer("abc.def"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
-		invalid("five parts (JWE)", bearer("a.b.c.d.e"), descMalformed, middleware.ErrMalformedToken, "malformed_token"),
-		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), descAlg, middleware.ErrAlgorithm, "algorithm"),
-		invalid("alg HS256", bearer(Unsigned(header(map[string]any{"alg": "HS256", "typ": "JWT"}), payload(nil))), descAlg, middleware.ErrAlgorithm, "algorithm"),
-		invalid("alg missing", bearer(Unsigned(header(map[string]any{"alg": nil}), payload(nil))), descAlg, middleware.ErrAlgorithm, "algorithm"),
-		invalid("typ JOSE", sign(map[string]any{"typ": "JOSE"}, nil), descType, middleware.ErrTokenType, "type"),
-		invalid("typ not a string", sign(map[string]any{"typ": 1}, nil), descType, middleware.ErrTokenType, "type"),
-		invalid("nested JWT", sign(map[string]any{"cty": "JWT"}, nil), descType, middleware.ErrTokenType, "type"),
-		invalid("crit", sign(map[string]any{"crit": []string{"exp"}}, nil), descCritical, middleware.ErrCritical, "critical_header"),
-		invalid("b64 false", sign(map[string]any{"b64": false}, nil), descCritical, middleware.ErrCritical, "critical_header"),
-		invalid("b64 not a boolean", sign(map[string]any{"b64": "false"}, nil), descCritical, middleware.ErrCritical, "critical_header"),
-		invalid("no kid", sign(map[string]any{"kid": nil}, nil), descNoKID, middleware.ErrNoKID, "no_kid"),
-		invalid("kid not a string", sign(map[string]any{"kid": 7}, nil), descNoKID, middleware.ErrNoKID, "no_kid"),
+		invalid("garbage", bearer("a.b.c"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("base64 that is not JSON", bearer("abc.def.ghi"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("two parts", bearer("abc.def"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("five parts (JWE)", bearer("a.b.c.d.e"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
+		invalid("alg HS256", bearer(Unsigned(header(map[string]any{"alg": "HS256", "typ": "JWT"}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
+		invalid("alg missing", bearer(Unsigned(header(map[string]any{"alg": nil}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
+		invalid("typ JOSE", sign(map[string]any{"typ": "JOSE"}, nil), DescType, middleware.ErrTokenType, "type"),
+		invalid("typ not a string", sign(map[string]any{"typ": 1}, nil), DescType, middleware.ErrTokenType, "type"),
+		invalid("nested JWT", sign(map[string]any{"cty": "JWT"}, nil), DescType, middleware.ErrTokenType, "type"),
+		invalid("crit", sign(map[string]any{"crit": []string{"exp"}}, nil), DescCritical, middleware.ErrCritical, "critical_header"),
+		invalid("b64 false", sign(map[string]any{"b64": false}, nil), DescCritical, middleware.ErrCritical, "critical_header"),
+		invalid("b64 not a boolean", sign(map[string]any{"b64": "false"}, nil), DescCritical, middleware.ErrCritical, "critical_header"),
+		invalid("no kid", sign(map[string]any{"kid": nil}, nil), DescNoKeyID, middleware.ErrNoKID, "no_kid"),
+		invalid("kid not a string", sign(map[string]any{"kid": 7}, nil), DescNoKeyID, middleware.ErrNoKID, "no_kid"),
 
 		// The key and the signature.
-		invalid("unknown kid", bearer(mint(jwkstest.WithKID("no-such-key"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
-		invalid("path-like kid", bearer(mint(jwkstest.WithKID("../../etc/passwd"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
-		invalid("huge kid", bearer(mint(jwkstest.WithKID(strings.Repeat("k", 1000)))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
-		invalid("forged", bearer(Forge(read)), descSignature, middleware.ErrSignature, "signature"),
-		invalid("signed by a stranger under a known kid", bearer(mint(jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), descSignature, middleware.ErrSignature, "signature"),
-		invalid("EC key under an RSA kid", bearer(mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC), jwkstest.WithKID(kid))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
-		invalid("ES384 header on a P-256 key", bearer(Unsigned(map[string]any{"alg": "ES384", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
-		invalid("RS384 header on a JWK that says RS256", sign(map[string]any{"alg": "RS384"}, nil), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
-		invalid("ES512 header on a token an RSA key signed", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
-		invalid("RS256 header on an EC key", bearer(Unsigned(map[string]any{"alg": "RS256", "kid": esKID}, payload(nil))), descMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("unknown kid", bearer(mint(jwkstest.WithKID("no-such-key"))), DescUnknownKey, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("path-like kid", bearer(mint(jwkstest.WithKID("../../etc/passwd"))), DescUnknownKey, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("huge kid", bearer(mint(jwkstest.WithKID(strings.Repeat("k", 1000)))), DescUnknownKey, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("forged", bearer(Forge(read)), DescSignature, middleware.ErrSignature, "signature"),
+		invalid("signed by a stranger under a known kid", bearer(mint(jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), DescSignature, middleware.ErrSignature, "signature"),
+		invalid("EC key under an RSA kid", bearer(mint(jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC), jwkstest.WithKID(kid))), DescKeyMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("ES384 header on a P-256 key", bearer(Unsigned(map[string]any{"alg": "ES384", "kid": esKID}, payload(nil))), DescKeyMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("RS384 header on a JWK that says RS256", sign(map[string]any{"alg": "RS384"}, nil), DescKeyMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("ES512 header on a token an RSA key signed", bearer(mint(jwkstest.WithHeader("alg", "ES512"))), DescKeyMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
+		invalid("RS256 header on an EC key", bearer(Unsigned(map[string]any{"alg": "RS256", "kid": esKID}, payload(nil))), DescKeyMismatch, middleware.ErrKeyMismatch, "key_mismatch"),
 
 		// The claims.
-		invalid("wrong issuer", bearer(mint(jwkstest.WithClaim("iss", "https://stranger.example"))), descIssuer, middleware.ErrIssuer, "issuer"),
-		invalid("issuer with a trailing slash", bearer(mint(jwkstest.WithClaim("iss", iss.URL()+"/"))), descIssuer, middleware.ErrIssuer, "issuer"),
-		invalid("wrong audience", bearer(mint(jwkstest.WithClaim("aud", "https://x"))), descAudience, middleware.ErrAudience, "audience"),
-		invalid("audience array without ours", bearer(mint(jwkstest.WithClaim("aud", []string{"x", "y"}))), descAudience, middleware.ErrAudience, "audience"),
-		invalid("no subject", sign(nil, map[string]any{"sub": nil}), descSubject, middleware.ErrSubject, "subject"),
-		invalid("empty subject", sign(nil, map[string]any{"sub": ""}), descSubject, middleware.ErrSubject, "subject"),
+		invalid("wrong issuer", bearer(mint(jwkstest.WithClaim("iss", "https://stranger.example"))), DescIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("issuer with a trailing slash", bearer(mint(jwkstest.WithClaim("iss", iss.URL()+"/"))), DescIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("wrong audience", bearer(mint(jwkstest.WithClaim("aud", "https://x"))), DescAudience, middleware.ErrAudience, "audience"),
+		invalid("audience array without ours", bearer(mint(jwkstest.WithClaim("aud", []string{"x", "y"}))), DescAudience, middleware.ErrAudience, "audience"),
+		invalid("no subject", sign(nil, map[string]any{"sub": nil}), DescSubject, middleware.ErrSubject, "subject"),
+		invalid("empty subject", sign(nil, map[string]any{"sub": ""}), DescSubject, middleware.ErrSubject, "subject"),
 		invalid("no exp", sign(nil, map[string]any{"exp": nil}), "The access token has no expiry time", middleware.ErrNoExpiry, "no_expiry"),
-		invalid("exp as a string", sign(nil, map[string]any{"exp": "9999999999"}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
-		invalid("exp beyond int64", sign(nil, map[string]any{"exp": json.RawMessage("1e19")}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
-		invalid("exp far beyond int64", sign(nil, map[string]any{"exp": 1e300}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
-		invalid("aud null", sign(nil, map[string]any{"aud": json.RawMessage("null")}), descClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("exp as a string", sign(nil, map[string]any{"exp": "9999999999"}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("exp beyond int64", sign(nil, map[string]any{"exp": json.RawMessage("1e19")}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("exp far beyond int64", sign(nil, map[string]any{"exp": 1e300}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("aud null", sign(nil, map[string]any{"aud": json.RawMessage("null")}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
 		invalid("nbf in the future", sign(nil, map[string]any{"nbf": now + 120}), "The access token is not valid yet", middleware.ErrNotYetValid, "not_yet_valid"),
 		invalid("iat in the future", sign(nil, map[string]any{"iat": now + 120}), "The access token was issued in the future", middleware.ErrIssuedInFuture, "issued_in_future"),
 
 		// The expired hint: only for a token genuine in every other way.
-		invalid("expired", bearer(mint(past)), descExpired, middleware.ErrTokenExpired, "expired"),
-		invalid("expired, exp far in the past", bearer(mint(jwkstest.WithClaim("exp", -1), jwkstest.WithClaim("iat", -100))), descExpired, middleware.ErrTokenExpired, "expired"),
-		invalid("expired and forged", bearer(Forge(mint(past))), descSignature, middleware.ErrSignature, "signature"),
-		invalid("expired, signed by a stranger under a known kid", bearer(mint(past, jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), descSignature, middleware.ErrSignature, "signature"),
-		invalid("expired, signed by a stranger's EC key", bearer(mint(past, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC))), descSignature, middleware.ErrSignature, "signature"),
-		invalid("expired, wrong issuer", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), descIssuer, middleware.ErrIssuer, "issuer"),
-		invalid("expired, wrong audience", bearer(mint(past, jwkstest.WithClaim("aud", "https://x"))), descAudience, middleware.ErrAudience, "audience"),
-		invalid("expired, bad typ", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), descType, middleware.ErrTokenType, "type"),
-		invalid("expired, unknown kid", bearer(mint(past, jwkstest.WithKID("unknown"))), descUnknown, middleware.ErrUnknownKey, "unknown_key"),
-		invalid("expired, no subject", bearer(mint(past, jwkstest.WithClaim("sub", nil))), descSubject, middleware.ErrSubject, "subject"),
-		{"expired admin token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
-		{"expired API token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
+		invalid("expired", bearer(mint(past)), DescExpired, middleware.ErrTokenExpired, "expired"),
+		invalid("expired, exp far in the past", bearer(mint(jwkstest.WithClaim("exp", -1), jwkstest.WithClaim("iat", -100))), DescExpired, middleware.ErrTokenExpired, "expired"),
+		invalid("expired and forged", bearer(Forge(mint(past))), DescSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, signed by a stranger under a known kid", bearer(mint(past, jwkstest.WithSigningKey(strangerRSA), jwkstest.WithKID(kid))), DescSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, signed by a stranger's EC key", bearer(mint(past, jwkstest.WithTokenAlgorithm("ES256"), jwkstest.WithSigningKey(strangerEC))), DescSignature, middleware.ErrSignature, "signature"),
+		invalid("expired, wrong issuer", bearer(mint(past, jwkstest.WithClaim("iss", "https://other.example"))), DescIssuer, middleware.ErrIssuer, "issuer"),
+		invalid("expired, wrong audience", bearer(mint(past, jwkstest.WithClaim("aud", "https://x"))), DescAudience, middleware.ErrAudience, "audience"),
+		invalid("expired, bad typ", bearer(mint(past, jwkstest.WithHeader("typ", "JOSE"))), DescType, middleware.ErrTokenType, "type"),
+		invalid("expired, unknown kid", bearer(mint(past, jwkstest.WithKID("unknown"))), DescUnknownKey, middleware.ErrUnknownKey, "unknown_key"),
+		invalid("expired, no subject", bearer(mint(past, jwkstest.WithClaim("sub", nil))), DescSubject, middleware.ErrSubject, "subject"),
+		{"expired admin token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(DescExpired), middleware.ErrTokenExpired, "expired"},
+		{"expired API token at the admin route", PathAdmin, bearer(mint(past, jwkstest.WithScopes("admin"))), Invalid(DescAudience), middleware.ErrAudience, "audience"},
 
 		// Step-up (RFC 9470), after the scope.
 		stepUp("acr absent", nil, now-10, StepUp(DescLevel, acrValues)),
@@ -383,17 +401,17 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		stepUp("acr right, auth_time absent", MFA, nil, StepUp(DescRecent, maxAge)),
 		stepUp("acr right, authentication too old", MFA, now-int64(StepUpMaxAge/time.Second)-31-5, StepUp(DescRecent, maxAge)),
 		{"step-up route, scope first", "POST " + PathTransfers, bearer(mint(jwkstest.WithClaim("acr", "urn:example:acr:pwd"))), Forbidden("transfers:write"), middleware.ErrInsufficientScope, "insufficient_scope"},
-		{"step-up route, auth_time not a number", "POST " + PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", "yesterday"))), Invalid(descClaims), middleware.ErrMalformedClaims, "malformed_claims"},
-		{"step-up route, expired", "POST " + PathTransfers, bearer(mint(past, jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", now))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
+		{"step-up route, auth_time not a number", "POST " + PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", "yesterday"))), Invalid(DescClaims), middleware.ErrMalformedClaims, "malformed_claims"},
+		{"step-up route, expired", "POST " + PathTransfers, bearer(mint(past, jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", now))), Invalid(DescExpired), middleware.ErrTokenExpired, "expired"},
 		{"step-up route, no token", "POST " + PathTransfers, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 
 		// Audiences and scopes.
 		{"scope missing", PathNotes, bearer(mint()), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"another scope only", PathNotes, bearer(mint(jwkstest.WithScopes("notes:write"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"scopes match exactly", PathNotes, bearer(mint(jwkstest.WithScopes("notes:readonly"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
-		{"forged token with the scope", PathNotes, bearer(Forge(read)), Invalid(descSignature), middleware.ErrSignature, "signature"},
-		{"admin token at the API", PathMe, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
-		{"API token at the admin route", PathAdmin, bearer(mint(jwkstest.WithScopes("admin"))), Invalid(descAudience), middleware.ErrAudience, "audience"},
+		{"forged token with the scope", PathNotes, bearer(Forge(read)), Invalid(DescSignature), middleware.ErrSignature, "signature"},
+		{"admin token at the API", PathMe, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), Invalid(DescAudience), middleware.ErrAudience, "audience"},
+		{"API token at the admin route", PathAdmin, bearer(mint(jwkstest.WithScopes("admin"))), Invalid(DescAudience), middleware.ErrAudience, "audience"},
 		{"admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"both audiences, admin scope missing", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", []string{Audience, AdminAudience}))), Forbidden("admin"), middleware.ErrInsufficientScope, "insufficient_scope"},
 	})
@@ -456,6 +474,11 @@ func OnResource(r Response, resource string) Response {
 	return r
 }
 
+// Default is r as a Guard with its default options answers it: Bearer and
+// DPoP accepted, no resource metadata, so a 401 or 403 also names DPoP
+// with its algs. Give it a response of this package's constructors.
+func Default(r Response) Response { return OnResource(r, "") }
+
 // strangerKeys are keys no issuer publishes, made once: RSA generation is
 // slow, and the table is built for every entry point.
 var strangerKeys = sync.OnceValues(func() (*rsa.PrivateKey, *ecdsa.PrivateKey) {
@@ -490,7 +513,7 @@ func (e *Env) Cases() []Case {
 		pass("scope ok, rule on its own", PathScoped, bearer(read), "notes:read"),
 		{"scope missing, rule on its own", PathScoped, bearer(mint(jwkstest.WithScopes("notes:write"))), Forbidden("notes:read"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"no token, rule on its own", PathScoped, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
-		{"expired, rule on its own", PathScoped, bearer(mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read"))), Invalid(descExpired), middleware.ErrTokenExpired, "expired"},
+		{"expired, rule on its own", PathScoped, bearer(mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read"))), Invalid(DescExpired), middleware.ErrTokenExpired, "expired"},
 		pass("any scope", PathAny, bearer(mint(jwkstest.WithScopes("b"))), "b"),
 		{"any scope missing", PathAny, bearer(mint(jwkstest.WithScopes("c"))), Forbidden("a b"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		pass("admin", PathAdmin, bearer(mint(jwkstest.WithClaim("aud", AdminAudience), jwkstest.WithScopes("admin"))), "admin"),
@@ -499,9 +522,9 @@ func (e *Env) Cases() []Case {
 		{"claim requirement, other value", PathClaim, bearer(mint(jwkstest.WithClaim("repository", "octo-org/app2"))), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
 		{"claim requirement, value with a space is not split", PathClaim, bearer(mint(jwkstest.WithClaim("repository", "octo-org/app other"))), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
 		{"claim requirement, claim absent", PathClaim, bearer(read), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
-		{"claim requirement, forged", PathClaim, bearer(Forge(mint(jwkstest.WithClaim("repository", "octo-org/app")))), Invalid(descSignature), middleware.ErrSignature, "signature"},
+		{"claim requirement, forged", PathClaim, bearer(Forge(mint(jwkstest.WithClaim("repository", "octo-org/app")))), Invalid(DescSignature), middleware.ErrSignature, "signature"},
 		pass("stricter nested Guard, typ at+jwt", PathStrict, bearer(read), "notes:read"),
-		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(descType), middleware.ErrTokenType, "type"},
+		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(DescType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 	})
 	cases = append(cases, Refusals(e.Issuer)...)
