@@ -19,10 +19,13 @@
 package echoguard
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/echorule"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -55,7 +58,7 @@ func Middleware(g *middleware.Guard, opts ...Option) echo.MiddlewareFunc {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return handle(g, g.Rule(), cfg.skipper)
+	return handle(g.Rule(), cfg.skipper)
 }
 
 // RequireScopes verifies the token (unless an earlier guard middleware did)
@@ -69,23 +72,13 @@ func RequireScopes(g *middleware.Guard, scopes ...string) echo.MiddlewareFunc {
 // checks reqs, as middleware.Guard.Require does. It panics on the
 // programming errors middleware.Guard.Rule describes.
 func Require(g *middleware.Guard, reqs ...middleware.Requirement) echo.MiddlewareFunc {
-	return handle(g, g.Rule(reqs...), nil)
+	return handle(g.Rule(reqs...), nil)
 }
 
-func handle(g *middleware.Guard, rule *middleware.Rule, skipper echomw.Skipper) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if skipper != nil && skipper(c) {
-				return next(c)
-			}
-			r, ok := rule.Serve(c.Response(), c.Request()) // the refusal, or the DPoP-Nonce of a passing response
-			if !ok {
-				return nil
-			}
-			c.SetRequest(r)
-			return next(c)
-		}
-	}
+// handle is the shared Echo middleware (package echorule) on Echo v4's
+// context, whose Response is the *echo.Response of the chain.
+func handle(rule *middleware.Rule, skipper echomw.Skipper) echo.MiddlewareFunc {
+	return echorule.Middleware[echo.Context, echo.HandlerFunc](rule, skipper, func(c echo.Context) http.ResponseWriter { return c.Response() })
 }
 
 // Claims returns the verified claims of the request, if a guard middleware

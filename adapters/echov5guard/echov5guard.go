@@ -30,6 +30,7 @@ import (
 	echomw "github.com/labstack/echo/v5/middleware"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/echorule"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -81,25 +82,10 @@ func Require(g *middleware.Guard, reqs ...middleware.Requirement) echo.Middlewar
 	return handle(g.Rule(reqs...), nil)
 }
 
+// handle is the shared Echo middleware (package echorule) on Echo v5's
+// context: c.Response() is whatever writer the chain has so far.
 func handle(rule *middleware.Rule, skipper echomw.Skipper) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c *echo.Context) error {
-			if skipper != nil && skipper(c) {
-				return next(c)
-			}
-			// c.Response() is whatever writer the chain has so far (an
-			// *echo.Response, or one an earlier middleware wrapped it in),
-			// so the refusal goes through the same writer a handler's
-			// response would. Returning nil, not an error, keeps it out of
-			// the HTTPErrorHandler.
-			r, ok := rule.Serve(c.Response(), c.Request()) // the refusal, or the DPoP-Nonce of a passing response
-			if !ok {
-				return nil
-			}
-			c.SetRequest(r)
-			return next(c)
-		}
-	}
+	return echorule.Middleware[*echo.Context, echo.HandlerFunc](rule, skipper, (*echo.Context).Response)
 }
 
 // Claims returns the verified claims of the request, if a guard middleware
