@@ -2,7 +2,6 @@ package echoguard_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -57,12 +56,8 @@ func TestClaimsFromEchoContext(t *testing.T) {
 		}
 		return c.NoContent(http.StatusNoContent)
 	}, echoguard.Middleware(e.Guard))
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint())
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, req)
-	if rec.Code != http.StatusNoContent || sub != "user-123" {
-		t.Fatalf("status %d, sub %q", rec.Code, sub)
+	if got := e.Get(r, "/"); got.Status != http.StatusNoContent || sub != guardtest.Subject {
+		t.Fatalf("status %d, sub %q", got.Status, sub)
 	}
 }
 
@@ -73,10 +68,8 @@ func TestSkipper(t *testing.T) {
 	r.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	r.GET("/private", func(c echo.Context) error { return c.String(http.StatusOK, "secret") })
 	for path, want := range map[string]int{"/healthz": 200, "/private": 401} {
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		if rec.Code != want {
-			t.Errorf("%s: %d, want %d", path, rec.Code, want)
+		if got := guardtest.Serve(r, guardtest.Case{Path: path}).Status; got != want {
+			t.Errorf("%s: %d, want %d", path, got, want)
 		}
 	}
 }

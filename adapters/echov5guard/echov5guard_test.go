@@ -2,7 +2,6 @@ package echov5guard_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/labstack/echo/v5"
@@ -57,12 +56,8 @@ func TestClaimsFromEchoContext(t *testing.T) {
 		}
 		return c.NoContent(http.StatusNoContent)
 	}, echov5guard.Middleware(e.Guard))
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Authorization", "Bearer "+e.Issuer.Mint())
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, req)
-	if rec.Code != http.StatusNoContent || sub != "user-123" {
-		t.Fatalf("status %d, sub %q", rec.Code, sub)
+	if got := e.Get(r, "/"); got.Status != http.StatusNoContent || sub != guardtest.Subject {
+		t.Fatalf("status %d, sub %q", got.Status, sub)
 	}
 }
 
@@ -77,10 +72,8 @@ func TestSkipper(t *testing.T) {
 	})
 	r.GET("/private", func(c *echo.Context) error { return c.String(http.StatusOK, "secret") })
 	for path, want := range map[string]int{"/healthz": 200, "/private": 401} {
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		if rec.Code != want {
-			t.Errorf("%s: %d, want %d", path, rec.Code, want)
+		if got := guardtest.Serve(r, guardtest.Case{Path: path}).Status; got != want {
+			t.Errorf("%s: %d, want %d", path, got, want)
 		}
 	}
 	if skippedClaims {
@@ -99,10 +92,8 @@ func TestGroupCatchAll(t *testing.T) {
 	}{{echo.Config{}, http.StatusUnauthorized}, {echo.Config{NoGroupAutoRegister404Routes: true}, http.StatusNotFound}} {
 		r := echo.NewWithConfig(tc.cfg)
 		r.Group("/api", echov5guard.Middleware(e.Guard)).GET("/me", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) })
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest("GET", "/api/nope", nil))
-		if rec.Code != tc.want {
-			t.Errorf("%+v: %d, want %d", tc.cfg, rec.Code, tc.want)
+		if got := guardtest.Serve(r, guardtest.Case{Path: "/api/nope"}).Status; got != tc.want {
+			t.Errorf("%+v: %d, want %d", tc.cfg, got, tc.want)
 		}
 	}
 }

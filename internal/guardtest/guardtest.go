@@ -250,7 +250,7 @@ var (
 )
 
 func ok(scopes string) Response {
-	return Response{200, nil, "text/plain; charset=utf-8", "sub=user-123 scopes=" + scopes, "", false}
+	return Response{200, nil, "text/plain; charset=utf-8", "sub=" + Subject + " scopes=" + scopes, "", false}
 }
 
 // The descriptions of the invalid_token refusals (error_description), as
@@ -570,6 +570,17 @@ func Serve(h http.Handler, c Case) Response {
 	resp := rec.Result()
 	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), rec.Body.String(),
 		resp.Header.Get("Retry-After"), resp.Header.Get("Dpop-Nonce") != ""}
+}
+
+// Subject is the subject of the tokens an Env's Issuer mints by default.
+const Subject = "user-123"
+
+// Get serves a GET of path through h with a bearer token of the Env's
+// Issuer, of its default claims (Subject, the table's Audience, no
+// scopes): for an adapter's test of what its handlers see of a request
+// that passes.
+func (e *Env) Get(h http.Handler, path string) Response {
+	return Serve(h, Case{Path: path, Header: bearer(e.Issuer.Mint())})
 }
 
 // Equal reports whether got is exactly want.
