@@ -1,26 +1,50 @@
 package keyalg
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"sync"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
+// signers are one private key per algorithm, made once (the same RSA
+// key for every RS* and PS* algorithm): RSA generation is slow.
+var signers = sync.OnceValue(func() map[string]crypto.Signer {
+	m := map[string]crypto.Signer{}
+	var rsaKey crypto.Signer
+	for _, name := range Supported {
+		a := Lookup(name)
+		if a.IsRSA() && rsaKey != nil {
+			m[name] = rsaKey
+			continue
+		}
+		key, err := a.GenerateKey(MinRSABits)
+		if err != nil {
+			panic(err)
+		}
+		if a.IsRSA() {
+			rsaKey = key
+		}
+		m[name] = key
+	}
+	return m
+})
+
 func TestCompatible(t *testing.T) {
-	rsa2048, _ := rsa.GenerateKey(rand.Reader, 2048)
 	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
-	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
 	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	s := signers()
 	keys := map[string]any{
-		"rsa2048": &rsa2048.PublicKey, "rsa1024": &rsa1024.PublicKey,
-		"p256": &p256.PublicKey, "p384": &p384.PublicKey, "p521": &p521.PublicKey, "p224": &p224.PublicKey,
-		"ed25519": edPub, "hmac": []byte("secret"),
+		"rsa2048": s["RS256"].Public(), "rsa1024": &rsa1024.PublicKey,
+		"p256": s["ES256"].Public(), "p384": s["ES384"].Public(), "p521": s["ES512"].Public(), "p224": &p224.PublicKey,
+		"ed25519": s["EdDSA"].Public(), "hmac": []byte("secret"),
 	}
 	fits := map[string]string{
 		"RS256": "rsa2048", "RS384": "rsa2048", "RS512": "rsa2048",
@@ -86,11 +110,7 @@ func TestSmallOrderEd25519KeysForge(t *testing.T) {
 // golang-jwt's too (TestVerifyAgreesWithGolangJWT ties Verify to it).
 func TestSignVerifies(t *testing.T) {
 	for _, name := range Supported {
-		a := Lookup(name)
-		key, err := a.GenerateKey(2048)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, key := Lookup(name), signers()[name]
 		msg := []byte("header.payload")
 		sig, err := a.Sign(key, msg)
 		if err != nil {
@@ -105,6 +125,45 @@ func TestSignVerifies(t *testing.T) {
 		other := Lookup(map[bool]string{true: "ES384", false: "ES256"}[name == "ES256"])
 		if _, err := other.Sign(key, msg); err == nil {
 			t.Errorf("%s key signed for %s", name, other.Name)
+		}
+	}
+}
+
+// TestVerifyAgreesWithGolangJWT: for every algorithm, what
+// golang-jwt signs verifies, and a flipped bit does not.
+func TestVerifyAgreesWithGolangJWT(t *testing.T) {
+	const signed = "eyJhbGciOiJ4In0.eyJzdWIiOiJ4In0"
+	for alg, key := range signers() {
+		sig, err := jwt.GetSigningMethod(alg).Sign(signed, key)
+		if err != nil {
+			t.Fatal(alg, err)
+		}
+		if !Lookup(alg).Verify([]byte(signed), sig, key.Public()) {
+			t.Errorf("%s: golang-jwt's signature refused", alg)
+		}
+		sig[len(sig)/2] ^= 1
+		if Lookup(alg).Verify([]byte(signed), sig, key.Public()) {
+			t.Errorf("%s: a flipped bit verified", alg)
+		}
+		if Lookup(alg).Verify([]byte(signed+"."), sig, key.Public()) {
+			t.Errorf("%s: another message verified", alg)
+		}
+	}
+}
+
+// PSS signatures with any salt length verify, as with golang-jwt, whose
+// PS* methods verify with PSSSaltLengthAuto.
+func TestVerifyPSSSaltLengths(t *testing.T) {
+	key := signers()["PS256"].(*rsa.PrivateKey)
+	const signed = "a.b"
+	h := sha256.Sum256([]byte(signed))
+	for _, salt := range []int{rsa.PSSSaltLengthEqualsHash, rsa.PSSSaltLengthAuto, 0, 16} {
+		sig, err := rsa.SignPSS(rand.Reader, key, crypto.SHA256, h[:], &rsa.PSSOptions{SaltLength: salt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Lookup("PS256").Verify([]byte(signed), sig, &key.PublicKey) {
+			t.Errorf("salt length %d refused", salt)
 		}
 	}
 }
