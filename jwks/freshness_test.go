@@ -75,16 +75,23 @@ func fetchesAfter(t *testing.T, p *proxyJWKS, fk *clock.Fake, d time.Duration) i
 	return p.ok.Load() + p.notMod.Load() - before
 }
 
-func TestCacheControlShortensTheInterval(t *testing.T) {
-	p := &proxyJWKS{iss: newIssuer(t)}
-	p.cacheControl.Store("public, max-age=0")
+// proxiedCache is a cache over p on a fake clock, closed when the test
+// ends.
+func proxiedCache(t *testing.T, p *proxyJWKS, opts ...jwks.Option) (*jwks.Cache, *clock.Fake) {
+	t.Helper()
 	ctx, fk := fakeClock(t)
-	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
-		fast(jwks.WithRefreshInterval(time.Hour), jwks.WithFreshnessBounds(50*time.Millisecond, time.Second))...)
+	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p), fast(opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
+	return c, fk
+}
+
+func TestCacheControlShortensTheInterval(t *testing.T) {
+	p := &proxyJWKS{iss: newIssuer(t)}
+	p.cacheControl.Store("public, max-age=0")
+	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Hour), jwks.WithFreshnessBounds(50*time.Millisecond, time.Second))
 	// max-age=0 is clamped up to the 50 ms minimum, where the one-hour
 	// interval would wait an hour.
 	within(t, "max-age=0", nextRefresh(t, fk), 40*time.Millisecond, 60*time.Millisecond)
@@ -96,13 +103,7 @@ func TestCacheControlShortensTheInterval(t *testing.T) {
 func TestCacheControlLengthensTheInterval(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
 	p.cacheControl.Store("max-age=3600")
-	ctx, fk := fakeClock(t)
-	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
-		fast(jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Second))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Second))
 	// max-age=3600 is clamped down to 10 s, not the 20 ms interval.
 	within(t, "max-age=3600, max 10 s", nextRefresh(t, fk), 8*time.Second, 12*time.Second)
 	if n := fetchesAfter(t, p, fk, 7*time.Second); n != 0 {
@@ -116,12 +117,7 @@ func TestCacheControlLengthensTheInterval(t *testing.T) {
 func TestCacheControlWithoutAnswer(t *testing.T) {
 	// No Cache-Control, no Expires: the configured interval.
 	p := &proxyJWKS{iss: newIssuer(t)}
-	ctx, fk := fakeClock(t)
-	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p), fast(jwks.WithRefreshInterval(time.Minute))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute))
 	within(t, "no freshness", nextRefresh(t, fk), 48*time.Second, 72*time.Second)
 	// no-cache means "now", clamped to the default minimum.
 	p.cacheControl.Store("no-cache")
@@ -151,12 +147,7 @@ func TestExpiresHeader(t *testing.T) {
 func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t), etag: true}
 	m := &countingMetrics{}
-	ctx, fk := fakeClock(t)
-	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p), fast(jwks.WithRefreshInterval(time.Minute), jwks.WithMetrics(m))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute), jwks.WithMetrics(m))
 	settle(t, fk)
 	for range 3 {
 		step(t, fk, 72*time.Second)
@@ -184,13 +175,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 
 func TestMaxStaleness(t *testing.T) {
 	p := &proxyJWKS{iss: newIssuer(t)}
-	ctx, fk := fakeClock(t)
-	c, err := jwks.NewFromJWKSURL(ctx, newProxy(t, p),
-		fast(jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))
 	settle(t, fk)
 	p.down.Store(true)
 	// Failures every backoff (50 ms at most here); ready until exactly
