@@ -102,10 +102,7 @@ func (e *env) do(t *testing.T, method, path string, headers ...string) response 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Challenges: resp.Header.Values("WWW-Authenticate"), CType: resp.Header.Get("Content-Type"),
-		Body: string(b), RetryAfter: resp.Header.Get("Retry-After"), Nonce: resp.Header.Get("DPoP-Nonce") != ""}
+	return guardtest.Read(resp)
 }
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }

@@ -567,8 +567,15 @@ func Serve(h http.Handler, c Case) Response {
 	h.ServeHTTP(rec, req)
 	// Result's header is what was sent with the status: a header set after
 	// WriteHeader would be in rec.Header() but never reach a client.
-	resp := rec.Result()
-	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), rec.Body.String(),
+	return Read(rec.Result())
+}
+
+// Read is resp in the parts the contract fixes. It reads and closes the
+// body.
+func Read(resp *http.Response) Response {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return Response{resp.StatusCode, resp.Header.Values("Www-Authenticate"), resp.Header.Get("Content-Type"), string(b),
 		resp.Header.Get("Retry-After"), resp.Header.Get("Dpop-Nonce") != ""}
 }
 
