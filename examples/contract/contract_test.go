@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jwtguard/jwtguard/examples/internal/exampletest"
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -30,15 +29,7 @@ const (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := exampletest.Build(servers...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	exampletest.Main(m, &binDir, servers...)
 }
 
 // server is one running example binary.

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtguard/jwtguard/examples/internal/exampletest"
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -51,15 +51,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := exampletest.Build(strings.Split(*servers, ",")...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	exampletest.Main(m, &binDir, strings.Split(*servers, ",")...)
 }
 
 func TestSoak(t *testing.T) {

@@ -1,12 +1,14 @@
 // Package exampletest builds and runs the example servers for the black-box
-// tests that drive them over HTTP (examples/contract, examples/soak): one
-// way to build them, modules of their own included, and one way to start
-// one and wait until it serves.
+// tests that drive them over HTTP (examples/contract, examples/soak, and
+// interop, which is a module of its own and so cannot import a package
+// under examples/internal): one way to build them, modules of their own
+// included, and one way to start one and wait until it serves.
 package exampletest
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,30 +20,71 @@ import (
 	"time"
 )
 
-// Build builds the named example servers (directories beside the
-// caller's, as examples/<name>) into a new temporary directory, which it
-// returns. A server that is a module of its own is built in the
-// repository's workspace (go.work), against this checkout.
+// Build builds the named example servers (examples/<name>) into a new
+// temporary directory, which it returns. It may be called from any
+// directory of the repository: a server of the core module is built in
+// it, with the caller's environment (GOWORK included); a server that is a
+// module of its own is built in the repository's workspace (go.work),
+// against this checkout.
 func Build(names ...string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
 	dir, err := os.MkdirTemp("", "examples")
 	if err != nil {
 		return "", err
 	}
 	for _, s := range names {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "../"+s)
-		if _, err := os.Stat(filepath.Join("..", s, "go.mod")); err == nil {
-			work, _ := filepath.Abs(filepath.Join("..", "..", "go.work"))
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./examples/"+s)
+		cmd.Dir = root
+		if _, err := os.Stat(filepath.Join(root, "examples", s, "go.mod")); err == nil {
 			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
-			cmd.Dir = filepath.Join("..", s)
-			cmd.Env = append(os.Environ(), "GOWORK="+work)
+			cmd.Dir = filepath.Join(root, "examples", s)
+			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
 		}
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("building %s: %w", s, err)
+			return "", fmt.Errorf("building examples/%s: %w", s, err)
 		}
 	}
 	return dir, nil
+}
+
+// repoRoot is the nearest directory at or above the working directory
+// (a test's package directory) that holds go.work: the repository's root.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("exampletest: no go.work at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Main is the whole TestMain of a test that runs example servers: it
+// builds the named ones (Build), sets *binDir to the directory that holds
+// them, runs the tests, removes the directory and exits with the tests'
+// status. A failed build exits 1 before any test runs.
+func Main(m *testing.M, binDir *string, names ...string) {
+	dir, err := Build(names...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // Server is one running example binary.
@@ -108,7 +151,7 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Server {
 		cancel()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("%s stderr:\n%s\nstdout:\n%s", filepath.Base(bin), logs.String(), s.Stdout.String())
+			t.Logf("%s %v stderr:\n%s\nstdout:\n%s", filepath.Base(bin), args, logs.String(), s.Stdout.String())
 		}
 	})
 	select {
