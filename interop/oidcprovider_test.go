@@ -8,7 +8,6 @@ package interop_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,13 +21,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -67,7 +66,7 @@ type provider struct {
 	AuthorizeURL  string
 	JWKSURL       string
 	cmd           *exec.Cmd
-	stderr        *lockedBuffer
+	stderr        *exampletest.Buffer
 	stopOnce      sync.Once
 	rotationMutex sync.Mutex
 }
@@ -98,7 +97,7 @@ func needProvider(t *testing.T) *provider {
 
 func startProvider() (*provider, error) {
 	cmd := exec.Command("node", "provider.mjs", "--port", "0", "--short-ttl", fmt.Sprint(int(shortTTL/time.Second)))
-	p := &provider{cmd: cmd, stderr: &lockedBuffer{}}
+	p := &provider{cmd: cmd, stderr: &exampletest.Buffer{}}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -331,27 +330,14 @@ var (
 	buildErr  error
 )
 
-// needBinaries builds the example servers once, in the library's own module
-// (the parent directory), exactly as its contract test does.
+// needBinaries builds the example servers once, as the contract test does
+// (exampletest.Build).
 func needBinaries(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "interop-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
 		// mcp is an example of its own (a module of the workspace), not one
 		// of the family the contract runs through.
-		for _, s := range append(slices.Clone(servers), "mcp") {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./examples/"+s)
-			cmd.Dir = ".."
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("building examples/%s: %v\n%s", s, err, out)
-				return
-			}
-		}
+		binDir, buildErr = exampletest.Build(append(slices.Clone(servers), "mcp")...)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -366,53 +352,16 @@ type server struct {
 	URL      string
 }
 
-var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
-
 // startServer runs the named example server against the provider and
 // waits for its ready log line; it is stopped when the test ends.
 func startServer(t *testing.T, name string, args ...string) *server {
 	t.Helper()
-	dir := needBinaries(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	logs := &lockedBuffer{}
-	cmd.Stdout = logs
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			_, _ = logs.Write([]byte(sc.Text() + "\n"))
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s %v output:\n%s", name, args, logs.String())
-		}
-	})
-	s := &server{name: name, audience: "https://api.example.com"} // the servers' default
+	run := exampletest.Start(t, filepath.Join(needBinaries(t), name), nil, args...)
+	s := &server{name: name, audience: "https://api.example.com", URL: run.URL} // the servers' default
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "-audience" {
 			s.audience = args[i+1]
 		}
-	}
-	select {
-	case s.URL = <-urlc:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not log its ready line", name)
 	}
 	return s
 }
@@ -504,23 +453,6 @@ func expectStatus(t *testing.T, what string, got result, status int, bodyPrefix 
 	if got.Status != status || got.CType != "application/json" || !strings.HasPrefix(got.Body, bodyPrefix) {
 		t.Fatalf("%s: got %+v, want %d with a JSON body starting %q", what, got, status, bodyPrefix)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // ---- the tests ----
