@@ -30,6 +30,7 @@ import (
 	"github.com/jwtguard/jwtguard/examples/grpc/internal/server"
 	"github.com/jwtguard/jwtguard/examples/grpc/internal/servertest"
 	"github.com/jwtguard/jwtguard/examples/internal/exampleapp"
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 
 	notesv1 "github.com/jwtguard/jwtguard/examples/grpc/notes/v1"
@@ -381,33 +382,15 @@ func TestKeysUnavailable(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var readyAddr = regexp.MustCompile(`msg=ready addr=(\S+)`)
 
 // start runs the command with args until the test ends, and returns its
 // address (from the ready line), what it printed on stdout until then,
 // and its stderr.
-func start(t *testing.T, args ...string) (addr, stdout string, stderr *syncBuffer) {
+func start(t *testing.T, args ...string) (addr, stdout string, stderr *exampletest.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out, stderr := &syncBuffer{}, &syncBuffer{}
+	out, stderr := &exampletest.Buffer{}, &exampletest.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, func(string) string { return "" }, out, stderr) }()
 	t.Cleanup(func() {

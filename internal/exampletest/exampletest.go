@@ -2,7 +2,8 @@
 // tests that drive them over HTTP (examples/contract, examples/soak, and
 // interop, which is a module of its own and so cannot import a package
 // under examples/internal): one way to build them, modules of their own
-// included, and one way to start one and wait until it serves.
+// included, and one way to start one and wait until it serves. Its Buffer
+// also holds the output of a server a test runs in-process (examples/grpc).
 package exampletest
 
 import (
