@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,42 +90,29 @@ func serve(ctx context.Context, app *exampleapp.App, stdout io.Writer, log *slog
 	// mode only: a real deployment need not describe itself to strangers.
 	srv, hs := server.New(app.Guard, app.Config.AdminAudience, server.NewService(), app.Dev != nil)
 	addr := ln.Addr().String()
+	if err := app.WaitDevKeys(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	if app.Dev != nil {
-		// The dev issuer is in this process: wait the moment it takes for
-		// its keys, so the first call does not meet Unavailable.
-		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := app.Keys[0].WaitReady(wait)
-		cancel()
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("dev issuer keys: %w", err)
-		}
 		PrintDevInstructions(stdout, app.Dev.TokenURL(), addr, app.Config)
 	}
 	// With a real issuer the server starts whatever the issuer's state: the
 	// key caches retry in the background, calls get Unavailable until keys
 	// arrive, and the health service answers all along.
 	log.Info("ready", "addr", addr, "issuers", strings.Join(app.Guard.Issuers(), " "), "dev", app.Dev != nil)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	hs.Shutdown()
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		srv.Stop()
-		<-stopped
-	}
-	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
-	}
-	return nil
+	return exampleapp.ServeUntil(ctx, func() error { return srv.Serve(ln) }, func() error {
+		hs.Shutdown()
+		stopped := make(chan struct{})
+		go func() { srv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			srv.Stop()
+			<-stopped
+		}
+		return nil
+	}, net.ErrClosed)
 }
 
 // PrintDevInstructions prints how to get tokens from the dev issuer and

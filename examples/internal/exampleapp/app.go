@@ -113,16 +113,11 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	base := "http://" + ln.Addr().String()
+	if err := a.WaitDevKeys(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	if a.Dev != nil {
-		// The dev issuer is in this process: wait the moment it takes for
-		// its keys, so the first pasted command does not meet a 503.
-		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := a.Keys[0].WaitReady(wait)
-		cancel()
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("dev issuer keys: %w", err)
-		}
 		if a.Instructions != nil {
 			a.Instructions(stdout, a.Dev.TokenURL(), base)
 		} else {
@@ -130,19 +125,46 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 		}
 	}
 	log.Info("ready", "url", base, "issuers", strings.Join(a.Guard.Issuers(), " "), "dev", a.Dev != nil)
+	return ServeUntil(ctx, func() error { return srv.Serve(ln) }, func() error {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}, http.ErrServerClosed)
+}
+
+// WaitDevKeys waits, in dev mode, the moment the in-process dev issuer
+// takes to serve its keys (at most 5 s), so that the first call a user
+// pastes does not meet a 503 (Unavailable over gRPC). With a real issuer
+// it returns at once: the server starts whatever the issuer's state, and
+// the key caches retry in the background.
+func (a *App) WaitDevKeys(ctx context.Context) error {
+	if a.Dev == nil {
+		return nil
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.Keys[0].WaitReady(wait); err != nil {
+		return fmt.Errorf("dev issuer keys: %w", err)
+	}
+	return nil
+}
+
+// ServeUntil runs serve until ctx is done, then calls stop, which makes
+// serve return. It returns serve's error if serve ends first; else stop's
+// error, or the error serve ended with unless that is closed (errors.Is):
+// what serve returns once stopped (http.ErrServerClosed, net.ErrClosed).
+func ServeUntil(ctx context.Context, serve, stop func() error, closed error) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	if err := stop(); err != nil {
 		return err
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, closed) {
 		return err
 	}
 	return nil
