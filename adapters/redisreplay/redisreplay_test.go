@@ -33,15 +33,7 @@ func TestStore(t *testing.T) {
 	st := redisreplay.New(rdb, redisreplay.WithPrefix(fmt.Sprintf("test:%d:", time.Now().UnixNano())))
 	ctx := context.Background()
 	until := time.Now().Add(300 * time.Millisecond)
-	if replayed, err := st.CheckAndSet(ctx, "k", until); replayed || err != nil {
-		t.Fatalf("first: %v %v", replayed, err)
-	}
-	if replayed, err := st.CheckAndSet(ctx, "k", until); !replayed || err != nil {
-		t.Fatalf("second: %v %v", replayed, err)
-	}
-	if seen, err := st.Seen(ctx, "k"); !seen || err != nil {
-		t.Fatalf("Seen: %v %v", seen, err)
-	}
+	redistest.CheckReplay(t, st, "k", until)
 	if seen, _ := st.Seen(ctx, "other"); seen {
 		t.Fatal("Seen a key never set")
 	}

@@ -5,6 +5,7 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -96,4 +97,28 @@ func (s *Server) ping() bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// Store is what a DPoP replay store offers: middleware.ReplayStore's
+// methods, named here so that this package imports no part of the library.
+type Store interface {
+	CheckAndSet(ctx context.Context, key string, until time.Time) (replayed bool, err error)
+	Seen(ctx context.Context, key string) (bool, error)
+}
+
+// CheckReplay checks the rule every replay store keeps, on a key st does
+// not hold yet: the first CheckAndSet (until the given time) is no replay,
+// the second is one, and Seen then finds the key.
+func CheckReplay(t testing.TB, st Store, key string, until time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if replayed, err := st.CheckAndSet(ctx, key, until); replayed || err != nil {
+		t.Fatalf("first: %v %v", replayed, err)
+	}
+	if replayed, err := st.CheckAndSet(ctx, key, until); !replayed || err != nil {
+		t.Fatalf("second: %v %v", replayed, err)
+	}
+	if seen, err := st.Seen(ctx, key); !seen || err != nil {
+		t.Fatalf("Seen: %v %v", seen, err)
+	}
 }

@@ -21,15 +21,7 @@ func TestRedisStore(t *testing.T) {
 	}
 	ctx := context.Background()
 	until := time.Now().Add(time.Minute)
-	if replayed, err := st.CheckAndSet(ctx, "k", until); replayed || err != nil {
-		t.Fatalf("first: %v %v", replayed, err)
-	}
-	if replayed, err := st.CheckAndSet(ctx, "k", until); !replayed || err != nil {
-		t.Fatalf("second: %v %v", replayed, err)
-	}
-	if seen, err := st.Seen(ctx, "k"); !seen || err != nil {
-		t.Fatalf("Seen: %v %v", seen, err)
-	}
+	redistest.CheckReplay(t, st, "k", until)
 	other, _ := parseRedisURL(srv.URL(4))
 	if seen, _ := other.Seen(ctx, "k"); seen {
 		t.Fatal("another database sees the key")
