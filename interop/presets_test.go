@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/middleware"
 	"github.com/jwtguard/jwtguard/providers"
@@ -59,24 +60,13 @@ type presetCase struct {
 	also func(t *testing.T, sign func(map[string]any) string, call func(string) (int, *claims.Claims))
 }
 
-// claimsAt returns base with iat, exp and over applied (nil removes).
+// claimsAt returns base, with iat now and exp in an hour unless base has
+// them, and over applied (nil removes).
 func claimsAt(base map[string]any, over map[string]any) map[string]any {
 	now := time.Now().Unix()
-	m := maps.Clone(base)
-	if _, ok := m["iat"]; !ok {
-		m["iat"] = now
-	}
-	if _, ok := m["exp"]; !ok {
-		m["exp"] = now + 3600
-	}
-	for k, v := range over {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	return m
+	m := map[string]any{"iat": now, "exp": now + 3600}
+	maps.Copy(m, base)
+	return jwkjson.Override(m, over)
 }
 
 const (
