@@ -187,11 +187,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	}
 	info, _ := grpcguard.ErrorInfo(err)
 	c.say("client: AddNote needs scope %q (ErrorInfo metadata scope): asking the authorization server for a token with it", info.GetMetadata()["scope"])
-	wtok, err := c.token(ctx, cfg.Audience, exampleapp.ScopeNotesWrite)
-	if err != nil {
-		return nil, err
-	}
-	writer, err := c.dial(grpcguard.NewCredentials(oauth2.StaticTokenSource(wtok), nil, c.credsOptions()...), nil)
+	writer, err := c.dialFor(ctx, cfg.Audience, exampleapp.ScopeNotesWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +219,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	c.say("client: Stats is another resource (%s): asking for a token for it", cfg.AdminAudience)
-	atok, err := c.token(ctx, cfg.AdminAudience, exampleapp.ScopeAdmin)
-	if err != nil {
-		return nil, err
-	}
-	admin, err := c.dial(grpcguard.NewCredentials(oauth2.StaticTokenSource(atok), nil, c.credsOptions()...), nil)
+	admin, err := c.dialFor(ctx, cfg.AdminAudience, exampleapp.ScopeAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -327,6 +319,17 @@ func (c *client) dial(creds *grpcguard.Credentials, quiet *atomic.Bool) (*grpc.C
 		grpc.WithTransportCredentials(c.tc),
 		grpc.WithPerRPCCredentials(creds),
 		grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor(), c.trace(quiet)))
+}
+
+// dialFor gets a new access token for resource with scopes and connects
+// with it, without refresh: a connection for the calls that the first
+// token's scopes or audience do not allow.
+func (c *client) dialFor(ctx context.Context, resource string, scopes ...string) (*grpc.ClientConn, error) {
+	tok, err := c.token(ctx, resource, scopes...)
+	if err != nil {
+		return nil, err
+	}
+	return c.dial(grpcguard.NewCredentials(oauth2.StaticTokenSource(tok), nil, c.credsOptions()...), nil)
 }
 
 // trace records and prints each attempt and its answer; while quiet is
