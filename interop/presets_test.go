@@ -570,14 +570,7 @@ func naiveGuard(t *testing.T, ctx context.Context, web *fakeWeb, pc presetCase) 
 	} else {
 		keys, err = jwks.NewFromJWKSURL(ctx, pc.jwksURI, jwks.WithHTTPClient(web.client), jwks.WithLogger(quiet))
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(wait); err != nil {
-		t.Fatal(err)
-	}
+	waitReady(t, keys, err)
 	opts := []middleware.Option{}
 	if pc.header != "" {
 		opts = append(opts, middleware.WithTokenHeader(pc.header))

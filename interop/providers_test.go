@@ -50,6 +50,22 @@ func sign(t *testing.T, iss *jwkstest.Issuer, header, payload map[string]any) st
 	return tok
 }
 
+// waitReady fails the test unless the key cache was made (err is nil) and
+// has fetched its first key set within 10 s; the cache is closed when the
+// test ends.
+func waitReady(t *testing.T, keys *jwks.Cache, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // guard is middleware.New, failing the test on a configuration error.
 func guard(t *testing.T, keys middleware.KeySet, issuer string, audiences []string, opts ...middleware.Option) *middleware.Guard {
 	t.Helper()
@@ -270,15 +286,7 @@ func TestEntraIDMultiTenant(t *testing.T) {
 	iss := newIssuer(t, "/common/v2.0")
 	// One key set for every tenant, as at the common endpoint.
 	keys, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(keys.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	waitReady(t, keys, err)
 	const (
 		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 		fabrikam = "9188040d-6c67-4c5b-b112-36a304b66dad"
