@@ -127,27 +127,27 @@ func New(opts ...Option) (*Recorder, error) {
 		cacheHit:  metric.WithAttributeSet(attribute.NewSet(ResultKey.String("hit"))),
 		cacheMiss: metric.WithAttributeSet(attribute.NewSet(ResultKey.String("miss"))),
 	}
-	var err, e error
-	r.fetches, e = m.Int64Counter("jwtguard.jwks.fetches",
-		metric.WithUnit("{fetch}"),
-		metric.WithDescription("JWKS fetches by result: ok, not_modified or error."))
-	err = errors.Join(err, e)
+	// Each instrument is made even when one before it failed, so that the
+	// error names every instrument the provider refused.
+	var err error
+	counter := func(name, unit, description string) metric.Int64Counter {
+		c, e := m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(description))
+		err = errors.Join(err, e)
+		return c
+	}
+	r.fetches = counter("jwtguard.jwks.fetches", "{fetch}",
+		"JWKS fetches by result: ok, not_modified or error.")
+	var e error
 	r.keys, e = m.Int64Gauge("jwtguard.jwks.keys",
 		metric.WithUnit("{key}"),
 		metric.WithDescription("Usable keys in the set after the last successful fetch."))
 	err = errors.Join(err, e)
-	r.unknownKID, e = m.Int64Counter("jwtguard.jwks.unknown_kid_refreshes",
-		metric.WithUnit("{refresh}"),
-		metric.WithDescription("Refreshes triggered by a token with an unknown kid."))
-	err = errors.Join(err, e)
-	r.outcomes, e = m.Int64Counter("jwtguard.verifications",
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Requests checked by the middleware, by issuer and outcome: ok or the refusal reason."))
-	err = errors.Join(err, e)
-	r.cache, e = m.Int64Counter("jwtguard.token_cache.lookups",
-		metric.WithUnit("{lookup}"),
-		metric.WithDescription("Lookups in the verified-token cache, by result: hit or miss."))
-	err = errors.Join(err, e)
+	r.unknownKID = counter("jwtguard.jwks.unknown_kid_refreshes", "{refresh}",
+		"Refreshes triggered by a token with an unknown kid.")
+	r.outcomes = counter("jwtguard.verifications", "{request}",
+		"Requests checked by the middleware, by issuer and outcome: ok or the refusal reason.")
+	r.cache = counter("jwtguard.token_cache.lookups", "{lookup}",
+		"Lookups in the verified-token cache, by result: hit or miss.")
 	if err != nil {
 		return nil, err
 	}
