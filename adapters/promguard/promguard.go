@@ -100,22 +100,23 @@ func (c *Collector) TokenCache(hit bool) {
 	}
 }
 
+// metrics lists the Collector's own collectors, in the order Describe and
+// Collect go through them: one list, so that a metric added to the
+// Collector is both described and collected.
+func (c *Collector) metrics() []prometheus.Collector {
+	return []prometheus.Collector{c.fetches, c.keys, c.unknownKID, c.outcomes, c.cacheHits, c.cacheMisses}
+}
+
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	c.fetches.Describe(ch)
-	c.keys.Describe(ch)
-	c.unknownKID.Describe(ch)
-	c.outcomes.Describe(ch)
-	c.cacheHits.Describe(ch)
-	c.cacheMisses.Describe(ch)
+	for _, m := range c.metrics() {
+		m.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	c.fetches.Collect(ch)
-	c.keys.Collect(ch)
-	c.unknownKID.Collect(ch)
-	c.outcomes.Collect(ch)
-	c.cacheHits.Collect(ch)
-	c.cacheMisses.Collect(ch)
+	for _, m := range c.metrics() {
+		m.Collect(ch)
+	}
 }
