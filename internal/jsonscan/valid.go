@@ -21,50 +21,34 @@ func value(b []byte, i, depth int) (int, bool) {
 	switch c := b[i]; {
 	case c == '"':
 		return validString(b, i)
-	case c == '{':
+	case c == '{' || c == '[':
+		// An object and an array are one loop: an object's element is a
+		// string, a colon and a value; an array's is a value.
+		closing := byte(']')
+		if c == '{' {
+			closing = '}'
+		}
 		if depth++; depth > maxDepth {
 			return i, false
 		}
 		i = SkipWS(b, i+1)
-		if i < len(b) && b[i] == '}' {
+		if i < len(b) && b[i] == closing {
 			return i + 1, true
 		}
 		for {
-			if i >= len(b) || b[i] != '"' {
-				return i, false
-			}
 			var ok bool
-			if i, ok = validString(b, i); !ok {
-				return i, false
-			}
-			if i = SkipWS(b, i); i >= len(b) || b[i] != ':' {
-				return i, false
-			}
-			if i, ok = value(b, SkipWS(b, i+1), depth); !ok {
-				return i, false
-			}
-			if i = SkipWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return i, false
+				}
+				if i, ok = validString(b, i); !ok {
+					return i, false
+				}
+				if i = SkipWS(b, i); i >= len(b) || b[i] != ':' {
+					return i, false
+				}
 				i = SkipWS(b, i+1)
-			case '}':
-				return i + 1, true
-			default:
-				return i, false
 			}
-		}
-	case c == '[':
-		if depth++; depth > maxDepth {
-			return i, false
-		}
-		i = SkipWS(b, i+1)
-		if i < len(b) && b[i] == ']' {
-			return i + 1, true
-		}
-		for {
-			var ok bool
 			if i, ok = value(b, i, depth); !ok {
 				return i, false
 			}
@@ -74,7 +58,7 @@ func value(b []byte, i, depth int) (int, bool) {
 			switch b[i] {
 			case ',':
 				i = SkipWS(b, i+1)
-			case ']':
+			case closing:
 				return i + 1, true
 			default:
 				return i, false
