@@ -200,23 +200,8 @@ func render(w io.Writer, d *data, src string) error {
 		detail = d.algs[0]
 	}
 	fmt.Fprintf(b, "## Serial: median ns/op ÷ floor-crypto's (lower is better)\n\n")
-	fmt.Fprintf(b, "| contender |")
-	for _, a := range d.algs {
-		fmt.Fprintf(b, " %s |", a)
-	}
-	fmt.Fprintf(b, " %s ns/op | %s B/op | %s allocs/op |\n|---|", detail, detail, detail)
-	for range d.algs {
-		fmt.Fprintf(b, "---:|")
-	}
-	fmt.Fprintf(b, "---:|---:|---:|\n")
-	for _, c := range d.contenders {
-		fmt.Fprintf(b, "| %s |", bold(c))
-		for _, a := range d.algs {
-			fmt.Fprintf(b, " %s |", ratio(d, a, c, ns))
-		}
-		fmt.Fprintf(b, " %s | %s | %s |\n",
-			num(d.med(detail, c, "serial", ns)), num(d.med(detail, c, "serial", bytes)), num(d.med(detail, c, "serial", allocs)))
-	}
+	table(b, d, func(a, c string) string { return ratio(d, a, c, ns) },
+		detail, measure{"ns/op", ns}, measure{"B/op", bytes}, measure{"allocs/op", allocs})
 	fmt.Fprintf(b, "\nfloor-crypto median serial ns/op:")
 	for i, a := range d.algs {
 		sep := ","
@@ -233,51 +218,57 @@ func render(w io.Writer, d *data, src string) error {
 	// Serial ratios on CPU time, if measured.
 	if d.hasCPU() {
 		fmt.Fprintf(b, "## Serial, CPU time: median cpu-ns/op ÷ floor-crypto's (steadier on a shared machine)\n\n")
-		fmt.Fprintf(b, "| contender |")
-		for _, a := range d.algs {
-			fmt.Fprintf(b, " %s |", a)
-		}
-		fmt.Fprintf(b, " %s cpu-ns/op |\n|---|", detail)
-		for range d.algs {
-			fmt.Fprintf(b, "---:|")
-		}
-		fmt.Fprintf(b, "---:|\n")
-		for _, c := range d.contenders {
-			fmt.Fprintf(b, "| %s |", bold(c))
-			for _, a := range d.algs {
-				fmt.Fprintf(b, " %s |", ratio(d, a, c, cpu))
-			}
-			fmt.Fprintf(b, " %s |\n", num(d.med(detail, c, "serial", cpu)))
-		}
+		table(b, d, func(a, c string) string { return ratio(d, a, c, cpu) }, detail, measure{"cpu-ns/op", cpu})
 		fmt.Fprintf(b, "\ncpu-ns/op is the process's CPU time (all threads, GC included) per operation.\n\n")
 	}
 
 	// Parallel speedup.
 	fmt.Fprintf(b, "## Parallel speedup: median serial ns/op ÷ median parallel ns/op (higher is better; ideal = GOMAXPROCS)\n\n")
+	table(b, d, func(a, c string) string {
+		s, okS := d.med(a, c, "serial", ns)
+		p, okP := d.med(a, c, "parallel", ns)
+		if !okS || !okP || p == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f×", s/p)
+	}, "")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// A measure is a column of detailed figures: the median of pick over the
+// serial runs of one algorithm, in unit.
+type measure struct {
+	unit string
+	pick func(*samples) []float64
+}
+
+// table writes the markdown table every section has: a row per contender,
+// a column per algorithm filled by cell, then a column per measure of the
+// algorithm alg.
+func table(b *strings.Builder, d *data, cell func(alg, contender string) string, alg string, measures ...measure) {
 	fmt.Fprintf(b, "| contender |")
 	for _, a := range d.algs {
 		fmt.Fprintf(b, " %s |", a)
 	}
+	for _, m := range measures {
+		fmt.Fprintf(b, " %s %s |", alg, m.unit)
+	}
 	fmt.Fprintf(b, "\n|---|")
-	for range d.algs {
+	for range len(d.algs) + len(measures) {
 		fmt.Fprintf(b, "---:|")
 	}
 	fmt.Fprintf(b, "\n")
 	for _, c := range d.contenders {
 		fmt.Fprintf(b, "| %s |", bold(c))
 		for _, a := range d.algs {
-			s, okS := d.med(a, c, "serial", ns)
-			p, okP := d.med(a, c, "parallel", ns)
-			if !okS || !okP || p == 0 {
-				fmt.Fprintf(b, " — |")
-				continue
-			}
-			fmt.Fprintf(b, " %.2f× |", s/p)
+			fmt.Fprintf(b, " %s |", cell(a, c))
+		}
+		for _, m := range measures {
+			fmt.Fprintf(b, " %s |", num(d.med(alg, c, "serial", m.pick)))
 		}
 		fmt.Fprintf(b, "\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func ratio(d *data, alg, c string, pick func(*samples) []float64) string {
