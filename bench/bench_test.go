@@ -129,40 +129,55 @@ func BenchmarkVerify(b *testing.B) {
 	for _, alg := range algs {
 		b.Run(alg, func(b *testing.B) {
 			f := newFixture(b, alg)
-			for _, c := range contenders() {
-				b.Run(c.name, func(b *testing.B) {
-					newOp, skip := c.setup(b, f)
-					if skip != "" {
-						b.Skipf("%s cannot verify %s: %s", c.name, alg, skip)
+			eachContender(b, f, func(b *testing.B, c contender, newOp func(string) func() bool) {
+				proveFair(b, c, f, newOp)
+				b.Run("serial", func(b *testing.B) {
+					op := newOp(f.good)
+					b.ReportAllocs()
+					cpu := startCPU()
+					for b.Loop() {
+						if !op() {
+							b.Fatal("good token refused")
+						}
 					}
-					proveFair(b, c, f, newOp)
-					b.Run("serial", func(b *testing.B) {
+					cpu.report(b)
+				})
+				b.Run("parallel", func(b *testing.B) {
+					b.ReportAllocs()
+					cpu := startCPU()
+					b.RunParallel(func(pb *testing.PB) {
 						op := newOp(f.good)
-						b.ReportAllocs()
-						cpu := startCPU()
-						for b.Loop() {
+						for pb.Next() {
 							if !op() {
-								b.Fatal("good token refused")
+								b.Error("good token refused")
+								return
 							}
 						}
-						cpu.report(b)
 					})
-					b.Run("parallel", func(b *testing.B) {
-						b.ReportAllocs()
-						cpu := startCPU()
-						b.RunParallel(func(pb *testing.PB) {
-							op := newOp(f.good)
-							for pb.Next() {
-								if !op() {
-									b.Error("good token refused")
-									return
-								}
-							}
-						})
-						cpu.report(b)
-					})
+					cpu.report(b)
 				})
+			})
+		})
+	}
+}
+
+// A runner is *testing.T or *testing.B: what eachContender runs subtests of.
+type runner[T any] interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}
+
+// eachContender runs body as the subtest <contender> of t for every
+// contender, with the operations it builds for f; a contender that cannot
+// do f.alg is skipped, saying why.
+func eachContender[T runner[T]](t T, f *fixture, body func(t T, c contender, newOp func(tok string) func() bool)) {
+	for _, c := range contenders() {
+		t.Run(c.name, func(t T) {
+			newOp, skip := c.setup(t, f)
+			if skip != "" {
+				t.Skipf("%s cannot verify %s: %s", c.name, f.alg, skip)
 			}
+			body(t, c, newOp)
 		})
 	}
 }

@@ -12,17 +12,11 @@ func TestFairness(t *testing.T) {
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			f := newFixture(t, alg)
-			for _, c := range contenders() {
-				t.Run(c.name, func(t *testing.T) {
-					newOp, skip := c.setup(t, f)
-					if skip != "" {
-						t.Skip(skip)
-					}
-					if err := fairness(c, f, newOp); err != nil {
-						t.Fatal(err)
-					}
-				})
-			}
+			eachContender(t, f, func(t *testing.T, c contender, newOp func(string) func() bool) {
+				if err := fairness(c, f, newOp); err != nil {
+					t.Fatal(err)
+				}
+			})
 			t.Run("check-bites", func(t *testing.T) {
 				acceptAll := func(string) func() bool { return func() bool { return true } }
 				if fairness(contender{name: "accept-all"}, f, acceptAll) == nil {
