@@ -104,12 +104,8 @@ func handwritten(f *fixture, tok string) error {
 	if !ok || strings.IndexByte(s64, '.') >= 0 {
 		return errHandwritten
 	}
-	hb, err := base64.RawURLEncoding.DecodeString(h64)
-	if err != nil {
-		return err
-	}
 	var hdr hwHeader
-	if err := json.Unmarshal(hb, &hdr); err != nil {
+	if err := hwDecode(h64, &hdr); err != nil {
 		return err
 	}
 	if hdr.Alg != f.alg || hdr.Kid != f.kid {
@@ -122,12 +118,8 @@ func handwritten(f *fixture, tok string) error {
 	if !verifySig(f.alg, f.pub, []byte(tok[:len(h64)+1+len(p64)]), sig) {
 		return errHandwritten
 	}
-	pb, err := base64.RawURLEncoding.DecodeString(p64)
-	if err != nil {
-		return err
-	}
 	var c hwClaims
-	if err := json.Unmarshal(pb, &c); err != nil {
+	if err := hwDecode(p64, &c); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -141,4 +133,14 @@ func handwritten(f *fixture, tok string) error {
 		return errHandwritten
 	}
 	return nil
+}
+
+// hwDecode base64url-decodes a token's header or payload and json-decodes
+// it into v.
+func hwDecode(seg string, v any) error {
+	p, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(p, v)
 }
