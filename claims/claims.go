@@ -111,6 +111,18 @@ type extraClaim struct {
 
 var _ jwt.Claims = (*Claims)(nil)
 
+// attribute is the field of the authorization attribute k: kGroups,
+// kRoles or kEntitlements.
+func (c *Claims) attribute(k int) *[]string {
+	switch k {
+	case kRoles:
+		return &c.Roles
+	case kEntitlements:
+		return &c.Entitlements
+	}
+	return &c.Groups
+}
+
 // Indices of the claims decoded into fields; used for the duplicate bitmask.
 const (
 	kIss = iota
@@ -344,20 +356,10 @@ func (c *Claims) decode(data []byte) error {
 			c.ACR, reason = stringValue(s, sp)
 		case kAud:
 			c.Audience, reason = stringOrArray(s, sp)
-		case kGroups:
-			c.Groups, reason = stringOrArray(s, sp)
+		case kGroups, kRoles, kEntitlements:
+			*c.attribute(k), reason = stringOrArray(s, sp)
 			if s[sp.start] == '"' {
-				c.stringForm |= 1 << kGroups
-			}
-		case kRoles:
-			c.Roles, reason = stringOrArray(s, sp)
-			if s[sp.start] == '"' {
-				c.stringForm |= 1 << kRoles
-			}
-		case kEntitlements:
-			c.Entitlements, reason = stringOrArray(s, sp)
-			if s[sp.start] == '"' {
-				c.stringForm |= 1 << kEntitlements
+				c.stringForm |= 1 << k
 			}
 		case kAMR:
 			c.AMR, reason = stringArray(s, sp)
@@ -756,12 +758,8 @@ func (c *Claims) Strings(path ...string) []string {
 			return slices.Clone(c.Audience)
 		case kAMR:
 			return slices.Clone(c.AMR)
-		case kGroups:
-			return slices.Clone(c.Groups) // as written: a string form is one value
-		case kRoles:
-			return slices.Clone(c.Roles)
-		case kEntitlements:
-			return slices.Clone(c.Entitlements)
+		case kGroups, kRoles, kEntitlements:
+			return slices.Clone(*c.attribute(k)) // as written: a string form is one value
 		default:
 			// The dates, and "scope" and "scp": merged into Scopes, they
 			// are no longer as written (use a scope requirement).
@@ -797,12 +795,7 @@ func (c *Claims) fieldValues(name string) (v []string, ok bool) {
 	var str string
 	switch k := knownIndex(name); k {
 	case kGroups, kRoles, kEntitlements:
-		v = c.Groups
-		if k == kRoles {
-			v = c.Roles
-		} else if k == kEntitlements {
-			v = c.Entitlements
-		}
+		v = *c.attribute(k)
 		if c.stringForm&(1<<k) != 0 && len(v) == 1 {
 			return ParseScopes(v[0]), true
 		}
