@@ -95,13 +95,9 @@ type flight struct {
 // WaitReady and Status. Cancelling ctx or calling Close stops the background
 // work.
 func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
-	c, err := newCache(ctx, opts)
+	c, u, err := newCache(ctx, opts, issuer, "issuer")
 	if err != nil {
 		return nil, err
-	}
-	u, err := checkURL(issuer, c.cfg.insecureHTTP)
-	if err != nil {
-		return nil, fmt.Errorf("jwks: issuer: %w", err)
 	}
 	if u.RawQuery != "" {
 		return nil, fmt.Errorf("%w: issuer %q must not have a query (RFC 8414 §2)", ErrInsecureURL, issuer)
@@ -121,13 +117,9 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 // NewFromJWKSURL returns a Cache for the keys published at jwksURL, with no
 // discovery. Like New it does no I/O and fetches in the background.
 func NewFromJWKSURL(ctx context.Context, jwksURL string, opts ...Option) (*Cache, error) {
-	c, err := newCache(ctx, opts)
+	c, u, err := newCache(ctx, opts, jwksURL, "JWKS URL")
 	if err != nil {
 		return nil, err
-	}
-	u, err := checkURL(jwksURL, c.cfg.insecureHTTP)
-	if err != nil {
-		return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
 	}
 	c.jwksURL = u.String()
 	c.status.JWKSURL, c.label = c.jwksURL, c.jwksURL
@@ -135,9 +127,13 @@ func NewFromJWKSURL(ctx context.Context, jwksURL string, opts ...Option) (*Cache
 	return c, nil
 }
 
-func newCache(ctx context.Context, opts []Option) (*Cache, error) {
+// newCache checks ctx and the options, then rawURL (named what in the
+// error) as checkURL does under the options' InsecureAllowHTTP, and
+// returns the Cache, not started, with the parsed URL: what New and
+// NewFromJWKSURL both begin with.
+func newCache(ctx context.Context, opts []Option, rawURL, what string) (*Cache, *url.URL, error) {
 	if ctx == nil {
-		return nil, errors.New("jwks: nil context")
+		return nil, nil, errors.New("jwks: nil context")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -145,19 +141,23 @@ func newCache(ctx context.Context, opts []Option) (*Cache, error) {
 	}
 	switch {
 	case cfg.refreshInterval <= 0:
-		return nil, errors.New("jwks: refresh interval must be positive")
+		return nil, nil, errors.New("jwks: refresh interval must be positive")
 	case cfg.fetchTimeout <= 0:
-		return nil, errors.New("jwks: fetch timeout must be positive")
+		return nil, nil, errors.New("jwks: fetch timeout must be positive")
 	case cfg.maxResponseSize <= 0:
-		return nil, errors.New("jwks: max response size must be positive")
+		return nil, nil, errors.New("jwks: max response size must be positive")
 	case cfg.unknownKIDCooldown < 0 || cfg.unknownKIDWait < 0:
-		return nil, errors.New("jwks: unknown-kid cooldown and wait must not be negative")
+		return nil, nil, errors.New("jwks: unknown-kid cooldown and wait must not be negative")
 	case cfg.minBackoff <= 0 || cfg.maxBackoff < cfg.minBackoff:
-		return nil, errors.New("jwks: backoff bounds must be positive and ordered")
+		return nil, nil, errors.New("jwks: backoff bounds must be positive and ordered")
 	case cfg.minFreshness <= 0 || cfg.maxFreshness < cfg.minFreshness:
-		return nil, errors.New("jwks: freshness bounds must be positive and ordered")
+		return nil, nil, errors.New("jwks: freshness bounds must be positive and ordered")
 	case cfg.maxStaleness < 0 || cfg.negativeTTL < 0:
-		return nil, errors.New("jwks: max staleness and negative TTL must not be negative")
+		return nil, nil, errors.New("jwks: max staleness and negative TTL must not be negative")
+	}
+	u, err := checkURL(rawURL, cfg.insecureHTTP)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jwks: %s: %w", what, err)
 	}
 	c := &Cache{
 		cfg:     cfg,
@@ -185,7 +185,7 @@ func newCache(ctx context.Context, opts []Option) (*Cache, error) {
 	}
 	c.client = &client
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	return c, nil
+	return c, u, nil
 }
 
 func (c *Cache) start() {
