@@ -172,18 +172,31 @@ func parseMessage(msg []byte) ([]operation, bool) {
 // false when obj is not an object, repeats a member, or the member is not
 // a string. A JSON null params is no params.
 func member1(obj []byte, name string) (string, bool) {
-	if isNull(obj) {
+	v, ok := member(obj, name)
+	if !ok {
+		return "", false
+	}
+	if v == nil {
 		return "", true
 	}
-	var v string
-	ok := true
+	return jsonscan.String(v)
+}
+
+// member is the raw value of the member name of the object obj: nil when
+// absent, or when obj is nil or JSON null; false when obj is not an object
+// or repeats a member.
+func member(obj []byte, name string) ([]byte, bool) {
+	if obj == nil || isNull(obj) {
+		return nil, true
+	}
+	var v []byte
 	if !jsonscan.Members(obj, func(n, value []byte) bool {
 		if string(n) == name {
-			v, ok = jsonscan.String(value)
+			v = value
 		}
-		return ok
-	}) || !ok {
-		return "", false
+		return true
+	}) {
+		return nil, false
 	}
 	return v, true
 }
@@ -191,28 +204,12 @@ func member1(obj []byte, name string) (string, bool) {
 // subscriptions are the URIs of a subscriptions/listen's
 // params.notifications.resourceSubscriptions.
 func subscriptions(params []byte) ([]string, bool) {
-	if params == nil || isNull(params) {
-		return nil, true
-	}
-	var notif []byte
-	if !jsonscan.Members(params, func(n, value []byte) bool {
-		if string(n) == "notifications" {
-			notif = value
-		}
-		return true
-	}) {
+	notif, ok := member(params, "notifications")
+	if !ok {
 		return nil, false
 	}
-	if notif == nil || isNull(notif) {
-		return nil, true
-	}
-	var list []byte
-	if !jsonscan.Members(notif, func(n, value []byte) bool {
-		if string(n) == "resourceSubscriptions" {
-			list = value
-		}
-		return true
-	}) {
+	list, ok := member(notif, "resourceSubscriptions")
+	if !ok {
 		return nil, false
 	}
 	if list == nil || isNull(list) {
