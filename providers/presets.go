@@ -38,10 +38,7 @@ func Auth0(domain string) (*Preset, error) {
 // client in cid. ID tokens are refused by the audience (theirs is the
 // client ID). Okta's org authorization server is OktaOrg.
 func Okta(domain, authServerID string) (*Preset, error) {
-	if err := label("Okta", "domain", domain); err != nil {
-		return nil, err
-	}
-	if err := label("Okta", "authorization server ID", authServerID); err != nil {
+	if err := label("Okta", "domain", domain, "authorization server ID", authServerID); err != nil {
 		return nil, err
 	}
 	return &Preset{
@@ -145,10 +142,8 @@ func EntraIDMultiTenant(tenantIDs ...string) (*Preset, error) {
 // API's client ID, scopes in scp, the client in azp. Tokens of another
 // user flow (tfp or acr) and ID tokens (no azp) are refused.
 func AzureADB2C(tenant, tenantID, policy string) (*Preset, error) {
-	for what, v := range map[string]string{"tenant name": tenant, "tenant ID": tenantID, "policy": policy} {
-		if err := label("Azure AD B2C", what, v); err != nil {
-			return nil, err
-		}
+	if err := label("Azure AD B2C", "tenant name", tenant, "tenant ID", tenantID, "policy", policy); err != nil {
+		return nil, err
 	}
 	host := "https://" + tenant + ".b2clogin.com/"
 	return &Preset{
@@ -214,10 +209,7 @@ func Keycloak(baseURL, realm string, clientRoles ...string) (*Preset, error) {
 // client_id. Groups count as scopes. token_use must be "access": ID tokens
 // carry the client ID as aud and would pass otherwise.
 func Cognito(region, userPoolID string) (*Preset, error) {
-	if err := label("Cognito", "region", region); err != nil {
-		return nil, err
-	}
-	if err := label("Cognito", "user pool ID", userPoolID); err != nil {
+	if err := label("Cognito", "region", region, "user pool ID", userPoolID); err != nil {
 		return nil, err
 	}
 	return &Preset{

@@ -246,12 +246,19 @@ func present(c *claims.Claims, name string) bool {
 	return ok || c.Strings(name) != nil
 }
 
-// label checks a constructor's argument that goes into a host name or a
+// label checks a constructor's arguments that go into a host name or a
 // path segment: not empty, and none of the characters that would move it
-// elsewhere in the URL.
-func label(preset, what, v string) error {
-	if v == "" || strings.ContainsAny(v, "/?#@:\\ \t\r\n") {
-		return fmt.Errorf("providers: %s: invalid %s %q", preset, what, v)
+// elsewhere in the URL. They are given as pairs, what the argument is and
+// its value, and the first bad one, in that order, is reported.
+func label(preset string, whatValue ...string) error {
+	if len(whatValue)%2 != 0 {
+		panic("providers: label needs pairs of what and value")
+	}
+	for i := 0; i < len(whatValue); i += 2 {
+		what, v := whatValue[i], whatValue[i+1]
+		if v == "" || strings.ContainsAny(v, "/?#@:\\ \t\r\n") {
+			return fmt.Errorf("providers: %s: invalid %s %q", preset, what, v)
+		}
 	}
 	return nil
 }
