@@ -28,26 +28,12 @@ import (
 // Bits is the size of the RSA keys RSA returns.
 const Bits = 2048
 
-var (
-	mu     sync.Mutex
-	parsed []*big.Int
-	next   [2]int // the next pair of primes to use: parsed[next[0]] and parsed[next[1]]
-)
+// shared hands out the pairs of primes.go to the whole process.
+var shared = newPool(primes[:])
 
 // RSA returns a 2048-bit RSA key that no earlier call in this process
 // returned. It panics if it cannot make one, as a test can do nothing else.
-func RSA() *rsa.PrivateKey {
-	if p, q, ok := nextPair(); ok {
-		if k, err := fromPrimes(p, q); err == nil {
-			return k
-		}
-	}
-	k, err := rsa.GenerateKey(rand.Reader, Bits)
-	if err != nil {
-		panic(fmt.Sprintf("testkeys: generating an RSA key: %v", err))
-	}
-	return k
-}
+func RSA() *rsa.PrivateKey { return shared.rsa() }
 
 // For returns a new private key for the JWS algorithm alg: RSA's for the
 // RS* and PS* algorithms, a fresh key on the curve for ES* and EdDSA. It
@@ -67,27 +53,48 @@ func For(alg string) crypto.Signer {
 	return k
 }
 
-// nextPair returns the next unused pair of primes, or false once all are
-// used.
-func nextPair() (p, q *big.Int, ok bool) {
-	mu.Lock()
-	defer mu.Unlock()
-	if parsed == nil {
-		parsed = make([]*big.Int, len(primes))
-		for i, h := range primes {
-			parsed[i], _ = new(big.Int).SetString(h, 16)
-		}
-		next = [2]int{0, 1}
+// A pool makes keys of the pairs of its primes, each pair once, in order:
+// (0,1), (0,2), …, (1,2), …; then it generates them.
+type pool struct {
+	mu     sync.Mutex
+	primes []*big.Int
+	i, j   int // the next pair
+}
+
+func newPool(hex []string) *pool {
+	p := &pool{primes: make([]*big.Int, len(hex)), i: 0, j: 1}
+	for k, h := range hex {
+		p.primes[k], _ = new(big.Int).SetString(h, 16)
 	}
-	i, j := next[0], next[1]
-	if i >= len(parsed)-1 {
+	return p
+}
+
+func (p *pool) rsa() *rsa.PrivateKey {
+	if a, b, ok := p.next(); ok {
+		if k, err := fromPrimes(a, b); err == nil {
+			return k
+		}
+	}
+	k, err := rsa.GenerateKey(rand.Reader, Bits)
+	if err != nil {
+		panic(fmt.Sprintf("testkeys: generating an RSA key: %v", err))
+	}
+	return k
+}
+
+// next returns the next unused pair of primes, or false once all are used.
+func (p *pool) next() (a, b *big.Int, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.i >= len(p.primes)-1 {
 		return nil, nil, false
 	}
-	if next[1]++; next[1] == len(parsed) {
-		next[0]++
-		next[1] = next[0] + 1
+	a, b = p.primes[p.i], p.primes[p.j]
+	if p.j++; p.j == len(p.primes) {
+		p.i++
+		p.j = p.i + 1
 	}
-	return parsed[i], parsed[j], true
+	return a, b, true
 }
 
 // fromPrimes builds the RSA key with factors p and q and exponent 65537,

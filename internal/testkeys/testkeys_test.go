@@ -9,13 +9,32 @@ import (
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
-// Every key is distinct, of the advertised size, and signs what crypto/rsa
-// verifies; a repeat would let a test's "forger" sign as its issuer.
-func TestRSAKeysAreDistinctAndWork(t *testing.T) {
-	seen := map[string]bool{}
+// Every prime of the set makes valid keys: the pairs (0,1), (2,3), …
+// cover them all, and each key signs what crypto/rsa verifies.
+func TestEveryPrimeMakesAKey(t *testing.T) {
 	digest := sha256.Sum256([]byte("payload"))
-	for i := range len(primes)*(len(primes)-1)/2 + 2 { // every pair, then generation
-		k := RSA()
+	for i := 0; i+1 < len(primes); i += 2 {
+		k, err := fromPrimes(shared.primes[i], shared.primes[i+1])
+		if err != nil {
+			t.Fatalf("primes %d and %d: %v", i, i+1, err)
+		}
+		sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, digest[:])
+		if err != nil {
+			t.Fatalf("primes %d and %d: sign: %v", i, i+1, err)
+		}
+		if err := rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+			t.Fatalf("primes %d and %d: verify: %v", i, i+1, err)
+		}
+	}
+}
+
+// A pool never repeats a key, and generates them once its pairs are used:
+// a repeat would let a test's "forger" sign as its issuer.
+func TestPoolKeysAreDistinct(t *testing.T) {
+	p := newPool(primes[:5]) // 10 pairs
+	seen := map[string]bool{}
+	for i := range 11 {
+		k := p.rsa()
 		if k.N.BitLen() != Bits {
 			t.Fatalf("key %d: %d bits, want %d", i, k.N.BitLen(), Bits)
 		}
@@ -24,16 +43,9 @@ func TestRSAKeysAreDistinctAndWork(t *testing.T) {
 		} else {
 			seen[n] = true
 		}
-		if i%97 != 0 && i < len(primes)*(len(primes)-1)/2 {
-			continue // signing every key would take seconds under -race
-		}
-		sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, digest[:])
-		if err != nil {
-			t.Fatalf("key %d: sign: %v", i, err)
-		}
-		if err := rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
-			t.Fatalf("key %d: verify: %v", i, err)
-		}
+	}
+	if _, _, ok := p.next(); ok {
+		t.Fatal("a pool of 5 primes gave more than 10 pairs")
 	}
 }
 
