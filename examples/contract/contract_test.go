@@ -263,6 +263,7 @@ search:
 func TestUnavailableUntilKeysArrive(t *testing.T) {
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each server has its own issuer, and the test mostly waits
 			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 			defer iss.Close()
 			iss.SetFault(jwkstest.FaultStatus503)
@@ -378,6 +379,7 @@ func TestDevModeCurlCommands(t *testing.T) {
 func TestHangingIssuer(t *testing.T) {
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each server has its own issuer, and the test mostly waits
 			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 			defer iss.Close()
 			s := start(t, name, nil, "-issuer", iss.URL())
