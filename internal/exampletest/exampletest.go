@@ -9,6 +9,8 @@ package exampletest
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -21,18 +23,24 @@ import (
 	"time"
 )
 
-// Build builds the named example servers (examples/<name>) into a new
-// temporary directory, which it returns. It may be called from any
-// directory of the repository: a server of the core module is built in
-// it, with the caller's environment (GOWORK included); a server that is a
-// module of its own is built in the repository's workspace (go.work),
-// against this checkout.
+// Build builds the named example servers (examples/<name>) and returns the
+// directory that holds them. It may be called from any directory of the
+// repository: a server of the core module is built in it, with the
+// caller's environment (GOWORK included); a server that is a module of its
+// own is built in the repository's workspace (go.work), against this
+// checkout.
+//
+// The directory is the calling package's own and is kept between runs,
+// under the user's cache directory: go build caches compiled packages but
+// links a program anew into a new place, a second or more each, while it
+// leaves a binary that is up to date (by its build ID, which covers every
+// input) alone.
 func Build(names ...string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "examples")
+	dir, err := buildDir()
 	if err != nil {
 		return "", err
 	}
@@ -56,10 +64,26 @@ func Build(names ...string) (string, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		os.RemoveAll(dir)
 		return "", err
 	}
 	return dir, nil
+}
+
+// buildDir is the directory of the calling package's example binaries:
+// one per package directory, so two packages' tests never write the same
+// binary at once.
+func buildDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(wd))
+	dir := filepath.Join(base, "jwtguard-examples", hex.EncodeToString(sum[:8]))
+	return dir, os.MkdirAll(dir, 0o755)
 }
 
 // repoRoot is the nearest directory at or above the working directory
@@ -83,8 +107,8 @@ func repoRoot() (string, error) {
 
 // Main is the whole TestMain of a test that runs example servers: it
 // builds the named ones (Build), sets *binDir to the directory that holds
-// them, runs the tests, removes the directory and exits with the tests'
-// status. A failed build exits 1 before any test runs.
+// them, runs the tests and exits with the tests' status. A failed build
+// exits 1 before any test runs.
 func Main(m *testing.M, binDir *string, names ...string) {
 	dir, err := Build(names...)
 	if err != nil {
@@ -92,9 +116,7 @@ func Main(m *testing.M, binDir *string, names ...string) {
 		os.Exit(1)
 	}
 	*binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // Server is one running example binary.
