@@ -45,14 +45,12 @@ const (
 // servers are the example servers under test.
 var servers = []string{"nethttp", "echo", "gin", "echov5"}
 
-// TestMain stops the shared provider and removes the binaries at the end.
+// TestMain stops the shared provider at the end. The binaries stay, for
+// the next run to find up to date (exampletest.Build).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if prov != nil {
 		prov.stop()
-	}
-	if binDir != "" {
-		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
