@@ -274,6 +274,7 @@ func (a *attackEnv) run(t *testing.T, tc attackCase) {
 }
 
 func TestAttack(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	a := newAttackEnv(t)
 	var cases []attackCase
 	add := func(c ...attackCase) { cases = append(cases, c...) }

@@ -292,6 +292,7 @@ func TestDPoPAlgorithmsAndOptions(t *testing.T) {
 // htu is checked against the URL the client used: the request's own by
 // default, the configured external URL, or what a trusted proxy says.
 func TestDPoPPublicURL(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	proxy := netip.MustParsePrefix("10.0.0.0/8")
 	for _, tc := range []struct {
 		name   string
@@ -593,6 +594,7 @@ func TestNoExpiredHintWhenTheStoreCannotSay(t *testing.T) {
 // not removed (a router that does not clean paths routes
 // /admin/../api/me under /admin/). Found by a review.
 func TestDPoPPathAsTheApplicationSeesIt(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	for _, tc := range []struct{ target, htu string }{
 		{"/files/a#/b", "http://example.com/files/a"},
 		{"/admin/../api/me", "http://example.com/api/me"},

@@ -196,6 +196,7 @@ func TestValidTokenPutsClaimsInContext(t *testing.T) {
 }
 
 func TestEveryAlgorithm(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	e := newEnv(t)
 	algs := keyalg.Supported
 	// The keys are new to the cache: the first request's unknown-kid

@@ -303,6 +303,7 @@ func verifiedClaimsFor(t *testing.T, g *middleware.Guard, tok string) *claims.Cl
 // Rules made with ever new audiences (per request, say) do not grow the
 // Guard without end; each still names its own metadata URL.
 func TestResourcesAreBounded(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
 	t.Cleanup(iss.Close)
 	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
