@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 )
 
 // TestDPoPWithOIDCProvider: oidc-provider (its DPoP feature, on by
@@ -71,7 +72,7 @@ func TestDPoPWithOIDCProvider(t *testing.T) {
 				}
 			}
 			expect(t, "the bound token as a bearer token", s.do(t, "GET", "/api/me", tok.AccessToken),
-				invalid("The access token is bound to a key that the request does not prove"))
+				invalid(guardtest.DescUnbound))
 
 			proof, err := dk.Proof("GET", s.URL+"/api/me", tok.AccessToken)
 			if err != nil {

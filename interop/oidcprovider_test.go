@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/exampletest"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -410,22 +411,20 @@ func (s *server) waitKeys(t *testing.T, tok string) {
 	}
 }
 
-// The example servers' exact refusals (examples/README.md).
-const realm = `Bearer realm="api"`
-
-func invalid(desc string) result {
-	return result{401, realm + `, error="invalid_token", error_description="` + desc + `"`, "application/json",
-		`{"error":"invalid_token","error_description":"` + desc + `"}`}
+// fromTable is a refusal of the library's one table (internal/guardtest),
+// where every refusal's bytes are written, as do reports it: the first
+// challenge, without the resource_metadata do checks and cuts.
+func fromTable(r guardtest.Response) result {
+	return result{r.Status, r.Challenges[0], r.CType, r.Body}
 }
 
-func forbidden(scopes string) result {
-	return result{403, realm + `, error="insufficient_scope", scope="` + scopes + `"`, "application/json",
-		`{"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires"}`}
-}
+func invalid(desc string) result { return fromTable(guardtest.Invalid(desc)) }
+
+func forbidden(scopes string) result { return fromTable(guardtest.Forbidden(scopes)) }
 
 var (
-	expiredHint = invalid("The access token expired")
-	wrongAud    = invalid("The access token is not meant for this resource")
+	expiredHint = invalid(guardtest.DescExpired)
+	wrongAud    = invalid(guardtest.DescAudience)
 )
 
 // me is the contract's /api/me body.

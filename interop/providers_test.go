@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -108,16 +109,18 @@ func wantOK(t *testing.T, what string, o outcome, scopes ...string) *claims.Clai
 	return o.Claims
 }
 
-func wantRefused(t *testing.T, what string, o outcome, status int, challenge string) {
+// wantRefused checks a refusal's status and challenge against the
+// library's one table (internal/guardtest).
+func wantRefused(t *testing.T, what string, o outcome, want guardtest.Response) {
 	t.Helper()
-	if o.Status != status || o.Challenge != `Bearer realm="api", `+challenge {
-		t.Fatalf("%s: %d %s, want %d with %s", what, o.Status, o.Challenge, status, challenge)
+	if o.Status != want.Status || o.Challenge != want.Challenges[0] {
+		t.Fatalf("%s: %d %s, want %d with %s", what, o.Status, o.Challenge, want.Status, want.Challenges[0])
 	}
 }
 
-const notMeantForUs = `error="invalid_token", error_description="The access token is not meant for this resource"`
+var notMeantForUs = guardtest.Invalid(guardtest.DescAudience)
 
-func lacks(scope string) string { return `error="insufficient_scope", scope="` + scope + `"` }
+func lacks(scope string) guardtest.Response { return guardtest.Forbidden(scope) }
 
 // times returns iat and exp for a token valid for the next hour.
 func times() (iat, exp int64) {
@@ -155,7 +158,7 @@ func TestAuth0(t *testing.T) {
 		// Without the option, a permission that is not also a scope is
 		// not seen.
 		plain := guard(t, keys, iss.URL(), []string{apiID})
-		wantRefused(t, "permissions without WithScopeClaims", call(t, plain, tok, middleware.Scopes("write:notes")), 403, lacks("write:notes"))
+		wantRefused(t, "permissions without WithScopeClaims", call(t, plain, tok, middleware.Scopes("write:notes")), lacks("write:notes"))
 	})
 	t.Run("rfc9068_profile machine-to-machine", func(t *testing.T) {
 		// The RFC 9068 profile: typ at+jwt and client_id instead of azp,
@@ -183,8 +186,7 @@ func TestAuth0(t *testing.T) {
 			"iss": iss.URL(), "sub": "auth0|1", "aud": apiID, "iat": iat, "exp": exp,
 		})
 		g := guard(t, keys, strings.TrimSuffix(iss.URL(), "/"), []string{apiID})
-		wantRefused(t, "issuer configured without the slash", call(t, g, tok), 401,
-			`error="invalid_token", error_description="The access token issuer is not accepted"`)
+		wantRefused(t, "issuer configured without the slash", call(t, g, tok), guardtest.Invalid(guardtest.DescIssuer))
 	})
 }
 
@@ -214,7 +216,7 @@ func TestOkta(t *testing.T) {
 	})
 	g := guard(t, keys, issuer, []string{"api://default"})
 	c := wantOK(t, "scp array", call(t, g, tok, middleware.Scopes("notes:read")), "openid", "notes:read")
-	wantRefused(t, "missing scope", call(t, g, tok, middleware.Scopes("notes:write")), 403, lacks("notes:write"))
+	wantRefused(t, "missing scope", call(t, g, tok, middleware.Scopes("notes:write")), lacks("notes:write"))
 	// client_id is empty: the client is in "cid".
 	if cid, err := claims.Get[string](c, "cid"); c.ClientID != "" || err != nil || cid != "0oa1234567890abcdef" {
 		t.Fatalf("ClientID %q, cid %q %v", c.ClientID, cid, err)
@@ -265,14 +267,14 @@ func TestEntraIDv2(t *testing.T) {
 		tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, payload)
 		wantOK(t, "app token", call(t, g, tok, middleware.Scopes("Notes.Read.All")), "Notes.Read.All")
 		plain := guard(t, keys, issuer, []string{entraAPI})
-		wantRefused(t, "roles without WithScopeClaims", call(t, plain, tok, middleware.Scopes("Notes.Read.All")), 403, lacks("Notes.Read.All"))
+		wantRefused(t, "roles without WithScopeClaims", call(t, plain, tok, middleware.Scopes("Notes.Read.All")), lacks("Notes.Read.All"))
 	})
 	t.Run("a token for another API", func(t *testing.T) {
 		payload := base()
 		payload["sub"] = "x"
 		payload["aud"] = "00000003-0000-0000-c000-000000000000" // Microsoft Graph
 		tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, payload)
-		wantRefused(t, "Graph token", call(t, g, tok), 401, notMeantForUs)
+		wantRefused(t, "Graph token", call(t, g, tok), notMeantForUs)
 	})
 }
 
@@ -310,9 +312,9 @@ func TestEntraIDMultiTenant(t *testing.T) {
 			t.Fatalf("iss %q", c.Issuer)
 		}
 	}
-	const notOurIssuer = `error="invalid_token", error_description="The access token issuer is not accepted"`
-	wantRefused(t, "a tenant not allowed", call(t, g, tok(issFor(stranger), stranger)), 401, notOurIssuer)
-	wantRefused(t, "tid and iss disagree", call(t, g, tok(issFor(contoso), stranger)), 401, notOurIssuer)
+	notOurIssuer := guardtest.Invalid(guardtest.DescIssuer)
+	wantRefused(t, "a tenant not allowed", call(t, g, tok(issFor(stranger), stranger)), notOurIssuer)
+	wantRefused(t, "tid and iss disagree", call(t, g, tok(issFor(contoso), stranger)), notOurIssuer)
 }
 
 // Entra ID v1.0 tokens: issuer https://sts.windows.net/{tenant}/ — another
@@ -347,8 +349,7 @@ func TestEntraIDv1(t *testing.T) {
 		t.Fatalf("amr %q", c.AMR)
 	}
 	noSlash := guard(t, keys, strings.TrimSuffix(issuer, "/"), []string{appIDURI})
-	wantRefused(t, "issuer configured without the trailing slash", call(t, noSlash, tok), 401,
-		`error="invalid_token", error_description="The access token issuer is not accepted"`)
+	wantRefused(t, "issuer configured without the trailing slash", call(t, noSlash, tok), guardtest.Invalid(guardtest.DescIssuer))
 }
 
 // Keycloak: https://www.keycloak.org/docs/latest/server_admin/#_audience
@@ -390,7 +391,7 @@ func TestKeycloak(t *testing.T) {
 		"openid", "email", "profile", "notes-reader", "offline_access", "uma_authorization", "notes-writer")
 	// The default audience "account" is Keycloak's own account console.
 	account := guard(t, keys, issuer, []string{"notes"})
-	wantRefused(t, "API not in aud", call(t, account, tok), 401, notMeantForUs)
+	wantRefused(t, "API not in aud", call(t, account, tok), notMeantForUs)
 }
 
 // AWS Cognito user pools: https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html
@@ -428,9 +429,9 @@ func TestCognito(t *testing.T) {
 	wantOK(t, "custom scope and group", call(t, g, tok, middleware.Scopes("notes-api/notes.read", "admin")),
 		"phone", "openid", "profile", "notes-api/notes.read", "email", "admin")
 	plain := guard(t, keys, issuer, []string{appClientID})
-	wantRefused(t, "no aud without WithClientIDAsAudience", call(t, plain, tok), 401, notMeantForUs)
+	wantRefused(t, "no aud without WithClientIDAsAudience", call(t, plain, tok), notMeantForUs)
 	other := guard(t, keys, issuer, []string{"another-app-client"}, middleware.WithClientIDAsAudience())
-	wantRefused(t, "another app client", call(t, other, tok), 401, notMeantForUs)
+	wantRefused(t, "another app client", call(t, other, tok), notMeantForUs)
 }
 
 // Google: https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload
@@ -455,7 +456,7 @@ func TestGoogle(t *testing.T) {
 	if email, err := claims.Get[string](c, "email"); err != nil || email != "caller@my-project.iam.gserviceaccount.com" {
 		t.Fatalf("email %q %v", email, err)
 	}
-	wantRefused(t, "a scope requirement", call(t, g, tok, middleware.Scopes("notes:read")), 403, lacks("notes:read"))
+	wantRefused(t, "a scope requirement", call(t, g, tok, middleware.Scopes("notes:read")), lacks("notes:read"))
 }
 
 // ZITADEL: https://zitadel.com/docs/apis/openidoauth/claims (a JWT access
@@ -530,7 +531,7 @@ func TestOryHydra(t *testing.T) {
 	}
 	t.Run("no audience requested", func(t *testing.T) {
 		tok := sign(t, iss, map[string]any{"alg": "RS256", "typ": "JWT"}, payload(map[string]any{"scp": []string{"notes:read"}}, []string{}))
-		wantRefused(t, "aud []", call(t, g, tok), 401, notMeantForUs)
+		wantRefused(t, "aud []", call(t, g, tok), notMeantForUs)
 	})
 }
 
@@ -548,7 +549,7 @@ func TestZitadelRoles(t *testing.T) {
 	})
 	g := guard(t, keys, iss.URL(), []string{"project"}, middleware.WithScopeClaims("urn:zitadel:iam:org:project:roles"))
 	wantOK(t, "object-valued roles claim", call(t, g, tok, middleware.Scopes("notes.read")), "notes.read")
-	wantRefused(t, "a role not granted", call(t, g, tok, middleware.Scopes("notes.write")), 403, lacks("notes.write"))
+	wantRefused(t, "a role not granted", call(t, g, tok, middleware.Scopes("notes.write")), lacks("notes.write"))
 }
 
 // A Keycloak client ID with a dot (commonly a URL or a domain) is named in a
@@ -564,7 +565,7 @@ func TestKeycloakDottedClientID(t *testing.T) {
 	g := guard(t, keys, iss.URL(), []string{"api.example.com"}, middleware.WithScopeClaims(`resource_access.api\.example\.com.roles`))
 	wantOK(t, "client roles under a dotted client ID", call(t, g, tok, middleware.Scopes("notes-writer")), "notes-writer")
 	unescaped := guard(t, keys, iss.URL(), []string{"api.example.com"}, middleware.WithScopeClaims("resource_access.api.example.com.roles"))
-	wantRefused(t, "unescaped dots", call(t, unescaped, tok, middleware.Scopes("notes-writer")), 403, lacks("notes-writer"))
+	wantRefused(t, "unescaped dots", call(t, unescaped, tok, middleware.Scopes("notes-writer")), lacks("notes-writer"))
 }
 
 // cognitoAccessTokensOnly is AWS's "check the token_use claim" rule: a
@@ -591,8 +592,7 @@ func TestCognitoIDTokenRefused(t *testing.T) {
 	})
 	g := guard(t, keys, iss.URL(), []string{appClientID},
 		middleware.WithClientIDAsAudience(), middleware.WithClaimsCheck(cognitoAccessTokensOnly))
-	wantRefused(t, "ID token on a route without scopes", call(t, g, idToken), 401,
-		`error="invalid_token", error_description="The access token is not accepted by this resource"`)
+	wantRefused(t, "ID token on a route without scopes", call(t, g, idToken), guardtest.Invalid(guardtest.DescNotAccepted))
 	unchecked := guard(t, keys, iss.URL(), []string{appClientID}, middleware.WithClientIDAsAudience())
 	wantOK(t, "ID token without the check (why it is needed)", call(t, unchecked, idToken))
 }
@@ -611,7 +611,7 @@ func TestGoogleIssuerWithoutScheme(t *testing.T) {
 	g := guard(t, keys, iss.URL(), []string{"svc"}, middleware.WithIssuerAliases(bare))
 	wantOK(t, "scheme-less iss with the alias", call(t, g, tok))
 	strict := guard(t, keys, iss.URL(), []string{"svc"})
-	wantRefused(t, "scheme-less iss without the alias", call(t, strict, tok), 401, `error="invalid_token", error_description="The access token issuer is not accepted"`)
+	wantRefused(t, "scheme-less iss without the alias", call(t, strict, tok), guardtest.Invalid(guardtest.DescIssuer))
 }
 
 var update = flag.Bool("update", false, "rewrite PROVIDERS.md from the provider table")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
 
@@ -30,8 +31,7 @@ func TestStepUpWithOIDCProviderTokens(t *testing.T) {
 			}
 			expectStatus(t, "MFA login", s.do(t, "POST", "/api/transfers", mfa), 201, `{"status":"accepted"}`)
 			pwd := p.clientCredentials(t, "svc-pwd", api, "transfers:write")
-			want := result{401, realm + `, error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="urn:example:acr:mfa", max_age="300"`,
-				"application/json", `{"error":"insufficient_user_authentication","error_description":"A different authentication level is required"}`}
+			want := fromTable(guardtest.StepUp(guardtest.DescLevel, `acr_values="urn:example:acr:mfa"`, `max_age="300"`))
 			expect(t, "hour-old password login", s.do(t, "POST", "/api/transfers", pwd), want)
 			noScope := p.clientCredentials(t, "svc-mfa", api, "notes:read")
 			expect(t, "MFA login without transfers:write", s.do(t, "POST", "/api/transfers", noScope), forbidden("transfers:write"))
