@@ -488,9 +488,8 @@ func TestUnavailable(t *testing.T) {
 		return ""
 	}
 	c := guardtest.Case{Name: "keys unavailable", Path: guardtest.PathMe, Header: http.Header{"Authorization": {"Bearer " + iss.Mint()}},
-		Want: guardtest.Response{Status: 503, CType: "application/json", RetryAfter: "7",
-			Body: `{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`},
-		Err: middleware.ErrKeysUnavailable, Reason: "keys_unavailable"}
+		Want: guardtest.Unavailable("7"),
+		Err:  middleware.ErrKeysUnavailable, Reason: "keys_unavailable"}
 	if a := guardtest.RPC(c); a.Code != guardtest.CodeUnavailable || a.RetryAfter != "7" || a.Reason != "KEYS_UNAVAILABLE" {
 		t.Fatalf("the table reads the 503 as %+v", a)
 	}

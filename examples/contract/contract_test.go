@@ -105,7 +105,7 @@ func onAPI(r guardtest.Response) result { return fromTable(guardtest.OnResource(
 var (
 	noCredentials = onAPI(guardtest.NoCredentials)
 	badRequest    = onAPI(guardtest.BadRequest)
-	expiredHint   = invalid("The access token expired")
+	expiredHint   = invalid(guardtest.DescExpired)
 )
 
 func invalid(desc string) result { return onAPI(guardtest.Invalid(desc)) }
@@ -184,7 +184,7 @@ search:
 		{"other scheme", "GET", "/api/me", []string{"Authorization", "Basic dTpw"}, noCredentials, false},
 		{"lowercase scheme", "GET", "/api/me", []string{"Authorization", "bearer " + read}, ok(meJSON("test-client", "notes:read")), false},
 		{"several spaces", "GET", "/api/me", []string{"Authorization", "Bearer   " + read}, ok(meJSON("test-client", "notes:read")), false},
-		{"jku and x5u are not used", "GET", "/api/me", bearer(fromStranger), invalid("The access token signing key is unknown"), false},
+		{"jku and x5u are not used", "GET", "/api/me", bearer(fromStranger), invalid(guardtest.DescUnknownKey), false},
 		{"token of exactly 16384 bytes", "GET", "/api/me", bearer(padded), ok(meJSON("test-client")), false},
 		{"token of 16385 bytes", "GET", "/api/me", bearer(padded + "="), badRequest, false},
 		{"Entra ID token with 200 groups", "GET", "/api/me", bearer(entra), ok(meJSON("test-client")), false},
@@ -270,8 +270,7 @@ func TestUnavailableUntilKeysArrive(t *testing.T) {
 			s := start(t, name, nil, "-issuer", iss.URL())
 			tok := iss.Mint()
 			got := s.do(t, "GET", "/api/me", bearer(tok)...)
-			want := result{503, "", got.Retry, "application/json",
-				`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`}
+			want := fromTable(guardtest.Unavailable(got.Retry))
 			if got != want || got.Retry == "" || strings.Trim(got.Retry, "0123456789") != "" {
 				t.Fatalf("\n got  %+v\n want %+v with Retry-After in seconds", got, want)
 			}
@@ -390,7 +389,7 @@ func TestHangingIssuer(t *testing.T) {
 			unknown := iss.Mint(jwkstest.WithKID("brand-new"))
 			begin := time.Now()
 			got := s.do(t, "GET", "/api/me", bearer(unknown)...)
-			if d := time.Since(begin); d >= 5*time.Second || got != invalid("The access token signing key is unknown") {
+			if d := time.Since(begin); d >= 5*time.Second || got != invalid(guardtest.DescUnknownKey) {
 				t.Fatalf("after %v: %+v", d, got)
 			}
 			if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 )
 
 // TestRun plays the walk-through and checks each step's outcome, in order.
@@ -25,24 +27,26 @@ func TestRun(t *testing.T) {
 		status           int
 		challenge        string
 	}
-	const meta = `, resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`
+	// The refusals come from the library's one table (internal/guardtest),
+	// on the walk-through's API.
+	on := func(r guardtest.Response) string { return guardtest.OnResource(r, audience).Challenges[0] }
 	want := []step{
-		{"authorization server", "POST", "/token", 200, ""}, // 1. tokens issued
-		{"API", "GET", "/api/me", 200, ""},                  // 2. verified locally
-		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token expired"` + meta}, // 3. expired hint
-		{"authorization server", "POST", "/token", 200, ""}, //    refresh
-		{"API", "GET", "/api/me", 200, ""},                  //    retry
-		{"API", "POST", "/api/notes", 403, `Bearer realm="api", error="insufficient_scope", scope="notes:write"` + meta}, // 4. scope
-		{"authorization server", "POST", "/token", 200, ""},                                                              // 5. token from the new key
-		{"API", "GET", "/api/me", 200, ""},                                                                               //    verified after rotation
-		{"API", "POST", "/api/transfers", 401, `Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="urn:example:acr:mfa", max_age="300"` + meta}, // 6. step-up
-		{"API", "POST", "/api/transfers", 201, ""},          //    after a multi-factor login
-		{"authorization server", "POST", "/token", 200, ""}, // 7. a DPoP-bound token
-		{"API", "GET", "/api/me", 200, ""},                  //    with a proof
-		{"API", "GET", "/api/me", 401, `Bearer realm="api", error="invalid_token", error_description="The access token is bound to a key that the request does not prove"` + meta},                         // a stolen copy
-		{"API", "GET", "/api/me", 401, `DPoP realm="api", error="invalid_token", error_description="The access token expired", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"` + meta}, // expired hint, on DPoP
-		{"authorization server", "POST", "/token", 200, ""}, //    refresh with a proof
-		{"API", "GET", "/api/me", 200, ""},                  //    retry, bound to the same key
+		{"authorization server", "POST", "/token", 200, ""},                          // 1. tokens issued
+		{"API", "GET", "/api/me", 200, ""},                                           // 2. verified locally
+		{"API", "GET", "/api/me", 401, on(guardtest.Invalid(guardtest.DescExpired))}, // 3. expired hint
+		{"authorization server", "POST", "/token", 200, ""},                          //    refresh
+		{"API", "GET", "/api/me", 200, ""},                                           //    retry
+		{"API", "POST", "/api/notes", 403, on(guardtest.Forbidden("notes:write"))},   // 4. scope
+		{"authorization server", "POST", "/token", 200, ""},                          // 5. token from the new key
+		{"API", "GET", "/api/me", 200, ""},                                           //    verified after rotation
+		{"API", "POST", "/api/transfers", 401, on(guardtest.StepUp(guardtest.DescLevel, `acr_values="urn:example:acr:mfa"`, `max_age="300"`))}, // 6. step-up
+		{"API", "POST", "/api/transfers", 201, ""},                                                     //    after a multi-factor login
+		{"authorization server", "POST", "/token", 200, ""},                                            // 7. a DPoP-bound token
+		{"API", "GET", "/api/me", 200, ""},                                                             //    with a proof
+		{"API", "GET", "/api/me", 401, on(guardtest.Invalid(guardtest.DescUnbound))},                   // a stolen copy
+		{"API", "GET", "/api/me", 401, on(guardtest.OnDPoP(guardtest.Invalid(guardtest.DescExpired)))}, // expired hint, on DPoP
+		{"authorization server", "POST", "/token", 200, ""},                                            //    refresh with a proof
+		{"API", "GET", "/api/me", 200, ""},                                                             //    retry, bound to the same key
 	}
 	if len(rep.Exchanges) != len(want) {
 		t.Fatalf("%d exchanges, want %d:\n%s", len(rep.Exchanges), len(want), out.String())
