@@ -317,7 +317,7 @@ var fuzzChallenges = func() map[string]string {
 	}
 	for _, d := range []string{guardtest.DescMalformed, guardtest.DescTooLarge, guardtest.DescAlgorithm, guardtest.DescType, guardtest.DescCritical, guardtest.DescNoKeyID, guardtest.DescUnknownKey, guardtest.DescKeyMismatch,
 		guardtest.DescSignature, guardtest.DescIssuer, guardtest.DescAudience, guardtest.DescSubject, guardtest.DescClaims, guardtest.DescExpired,
-		guardtest.DescNoExpiry, guardtest.DescNotYetValid, guardtest.DescFuture, guardtest.DescUnbound} {
+		guardtest.DescNoExpiry, guardtest.DescNotYetValid, guardtest.DescFuture, guardtest.DescBound} {
 		r := invalid(d)
 		m[r.Challenges[0]] = r.Body
 	}

@@ -43,7 +43,7 @@ func TestRun(t *testing.T) {
 		{"API", "POST", "/api/transfers", 201, ""},                                                     //    after a multi-factor login
 		{"authorization server", "POST", "/token", 200, ""},                                            // 7. a DPoP-bound token
 		{"API", "GET", "/api/me", 200, ""},                                                             //    with a proof
-		{"API", "GET", "/api/me", 401, on(guardtest.Invalid(guardtest.DescUnbound))},                   // a stolen copy
+		{"API", "GET", "/api/me", 401, on(guardtest.Invalid(guardtest.DescBound))},                     // a stolen copy
 		{"API", "GET", "/api/me", 401, on(guardtest.OnDPoP(guardtest.Invalid(guardtest.DescExpired)))}, // expired hint, on DPoP
 		{"authorization server", "POST", "/token", 200, ""},                                            //    refresh with a proof
 		{"API", "GET", "/api/me", 200, ""},                                                             //    retry, bound to the same key

@@ -139,7 +139,7 @@ func soakReplicas(t *testing.T, name string, db int) {
 					refused := true
 					for _, replica := range []int{there, here} {
 						r, err = do(client, replica, "DPoP", bound, proof)
-						if err != nil || r.status != 401 || r.code != "invalid_dpop_proof" || r.desc != "The DPoP proof was already used" {
+						if err != nil || r.status != 401 || r.code != "invalid_dpop_proof" || r.desc != guardtest.DescReplay {
 							fail("proof replayed on replica %d (accepted by %d) at +%v: %d %q %q %v, want 401 invalid_dpop_proof, already used", replica, here, at, r.status, r.code, r.desc, err)
 							refused = false
 						}

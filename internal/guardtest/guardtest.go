@@ -274,7 +274,6 @@ const (
 	DescNoExpiry    = "The access token has no expiry time"
 	DescNotYetValid = "The access token is not valid yet"
 	DescFuture      = "The access token was issued in the future"
-	DescUnbound     = "The access token is bound to a key that the request does not prove"
 	// DescNotAccepted is a WithClaimsCheck refusal's.
 	DescNotAccepted = "The access token is not accepted by this resource"
 	// DescInvalid is WriteError's for an error that is not the Guard's.
