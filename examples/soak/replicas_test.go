@@ -58,6 +58,14 @@ func soakReplicas(t *testing.T, name string, db int) {
 		pr.Out.Host = pr.In.Host
 	}})
 	defer lb.Close()
+	tokA, tokB := a.Mint(jwkstest.WithExpiresIn(time.Hour)), b.Mint(jwkstest.WithExpiresIn(time.Hour))
+	// The run starts once both replicas hold both issuers' keys: before
+	// that, the contract's answer to a token is 503.
+	for _, r := range []string{r1, r2} {
+		for _, tok := range []string{tokA, tokB} {
+			waitFor(t, r, tok)
+		}
+	}
 	run := *duration / 2
 	begin := time.Now()
 	end := begin.Add(run)
@@ -68,7 +76,6 @@ func soakReplicas(t *testing.T, name string, db int) {
 		b.SetFault(jwkstest.FaultNone)
 	}()
 
-	tokA, tokB := a.Mint(jwkstest.WithExpiresIn(time.Hour)), b.Mint(jwkstest.WithExpiresIn(time.Hour))
 	prover := guardtest.NewProver("ES256")
 	bound := b.Mint(jwkstest.WithExpiresIn(time.Hour), jwkstest.WithClaim("cnf", map[string]any{"jkt": prover.JKT}))
 	var n, passed, failed atomic.Int64
@@ -157,5 +164,26 @@ func soakReplicas(t *testing.T, name string, db int) {
 		name, n.Load(), passed.Load(), failed.Load(), b.JWKSFetches())
 	for _, f := range failures {
 		t.Error(f)
+	}
+}
+
+// waitFor waits, 10 s at most, until the server at base accepts tok.
+func waitFor(t *testing.T, base, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not accept the token in 10 s: %v", base, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a separate process's first key fetch
 	}
 }
