@@ -30,11 +30,14 @@ import (
 // own is built in the repository's workspace (go.work), against this
 // checkout.
 //
-// The directory is the calling package's own and is kept between runs,
-// under the user's cache directory: go build caches compiled packages but
-// links a program anew into a new place, a second or more each, while it
-// leaves a binary that is up to date (by its build ID, which covers every
-// input) alone.
+// The directory is kept between runs, under the user's cache directory:
+// go build caches compiled packages but links a program anew into a new
+// place, a second or more each, while it leaves a binary that is up to
+// date (by its build ID, which covers every input) alone. It is the
+// calling package's own, for the go environment of the call, so that no
+// other configuration's binary is found there; and go build's temporary
+// directory is inside it, so that a binary is moved into place whole (a
+// rename, never a copy that a kill could leave half-written).
 func Build(names ...string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
@@ -44,16 +47,21 @@ func Build(names ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return "", err
+	}
 	// The builds run side by side: each is mostly a link, one core's work.
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, s := range names {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./examples/"+s)
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOTMPDIR="+tmp)
 		if _, err := os.Stat(filepath.Join(root, "examples", s, "go.mod")); err == nil {
 			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, s), ".")
 			cmd.Dir = filepath.Join(root, "examples", s)
-			cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
+			cmd.Env = append(os.Environ(), "GOTMPDIR="+tmp, "GOWORK="+filepath.Join(root, "go.work"))
 		}
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		wg.Go(func() {
@@ -69,21 +77,29 @@ func Build(names ...string) (string, error) {
 	return dir, nil
 }
 
-// buildDir is the directory of the calling package's example binaries:
-// one per package directory, so two packages' tests never write the same
-// binary at once.
+// buildDir is the directory of the calling package's example binaries
+// for the go environment it runs in (GOWORK, GOFLAGS, GOOS, ...). Without
+// a user cache directory it is a new temporary one, which nobody else can
+// have made beforehand.
 func buildDir() (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
-		base = os.TempDir()
+		return os.MkdirTemp("", "jwtguard-examples")
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(wd))
-	dir := filepath.Join(base, "jwtguard-examples", hex.EncodeToString(sum[:8]))
-	return dir, os.MkdirAll(dir, 0o755)
+	h := sha256.New()
+	h.Write([]byte(wd))
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO_") {
+			h.Write([]byte{0})
+			h.Write([]byte(kv))
+		}
+	}
+	dir := filepath.Join(base, "jwtguard-examples", hex.EncodeToString(h.Sum(nil)[:8]))
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 // repoRoot is the nearest directory at or above the working directory
