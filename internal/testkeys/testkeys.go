@@ -9,9 +9,10 @@
 // and is built in well under a millisecond. When the pairs run out it
 // generates keys as usual.
 //
-// These keys share factors with each other and their primes are public:
-// they are for tests only, which is why this package is internal and is
-// linked into no library code.
+// These keys share factors with each other, their primes are public and
+// every process starts with the same ones: they are for tests only. The
+// library never imports this package; jwkstest does, and uses it only in a
+// test binary (testing.Testing), never in an example server's dev mode.
 package testkeys
 
 import (

@@ -16,11 +16,12 @@
 //
 // Tokens are real JWTs signed with real keys (RSA 2048, ECDSA
 // P-256/P-384/P-521, Ed25519); nothing about the cryptography is mocked.
-// ECDSA and Ed25519 keys are freshly generated. An RSA key takes a tenth of
-// a second to generate, so each is instead built from a pair of primes of
-// a fixed, published set that no other key in the process uses: every key
-// is distinct and an issuer starts in a millisecond, but whoever reads this
-// package's source can factor its RSA keys.
+// Keys are freshly generated, except RSA keys in a test binary
+// (testing.Testing): an RSA key takes a tenth of a second to generate, so
+// there each is built from a pair of primes of a fixed, published set that
+// no other key in the process uses. Every key is distinct and an issuer
+// starts in a millisecond, but whoever reads this library's source can
+// factor those keys, and every test process starts with the same ones.
 // Tests can rotate and remove keys, inject outages and broken answers
 // ([Fault]), switch discovery documents off and count fetches, and
 // [Issuer.NewCache] gives them a ready jwks.Cache over the issuer: enough
@@ -30,8 +31,7 @@
 // The package is meant for the tests of this library, for the tests of its
 // users and for the "dev mode" of example servers. It is NOT an authorization
 // server for production: it authenticates no clients, keeps private keys in
-// memory, uses RSA keys anyone can factor and hands a token to anyone who
-// asks.
+// memory and hands a token to anyone who asks.
 //
 // All methods of [Issuer] are safe for concurrent use. NewIssuer, NewCache,
 // Mint, Sign, Rotate and PublicJWK panic on failure, as httptest.NewServer does:

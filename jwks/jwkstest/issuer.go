@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -481,14 +482,20 @@ func (i *Issuer) addKey(alg string) (*keyEntry, error) {
 	return e, nil
 }
 
-// generateKey creates a private key suitable for alg. RSA keys come from
-// testkeys, which builds a distinct one in a fraction of a millisecond
-// instead of generating it in a tenth of a second.
+// generateKey creates a private key suitable for alg. In a test binary RSA
+// keys come from testkeys, which builds a distinct one in a fraction of a
+// millisecond instead of generating it in a tenth of a second; anywhere
+// else (an example server's dev mode) they are generated, so that no
+// process signs with a key whose primes are published.
 func generateKey(alg string) (crypto.Signer, error) {
-	if !keyalg.IsSupported(alg) {
+	a := keyalg.Lookup(alg)
+	if a == nil {
 		return nil, fmt.Errorf("unsupported algorithm %q", alg)
 	}
-	return testkeys.For(alg), nil
+	if testing.Testing() {
+		return testkeys.For(alg), nil
+	}
+	return a.GenerateKey(testkeys.Bits)
 }
 
 // randomHex returns 2n random hex digits.
