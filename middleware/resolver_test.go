@@ -33,19 +33,17 @@ func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // Ready at the same version.
 func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	const tenant = "https://tenant.example"
-	var revoked atomic.Bool
-	allow := func(_ context.Context, s string) (bool, error) { return s == tenant && !revoked.Load(), nil }
+	var r revocable
 	newKeys := func(string) (middleware.KeySet, error) {
 		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
 	}
 	clock := newTestClock()
-	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now))
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(r.allow, newKeys), middleware.WithClock(clock.now))
 	cached := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, cached); err != nil {
 		t.Fatal(err)
 	}
-	revoked.Store(true)
+	r.revoked.Store(true)
 	clock.advance(2 * middleware.DefaultResolverTTL)
 	// A fresh token of the tenant: the stale yes serves it once and asks again
 	// in the background; wait until the refusal has landed.
@@ -65,27 +63,37 @@ func TestResolverRevocationReachesCachedTokens(t *testing.T) {
 	}
 }
 
+// tenant is the one issuer a revocable resolver allows.
+const tenant = "https://tenant.example"
+
+// revocable is a resolver that allows tenant until revoked, counting the
+// questions it is asked, all and about tenant.
+type revocable struct {
+	revoked            atomic.Bool
+	asked, askedTenant atomic.Int64
+}
+
+func (r *revocable) allow(_ context.Context, iss string) (bool, error) {
+	r.asked.Add(1)
+	if iss != tenant {
+		return false, nil
+	}
+	r.askedTenant.Add(1)
+	return !r.revoked.Load(), nil
+}
+
 // Flooding made-up issuers keeps the shared rate limiter empty, so a stale
 // yes is never asked again: a revoked tenant stays accepted indefinitely.
 func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	const tenant = "https://tenant.example"
-	var revoked atomic.Bool
-	var askedTenant atomic.Int64
-	allow := func(_ context.Context, s string) (bool, error) {
-		if s == tenant {
-			askedTenant.Add(1)
-			return !revoked.Load(), nil
-		}
-		return false, nil
-	}
+	var r revocable
 	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
 	clock := newTestClock()
-	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(r.allow, newKeys), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
 	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", tenant))); err != nil {
 		t.Fatal(err)
 	}
-	revoked.Store(true)
+	r.revoked.Store(true)
 	clock.advance(2 * middleware.DefaultResolverTTL)
 	n := 0
 	for range 30 {
@@ -99,7 +107,7 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 		}
 		clock.advance(time.Second)
 	}
-	t.Fatalf("30 s past the TTL a revoked tenant is still accepted; allow asked %d times for it", askedTenant.Load())
+	t.Fatalf("30 s past the TTL a revoked tenant is still accepted; allow asked %d times for it", r.askedTenant.Load())
 }
 
 // closeFlag wraps a jwks cache and records Close.
@@ -282,25 +290,19 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 // refused too: a cache hit of a resolved issuer asks the resolver.
 func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	const tenant = "https://tenant.example"
-	var revoked atomic.Bool
-	var asked atomic.Int64
-	allow := func(_ context.Context, s string) (bool, error) {
-		asked.Add(1)
-		return s == tenant && !revoked.Load(), nil
-	}
+	var r revocable
 	clock := newTestClock()
-	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }), middleware.WithClock(clock.now))
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(r.allow, func(string) (middleware.KeySet, error) { return keys, nil }), middleware.WithClock(clock.now))
 	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
 	if _, err := verifyWith(g, tok); err != nil {
 		t.Fatal(err)
 	}
-	revoked.Store(true)
+	r.revoked.Store(true)
 	clock.advance(10 * middleware.DefaultResolverTTL) // far past 2×TTL
 	for range 5 {
 		if _, err := verifyWith(g, tok); err == nil {
 			t.Fatalf("revoked tenant's token accepted %v past its last yes; allow asked %d times",
-				10*middleware.DefaultResolverTTL, asked.Load())
+				10*middleware.DefaultResolverTTL, r.asked.Load())
 		}
 		time.Sleep(20 * time.Millisecond) // giving a wrongly started background re-ask time to land, so a 200 would show
 	}
@@ -310,7 +312,6 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 // delay, not once per request.
 func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	const tenant = "https://tenant.example"
 	var failing atomic.Bool
 	var asked atomic.Int64
 	allow := func(context.Context, string) (bool, error) {

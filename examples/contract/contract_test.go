@@ -258,42 +258,50 @@ search:
 	}
 }
 
+// eachWithIssuer runs test for every server at once, each with an issuer
+// of its own: the tests that use it mostly wait, and share nothing.
+func eachWithIssuer(t *testing.T, test func(t *testing.T, name string, iss *jwkstest.Issuer)) {
+	for _, name := range servers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+			defer iss.Close()
+			test(t, name, iss)
+		})
+	}
+}
+
 // TestUnavailableUntilKeysArrive: an issuer down at start-up gives 503 with
 // Retry-After to requests with a token, and the server recovers by itself.
 func TestUnavailableUntilKeysArrive(t *testing.T) {
-	for _, name := range servers {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each server has its own issuer, and the test mostly waits
-			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-			defer iss.Close()
-			iss.SetFault(jwkstest.FaultStatus503)
-			s := start(t, name, nil, "-issuer", iss.URL())
-			tok := iss.Mint()
-			got := s.do(t, "GET", "/api/me", bearer(tok)...)
-			want := fromTable(guardtest.Unavailable(got.Retry))
-			if got != want || got.Retry == "" || strings.Trim(got.Retry, "0123456789") != "" {
-				t.Fatalf("\n got  %+v\n want %+v with Retry-After in seconds", got, want)
+	eachWithIssuer(t, func(t *testing.T, name string, iss *jwkstest.Issuer) {
+		iss.SetFault(jwkstest.FaultStatus503)
+		s := start(t, name, nil, "-issuer", iss.URL())
+		tok := iss.Mint()
+		got := s.do(t, "GET", "/api/me", bearer(tok)...)
+		want := fromTable(guardtest.Unavailable(got.Retry))
+		if got != want || got.Retry == "" || strings.Trim(got.Retry, "0123456789") != "" {
+			t.Fatalf("\n got  %+v\n want %+v with Retry-After in seconds", got, want)
+		}
+		if got := s.do(t, "GET", "/healthz"); got.Status != 200 {
+			t.Fatalf("healthz while keys are missing: %+v", got)
+		}
+		if got := s.do(t, "GET", "/api/me"); got != noCredentials {
+			t.Fatalf("no token while keys are missing: %+v", got)
+		}
+		expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
+		if got := s.do(t, "GET", "/api/me", bearer(expired)...); got.Status != 503 {
+			t.Fatalf("expired token while keys are missing: %+v", got)
+		}
+		iss.SetFault(jwkstest.FaultNone)
+		deadline := time.Now().Add(15 * time.Second)
+		for s.do(t, "GET", "/api/me", bearer(tok)...).Status != 200 {
+			if time.Now().After(deadline) {
+				t.Fatal("server did not recover after the issuer came back")
 			}
-			if got := s.do(t, "GET", "/healthz"); got.Status != 200 {
-				t.Fatalf("healthz while keys are missing: %+v", got)
-			}
-			if got := s.do(t, "GET", "/api/me"); got != noCredentials {
-				t.Fatalf("no token while keys are missing: %+v", got)
-			}
-			expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))
-			if got := s.do(t, "GET", "/api/me", bearer(expired)...); got.Status != 503 {
-				t.Fatalf("expired token while keys are missing: %+v", got)
-			}
-			iss.SetFault(jwkstest.FaultNone)
-			deadline := time.Now().Add(15 * time.Second)
-			for s.do(t, "GET", "/api/me", bearer(tok)...).Status != 200 {
-				if time.Now().After(deadline) {
-					t.Fatal("server did not recover after the issuer came back")
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
-	}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 // TestFlagsAndEnvironment: -audience from the environment, a flag over its
@@ -376,25 +384,20 @@ func TestDevModeCurlCommands(t *testing.T) {
 // verifying and a token with a new kid waits for the refresh it triggers
 // for less than 5 s.
 func TestHangingIssuer(t *testing.T) {
-	for _, name := range servers {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each server has its own issuer, and the test mostly waits
-			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
-			defer iss.Close()
-			s := start(t, name, nil, "-issuer", iss.URL())
-			tok := iss.Mint()
-			s.waitKeys(t, tok)
-			iss.SetSlowDelay(time.Minute)
-			iss.SetFault(jwkstest.FaultSlow)
-			unknown := iss.Mint(jwkstest.WithKID("brand-new"))
-			begin := time.Now()
-			got := s.do(t, "GET", "/api/me", bearer(unknown)...)
-			if d := time.Since(begin); d >= 5*time.Second || got != invalid(guardtest.DescUnknownKey) {
-				t.Fatalf("after %v: %+v", d, got)
-			}
-			if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {
-				t.Fatalf("known key during the hang: %+v", got)
-			}
-		})
-	}
+	eachWithIssuer(t, func(t *testing.T, name string, iss *jwkstest.Issuer) {
+		s := start(t, name, nil, "-issuer", iss.URL())
+		tok := iss.Mint()
+		s.waitKeys(t, tok)
+		iss.SetSlowDelay(time.Minute)
+		iss.SetFault(jwkstest.FaultSlow)
+		unknown := iss.Mint(jwkstest.WithKID("brand-new"))
+		begin := time.Now()
+		got := s.do(t, "GET", "/api/me", bearer(unknown)...)
+		if d := time.Since(begin); d >= 5*time.Second || got != invalid(guardtest.DescUnknownKey) {
+			t.Fatalf("after %v: %+v", d, got)
+		}
+		if got := s.do(t, "GET", "/api/me", bearer(tok)...); got.Status != 200 {
+			t.Fatalf("known key during the hang: %+v", got)
+		}
+	})
 }
