@@ -943,7 +943,7 @@ func TestFaults(t *testing.T) {
 		done := make(chan result, 1)
 		go func() { done <- do(context.Background(), iss.JWKSURL()) }()
 		for iss.JWKSFetches() == 0 {
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond) // polling for the request to reach the handler: it then hangs
 		}
 		start := time.Now()
 		iss.Close()
