@@ -607,6 +607,22 @@ func (want Response) Equal(got Response) bool {
 //     a refusal.
 func (e *Env) Compare(t *testing.T, h http.Handler) {
 	t.Helper()
+	e.compare(t, h, e.Cases)
+}
+
+// CompareRefusals is Compare on the table's Refusals alone, for an entry
+// point whose final handler cannot be Final (an MCP endpoint's handlers
+// see no claims in the context): h serves PathMe, PathNotes, PathAdmin
+// and POST PathTransfers with their Reference rules.
+func (e *Env) CompareRefusals(t *testing.T, h http.Handler) {
+	t.Helper()
+	e.compare(t, h, func() []Case { return Refusals(e.Issuer) })
+}
+
+// compare runs the cases made anew for each entry point: a DPoP case's
+// proof is good once.
+func (e *Env) compare(t *testing.T, h http.Handler, cases func() []Case) {
+	t.Helper()
 	entries := []struct {
 		name string
 		h    http.Handler
@@ -618,7 +634,7 @@ func (e *Env) Compare(t *testing.T, h http.Handler) {
 		}{"adapter", h})
 	}
 	for _, entry := range entries {
-		for _, c := range e.Cases() {
+		for _, c := range cases() {
 			e.mu.Lock()
 			e.reason, e.hookErr, e.reached = "", nil, 0
 			e.mu.Unlock()
