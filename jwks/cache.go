@@ -100,12 +100,14 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 		return nil, err
 	}
 	if u.RawQuery != "" {
+		c.cancel() // the Cache never starts: its context must not outlive New
 		return nil, fmt.Errorf("%w: issuer %q must not have a query (RFC 8414 §2)", ErrInsecureURL, issuer)
 	}
 	c.issuer, c.issuerURL, c.label = issuer, u, issuer
 	if c.cfg.discoveryURL != "" {
 		d, err := checkURL(c.cfg.discoveryURL, c.cfg.insecureHTTP)
 		if err != nil {
+			c.cancel()
 			return nil, fmt.Errorf("jwks: discovery URL: %w", err)
 		}
 		c.discoveryURL = d.String()

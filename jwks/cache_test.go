@@ -997,3 +997,38 @@ func TestFailureLinesSayWhatHappensNext(t *testing.T) {
 		t.Fatalf("the line said no retry, but the cache fetched %d times more", iss.JWKSFetches()-before-1)
 	}
 }
+
+// opaqueParent is a context the context package cannot see into (it
+// hides its values, the cancelCtx among them), so a child derived from it
+// is watched by a goroutine until one of the two is done.
+type opaqueParent struct{ context.Context }
+
+func (opaqueParent) Value(any) any { return nil }
+
+// A New refused for its issuer's query or its discovery URL releases the
+// context it derived: a long-lived parent would keep every one otherwise.
+func TestRefusedNewReleasesItsContext(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx := opaqueParent{parent}
+	before := runtime.NumGoroutine()
+	for range 50 {
+		if _, err := jwks.New(ctx, "https://issuer.example/?tenant=a"); !errors.Is(err, jwks.ErrInsecureURL) {
+			t.Fatalf("issuer with a query: %v", err)
+		}
+		if _, err := jwks.New(ctx, "https://issuer.example", jwks.WithDiscoveryURL("http://issuer.example/.well-known/openid-configuration")); err == nil {
+			t.Fatal("a plain-HTTP discovery URL was accepted")
+		}
+	}
+	// A released context's watcher ends soon after, not at once.
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		n := runtime.NumGoroutine() - before
+		if n <= 10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left by 100 refused calls of New", n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling for goroutines to exit, bounded above
+	}
+}
