@@ -322,14 +322,19 @@ func GitHubActions(rule GitHubRule) (*Preset, error) {
 		return nil, fmt.Errorf("%w: GitHub Actions needs the repositories allowed", ErrAllowListRequired)
 	}
 	var opts []middleware.Option
-	for claim, list := range map[string][]string{"repository": rule.Repositories, "repository_id": rule.RepositoryIDs, "ref": rule.Refs, "environment": rule.Environments} {
-		if len(list) == 0 {
+	// In a fixed order: the first bad list is the one reported, every time,
+	// and the claim checks run in the order written here.
+	for _, c := range []struct {
+		claim string
+		list  []string
+	}{{"repository", rule.Repositories}, {"repository_id", rule.RepositoryIDs}, {"ref", rule.Refs}, {"environment", rule.Environments}} {
+		if len(c.list) == 0 {
 			continue
 		}
-		if err := allowList("GitHub Actions", claim+" values", list); err != nil {
+		if err := allowList("GitHub Actions", c.claim+" values", c.list); err != nil {
 			return nil, err
 		}
-		opts = append(opts, requireClaim(claim, ErrNotAllowed, list...))
+		opts = append(opts, requireClaim(c.claim, ErrNotAllowed, c.list...))
 	}
 	return &Preset{
 		name:       "GitHub Actions",

@@ -3,6 +3,7 @@ package providers_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jwtguard/jwtguard/middleware"
@@ -108,4 +109,15 @@ func ExampleNew() {
 		panic(err)
 	}
 	_ = guard.Require(middleware.Scopes("notes:read")) // protect routes as with any Guard
+}
+
+// Of several bad allow-lists, GitHub Actions reports the first in the
+// order its rule lists them, every time (it used to walk a map).
+func TestGitHubActionsReportsTheFirstBadList(t *testing.T) {
+	for range 20 {
+		_, err := providers.GitHubActions(providers.GitHubRule{Repositories: []string{""}, Refs: []string{""}, Environments: []string{""}})
+		if err == nil || !strings.Contains(err.Error(), "an empty repository values") {
+			t.Fatalf("%v, want the repositories named", err)
+		}
+	}
 }
