@@ -37,8 +37,8 @@ type config struct {
 }
 
 // WithSkipper skips verification for requests where skip returns true (for
-// example health checks mounted under a protected group). Default: none
-// skipped.
+// example health checks mounted under a protected group). A skipped
+// request reaches the handler with no claims. Default: none skipped.
 func WithSkipper(skip echomw.Skipper) Option {
 	return func(c *config) { c.skipper = skip }
 }

@@ -64,12 +64,19 @@ func TestClaimsFromEchoContext(t *testing.T) {
 func TestSkipper(t *testing.T) {
 	e := guardtest.New(t)
 	r := echo.New()
+	var skippedClaims bool
 	r.Use(echoguard.Middleware(e.Guard, echoguard.WithSkipper(func(c echo.Context) bool { return c.Path() == "/healthz" })))
-	r.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	r.GET("/healthz", func(c echo.Context) error {
+		_, skippedClaims = echoguard.Claims(c)
+		return c.String(http.StatusOK, "ok")
+	})
 	r.GET("/private", func(c echo.Context) error { return c.String(http.StatusOK, "secret") })
 	for path, want := range map[string]int{"/healthz": 200, "/private": 401} {
 		if got := guardtest.Serve(r, guardtest.Case{Path: path}).Status; got != want {
 			t.Errorf("%s: %d, want %d", path, got, want)
 		}
+	}
+	if skippedClaims {
+		t.Error("a skipped request has claims")
 	}
 }
