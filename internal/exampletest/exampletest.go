@@ -67,6 +67,10 @@ func Build(names ...string) (string, error) {
 		wg.Go(func() {
 			if err := cmd.Run(); err != nil {
 				errs[i] = fmt.Errorf("building examples/%s: %w", s, err)
+				return
+			}
+			if err := consultSources(root, cmd.Dir, cmd.Env, cmd.Args[len(cmd.Args)-1]); err != nil {
+				errs[i] = fmt.Errorf("listing the sources of examples/%s: %w", s, err)
 			}
 		})
 	}
@@ -76,6 +80,63 @@ func Build(names ...string) (string, error) {
 	}
 	return dir, nil
 }
+
+// sources are the files of the repository that the example servers built
+// so far are built from (consultSources).
+var sources struct {
+	sync.Mutex
+	files []string
+}
+
+// consultSources stats every file of the repository that the package pkg
+// (run from dir, with env) is built from, and keeps their names for
+// Start. go test caches a passing run by the files the test consulted,
+// and a binary it runs is not one of them: without this, an example
+// broken after a passing run would be reported "ok (cached)" without
+// being run. A stat is enough, as go test keys a stat on size and
+// modification time; but go test records only what is consulted while
+// the tests run, not in TestMain before them (where Main builds), so
+// Start stats them again.
+func consultSources(root, dir string, env []string, pkg string) error {
+	const tmpl = `{{if not .Standard}}{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}{{range .EmbedFiles}}|{{.}}{{end}}` +
+		`{{with .Module}}{{"\n"}}|{{.GoMod}}{{end}}{{"\n"}}{{end}}`
+	cmd := exec.Command("go", "list", "-deps", "-f", tmpl, pkg)
+	cmd.Dir, cmd.Env, cmd.Stderr = dir, env, os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return err
+	}
+	var files []string
+	for line := range strings.Lines(string(out)) {
+		parts := strings.Split(strings.TrimSuffix(line, "\n"), "|")
+		for _, f := range parts[1:] {
+			if f = filepath.Join(parts[0], f); !strings.HasPrefix(f, root+string(filepath.Separator)) {
+				continue
+			}
+			files = append(files, f)
+			if strings.HasSuffix(f, ".mod") {
+				files = append(files, strings.TrimSuffix(f, ".mod")+".sum")
+			}
+		}
+	}
+	statAll(files)
+	sources.Lock()
+	sources.files = append(sources.files, files...)
+	sources.Unlock()
+	return nil
+}
+
+// statAll stats files, for go test's record of what a test consulted; a
+// file that is missing is recorded as missing, which is what matters.
+func statAll(files []string) {
+	for _, f := range files {
+		_, _ = os.Stat(f)
+	}
+}
+
+// consultOnce makes Start record the example servers' sources once per
+// test binary: go test's record is the whole process's.
+var consultOnce sync.Once
 
 // buildDir is the directory of the calling package's example binaries
 // for the go environment it runs in (GOWORK, GOFLAGS, GOOS, ...). Without
@@ -169,6 +230,11 @@ var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
 // the test ends, logging its output if the test failed.
 func Start(t testing.TB, bin string, env []string, args ...string) *Server {
 	t.Helper()
+	consultOnce.Do(func() {
+		sources.Lock()
+		defer sources.Unlock()
+		statAll(sources.files)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
