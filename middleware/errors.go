@@ -146,6 +146,8 @@ type Error struct {
 	code       string
 	desc       string
 	scopes     []string
+	acr        []string      // a step-up refusal's acr_values
+	maxAge     time.Duration // a step-up refusal's max_age
 	reason     string
 	challenges []string // whole WWW-Authenticate values, in order; none for 503
 	retryAfter string
@@ -190,6 +192,16 @@ func (e *Error) Description() string { return e.desc }
 // Scopes returns (a copy of) the scopes the route requires, for
 // insufficient_scope.
 func (e *Error) Scopes() []string { return slices.Clone(e.scopes) }
+
+// ACRValues returns (a copy of) the authentication context classes the
+// route accepts, for an insufficient_user_authentication refusal that
+// names them (RFC 9470 acr_values); nil otherwise.
+func (e *Error) ACRValues() []string { return slices.Clone(e.acr) }
+
+// MaxAge is the greatest age of the user's authentication the route
+// accepts, in whole seconds, for an insufficient_user_authentication
+// refusal that names one (RFC 9470 max_age); 0 otherwise.
+func (e *Error) MaxAge() time.Duration { return e.maxAge }
 
 // Reason names the refusal in lower snake case ("expired", "signature",
 // "insufficient_scope", …), for metrics labels.
@@ -250,10 +262,11 @@ type refusal struct {
 	reason     string
 	status     int
 	code, desc string
-	scopes     []string // insufficient_scope
-	retryAfter int      // seconds, for 503
-	params     []param  // the error's own parameters, after its code (step-up's)
-	resource   []param  // the resource's (resource_metadata), last in every challenge
+	scopes     []string      // insufficient_scope
+	retryAfter int           // seconds, for 503
+	acr        []string      // step-up: acr_values, after the code
+	maxAge     time.Duration // step-up: max_age (whole seconds), after acr_values
+	resource   []param       // the resource's (resource_metadata), last in every challenge
 }
 
 // schemes is what every challenge of a Guard is built from: the realm,
@@ -281,7 +294,8 @@ func (rf refusal) build(sch schemes) *Error {
 // names the other scheme the Guard accepts, bare (RFC 9449 §7.1). A 503
 // has no challenge.
 func (rf refusal) buildFor(sch schemes, used scheme) *Error {
-	e := &Error{err: rf.err, idx: rf.idx, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc, scopes: rf.scopes}
+	e := &Error{err: rf.err, idx: rf.idx, reason: rf.reason, status: rf.status, code: rf.code, desc: rf.desc,
+		scopes: rf.scopes, acr: rf.acr, maxAge: rf.maxAge}
 	var body struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
@@ -330,8 +344,9 @@ func (rf refusal) challenge(sch schemes, s scheme, withError bool) string {
 		case "insufficient_scope":
 			c.param("scope", strings.Join(rf.scopes, " "))
 		}
-		for _, p := range rf.params {
-			c.param(p.name, p.value)
+		c.param("acr_values", strings.Join(rf.acr, " "))
+		if rf.maxAge > 0 {
+			c.param("max_age", strconv.Itoa(int(rf.maxAge/time.Second)))
 		}
 	}
 	if s == schemeDPoP {

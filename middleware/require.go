@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -523,24 +522,22 @@ func (ru *Rule) authorizeStepUp(c *claims.Claims) error {
 // stepUpRefusals are a rule's three RFC 9470 refusals: a wrong acr, a wrong
 // acr and too old an authentication, too old an authentication alone.
 func stepUpRefusals(sch schemes, acr []string, maxAge time.Duration, resource []param) [3]*Error {
-	acrValues := param{"acr_values", strings.Join(acr, " ")}
-	age := param{"max_age", strconv.Itoa(int(maxAge / time.Second))}
-	build := func(desc string, params ...param) *Error {
+	build := func(desc string, acr []string, maxAge time.Duration) *Error {
 		return refusal{err: ErrInsufficientUserAuthentication, idx: -1, reason: "insufficient_user_authentication",
 			status: http.StatusUnauthorized, code: "insufficient_user_authentication",
-			desc: desc, params: params, resource: resource}.build(sch)
+			desc: desc, acr: acr, maxAge: maxAge, resource: resource}.build(sch)
 	}
 	const level, recent = "A different authentication level is required", "More recent authentication is required"
 	var out [3]*Error
 	if acr != nil {
-		out[0] = build(level, acrValues)
+		out[0] = build(level, acr, 0)
 		out[1] = out[0]
 		if maxAge > 0 {
-			out[1] = build(level, acrValues, age)
+			out[1] = build(level, acr, maxAge)
 		}
 	}
 	if maxAge > 0 {
-		out[2] = build(recent, age)
+		out[2] = build(recent, nil, maxAge)
 	}
 	return out
 }

@@ -291,6 +291,44 @@ func TestResourceMetadataReviewFixes(t *testing.T) {
 	}
 }
 
+// A step-up refusal names what the route accepts, as its challenge does,
+// so a transport without WWW-Authenticate (gRPC, Connect) can say it too.
+func TestStepUpRefusalNamesTheRoutesRequirements(t *testing.T) {
+	iss, g, _ := metadataGuard(t)
+	ru := g.Rule(middleware.ACR("urn:mfa", "urn:hwk"), middleware.MaxAge(5*time.Minute+500*time.Millisecond))
+	old := time.Now().Add(-time.Hour).Unix()
+	for _, tc := range []struct {
+		name   string
+		claims []jwkstest.MintOption
+		acr    []string
+		maxAge time.Duration
+	}{
+		{"wrong acr, old login", []jwkstest.MintOption{jwkstest.WithClaim("acr", "urn:pwd"), jwkstest.WithClaim("auth_time", old)}, []string{"urn:mfa", "urn:hwk"}, 5 * time.Minute},
+		{"wrong acr, recent login", []jwkstest.MintOption{jwkstest.WithClaim("acr", "urn:pwd"), jwkstest.WithClaim("auth_time", time.Now().Unix())}, []string{"urn:mfa", "urn:hwk"}, 0},
+		{"right acr, old login", []jwkstest.MintOption{jwkstest.WithClaim("acr", "urn:hwk"), jwkstest.WithClaim("auth_time", old)}, nil, 5 * time.Minute},
+	} {
+		err := ru.Authorize(verifiedClaimsFor(t, g, iss.Mint(tc.claims...)))
+		var e *middleware.Error
+		if !errors.As(err, &e) || !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !slices.Equal(e.ACRValues(), tc.acr) || e.MaxAge() != tc.maxAge {
+			t.Errorf("%s: ACRValues %q, MaxAge %v; want %q, %v", tc.name, e.ACRValues(), e.MaxAge(), tc.acr, tc.maxAge)
+		}
+		if acr := e.ACRValues(); len(acr) > 0 {
+			acr[0] = "changed"
+			if e.ACRValues()[0] != tc.acr[0] {
+				t.Errorf("%s: ACRValues aliases the shared refusal", tc.name)
+			}
+		}
+	}
+	err := g.Rule(middleware.Scopes("notes:write")).Authorize(verifiedClaimsFor(t, g, iss.Mint()))
+	var e *middleware.Error
+	if !errors.As(err, &e) || e.ACRValues() != nil || e.MaxAge() != 0 {
+		t.Errorf("insufficient_scope: %v, ACRValues %q, MaxAge %v", err, e.ACRValues(), e.MaxAge())
+	}
+}
+
 func verifiedClaimsFor(t *testing.T, g *middleware.Guard, tok string) *claims.Claims {
 	t.Helper()
 	c, err := g.VerifyToken(context.Background(), tok)
