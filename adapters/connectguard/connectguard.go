@@ -23,8 +23,8 @@
 // a 403, InvalidArgument for a 400, Unavailable for a 503. Its
 // google.rpc.ErrorInfo detail has the reason ("ACCESS_TOKEN_EXPIRED",
 // "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "SIGNATURE", …), the domain
-// "jwtguard.github.io", and the OAuth error, description and missing
-// scopes as metadata. The HTTP refusal's WWW-Authenticate (one value per
+// "jwtguard.github.io", and the OAuth error, description, missing scopes
+// and a step-up's acr_values and max_age as metadata. The HTTP refusal's WWW-Authenticate (one value per
 // challenge, in order), Retry-After and DPoP-Nonce are the error's
 // metadata: response headers for Connect unary and gRPC-Web, the
 // end-of-stream message of a Connect stream, and for gRPC the response

@@ -23,9 +23,11 @@
 // reason is ACCESS_TOKEN_EXPIRED exactly for the expired hint,
 // ACCESS_TOKEN_SCOPE_INSUFFICIENT (with metadata scope) for a missing
 // scope, and the refusal's reason in upper case otherwise ("SIGNATURE",
-// "NO_TOKEN", "DPOP_REPLAY", …); the RFC 6750 challenges are in the
-// www-authenticate response metadata, with retry-after and dpop-nonce
-// where HTTP has those headers.
+// "NO_TOKEN", "DPOP_REPLAY", …). Its metadata has the OAuth error and
+// error_description, and a step-up refusal's (RFC 9470) acr_values and
+// max_age, so a client need not parse a challenge. The RFC 6750
+// challenges are in the www-authenticate response metadata, with
+// retry-after and dpop-nonce where HTTP has those headers.
 //
 // # DPoP over gRPC
 //

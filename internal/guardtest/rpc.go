@@ -2,6 +2,7 @@ package guardtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -17,8 +18,15 @@ import (
 // metadata. The code and reason are this table's reading of the contract,
 // written out here rather than derived from the adapters' own mapping.
 type Answer struct {
-	Code       int // 0 for a call that passes
-	Reason     string
+	Code   int // 0 for a call that passes
+	Reason string
+	// Info is the ErrorInfo metadata: error and error_description as the
+	// HTTP refusal has them, and the scope, acr_values and max_age its
+	// challenge names.
+	Info map[string]string
+	// Status is the status message: the description, or a fixed sentence
+	// for a request with no token.
+	Status     string
 	Challenges []string // www-authenticate
 	RetryAfter string
 	Nonce      bool   // dpop-nonce is set
@@ -44,7 +52,32 @@ func RPC(c Case) Answer {
 	if c.Err == nil {
 		return Answer{Message: c.Want.Body, Nonce: c.Want.Nonce}
 	}
-	a := Answer{Challenges: c.Want.Challenges, RetryAfter: c.Want.RetryAfter, Nonce: c.Want.Nonce}
+	a := Answer{Challenges: c.Want.Challenges, RetryAfter: c.Want.RetryAfter, Nonce: c.Want.Nonce, Info: map[string]string{}}
+	var body struct {
+		Error string `json:"error"`
+		Desc  string `json:"error_description"`
+	}
+	if err := json.Unmarshal([]byte(c.Want.Body), &body); err != nil {
+		panic("guardtest: the body of refusal " + c.Name + " is not JSON: " + err.Error())
+	}
+	a.Status = body.Desc
+	if a.Status == "" {
+		a.Status = "The request carries no access token"
+	}
+	if body.Desc != "" {
+		a.Info["error_description"] = body.Desc
+	}
+	if len(c.Want.Challenges) == 0 {
+		a.Info["error"] = body.Error // a 503's temporarily_unavailable
+	} else {
+		// What the first challenge names, which a request with no token
+		// (body error "unauthorized") has none of.
+		for _, name := range []string{"error", "scope", "acr_values", "max_age"} {
+			if v := param(c.Want.Challenges[0], name); v != "" {
+				a.Info[name] = v
+			}
+		}
+	}
 	switch c.Want.Status {
 	case http.StatusUnauthorized:
 		a.Code = CodeUnauthenticated
@@ -67,6 +100,17 @@ func RPC(c Case) Answer {
 		a.Reason = strings.ToUpper(c.Reason)
 	}
 	return a
+}
+
+// param is the value of the auth-param name of challenge, or "". The
+// table's challenges quote every value and escape none.
+func param(challenge, name string) string {
+	_, after, ok := strings.Cut(challenge, " "+name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, `"`)
+	return v
 }
 
 // Procedure is the RPC procedure (a gRPC full method name) that stands for

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -68,8 +69,10 @@ func Reason(e *middleware.Error) string {
 }
 
 // Info is e's ErrorInfo metadata: the OAuth error code and description
-// (as the HTTP refusal has them), and the scopes an insufficient_scope
-// refusal requires, space-separated.
+// (as the HTTP refusal has them), the scopes an insufficient_scope refusal
+// requires, space-separated, and a step-up refusal's acr_values
+// (space-separated) and max_age (whole seconds), named as RFC 9470's
+// challenge names them.
 func Info(e *middleware.Error) map[string]string {
 	m := map[string]string{}
 	if e.Code() != "" {
@@ -80,6 +83,12 @@ func Info(e *middleware.Error) map[string]string {
 	}
 	if s := e.Scopes(); len(s) > 0 {
 		m["scope"] = strings.Join(s, " ")
+	}
+	if acr := e.ACRValues(); len(acr) > 0 {
+		m["acr_values"] = strings.Join(acr, " ")
+	}
+	if d := e.MaxAge(); d > 0 {
+		m["max_age"] = strconv.Itoa(int(d / time.Second))
 	}
 	return m
 }
