@@ -66,7 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // parseFlags reads the HTTP examples' flags, whose -addr default is an
-// HTTP port: an unset (or empty) ADDR reads as DefaultAddr instead.
+// HTTP port: an unset (or empty) ADDR reads as DefaultAddr instead. The
+// server names no RFC 9728 metadata: it serves gRPC alone, and a
+// challenge would point clients to a document nobody serves.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (exampleapp.Config, error) {
 	env := func(key string) string {
 		if v := getenv(key); key != "ADDR" || v != "" {
@@ -74,7 +76,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (ex
 		}
 		return DefaultAddr
 	}
-	return exampleapp.ParseFlags("grpc", args, env, stderr)
+	cfg, err := exampleapp.ParseFlags("grpc", args, env, stderr)
+	cfg.NoResourceMetadata = true
+	return cfg, err
 }
 
 // serve listens on the configured address, prints the dev instructions in

@@ -188,6 +188,10 @@ func TestMethods(t *testing.T) {
 			if !strings.HasPrefix(chal, `Bearer realm="api"`) {
 				t.Errorf("www-authenticate %q", chal)
 			}
+			// A gRPC server serves no RFC 9728 document to point to.
+			if strings.Contains(chal, "resource_metadata") {
+				t.Errorf("www-authenticate %q names resource metadata", chal)
+			}
 			if c.scope != "" && !strings.Contains(chal, `scope="`+c.scope+`"`) {
 				t.Errorf("www-authenticate %q does not name scope %s", chal, c.scope)
 			}
@@ -560,7 +564,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-addr", "127.0.0.1:7001"}, env("ADDR", "127.0.0.1:7000"), "127.0.0.1:7001"},
 	} {
 		cfg, err := parseFlags(c.args, c.env, io.Discard)
-		if err != nil || cfg.Addr != c.addr || !cfg.Dev() || cfg.Leeway != 30*time.Second || cfg.AdminAudience != "https://api.example.com/admin" {
+		if err != nil || cfg.Addr != c.addr || !cfg.Dev() || cfg.Leeway != 30*time.Second || cfg.AdminAudience != "https://api.example.com/admin" || !cfg.NoResourceMetadata {
 			t.Errorf("parseFlags(%q) = %+v, %v; want addr %s", c.args, cfg, err, c.addr)
 		}
 	}

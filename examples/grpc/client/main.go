@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -39,7 +38,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/jwtguard/jwtguard/adapters/grpcguard"
@@ -199,18 +197,19 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	c.say("client: added note %d by %q", added.GetNote().GetId(), added.GetNote().GetAuthor())
 
 	// 4. A step-up (RFC 9470): the scope is there, the login is not strong
-	// or recent enough. The challenge in the response metadata says what
-	// to ask for; a refresh cannot raise the level.
-	var hdr metadata.MD
-	_, err = notes.Transfer(ctx, &notesv1.TransferRequest{}, grpc.Header(&hdr))
+	// or recent enough. The ErrorInfo says what to ask for, as the
+	// challenge in the response metadata does; a refresh cannot raise the
+	// level.
+	_, err = notes.Transfer(ctx, &notesv1.TransferRequest{})
 	if err := c.want(err, codes.Unauthenticated, "INSUFFICIENT_USER_AUTHENTICATION"); err != nil {
 		return nil, err
 	}
-	su, ok := oauth2guard.StepUp(&http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": hdr.Get("www-authenticate")}})
-	if !ok {
-		return nil, fmt.Errorf("calling Transfer: no step-up challenge in the www-authenticate metadata %q", hdr.Get("www-authenticate"))
+	info, _ = grpcguard.ErrorInfo(err)
+	acr, maxAge := info.GetMetadata()["acr_values"], info.GetMetadata()["max_age"]
+	if acr == "" && maxAge == "" {
+		return nil, fmt.Errorf("calling Transfer: no acr_values or max_age in the ErrorInfo metadata %v", info.GetMetadata())
 	}
-	c.say("client: Transfer needs a new login (acr_values %q, max_age %v): a user would log in again; a client credentials grant cannot", strings.Join(su.ACRValues, " "), su.MaxAge)
+	c.say("client: Transfer needs a new login (acr_values %q, max_age %s s): a user would log in again; a client credentials grant cannot", acr, maxAge)
 
 	// 5. Stats is for the admin audience: the API's token is refused as
 	// another resource's, and a token for the admin audience passes.

@@ -68,7 +68,7 @@ func TestWalkThrough(t *testing.T) {
 	for _, line := range []string{
 		`client → server: AddNote → PermissionDenied ACCESS_TOKEN_SCOPE_INSUFFICIENT (`,
 		`scope="notes:write")`,
-		`Transfer needs a new login (acr_values "urn:example:acr:mfa", max_age 5m0s)`,
+		`Transfer needs a new login (acr_values "urn:example:acr:mfa", max_age 300 s)`,
 		"client → server: Me → Unauthenticated ACCESS_TOKEN_EXPIRED",
 		"client → authorization server: POST /token (grant_type=refresh_token) → a new access token; retrying the call once\nclient → server: Me → OK",
 	} {

@@ -65,10 +65,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		a.Keys = append(a.Keys, keys)
 	}
-	gopts := []middleware.Option{middleware.WithLeeway(cfg.Leeway), middleware.WithRealm(Realm), middleware.WithLogger(log),
+	gopts := []middleware.Option{middleware.WithLeeway(cfg.Leeway), middleware.WithRealm(Realm), middleware.WithLogger(log)}
+	if !cfg.NoResourceMetadata {
 		// Each resource identifier (-audience, -admin-audience) that is an
 		// https URL gets its RFC 9728 document, named in every challenge.
-		middleware.WithResourceMetadata(middleware.ResourceMetadata{})}
+		gopts = append(gopts, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	}
 	for i, iss := range issuers[1:] {
 		gopts = append(gopts, middleware.WithIssuer(a.Keys[i+1], iss))
 	}

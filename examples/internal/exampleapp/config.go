@@ -32,6 +32,10 @@ type Config struct {
 	// ReplayStore is where DPoP proofs' jtis are remembered: "memory", or
 	// a redis:// URL that replicas share.
 	ReplayStore string
+	// NoResourceMetadata leaves out RFC 9728: a server that cannot serve
+	// the metadata documents (the gRPC example serves no HTTP) must not
+	// name them in its challenges.
+	NoResourceMetadata bool
 }
 
 // Dev reports whether no issuer was given, so the server runs its own
@@ -42,7 +46,8 @@ func (c Config) Dev() bool { return len(c.Issuers) == 0 }
 func (c Config) Equal(d Config) bool {
 	return c.Addr == d.Addr && slices.Equal(c.Issuers, d.Issuers) && c.JWKSURL == d.JWKSURL &&
 		c.Audience == d.Audience && c.AdminAudience == d.AdminAudience && c.Leeway == d.Leeway &&
-		c.UnknownKIDCooldown == d.UnknownKIDCooldown && c.DPoPNonce == d.DPoPNonce && c.ReplayStore == d.ReplayStore
+		c.UnknownKIDCooldown == d.UnknownKIDCooldown && c.DPoPNonce == d.DPoPNonce && c.ReplayStore == d.ReplayStore &&
+		c.NoResourceMetadata == d.NoResourceMetadata
 }
 
 // ParseFlags reads args (without the program name), falling back to the

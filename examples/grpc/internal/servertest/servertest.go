@@ -37,7 +37,7 @@ type Env struct {
 // test ends.
 func Start(t testing.TB, leeway time.Duration) *Env {
 	t.Helper()
-	cfg := exampleapp.Config{Addr: "127.0.0.1:0", Audience: Audience, AdminAudience: AdminAudience, Leeway: leeway, ReplayStore: "memory"}
+	cfg := exampleapp.Config{Addr: "127.0.0.1:0", Audience: Audience, AdminAudience: AdminAudience, Leeway: leeway, ReplayStore: "memory", NoResourceMetadata: true}
 	app, err := exampleapp.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

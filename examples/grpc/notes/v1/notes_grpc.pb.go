@@ -50,7 +50,7 @@ type NotesClient interface {
 	// /api/transfers): acr urn:example:acr:mfa and auth_time at most 300 s
 	// ago; otherwise Unauthenticated with reason
 	// INSUFFICIENT_USER_AUTHENTICATION and the acr_values and max_age asked
-	// for in the www-authenticate challenge.
+	// for in the ErrorInfo metadata and the www-authenticate challenge.
 	Transfer(ctx context.Context, in *TransferRequest, opts ...grpc.CallOption) (*TransferResponse, error)
 	// Stats counts the notes. Needs a token for the server's
 	// -admin-audience, with scope admin (like GET /admin/stats): a token
@@ -140,7 +140,7 @@ type NotesServer interface {
 	// /api/transfers): acr urn:example:acr:mfa and auth_time at most 300 s
 	// ago; otherwise Unauthenticated with reason
 	// INSUFFICIENT_USER_AUTHENTICATION and the acr_values and max_age asked
-	// for in the www-authenticate challenge.
+	// for in the ErrorInfo metadata and the www-authenticate challenge.
 	Transfer(context.Context, *TransferRequest) (*TransferResponse, error)
 	// Stats counts the notes. Needs a token for the server's
 	// -admin-audience, with scope admin (like GET /admin/stats): a token
