@@ -265,13 +265,19 @@ func errorInfo(ce *connect.Error) *errdetails.ErrorInfo {
 // HTTP answer: the error code and scope of the challenge (the body's
 // error for a 503, which has none), the body's description; and the
 // description, which is the status message too.
-// TestTable runs the shared table in every protocol, unary and streaming.
+// TestTable runs the shared table in every protocol, unary and streaming,
+// its DPoP cases with proofs for each call's method and URL included.
 func TestTable(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			s := newServer(t)
-			cases := s.e.RPCCases()
-			if len(cases) < 50 {
+			cases := append(s.e.RPCCases(), guardtest.RPCDPoP(s.e.Issuer, func(proc string) (string, string) {
+				if m.stream {
+					proc = streamProcedure(proc)
+				}
+				return m.method, s.srv.URL + proc
+			})...)
+			if len(cases) < 100 {
 				t.Fatalf("only %d cases", len(cases))
 			}
 			for _, c := range cases {
@@ -344,42 +350,6 @@ func TestPublicAndUnlisted(t *testing.T) {
 
 func cnf(jkt string) jwkstest.MintOption {
 	return jwkstest.WithClaim("cnf", map[string]any{"jkt": jkt})
-}
-
-// TestDPoP: proofs for the procedure's URL pass once; a replayed proof,
-// a proof for another procedure or method, and a bound token sent as a
-// bearer token are refused.
-func TestDPoP(t *testing.T) {
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			s := newServer(t)
-			p := guardtest.NewProver("ES256")
-			tok := s.e.Issuer.Mint(cnf(p.JKT), jwkstest.WithScopes("notes:read"))
-			proc, url := guardtest.Procedure(guardtest.PathMe), s.srv.URL+guardtest.Procedure(guardtest.PathMe)
-			if m.stream {
-				url = s.srv.URL + streamProcedure(proc)
-			}
-			req := func(proof string) http.Header {
-				return http.Header{"Authorization": {"DPoP " + tok}, "Dpop": {proof}}
-			}
-			proof := p.Proof(m.method, url, tok, nil, nil)
-			refused := func(name string, want guardtest.Response, err error, reason string, h http.Header) guardtest.Case {
-				return guardtest.Case{Name: name, Path: guardtest.PathMe, Header: h, Want: guardtest.OnResource(want, guardtest.Audience), Err: err, Reason: reason}
-			}
-			for _, c := range []guardtest.Case{
-				{Name: "DPoP ok", Path: guardtest.PathMe, Header: req(proof), Want: guardtest.Response{Body: "sub=user-123 scopes=notes:read"}, Reason: "ok"},
-				refused("the same proof again", guardtest.InvalidProof(guardtest.DescReplay), middleware.ErrDPoPReplay, "dpop_replay", req(proof)),
-				refused("a proof for another procedure", guardtest.InvalidProof(guardtest.DescProof), middleware.ErrInvalidDPoPProof, "dpop_proof",
-					req(p.Proof(m.method, s.srv.URL+guardtest.Procedure(guardtest.PathNotes), tok, nil, nil))),
-				refused("a proof of another method", guardtest.InvalidProof(guardtest.DescProof), middleware.ErrInvalidDPoPProof, "dpop_proof",
-					req(p.Proof("PUT", url, tok, nil, nil))),
-				refused("as a bearer token", guardtest.Invalid(guardtest.DescBound), middleware.ErrBoundToken, "bound_token",
-					http.Header{"Authorization": {"Bearer " + tok}}),
-			} {
-				s.check(t, m, c, s.call(t, m, proc, "", c.Header))
-			}
-		})
-	}
 }
 
 // TestDPoPNonce: with nonces on, a proof without one is refused with a

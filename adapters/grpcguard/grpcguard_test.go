@@ -106,54 +106,70 @@ func tableGuard(e *guardtest.Env) *grpcguard.Interceptor {
 	return grpcguard.New(e.Guard, opts...)
 }
 
-// TestContractTable: every case of the table an RPC transport runs, over
-// a real client and server: the status code, the ErrorInfo reason, the
-// challenges in the response metadata, the metrics reason, the error
-// hook, and the handler reached exactly when the call passes.
+// TestContractTable: every case of the table an RPC transport runs, its
+// DPoP cases with proofs for the calls (htm POST, htu the :authority and
+// full method) included, over a real client and server: the status code,
+// the ErrorInfo, the challenges in the response metadata, the metrics
+// reason, the error hook, and the handler reached exactly when the call
+// passes.
 func TestContractTable(t *testing.T) {
 	e := guardtest.New(t)
-	cc := dial(t, serve(t, e, tableGuard(e)))
-	for _, c := range e.RPCCases() {
-		_, path := guardtest.MethodPath(c.Path)
-		want := guardtest.RPC(c)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		md := metadata.MD{}
-		for k, v := range c.Header {
-			md[strings.ToLower(k)] = v
+	addr := serve(t, e, tableGuard(e))
+	cc := dial(t, addr)
+	cases := append(e.RPCCases(), guardtest.RPCDPoP(e.Issuer, func(proc string) (string, string) { return "POST", "http://" + addr + proc })...)
+	if len(cases) < 100 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, c := range cases {
+		checkCall(t, e, cc, c)
+	}
+}
+
+// checkCall makes c's call and holds its answer to the table's.
+func checkCall(t *testing.T, e *guardtest.Env, cc *grpc.ClientConn, c guardtest.Case) {
+	t.Helper()
+	_, path := guardtest.MethodPath(c.Path)
+	want := guardtest.RPC(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	md := metadata.MD{}
+	for k, v := range c.Header {
+		md[strings.ToLower(k)] = v
+	}
+	var hdr metadata.MD
+	out := new(wrapperspb.StringValue)
+	err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), guardtest.Procedure(path), &emptypb.Empty{}, out, grpc.Header(&hdr))
+	if got := int(status.Code(err)); got != want.Code {
+		t.Errorf("%s: code %v, want %v (%v)", c.Name, codes.Code(got), codes.Code(want.Code), err)
+		return
+	}
+	if msg := e.CheckObserved(c); msg != "" {
+		t.Errorf("%s: %s", c.Name, msg)
+	}
+	if n := len(hdr.Get("dpop-nonce")) > 0; n != want.Nonce {
+		t.Errorf("%s: dpop-nonce set %v, want %v", c.Name, n, want.Nonce)
+	}
+	if want.Code == 0 {
+		if out.GetValue() != want.Message {
+			t.Errorf("%s: message %q, want %q", c.Name, out.GetValue(), want.Message)
 		}
-		var hdr metadata.MD
-		out := new(wrapperspb.StringValue)
-		err := cc.Invoke(metadata.NewOutgoingContext(ctx, md), guardtest.Procedure(path), &emptypb.Empty{}, out, grpc.Header(&hdr))
-		cancel()
-		if got := int(status.Code(err)); got != want.Code {
-			t.Errorf("%s: code %v, want %v (%v)", c.Name, codes.Code(got), codes.Code(want.Code), err)
-			continue
-		}
-		if msg := e.CheckObserved(c); msg != "" {
-			t.Errorf("%s: %s", c.Name, msg)
-		}
-		if want.Code == 0 {
-			if out.GetValue() != want.Message {
-				t.Errorf("%s: message %q, want %q", c.Name, out.GetValue(), want.Message)
-			}
-			continue
-		}
-		info, ok := grpcguard.ErrorInfo(err)
-		if !ok || info.GetReason() != want.Reason || info.GetDomain() != "jwtguard.github.io" || !maps.Equal(info.GetMetadata(), want.Info) {
-			t.Errorf("%s: ErrorInfo %v, want reason %s, metadata %v", c.Name, info, want.Reason, want.Info)
-		}
-		if msg := status.Convert(err).Message(); msg != want.Status {
-			t.Errorf("%s: message %q, want %q", c.Name, msg, want.Status)
-		}
-		if grpcguard.IsExpired(err) != (c.Reason == "expired") {
-			t.Errorf("%s: IsExpired %v", c.Name, grpcguard.IsExpired(err))
-		}
-		if got := hdr.Get("www-authenticate"); !slices.Equal(got, want.Challenges) {
-			t.Errorf("%s: www-authenticate\n got  %q\n want %q", c.Name, got, want.Challenges)
-		}
-		if got := strings.Join(hdr.Get("retry-after"), ""); got != want.RetryAfter {
-			t.Errorf("%s: retry-after %q, want %q", c.Name, got, want.RetryAfter)
-		}
+		return
+	}
+	info, ok := grpcguard.ErrorInfo(err)
+	if !ok || info.GetReason() != want.Reason || info.GetDomain() != "jwtguard.github.io" || !maps.Equal(info.GetMetadata(), want.Info) {
+		t.Errorf("%s: ErrorInfo %v, want reason %s, metadata %v", c.Name, info, want.Reason, want.Info)
+	}
+	if msg := status.Convert(err).Message(); msg != want.Status {
+		t.Errorf("%s: message %q, want %q", c.Name, msg, want.Status)
+	}
+	if grpcguard.IsExpired(err) != (c.Reason == "expired") {
+		t.Errorf("%s: IsExpired %v", c.Name, grpcguard.IsExpired(err))
+	}
+	if got := hdr.Get("www-authenticate"); !slices.Equal(got, want.Challenges) {
+		t.Errorf("%s: www-authenticate\n got  %q\n want %q", c.Name, got, want.Challenges)
+	}
+	if got := strings.Join(hdr.Get("retry-after"), ""); got != want.RetryAfter {
+		t.Errorf("%s: retry-after %q, want %q", c.Name, got, want.RetryAfter)
 	}
 }
 
@@ -208,34 +224,6 @@ func TestPublic(t *testing.T) {
 	err = cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, out)
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("guarded method: %v", err)
-	}
-}
-
-// TestDPoP: a proof for the call (htm POST, htu the :authority and full
-// method) passes; a replay, or a proof for another method, does not.
-func TestDPoP(t *testing.T) {
-	e := guardtest.New(t)
-	addr := serve(t, e, tableGuard(e))
-	cc := dial(t, addr)
-	p := guardtest.NewProver("ES256")
-	tok := e.Issuer.Mint(jwkstest.WithScopes("notes:read"), jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
-	method := guardtest.Procedure(guardtest.PathNotes)
-	call := func(proof string) error {
-		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "DPoP "+tok, "dpop", proof)
-		return cc.Invoke(ctx, method, &emptypb.Empty{}, new(wrapperspb.StringValue))
-	}
-	proof := p.Proof("POST", "http://"+addr+method, tok, nil, nil)
-	if err := call(proof); err != nil {
-		t.Fatalf("DPoP call: %v", err)
-	}
-	if info, _ := grpcguard.ErrorInfo(call(proof)); info.GetReason() != "DPOP_REPLAY" {
-		t.Fatalf("replay: %v", info)
-	}
-	if info, _ := grpcguard.ErrorInfo(call(p.Proof("POST", "http://"+addr+guardtest.Procedure(guardtest.PathMe), tok, nil, nil))); info.GetReason() != "DPOP_PROOF" {
-		t.Fatalf("proof for another method: %v", info)
-	}
-	if info, _ := grpcguard.ErrorInfo(call(p.Proof("GET", "http://"+addr+method, tok, nil, nil))); info.GetReason() != "DPOP_PROOF" {
-		t.Fatalf("proof with htm GET: %v", info)
 	}
 }
 

@@ -112,6 +112,28 @@ const (
 // on those before them (a proof replayed after it was accepted): run them
 // in order, once.
 func DPoP(iss *jwkstest.Issuer, base string) []Case {
+	return dpopCases(iss, func(method, path string) (string, string) { return method, base + path })
+}
+
+// RPCDPoP is DPoP for an RPC transport: the same cases, their proofs
+// with the htm and htu that target gives for the call to a procedure
+// (the Procedure of a case's path): for gRPC, POST and the :authority's
+// URL of the procedure. A case's Path is the table's path; the call goes
+// to its Procedure. The cases that only HTTP has (a query in htu) are
+// left out.
+func RPCDPoP(iss *jwkstest.Issuer, target func(procedure string) (htm, htu string)) []Case {
+	var out []Case
+	for _, c := range dpopCases(iss, func(_, path string) (string, string) { return target(Procedure(path)) }) {
+		if !strings.Contains(c.Path, "?") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// dpopCases are the DPoP cases, with proofs whose htm and htu target
+// gives for a request's method and path: the request the case makes.
+func dpopCases(iss *jwkstest.Issuer, target func(method, path string) (htm, htu string)) []Case {
 	mint := iss.Mint
 	p := NewProver("ES256")
 	other := NewProver("EdDSA")
@@ -122,7 +144,18 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 	unbound := mint(jwkstest.WithScopes("notes:read"))
 	unboundExpired := mint(past)
 	boundOther := mint(cnf(other.JKT))
-	url := base + PathMe
+	htm, url := target("GET", PathMe)
+	_, notesURL := target("GET", PathNotes)
+	// base and path of url, for the cases that change one of them.
+	i := strings.Index(url, "://") + 3
+	i += strings.IndexByte(url[i:], '/')
+	base, path := url[:i], url[i:]
+	// Another method than the proofs': for an RPC call's POST, the GET
+	// that HTTP requests default to.
+	otherMethod := "POST"
+	if htm == "POST" {
+		otherMethod = "GET"
+	}
 	req := func(tok string, proofs ...string) http.Header {
 		h := http.Header{"Authorization": {"DPoP " + tok}}
 		if len(proofs) > 0 {
@@ -131,7 +164,7 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		return h
 	}
 	proof := func(tok string, claims, header map[string]any) string {
-		return p.Proof("GET", url, tok, claims, header)
+		return p.Proof(htm, url, tok, claims, header)
 	}
 	pass := func(name, path string, h http.Header, scopes string) Case {
 		return Case{"DPoP, " + name, path, h, ok(scopes), nil, "ok"}
@@ -147,18 +180,18 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 	}
 	replayed := proof(bound, nil, nil)
 	scopeless := mint(cnf(p.JKT))
-	retried := p.Proof("GET", base+PathNotes, scopeless, nil, nil)
+	retried := p.Proof(htm, notesURL, scopeless, nil, nil)
 	now := time.Now().Unix()
 	withPrivate := jwkjson.Override(p.JWK, map[string]any{"d": "AAAA"})
 	es384 := NewProver("ES384")
 	return withResourceMetadata([]Case{
 		pass("ok", PathMe, req(bound, proof(bound, nil, nil)), "notes:read"),
 		pass("scheme in lower case", PathMe, http.Header{"Authorization": {"dpop " + bound}, "Dpop": {proof(bound, nil, nil)}}, "notes:read"),
-		pass("a route with a scope", PathNotes, req(bound, p.Proof("GET", base+PathNotes, bound, nil, nil)), "notes:read"),
+		pass("a route with a scope", PathNotes, req(bound, p.Proof(htm, notesURL, bound, nil, nil)), "notes:read"),
 		pass("htu with the query kept", PathMe+"?x=1", req(bound, proof(bound, map[string]any{"htu": url + "?x=1#f"}, nil)), "notes:read"),
-		pass("htu's scheme and host in upper case, and the default port", PathMe, req(bound, proof(bound, map[string]any{"htu": withDefaultPort(strings.ToUpper(base)) + PathMe}, nil)), "notes:read"),
+		pass("htu's scheme and host in upper case, and the default port", PathMe, req(bound, proof(bound, map[string]any{"htu": withDefaultPort(strings.ToUpper(base)) + path}, nil)), "notes:read"),
 		pass("iat 50 s old", PathMe, req(bound, proof(bound, map[string]any{"iat": now - 50}, nil)), "notes:read"),
-		pass("an EdDSA proof", PathMe, req(boundOther, other.Proof("GET", url, boundOther, nil, nil)), ""),
+		pass("an EdDSA proof", PathMe, req(boundOther, other.Proof(htm, url, boundOther, nil, nil)), ""),
 
 		// The proof itself.
 		bad("no proof", req(bound)),
@@ -172,9 +205,9 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		badClaims("no jwk", nil, map[string]any{"jwk": nil}),
 		badClaims("jwk of another key", nil, map[string]any{"jwk": other.JWK}),
 		badClaims("jwk of another curve than alg", nil, map[string]any{"jwk": es384.JWK}),
-		badClaims("htm of another method", map[string]any{"htm": "POST"}, nil),
-		badClaims("htu of another path", map[string]any{"htu": base + PathNotes}, nil),
-		badClaims("htu of another host", map[string]any{"htu": "https://elsewhere.example" + PathMe}, nil),
+		badClaims("htm of another method", map[string]any{"htm": otherMethod}, nil),
+		badClaims("htu of another path", map[string]any{"htu": notesURL}, nil),
+		badClaims("htu of another host", map[string]any{"htu": "https://elsewhere.example" + path}, nil),
 		badClaims("iat 70 s old", map[string]any{"iat": now - 70}, nil),
 		badClaims("iat 70 s ahead", map[string]any{"iat": now + 70}, nil),
 		badClaims("iat a string", map[string]any{"iat": "now"}, nil),
@@ -204,8 +237,8 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		// The expired hint: only for a bound token whose proof passes.
 		invalid("a bound token expired", req(boundExpired, proof(boundExpired, nil, nil)), DescExpired, middleware.ErrTokenExpired, "expired"),
 		{"DPoP, a bound token expired, as a bearer token", PathMe, bearer(boundExpired), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
-		{"DPoP, a bound token expired, proof of another method", PathMe, req(boundExpired, proof(boundExpired, map[string]any{"htm": "PUT"}, nil)), InvalidProof(DescProof), middleware.ErrInvalidDPoPProof, "dpop_proof"},
-		invalid("a bound token expired, proof of another key", req(boundExpired, other.Proof("GET", url, boundExpired, nil, nil)), DescDPoPBound, middleware.ErrDPoPBinding, "dpop_binding"),
+		{"DPoP, a bound token expired, proof of another method", PathMe, req(boundExpired, proof(boundExpired, map[string]any{"htm": otherMethod}, nil)), InvalidProof(DescProof), middleware.ErrInvalidDPoPProof, "dpop_proof"},
+		invalid("a bound token expired, proof of another key", req(boundExpired, other.Proof(htm, url, boundExpired, nil, nil)), DescDPoPBound, middleware.ErrDPoPBinding, "dpop_binding"),
 		invalid("an unbound token expired", req(unboundExpired, proof(unboundExpired, nil, nil)), DescDPoPBound, middleware.ErrDPoPBinding, "dpop_binding"),
 
 		// A token that fails a check needing no key: the proof is not looked at.
@@ -218,7 +251,8 @@ func DPoP(iss *jwkstest.Issuer, base string) []Case {
 		{"DPoP, two tokens", PathMe, http.Header{"Authorization": {"DPoP " + bound + " " + bound}}, OnDPoP(BadRequest), middleware.ErrMalformedRequest, "malformed_request"},
 		{"DPoP, a step-up route", "POST " + PathTransfers, func() http.Header {
 			tok := mint(cnf(p.JKT), jwkstest.WithScopes("transfers:write"))
-			return req(tok, p.Proof("POST", base+PathTransfers, tok, nil, nil))
+			htm, htu := target("POST", PathTransfers)
+			return req(tok, p.Proof(htm, htu, tok, nil, nil))
 		}(), OnDPoP(StepUp(DescLevel, `acr_values="`+MFA+`"`, `max_age="300"`)), middleware.ErrInsufficientUserAuthentication, "insufficient_user_authentication"},
 	})
 }
