@@ -31,16 +31,29 @@ var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the 
 // drive it the same way: send TokenSource's token, and on a 401 or 403
 // call Authorize and, if it returns nil, retry once.
 //
-// It is safe for concurrent use.
+// Everything it sends the client secret to, or learns the token endpoint
+// from, must be https (http only on loopback), redirects included: the
+// resource metadata, the authorization server and its token endpoint.
+//
+// It is safe for concurrent use. Requests refused at once share one token
+// request, and one refused with a token older than the current one is
+// told to retry with the current one without asking for another.
 type ClientCredentials struct {
 	id, secret string
 	scopes     []string
-	client     *http.Client
+	client     *http.Client // with the https rule on every redirect
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
 	cfg      *clientcredentials.Config // once discovered
 	resource string
+	flight   *flight // the token request in progress, if any
+}
+
+// A flight is a token request that concurrent Authorize calls share.
+type flight struct {
+	done chan struct{}
+	err  error // set before done is closed
 }
 
 // NewClientCredentials is a ClientCredentials for the client id and
@@ -50,12 +63,12 @@ func NewClientCredentials(client *http.Client, id, secret string, scopes ...stri
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &ClientCredentials{id: id, secret: secret, scopes: scopes, client: client}
+	return &ClientCredentials{id: id, secret: secret, scopes: scopes, client: secureRedirects(client, "authorization server")}
 }
 
 // TokenSource returns the current token, or nil before the first
 // Authorize (the first request goes without one and learns where to get
-// it).
+// it). It never waits for a token request in progress.
 func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -70,55 +83,103 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 // another 401 it discovers the authorization server from the challenge's
 // resource_metadata and gets a token for the resource; a 403 is
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
-// error means: retry req once.
+// error means: retry req once. When req carried another token than the
+// current one (another call renewed it meanwhile), it asks for nothing.
+//
+// The token request runs with ctx's values but not its cancellation,
+// bounded by a timeout of its own, so that the calls sharing it are not
+// failed by the one that started it giving up; each call waits at most
+// until its own ctx is done.
 func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if resp.StatusCode == http.StatusForbidden {
 		return fmt.Errorf("%w: it asks for %q", ErrInsufficientScope, challengeScope(resp))
 	}
 	if resp.StatusCode != http.StatusUnauthorized {
 		return fmt.Errorf("oauth2guard: status %d is not a refusal a token can answer", resp.StatusCode)
 	}
-	if IsExpiredHint(resp) && c.cfg != nil {
-		return c.fetch(ctx)
+	sent := sentToken(req)
+	c.mu.Lock()
+	if c.tok != nil && c.tok.AccessToken != sent {
+		c.mu.Unlock()
+		return nil
 	}
-	metaURL, ok := ResourceMetadataURL(resp)
+	f := c.flight
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		c.flight = f
+		renew := IsExpiredHint(resp) && c.cfg != nil
+		cfg, resource := c.cfg, c.resource
+		u := *req.URL
+		u.RawQuery, u.Fragment = "", ""
+		metaURL, hasMeta := ResourceMetadataURL(resp)
+		go func() {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			defer cancel()
+			var err error
+			if !renew {
+				cfg, resource, err = c.discover(fctx, u.String(), metaURL, hasMeta)
+			}
+			var tok *oauth2.Token
+			if err == nil {
+				tok, err = cfg.Token(context.WithValue(fctx, oauth2.HTTPClient, c.client))
+				if err != nil {
+					err = fmt.Errorf("oauth2guard: token request for %s: %w", resource, err)
+				}
+			}
+			c.mu.Lock()
+			if err == nil {
+				c.tok, c.cfg, c.resource = tok, cfg, resource
+			}
+			c.flight = nil
+			c.mu.Unlock()
+			f.err = err
+			close(f.done)
+		}()
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sentToken is the bearer token req carried, or "".
+func sentToken(req *http.Request) string {
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+// discover finds the token endpoint for the resource at resource (the
+// URL called, without query) from the refusal's metadata URL, and returns
+// the client credentials configuration for it.
+func (c *ClientCredentials) discover(ctx context.Context, resource, metaURL string, ok bool) (*clientcredentials.Config, string, error) {
 	if !ok {
-		return errors.New("oauth2guard: the 401 names no resource_metadata to discover the authorization server from")
+		return nil, "", errors.New("oauth2guard: the 401 names no resource_metadata to discover the authorization server from")
 	}
-	u := *req.URL
-	u.RawQuery, u.Fragment = "", ""
-	meta, err := FetchResourceMetadata(ctx, c.client, metaURL, u.String())
+	meta, err := FetchResourceMetadata(ctx, c.client, metaURL, resource)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	tokenURL, err := c.tokenEndpoint(ctx, meta.AuthorizationServers[0])
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	c.resource = meta.Resource
-	c.cfg = &clientcredentials.Config{
+	cfg := &clientcredentials.Config{
 		ClientID: c.id, ClientSecret: c.secret, TokenURL: tokenURL, Scopes: c.scopes,
 		EndpointParams: url.Values{"resource": {meta.Resource}},
 		AuthStyle:      oauth2.AuthStyleInParams,
 	}
 	if c.secret != "" {
-		c.cfg.AuthStyle = oauth2.AuthStyleInHeader
+		cfg.AuthStyle = oauth2.AuthStyleInHeader
 	}
-	return c.fetch(ctx)
-}
-
-// fetch gets a new token; c.mu is held.
-func (c *ClientCredentials) fetch(ctx context.Context) error {
-	tok, err := c.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.client))
-	if err != nil {
-		return fmt.Errorf("oauth2guard: token request for %s: %w", c.resource, err)
-	}
-	c.tok = tok
-	return nil
+	return cfg, meta.Resource, nil
 }
 
 // tokenEndpoint reads the token endpoint from the authorization server's
@@ -128,6 +189,9 @@ func (c *ClientCredentials) tokenEndpoint(ctx context.Context, issuer string) (s
 	u, err := url.Parse(issuer)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("oauth2guard: authorization server %q is not a URL", issuer)
+	}
+	if !secure(u) {
+		return "", fmt.Errorf("oauth2guard: authorization server %q must be https (or http on loopback)", issuer)
 	}
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	candidates := []string{u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + path,
@@ -146,6 +210,11 @@ func (c *ClientCredentials) tokenEndpoint(ctx context.Context, issuer string) (s
 		}
 		if doc.TokenEndpoint == "" {
 			return "", fmt.Errorf("oauth2guard: %s names no token_endpoint", m)
+		}
+		// The client secret goes there: it must be as safe as the
+		// issuer's own URL.
+		if tu, err := url.Parse(doc.TokenEndpoint); err != nil || !secure(tu) {
+			return "", fmt.Errorf("oauth2guard: %s names token_endpoint %q, which is not https (or http on loopback)", m, doc.TokenEndpoint)
 		}
 		return doc.TokenEndpoint, nil
 	}

@@ -2,11 +2,16 @@ package oauth2guard_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +110,8 @@ func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	if !oauth2guard.IsExpiredHint(refused) {
 		t.Fatalf("not the hint: %d", refused.StatusCode)
 	}
+	// As if it were the client's own token that expired.
+	req.Header.Set("Authorization", "Bearer "+first.AccessToken)
 	if err := cc.Authorize(context.Background(), req, refused); err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +119,22 @@ func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	second, _ := ts.Token()
 	if second.AccessToken == first.AccessToken {
 		t.Fatal("the expired hint did not bring a new token")
+	}
+
+	// A request refused with the token before: retry with the current
+	// one, without asking for another.
+	req.Header.Set("Authorization", "Bearer "+expired)
+	again, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+first.AccessToken)
+	if err := cc.Authorize(context.Background(), req, again); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ = cc.TokenSource(context.Background())
+	if third, _ := ts.Token(); third.AccessToken != second.AccessToken {
+		t.Error("a refusal of the token before brought yet another token")
 	}
 }
 
@@ -129,5 +152,149 @@ func TestClientCredentialsRefusals(t *testing.T) {
 	other := oauth2guard.NewClientCredentials(nil, "machine", "")
 	if _, err := drive(t, other, srv.URL+"/api/write?x=1"); !errors.Is(err, oauth2guard.ErrResourceMismatch) {
 		t.Fatalf("another resource's metadata: %v", err)
+	}
+}
+
+// routedClient sends each host:port of routes to the address it maps to,
+// so that a test can use names that are not loopback (loopback may use
+// plain http); it trusts any certificate.
+func routedClient(routes map[string]string) *http.Client {
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := routes[addr]; ok {
+				addr = to
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}
+}
+
+// An https API whose metadata names an authorization server over plain
+// http (or whose https authorization server names an http token
+// endpoint, or redirects to http): the client secret is never sent, and
+// Authorize says why.
+func TestClientCredentialsSendsTheSecretOnlyOverHTTPS(t *testing.T) {
+	for _, tc := range []struct{ name, issuer, tokenURL, want string }{
+		{"http issuer", "http://as.example.net", "https://as.example.net/token", `authorization server "http://as.example.net" must be https`},
+		{"http token endpoint", "https://as.example.net", "http://as.example.net/token", `names token_endpoint "http://as.example.net/token", which is not https`},
+		{"token endpoint redirecting to http", "https://as.example.net", "https://as.example.net/moved", "authorization server redirect to http://as.example.net/token: not https"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var secrets atomic.Int32
+			as := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/.well-known/oauth-authorization-server":
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, tc.issuer, tc.tokenURL)
+				case "/moved":
+					http.Redirect(w, r, "http://as.example.net/token", http.StatusTemporaryRedirect)
+				case "/token":
+					if _, pw, ok := r.BasicAuth(); ok && pw == "s3cret" {
+						secrets.Add(1)
+					}
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprint(w, `{"access_token":"at","token_type":"Bearer","expires_in":3600}`)
+				}
+			})
+			plain, tlsAS := httptest.NewServer(as), httptest.NewTLSServer(as)
+			t.Cleanup(plain.Close)
+			t.Cleanup(tlsAS.Close)
+			api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/.well-known/oauth-protected-resource/api" {
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprintf(w, `{"resource":"https://api.example.net/api","authorization_servers":[%q]}`, tc.issuer)
+					return
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="https://api.example.net/.well-known/oauth-protected-resource/api"`)
+				w.WriteHeader(http.StatusUnauthorized)
+			}))
+			t.Cleanup(api.Close)
+			client := routedClient(map[string]string{
+				"api.example.net:443": api.Listener.Addr().String(),
+				"as.example.net:443":  tlsAS.Listener.Addr().String(),
+				"as.example.net:80":   plain.Listener.Addr().String(),
+			})
+			cc := oauth2guard.NewClientCredentials(client, "machine", "s3cret")
+			req, _ := http.NewRequest(http.MethodGet, "https://api.example.net/api", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cc.Authorize(context.Background(), req, resp)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Authorize: %v, want an error saying %s", err, tc.want)
+			}
+			if n := secrets.Load(); n != 0 {
+				t.Errorf("the client secret was sent %d times", n)
+			}
+		})
+	}
+}
+
+// Requests refused at once with the expired hint share one token
+// request, and TokenSource does not wait for it.
+func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
+	var tokens atomic.Int32
+	release := make(chan struct{})
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/oauth-protected-resource/api":
+			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
+		case "/.well-known/oauth-authorization-server":
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
+		case "/token":
+			if n := tokens.Add(1); n > 1 {
+				<-release // the renewal, held until the test has looked
+			}
+			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, tokens.Load())
+		}
+	}))
+	t.Cleanup(srv.Close)
+	refusal := func(challenge string) *http.Response {
+		return &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {challenge}}, Body: http.NoBody}
+	}
+	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api", nil)
+	if err := cc.Authorize(context.Background(), req, refusal(`Bearer resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)); err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer at-1")
+
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- cc.Authorize(context.Background(), req, refusal(`Bearer error="invalid_token", error_description="The access token expired"`))
+		}()
+	}
+	for tokens.Load() < 2 {
+		runtime.Gosched() // until the renewal has reached the endpoint
+	}
+	got := make(chan string, 1)
+	go func() {
+		ts, _ := cc.TokenSource(context.Background())
+		tok, _ := ts.Token()
+		got <- tok.AccessToken
+	}()
+	select {
+	case tok := <-got:
+		if tok != "at-1" {
+			t.Errorf("TokenSource during the renewal: %q, want the token before it", tok)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("TokenSource waits for the token request")
+	}
+	close(release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := tokens.Load(); got != 2 {
+		t.Errorf("%d requests refused with one expired token made %d token requests, want 1", n, got-1)
 	}
 }

@@ -127,21 +127,7 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 	// Every hop must meet the rule the first URL met: a redirect to plain
 	// http would let anyone on that path answer with their own
 	// authorization servers.
-	c := *client
-	next := c.CheckRedirect
-	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
-		if !secure(r.URL) {
-			return fmt.Errorf("oauth2guard: metadata redirect to %s: not https", r.URL.Redacted())
-		}
-		if next != nil {
-			return next(r, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("oauth2guard: metadata: too many redirects")
-		}
-		return nil
-	}
-	resp, err := c.Do(req)
+	resp, err := secureRedirects(client, "metadata").Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2guard: metadata: %w", err)
 	}
@@ -170,6 +156,27 @@ func FetchResourceMetadata(ctx context.Context, client *http.Client, metadataURL
 		return nil, fmt.Errorf("oauth2guard: metadata %s names no authorization server", metadataURL)
 	}
 	return &m, nil
+}
+
+// secureRedirects is a copy of client that follows a redirect only to a
+// URL secure accepts, then as client would; what names the requests in
+// the error.
+func secureRedirects(client *http.Client, what string) *http.Client {
+	c := *client
+	next := c.CheckRedirect
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if !secure(r.URL) {
+			return fmt.Errorf("oauth2guard: %s redirect to %s: not https", what, r.URL.Redacted())
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return fmt.Errorf("oauth2guard: %s: too many redirects", what)
+		}
+		return nil
+	}
+	return &c
 }
 
 // secure reports whether u is https, or http on loopback.
