@@ -6,16 +6,22 @@
 //	guard, err := middleware.New(keys, issuer, audiences,
 //		middleware.WithReplayStore(redisreplay.New(rdb)))
 //
-// Each accepted proof costs one command, SET key 1 NX PX <ms>: atomic, so
-// of two replicas that see one proof at once exactly one accepts it, and
-// the key expires by itself when the proof does. While Redis cannot be
-// reached the Guard refuses DPoP requests 503 with Retry-After rather than
-// accept replays (middleware.WithInsecureReplayStoreFailOpen says
-// otherwise).
+// Each accepted proof costs one command, SET key <random> NX PX <ms> GET:
+// atomic, so of two replicas that see one proof at once exactly one
+// accepts it, and the key expires by itself when the proof does. GET makes
+// the command safe to send again: go-redis resends a command whose reply
+// was lost (Options.MaxRetries, 3 by default), and the resend finds the
+// key its first attempt made; the value it gets back is then its own, so
+// the proof is no replay. SET with both NX and GET needs Redis 7.0 or
+// later; an older server refuses the command, and the Guard with it every
+// DPoP request (503). While Redis cannot be reached the Guard refuses DPoP
+// requests 503 with Retry-After rather than accept replays
+// (middleware.WithInsecureReplayStoreFailOpen says otherwise).
 package redisreplay
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -69,20 +75,29 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 // Prefix is the prefix of the Store's keys.
 func (s *Store) Prefix() string { return s.prefix }
 
-// CheckAndSet implements middleware.ReplayStore: SET key 1 NX PX, where
-// the key's life runs until until (at least a millisecond).
+// CheckAndSet implements middleware.ReplayStore: SET key v NX PX GET, where
+// v is new to this call and the key's life runs until until (at least a
+// millisecond).
 func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
 	ms := max((time.Until(until) + time.Millisecond - 1).Milliseconds(), 1) // rounded up
-	err := s.bounded(ctx, func(ctx context.Context) error {
-		return s.rdb.Do(ctx, "SET", s.prefix+key, "1", "NX", "PX", strconv.FormatInt(ms, 10)).Err()
+	// go-redis may send the command more than once (when a reply is lost,
+	// after Redis applied it); the value tells this call's own key from
+	// one that another request set.
+	mine := rand.Text()
+	var old string
+	err := s.bounded(ctx, func(ctx context.Context) (err error) {
+		old, err = s.rdb.Do(ctx, "SET", s.prefix+key, mine, "NX", "PX", strconv.FormatInt(ms, 10), "GET").Text()
+		return err
 	})
 	switch {
-	case errors.Is(err, redis.Nil): // NX: the key was there
-		return true, nil
+	case errors.Is(err, redis.Nil): // GET: there was no key, and now ours is
+		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("redisreplay: %w", err)
 	}
-	return false, nil
+	// NX: the key was there. If the value is ours, an earlier attempt of
+	// this very call set it and its reply was lost: a first use.
+	return old != mine, nil
 }
 
 // Seen implements middleware.ReplayStore: EXISTS key.

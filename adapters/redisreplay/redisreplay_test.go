@@ -1,6 +1,7 @@
 package redisreplay_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -149,5 +150,104 @@ func TestTimeoutBoundsACommand(t *testing.T) {
 	}
 	if _, err := st.Seen(context.Background(), "k"); err == nil {
 		t.Error("Seen against a silent Redis succeeded")
+	}
+}
+
+// lossyProxy forwards to the Redis at to, except that on the first
+// connection whose client side sends marker it passes that command on,
+// lets Redis apply it, and then drops the connection without the reply: a
+// reply lost to a network blip or a proxy restart. tripped reports whether
+// it did.
+func lossyProxy(t *testing.T, to string, marker []byte) (addr string, tripped *atomic.Bool) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	tripped = new(atomic.Bool)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			var drop atomic.Bool
+			var once sync.Once
+			closeBoth := func() { once.Do(func() { c.Close(); s.Close() }) }
+			go func() { // Redis → client
+				buf := make([]byte, 4096)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 && !drop.Load() {
+						_, _ = c.Write(buf[:n])
+					}
+					if err != nil {
+						closeBoth()
+						return
+					}
+				}
+			}()
+			go func() { // client → Redis
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						if bytes.Contains(buf[:n], marker) && tripped.CompareAndSwap(false, true) {
+							drop.Store(true)
+							_, _ = s.Write(buf[:n])
+							time.Sleep(50 * time.Millisecond) // Redis applies it
+							closeBoth()
+							return
+						}
+						_, _ = s.Write(buf[:n])
+					}
+					if err != nil {
+						closeBoth()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), tripped
+}
+
+// A SET whose reply is lost after Redis applied it is no replay. go-redis
+// by default (MaxRetries 3) sends it again, and the resend finds the key
+// its own first attempt made: that first use is accepted, and the proof is
+// a replay from then on. Without retries the lost reply is an error (503),
+// never a replay. Found by a review.
+func TestLostReplyIsNotAReplay(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		maxRetries int
+		wantErr    bool
+	}{
+		{"go-redis defaults, resent", 0, false},
+		{"no retries", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			addr, tripped := lossyProxy(t, srv.Addr, []byte("lost:fresh-proof"))
+			rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: tc.maxRetries})
+			t.Cleanup(func() { rdb.Close() })
+			st := redisreplay.New(rdb, redisreplay.WithPrefix("lost:"))
+			ctx := context.Background()
+			replayed, err := st.CheckAndSet(ctx, "fresh-proof", time.Now().Add(time.Minute))
+			if !tripped.Load() {
+				t.Fatal("the proxy never dropped a reply")
+			}
+			if replayed || (err != nil) != tc.wantErr {
+				t.Fatalf("first CheckAndSet of a fresh key, its reply lost: replayed=%v err=%v, want no replay (an error: %v)", replayed, err, tc.wantErr)
+			}
+			if replayed, err := st.CheckAndSet(ctx, "fresh-proof", time.Now().Add(time.Minute)); !replayed || err != nil {
+				t.Fatalf("the same key again: replayed=%v err=%v, want a replay", replayed, err)
+			}
+		})
 	}
 }
