@@ -345,6 +345,13 @@ func (t *Transport) send(req *http.Request, tok *oauth2.Token, rewind bool) (*ht
 	for attempt := 0; ; attempt++ {
 		r, sent, err := t.authorized(req, tok)
 		if err != nil {
+			if !rewind && attempt == 0 && req.Body != nil {
+				// req's own body was to go with this attempt, so no base
+				// RoundTripper has it to close; a RoundTripper closes it
+				// even on an error. (Later attempts send copies, and base
+				// closed the original.)
+				req.Body.Close()
+			}
 			return nil, err
 		}
 		if (rewind || attempt > 0) && req.Body != nil && req.Body != http.NoBody {

@@ -2,6 +2,10 @@ package oauth2guard
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -579,6 +583,49 @@ func TestLocalRefreshFailureClosesRequestBody(t *testing.T) {
 	if got := api.calls.Load(); got != 0 {
 		t.Errorf("API calls = %d, want 0", got)
 	}
+}
+
+// A DPoP proof that cannot be signed (an HSM or KMS down) fails the
+// request before anything is sent, and the request's body is closed as on
+// any error: net/http's RoundTripper contract. Found by a review.
+func TestProofFailureClosesRequestBody(t *testing.T) {
+	api := newAPIServer(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := NewDPoPKey(failingSigner{key}, "ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTransport(&oauth2.Token{AccessToken: "at-0", TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, errors.New("no refresh") },
+		WithDPoP(dk))
+
+	body := &closeRecorder{Reader: strings.NewReader("payload")}
+	req, err := http.NewRequest(http.MethodPost, api.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if resp != nil || !errors.Is(err, errSignerDown) {
+		t.Fatalf("RoundTrip with a signer that fails: %v, %v; want no response and the signer's error", resp, err)
+	}
+	if !body.closed {
+		t.Error("request body not closed on error")
+	}
+	if got := api.calls.Load(); got != 0 {
+		t.Errorf("API calls = %d, want 0", got)
+	}
+}
+
+var errSignerDown = errors.New("HSM unavailable")
+
+// failingSigner is a key whose Sign always fails.
+type failingSigner struct{ crypto.Signer }
+
+func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errSignerDown
 }
 
 type closeRecorder struct {
