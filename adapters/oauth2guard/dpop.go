@@ -211,7 +211,14 @@ func (tt *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	drain(resp)
-	return send()
+	// The retry's answer may bring the next nonce (a server may give a
+	// new one with each token it issues): kept, as from any answer, so
+	// that the next token request does not start with a stale one.
+	resp, err = send()
+	if err == nil {
+		tt.k.remember(target, resp.Header)
+	}
+	return resp, err
 }
 
 // isTokenNonceError reports whether resp is an authorization server's

@@ -6,10 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -240,6 +242,48 @@ func TestDPoPConcurrentRequestsEachRetryWithTheNonce(t *testing.T) {
 		if c := <-codes; c != 200 {
 			t.Errorf("a request that met the nonce with others in flight: %d", c)
 		}
+	}
+}
+
+// The token client keeps the nonce of every answer, its retry's too, as
+// the Transport does: with a server that gives a new nonce with each
+// token, only the first token request needs a retry. Found by a review.
+func TestDPoPTokenClientKeepsTheNonceOfTheRetriedAnswer(t *testing.T) {
+	var mu sync.Mutex
+	cur, rounds := 1, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		rounds++
+		want := fmt.Sprint("n", cur)
+		if p, err := dpop.Parse(r.Header.Get("DPoP"), keyalg.Supported); err != nil || p.Nonce != want {
+			rw.Header().Set("DPoP-Nonce", want)
+			rw.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(http.StatusBadRequest)
+			io.WriteString(rw, `{"error":"use_dpop_nonce"}`)
+			return
+		}
+		cur++
+		rw.Header().Set("DPoP-Nonce", fmt.Sprint("n", cur))
+		rw.Header().Set("Content-Type", "application/json")
+		io.WriteString(rw, `{"access_token":"at","token_type":"DPoP"}`)
+	}))
+	defer srv.Close()
+	c := newDPoPKey(t).TokenClient(nil)
+	for i := range 2 {
+		resp, err := c.Post(srv.URL+"/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("token request %d: %d, want 200", i, resp.StatusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if rounds != 3 || cur != 3 {
+		t.Errorf("two token requests took %d round trips (%d tokens), want 3 (2): the nonce the retry's answer gave was not kept", rounds, cur-1)
 	}
 }
 
