@@ -228,13 +228,22 @@ func isTokenNonceError(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("DPoP-Nonce") == "" {
 		return false
 	}
+	// A use_dpop_nonce answer is short, so only its start is read; but
+	// another 400 (invalid_grant) goes back to the caller whole, what was
+	// read and then the rest: x/oauth2 parses all of it for its
+	// RetrieveError, and a cut one loses its error code.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
 	var body struct {
 		Error string `json:"error"`
 	}
 	return err == nil && json.Unmarshal(b, &body) == nil && body.Error == "use_dpop_nonce"
+}
+
+// readCloser reads from Reader and closes Closer.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // isNonceChallenge reports whether resp is a resource server's 401 with a

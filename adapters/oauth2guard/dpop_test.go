@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -285,6 +286,66 @@ func TestDPoPTokenClientKeepsTheNonceOfTheRetriedAnswer(t *testing.T) {
 	if rounds != 3 || cur != 3 {
 		t.Errorf("two token requests took %d round trips (%d tokens), want 3 (2): the nonce the retry's answer gave was not kept", rounds, cur-1)
 	}
+}
+
+// A token endpoint's 400 that carries a new DPoP-Nonce but another error
+// (invalid_grant) reaches the caller whole, though only its start is read
+// to tell, and closing it closes the base's body; x/oauth2 then finds its
+// error code. Found by a review.
+func TestDPoPTokenClientKeepsAnErrorBodyWhole(t *testing.T) {
+	description := strings.Repeat("x", 5000)
+	want := `{"error":"invalid_grant","error_description":"` + description + `"}`
+	base := &cannedTokenEndpoint{body: want}
+	req, _ := http.NewRequest("POST", "https://as.test/token", strings.NewReader("grant_type=refresh_token"))
+	resp, err := newDPoPKey(t).TokenClient(base).Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(got) != want {
+		t.Errorf("the 400's body: %d bytes (err %v), want the %d the server sent", len(got), err, len(want))
+	}
+	if base.calls != 1 || !base.sent.closed {
+		t.Errorf("%d calls, the base's body closed %v; want 1 call and its body closed", base.calls, base.sent.closed)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("DPoP-Nonce", "n1")
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusBadRequest)
+		io.WriteString(rw, want)
+	}))
+	defer srv.Close()
+	cfg := &oauth2.Config{ClientID: "c", Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, newDPoPKey(t).TokenClient(nil)) // no nonce yet, as for a first refresh
+	_, err = oauth2guard.ConfigRefresher(cfg)(ctx, &oauth2.Token{RefreshToken: "r"})
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("a refresh refused with invalid_grant: %T, want an *oauth2.RetrieveError", err)
+	}
+	if re.ErrorCode != "invalid_grant" || re.ErrorDescription != description {
+		t.Errorf("a refresh refused with invalid_grant: ErrorCode %q, a %d-byte ErrorDescription; want invalid_grant and the %d bytes sent", re.ErrorCode, len(re.ErrorDescription), len(description))
+	}
+}
+
+// cannedTokenEndpoint answers every request with a 400 carrying a
+// DPoP-Nonce and body, and keeps the last body it gave.
+type cannedTokenEndpoint struct {
+	body  string
+	calls int
+	sent  *closeRecorder
+}
+
+func (c *cannedTokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.calls++
+	c.sent = &closeRecorder{Reader: strings.NewReader(c.body)}
+	return &http.Response{
+		StatusCode: http.StatusBadRequest,
+		Header:     http.Header{"Dpop-Nonce": {"n1"}, "Content-Type": {"application/json"}},
+		Body:       c.sent,
+		Request:    r,
+	}, nil
 }
 
 // htu names the Host a request is sent with, as the server sees it; and
