@@ -258,9 +258,14 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // verified, in a long stream), then the audience, then the scopes. It
 // returns nil or the *Error to refuse with: ErrNoToken for nil claims,
 // ErrIssuer for claims of an issuer the Guard does not hold (including a
-// resolved tenant dropped since). A refusal is counted in the Guard's
-// Metrics. Claims are not verified here: Authorize only reads them, so
-// give it only what VerifyToken returned.
+// resolved tenant dropped since). A resolved tenant's issuer is answered
+// as VerifyToken answers a repeated token of it: once its resolver's yes
+// is stale, the resolver is asked again (Authorize then waits, a few
+// seconds at most, when the yes is past twice its TTL), a tenant it now
+// refuses is ErrIssuer and one it cannot be asked about is
+// ErrKeysUnavailable. A refusal is counted in the Guard's Metrics. Claims
+// are not verified here: Authorize only reads them, so give it only what
+// VerifyToken returned.
 func (ru *Rule) Authorize(c *claims.Claims) error {
 	g := ru.g
 	if c == nil {
@@ -268,12 +273,12 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 		g.count(context.Background(), nil, err)
 		return err
 	}
-	// The issuer must be one of the Guard's, known without I/O: claims of
-	// any other (another Guard's, made up, or a resolved tenant dropped
-	// since) are refused as from an unknown issuer.
-	is := g.knownIssuer(c)
-	if is == nil {
-		err := ru.local(g.refusals[rIssuer])
+	// The issuer must be one of the Guard's: claims of any other (another
+	// Guard's, made up, or a resolved tenant dropped or revoked since) are
+	// refused as from an unknown issuer.
+	is, rsn := g.knownIssuer(context.Background(), c)
+	if rsn >= 0 {
+		err := ru.local(g.refusals[rsn])
 		g.count(context.Background(), nil, err)
 		return err
 	}
@@ -363,9 +368,9 @@ func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 	if g.trustContext {
 		if cc, ok := claims.FromContext(r.Context()); ok {
 			// Vouched for by application code: only authorize.
-			is := g.knownIssuer(cc)
-			if is == nil {
-				return r, outcome{err: g.refusals[rIssuer]}
+			is, rsn := g.knownIssuer(r.Context(), cc)
+			if rsn >= 0 {
+				return r, outcome{err: g.refusals[rsn]}
 			}
 			if err := is.runChecks(cc); err != nil {
 				return r, outcome{is: is, err: g.refuse(rClaimsRejected, err)}
@@ -394,16 +399,18 @@ func (ru *Rule) checkShared(r *http.Request) (*http.Request, outcome) {
 	return r, o
 }
 
-// knownIssuer is the issuer of claims verified elsewhere, without I/O: a
-// configured one, or one a resolver already accepted; nil for any other.
-func (g *Guard) knownIssuer(c *claims.Claims) *issuer {
+// knownIssuer is the issuer of claims verified elsewhere: a configured
+// one, or one a resolver already accepted and still does (asked again, as
+// for a cached token, once its answer is stale); otherwise the reason to
+// refuse, rIssuer for any other issuer.
+func (g *Guard) knownIssuer(ctx context.Context, c *claims.Claims) (*issuer, reason) {
 	if is := g.staticIssuer(c); is != nil {
-		return is
+		return is, -1
 	}
 	if g.resolver != nil {
-		return g.resolver.known(c.Issuer)
+		return g.resolver.known(ctx, c.Issuer)
 	}
-	return nil
+	return nil, rIssuer
 }
 
 // credentials are what the extract stage found: the token, the scheme

@@ -183,16 +183,7 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	now := rv.now()
 	rv.mu.Lock()
 	if a := rv.yes.get(iss); a != nil {
-		fresh, usable := now.Before(a.until), now.Before(a.until.Add(rv.limits.TTL))
-		call := rv.inflight[iss]
-		if !fresh && call == nil && !rv.closed && !now.Before(a.nextTry) {
-			call = rv.startLocked(ctx, a.iss, a.is)
-		}
-		rv.mu.Unlock()
-		if fresh || usable {
-			return a.is, -1
-		}
-		return rv.wait(ctx, call)
+		return rv.heldLocked(ctx, a, now)
 	}
 	if a := rv.no.get(iss); a != nil && now.Before(a.until) {
 		rv.mu.Unlock()
@@ -209,6 +200,22 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 		call = rv.startLocked(ctx, strings.Clone(iss), nil)
 	}
 	rv.mu.Unlock()
+	return rv.wait(ctx, call)
+}
+
+// heldLocked is resolve's answer for a held yes a: its issuer while a is
+// usable (asking again in the background once it is stale), else the
+// answer of asking again. rv.mu must be held; heldLocked releases it.
+func (rv *resolver) heldLocked(ctx context.Context, a *answer, now time.Time) (*issuer, reason) {
+	fresh, usable := now.Before(a.until), now.Before(a.until.Add(rv.limits.TTL))
+	call := rv.inflight[a.iss]
+	if !fresh && call == nil && !rv.closed && !now.Before(a.nextTry) {
+		call = rv.startLocked(ctx, a.iss, a.is)
+	}
+	rv.mu.Unlock()
+	if fresh || usable {
+		return a.is, -1
+	}
 	return rv.wait(ctx, call)
 }
 
@@ -342,14 +349,21 @@ func (rv *resolver) close() {
 	}
 }
 
-// known returns a remembered issuer for iss without calling anything.
-func (rv *resolver) known(iss string) *issuer {
+// known is resolve for claims verified earlier (Rule.Authorize): an iss
+// the resolver holds a yes for is answered as resolve answers it, so that
+// a tenant revoked since is refused once its yes is stale, as its cached
+// tokens are; any other iss is rIssuer, unasked, since nothing this Guard
+// verified can name an issuer it does not hold, and asking would let
+// claims made elsewhere start resolutions.
+func (rv *resolver) known(ctx context.Context, iss string) (*issuer, reason) {
+	now := rv.now()
 	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if a := rv.yes.peek(iss); a != nil {
-		return a.is
+	a := rv.yes.get(iss)
+	if a == nil {
+		rv.mu.Unlock()
+		return nil, rIssuer
 	}
-	return nil
+	return rv.heldLocked(ctx, a, now)
 }
 
 // held reports how many answers of each kind are held, for tests.

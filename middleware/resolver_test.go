@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/memsize"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -354,5 +356,131 @@ func TestAuthorizeRefusesAStrangersClaims(t *testing.T) {
 	}
 	if err := e.guard.Rule().Authorize(c); !errors.Is(err, middleware.ErrIssuer) {
 		t.Fatalf("Authorize of claims from an issuer this Guard does not accept: %v, want ErrIssuer", err)
+	}
+}
+
+// resolvedTenant returns a Guard whose resolver asks allow, on clock, with
+// one of tenant's tokens and the claims VerifyToken returned for it; the
+// resolver then holds a yes for tenant.
+func resolvedTenant(t *testing.T, allow func(context.Context, string) (bool, error), clock *testClock, opts ...middleware.Option) (*middleware.Guard, *claims.Claims, string) {
+	t.Helper()
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	g := newGuard(t, keys, iss.URL(), append([]middleware.Option{
+		middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }),
+		middleware.WithClock(clock.now),
+	}, opts...)...)
+	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
+	c, err := verifyWith(g, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, c, tok
+}
+
+// Authorize (the per-operation check MCP and gRPC adapters run on claims
+// VerifyToken returned) refuses a resolved tenant the resolver no longer
+// vouches for, as VerifyToken refuses the same token: once the yes is past
+// use, the resolver is asked again. Within the TTL it is not asked.
+func TestAuthorizeRefusesARevokedTenant(t *testing.T) {
+	var r revocable
+	clock := newTestClock()
+	g, c, tok := resolvedTenant(t, r.allow, clock)
+	ru := g.Rule()
+	if err := ru.Authorize(c); err != nil || r.askedTenant.Load() != 1 {
+		t.Fatalf("Authorize within the TTL: %v, allow asked %d times; want nil, asked once (by VerifyToken)", err, r.askedTenant.Load())
+	}
+	r.revoked.Store(true)
+	clock.advance(10 * middleware.DefaultResolverTTL) // far past 2×TTL: the yes is no longer usable
+	if err := ru.Authorize(c); !errors.Is(err, middleware.ErrIssuer) {
+		t.Fatalf("Authorize of a revoked tenant's claims %v after its last yes: %v, want ErrIssuer (allow asked %d times)",
+			10*middleware.DefaultResolverTTL, err, r.askedTenant.Load())
+	}
+	if n := r.askedTenant.Load(); n != 2 {
+		t.Fatalf("allow asked %d times about the tenant, want 2 (VerifyToken's, Authorize's re-ask)", n)
+	}
+	if _, err := verifyWith(g, tok); !errors.Is(err, middleware.ErrIssuer) {
+		t.Fatalf("VerifyToken of the same token: %v, want ErrIssuer", err)
+	}
+}
+
+// Between one TTL and two, Authorize accepts a tenant's claims on its stale
+// yes and asks again in the background, as VerifyToken does; a revocation
+// takes effect once that answer lands.
+func TestAuthorizeRenewsAStaleTenantInTheBackground(t *testing.T) {
+	var r revocable
+	clock := newTestClock()
+	g, c, _ := resolvedTenant(t, r.allow, clock)
+	ru := g.Rule()
+	r.revoked.Store(true)
+	clock.advance(middleware.DefaultResolverTTL * 3 / 2) // stale, still usable
+	if err := ru.Authorize(c); err != nil {
+		t.Fatalf("Authorize on a stale, usable yes: %v, want nil while it is asked again", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := ru.Authorize(c)
+		if errors.Is(err, middleware.ErrIssuer) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("revocation never reached Authorize: %v (allow asked %d times)", err, r.askedTenant.Load())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the resolver's background re-ask, bounded above
+	}
+	if n := r.askedTenant.Load(); n != 2 {
+		t.Fatalf("allow asked %d times about the tenant, want 2 (one background re-ask)", n)
+	}
+}
+
+// A resolver that cannot answer makes Authorize 503 ErrKeysUnavailable, as
+// VerifyToken answers, and is asked again at most once per retry delay,
+// not once per call.
+func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
+	var failing atomic.Bool
+	var asked atomic.Int64
+	allow := func(context.Context, string) (bool, error) {
+		asked.Add(1)
+		if failing.Load() {
+			return false, errors.New("database down")
+		}
+		return true, nil
+	}
+	clock := newTestClock()
+	g, c, tok := resolvedTenant(t, allow, clock)
+	ru := g.Rule()
+	failing.Store(true)
+	asked.Store(0)
+	clock.advance(10 * middleware.DefaultResolverTTL) // past use: Authorize must wait for an answer
+	for range 5 {
+		err := ru.Authorize(c)
+		var e *middleware.Error
+		if !errors.Is(err, middleware.ErrKeysUnavailable) || !errors.As(err, &e) || e.Status() != 503 {
+			t.Fatalf("Authorize with the resolver down: %v, want 503 ErrKeysUnavailable", err)
+		}
+	}
+	if _, err := verifyWith(g, tok); !errors.Is(err, middleware.ErrKeysUnavailable) {
+		t.Fatalf("VerifyToken of the same token: %v, want ErrKeysUnavailable", err)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Fatalf("6 calls within the retry delay asked allow %d times, want 1", n)
+	}
+}
+
+// Claims application code vouches for (WithInsecureContextClaims) go
+// through the same check: a revoked tenant's are refused.
+func TestContextClaimsOfARevokedTenantAreRefused(t *testing.T) {
+	var r revocable
+	clock := newTestClock()
+	g, c, _ := resolvedTenant(t, r.allow, clock, middleware.WithInsecureContextClaims())
+	req := httptest.NewRequest("GET", "/", nil)
+	req = req.WithContext(claims.NewContext(req.Context(), c))
+	ru := g.Rule()
+	if _, err := ru.Check(req); err != nil {
+		t.Fatalf("vouched-for claims of an allowed tenant: %v", err)
+	}
+	r.revoked.Store(true)
+	clock.advance(10 * middleware.DefaultResolverTTL)
+	if _, err := ru.Check(req); !errors.Is(err, middleware.ErrIssuer) {
+		t.Fatalf("vouched-for claims of a revoked tenant: %v, want ErrIssuer", err)
 	}
 }
