@@ -42,7 +42,9 @@ type ResourceMetadata struct {
 	TLSClientCertificateBoundAccessTokens bool
 	// Scopes, when set, is scopes_supported for every resource; otherwise
 	// each document lists the scopes its routes' Scopes and AnyScope
-	// requirements name, sorted.
+	// requirements name, sorted: the first 1,024 distinct ones made, so
+	// that rules made per request cannot grow it without end (later
+	// scopes are still required by their rules, only not listed).
 	Scopes []string
 	// MaxAge is the documents' Cache-Control max-age; DefaultMetadataMaxAge
 	// when zero.
@@ -125,6 +127,14 @@ type resources struct {
 // but gets no document.
 const maxResources = 1024
 
+// maxResourceScopes bounds the scopes recorded per resource, for its
+// document's scopes_supported, for the same reason: a rule made per request
+// with a scope from the request (one per project, say) must not grow the
+// Guard, nor a public document, without end. Past the bound, a rule still
+// enforces its scopes (they are its own, freed with it); its new ones are
+// only not listed.
+const maxResourceScopes = 1024
+
 type resourceEntry struct {
 	id       string
 	scopes   map[string]bool
@@ -164,6 +174,9 @@ func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry 
 		}
 	}
 	for _, s := range scopes {
+		if len(e.scopes) >= maxResourceScopes {
+			break
+		}
 		e.scopes[s] = true
 	}
 	return e
@@ -205,6 +218,8 @@ func (ru *Rule) local(err error) error {
 // (Require, Rule) before serving. A Guard keeps the documents of its first
 // 1,024 resources: rules for more (made per request with an audience from
 // the request, say) still name their metadata URL, but have no document.
+// Likewise a document lists the first 1,024 scopes its resource's rules
+// name: a rule's later ones are enforced but not listed.
 // Two identifiers with one path (https://api.test and https://api.test/)
 // are two resources; the first made, the Guard's own, is served there.
 // Without WithResourceMetadata every path is 404.

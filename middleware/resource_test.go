@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -366,6 +367,52 @@ func TestResourcesAreBounded(t *testing.T) {
 	}
 	if served != 2 { // the first 1024 resources have documents, later ones do not
 		t.Fatalf("%d of tenants 0, 1000, 1099 have documents, want 2", served)
+	}
+}
+
+// Rules made per request with a scope from the request do not grow the
+// Guard, nor its public metadata document, without end: the document lists
+// the first 1,024 scopes, and rules past that still enforce theirs.
+func TestResourceScopesAreBounded(t *testing.T) {
+	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rules = 50_000
+	var last *middleware.Rule
+	for i := range rules {
+		last = g.Rule(middleware.Scopes(fmt.Sprintf("project:%d:read", i)))
+	}
+	var doc struct {
+		Scopes []string `json:"scopes_supported"`
+	}
+	raw := metadataOf(t, g, middleware.WellKnownResource)
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Scopes) != 1024 || len(raw) > 64<<10 {
+		t.Fatalf("after %d per-request rules the document lists %d scopes in %d bytes, want 1024", rules, len(doc.Scopes), len(raw))
+	}
+	for _, i := range []int{0, 1023} {
+		if s := fmt.Sprintf("project:%d:read", i); !slices.Contains(doc.Scopes, s) {
+			t.Errorf("scopes_supported lacks %s, one of the first 1,024", s)
+		}
+	}
+	if slices.Contains(doc.Scopes, "project:1024:read") {
+		t.Errorf("scopes_supported lists project:1024:read, past the bound")
+	}
+	// The last rule's scope is not listed, but it is still required.
+	want := fmt.Sprintf("project:%d:read", rules-1)
+	err = last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes("project:0:read"))))
+	var e *middleware.Error
+	if !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &e) || !slices.Equal(e.Scopes(), []string{want}) {
+		t.Fatalf("the last rule with a token lacking %s: %v, want ErrInsufficientScope naming it", want, err)
+	}
+	if err := last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes(want)))); err != nil {
+		t.Fatalf("the last rule with a token granting %s: %v", want, err)
 	}
 }
 
