@@ -962,8 +962,8 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error) {
 
 // Confirmation is a token's "cnf" claim (RFC 7800 §3.1): what binds it to
 // a key its sender must prove to hold. A verifier that finds members it
-// cannot check (Others) must refuse the token rather than take it as a
-// bearer token.
+// cannot check (Others), or no member at all ("cnf":{}), must refuse the
+// token rather than take it as a bearer token.
 type Confirmation struct {
 	// JKT is "jkt" (RFC 9449 §6.1): the RFC 7638 SHA-256 thumbprint of the
 	// DPoP key, base64url.

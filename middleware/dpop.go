@@ -281,8 +281,11 @@ type proofRecord struct {
 // store must record once the request passed every check.
 func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *http.Request, expired bool) (*proofRecord, error) {
 	cnf := c.Confirmation
-	if cnf != nil && len(cnf.Others) > 0 {
-		return nil, g.refusals[rBoundToken] // bound in a way nothing here can check
+	if cnf != nil && (len(cnf.Others) > 0 || cnf.JKT == "" && cnf.X5TS256 == "") {
+		// Bound in a way nothing here can check: by a method this module
+		// does not know, or by none at all ("cnf":{}), which says the
+		// issuer meant to bind the token, not that it is a bearer token.
+		return nil, g.refusals[rBoundToken]
 	}
 	if cnf != nil && cnf.X5TS256 != "" && !certificateMatches(r, cnf.X5TS256) {
 		return nil, g.refusals[rCertificateBinding]

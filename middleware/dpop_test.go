@@ -760,3 +760,38 @@ func TestDPoPAuthorityCannotMoveThePath(t *testing.T) {
 		t.Fatalf("host with a port: %d %q", rec.Code, rec.Header().Values("WWW-Authenticate"))
 	}
 }
+
+// SECURITY.md: "a malformed cnf is a malformed token, never an unbound
+// one". A cnf naming no confirmation method at all (RFC 7800 §3.1: it
+// represents one key) says the issuer meant to bind the token: it is
+// refused as bound (ErrBoundToken) on every path, as a cnf with a method
+// nothing here checks is, with no expired hint, and even with DPoP off.
+func TestEmptyConfirmationIsBound(t *testing.T) {
+	d := newDPoPEnv(t)
+	empty := jwkstest.WithClaim("cnf", map[string]any{})
+	tok := d.Issuer.Mint(empty, jwkstest.WithScopes("notes:read"), jwkstest.WithExpiresIn(time.Hour))
+	for range 2 { // the second from the token cache
+		if c, err := d.Guard.VerifyToken(context.Background(), tok); !errors.Is(err, middleware.ErrBoundToken) {
+			t.Fatalf(`VerifyToken of a token with "cnf":{}: %v (claims %+v), want ErrBoundToken`, err, c)
+		}
+	}
+	req := httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if _, err := d.Guard.Verify(req); !errors.Is(err, middleware.ErrBoundToken) {
+		t.Errorf(`a token with "cnf":{} under Bearer: %v, want ErrBoundToken`, err)
+	}
+	req = httptest.NewRequest("GET", "/api/me", nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", d.p.Proof("GET", "http://example.com/api/me", tok, nil, nil))
+	if _, err := d.Guard.Verify(req); !errors.Is(err, middleware.ErrBoundToken) {
+		t.Errorf(`a token with "cnf":{} and a DPoP proof: %v, want ErrBoundToken`, err)
+	}
+	expired := d.Issuer.Mint(empty, jwkstest.WithExpiresIn(-2*time.Minute))
+	if _, err := d.Guard.VerifyToken(context.Background(), expired); !errors.Is(err, middleware.ErrBoundToken) {
+		t.Errorf(`an expired token with "cnf":{}: %v, want ErrBoundToken, no expired hint`, err)
+	}
+	off := newDPoPEnv(t, middleware.WithDPoP(middleware.DPoPOff))
+	if _, err := off.Guard.VerifyToken(context.Background(), off.Issuer.Mint(empty)); !errors.Is(err, middleware.ErrBoundToken) {
+		t.Errorf(`a token with "cnf":{} with DPoP off: %v, want ErrBoundToken`, err)
+	}
+}

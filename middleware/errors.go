@@ -113,10 +113,11 @@ var (
 	// ErrClaimsRejected: a check added with WithClaimsCheck refused the
 	// claims (its error is the Error's Cause, for logs only).
 	ErrClaimsRejected = fmt.Errorf("%w: claims rejected", ErrInvalidToken)
-	// ErrBoundToken: the token is sender-constrained (its cnf names a key)
-	// and the request does not prove that key: a DPoP-bound token sent as
-	// a bearer token, through VerifyToken, or a cnf method this module
-	// cannot check. A stolen bound token is worth nothing without its key.
+	// ErrBoundToken: the token is sender-constrained (it has a cnf) and
+	// the request does not prove its key: a DPoP-bound token sent as a
+	// bearer token or through VerifyToken, a cnf method this module
+	// cannot check, or a cnf naming no method at all. A stolen bound token
+	// is worth nothing without its key.
 	ErrBoundToken = fmt.Errorf("%w: bound to a key", ErrInvalidToken)
 	// ErrCertificateBinding: the token is bound to a TLS client
 	// certificate (cnf x5t#S256, RFC 8705) that the connection did not

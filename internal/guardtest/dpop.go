@@ -232,6 +232,7 @@ func dpopCases(iss *jwkstest.Issuer, target func(method, path string) (htm, htu 
 		{"DPoP, a bound token as a bearer token", PathMe, bearer(bound), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, a bound token as a bearer token, with a proof", PathMe, http.Header{"Authorization": {"Bearer " + bound}, "Dpop": {proof(bound, nil, nil)}}, Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, a token bound in a way nothing checks", PathMe, bearer(mint(jwkstest.WithClaim("cnf", map[string]any{"jwk": other.JWK}))), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
+		{"DPoP, cnf empty", PathMe, bearer(mint(jwkstest.WithClaim("cnf", map[string]any{}))), Invalid(DescBound), middleware.ErrBoundToken, "bound_token"},
 		{"DPoP, cnf not an object", PathMe, bearer(mint(jwkstest.WithClaim("cnf", "jkt"))), Invalid(DescClaims), middleware.ErrMalformedClaims, "malformed_claims"},
 
 		// The expired hint: only for a bound token whose proof passes.
