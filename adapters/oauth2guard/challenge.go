@@ -1,6 +1,7 @@
 package oauth2guard
 
 import (
+	"iter"
 	"net/http"
 	"strings"
 )
@@ -23,21 +24,52 @@ const ExpiredDescription = "The access token expired"
 // compared exactly. A WWW-Authenticate field that does not parse is ignored
 // as a whole, as is a challenge that repeats a parameter: when in doubt the
 // answer is false, because a false "yes" would spend a refresh token on
-// every bad response.
+// every bad response. What a hostile server could make costly is not
+// read: a field over 16 KiB, one with more than 32 challenges or a
+// challenge with more than 32 parameters is ignored, and so is every
+// field after the first 16.
 func IsExpiredHint(resp *http.Response) bool {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return false
 	}
-	for _, field := range resp.Header.Values("WWW-Authenticate") {
-		for _, c := range parseChallenges(field) {
-			if (strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) &&
-				c.params["error"] == "invalid_token" &&
-				c.params["error_description"] == ExpiredDescription {
-				return true
-			}
+	for c := range challenges(resp.Header) {
+		if (strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) &&
+			c.params["error"] == "invalid_token" &&
+			c.params["error_description"] == ExpiredDescription {
+			return true
 		}
 	}
 	return false
+}
+
+// The bounds on what a refusal's challenges may make the client parse. A
+// response may come from anyone; jwtguard's own refusals are one or two
+// fields of two challenges, a few hundred bytes and a handful of
+// parameters each, far inside these.
+const (
+	maxChallengeFields = 16       // WWW-Authenticate fields read; the rest are ignored
+	maxChallengeField  = 16 << 10 // bytes; a longer field is ignored
+	maxFieldChallenges = 32       // per field; a field with more is ignored
+	maxChallengeParams = 32       // per challenge; a field with one with more is ignored
+)
+
+// challenges yields the challenges of h's WWW-Authenticate fields, in
+// order, within the bounds above, parsing each field only when the one
+// before is used up, so a caller that stops at a match parses no more.
+func challenges(h http.Header) iter.Seq[challenge] {
+	return func(yield func(challenge) bool) {
+		fields := h.Values("WWW-Authenticate")
+		for _, field := range fields[:min(len(fields), maxChallengeFields)] {
+			if len(field) > maxChallengeField {
+				continue
+			}
+			for _, c := range parseChallenges(field) {
+				if !yield(c) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // challenge is one parsed auth challenge. params is nil for a challenge
@@ -57,8 +89,9 @@ type challenge struct {
 // The grammar is ambiguous at a comma (a parameter of this challenge or the
 // scheme of the next one?); a token followed by "=" is a parameter,
 // otherwise it starts a new challenge. It returns nil if the value is
-// malformed anywhere, and drops challenges that repeat a parameter name
-// (RFC 9110 says each may occur only once, so which one counts is unclear).
+// malformed anywhere or has more challenges or parameters than the bounds
+// allow, and drops challenges that repeat a parameter name (RFC 9110 says
+// each may occur only once, so which one counts is unclear).
 func parseChallenges(s string) []challenge {
 	p := parser{s: s}
 	var out []challenge
@@ -68,7 +101,7 @@ func parseChallenges(s string) []challenge {
 			return out
 		}
 		scheme := p.token()
-		if scheme == "" {
+		if scheme == "" || len(out) == maxFieldChallenges {
 			return nil
 		}
 		c := challenge{scheme: scheme}
@@ -98,6 +131,8 @@ func parseChallenges(s string) []challenge {
 			name = strings.ToLower(name)
 			if _, seen := c.params[name]; seen {
 				dup = true
+			} else if len(c.params) == maxChallengeParams {
+				return nil
 			}
 			c.params[name] = value
 			p.skipOWS()

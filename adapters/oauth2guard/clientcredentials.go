@@ -240,11 +240,9 @@ func (c *ClientCredentials) getJSON(ctx context.Context, u string, v any) error 
 
 // challengeScope is the scope parameter of resp's challenge, or "".
 func challengeScope(resp *http.Response) string {
-	for _, field := range resp.Header.Values("WWW-Authenticate") {
-		for _, ch := range parseChallenges(field) {
-			if s, ok := ch.params["scope"]; ok {
-				return s
-			}
+	for ch := range challenges(resp.Header) {
+		if s, ok := ch.params["scope"]; ok {
+			return s
 		}
 	}
 	return ""

@@ -252,11 +252,9 @@ func isNonceChallenge(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusUnauthorized {
 		return false
 	}
-	for _, field := range resp.Header.Values("WWW-Authenticate") {
-		for _, c := range parseChallenges(field) {
-			if strings.EqualFold(c.scheme, "DPoP") && c.params["error"] == "use_dpop_nonce" {
-				return true
-			}
+	for c := range challenges(resp.Header) {
+		if strings.EqualFold(c.scheme, "DPoP") && c.params["error"] == "use_dpop_nonce" {
+			return true
 		}
 	}
 	return false

@@ -48,24 +48,22 @@ func StepUp(resp *http.Response) (e *StepUpError, ok bool) {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return nil, false
 	}
-	for _, field := range resp.Header.Values("WWW-Authenticate") {
-		for _, c := range parseChallenges(field) {
-			if !(strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) || c.params["error"] != "insufficient_user_authentication" {
-				continue
-			}
-			e := &StepUpError{MaxAge: -1, Description: c.params["error_description"]}
-			if v := strings.Fields(c.params["acr_values"]); len(v) > 0 {
-				e.ACRValues = v
-			}
-			if v, ok := c.params["max_age"]; ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 || n > int64(100*365*24*3600) {
-					continue // a max_age that is not seconds: not a request we can act on
-				}
-				e.MaxAge = time.Duration(n) * time.Second
-			}
-			return e, true
+	for c := range challenges(resp.Header) {
+		if !(strings.EqualFold(c.scheme, "Bearer") || strings.EqualFold(c.scheme, "DPoP")) || c.params["error"] != "insufficient_user_authentication" {
+			continue
 		}
+		e := &StepUpError{MaxAge: -1, Description: c.params["error_description"]}
+		if v := strings.Fields(c.params["acr_values"]); len(v) > 0 {
+			e.ACRValues = v
+		}
+		if v, ok := c.params["max_age"]; ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || n > int64(100*365*24*3600) {
+				continue // a max_age that is not seconds: not a request we can act on
+			}
+			e.MaxAge = time.Duration(n) * time.Second
+		}
+		return e, true
 	}
 	return nil, false
 }
@@ -76,11 +74,9 @@ func ResourceMetadataURL(resp *http.Response) (string, bool) {
 	if resp == nil {
 		return "", false
 	}
-	for _, field := range resp.Header.Values("WWW-Authenticate") {
-		for _, c := range parseChallenges(field) {
-			if v, ok := c.params["resource_metadata"]; ok && strings.EqualFold(c.scheme, "Bearer") && v != "" {
-				return v, true
-			}
+	for c := range challenges(resp.Header) {
+		if v, ok := c.params["resource_metadata"]; ok && strings.EqualFold(c.scheme, "Bearer") && v != "" {
+			return v, true
 		}
 	}
 	return "", false
