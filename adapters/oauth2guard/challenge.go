@@ -25,9 +25,9 @@ const ExpiredDescription = "The access token expired"
 // as a whole, as is a challenge that repeats a parameter: when in doubt the
 // answer is false, because a false "yes" would spend a refresh token on
 // every bad response. What a hostile server could make costly is not
-// read: a field over 16 KiB, one with more than 32 challenges or a
-// challenge with more than 32 parameters is ignored, and so is every
-// field after the first 16.
+// read: only the first 16 fields, 16 KiB, 32 challenges and 64 parameters
+// of them are; a field that would go past one of these is ignored, and so
+// is every field after it.
 func IsExpiredHint(resp *http.Response) bool {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return false
@@ -42,28 +42,41 @@ func IsExpiredHint(resp *http.Response) bool {
 	return false
 }
 
-// The bounds on what a refusal's challenges may make the client parse. A
-// response may come from anyone; jwtguard's own refusals are one or two
-// fields of two challenges, a few hundred bytes and a handful of
-// parameters each, far inside these.
+// The bounds on what a refusal's challenges may make the client parse,
+// per reading of a response. A response may come from anyone; jwtguard's
+// own refusals are one or two fields of two challenges, a few hundred
+// bytes and at most eight parameters each, far inside these.
 const (
 	maxChallengeFields = 16       // WWW-Authenticate fields read; the rest are ignored
-	maxChallengeField  = 16 << 10 // bytes; a longer field is ignored
-	maxFieldChallenges = 32       // per field; a field with more is ignored
-	maxChallengeParams = 32       // per challenge; a field with one with more is ignored
+	maxChallengeBytes  = 16 << 10 // in all the fields read; a field past it is ignored, and the rest
+	maxChallenges      = 32       // in all the fields read, dropped ones counted
+	maxChallengeParams = 64       // in all the fields read, dropped ones counted
 )
 
+// A budget is what is left of the bounds in one reading of a response.
+type budget struct{ bytes, challenges, params int }
+
 // challenges yields the challenges of h's WWW-Authenticate fields, in
-// order, within the bounds above, parsing each field only when the one
-// before is used up, so a caller that stops at a match parses no more.
+// order, within the bounds above: a field that would take more than is
+// left is ignored, and with it every field after it. A field is parsed
+// only when the one before is used up, so a caller that stops at its
+// match parses no more.
 func challenges(h http.Header) iter.Seq[challenge] {
 	return func(yield func(challenge) bool) {
+		b := budget{bytes: maxChallengeBytes, challenges: maxChallenges, params: maxChallengeParams}
 		fields := h.Values("WWW-Authenticate")
 		for _, field := range fields[:min(len(fields), maxChallengeFields)] {
-			if len(field) > maxChallengeField {
+			if b.bytes -= len(field); b.bytes < 0 {
+				return
+			}
+			cs, ok := parseChallenges(field, &b)
+			if !ok {
+				if b.challenges < 0 || b.params < 0 {
+					return
+				}
 				continue
 			}
-			for _, c := range parseChallenges(field) {
+			for _, c := range cs {
 				if !yield(c) {
 					return
 				}
@@ -88,21 +101,22 @@ type challenge struct {
 //
 // The grammar is ambiguous at a comma (a parameter of this challenge or the
 // scheme of the next one?); a token followed by "=" is a parameter,
-// otherwise it starts a new challenge. It returns nil if the value is
-// malformed anywhere or has more challenges or parameters than the bounds
-// allow, and drops challenges that repeat a parameter name (RFC 9110 says
-// each may occur only once, so which one counts is unclear).
-func parseChallenges(s string) []challenge {
+// otherwise it starts a new challenge. It reports false if the value is
+// malformed anywhere or takes more challenges or parameters than b has
+// left (every one counts, kept or not), and drops challenges that repeat
+// a parameter name (RFC 9110 says each may occur only once, so which one
+// counts is unclear).
+func parseChallenges(s string, b *budget) ([]challenge, bool) {
 	p := parser{s: s}
 	var out []challenge
 	for {
 		p.skipListSeparators()
 		if p.eof() {
-			return out
+			return out, true
 		}
 		scheme := p.token()
-		if scheme == "" || len(out) == maxFieldChallenges {
-			return nil
+		if b.challenges--; scheme == "" || b.challenges < 0 {
+			return nil, false
 		}
 		c := challenge{scheme: scheme}
 		dup := false
@@ -111,7 +125,7 @@ func parseChallenges(s string) []challenge {
 			continue
 		}
 		if p.peek() != ' ' {
-			return nil // the scheme must be followed by SP, "," or the end
+			return nil, false // the scheme must be followed by SP, "," or the end
 		}
 		p.skipOWS()
 		if p.eof() || p.peek() == ',' {
@@ -125,14 +139,12 @@ func parseChallenges(s string) []challenge {
 		c.params = map[string]string{}
 		for {
 			name, value, ok := p.authParam()
-			if !ok {
-				return nil
+			if b.params--; !ok || b.params < 0 {
+				return nil, false
 			}
 			name = strings.ToLower(name)
 			if _, seen := c.params[name]; seen {
 				dup = true
-			} else if len(c.params) == maxChallengeParams {
-				return nil
 			}
 			c.params[name] = value
 			p.skipOWS()
@@ -140,7 +152,7 @@ func parseChallenges(s string) []challenge {
 				break
 			}
 			if p.peek() != ',' {
-				return nil
+				return nil, false
 			}
 			p.skipListSeparators()
 			if p.eof() || !p.atAuthParam() {

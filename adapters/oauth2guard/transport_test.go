@@ -821,7 +821,7 @@ func TestIsExpiredHint(t *testing.T) {
 
 // The parser splits the RFC 9110 §11.6.1 example correctly.
 func TestParseChallengesRFCExample(t *testing.T) {
-	got := parseChallenges(`Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`)
+	got, _, _ := parseWithin(`Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`)
 	want := []challenge{
 		{scheme: "Newauth", params: map[string]string{"realm": "apps", "type": "1", "title": `Login to "apps"`}},
 		{scheme: "Basic", params: map[string]string{"realm": "simple"}},
