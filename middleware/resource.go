@@ -42,8 +42,9 @@ type ResourceMetadata struct {
 	TLSClientCertificateBoundAccessTokens bool
 	// Scopes, when set, is scopes_supported for every resource; otherwise
 	// each document lists the scopes its routes' Scopes and AnyScope
-	// requirements name, sorted: the first 1,024 distinct ones made, so
-	// that rules made per request cannot grow it without end (later
+	// requirements name, sorted: the first 1,024 distinct ones made (64
+	// KiB of names at most), so that rules made per request cannot grow
+	// it without end (later
 	// scopes are still required by their rules, only not listed).
 	Scopes []string
 	// MaxAge is the documents' Cache-Control max-age; DefaultMetadataMaxAge
@@ -132,15 +133,21 @@ const maxResources = 1024
 // with a scope from the request (one per project, say) must not grow the
 // Guard, nor a public document, without end. Past the bound, a rule still
 // enforces its scopes (they are its own, freed with it); its new ones are
-// only not listed.
-const maxResourceScopes = 1024
+// only not listed. maxResourceScopeBytes bounds their bytes too, since a
+// scope made from the request may be long: a scope that would go past it
+// is not listed either.
+const (
+	maxResourceScopes     = 1024
+	maxResourceScopeBytes = 64 << 10
+)
 
 type resourceEntry struct {
-	id       string
-	scopes   map[string]bool
-	table    [numReasons]*Error // the Guard's refusals, naming this resource's metadata
-	claimRef *Error
-	params   []param
+	id         string
+	scopes     map[string]bool
+	scopeBytes int                // of the scopes' names
+	table      [numReasons]*Error // the Guard's refusals, naming this resource's metadata
+	claimRef   *Error
+	params     []param
 }
 
 // resourceFor returns the entry of the rule with audiences, registering it
@@ -177,7 +184,11 @@ func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry 
 		if len(e.scopes) >= maxResourceScopes {
 			break
 		}
+		if e.scopes[s] || e.scopeBytes+len(s) > maxResourceScopeBytes {
+			continue
+		}
 		e.scopes[s] = true
+		e.scopeBytes += len(s)
 	}
 	return e
 }
@@ -219,7 +230,8 @@ func (ru *Rule) local(err error) error {
 // 1,024 resources: rules for more (made per request with an audience from
 // the request, say) still name their metadata URL, but have no document.
 // Likewise a document lists the first 1,024 scopes its resource's rules
-// name: a rule's later ones are enforced but not listed.
+// name, 64 KiB of names at most: a rule's later ones are enforced but not
+// listed.
 // Two identifiers with one path (https://api.test and https://api.test/)
 // are two resources; the first made, the Guard's own, is served there.
 // Without WithResourceMetadata every path is 404.

@@ -414,6 +414,26 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	if err := last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes(want)))); err != nil {
 		t.Fatalf("the last rule with a token granting %s: %v", want, err)
 	}
+
+	// Long scopes made from the request are bounded by their bytes too:
+	// 64 KiB of names, then only those that still fit.
+	g2, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := func(i int) string { return fmt.Sprintf("%04d:", i) + strings.Repeat("x", 16<<10-105) } // four fit, with room for a short one
+	for i := range 1024 {
+		g2.Rule(middleware.Scopes(long(i)))
+	}
+	g2.Rule(middleware.Scopes("short"))
+	doc.Scopes = nil
+	raw = metadataOf(t, g2, middleware.WellKnownResource)
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{long(0), long(1), long(2), long(3), "short"}; !slices.Equal(doc.Scopes, want) || len(raw) > 80<<10 {
+		t.Fatalf("1,024 scopes of 16 KiB: the document lists %d scopes in %d bytes, want the first four and the short one", len(doc.Scopes), len(raw))
+	}
 }
 
 // A second review: behind Guard.Handler, the outer rule's own refusal of
