@@ -106,9 +106,15 @@ func consultSources(root, dir string, env []string, pkg string) error {
 	if err != nil {
 		return err
 	}
-	var files []string
+	// go.work too, which the examples of modules of their own are built
+	// in, and each package's directory, whose modification time a file
+	// added to it changes.
+	files := []string{filepath.Join(root, "go.work"), filepath.Join(root, "go.work.sum")}
 	for line := range strings.Lines(string(out)) {
 		parts := strings.Split(strings.TrimSuffix(line, "\n"), "|")
+		if parts[0] != "" && strings.HasPrefix(parts[0], root+string(filepath.Separator)) {
+			files = append(files, parts[0])
+		}
 		for _, f := range parts[1:] {
 			if f = filepath.Join(parts[0], f); !strings.HasPrefix(f, root+string(filepath.Separator)) {
 				continue
