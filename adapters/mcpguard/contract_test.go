@@ -10,9 +10,9 @@ import (
 )
 
 // TestContractTable: an endpoint refuses every request of the table's
-// Refusals byte for byte as net/http does, with the same reason, error hook
-// and stopped chain; the endpoint's requirements are checked before any
-// body is read, so the MCP layer changes none of them.
+// Refusals and DPoP cases byte for byte as net/http does, with the same
+// reason, error hook and stopped chain; the endpoint's requirements are
+// checked before any body is read, so the MCP layer changes none of them.
 func TestContractTable(t *testing.T) {
 	e := guardtest.New(t)
 	endpoint := func(reqs ...middleware.Requirement) http.Handler {
@@ -24,4 +24,5 @@ func TestContractTable(t *testing.T) {
 	mux.Handle("GET "+guardtest.PathAdmin, endpoint(middleware.Audience(guardtest.AdminAudience), middleware.Scopes("admin")))
 	mux.Handle("POST "+guardtest.PathTransfers, endpoint(guardtest.TransferRules...))
 	e.CompareRefusals(t, mux)
+	e.CompareDPoPRefusals(t, mux)
 }
