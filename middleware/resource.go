@@ -135,7 +135,8 @@ const maxResources = 1024
 // enforces its scopes (they are its own, freed with it); its new ones are
 // only not listed. maxResourceScopeBytes bounds their bytes too, since a
 // scope made from the request may be long: a scope that would go past it
-// is not listed either.
+// is not listed either. The bytes are counted as the document writes
+// them, escapes included.
 const (
 	maxResourceScopes     = 1024
 	maxResourceScopeBytes = 64 << 10
@@ -148,6 +149,20 @@ type resourceEntry struct {
 	table      [numReasons]*Error // the Guard's refusals, naming this resource's metadata
 	claimRef   *Error
 	params     []param
+}
+
+// jsonLen is what scope s takes in a document's scopes_supported: quoted,
+// a comma after it, and encoding/json's escapes. A scope token has no
+// '"' or '\' and is ASCII (RFC 6749 §3.3), but '<', '>' and '&' are each
+// written as six bytes (\u003c).
+func jsonLen(s string) int {
+	n := len(s) + 3
+	for i := range len(s) {
+		if c := s[i]; c == '<' || c == '>' || c == '&' {
+			n += 5
+		}
+	}
+	return n
 }
 
 // resourceFor returns the entry of the rule with audiences, registering it
@@ -184,11 +199,12 @@ func (g *Guard) resourceFor(audiences []string, scopes []string) *resourceEntry 
 		if len(e.scopes) >= maxResourceScopes {
 			break
 		}
-		if e.scopes[s] || e.scopeBytes+len(s) > maxResourceScopeBytes {
+		n := jsonLen(s)
+		if e.scopes[s] || e.scopeBytes+n > maxResourceScopeBytes {
 			continue
 		}
 		e.scopes[s] = true
-		e.scopeBytes += len(s)
+		e.scopeBytes += n
 	}
 	return e
 }

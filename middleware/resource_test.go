@@ -434,6 +434,18 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	if want := []string{long(0), long(1), long(2), long(3), "short"}; !slices.Equal(doc.Scopes, want) || len(raw) > 80<<10 {
 		t.Fatalf("1,024 scopes of 16 KiB: the document lists %d scopes in %d bytes, want the first four and the short one", len(doc.Scopes), len(raw))
 	}
+
+	// As the document writes them: '<' is six bytes there (\u003c).
+	g3, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1024 {
+		g3.Rule(middleware.Scopes(fmt.Sprintf("%04d", i) + strings.Repeat("<", 16<<10)))
+	}
+	if raw = metadataOf(t, g3, middleware.WellKnownResource); len(raw) > 80<<10 {
+		t.Fatalf("1,024 scopes of 16 KiB of '<': a document of %d bytes", len(raw))
+	}
 }
 
 // A second review: behind Guard.Handler, the outer rule's own refusal of
