@@ -26,8 +26,7 @@ const ExpiredDescription = "The access token expired"
 // answer is false, because a false "yes" would spend a refresh token on
 // every bad response. What a hostile server could make costly is not
 // read: only the first 16 fields, 16 KiB, 32 challenges and 64 parameters
-// of them are; a field that would go past one of these is ignored, and so
-// is every field after it.
+// of them are; a field that would go past one of these is ignored.
 func IsExpiredHint(resp *http.Response) bool {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return false
@@ -48,7 +47,7 @@ func IsExpiredHint(resp *http.Response) bool {
 // bytes and at most eight parameters each, far inside these.
 const (
 	maxChallengeFields = 16       // WWW-Authenticate fields read; the rest are ignored
-	maxChallengeBytes  = 16 << 10 // in all the fields read; a field past it is ignored, and the rest
+	maxChallengeBytes  = 16 << 10 // in all the fields read; a longer field is skipped
 	maxChallenges      = 32       // in all the fields read, dropped ones counted
 	maxChallengeParams = 64       // in all the fields read, dropped ones counted
 )
@@ -57,18 +56,20 @@ const (
 type budget struct{ bytes, challenges, params int }
 
 // challenges yields the challenges of h's WWW-Authenticate fields, in
-// order, within the bounds above: a field that would take more than is
-// left is ignored, and with it every field after it. A field is parsed
-// only when the one before is used up, so a caller that stops at its
-// match parses no more.
+// order, within the bounds above: a field longer than the bytes left is
+// skipped unread; one whose challenges or parameters go past what is
+// left is ignored, and with it every field after it (parsing it spent
+// them). A field is parsed only when the one before is used up, so a
+// caller that stops at its match parses no more.
 func challenges(h http.Header) iter.Seq[challenge] {
 	return func(yield func(challenge) bool) {
 		b := budget{bytes: maxChallengeBytes, challenges: maxChallenges, params: maxChallengeParams}
 		fields := h.Values("WWW-Authenticate")
 		for _, field := range fields[:min(len(fields), maxChallengeFields)] {
-			if b.bytes -= len(field); b.bytes < 0 {
-				return
+			if len(field) > b.bytes {
+				continue // skipped unread, so it costs nothing
 			}
+			b.bytes -= len(field)
 			cs, ok := parseChallenges(field, &b)
 			if !ok {
 				if b.challenges < 0 || b.params < 0 {

@@ -45,6 +45,7 @@ func TestChallengeBounds(t *testing.T) {
 		{"16 KiB in all, the hint in the third field", []string{strings.Repeat(" ", 8<<10), strings.Repeat(" ", 8<<10), hint}, false},
 		{"a malformed field, then the hint", []string{`Bearer realm="unterminated`, hint}, true},
 		{"a field past the bounds hides those after it", []string{strings.Repeat("a, ", 33), hint}, false},
+		{"a field too long is skipped unread", []string{strings.Repeat(" ", 1<<20), hint}, true},
 	} {
 		resp := &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": tc.fields}}
 		if got := IsExpiredHint(resp); got != tc.want {
