@@ -61,7 +61,8 @@ func TestResourceMetadata(t *testing.T) {
 				if got := s.meta(t, "HEAD", path); got != want {
 					t.Errorf("HEAD %s:\n got  %+v\n want %+v", path, got, want)
 				}
-				for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+				// Every other method, those a router may not know included.
+				for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND", "FOO"} {
 					if got := s.meta(t, m, path); got.Status != 405 || got.Allow != "GET, HEAD" {
 						t.Errorf("%s %s: %d, Allow %q", m, path, got.Status, got.Allow)
 					}

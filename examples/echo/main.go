@@ -41,8 +41,7 @@ func routes(a *exampleapp.App) http.Handler {
 	e.GET("/admin/stats", h(api.Stats), echoguard.Require(g,
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(exampleapp.ScopeAdmin)))
-	meta := echo.WrapHandler(g.MetadataHandler()) // it answers 405 itself
-	e.Any(middleware.WellKnownResource, meta)
-	e.Any(middleware.WellKnownResource+"/*", meta)
-	return e
+	// The metadata documents go in front of Echo, whose router would
+	// answer an unknown method with its own 405.
+	return a.WithMetadata(e)
 }

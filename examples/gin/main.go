@@ -40,8 +40,7 @@ func routes(a *exampleapp.App) http.Handler {
 	r.GET("/admin/stats", ginguard.Require(g,
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(exampleapp.ScopeAdmin)), gin.WrapF(api.Stats))
-	meta := gin.WrapH(g.MetadataHandler()) // it answers 405 itself
-	r.Any(middleware.WellKnownResource, meta)
-	r.Any(middleware.WellKnownResource+"/*rest", meta)
-	return r
+	// The metadata documents go in front of Gin, whose router would
+	// answer an unknown method with 404.
+	return a.WithMetadata(r)
 }

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -26,6 +27,24 @@ func (a *App) NetHTTPHandler() http.Handler {
 	mux.Handle(middleware.WellKnownResource, g.MetadataHandler())
 	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
 	return mux
+}
+
+// WithMetadata serves the RFC 9728 metadata paths (WellKnownResource, and
+// every path below it) with the Guard's MetadataHandler, whatever the
+// method, and every other request with h. Echo's and Gin's routers route
+// only the methods they know and answer any other themselves (404, or 405
+// with their own Allow), where the contract wants 405 with Allow: GET,
+// HEAD; in front of the router, the documents answer alike on every
+// server. Paths are matched escaped, as the handler looks them up.
+func (a *App) WithMetadata(h http.Handler) http.Handler {
+	meta := a.Guard.MetadataHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); p == middleware.WellKnownResource || strings.HasPrefix(p, middleware.WellKnownResource+"/") {
+			meta.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // TransferRules are the requirements of POST /api/transfers: the scope,
