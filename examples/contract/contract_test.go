@@ -73,7 +73,7 @@ func (s *server) do(t *testing.T, method, path string, headers ...string) result
 func resultOf(resp *http.Response) result {
 	b, _ := io.ReadAll(resp.Body)
 	return result{resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), "\n"), resp.Header.Get("Retry-After"),
-		resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))}
+		resp.Header.Get("Content-Type"), string(b)}
 }
 
 // waitKeys waits until the server has fetched keys: start-up does not wait
