@@ -314,15 +314,7 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 // delay, not once per request.
 func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
-	var failing atomic.Bool
-	var asked atomic.Int64
-	allow := func(context.Context, string) (bool, error) {
-		asked.Add(1)
-		if failing.Load() {
-			return false, errors.New("database down")
-		}
-		return true, nil
-	}
+	allow, failing, asked := failableAllow()
 	clock := newTestClock()
 	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, func(string) (middleware.KeySet, error) { return keys, nil }), middleware.WithClock(clock.now), middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{PerSecond: 1}))
 	tok := iss.Mint(jwkstest.WithClaim("iss", tenant))
@@ -436,15 +428,7 @@ func TestAuthorizeRenewsAStaleTenantInTheBackground(t *testing.T) {
 // VerifyToken answers, and is asked again at most once per retry delay,
 // not once per call.
 func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
-	var failing atomic.Bool
-	var asked atomic.Int64
-	allow := func(context.Context, string) (bool, error) {
-		asked.Add(1)
-		if failing.Load() {
-			return false, errors.New("database down")
-		}
-		return true, nil
-	}
+	allow, failing, asked := failableAllow()
 	clock := newTestClock()
 	g, c, tok := resolvedTenant(t, allow, clock)
 	ru := g.Rule()
@@ -483,4 +467,17 @@ func TestContextClaimsOfARevokedTenantAreRefused(t *testing.T) {
 	if _, err := ru.Check(req); !errors.Is(err, middleware.ErrIssuer) {
 		t.Fatalf("vouched-for claims of a revoked tenant: %v, want ErrIssuer", err)
 	}
+}
+
+// failableAllow is an issuer resolver's allow that says yes to every
+// issuer, fails while *failing is set, and counts its calls in *asked.
+func failableAllow() (allow func(context.Context, string) (bool, error), failing *atomic.Bool, asked *atomic.Int64) {
+	failing, asked = new(atomic.Bool), new(atomic.Int64)
+	return func(context.Context, string) (bool, error) {
+		asked.Add(1)
+		if failing.Load() {
+			return false, errors.New("database down")
+		}
+		return true, nil
+	}, failing, asked
 }

@@ -345,10 +345,7 @@ func TestResourcesAreBounded(t *testing.T) {
 	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
 	t.Cleanup(iss.Close)
-	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := apiTestGuard(t, iss)
 	// 1100 rules: past the bound of 1024 resources with documents.
 	var last *middleware.Rule
 	for i := range 1100 {
@@ -377,10 +374,7 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	t.Parallel() // CPU-bound and self-contained: it runs beside the other parallel tests
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
 	t.Cleanup(iss.Close)
-	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := apiTestGuard(t, iss)
 	const rules = 50_000
 	var last *middleware.Rule
 	for i := range rules {
@@ -406,7 +400,7 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	}
 	// The last rule's scope is not listed, but it is still required.
 	want := fmt.Sprintf("project:%d:read", rules-1)
-	err = last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes("project:0:read"))))
+	err := last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes("project:0:read"))))
 	var e *middleware.Error
 	if !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &e) || !slices.Equal(e.Scopes(), []string{want}) {
 		t.Fatalf("the last rule with a token lacking %s: %v, want ErrInsufficientScope naming it", want, err)
@@ -417,10 +411,7 @@ func TestResourceScopesAreBounded(t *testing.T) {
 
 	// Long scopes made from the request are bounded by their bytes too:
 	// 64 KiB of names, then only those that still fit.
-	g2, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g2 := apiTestGuard(t, iss)
 	long := func(i int) string { return fmt.Sprintf("%04d:", i) + strings.Repeat("x", 16<<10-105) } // four fit, with room for a short one
 	for i := range 1024 {
 		g2.Rule(middleware.Scopes(long(i)))
@@ -436,10 +427,7 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	}
 
 	// As the document writes them: '<' is six bytes there (\u003c).
-	g3, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g3 := apiTestGuard(t, iss)
 	for i := range 1024 {
 		g3.Rule(middleware.Scopes(fmt.Sprintf("%04d", i) + strings.Repeat("<", 16<<10)))
 	}
@@ -463,4 +451,15 @@ func TestOuterAudienceRefusalNamesTheOuterResource(t *testing.T) {
 	if ch := rec.Header().Get("WWW-Authenticate"); !strings.HasSuffix(ch, `resource_metadata="https://api.test/.well-known/oauth-protected-resource/v1"`) {
 		t.Fatalf("an admin token refused by the outer API rule: %q, want the API's metadata", ch)
 	}
+}
+
+// apiTestGuard is a Guard of iss for the resource https://api.test, with
+// resource metadata on.
+func apiTestGuard(t *testing.T, iss *jwkstest.Issuer) *middleware.Guard {
+	t.Helper()
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
