@@ -3,18 +3,14 @@ package grpcguard_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -24,7 +20,6 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/jwtguard/jwtguard/adapters/grpcguard"
-	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -227,34 +222,6 @@ func TestPublic(t *testing.T) {
 	}
 }
 
-// TestClientRefreshesOnExpiry: the client's credentials refresh once and
-// retry once on ACCESS_TOKEN_EXPIRED, and not on any other refusal.
-func TestClientRefreshesOnExpiry(t *testing.T) {
-	e := guardtest.New(t)
-	addr := serve(t, e, tableGuard(e))
-	var refreshes atomic.Int32
-	fresh := e.Issuer.Mint(jwkstest.WithScopes("notes:read"))
-	creds := grpcguard.NewCredentials(
-		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read")), Expiry: time.Now().Add(time.Hour)}),
-		func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
-			refreshes.Add(1)
-			return &oauth2.Token{AccessToken: fresh, Expiry: time.Now().Add(time.Hour)}, nil
-		}, grpcguard.WithInsecure())
-	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
-	out := new(wrapperspb.StringValue)
-	if err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, out); err != nil {
-		t.Fatalf("after refresh: %v", err)
-	}
-	if refreshes.Load() != 1 || out.GetValue() != "sub=user-123 scopes=notes:read" {
-		t.Fatalf("refreshes %d, reply %q", refreshes.Load(), out.GetValue())
-	}
-	// A refusal a refresh cannot help is returned, with no refresh.
-	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathAdmin), &emptypb.Empty{}, out)
-	if status.Code(err) != codes.PermissionDenied || refreshes.Load() != 1 {
-		t.Fatalf("admin: %v, refreshes %d", err, refreshes.Load())
-	}
-}
-
 // TestKeysUnavailable: no keys yet is Unavailable with retry-after: the
 // client should retry, not refresh.
 func TestKeysUnavailable(t *testing.T) {
@@ -274,100 +241,6 @@ func TestKeysUnavailable(t *testing.T) {
 	info, _ := grpcguard.ErrorInfo(err)
 	if status.Code(err) != codes.Unavailable || info.GetReason() != "KEYS_UNAVAILABLE" || len(hdr.Get("retry-after")) != 1 {
 		t.Fatalf("%v %v %v", err, info, hdr)
-	}
-}
-
-// countingSource is a TokenSource that counts its calls.
-type countingSource struct {
-	n   atomic.Int32
-	tok func() *oauth2.Token
-}
-
-func (s *countingSource) Token() (*oauth2.Token, error) { s.n.Add(1); return s.tok(), nil }
-
-// TestClientOwnsTheToken: after the first token the source is not asked
-// again (it would spend a refresh token already rotated): every renewal,
-// for a local expiry or the server's hint, goes through refresh with the
-// token held; concurrent calls share one renewal; and a server that says
-// every token expired costs one renewal per cooldown, not one per call.
-func TestClientOwnsTheToken(t *testing.T) {
-	e := guardtest.New(t)
-	addr := serve(t, e, tableGuard(e))
-	src := &countingSource{tok: func() *oauth2.Token {
-		return &oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)), RefreshToken: "R0", Expiry: time.Now().Add(time.Hour)}
-	}}
-	var mu sync.Mutex
-	var seen []string // the refresh tokens spent, in order
-	expiredToo := atomic.Bool{}
-	creds := grpcguard.NewCredentials(src, func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
-		mu.Lock()
-		seen = append(seen, stale.RefreshToken)
-		next := fmt.Sprintf("R%d", len(seen))
-		mu.Unlock()
-		time.Sleep(50 * time.Millisecond) // long enough for the calls to meet
-		opts := []jwkstest.MintOption{}
-		if expiredToo.Load() {
-			opts = append(opts, jwkstest.WithExpiresIn(-time.Hour))
-		}
-		return &oauth2.Token{AccessToken: e.Issuer.Mint(opts...), RefreshToken: next, Expiry: time.Now().Add(time.Hour)}, nil
-	}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
-	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
-	callMe := func() error {
-		return cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for range 8 {
-		wg.Go(func() { errs <- callMe() })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("call: %v", err)
-		}
-	}
-	if src.n.Load() != 1 || strings.Join(seen, ",") != "R0" {
-		t.Fatalf("source asked %d times, refresh tokens spent %q: want 1 and one renewal of R0", src.n.Load(), seen)
-	}
-	// A server whose clock runs ahead refuses every token: one renewal,
-	// then the refusal, until the cooldown passes.
-	expiredToo.Store(true)
-	creds2 := grpcguard.NewCredentials(src, creds2Refresh(e, &seen, &mu), grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
-	cc2 := dial(t, addr, grpc.WithPerRPCCredentials(creds2), grpc.WithUnaryInterceptor(creds2.UnaryClientInterceptor()))
-	mu.Lock()
-	seen = nil
-	mu.Unlock()
-	for range 5 {
-		err := cc2.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
-		if !grpcguard.IsExpired(err) {
-			t.Fatalf("a server that says every token expired: %v", err)
-		}
-	}
-	if len(seen) != 1 {
-		t.Fatalf("%d renewals for 5 calls within the cooldown, want 1", len(seen))
-	}
-}
-
-// creds2Refresh always returns a token the server says expired.
-func creds2Refresh(e *guardtest.Env, seen *[]string, mu *sync.Mutex) oauth2guard.RefreshFunc {
-	return func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
-		mu.Lock()
-		*seen = append(*seen, stale.RefreshToken)
-		mu.Unlock()
-		return &oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)), RefreshToken: "again", Expiry: time.Now().Add(time.Hour)}, nil
-	}
-}
-
-// TestClientNoToken: a source that gives no token is an error, not a
-// call without credentials or a panic.
-func TestClientNoToken(t *testing.T) {
-	e := guardtest.New(t)
-	creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(nil), nil, grpcguard.WithInsecure())
-	cc := dial(t, serve(t, e, tableGuard(e)), grpc.WithPerRPCCredentials(creds))
-	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
-	if err == nil || !strings.Contains(err.Error(), "no access token") {
-		t.Fatalf("%v", err)
 	}
 }
 

@@ -1,0 +1,236 @@
+package grpcguard_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/jwtguard/jwtguard/adapters/grpcguard"
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+)
+
+// TestClientLocalExpiryCoolsDown: a token expired by the local clock is
+// renewed at most once per cooldown, when the renewal fails or brings a
+// token the local clock already calls expired (with a rotating refresh
+// token, every call would rotate the grant). Found by a review.
+func TestClientLocalExpiryCoolsDown(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		refresh func(n int32) (*oauth2.Token, error)
+	}{
+		{"refresh fails", func(int32) (*oauth2.Token, error) {
+			return nil, errors.New("invalid_grant")
+		}},
+		{"refreshed token already expired locally", func(n int32) (*oauth2.Token, error) {
+			return &oauth2.Token{AccessToken: "a", RefreshToken: "R" + string(rune('0'+n)), Expiry: time.Now().Add(-time.Second)}, nil
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var n atomic.Int32
+			src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "first", RefreshToken: "R0", Expiry: time.Now().Add(-time.Minute)})
+			creds := grpcguard.NewCredentials(src, func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+				return c.refresh(n.Add(1))
+			}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+			ctx := context.Background()
+			_, _ = creds.GetRequestMetadata(ctx) // the first token, expired locally
+			for range 10 {
+				_, _ = creds.GetRequestMetadata(ctx)
+			}
+			if got := n.Load(); got != 1 {
+				t.Errorf("%d refreshes for 10 calls within an hour's cooldown", got)
+			}
+		})
+	}
+}
+
+// TestClientRefreshGetsCallValues: the RefreshFunc contract (oauth2guard):
+// ctx carries the values of the call that triggered it (oauth2.HTTPClient),
+// not its cancellation.
+func TestClientRefreshGetsCallValues(t *testing.T) {
+	client := &http.Client{}
+	var got atomic.Value
+	creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x", RefreshToken: "R", Expiry: time.Now().Add(-time.Minute)}),
+		func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+			got.Store(ctx.Value(oauth2.HTTPClient) != nil)
+			return &oauth2.Token{AccessToken: "y", Expiry: time.Now().Add(time.Hour)}, nil
+		}, grpcguard.WithInsecure())
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
+	_, _ = creds.GetRequestMetadata(ctx) // first token (expired)
+	if _, err := creds.GetRequestMetadata(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := got.Load().(bool); !v {
+		t.Error("the refresh did not see the call's oauth2.HTTPClient")
+	}
+}
+
+// TestClientCanceledWaiterLeavesNoError: a caller that gives up while a
+// renewal is in flight leaves the renewal's own outcome, not its context
+// error, for the calls in the cooldown that follow.
+func TestClientCanceledWaiterLeavesNoError(t *testing.T) {
+	e := guardtest.New(t)
+	addr := serve(t, e, tableGuard(e))
+	release := make(chan struct{})
+	var n atomic.Int32
+	creds := grpcguard.NewCredentials(
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)), RefreshToken: "R0", Expiry: time.Now().Add(time.Hour)}),
+		func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+			n.Add(1)
+			<-release
+			return nil, errors.New("invalid_grant")
+		}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- cc.Invoke(ctx, guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	}()
+	for n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	close(release)
+	time.Sleep(20 * time.Millisecond) // the renewal ends with invalid_grant, nobody waiting
+	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	if errors.Is(err, context.Canceled) {
+		t.Errorf("a call with a live context is told: %v", err)
+	}
+}
+
+// TestClientRefreshesOnExpiry: the client's credentials refresh once and
+// retry once on ACCESS_TOKEN_EXPIRED, and not on any other refusal.
+func TestClientRefreshesOnExpiry(t *testing.T) {
+	e := guardtest.New(t)
+	addr := serve(t, e, tableGuard(e))
+	var refreshes atomic.Int32
+	fresh := e.Issuer.Mint(jwkstest.WithScopes("notes:read"))
+	creds := grpcguard.NewCredentials(
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithScopes("notes:read")), Expiry: time.Now().Add(time.Hour)}),
+		func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+			refreshes.Add(1)
+			return &oauth2.Token{AccessToken: fresh, Expiry: time.Now().Add(time.Hour)}, nil
+		}, grpcguard.WithInsecure())
+	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+	out := new(wrapperspb.StringValue)
+	if err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, out); err != nil {
+		t.Fatalf("after refresh: %v", err)
+	}
+	if refreshes.Load() != 1 || out.GetValue() != "sub=user-123 scopes=notes:read" {
+		t.Fatalf("refreshes %d, reply %q", refreshes.Load(), out.GetValue())
+	}
+	// A refusal a refresh cannot help is returned, with no refresh.
+	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathAdmin), &emptypb.Empty{}, out)
+	if status.Code(err) != codes.PermissionDenied || refreshes.Load() != 1 {
+		t.Fatalf("admin: %v, refreshes %d", err, refreshes.Load())
+	}
+}
+
+// countingSource is a TokenSource that counts its calls.
+type countingSource struct {
+	n   atomic.Int32
+	tok func() *oauth2.Token
+}
+
+func (s *countingSource) Token() (*oauth2.Token, error) { s.n.Add(1); return s.tok(), nil }
+
+// TestClientOwnsTheToken: after the first token the source is not asked
+// again (it would spend a refresh token already rotated): every renewal,
+// for a local expiry or the server's hint, goes through refresh with the
+// token held; concurrent calls share one renewal; and a server that says
+// every token expired costs one renewal per cooldown, not one per call.
+func TestClientOwnsTheToken(t *testing.T) {
+	e := guardtest.New(t)
+	addr := serve(t, e, tableGuard(e))
+	src := &countingSource{tok: func() *oauth2.Token {
+		return &oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)), RefreshToken: "R0", Expiry: time.Now().Add(time.Hour)}
+	}}
+	var mu sync.Mutex
+	var seen []string // the refresh tokens spent, in order
+	expiredToo := atomic.Bool{}
+	creds := grpcguard.NewCredentials(src, func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+		mu.Lock()
+		seen = append(seen, stale.RefreshToken)
+		next := fmt.Sprintf("R%d", len(seen))
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond) // long enough for the calls to meet
+		opts := []jwkstest.MintOption{}
+		if expiredToo.Load() {
+			opts = append(opts, jwkstest.WithExpiresIn(-time.Hour))
+		}
+		return &oauth2.Token{AccessToken: e.Issuer.Mint(opts...), RefreshToken: next, Expiry: time.Now().Add(time.Hour)}, nil
+	}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+	cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+	callMe := func() error {
+		return cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- callMe() })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("call: %v", err)
+		}
+	}
+	if src.n.Load() != 1 || strings.Join(seen, ",") != "R0" {
+		t.Fatalf("source asked %d times, refresh tokens spent %q: want 1 and one renewal of R0", src.n.Load(), seen)
+	}
+	// A server whose clock runs ahead refuses every token: one renewal,
+	// then the refusal, until the cooldown passes.
+	expiredToo.Store(true)
+	creds2 := grpcguard.NewCredentials(src, creds2Refresh(e, &seen, &mu), grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+	cc2 := dial(t, addr, grpc.WithPerRPCCredentials(creds2), grpc.WithUnaryInterceptor(creds2.UnaryClientInterceptor()))
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	for range 5 {
+		err := cc2.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+		if !grpcguard.IsExpired(err) {
+			t.Fatalf("a server that says every token expired: %v", err)
+		}
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d renewals for 5 calls within the cooldown, want 1", len(seen))
+	}
+}
+
+// creds2Refresh always returns a token the server says expired.
+func creds2Refresh(e *guardtest.Env, seen *[]string, mu *sync.Mutex) oauth2guard.RefreshFunc {
+	return func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+		mu.Lock()
+		*seen = append(*seen, stale.RefreshToken)
+		mu.Unlock()
+		return &oauth2.Token{AccessToken: e.Issuer.Mint(jwkstest.WithExpiresIn(-time.Hour)), RefreshToken: "again", Expiry: time.Now().Add(time.Hour)}, nil
+	}
+}
+
+// TestClientNoToken: a source that gives no token is an error, not a
+// call without credentials or a panic.
+func TestClientNoToken(t *testing.T) {
+	e := guardtest.New(t)
+	creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(nil), nil, grpcguard.WithInsecure())
+	cc := dial(t, serve(t, e, tableGuard(e)), grpc.WithPerRPCCredentials(creds))
+	err := cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	if err == nil || !strings.Contains(err.Error(), "no access token") {
+		t.Fatalf("%v", err)
+	}
+}
