@@ -678,12 +678,10 @@ func (mapStore) Seen(context.Context, string) (bool, error)                   { 
 
 type wrapStore struct{ middleware.ReplayStore }
 
-// Found by a fourth review: comparing two nested Guards' stores panicked
-// for a store holding a map behind an interface field; the refusal of a
-// route's rule checked before recording named the outer resource; and a
-// refused Check's request, carried on by application code, vouched for
-// its token's binding to a Guard reading context claims.
-func TestDPoPFourthReviewFixes(t *testing.T) {
+// Nested Guards whose replay stores cannot be compared with == (a map
+// behind an interface field) do not panic when the inner one asks whether
+// the outer recorded the proof. Found by a fourth review.
+func TestDPoPNestedGuardsOnUncomparableStores(t *testing.T) {
 	d := newDPoPEnv(t)
 	mk := func() *middleware.Guard {
 		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(wrapStore{mapStore{map[string]bool{}}}))
@@ -696,7 +694,12 @@ func TestDPoPFourthReviewFixes(t *testing.T) {
 	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
 		t.Errorf("nested Guards on uncomparable stores: %d", resp.StatusCode)
 	}
+}
 
+// A route's rule checked before the proof is recorded (Guard.Handler over
+// a mux) refuses a DPoP request for the route's audience with the route's
+// resource metadata, not the outer Guard's. Found by a fourth review.
+func TestDPoPRouteRefusalNamesTheRoutesResource(t *testing.T) {
 	iss, g, _ := metadataGuard(t)
 	mux := http.NewServeMux()
 	mux.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
@@ -711,8 +714,14 @@ func TestDPoPFourthReviewFixes(t *testing.T) {
 		!strings.Contains(ch, `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`) {
 		t.Errorf("the route's audience refusal of a DPoP request: %d %q", rec.Code, ch)
 	}
+}
 
-	d = newDPoPEnv(t)
+// A request that Rule.Check refused, carried on by application code
+// anyway, does not vouch for its token's binding to a Guard reading
+// context claims: a replayed proof stays refused. Found by a fourth
+// review.
+func TestDPoPRefusedCheckDoesNotVouch(t *testing.T) {
+	d := newDPoPEnv(t)
 	b, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims())
 	if err != nil {
 		t.Fatal(err)

@@ -223,12 +223,11 @@ func (w discardWriter) Header() http.Header         { return w.h }
 func (w discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w discardWriter) WriteHeader(int)             {}
 
-// Fixes from a review of resource metadata and step-up.
-func TestResourceMetadataReviewFixes(t *testing.T) {
+// Guard.Handler over a mux whose route is another resource's: its
+// refusals name that resource, whichever rule refuses. Found by a review.
+func TestResourceMetadataOfARouteBehindGuardHandler(t *testing.T) {
 	iss, g, _ := metadataGuard(t)
 	const admin = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`
-	// Guard.Handler over a mux whose route is another resource's: its
-	// refusals name that resource, whichever rule refuses.
 	outer := http.NewServeMux()
 	outer.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	wrapped := g.Handler(outer)
@@ -247,15 +246,14 @@ func TestResourceMetadataReviewFixes(t *testing.T) {
 			t.Errorf("%s, admin route behind Guard.Handler: %q, want the admin resource's metadata", name, ch)
 		}
 	}
+}
 
-	// Two identifiers with one metadata URL keep their own scopes: the
-	// Guard's own (first) document lists only its routes'.
+// Two identifiers with one metadata URL keep their own scopes: the
+// Guard's own (first) document lists only its routes'. Found by a review.
+func TestResourceMetadataScopesPerIdentifier(t *testing.T) {
 	iss2 := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
 	t.Cleanup(iss2.Close)
-	g2, err := middleware.New(iss2.NewCache(), iss2.URL(), []string{"https://api.test"}, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g2 := apiTestGuard(t, iss2)
 	g2.Require(middleware.Scopes("notes:read"))
 	g2.Require(middleware.Audience("https://api.test/"), middleware.Scopes("admin:everything"))
 	rec := httptest.NewRecorder()
@@ -263,8 +261,13 @@ func TestResourceMetadataReviewFixes(t *testing.T) {
 	if body := rec.Body.String(); strings.Contains(body, "admin:everything") || !strings.Contains(body, `"resource":"https://api.test"`) {
 		t.Errorf("document for https://api.test: %s", body)
 	}
+}
 
-	// ACR or MaxAge given twice: a programming error, not a silent "either".
+// ACR or MaxAge given twice in one rule is a programming error, not a
+// silent "either" (or "the last"); so is a MaxAge under a second. Found
+// by a review.
+func TestStepUpRequirementsGivenTwicePanic(t *testing.T) {
+	_, g, _ := metadataGuard(t)
 	for name, reqs := range map[string][]middleware.Requirement{
 		"ACR twice":    {middleware.ACR("gold"), middleware.ACR("silver", "gold")},
 		"MaxAge twice": {middleware.MaxAge(time.Minute), middleware.MaxAge(time.Hour)},
@@ -279,8 +282,12 @@ func TestResourceMetadataReviewFixes(t *testing.T) {
 			g.Rule(reqs...)
 		}()
 	}
+}
 
-	// An auth_time in the future proves no recent login.
+// An auth_time in the future (beyond the leeway) proves no recent login:
+// it would pass MaxAge for the whole life of the token. Found by a review.
+func TestMaxAgeRefusesAFutureAuthTime(t *testing.T) {
+	iss, g, _ := metadataGuard(t)
 	ru := g.Rule(middleware.MaxAge(time.Minute))
 	future := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(24*time.Hour).Unix())))
 	if err := ru.Authorize(future); !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
