@@ -112,12 +112,19 @@ func TestContextMetricsGetTheRequestsContext(t *testing.T) {
 	}
 	want(ctxOutcome{"verify", iss.URL(), "ok"}, ctxOutcome{"token", iss.URL(), "expired"})
 
-	// Rule.Authorize has no context of its own: it counts its refusal
-	// with context.Background().
-	if err := g.Rule().Authorize(nil); err == nil {
+	// Rule.Authorize counts its refusal with the context it is given.
+	if err := g.Rule().Authorize(context.WithValue(t.Context(), ctxKey{}, "authorize"), nil); err == nil {
 		t.Fatal("Authorize(nil) passed")
 	}
-	want(ctxOutcome{"", "", "no_token"})
+	want(ctxOutcome{"authorize", "", "no_token"})
+	c, err := g.VerifyToken(context.WithValue(t.Context(), ctxKey{}, "token"), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Rule(middleware.Scopes("notes:write")).Authorize(context.WithValue(t.Context(), ctxKey{}, "operation"), c); err == nil {
+		t.Fatal("Authorize passed claims without notes:write")
+	}
+	want(ctxOutcome{"token", iss.URL(), "ok"}, ctxOutcome{"operation", iss.URL(), "insufficient_scope"})
 }
 
 // A Metrics that is not a ContextMetrics still gets Outcome.

@@ -153,7 +153,7 @@ func ExampleGuard_VerifyToken() {
 	}
 	fmt.Println("verified:", c.Subject, c.Scopes)
 	var refusal *middleware.Error
-	if err := write.Authorize(c); errors.As(err, &refusal) {
+	if err := write.Authorize(ctx, c); errors.As(err, &refusal) {
 		fmt.Println("refused:", refusal.Status(), refusal.Code(), refusal.Scopes())
 	}
 	expired := iss.Mint(jwkstest.WithExpiresIn(-time.Hour))

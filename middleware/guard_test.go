@@ -886,13 +886,13 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 	// Verify once, authorize per operation.
 	write := e.guard.Rule(middleware.Scopes("notes:write"))
 	var se *middleware.Error
-	if err := write.Authorize(c); !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &se) || !slices.Equal(se.Scopes(), []string{"notes:write"}) {
+	if err := write.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &se) || !slices.Equal(se.Scopes(), []string{"notes:write"}) {
 		t.Fatalf("Authorize: %v", err)
 	}
-	if err := e.guard.Rule(middleware.Scopes("notes:read")).Authorize(c); err != nil {
+	if err := e.guard.Rule(middleware.Scopes("notes:read")).Authorize(t.Context(), c); err != nil {
 		t.Fatalf("Authorize: %v", err)
 	}
-	if err := admin.Authorize(c); !errors.Is(err, middleware.ErrAudience) {
+	if err := admin.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrAudience) {
 		t.Fatalf("Authorize for another audience: %v", err)
 	}
 }
@@ -908,14 +908,14 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	ru := e.guard.Rule()
-	if err := ru.Authorize(c); err != nil {
+	if err := ru.Authorize(t.Context(), c); err != nil {
 		t.Fatalf("fresh claims: %v", err)
 	}
 	now = now.Add(2 * time.Minute) // past exp and the 30 s leeway
-	if err := ru.Authorize(c); !errors.Is(err, middleware.ErrTokenExpired) {
+	if err := ru.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrTokenExpired) {
 		t.Fatalf("claims past exp: %v, want ErrTokenExpired", err)
 	}
-	if err := ru.Authorize(nil); !errors.Is(err, middleware.ErrNoToken) {
+	if err := ru.Authorize(t.Context(), nil); !errors.Is(err, middleware.ErrNoToken) {
 		t.Fatalf("nil claims: %v, want ErrNoToken", err)
 	}
 }

@@ -153,11 +153,11 @@ func TestFilledIdentityIsNotTakenForTheTokens(t *testing.T) {
 	if c.Subject != "alice" || c.SubjectFrom != "client_id" {
 		t.Fatalf("Subject %q from %q, want alice from client_id", c.Subject, c.SubjectFrom)
 	}
-	if err := g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(c); !errors.Is(err, middleware.ErrClaimRequirement) {
+	if err := g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(t.Context(), c); !errors.Is(err, middleware.ErrClaimRequirement) {
 		t.Fatalf("ClaimIn(sub) on a subject filled from client_id: %v, want ErrClaimRequirement", err)
 	}
 	user := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("sub", "alice")))
-	if user.SubjectFrom != "" || g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(user) != nil {
+	if user.SubjectFrom != "" || g.Rule(middleware.ClaimIn("sub", "alice")).Authorize(t.Context(), user) != nil {
 		t.Fatalf("a user's own sub: from %q", user.SubjectFrom)
 	}
 	// ClientID from azp is marked, and ClaimIn(client_id) does not see it.
@@ -165,7 +165,7 @@ func TestFilledIdentityIsNotTakenForTheTokens(t *testing.T) {
 	if viaAzp.ClientID != "trusted-app" || viaAzp.ClientIDFrom != "azp" {
 		t.Fatalf("ClientID %q from %q", viaAzp.ClientID, viaAzp.ClientIDFrom)
 	}
-	if err := g.Rule(middleware.ClaimIn("client_id", "trusted-app")).Authorize(viaAzp); !errors.Is(err, middleware.ErrClaimRequirement) {
+	if err := g.Rule(middleware.ClaimIn("client_id", "trusted-app")).Authorize(t.Context(), viaAzp); !errors.Is(err, middleware.ErrClaimRequirement) {
 		t.Fatalf("ClaimIn(client_id) met by azp: %v", err)
 	}
 	// WithClientIDAsAudience reads the token's own client_id, never azp.
@@ -184,10 +184,10 @@ func TestClaimInReadsClaimsAsWritten(t *testing.T) {
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithScopeClaims("roles"))
 	c := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("roles", "user admin")))
-	if err := g.Rule(middleware.ClaimIn("roles", "admin")).Authorize(c); !errors.Is(err, middleware.ErrClaimRequirement) {
+	if err := g.Rule(middleware.ClaimIn("roles", "admin")).Authorize(t.Context(), c); !errors.Is(err, middleware.ErrClaimRequirement) {
 		t.Fatalf(`roles "user admin" met ClaimIn(roles, admin): %v`, err)
 	}
-	if err := g.Rule(middleware.ClaimIn("roles", "user admin")).Authorize(c); err != nil {
+	if err := g.Rule(middleware.ClaimIn("roles", "user admin")).Authorize(t.Context(), c); err != nil {
 		t.Fatalf("the whole string: %v", err)
 	}
 	for _, path := range []string{"scope", "scp"} {
@@ -237,7 +237,7 @@ func TestTokenHeaderIsTheOnlySourceAndOwnClientIDStays(t *testing.T) {
 	if c.ClientID != "web" || c.ClientIDFrom != "azp" {
 		t.Fatalf("ClientID %q from %q", c.ClientID, c.ClientIDFrom)
 	}
-	if err := g.Rule(middleware.ClaimIn("client_id", "app")).Authorize(c); err != nil {
+	if err := g.Rule(middleware.ClaimIn("client_id", "app")).Authorize(t.Context(), c); err != nil {
 		t.Fatalf("the token's own client_id, with azp filling ClientID: %v", err)
 	}
 }

@@ -117,9 +117,9 @@ type Metrics interface {
 // request's span. When the Metrics given to WithMetrics implements it, a
 // Guard calls OutcomeContext, with the request's context, instead of
 // Outcome, once per checked request: the context of the *http.Request for
-// Handler, Verify and Rule.Check, the one given for VerifyToken, and
-// context.Background() for Rule.Authorize, which has none. Like Outcome,
-// it is called synchronously: it must be fast and safe for concurrent use.
+// Handler, Verify and Rule.Check, the one given for VerifyToken and
+// Rule.Authorize. Like Outcome, it is called synchronously: it must be
+// fast and safe for concurrent use.
 type ContextMetrics interface {
 	Metrics
 	// OutcomeContext counts one request as Outcome does, with the request's

@@ -260,26 +260,29 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // ErrIssuer for claims of an issuer the Guard does not hold (including a
 // resolved tenant dropped since). A resolved tenant's issuer is answered
 // as VerifyToken answers a repeated token of it: once its resolver's yes
-// is stale, the resolver is asked again (Authorize then waits, a few
-// seconds at most, when the yes is past twice its TTL), a tenant it now
-// refuses is ErrIssuer and one it cannot be asked about is
-// ErrKeysUnavailable. A refusal is counted in the Guard's Metrics. Claims
-// are not verified here: Authorize only reads them, so give it only what
+// is stale, the resolver is asked again (with ctx's values, not its
+// cancellation, since other calls may wait on the same answer); a tenant
+// it now refuses is ErrIssuer and one it cannot be asked about is
+// ErrKeysUnavailable. Once the yes is past twice its TTL, Authorize waits
+// for that answer, a few seconds at most, and ErrKeysUnavailable when ctx
+// is done first: give it the operation's context. A refusal is counted in
+// the Guard's Metrics, with ctx for a ContextMetrics. Claims are not
+// verified here: Authorize only reads them, so give it only what
 // VerifyToken returned.
-func (ru *Rule) Authorize(c *claims.Claims) error {
+func (ru *Rule) Authorize(ctx context.Context, c *claims.Claims) error {
 	g := ru.g
 	if c == nil {
 		err := ru.local(g.refusals[rNoToken])
-		g.count(context.Background(), nil, err)
+		g.count(ctx, nil, err)
 		return err
 	}
 	// The issuer must be one of the Guard's: claims of any other (another
 	// Guard's, made up, or a resolved tenant dropped or revoked since) are
 	// refused as from an unknown issuer.
-	is, rsn := g.knownIssuer(context.Background(), c)
+	is, rsn := g.knownIssuer(ctx, c)
 	if rsn >= 0 {
 		err := ru.local(g.refusals[rsn])
-		g.count(context.Background(), nil, err)
+		g.count(ctx, nil, err)
 		return err
 	}
 	now := g.now()
@@ -294,7 +297,7 @@ func (ru *Rule) Authorize(c *claims.Claims) error {
 	}
 	if err != nil {
 		err = ru.local(err)
-		g.count(context.Background(), is, err)
+		g.count(ctx, is, err)
 	}
 	return err
 }

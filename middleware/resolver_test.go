@@ -346,7 +346,7 @@ func TestAuthorizeRefusesAStrangersClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.guard.Rule().Authorize(c); !errors.Is(err, middleware.ErrIssuer) {
+	if err := e.guard.Rule().Authorize(t.Context(), c); !errors.Is(err, middleware.ErrIssuer) {
 		t.Fatalf("Authorize of claims from an issuer this Guard does not accept: %v, want ErrIssuer", err)
 	}
 }
@@ -378,12 +378,12 @@ func TestAuthorizeRefusesARevokedTenant(t *testing.T) {
 	clock := newTestClock()
 	g, c, tok := resolvedTenant(t, r.allow, clock)
 	ru := g.Rule()
-	if err := ru.Authorize(c); err != nil || r.askedTenant.Load() != 1 {
+	if err := ru.Authorize(t.Context(), c); err != nil || r.askedTenant.Load() != 1 {
 		t.Fatalf("Authorize within the TTL: %v, allow asked %d times; want nil, asked once (by VerifyToken)", err, r.askedTenant.Load())
 	}
 	r.revoked.Store(true)
 	clock.advance(10 * middleware.DefaultResolverTTL) // far past 2×TTL: the yes is no longer usable
-	if err := ru.Authorize(c); !errors.Is(err, middleware.ErrIssuer) {
+	if err := ru.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrIssuer) {
 		t.Fatalf("Authorize of a revoked tenant's claims %v after its last yes: %v, want ErrIssuer (allow asked %d times)",
 			10*middleware.DefaultResolverTTL, err, r.askedTenant.Load())
 	}
@@ -405,12 +405,12 @@ func TestAuthorizeRenewsAStaleTenantInTheBackground(t *testing.T) {
 	ru := g.Rule()
 	r.revoked.Store(true)
 	clock.advance(middleware.DefaultResolverTTL * 3 / 2) // stale, still usable
-	if err := ru.Authorize(c); err != nil {
+	if err := ru.Authorize(t.Context(), c); err != nil {
 		t.Fatalf("Authorize on a stale, usable yes: %v, want nil while it is asked again", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := ru.Authorize(c)
+		err := ru.Authorize(t.Context(), c)
 		if errors.Is(err, middleware.ErrIssuer) {
 			break
 		}
@@ -436,7 +436,7 @@ func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
 	asked.Store(0)
 	clock.advance(10 * middleware.DefaultResolverTTL) // past use: Authorize must wait for an answer
 	for range 5 {
-		err := ru.Authorize(c)
+		err := ru.Authorize(t.Context(), c)
 		var e *middleware.Error
 		if !errors.Is(err, middleware.ErrKeysUnavailable) || !errors.As(err, &e) || e.Status() != 503 {
 			t.Fatalf("Authorize with the resolver down: %v, want 503 ErrKeysUnavailable", err)
@@ -447,6 +447,45 @@ func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
 	}
 	if n := asked.Load(); n != 1 {
 		t.Fatalf("6 calls within the retry delay asked allow %d times, want 1", n)
+	}
+}
+
+// Past twice its TTL, Authorize waits for the resolver's answer only as
+// long as its context allows, and the resolver is asked with that
+// context's values: a cancelled operation is 503 ErrKeysUnavailable at
+// once, while the resolver is still deciding.
+func TestAuthorizeWaitEndsWithItsContext(t *testing.T) {
+	var blocking, returned atomic.Bool
+	release, saw := make(chan struct{}), make(chan any, 1)
+	allow := func(ctx context.Context, _ string) (bool, error) {
+		if !blocking.Load() {
+			return true, nil
+		}
+		defer returned.Store(true)
+		saw <- ctx.Value(ctxKey{})
+		select {
+		case <-release:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	clock := newTestClock()
+	g, c, _ := resolvedTenant(t, allow, clock)
+	blocking.Store(true)
+	t.Cleanup(func() { close(release) }) // before the Guard's cleanup closes the resolver
+	clock.advance(10 * middleware.DefaultResolverTTL)
+	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), ctxKey{}, "operation"))
+	cancel()
+	err := g.Rule().Authorize(ctx, c)
+	if !errors.Is(err, middleware.ErrKeysUnavailable) {
+		t.Fatalf("Authorize with its context done: %v, want ErrKeysUnavailable", err)
+	}
+	if returned.Load() {
+		t.Fatal("Authorize waited for the resolver after its context was done")
+	}
+	if v := <-saw; v != "operation" {
+		t.Fatalf("the resolver was asked with context value %v, want the operation's", v)
 	}
 }
 

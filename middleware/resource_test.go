@@ -290,11 +290,11 @@ func TestMaxAgeRefusesAFutureAuthTime(t *testing.T) {
 	iss, g, _ := metadataGuard(t)
 	ru := g.Rule(middleware.MaxAge(time.Minute))
 	future := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(24*time.Hour).Unix())))
-	if err := ru.Authorize(future); !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
+	if err := ru.Authorize(t.Context(), future); !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
 		t.Errorf("auth_time a day ahead under MaxAge(1m): %v", err)
 	}
 	withinLeeway := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(10*time.Second).Unix())))
-	if err := ru.Authorize(withinLeeway); err != nil {
+	if err := ru.Authorize(t.Context(), withinLeeway); err != nil {
 		t.Errorf("auth_time 10 s ahead, within the leeway: %v", err)
 	}
 }
@@ -315,7 +315,7 @@ func TestStepUpRefusalNamesTheRoutesRequirements(t *testing.T) {
 		{"wrong acr, recent login", []jwkstest.MintOption{jwkstest.WithClaim("acr", "urn:pwd"), jwkstest.WithClaim("auth_time", time.Now().Unix())}, []string{"urn:mfa", "urn:hwk"}, 0},
 		{"right acr, old login", []jwkstest.MintOption{jwkstest.WithClaim("acr", "urn:hwk"), jwkstest.WithClaim("auth_time", old)}, nil, 5 * time.Minute},
 	} {
-		err := ru.Authorize(verifiedClaimsFor(t, g, iss.Mint(tc.claims...)))
+		err := ru.Authorize(t.Context(), verifiedClaimsFor(t, g, iss.Mint(tc.claims...)))
 		var e *middleware.Error
 		if !errors.As(err, &e) || !errors.Is(err, middleware.ErrInsufficientUserAuthentication) {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -330,7 +330,7 @@ func TestStepUpRefusalNamesTheRoutesRequirements(t *testing.T) {
 			}
 		}
 	}
-	err := g.Rule(middleware.Scopes("notes:write")).Authorize(verifiedClaimsFor(t, g, iss.Mint()))
+	err := g.Rule(middleware.Scopes("notes:write")).Authorize(t.Context(), verifiedClaimsFor(t, g, iss.Mint()))
 	var e *middleware.Error
 	if !errors.As(err, &e) || e.ACRValues() != nil || e.MaxAge() != 0 {
 		t.Errorf("insufficient_scope: %v, ACRValues %q, MaxAge %v", err, e.ACRValues(), e.MaxAge())
@@ -358,7 +358,7 @@ func TestResourcesAreBounded(t *testing.T) {
 	for i := range 1100 {
 		last = g.Rule(middleware.Audience(fmt.Sprintf("https://api.test/tenants/%d", i)))
 	}
-	if err := last.Authorize(nil); err == nil || !strings.Contains(strings.Join(err.(*middleware.Error).Challenges(), ""), "/oauth-protected-resource/tenants/1099") {
+	if err := last.Authorize(t.Context(), nil); err == nil || !strings.Contains(strings.Join(err.(*middleware.Error).Challenges(), ""), "/oauth-protected-resource/tenants/1099") {
 		t.Fatalf("the 1100th rule's refusal: %v", err)
 	}
 	served := 0
@@ -407,12 +407,12 @@ func TestResourceScopesAreBounded(t *testing.T) {
 	}
 	// The last rule's scope is not listed, but it is still required.
 	want := fmt.Sprintf("project:%d:read", rules-1)
-	err := last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes("project:0:read"))))
+	err := last.Authorize(t.Context(), verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes("project:0:read"))))
 	var e *middleware.Error
 	if !errors.Is(err, middleware.ErrInsufficientScope) || !errors.As(err, &e) || !slices.Equal(e.Scopes(), []string{want}) {
 		t.Fatalf("the last rule with a token lacking %s: %v, want ErrInsufficientScope naming it", want, err)
 	}
-	if err := last.Authorize(verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes(want)))); err != nil {
+	if err := last.Authorize(t.Context(), verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithScopes(want)))); err != nil {
 		t.Fatalf("the last rule with a token granting %s: %v", want, err)
 	}
 
