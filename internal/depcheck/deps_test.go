@@ -1,7 +1,14 @@
 package depcheck
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"maps"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -61,5 +68,69 @@ func TestImportsPointInward(t *testing.T) {
 				t.Errorf("%s imports %s", tc.pkg, d)
 			}
 		}
+	}
+}
+
+// crossModule are the internal packages of the core that the code of the
+// adapter modules imports. Go allows it (the import paths share the
+// prefix), but each adapter is published and required on its own, so a
+// user can build an adapter of one release against the core of a later
+// one: these packages' exported names are an API between the modules,
+// changed only by addition (see CONTRIBUTING.md). A new entry is a
+// promise too.
+var crossModule = map[string][]string{
+	mod + "/internal/echorule": {"adapters/echov5guard"},
+	mod + "/internal/jsonscan": {"adapters/mcpguard"},
+	mod + "/internal/rpcerr":   {"adapters/connectguard", "adapters/grpcguard"},
+}
+
+// TestOtherModulesImportOnlyTheirInternalAPI: the non-test code of every
+// adapter module imports no internal package of the core but those of
+// crossModule, each from the modules it names. Tests, the examples'
+// modules (commands, built with their own requirements) and the test-only
+// bench and interop may use any: nobody builds them against another core.
+func TestOtherModulesImportOnlyTheirInternalAPI(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, err := filepath.Glob(filepath.Join(root, "adapters", "*", "go.mod"))
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("no adapter modules found: %v", err)
+	}
+	got := map[string][]string{}
+	for _, gomod := range mods {
+		dir := filepath.Dir(gomod)
+		rel, err := filepath.Rel(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel = filepath.ToSlash(rel)
+		err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			for _, spec := range f.Imports {
+				p, _ := strconv.Unquote(spec.Path.Value)
+				core := strings.HasPrefix(p, mod+"/") && !strings.HasPrefix(p, mod+"/"+rel+"/")
+				if core && strings.Contains(p, "/internal/") && !slices.Contains(got[p], rel) {
+					got[p] = append(got[p], rel)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range got {
+		slices.Sort(got[p])
+	}
+	if !maps.EqualFunc(got, crossModule, slices.Equal) {
+		t.Fatalf("internal packages of the core imported by adapter modules' code:\n got %v\nwant %v\n(each is an API between modules: list it in crossModule and CONTRIBUTING.md)", got, crossModule)
 	}
 }

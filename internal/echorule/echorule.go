@@ -6,6 +6,10 @@
 // instantiates Middleware with its own context and handler types and hands
 // over the response writer in a closure. It is tested through both
 // adapters, whose tests hold it to the guardtest table on a real Echo.
+//
+// Adapter modules compile against this package (echov5guard), and a user
+// may build one against a later core than the one it was released with:
+// change its exported names only by addition (see CONTRIBUTING.md).
 package echorule
 
 import (

@@ -10,6 +10,10 @@
 // and RFC 8259 §4 leaves duplicate names' meaning open. A header with two
 // "alg" members is read one way by one parser and another way by the next,
 // which is how signature checks get bypassed, so we refuse it.
+//
+// Adapter modules compile against this package (mcpguard), and a user may
+// build one against a later core than the one it was released with: change
+// its exported names only by addition (see CONTRIBUTING.md).
 package jsonscan
 
 import (

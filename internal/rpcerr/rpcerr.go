@@ -3,6 +3,11 @@
 // the status code, the google.rpc.ErrorInfo reason and metadata, and the
 // response metadata that carries the HTTP refusal's headers. The adapters
 // that use it turn these into their own types, so both answer alike.
+//
+// Adapter modules compile against this package (grpcguard and
+// connectguard), and a user may build one against a later core than the
+// one it was released with: change its exported names only by addition
+// (see CONTRIBUTING.md).
 package rpcerr
 
 import (
