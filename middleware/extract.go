@@ -47,6 +47,14 @@ func (g *Guard) findToken(r *http.Request) (tok string, unchecked bool, sch sche
 				tok, sources, unchecked, sch = t, 1, true, s
 			}
 		default:
+			// More than one header: malformed, answered on the scheme
+			// they all name (Bearer when they differ or name another).
+			sch = schemeOf(vals[0], g.dpop.policy != DPoPOff)
+			for _, v := range vals[1:] {
+				if schemeOf(v, g.dpop.policy != DPoPOff) != sch {
+					sch = schemeBearer
+				}
+			}
 			return "", false, sch, rMalformedRequest
 		}
 	}
@@ -85,12 +93,14 @@ func (g *Guard) findToken(r *http.Request) (tok string, unchecked bool, sch sche
 // parseAuthorization parses one Authorization header value, of the Bearer
 // scheme or (when dpop) the DPoP scheme (RFC 9449 §7.1, the same token
 // syntax). It returns "" and -1 for any other scheme (no credentials
-// here). The token it returns is not yet checked against b64token.
+// here), whatever its size: a Negotiate ticket can be larger than any
+// access token, and it is not ours to judge. The token it returns is not
+// yet checked against b64token.
 //
-// One limit governs the header: the maximum token size. A token over it is
-// a malformed request, and so is a header longer than it by more than
-// authorizationSlack, whatever it holds, so that no header is scanned
-// beyond a bound the server chose.
+// One limit governs a Bearer or DPoP header: the maximum token size. A
+// token over it is a malformed request, and so is a header longer than it
+// by more than authorizationSlack, whatever it holds, so that no header is
+// scanned beyond a bound the server chose.
 func parseAuthorization(v string, maxToken int, dpop bool) (string, scheme, reason) {
 	name, rest, _ := strings.Cut(v, " ")
 	var sch scheme
@@ -99,9 +109,6 @@ func parseAuthorization(v string, maxToken int, dpop bool) (string, scheme, reas
 	case dpop && strings.EqualFold(name, "DPoP"):
 		sch = schemeDPoP
 	default:
-		if len(v) > maxToken+authorizationSlack {
-			return "", sch, rMalformedRequest
-		}
 		return "", sch, -1
 	}
 	if len(v) > maxToken+authorizationSlack {
@@ -114,6 +121,16 @@ func parseAuthorization(v string, maxToken int, dpop bool) (string, scheme, reas
 		return "", sch, rMalformedRequest
 	}
 	return rest, sch, -1
+}
+
+// schemeOf is the scheme an Authorization header value names, for its
+// challenges: DPoP (when dpop) or, for any other, Bearer.
+func schemeOf(v string, dpop bool) scheme {
+	name, _, _ := strings.Cut(v, " ")
+	if dpop && strings.EqualFold(name, "DPoP") {
+		return schemeDPoP
+	}
+	return schemeBearer
 }
 
 // authorizationSlack is what a header may hold beside its token: the

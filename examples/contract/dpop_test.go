@@ -102,6 +102,10 @@ func TestDPoPNonce(t *testing.T) {
 			if got.Status != 401 || hdr.Get("DPoP-Nonce") == "" {
 				t.Errorf("an invalid proof: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))
 			}
+			twice := http.Header{"Authorization": {"DPoP " + tok, "DPoP " + tok}, "Dpop": {p.Proof("GET", url, tok, map[string]any{"nonce": nonce}, nil)}}
+			if got, hdr = s.send(t, "GET", "/api/me", "", twice); got.Status != 400 || hdr.Get("DPoP-Nonce") == "" {
+				t.Errorf("two DPoP Authorization headers: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))
+			}
 			got, hdr = s.send(t, "GET", "/api/me", "", http.Header{"Authorization": {"Bearer " + iss.Mint()}})
 			if got.Status != 200 || hdr.Get("DPoP-Nonce") != "" {
 				t.Errorf("a bearer request: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))

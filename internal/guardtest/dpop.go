@@ -250,6 +250,8 @@ func dpopCases(iss *jwkstest.Issuer, target func(method, path string) (htm, htu 
 		// The request.
 		{"DPoP, scheme without a token", PathMe, http.Header{"Authorization": {"DPoP"}}, OnDPoP(BadRequest), middleware.ErrMalformedRequest, "malformed_request"},
 		{"DPoP, two tokens", PathMe, http.Header{"Authorization": {"DPoP " + bound + " " + bound}}, OnDPoP(BadRequest), middleware.ErrMalformedRequest, "malformed_request"},
+		{"DPoP, two headers", PathMe, http.Header{"Authorization": {"DPoP " + bound, "dpop " + bound}, "Dpop": {proof(bound, nil, nil)}}, OnDPoP(BadRequest), middleware.ErrMalformedRequest, "malformed_request"},
+		{"DPoP, a DPoP header and a Bearer one", PathMe, http.Header{"Authorization": {"DPoP " + bound, "Bearer " + bound}, "Dpop": {proof(bound, nil, nil)}}, BadRequest, middleware.ErrMalformedRequest, "malformed_request"},
 		{"DPoP, a step-up route", "POST " + PathTransfers, func() http.Header {
 			tok := mint(cnf(p.JKT), jwkstest.WithScopes("transfers:write"))
 			htm, htu := target("POST", PathTransfers)

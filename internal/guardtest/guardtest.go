@@ -324,6 +324,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		// Where the token is read from, and how.
 		{"no token", PathMe, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 		{"another scheme", PathMe, authz("Basic dTpw"), NoCredentials, middleware.ErrNoToken, "no_token"},
+		{"another scheme, over the maximum token size", PathMe, authz("Negotiate " + strings.Repeat("a", middleware.DefaultMaxTokenSize+300)), NoCredentials, middleware.ErrNoToken, "no_token"},
 		{"query token is not read", PathMe + "?access_token=" + read, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 		{"group without token", PathNotes, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 		malformedRequest("bearer without token", authz("Bearer")),
@@ -332,6 +333,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		malformedRequest("equals inside", authz("Bearer ab=cd")),
 		malformedRequest("non-b64token byte", authz("Bearer abc,def")),
 		malformedRequest("two headers", authz("Bearer "+read, "Bearer "+read)),
+		malformedRequest("a Bearer header and another", authz("Bearer "+read, "Basic dTpw")),
 		malformedRequest("token over the maximum token size", bearer(strings.Repeat("a", middleware.DefaultMaxTokenSize+1))),
 		malformedRequest("header over the maximum token size with spaces", authz("Bearer"+strings.Repeat(" ", middleware.DefaultMaxTokenSize+300)+"a")),
 		invalid("trailing padding allowed by b64token", bearer(read+"=="), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
