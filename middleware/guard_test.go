@@ -898,7 +898,9 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 }
 
 // Authorize checks the time too: claims verified once may expire during a
-// long exchange; nil claims are no credentials.
+// long exchange; nil claims are no credentials. As VerifyToken does, it
+// checks the audience first: the expired hint would send the client to
+// refresh a token the rule refuses anyway.
 func TestAuthorizeChecksTheTime(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
@@ -914,6 +916,13 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 	now = now.Add(2 * time.Minute) // past exp and the 30 s leeway
 	if err := ru.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrTokenExpired) {
 		t.Fatalf("claims past exp: %v, want ErrTokenExpired", err)
+	}
+	admin := e.guard.Rule(middleware.Audience(adminAud))
+	if err := admin.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("claims past exp, for another audience: %v, want ErrAudience", err)
+	}
+	if _, err := admin.VerifyToken(t.Context(), e.iss.Mint(jwkstest.WithExpiresIn(-time.Minute))); !errors.Is(err, middleware.ErrAudience) {
+		t.Fatalf("VerifyToken of an expired token for another audience: %v, want ErrAudience", err)
 	}
 	if err := ru.Authorize(t.Context(), nil); !errors.Is(err, middleware.ErrNoToken) {
 		t.Fatalf("nil claims: %v, want ErrNoToken", err)

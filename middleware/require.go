@@ -254,8 +254,10 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // Authorize checks the rule's requirements against claims that its Guard
 // already verified (with VerifyToken), for a transport that verifies once
 // and then decides per operation, as an MCP server does per tool: the
-// token's time (exp, nbf, with the leeway: it may have expired since it was
-// verified, in a long stream), then the audience, then the scopes. It
+// audience, then the token's time (exp, nbf, with the leeway: it may have
+// expired since it was verified, in a long stream), then the scopes, in
+// VerifyToken's order, so the expired hint goes only to claims the rule
+// would accept once renewed. It
 // returns nil or the *Error to refuse with: ErrNoToken for nil claims,
 // ErrIssuer for claims of an issuer the Guard does not hold (including a
 // resolved tenant dropped since). A resolved tenant's issuer is answered
@@ -288,12 +290,14 @@ func (ru *Rule) Authorize(ctx context.Context, c *claims.Claims) error {
 	now := g.now()
 	var err error
 	switch {
+	case !is.audienceOK(c, ru.audiences):
+		err = g.refusals[rAudience]
 	case !now.Before(c.ExpiresAt.Add(g.leeway)):
 		err = g.refusals[rExpired]
 	case !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore):
 		err = g.refusals[rNotYetValid]
 	default:
-		err = ru.authorize(is, c)
+		err = ru.authorizeScopes(c)
 	}
 	if err != nil {
 		err = ru.local(err)
