@@ -19,7 +19,8 @@
 //     them all, so a key the issuer removed stops verifying.
 //   - One bad JWK is skipped and logged, not fatal to the set (keyfunc fails
 //     the whole refresh). Keys never used: use other than "sig", key_ops
-//     without "verify", symmetric keys, RSA under 2048 bits, curves other
+//     without "verify", symmetric keys, RSA under 2048 bits or over 8192
+//     or with an exponent over 65537 (MaxRSABits), curves other
 //     than P-256/P-384/P-521 and Ed25519, a JWK "alg" that does not fit the
 //     key.
 //   - Requests have a timeout (5 s), bodies a size cap (1 MiB), and URLs must

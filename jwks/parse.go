@@ -26,6 +26,15 @@ var ErrMalformedJWKS = errors.New("jwks: malformed JWKS")
 // 2048 bits or larger for RS* and PS*); smaller keys are skipped.
 const MinRSABits = keyalg.MinRSABits
 
+// MaxRSABits is the largest RSA modulus accepted, and MaxRSAExponent the
+// largest public exponent; a key over either is skipped. A signature
+// check's cost grows with both, and a forged token naming the key costs
+// that check: a 65,536-bit key would make each cost 200 ms, not 50 µs.
+const (
+	MaxRSABits     = keyalg.MaxRSABits
+	MaxRSAExponent = keyalg.MaxRSAExponent
+)
+
 // key is one usable verification key.
 type key struct {
 	pub crypto.PublicKey
@@ -113,8 +122,10 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 		return kid, key{}, jwk, "invalid key material"
 	}
 	pub := jwk.Key()
-	if rsaKey, ok := pub.(*rsa.PublicKey); ok && rsaKey.N.BitLen() < MinRSABits {
-		return kid, key{}, jwk, fmt.Sprintf("RSA key of %d bits", rsaKey.N.BitLen())
+	if rsaKey, ok := pub.(*rsa.PublicKey); ok {
+		if problem := keyalg.RSAKeyProblem(rsaKey); problem != "" {
+			return kid, key{}, jwk, problem
+		}
 	}
 	if ed, ok := pub.(ed25519.PublicKey); ok && keyalg.SmallOrderEd25519(ed) {
 		// Verifies forged signatures for chosen messages (keyalg explains).

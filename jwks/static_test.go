@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -78,6 +80,42 @@ func TestStaticKeys(t *testing.T) {
 	} {
 		if _, err := jwks.StaticKeys(keys); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// A JWKS key over MaxRSABits, or with an exponent over MaxRSAExponent, is
+// skipped with its reason, as one under MinRSABits is: checking a forged
+// token against it would cost what its publisher chose.
+func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
+	iss := jwkstest.NewIssuer()
+	defer iss.Close()
+	kid := iss.SigningKID("RS256")
+	genuine := iss.PublicKey(kid).(*rsa.PublicKey)
+	huge := new(big.Int).Lsh(big.NewInt(1), 65535) // 65,536 bits
+	huge.Or(huge, big.NewInt(1))
+	bad := map[string]struct {
+		jwk  json.RawMessage
+		says string
+	}{
+		"huge": {jwkstest.PublicJWK(&rsa.PublicKey{N: huge, E: 65537}, "huge", nil), "RSA key of 65536 bits, over 8192"},
+		"slow": {jwkstest.PublicJWK(&rsa.PublicKey{N: genuine.N, E: 1<<31 - 1}, "slow", nil), "RSA exponent 2147483647"},
+	}
+	doc, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{jwkstest.PublicJWK(genuine, kid, nil), bad["huge"].jwk, bad["slow"].jwk}})
+	s, err := jwks.NewStatic(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.LookupKey(kid); !ok {
+		t.Fatal("the genuine key was skipped")
+	}
+	for k, b := range bad {
+		if _, _, ok := s.LookupKey(k); ok {
+			t.Errorf("key %q kept", k)
+		}
+		only, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{b.jwk}})
+		if _, err := jwks.NewStatic(only); !errors.Is(err, jwks.ErrNoUsableKeys) || !strings.Contains(err.Error(), b.says) {
+			t.Errorf("a set of only %q: %v, want ErrNoUsableKeys saying %q", k, err, b.says)
 		}
 	}
 }

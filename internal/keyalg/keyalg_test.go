@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"math/big"
 	"sync"
 	"testing"
 
@@ -164,6 +165,40 @@ func TestVerifyPSSSaltLengths(t *testing.T) {
 		}
 		if !Lookup("PS256").Verify([]byte(signed), sig, &key.PublicKey) {
 			t.Errorf("salt length %d refused", salt)
+		}
+	}
+}
+
+// An RSA key's size and exponent are bounded both ways: a check with a
+// huge modulus or exponent costs what the key's publisher chose, for every
+// forged token that names it.
+func TestRSAKeyBounds(t *testing.T) {
+	genuine := signers()["RS256"].Public().(*rsa.PublicKey)
+	modulus := func(bits int) *big.Int { // odd, of exactly bits bits
+		n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+		return n.Or(n, big.NewInt(1))
+	}
+	for _, tc := range []struct {
+		name string
+		key  *rsa.PublicKey
+		ok   bool
+	}{
+		{"a genuine 2048-bit key", genuine, true},
+		{"MaxRSABits", &rsa.PublicKey{N: modulus(MaxRSABits), E: 65537}, true},
+		{"e = 3", &rsa.PublicKey{N: genuine.N, E: 3}, true},
+		{"one bit over MaxRSABits", &rsa.PublicKey{N: modulus(MaxRSABits + 1), E: 65537}, false},
+		{"65,536 bits", &rsa.PublicKey{N: modulus(65536), E: 65537}, false},
+		{"e = 2^31-1", &rsa.PublicKey{N: genuine.N, E: 1<<31 - 1}, false},
+		{"e = 65539", &rsa.PublicKey{N: genuine.N, E: 65539}, false},
+		{"e even", &rsa.PublicKey{N: genuine.N, E: 65536}, false},
+		{"e = 1", &rsa.PublicKey{N: genuine.N, E: 1}, false},
+		{"no modulus", &rsa.PublicKey{E: 65537}, false},
+	} {
+		if got := Lookup("RS256").Fits(tc.key); got != tc.ok {
+			t.Errorf("%s: Fits = %v, want %v (%s)", tc.name, got, tc.ok, RSAKeyProblem(tc.key))
+		}
+		if got := RSAKeyProblem(tc.key) == ""; got != tc.ok {
+			t.Errorf("%s: RSAKeyProblem = %q", tc.name, RSAKeyProblem(tc.key))
 		}
 	}
 }
