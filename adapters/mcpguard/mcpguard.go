@@ -334,19 +334,48 @@ func ClaimsFrom(extra *mcp.RequestExtra) (*claims.Claims, bool) {
 // Verifier returns an auth.TokenVerifier backed by g, for the SDK's
 // auth.RequireBearerToken. A refused token is an error wrapping both
 // auth.ErrInvalidToken and the *middleware.Error, so the SDK answers 401.
-// The SDK's middleware cannot say more: its challenge has no error= (no
-// expired hint), a key outage becomes a 500 rather than a retryable 503,
-// DPoP is refused, and one scope set applies to every tool. Middleware
-// does all of that.
+// The SDK writes the error's text to the client, so the text is only the
+// refusal's public description: its Cause (a claims check's or a key
+// fetch's error, which may name internal hosts) stays for errors.As and
+// the logs. The SDK's middleware cannot say more: its challenge has no
+// error= (no expired hint), a key outage becomes a 500 rather than a
+// retryable 503, DPoP is refused, and one scope set applies to every
+// tool. Middleware does all of that.
 func Verifier(g *middleware.Guard) auth.TokenVerifier {
 	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		c, err := g.VerifyToken(ctx, token)
 		if err != nil {
-			if errors.Is(err, middleware.ErrKeysUnavailable) || errors.Is(err, middleware.ErrReplayStoreUnavailable) {
-				return nil, err // not the token's fault: the SDK answers 500
+			var e *middleware.Error
+			if !errors.As(err, &e) {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+			if errors.Is(err, middleware.ErrKeysUnavailable) || errors.Is(err, middleware.ErrReplayStoreUnavailable) {
+				return nil, verifierError{e: e} // not the token's fault: the SDK answers 500
+			}
+			return nil, verifierError{sentinel: auth.ErrInvalidToken, e: e}
 		}
 		return TokenInfo(c), nil
 	}
+}
+
+// verifierError is a refusal as Verifier hands it to the SDK, which sends
+// Error() to the client: the SDK's sentinel (nil for a 500) and the
+// refusal's description, never its cause.
+type verifierError struct {
+	sentinel error
+	e        *middleware.Error
+}
+
+func (v verifierError) Error() string {
+	if v.sentinel == nil {
+		return v.e.Description()
+	}
+	return v.sentinel.Error() + ": " + v.e.Description()
+}
+
+func (v verifierError) Unwrap() []error {
+	if v.sentinel == nil {
+		return []error{v.e}
+	}
+	return []error{v.sentinel, v.e}
 }

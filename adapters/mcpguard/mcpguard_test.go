@@ -429,6 +429,50 @@ func TestVerifierWithSDKMiddleware(t *testing.T) {
 	}
 }
 
+// TestVerifierKeepsTheCauseFromTheClient: the SDK's middleware writes
+// the verifier's error text to the client, so Verifier's text is the
+// refusal's description only; the cause (a claims check's error, a key
+// fetch's) is for the logs, through errors.As.
+func TestVerifierKeepsTheCauseFromTheClient(t *testing.T) {
+	const secret = "revocation db 10.0.3.7:5432: password authentication failed"
+	e := newEnv(t, middleware.WithClaimsCheck(func(*claims.Claims) error { return errors.New(secret) }))
+	dead, err := jwks.NewFromJWKSURL(t.Context(), "http://127.0.0.1:1/jwks", jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dead.Close)
+	down, err := middleware.New(dead, e.iss.URL(), []string{e.endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint))
+	for _, tc := range []struct {
+		name   string
+		g      *middleware.Guard
+		status int
+		body   string
+		reason error
+		hidden string // in the cause, for the logs
+	}{
+		{"a claims check's refusal", e.guard, 401, "invalid token: " + guardtest.DescNotAccepted + "\n", middleware.ErrClaimsRejected, secret},
+		{"keys unavailable", down, 500, guardtest.DescUnavailable + "\n", middleware.ErrKeysUnavailable, ""},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/mcp", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		auth.RequireBearerToken(mcpguard.Verifier(tc.g), nil)(http.NotFoundHandler()).ServeHTTP(rec, req)
+		if rec.Code != tc.status || rec.Body.String() != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, rec.Code, rec.Body, tc.status, tc.body)
+		}
+		_, err := mcpguard.Verifier(tc.g)(t.Context(), tok, nil)
+		var me *middleware.Error
+		if !errors.Is(err, tc.reason) || !errors.As(err, &me) || (tc.hidden != "" && (me.Cause() == nil || !strings.Contains(me.Cause().Error(), tc.hidden))) {
+			t.Errorf("%s: error %v, want %v with the cause kept for errors.As", tc.name, err, tc.reason)
+		}
+	}
+}
+
 // TestUserIDAcrossIssuers: two issuers' users with one subject are two
 // users to the SDK.
 func TestUserIDAcrossIssuers(t *testing.T) {

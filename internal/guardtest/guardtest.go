@@ -235,11 +235,15 @@ const (
 var ClaimRefused = Response{403, []string{realm + `, error="insufficient_scope"`}, "application/json",
 	`{"error":"insufficient_scope","error_description":"The access token does not carry the claims this resource requires"}`, "", false}
 
+// DescUnavailable is the description of a Guard's 503 for keys never
+// fetched.
+const DescUnavailable = "The signing keys of the authorization server are not available yet"
+
 // Unavailable is the 503 of a Guard whose issuer's keys were never
 // fetched, with its Retry-After value.
 func Unavailable(retryAfter string) Response {
 	return Response{503, nil, "application/json",
-		`{"error":"temporarily_unavailable","error_description":"The signing keys of the authorization server are not available yet"}`, retryAfter, false}
+		`{"error":"temporarily_unavailable","error_description":"` + DescUnavailable + `"}`, retryAfter, false}
 }
 
 // The refusals without a token error.
