@@ -40,8 +40,10 @@
 // middleware.WithExternalURL to the service's public URL whenever it
 // accepts DPoP. One proof is for one call, a stream included.
 //
-// Only the authorization and dpop metadata are read: a Guard's token
-// header, cookie and query options find nothing in a call.
+// Only the authorization and dpop metadata are read: a Guard's cookie and
+// query options find nothing in a call, and a Guard made with
+// middleware.WithTokenHeader, which then reads that header alone, refuses
+// every call as without credentials. Give gRPC a Guard without it.
 package grpcguard
 
 import (
