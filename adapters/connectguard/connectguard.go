@@ -33,8 +33,11 @@
 //
 // A request that is no RPC (a browser's GET, say) is refused exactly as
 // the net/http middleware refuses it. The Guard's error handler
-// (middleware.WithErrorHandler) sees every refusal, RPC ones included;
-// for those, what it writes is dropped, as the RPC error replaces it.
+// (middleware.WithErrorHandler) sees every refusal of a token, RPC ones
+// included; for those, what it writes is dropped, as the RPC error
+// replaces it. The Interceptor's refusal (below) is not a token's and is
+// not shown to it, nor counted in the Guard's Metrics: it means a handler
+// serves a procedure that Wrap did not judge, a mounting to fix.
 //
 // The procedure is the request's path: wrap the handler whose request
 // paths are the procedures (the mux Connect's handlers are mounted on),
