@@ -22,30 +22,34 @@ func TestDPoP(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := start(t, name, nil, "-issuer", iss.URL())
 			s.waitKeys(t, iss.Mint())
-			for _, c := range guardtest.DPoP(iss, s.URL) {
-				method, path := guardtest.MethodPath(c.Path)
-				got, want := s.doHeader(t, method, path, c.Header), fromTable(c.Want)
-				if c.Err == nil { // the table's final handler is not the server's: its status alone
-					got.CType, got.Body, want.CType, want.Body = "", "", "", ""
+			// As the client names s, and by a name without a port, with
+			// which the table's proofs also use a host in upper case and
+			// the scheme's default port (a loopback address and port
+			// change with neither).
+			for _, host := range []string{"", "api.example.test"} {
+				base := s.URL
+				if host != "" {
+					base = "http://" + host
 				}
-				if got != want {
-					t.Errorf("%s:\n got  %+v\n want %+v", c.Name, got, want)
+				for _, c := range guardtest.DPoP(iss, base) {
+					method, path := guardtest.MethodPath(c.Path)
+					got, _ := s.send(t, method, path, host, c.Header)
+					want := fromTable(c.Want)
+					if c.Err == nil { // the table's final handler is not the server's: its status alone
+						got.CType, got.Body, want.CType, want.Body = "", "", "", ""
+					}
+					if got != want {
+						t.Errorf("%s (Host %q):\n got  %+v\n want %+v", c.Name, host, got, want)
+					}
 				}
 			}
 		})
 	}
 }
 
-// doHeader sends method path with h's headers, as the client names s: the
-// proofs' htu is s.URL+path.
-func (s *server) doHeader(t *testing.T, method, path string, h http.Header) result {
-	t.Helper()
-	r, _ := s.send(t, method, path, "", h)
-	return r
-}
-
-// send is doHeader with a Host header of its own when host is not "",
-// with the response's headers.
+// send sends method path with h's headers, and a Host header of its own
+// when host is not "" (else as the client names s), and returns the
+// result with the response's headers.
 func (s *server) send(t *testing.T, method, path, host string, h http.Header) (result, http.Header) {
 	t.Helper()
 	resp := s.sendRaw(t, method, path, host, h)
