@@ -31,16 +31,20 @@ func routes(a *exampleapp.App) http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	// The handlers are the shared net/http ones, so bodies are identical.
-	r.GET("/healthz", gin.WrapF(api.Healthz))
+	// GET routes serve HEAD too, as net/http's do.
+	getHead := []string{http.MethodGet, http.MethodHead}
+	r.Match(getHead, "/healthz", gin.WrapF(api.Healthz))
 	v1 := r.Group("/api")
-	v1.GET("/me", ginguard.Middleware(g), gin.WrapF(api.Me))
-	v1.GET("/notes", ginguard.RequireScopes(g, exampleapp.ScopeNotesRead), gin.WrapF(api.ListNotes))
+	v1.Match(getHead, "/me", ginguard.Middleware(g), gin.WrapF(api.Me))
+	v1.Match(getHead, "/notes", ginguard.RequireScopes(g, exampleapp.ScopeNotesRead), gin.WrapF(api.ListNotes))
 	v1.POST("/notes", ginguard.RequireScopes(g, exampleapp.ScopeNotesWrite), gin.WrapF(api.CreateNote))
 	v1.POST("/transfers", ginguard.Require(g, exampleapp.TransferRules()...), gin.WrapF(api.Transfer))
-	r.GET("/admin/stats", ginguard.Require(g,
+	r.Match(getHead, "/admin/stats", ginguard.Require(g,
 		middleware.Audience(a.Config.AdminAudience),
 		middleware.Scopes(exampleapp.ScopeAdmin)), gin.WrapF(api.Stats))
-	// The metadata documents go in front of Gin, whose router would
-	// answer an unknown method with 404.
-	return a.WithMetadata(r)
+	// The route table goes in front of Gin, which has its own answers to
+	// requests outside it (404 for an unknown method, a redirect for a
+	// trailing slash), and serves the metadata documents: all four
+	// servers alike.
+	return a.Front(r)
 }
