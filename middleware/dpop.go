@@ -521,6 +521,19 @@ func (g *Guard) DPoPNonce(r *http.Request) string {
 	return g.dpop.nonces.Issue()
 }
 
+// IssueDPoPNonce returns a fresh nonce for a DPoP-Nonce header, or "" when
+// nonces are off (no WithDPoPNonce). RFC 9449 §8 lets a server send one in
+// any response; the Guard sends one with each response to a DPoP request
+// it checks, and a server that wants every response to a DPoP request to
+// carry one (its public routes', its router's 404 and 405) sets this on
+// the others.
+func (g *Guard) IssueDPoPNonce() string {
+	if g.dpop.nonces == nil {
+		return ""
+	}
+	return g.dpop.nonces.Issue()
+}
+
 // forRequest turns err, a refusal built for a Bearer request, into the
 // one for r's scheme: the DPoP challenge first for a DPoP request, and a
 // fresh DPoP-Nonce when nonces are on. A copy is made only when it must

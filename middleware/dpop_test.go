@@ -101,6 +101,19 @@ func TestDPoPNonce(t *testing.T) {
 	}
 }
 
+// IssueDPoPNonce gives a nonce the Guard then accepts, for a response the
+// Guard does not write; "" when nonces are off.
+func TestIssueDPoPNonce(t *testing.T) {
+	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))
+	n := d.Guard.IssueDPoPNonce()
+	if resp := d.do("/api/me", d.bound, d.proof(map[string]any{"nonce": n})); n == "" || resp.StatusCode != 200 {
+		t.Fatalf("a proof with the issued nonce %q: %d %q", n, resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if n := newDPoPEnv(t).Guard.IssueDPoPNonce(); n != "" {
+		t.Fatalf("nonces off: IssueDPoPNonce = %q", n)
+	}
+}
+
 // newDPoPNonceFrom returns a nonce another Guard issued.
 func newDPoPNonceFrom(t *testing.T) string {
 	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))

@@ -103,12 +103,22 @@ func TestDPoPNonce(t *testing.T) {
 			// A refusal of a DPoP request carries a nonce too; a bearer
 			// request's response none.
 			got, hdr = s.send(t, "GET", "/api/me", "", dpopHeader(tok, "junk"))
-			if got.Status != 401 || hdr.Get("DPoP-Nonce") == "" {
-				t.Errorf("an invalid proof: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))
+			if got.Status != 401 || len(hdr.Values("DPoP-Nonce")) != 1 || hdr.Get("DPoP-Nonce") == "" {
+				t.Errorf("an invalid proof: %d, DPoP-Nonce %q", got.Status, hdr.Values("DPoP-Nonce"))
 			}
 			twice := http.Header{"Authorization": {"DPoP " + tok, "DPoP " + tok}, "Dpop": {p.Proof("GET", url, tok, map[string]any{"nonce": nonce}, nil)}}
 			if got, hdr = s.send(t, "GET", "/api/me", "", twice); got.Status != 400 || hdr.Get("DPoP-Nonce") == "" {
 				t.Errorf("two DPoP Authorization headers: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))
+			}
+			// So does every other response to a DPoP request: a public
+			// route's, and the router's own.
+			for _, r := range []struct {
+				method, path string
+				status       int
+			}{{"GET", "/healthz", 200}, {"GET", "/nope", 404}, {"POST", "/api/me", 405}} {
+				if got, hdr = s.send(t, r.method, r.path, "", dpopHeader(tok, "junk")); got.Status != r.status || len(hdr.Values("DPoP-Nonce")) != 1 {
+					t.Errorf("a DPoP request to %s %s: %d, DPoP-Nonce %q", r.method, r.path, got.Status, hdr.Values("DPoP-Nonce"))
+				}
 			}
 			got, hdr = s.send(t, "GET", "/api/me", "", http.Header{"Authorization": {"Bearer " + iss.Mint()}})
 			if got.Status != 200 || hdr.Get("DPoP-Nonce") != "" {

@@ -113,7 +113,7 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	srv := &http.Server{Handler: a.withDPoPNonce(h), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	base := "http://" + ln.Addr().String()
 	if err := a.WaitDevKeys(ctx); err != nil {
 		ln.Close()
@@ -132,6 +132,25 @@ func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *sl
 		defer cancel()
 		return srv.Shutdown(shutdown)
 	}, http.ErrServerClosed)
+}
+
+// withDPoPNonce gives every response to a DPoP request a DPoP-Nonce when
+// the Guard asks proofs for nonces (-dpop-nonce), the public routes' and
+// the router's own answers included; a guarded route's response replaces
+// it with the Guard's.
+func (a *App) withDPoPNonce(h http.Handler) http.Handler {
+	if a.Guard.IssueDPoPNonce() == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, v := range r.Header.Values("Authorization") {
+			if scheme, _, _ := strings.Cut(v, " "); strings.EqualFold(scheme, "DPoP") {
+				w.Header().Set("DPoP-Nonce", a.Guard.IssueDPoPNonce())
+				break
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // WaitDevKeys waits, in dev mode, the moment the in-process dev issuer
