@@ -96,9 +96,8 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	if !slices.Contains(algs, h.alg.Name) {
 		return nil, ErrAlgorithm
 	}
-	enc := base64.RawURLEncoding.Strict()
-	payload, err1 := enc.DecodeString(p64)
-	sig, err2 := enc.DecodeString(s64)
+	payload, err1 := decodeB64(p64)
+	sig, err2 := decodeB64(s64)
 	if err1 != nil || err2 != nil || !jsonscan.Valid(payload) {
 		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
 	}
@@ -212,6 +211,8 @@ func (p *Proof) Check(e Expect) error {
 		if len(p.ATH) != base64.RawURLEncoding.EncodedLen(len(ath)) {
 			return ErrATH
 		}
+		// Decoded in place, not with decodeB64: a skipped line break
+		// leaves n short of the length.
 		n, err := base64.RawURLEncoding.Strict().Decode(ath[:], readOnlyBytes(p.ATH))
 		if err != nil || n != len(ath) || ath != sum {
 			return ErrATH
@@ -247,7 +248,7 @@ func PublicKey(raw []byte) (crypto.PublicKey, string, error) {
 		if !ok || s == "" {
 			return "", nil, false
 		}
-		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		b, err := decodeB64(s)
 		return s, b, err == nil
 	}
 	kty, _ := jsonscan.String(m["kty"])
@@ -320,7 +321,7 @@ type proofHeader struct {
 // with typ dpop+jwt exactly, no crit, an asymmetric alg, and a public jwk
 // that fits it.
 func parseHeader(h64 string) (*proofHeader, error) {
-	header, err := base64.RawURLEncoding.Strict().DecodeString(h64)
+	header, err := decodeB64(h64)
 	if err != nil || !jsonscan.Valid(header) {
 		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
 	}
@@ -426,6 +427,17 @@ func number(v []byte) (float64, bool) {
 // stringView is the JSON string value v as a string sharing v's bytes when
 // it has no escapes (v must never change afterwards), else unescaped by
 // jsonscan.String; ok is false for anything but a string.
+// decodeB64 decodes unpadded base64url, strictly: encoding/base64 skips
+// '\r' and '\n' even in Strict mode, so "AAAA\n" (a JSON "\n" in a jwk
+// member) decoded as "AAAA" while its thumbprint was made of the text with
+// the line break: two texts of one key, two thumbprints.
+func decodeB64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, base64.CorruptInputError(strings.IndexAny(s, "\r\n"))
+	}
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
 func stringView(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", false

@@ -215,6 +215,7 @@ func TestParseRefuses(t *testing.T) {
 		"EC point off the curve":  {k.sign(t, map[string]any{"jwk": offCurve}, nil), ErrKey},
 		"small-order Ed25519":     {k.sign(t, map[string]any{"alg": "EdDSA", "jwk": smallOrder}, nil), ErrKey},
 		"RSA jwk for ES256":       {k.sign(t, map[string]any{"jwk": rsaKey.jwk}, nil), ErrKey},
+		"a line break in jwk's x": {k.sign(t, map[string]any{"jwk": map[string]any{"kty": "EC", "crv": "P-256", "x": k.jwk["x"].(string) + "\n", "y": k.jwk["y"]}}, nil), ErrKey},
 		"another key's signature": {rsaKey.sign(t, map[string]any{"alg": "ES256", "jwk": k.jwk}, nil), ErrSignature},
 		"iat a string":            {k.sign(t, nil, map[string]any{"iat": "now"}), ErrClaims},
 		"iat missing":             {k.sign(t, nil, map[string]any{"iat": nil}), ErrClaims},

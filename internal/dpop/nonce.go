@@ -107,7 +107,7 @@ func (n *Nonces) Issue() string {
 // Check reports whether nonce was issued by a holder of the keys within
 // the lifetime: ErrNonce otherwise.
 func (n *Nonces) Check(nonce string) error {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
+	raw, err := decodeB64(nonce)
 	if err != nil || len(raw) != 8+sha256.Size {
 		return ErrNonce
 	}

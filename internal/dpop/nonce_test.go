@@ -34,8 +34,9 @@ func TestNonces(t *testing.T) {
 	}
 	for name, bad := range map[string]string{
 		"empty": "", "not base64": "!!", "short": "AAAA",
-		"another server's": NewNonces(5*time.Minute, clock).Issue(),
-		"tampered":         string(tampered),
+		"another server's":  NewNonces(5*time.Minute, clock).Issue(),
+		"tampered":          string(tampered),
+		"with a line break": b[:4] + "\n" + b[4:],
 	} {
 		if err := n.Check(bad); !errors.Is(err, ErrNonce) {
 			t.Errorf("%s nonce: %v", name, err)
