@@ -25,7 +25,8 @@ type Static struct {
 // NewStatic returns a Static holding the keys of a JWKS document (RFC 7517
 // §5), kept by the same rules as a Cache keeps fetched keys: a JWK without
 // kid, symmetric, with a use other than sig or key_ops without verify, RSA
-// under 2048 bits, Ed25519 of small order, on another curve, or whose alg
+// outside MinRSABits to MaxRSABits or with an exponent over MaxRSAExponent,
+// Ed25519 of small order, on another curve, or whose alg
 // does not fit it is left out, and so is a repeated kid. It fails if the
 // document is not a JWKS (not JSON, no "keys" array) or no key is left,
 // naming why each was refused.
@@ -48,7 +49,8 @@ func NewStatic(jwksJSON []byte) (*Static, error) {
 // StaticKeys returns a Static holding keys by kid, as Go public keys (with no
 // JWK alg, so a key's type and curve alone decide which algorithms it
 // verifies). It fails for an empty kid, and for a key no supported
-// algorithm can use (RSA under 2048 bits, a curve other than P-256, P-384,
+// algorithm can use (RSA under MinRSABits or over MaxRSABits, or with an
+// exponent over MaxRSAExponent, a curve other than P-256, P-384,
 // P-521, an Ed25519 key of small order, anything else).
 func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 	if len(keys) == 0 {

@@ -107,8 +107,8 @@ func TestDPoPNonce(t *testing.T) {
 				t.Errorf("an invalid proof: %d, DPoP-Nonce %q", got.Status, hdr.Values("DPoP-Nonce"))
 			}
 			twice := http.Header{"Authorization": {"DPoP " + tok, "DPoP " + tok}, "Dpop": {p.Proof("GET", url, tok, map[string]any{"nonce": nonce}, nil)}}
-			if got, hdr = s.send(t, "GET", "/api/me", "", twice); got.Status != 400 || hdr.Get("DPoP-Nonce") == "" {
-				t.Errorf("two DPoP Authorization headers: %d, DPoP-Nonce %q", got.Status, hdr.Get("DPoP-Nonce"))
+			if got, hdr = s.send(t, "GET", "/api/me", "", twice); got.Status != 400 || !strings.HasPrefix(got.Challenge, "DPoP ") || hdr.Get("DPoP-Nonce") == "" {
+				t.Errorf("two DPoP Authorization headers: %d %q, DPoP-Nonce %q, want 400 on a DPoP challenge, with a nonce", got.Status, got.Challenge, hdr.Get("DPoP-Nonce"))
 			}
 			// So does every other response to a DPoP request: a public
 			// route's, and the router's own.
