@@ -176,6 +176,7 @@ func soak(t *testing.T, name string) {
 
 	srv, pid := start(t, name, "-issuer", iss.URL(), "-jwks-url", proxySrv.URL+"/jwks", "-audience", aud,
 		"-leeway", leeway.String(), "-unknown-kid-cooldown", cooldown.String())
+	waitKeys(t, srv, iss.Mint())
 	begin := time.Now()
 	end := begin.Add(*duration)
 	// exp is whole seconds: the judge must use what the token says.
@@ -494,6 +495,31 @@ func vmHWM(pid int) int64 {
 }
 
 // start runs the named server and returns its URL and pid.
+// waitKeys waits until the server has its first key set: it is ready
+// before that, and until then answers every token 503, as its contract
+// says, which no phase of the soak is about (a request at +7 ms once met
+// it).
+func waitKeys(t *testing.T, srv, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", srv+"/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server got no keys in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the server's first fetch, bounded above
+	}
+}
+
 func start(t *testing.T, name string, args ...string) (string, int) {
 	t.Helper()
 	s := exampletest.Start(t, filepath.Join(binDir, name), nil, args...)
