@@ -79,10 +79,14 @@ func (n *Nonces) keyFor(p int64) [32]byte {
 	return k
 }
 
-// rotateLocked makes p's key current, keeping the one before it.
+// rotateLocked moves the keys forward to period p. A p at or before the
+// current period changes nothing: it comes from a goroutine that read the
+// clock before another one rotated, or from a wall clock stepped back, and
+// moving back would draw new keys and forget the ones that sealed every
+// nonce still within its lifetime.
 func (n *Nonces) rotateLocked(p int64) {
 	switch {
-	case p == n.period:
+	case p <= n.period:
 		return
 	case p == n.period+1:
 		n.prev = n.cur
@@ -92,12 +96,31 @@ func (n *Nonces) rotateLocked(p int64) {
 	n.cur, n.period = n.keyFor(p), p
 }
 
+// keyOfLocked is the key that seals a nonce stamped in period p, if it is
+// still kept.
+func (n *Nonces) keyOfLocked(p int64) ([32]byte, bool) {
+	switch p {
+	case n.period:
+		return n.cur, true
+	case n.period - 1:
+		return n.prev, true
+	}
+	return [32]byte{}, false
+}
+
 // Issue returns a fresh nonce.
 func (n *Nonces) Issue() string {
 	now := n.now()
 	n.mu.Lock()
-	n.rotateLocked(n.periodOf(now))
-	key := n.cur
+	p := n.periodOf(now)
+	n.rotateLocked(p)
+	key, ok := n.keyOfLocked(p)
+	if !ok {
+		// The wall clock is more than a period behind the keys (stepped
+		// back): the nonce is stamped at the current period's start, so
+		// that it checks once the clock has caught up, and not before.
+		now, key = time.Unix(0, n.period*int64(n.life)), n.cur
+	}
 	n.mu.Unlock()
 	var msg [8]byte
 	binary.BigEndian.PutUint64(msg[:], uint64(now.UnixNano()))
@@ -118,17 +141,12 @@ func (n *Nonces) Check(nonce string) error {
 	}
 	n.mu.Lock()
 	n.rotateLocked(n.periodOf(now))
-	cur, prev, period := n.cur, n.prev, n.period
+	// The key of the nonce's own period, not of now's: the two differ
+	// when another goroutine rotated between this one's clock reading and
+	// its lock.
+	key, ok := n.keyOfLocked(n.periodOf(issued))
 	n.mu.Unlock()
-	// A nonce of the current period was sealed with cur; one of the
-	// period before, with prev.
-	key := cur
-	if n.periodOf(issued) == period-1 {
-		key = prev
-	} else if n.periodOf(issued) != period {
-		return ErrNonce
-	}
-	if !hmac.Equal(raw[8:], seal(key, raw[:8])) {
+	if !ok || !hmac.Equal(raw[8:], seal(key, raw[:8])) {
 		return ErrNonce
 	}
 	return nil

@@ -2,6 +2,8 @@ package dpop
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,5 +74,65 @@ func TestSharedNonces(t *testing.T) {
 	}
 	if _, err := NewSharedNonces([]byte("short"), time.Minute, clock); err == nil {
 		t.Fatal("a short secret accepted")
+	}
+}
+
+// A goroutine that read the clock just before a period boundary, and took
+// the lock just after another rotated past it, must not rotate back:
+// for keys of this process alone that drew new ones, and every nonce
+// still within its lifetime was refused. The clock pins down that order,
+// which a busy server meets at every boundary.
+func TestNonceRotationRace(t *testing.T) {
+	life := time.Minute
+	boundary := time.Unix(0, (time.Unix(1_700_000_000, 0).UnixNano()/int64(life)+1)*int64(life))
+	before, after := boundary.Add(-time.Millisecond), boundary.Add(time.Millisecond)
+	var calls atomic.Int32
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	cur := before.Add(-30 * time.Second)
+	clock := func() time.Time {
+		if calls.Add(1) == 3 { // the racing Issue: it read "before", then waits
+			close(entered)
+			<-gate
+			return before
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return cur
+	}
+	n := NewNonces(life, clock) // clock call 1
+	early := n.Issue()          // call 2: 30 s before the boundary
+	raced := make(chan string)
+	go func() { raced <- n.Issue() }() // call 3
+	<-entered
+	mu.Lock()
+	cur = after
+	mu.Unlock()
+	fresh := n.Issue() // call 4: rotates past the boundary
+	close(gate)
+	late := <-raced
+	for name, nonce := range map[string]string{"issued 30 s ago": early, "issued now": fresh, "the raced one": late} {
+		if err := n.Check(nonce); err != nil {
+			t.Errorf("a nonce %s, lifetime 60 s: %v", name, err)
+		}
+	}
+}
+
+// A wall clock stepped back by more than a period (NTP) must not make the
+// nonces of the last lifetime fail once it has caught up, and what is
+// issued meanwhile is valid from then on.
+func TestNoncesClockSteppedBack(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	n := NewNonces(time.Minute, func() time.Time { return now })
+	a := n.Issue()
+	now = now.Add(-3 * time.Minute)
+	b := n.Issue()
+	_ = n.Check(a) // refused while the clock is behind it; must not change the keys
+	now = now.Add(3*time.Minute + 10*time.Second)
+	if err := n.Check(a); err != nil {
+		t.Errorf("a nonce from before the step: %v", err)
+	}
+	if err := n.Check(b); err != nil {
+		t.Errorf("a nonce issued while the clock was behind: %v", err)
 	}
 }
