@@ -75,7 +75,7 @@ func (k *DPoPKey) JKT() string { return k.s.JKT() }
 
 // Proof signs a proof for a request with method to url, going with
 // accessToken (its ath; "" for a token request), with the nonce last seen
-// from url's origin.
+// from url's origin. A method of "" is GET, as for net/http's client.
 func (k *DPoPKey) Proof(method, url, accessToken string) (string, error) {
 	proof, _, err := k.proof(method, url, accessToken)
 	return proof, err
@@ -83,6 +83,11 @@ func (k *DPoPKey) Proof(method, url, accessToken string) (string, error) {
 
 // proof is Proof, with the nonce it carries.
 func (k *DPoPKey) proof(method, url, accessToken string) (proof, nonce string, err error) {
+	if method == "" {
+		// http.Client sends a Request with no Method as GET, and its
+		// RoundTripper still sees "": htm must say what goes on the wire.
+		method = http.MethodGet
+	}
 	nonce = k.nonceFor(url)
 	proof, err = k.s.Proof(method, url, accessToken, nonce, k.now())
 	return proof, nonce, err

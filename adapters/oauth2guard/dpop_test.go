@@ -450,3 +450,41 @@ func TestGenerateDPoPKey(t *testing.T) {
 		t.Errorf("the kept key's thumbprint %v, %v; want %s", again, err, k.JKT())
 	}
 }
+
+// net/http's client sends a Request with no Method as GET, and the
+// Transport sees "": its proof must say GET, or every such request is
+// refused by an RFC 9449 server (htm "" matches nothing).
+func TestDPoPProofOfAnEmptyMethodIsGET(t *testing.T) {
+	w := newDPoPWorld(t)
+	k := newDPoPKey(t)
+	tok := w.iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": k.JKT()}), jwkstest.WithExpiresIn(time.Hour))
+	noRefresh := func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, errors.New("no refresh") }
+	tr := oauth2guard.NewTransport(&oauth2.Token{AccessToken: tok, TokenType: "DPoP", Expiry: time.Now().Add(time.Hour)},
+		noRefresh, oauth2guard.WithDPoP(k))
+	client := &http.Client{Transport: tr}
+	for _, method := range []string{"", http.MethodGet} {
+		req, err := http.NewRequest(http.MethodGet, w.api.URL+"/api/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Method = method
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+			t.Errorf("Method %q: %d %q %s", method, resp.StatusCode, resp.Header.Values("WWW-Authenticate"), body)
+		}
+	}
+	proof, err := k.Proof("", w.api.URL+"/api/me", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := dpop.Parse(proof, keyalg.Supported); err != nil {
+		t.Errorf("DPoPKey.Proof with no method: %v", err)
+	} else if p.HTM != http.MethodGet {
+		t.Errorf("DPoPKey.Proof with no method: htm %q", p.HTM)
+	}
+}
