@@ -387,8 +387,15 @@ func TestDPoPNonce(t *testing.T) {
 }
 
 // TestUnavailable: before any keys, a call is Unavailable with the
-// Retry-After of the HTTP 503.
+// Retry-After of the HTTP 503, WithRetryAfter(0) included.
 func TestUnavailable(t *testing.T) {
+	for _, ra := range []time.Duration{7 * time.Second, 0} {
+		t.Run(ra.String(), func(t *testing.T) { testUnavailable(t, ra) })
+	}
+}
+
+func testUnavailable(t *testing.T, ra time.Duration) {
+	retryAfter := fmt.Sprint(int(ra.Seconds()))
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(guardtest.Audience))
 	t.Cleanup(iss.Close)
 	iss.SetFault(jwkstest.FaultDown)
@@ -401,7 +408,7 @@ func TestUnavailable(t *testing.T) {
 		mu      sync.Mutex
 		hookErr error
 	)
-	g, err := middleware.New(keys, iss.URL(), []string{guardtest.Audience}, middleware.WithRetryAfter(7*time.Second),
+	g, err := middleware.New(keys, iss.URL(), []string{guardtest.Audience}, middleware.WithRetryAfter(ra),
 		middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			mu.Lock()
 			hookErr = err
@@ -423,9 +430,9 @@ func TestUnavailable(t *testing.T) {
 		return ""
 	}
 	c := guardtest.Case{Name: "keys unavailable", Path: guardtest.PathMe, Header: http.Header{"Authorization": {"Bearer " + iss.Mint()}},
-		Want: guardtest.Unavailable("7"),
+		Want: guardtest.Unavailable(retryAfter),
 		Err:  middleware.ErrKeysUnavailable, Reason: "keys_unavailable"}
-	if a := guardtest.RPC(c); a.Code != guardtest.CodeUnavailable || a.RetryAfter != "7" || a.Reason != "KEYS_UNAVAILABLE" {
+	if a := guardtest.RPC(c); a.Code != guardtest.CodeUnavailable || a.RetryAfter != retryAfter || a.Reason != "KEYS_UNAVAILABLE" {
 		t.Fatalf("the table reads the 503 as %+v", a)
 	}
 	for _, m := range modes {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -222,25 +224,37 @@ func TestPublic(t *testing.T) {
 	}
 }
 
-// TestKeysUnavailable: no keys yet is Unavailable with retry-after: the
-// client should retry, not refresh.
+// TestKeysUnavailable: no keys yet is Unavailable with the retry-after
+// the HTTP 503 has (WithRetryAfter(0) included): the client should retry,
+// not refresh.
 func TestKeysUnavailable(t *testing.T) {
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(guardtest.Audience))
 	defer iss.Close()
 	iss.SetFault(jwkstest.FaultDown)
 	e := guardtest.New(t)
-	g, err := middleware.New(downKeys(t, iss), iss.URL(), []string{guardtest.Audience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	cc := dial(t, serve(t, e, grpcguard.New(g)))
-	var hdr metadata.MD
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+iss.Mint())
-	err = cc.Invoke(ctx, guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue), grpc.Header(&hdr))
-	info, _ := grpcguard.ErrorInfo(err)
-	if status.Code(err) != codes.Unavailable || info.GetReason() != "KEYS_UNAVAILABLE" || len(hdr.Get("retry-after")) != 1 {
-		t.Fatalf("%v %v %v", err, info, hdr)
+	keys := downKeys(t, iss)
+	for want, opts := range map[string][]middleware.Option{"5": nil, "0": {middleware.WithRetryAfter(0)}} {
+		g, err := middleware.New(keys, iss.URL(), []string{guardtest.Audience}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		tok := iss.Mint()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, guardtest.PathMe, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		g.Handler(http.NotFoundHandler()).ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != want {
+			t.Fatalf("net/http: %d, Retry-After %q, want 503 and %q", rec.Code, rec.Header().Values("Retry-After"), want)
+		}
+		cc := dial(t, serve(t, e, grpcguard.New(g)))
+		var hdr metadata.MD
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+		err = cc.Invoke(ctx, guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue), grpc.Header(&hdr))
+		info, _ := grpcguard.ErrorInfo(err)
+		if status.Code(err) != codes.Unavailable || info.GetReason() != "KEYS_UNAVAILABLE" || !slices.Equal(hdr.Get("retry-after"), []string{want}) {
+			t.Errorf("retry-after %s: %v %v %v", want, err, info, hdr)
+		}
 	}
 }
 

@@ -117,8 +117,9 @@ func Header(e *middleware.Error) map[string][]string {
 	if c := e.Challenges(); len(c) > 0 {
 		h["www-authenticate"] = c
 	}
-	if d := e.RetryAfter(); d > 0 {
-		h["retry-after"] = []string{strconv.Itoa(int(d.Seconds()))}
+	if e.Status() == http.StatusServiceUnavailable {
+		// Every 503 has one, as over HTTP; WithRetryAfter(0) makes it "0".
+		h["retry-after"] = []string{strconv.Itoa(int(e.RetryAfter().Seconds()))}
 	}
 	if n := e.DPoPNonce(); n != "" {
 		h["dpop-nonce"] = []string{n}
