@@ -739,6 +739,12 @@ func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	g.onError(w, r, err)
 }
 
+// Leeway is the clock skew the Guard allows on exp, nbf and iat
+// (WithLeeway): a token is accepted until its exp plus Leeway. A
+// transport that checks expiry again on its own (the MCP SDK's
+// middleware, say) needs it to agree with the Guard.
+func (g *Guard) Leeway() time.Duration { return g.leeway }
+
 // Issuer returns the issuer given to New (not its WithIssuerAliases, nor
 // the issuers added with WithIssuer and its kin: see Issuers); given none,
 // the first WithIssuer's (or template's), or "" for a resolver alone.

@@ -928,3 +928,17 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 		t.Fatalf("nil claims: %v, want ErrNoToken", err)
 	}
 }
+
+func TestLeewayAccessor(t *testing.T) {
+	e := newEnv(t)
+	if got := e.guard.Leeway(); got != middleware.DefaultLeeway {
+		t.Errorf("default: %v", got)
+	}
+	g, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithLeeway(7*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Leeway(); got != 7*time.Second {
+		t.Errorf("WithLeeway(7s): %v", got)
+	}
+}

@@ -337,7 +337,11 @@ func ClaimsFrom(extra *mcp.RequestExtra) (*claims.Claims, bool) {
 // The SDK writes the error's text to the client, so the text is only the
 // refusal's public description: its Cause (a claims check's or a key
 // fetch's error, which may name internal hosts) stays for errors.As and
-// the logs. The SDK's middleware cannot say more: its challenge has no
+// the logs. The TokenInfo's Expiration is exp plus the Guard's Leeway,
+// when the Guard stops accepting the token, because the SDK checks it
+// again with its own ClockSkew (0 by default) and would otherwise refuse
+// a token within the leeway. The SDK's middleware cannot say more: its
+// challenge has no
 // error= (no expired hint), a key outage becomes a 500 rather than a
 // retryable 503, DPoP is refused, and one scope set applies to every
 // tool. Middleware does all of that.
@@ -354,7 +358,9 @@ func Verifier(g *middleware.Guard) auth.TokenVerifier {
 			}
 			return nil, verifierError{sentinel: auth.ErrInvalidToken, e: e}
 		}
-		return TokenInfo(c), nil
+		info := TokenInfo(c)
+		info.Expiration = info.Expiration.Add(g.Leeway())
+		return info, nil
 	}
 }
 

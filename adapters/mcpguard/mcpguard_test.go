@@ -429,6 +429,32 @@ func TestVerifierWithSDKMiddleware(t *testing.T) {
 	}
 }
 
+// TestVerifierHonoursTheLeeway: behind the SDK's auth.RequireBearerToken
+// with its default options (no ClockSkew), Verifier gives the verdicts of
+// the net/http core around exp: within the Guard's leeway accepted, past
+// it refused.
+func TestVerifierHonoursTheLeeway(t *testing.T) {
+	e := newEnv(t)
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	sdk := auth.RequireBearerToken(mcpguard.Verifier(e.guard), nil)(ok)
+	core := e.guard.Handler(ok)
+	for _, c := range []struct {
+		expiresIn time.Duration
+		want      int
+	}{{-10 * time.Second, http.StatusOK}, {-middleware.DefaultLeeway - 10*time.Second, http.StatusUnauthorized}} {
+		tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithExpiresIn(c.expiresIn))
+		for name, h := range map[string]http.Handler{"net/http core": core, "SDK with Verifier": sdk} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("POST", "/mcp", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Errorf("%s, exp %v from now: %d %q, want %d", name, c.expiresIn, rec.Code, rec.Body.String(), c.want)
+			}
+		}
+	}
+}
+
 // TestVerifierKeepsTheCauseFromTheClient: the SDK's middleware writes
 // the verifier's error text to the client, so Verifier's text is the
 // refusal's description only; the cause (a claims check's error, a key
