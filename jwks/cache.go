@@ -370,7 +370,13 @@ func (c *Cache) fetch() (res fetched, err error) {
 		return res, nil
 	}
 	s, skips, err := parseJWKS(resp.body)
-	for _, sk := range skips {
+	for i, sk := range skips {
+		if i == maxSkipLogs {
+			// A 1 MiB body of "{}" entries would otherwise log some
+			// 350,000 lines a fetch, and an unknown kid can ask for one.
+			c.log.Warn("jwks: skipping more keys", "count", len(skips)-i, "url", jwksURL)
+			break
+		}
 		c.log.Warn("jwks: skipping key", "kid", sk.kid, "reason", sk.reason, "url", jwksURL)
 	}
 	if err != nil {
@@ -379,6 +385,10 @@ func (c *Cache) fetch() (res fetched, err error) {
 	res.snap = s
 	return res, nil
 }
+
+// maxSkipLogs is how many skipped keys a fetch logs one by one; the rest
+// are counted in one line.
+const maxSkipLogs = 10
 
 // install applies the outcome of a fetch and updates Status. It returns
 // what to log, to be called once c.mu is released.

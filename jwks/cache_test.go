@@ -1032,3 +1032,24 @@ func TestRefusedNewReleasesItsContext(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling for goroutines to exit, bounded above
 	}
 }
+
+// A JWKS of one good key and thousands of entries the cache skips logs a
+// bounded number of lines a fetch, the rest counted, and keeps the key.
+func TestSkippedKeysLogIsBounded(t *testing.T) {
+	iss := newIssuer(t)
+	for range 5000 {
+		hostile.Of(iss).AddRawJWK(json.RawMessage(`{}`))
+	}
+	var logs bytes.Buffer
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	waitReady(t, c)
+	if st := c.Status(); st.Keys == 0 {
+		t.Fatal("the good keys were not kept")
+	}
+	if n := strings.Count(logs.String(), "msg=\"jwks: skipping key\""); n != 10 {
+		t.Errorf("%d skipped keys logged one by one, want 10", n)
+	}
+	if !strings.Contains(logs.String(), "msg=\"jwks: skipping more keys\" count=4990") {
+		t.Errorf("the rest are not counted in one line:\n%.2000s", logs.String())
+	}
+}
