@@ -498,7 +498,7 @@ func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 		attackCase{name: "b64_null", tok: signed(map[string]any{"b64": json.RawMessage("null")}), want: invalid(guardtest.DescCritical), err: middleware.ErrCritical},
 	)
 	for name, typ := range map[string]any{
-		"JOSE": "JOSE", "empty": "", "dpop": "dpop+jwt", "logout": "logout+jwt", "application_jwt": "application/jwt",
+		"JOSE": "JOSE", "empty": "", "dpop": "dpop+jwt", "logout": "logout+jwt", "application_jose": "application/jose", "application_dpop": "application/dpop+jwt",
 		"trailing_space": "at+jwt ", "id_token_like": "JWS", "number": 1, "array": []string{"at+jwt"}, "null": json.RawMessage("null"),
 	} {
 		out = append(out, attackCase{name: "typ_" + name, tok: signed(map[string]any{"typ": typ}), want: invalid(guardtest.DescType), err: middleware.ErrTokenType})

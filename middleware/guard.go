@@ -204,9 +204,11 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		g.algs[a] = alg
 	}
 	if g.strict {
-		g.types = []string{"at+jwt", "application/at+jwt"}
+		g.types = []string{"at+jwt"}
 	} else {
-		g.types = append([]string(nil), cfg.types...)
+		for _, t := range cfg.types {
+			g.types = append(g.types, mediaType(t))
+		}
 	}
 	g.retryAfter = int(math.Ceil(cfg.retryAfter.Seconds()))
 	for r := range numReasons {
@@ -684,8 +686,9 @@ func (g *Guard) checkType(t *jws) reason {
 		}
 		return -1
 	}
-	for _, typ := range g.types {
-		if strings.EqualFold(t.typ, typ) {
+	typ := mediaType(t.typ)
+	for _, want := range g.types {
+		if strings.EqualFold(typ, want) {
 			return -1
 		}
 	}

@@ -31,7 +31,7 @@ const (
 
 // defaultTypes are the accepted typ header values unless WithTypes says
 // otherwise.
-var defaultTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
+var defaultTypes = []string{"JWT", "at+jwt"}
 
 // An ErrorHandler writes the response for a refused request. err is always
 // an *Error; it matches one of the package's sentinel errors. WriteError is
@@ -159,8 +159,10 @@ func WithRealm(realm string) Option {
 }
 
 // WithTypes sets the accepted typ header values, compared
-// case-insensitively. Default: "JWT", "at+jwt" and "application/at+jwt"; a
-// token without typ is also accepted unless WithStrictType is given.
+// case-insensitively and, as RFC 7515 §4.1.9 has recipients do, with an
+// "application/" prefix or without it alike ("JWT" accepts
+// "application/jwt" too). Default: "JWT" and "at+jwt"; a token without typ
+// is also accepted unless WithStrictType is given.
 func WithTypes(types ...string) Option {
 	return guardOption(func(c *config) { c.types = types })
 }

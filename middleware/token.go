@@ -112,10 +112,7 @@ func (t *jws) headerMember(name, value []byte) bool {
 		// A nested JWT (RFC 7519 §5.2) is not an access token. RFC 7515
 		// §4.1.10: "application/JWT" and "JWT" are the same media type.
 		s, ok := jsonscan.String(value)
-		if len(s) >= len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
-			s = s[len("application/"):]
-		}
-		if !ok || strings.EqualFold(s, "JWT") {
+		if !ok || strings.EqualFold(mediaType(s), "JWT") {
 			fail(rType)
 		}
 	case "crit":
@@ -126,6 +123,17 @@ func (t *jws) headerMember(name, value []byte) bool {
 		}
 	}
 	return true
+}
+
+// mediaType is a typ or cty value in the short form RFC 7515 §4.1.9 has
+// recipients read it in: "application/" left off when no other '/'
+// follows, so that "application/at+jwt" and "at+jwt" are one type.
+func mediaType(s string) string {
+	const app = "application/"
+	if len(s) > len(app) && strings.EqualFold(s[:len(app)], app) && !strings.Contains(s[len(app):], "/") {
+		return s[len(app):]
+	}
+	return s
 }
 
 // knownAlgs and knownTypes are the values intern returns without

@@ -512,6 +512,10 @@ func (e *Env) Cases() []Case {
 		pass("several spaces", PathMe, authz("Bearer    "+read), "notes:read"),
 		pass("typ JWT", PathMe, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), ""),
 		pass("typ in mixed case", PathMe, bearer(mint(jwkstest.WithHeader("typ", "Application/AT+JWT"))), ""),
+		// RFC 7515 §4.1.9: "application/JWT" is the type "JWT" names.
+		pass("typ JWT with application/", PathMe, bearer(mint(jwkstest.WithHeader("typ", "application/jwt"))), ""),
+		{"typ application/ alone", PathMe, bearer(mint(jwkstest.WithHeader("typ", "application/"))), Invalid(DescType), middleware.ErrTokenType, "type"},
+		{"typ with a second slash", PathMe, bearer(mint(jwkstest.WithHeader("typ", "application/x/jwt"))), Invalid(DescType), middleware.ErrTokenType, "type"},
 		pass("scope ok", PathNotes, bearer(read), "notes:read"),
 		pass("scp as an array", PathNotes, bearer(mint(jwkstest.WithClaim("scp", []string{"notes:read"}))), "notes:read"),
 		pass("scp as a string", PathNotes, bearer(mint(jwkstest.WithClaim("scp", "x notes:read"))), "x notes:read"),
@@ -529,6 +533,8 @@ func (e *Env) Cases() []Case {
 		{"claim requirement, claim absent", PathClaim, bearer(read), ClaimRefused, middleware.ErrClaimRequirement, "claim_requirement"},
 		{"claim requirement, forged", PathClaim, bearer(Forge(mint(jwkstest.WithClaim("repository", "octo-org/app")))), Invalid(DescSignature), middleware.ErrSignature, "signature"},
 		pass("stricter nested Guard, typ at+jwt", PathStrict, bearer(read), "notes:read"),
+		pass("stricter nested Guard, typ application/at+jwt", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "application/at+jwt"))), ""),
+		{"stricter nested Guard, typ application/jwt", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "application/jwt"))), Invalid(DescType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, typ JWT", PathStrict, bearer(mint(jwkstest.WithHeader("typ", "JWT"))), Invalid(DescType), middleware.ErrTokenType, "type"},
 		{"stricter nested Guard, no token", PathStrict, nil, NoCredentials, middleware.ErrNoToken, "no_token"},
 	})
