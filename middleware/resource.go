@@ -248,8 +248,13 @@ func (ru *Rule) local(err error) error {
 // Likewise a document lists the first 1,024 scopes its resource's rules
 // name, 64 KiB of names at most: a rule's later ones are enforced but not
 // listed.
-// Two identifiers with one path (https://api.test and https://api.test/)
-// are two resources; the first made, the Guard's own, is served there.
+// Two identifiers with one path are two resources, and the first made,
+// the Guard's own, is served there: https://api.test and
+// https://api.test/, and also https://api.test and https://admin.test,
+// though a client that reaches the latter's URL refuses the former's
+// document (RFC 9728 §3.3). Give resources on several hosts paths of
+// their own (https://admin.test/admin), or Guards of their own, each
+// MetadataHandler mounted for its host (mux.Handle("admin.test/.well-known/…")).
 // Without WithResourceMetadata every path is 404.
 func (g *Guard) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -307,8 +312,15 @@ func (g *Guard) metadataDoc(path string) ([]byte, bool) {
 			servers = append(servers, is.name)
 		}
 	}
-	methods := []string{"header"}
-	if g.query != "" {
+	// RFC 6750's methods as a client reads them: "header" is the
+	// Authorization header, which WithTokenHeader stops reading; "query"
+	// is the access_token parameter, not another one WithQueryParameter
+	// names. [] says none of them is (RFC 9728 §2).
+	methods := []string{}
+	if g.tokenHeader == "" {
+		methods = append(methods, "header")
+	}
+	if g.query == "access_token" {
 		methods = append(methods, "query")
 	}
 	doc := struct {

@@ -470,3 +470,49 @@ func apiTestGuard(t *testing.T, iss *jwkstest.Issuer) *middleware.Guard {
 	}
 	return g
 }
+
+// bearer_methods_supported lists the RFC 6750 methods as a client reads
+// them, and each one it lists works: "header" is the Authorization
+// header, "query" the access_token parameter.
+func TestMetadataBearerMethods(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	for _, tc := range []struct {
+		name string
+		opts []middleware.Option
+		want []string
+	}{
+		{"default", nil, []string{"header"}},
+		{"access_token parameter", []middleware.Option{middleware.WithQueryParameter("access_token")}, []string{"header", "query"}},
+		{"another parameter", []middleware.Option{middleware.WithQueryParameter("token")}, []string{"header"}},
+		{"a cookie", []middleware.Option{middleware.WithCookie("at")}, []string{"header"}},
+		{"a proxy's header only", []middleware.Option{middleware.WithTokenHeader("X-Jwt-Assertion")}, []string{}},
+	} {
+		g, err := middleware.New(keys, iss.URL(), []string{"https://api.test"}, append(tc.opts, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		rec := httptest.NewRecorder()
+		g.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", middleware.WellKnownResource, nil))
+		var doc struct {
+			Methods []string `json:"bearer_methods_supported"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || doc.Methods == nil || !slices.Equal(doc.Methods, tc.want) {
+			t.Errorf("%s: %v, bearer_methods_supported %q, want %q", tc.name, err, doc.Methods, tc.want)
+		}
+		tok := iss.Mint(jwkstest.WithClaim("aud", "https://api.test"))
+		for _, m := range doc.Methods {
+			req := httptest.NewRequest("GET", "/", nil)
+			if m == "header" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			} else {
+				req.URL.RawQuery = "access_token=" + tok
+			}
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Errorf("%s: a token sent by %q, as the document says: %d", tc.name, m, rec.Code)
+			}
+		}
+	}
+}
