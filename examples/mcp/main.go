@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -56,29 +57,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	var ln net.Listener
 	if !audienceGiven(args, getenv) {
-		cfg.Audience = "http://" + cfg.Addr + Endpoint
+		// The audience is the URL clients reach the endpoint at, so it is
+		// made from the listener, once the port is known (-addr
+		// 127.0.0.1:0 picks one).
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return err
+		}
+		cfg.Audience = "http://" + reachable(cfg.Addr, ln.Addr()) + Endpoint
 		cfg.AdminAudience = cfg.Audience + "/admin"
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	app, err := exampleapp.New(ctx, cfg, log)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return err
 	}
+	app.Listener = ln
 	defer app.Close()
 	app.Instructions = func(w io.Writer, tokenURL, base string) {
+		endpoint := base + Endpoint
+		if ln != nil {
+			endpoint = cfg.Audience // the listen address may name no host (:8080)
+		}
 		fmt.Fprintf(w, `Dev mode: an in-process authorization server issues tokens at %s
-The MCP endpoint is %s%s (resource %s).
+The MCP endpoint is %s (resource %s).
 An MCP client finds all of it from the endpoint's first 401 (resource_metadata).
 By hand:
   TOKEN=$(curl -s -H 'Accept: text/plain' -d 'scope=notes:read' -d 'resource=%s' %s)
   curl -i -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     -H 'Accept: application/json, text/event-stream' -H 'Mcp-Protocol-Version: 2025-06-18' \
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' \
-    %s%s
-`, tokenURL, base, Endpoint, cfg.Audience, cfg.Audience, tokenURL, base, Endpoint)
+    %s
+`, tokenURL, endpoint, cfg.Audience, cfg.Audience, tokenURL, endpoint)
 	}
 	return app.Run(ctx, Handler(app.Guard), stdout, log)
+}
+
+// reachable is the host and port a listener on addr (the -addr given)
+// is reached at from this machine: addr's host, and the port it listens
+// on (-addr 127.0.0.1:0 picks one). A listener on every interface (:8080,
+// 0.0.0.0:8080) is reached by 127.0.0.1, which is also the one kind of
+// plain http host RFC 9728 metadata may name; a server for other hosts is
+// given -audience.
+func reachable(addr string, ln net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, err2 := net.SplitHostPort(ln.String())
+	if err != nil || err2 != nil {
+		return ln.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // audienceGiven reports whether the audience was set by flag or

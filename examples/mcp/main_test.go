@@ -17,18 +17,13 @@ import (
 	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 )
 
-var devToken = regexp.MustCompile(`issues tokens at (\S+)`)
+var devInstructions = regexp.MustCompile(`issues tokens at (\S+)|The MCP endpoint is (\S+) \(resource (\S+)\)`)
 
-// start runs the example in dev mode on a free loopback port and returns
-// its endpoint and the dev issuer's token URL.
-func start(t *testing.T) (endpoint, tokenURL string) {
+// start runs the example in dev mode on addr and returns the endpoint
+// and the dev issuer's token URL its instructions print; the endpoint is
+// the resource, as a client needs.
+func start(t *testing.T, addr string) (endpoint, tokenURL string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
 	done := make(chan error, 1)
@@ -41,23 +36,30 @@ func start(t *testing.T) (endpoint, tokenURL string) {
 			t.Errorf("run: %v", err)
 		}
 	})
-	found := make(chan string, 1)
+	found := make(chan []string, 2)
 	go func() {
 		sc := bufio.NewScanner(stdoutR)
 		for sc.Scan() {
-			if m := devToken.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			if m := devInstructions.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
 			}
 		}
 	}()
-	select {
-	case tokenURL = <-found:
-	case err := <-done:
-		t.Fatalf("run ended: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no dev instructions")
+	for endpoint == "" || tokenURL == "" {
+		select {
+		case m := <-found:
+			if m[1] != "" {
+				tokenURL = m[1]
+			} else if endpoint = m[2]; m[3] != endpoint {
+				t.Fatalf("endpoint %s, resource %s", m[2], m[3])
+			}
+		case err := <-done:
+			t.Fatalf("run ended: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("no dev instructions")
+		}
 	}
-	return "http://" + addr + Endpoint, tokenURL
+	return endpoint, tokenURL
 }
 
 func connect(t *testing.T, endpoint string, scopes ...string) *mcp.ClientSession {
@@ -92,7 +94,7 @@ func call(t *testing.T, sess *mcp.ClientSession, tool string, args map[string]an
 // notes:write) with notes:read alone, and may add notes with
 // notes:write, of which the last 100 are kept.
 func TestWithTheSDKClient(t *testing.T) {
-	endpoint, _ := start(t)
+	endpoint, _ := start(t, "127.0.0.1:0")
 	ctx := context.Background()
 
 	reader := connect(t, endpoint, "notes:read")
@@ -117,7 +119,7 @@ func TestWithTheSDKClient(t *testing.T) {
 // TestChallenges: without a token, the endpoint names its metadata, and
 // the document names the dev issuer and the endpoint as the resource.
 func TestChallenges(t *testing.T) {
-	endpoint, tokenURL := start(t)
+	endpoint, tokenURL := start(t, "127.0.0.1:0")
 	resp, err := http.Post(endpoint, "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
@@ -145,5 +147,33 @@ func TestAudienceGiven(t *testing.T) {
 	}
 	if !audienceGiven(nil, func(k string) string { return map[string]string{"OAUTH_AUDIENCE": "a"}[k] }) {
 		t.Error("OAUTH_AUDIENCE not seen")
+	}
+}
+
+// TestListenAddresses: whatever -addr names, the default audience is a
+// URL the endpoint is reached at, with the port it listens on, and the
+// SDK's client connects through its metadata.
+func TestListenAddresses(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", ":0", "0.0.0.0:0"} {
+		endpoint, _ := start(t, addr)
+		if !strings.HasPrefix(endpoint, "http://127.0.0.1:") || strings.HasPrefix(endpoint, "http://127.0.0.1:0/") {
+			t.Errorf("-addr %s: endpoint %s", addr, endpoint)
+			continue
+		}
+		if got := call(t, connect(t, endpoint, "notes:read"), "whoami", nil); got != "sub=user-123 scopes=notes:read" {
+			t.Errorf("-addr %s: whoami = %q", addr, got)
+		}
+	}
+}
+
+func TestReachable(t *testing.T) {
+	ln := &net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}
+	for addr, want := range map[string]string{
+		":8080": "127.0.0.1:8080", "0.0.0.0:0": "127.0.0.1:8080", "[::]:8080": "127.0.0.1:8080",
+		"localhost:0": "localhost:8080", "127.0.0.1:8080": "127.0.0.1:8080", "[::1]:0": "[::1]:8080",
+	} {
+		if got := reachable(addr, ln); got != want {
+			t.Errorf("%s: %s, want %s", addr, got, want)
+		}
 	}
 }

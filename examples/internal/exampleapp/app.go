@@ -37,6 +37,10 @@ type App struct {
 	// with the dev issuer's token URL and the server's base URL); nil is
 	// PrintDevInstructions, the notes API's curl commands.
 	Instructions func(w io.Writer, tokenURL, base string)
+	// Listener, when set, is where Run serves, rather than a listener of
+	// its own on Config.Addr: for a server whose configuration needs the
+	// port it listens on (an audience that is its own URL).
+	Listener net.Listener
 }
 
 // New builds the key cache, the Guard and, in dev mode, the dev issuer. It
@@ -96,8 +100,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close stops the key caches and the dev issuer.
+// Close stops the key caches and the dev issuer, and closes Listener.
 func (a *App) Close() {
+	if a.Listener != nil {
+		a.Listener.Close()
+	}
 	for _, k := range a.Keys {
 		k.Close()
 	}
@@ -109,9 +116,12 @@ func (a *App) Close() {
 // Run listens on the configured address, logs one line when ready, prints
 // the dev instructions in dev mode, and serves h until ctx is done.
 func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return err
+	ln := a.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.Config.Addr); err != nil {
+			return err
+		}
 	}
 	srv := &http.Server{Handler: a.withDPoPNonce(h), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	base := "http://" + ln.Addr().String()
