@@ -817,3 +817,21 @@ func TestEmptyConfirmationIsBound(t *testing.T) {
 		t.Errorf(`a token with "cnf":{} with DPoP off: %v, want ErrBoundToken`, err)
 	}
 }
+
+// A clock corrected back (it ran ahead) costs a client one retry at most:
+// the nonce the Guard then gives is accepted.
+func TestDPoPNonceAfterClockCorrected(t *testing.T) {
+	var mu sync.Mutex
+	skew := 30 * time.Minute
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, time.Minute), middleware.WithClock(clock))
+	_ = d.do("/api/me", d.bound, d.proof(nil)) // a DPoP request while the clock is ahead
+	mu.Lock()
+	skew = 0
+	mu.Unlock()
+	nonce := d.do("/api/me", d.bound, d.proof(nil)).Header.Get("DPoP-Nonce")
+	resp := d.do("/api/me", d.bound, d.proof(map[string]any{"nonce": nonce, "iat": clock().Unix()}))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the nonce given after the correction: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+}

@@ -79,14 +79,17 @@ func (n *Nonces) keyFor(p int64) [32]byte {
 	return k
 }
 
-// rotateLocked moves the keys forward to period p. A p at or before the
-// current period changes nothing: it comes from a goroutine that read the
-// clock before another one rotated, or from a wall clock stepped back, and
-// moving back would draw new keys and forget the ones that sealed every
-// nonce still within its lifetime.
+// rotateLocked makes p's key current, keeping the one before it. The
+// period before the current one changes nothing: it comes from a
+// goroutine that read the clock before another rotated past a boundary,
+// and going back would draw new keys, forgetting the ones that sealed
+// every nonce still within its lifetime. A clock stepped back further (a
+// correction of one that ran ahead) starts again at p, as a gap forward
+// does: nonces from the ahead clock are lost, one retry for their
+// clients, and those of other replicas on the right time are taken.
 func (n *Nonces) rotateLocked(p int64) {
 	switch {
-	case p <= n.period:
+	case p == n.period, p == n.period-1:
 		return
 	case p == n.period+1:
 		n.prev = n.cur
@@ -114,13 +117,7 @@ func (n *Nonces) Issue() string {
 	n.mu.Lock()
 	p := n.periodOf(now)
 	n.rotateLocked(p)
-	key, ok := n.keyOfLocked(p)
-	if !ok {
-		// The wall clock is more than a period behind the keys (stepped
-		// back): the nonce is stamped at the current period's start, so
-		// that it checks once the clock has caught up, and not before.
-		now, key = time.Unix(0, n.period*int64(n.life)), n.cur
-	}
+	key, _ := n.keyOfLocked(p) // p is the current period or the one before, now
 	n.mu.Unlock()
 	var msg [8]byte
 	binary.BigEndian.PutUint64(msg[:], uint64(now.UnixNano()))

@@ -118,21 +118,38 @@ func TestNonceRotationRace(t *testing.T) {
 	}
 }
 
-// A wall clock stepped back by more than a period (NTP) must not make the
-// nonces of the last lifetime fail once it has caught up, and what is
-// issued meanwhile is valid from then on.
+// A wall clock corrected back by more than a period (it ran ahead) must
+// not leave the Nonces ahead: what they issue is valid at once, and for
+// its lifetime only, and replicas on the right time are taken.
 func TestNoncesClockSteppedBack(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	n := NewNonces(time.Minute, func() time.Time { return now })
-	a := n.Issue()
-	now = now.Add(-3 * time.Minute)
-	b := n.Issue()
-	_ = n.Check(a) // refused while the clock is behind it; must not change the keys
-	now = now.Add(3*time.Minute + 10*time.Second)
-	if err := n.Check(a); err != nil {
-		t.Errorf("a nonce from before the step: %v", err)
+	_ = n.Issue()
+	now = now.Add(-time.Hour) // the correction
+	issued := now
+	fresh := n.Issue()
+	if err := n.Check(fresh); err != nil {
+		t.Errorf("a nonce just issued: %v", err)
 	}
-	if err := n.Check(b); err != nil {
-		t.Errorf("a nonce issued while the clock was behind: %v", err)
+	now = issued.Add(time.Minute + time.Second)
+	if err := n.Check(fresh); !errors.Is(err, ErrNonce) {
+		t.Errorf("a nonce past its lifetime, issued after the correction: %v", err)
+	}
+	if err := n.Check(n.Issue()); err != nil {
+		t.Errorf("a nonce just issued, a period later: %v", err)
+	}
+
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	real := time.Unix(1_700_000_000, 0)
+	skew := time.Hour
+	ahead, _ := NewSharedNonces(secret, time.Minute, func() time.Time { return real.Add(skew) })
+	right, _ := NewSharedNonces(secret, time.Minute, func() time.Time { return real })
+	_ = ahead.Issue()
+	skew = 0
+	if err := ahead.Check(right.Issue()); err != nil {
+		t.Errorf("the corrected replica refuses the other's fresh nonce: %v", err)
+	}
+	if err := right.Check(ahead.Issue()); err != nil {
+		t.Errorf("the other replica refuses the corrected one's fresh nonce: %v", err)
 	}
 }
