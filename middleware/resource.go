@@ -313,14 +313,16 @@ func (g *Guard) metadataDoc(path string) ([]byte, bool) {
 		}
 	}
 	// RFC 6750's methods as a client reads them: "header" is the
-	// Authorization header, which WithTokenHeader stops reading; "query"
-	// is the access_token parameter, not another one WithQueryParameter
-	// names. [] says none of them is (RFC 9728 §2).
+	// Authorization header, which WithTokenHeader stops reading (under
+	// DPoPRequired it carries the DPoP token, as
+	// dpop_bound_access_tokens_required says); "query" is the access_token
+	// parameter, not another one WithQueryParameter names, and never
+	// carries a DPoP token. [] says none is (RFC 9728 §2).
 	methods := []string{}
 	if g.tokenHeader == "" {
 		methods = append(methods, "header")
 	}
-	if g.query == "access_token" {
+	if g.query == "access_token" && g.dpop.policy != DPoPRequired {
 		methods = append(methods, "query")
 	}
 	doc := struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 )
@@ -486,6 +487,8 @@ func TestMetadataBearerMethods(t *testing.T) {
 		{"another parameter", []middleware.Option{middleware.WithQueryParameter("token")}, []string{"header"}},
 		{"a cookie", []middleware.Option{middleware.WithCookie("at")}, []string{"header"}},
 		{"a proxy's header only", []middleware.Option{middleware.WithTokenHeader("X-Jwt-Assertion")}, []string{}},
+		// A DPoP token goes in the Authorization header alone (RFC 9449 §7.1).
+		{"DPoP required", []middleware.Option{middleware.WithDPoP(middleware.DPoPRequired), middleware.WithQueryParameter("access_token")}, []string{"header"}},
 	} {
 		g, err := middleware.New(keys, iss.URL(), []string{"https://api.test"}, append(tc.opts, middleware.WithResourceMetadata(middleware.ResourceMetadata{}))...)
 		if err != nil {
@@ -501,11 +504,17 @@ func TestMetadataBearerMethods(t *testing.T) {
 			t.Errorf("%s: %v, bearer_methods_supported %q, want %q", tc.name, err, doc.Methods, tc.want)
 		}
 		tok := iss.Mint(jwkstest.WithClaim("aud", "https://api.test"))
+		prover := guardtest.NewProver("ES256")
+		bound := iss.Mint(jwkstest.WithClaim("aud", "https://api.test"), jwkstest.WithClaim("cnf", map[string]any{"jkt": prover.JKT}))
 		for _, m := range doc.Methods {
 			req := httptest.NewRequest("GET", "/", nil)
-			if m == "header" {
+			switch {
+			case m == "header" && strings.HasPrefix(tc.name, "DPoP"):
+				req.Header.Set("Authorization", "DPoP "+bound)
+				req.Header.Set("DPoP", prover.Proof("GET", "http://example.com/", bound, nil, nil))
+			case m == "header":
 				req.Header.Set("Authorization", "Bearer "+tok)
-			} else {
+			default:
 				req.URL.RawQuery = "access_token=" + tok
 			}
 			rec := httptest.NewRecorder()
