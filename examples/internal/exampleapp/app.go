@@ -114,8 +114,8 @@ func (a *App) Close() {
 }
 
 // Run listens on the configured address (or serves on Listener), logs one
-// line when ready, prints
-// the dev instructions in dev mode, and serves h until ctx is done.
+// line when ready, prints the dev instructions in dev mode, and serves h
+// until ctx is done.
 func (a *App) Run(ctx context.Context, h http.Handler, stdout io.Writer, log *slog.Logger) error {
 	ln := a.Listener
 	if ln == nil {
