@@ -792,8 +792,10 @@ func (o *outcomeLog) take() []string {
 	return g
 }
 
-// A request that passes nested rules of one Guard is counted once; one a
-// nested rule refuses is counted as verified and as refused there.
+// A request that passes nested rules of one Guard is counted once, and so
+// is one the route's rule refuses: as that refusal, not also as "ok",
+// for Bearer and DPoP alike. Only a nested rule the outer one cannot see
+// (behind a handler of the application's) counts a refusal again.
 func TestNestedRulesCountARequestOnce(t *testing.T) {
 	m := &outcomeLog{}
 	e := newEnv(t, middleware.WithMetrics(m))
@@ -804,8 +806,21 @@ func TestNestedRulesCountARequestOnce(t *testing.T) {
 		t.Fatalf("passed three rules: outcomes %q, want [ok]", got)
 	}
 	serveOnce(h, "/", e.iss.Mint())
-	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
+	if got := m.take(); !slices.Equal(got, []string{"insufficient_scope"}) {
 		t.Fatalf("refused by a nested rule: outcomes %q", got)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/notes", e.guard.Require(middleware.Scopes("notes:write"))(ok))
+	serveOnce(e.guard.Handler(mux), "/notes", e.iss.Mint())
+	if got := m.take(); !slices.Equal(got, []string{"insufficient_scope"}) {
+		t.Fatalf("refused by a route of the Handler's ServeMux: outcomes %q", got)
+	}
+	hidden := e.guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.guard.Require(middleware.Scopes("notes:write"))(ok).ServeHTTP(w, r)
+	}))
+	serveOnce(hidden, "/", e.iss.Mint())
+	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
+		t.Fatalf("refused by a rule behind an application handler: outcomes %q", got)
 	}
 }
 

@@ -228,7 +228,10 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 // only the rule's audience and scopes are checked.
 //
 // Each request is counted once in the Guard's Metrics: by the rule that
-// verified it, and again only if a nested rule refuses it.
+// verified it, as "ok" or its refusal, which for a Handler over a
+// ServeMux or a rule of the same Guard is the route's rule's own; a nested
+// rule it cannot see (behind another router's group) counts again if it
+// refuses the request.
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
 	r, is, err, verifiedHere := ru.check(r)
@@ -312,16 +315,18 @@ func (ru *Rule) Authorize(ctx context.Context, c *claims.Claims) error {
 // request's scheme.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
 	r2, o := ru.checkShared(r)
-	if o.err == nil && o.rec != nil {
-		// The proof is recorded once the request passed every check: the
-		// route's own rule's too, when this Handler can see it (a rule of
-		// this Guard as its next, or as the route of its ServeMux). A rule
-		// it cannot see (behind an Echo or Gin group, another router, a
-		// wrapper) decides after the proof was recorded.
+	if o.err == nil && (o.rec != nil || o.verifiedHere && ru.routes != nil) {
+		// The route's own rule decides here too, when this Handler can see
+		// it (a rule of this Guard as its next, or as the route of its
+		// ServeMux): a DPoP proof is recorded only once the request passed
+		// every check, and a request the route refuses is counted once,
+		// as that refusal, not also as this rule's "ok". A rule it cannot
+		// see (behind an Echo or Gin group, another router, a wrapper)
+		// decides after the proof was recorded, and counts again.
 		if inner := ru.routeRule(r); inner != nil {
 			o.err = inner.local(inner.authorize(o.is, o.claims)) // the route's resource, as the route would say
 		}
-		if o.err == nil {
+		if o.err == nil && o.rec != nil {
 			if o.err = ru.g.remember(r.Context(), r, o.rec); o.err == nil {
 				attached(r2.Context(), ru.g).rec = o.rec
 			}
