@@ -299,7 +299,11 @@ func (c *Cache) startFlightLocked() *flight {
 			}
 			c.metrics.KeysLoaded(c.label, n)
 		}
-		c.metrics.Fetch(c.label, fetchResult(res, err))
+		if err == nil || c.ctx.Err() == nil {
+			// A fetch cut short by Close is not the issuer's failure:
+			// neither Status nor the metrics count it.
+			c.metrics.Fetch(c.label, fetchResult(res, err))
+		}
 		c.mu.Lock()
 		c.inflight = nil
 		logIt := c.installLocked(res, err, f)

@@ -1053,3 +1053,24 @@ func TestSkippedKeysLogIsBounded(t *testing.T) {
 		t.Errorf("the rest are not counted in one line:\n%.2000s", logs.String())
 	}
 }
+
+// A fetch cut short by Close is not the issuer's failure: the metrics do
+// not count it as an error, as Status does not.
+func TestCloseDuringAFetchIsNoFetchError(t *testing.T) {
+	iss := newIssuer(t)
+	iss.SetSlowDelay(10 * time.Second)
+	m := &countingMetrics{}
+	c, err := jwks.New(context.Background(), iss.URL(), append(fast(), jwks.WithMetrics(m))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, c)
+	iss.SetFault(jwkstest.FaultSlow)
+	n := iss.JWKSFetches()
+	go c.LookupOrRefresh(context.Background(), "unknown")
+	eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
+	c.Close()
+	if got := m.get("error"); got != 0 || c.Status().ConsecutiveFailures != 0 {
+		t.Fatalf("after Close during a fetch: %d fetch errors counted, Status %+v", got, c.Status())
+	}
+}
