@@ -45,8 +45,10 @@ const (
 const (
 	// DefaultDPoPProofWindow is how far a proof's iat may be from the
 	// Guard's clock, either way. A proof is remembered by the replay store
-	// until its iat plus the window: never longer than twice the window
-	// after the Guard accepted it.
+	// until its iat plus the window and a second (a store other than a
+	// MemoryReplayStore: plus the leeway instead of the second; see
+	// WithReplayStore): about twice the window after the Guard accepted
+	// it at the most.
 	DefaultDPoPProofWindow = 60 * time.Second
 	// DefaultDPoPNonceLifetime is how long a nonce the Guard issued is
 	// accepted (WithDPoPNonce).
@@ -143,7 +145,11 @@ func (m *MemoryReplayStore) Len() int { return m.s.Len() }
 // WithReplayStore sets where accepted DPoP proofs are remembered.
 // Default: a MemoryReplayStore of DefaultMaxReplayProofs, on the Guard's
 // clock. Replicas behind one load balancer need a shared store, or a proof
-// accepted by one can be replayed at another. Two Guards nested in one
+// accepted by one can be replayed at another. A store that is not a
+// MemoryReplayStore is taken to be shared by replicas whose clocks differ
+// by up to the Guard's leeway (WithLeeway): it keeps each proof that much
+// longer, since a replica whose clock is behind still accepts the proof's
+// iat then; keep replicas' clocks closer than the leeway. Two Guards nested in one
 // request that share a backend must be given the same store value: the
 // inner one then knows the outer's record for this request's own, while
 // two handles on one backend look like two stores, and the inner Guard
@@ -196,7 +202,8 @@ type dpopState struct {
 	policy   DPoPPolicy
 	algs     []string // proof algorithms, in order
 	window   time.Duration
-	nonces   *dpop.Nonces // nil: nonces off
+	keep     time.Duration // how long past its iat a proof is recorded
+	nonces   *dpop.Nonces  // nil: nonces off
 	store    ReplayStore
 	failOpen bool
 	external *url.URL // nil: the request's own
@@ -255,6 +262,15 @@ func (c *config) compileDPoP() (dpopState, error) {
 	}
 	if st.store == nil && st.policy != DPoPOff {
 		st.store = NewMemoryReplayStore(0, c.now)
+	}
+	// A second past the last moment Check accepts a proof (iat+window,
+	// inclusive), so the store never forgets one that still passes. A
+	// store of other processes' too is read against their clocks, and a
+	// replica whose clock is behind accepts the proof later: the leeway,
+	// the skew the Guard allows for, is added.
+	st.keep = st.window + time.Second
+	if _, inProcess := st.store.(*MemoryReplayStore); !inProcess {
+		st.keep = st.window + max(c.leeway, time.Second)
 	}
 	return st, nil
 }
@@ -323,9 +339,7 @@ func (g *Guard) bind(ctx context.Context, c *claims.Claims, cr credentials, r *h
 	if cnf == nil || subtle.ConstantTimeCompare([]byte(cnf.JKT), []byte(p.JKT)) != 1 {
 		return nil, g.refusals[rDPoPBinding]
 	}
-	// Kept a second past the last moment Check accepts it (iat+window,
-	// inclusive), so the store never forgets a proof that still passes.
-	rec := &proofRecord{key: p.JKT + ":" + p.JTI, until: p.IAT.Add(g.dpop.window + time.Second)}
+	rec := &proofRecord{key: p.JKT + ":" + p.JTI, until: p.IAT.Add(g.dpop.keep)}
 	if expired {
 		// Not recorded (the request does not pass), but a proof already
 		// used earns no hint, nor one the store cannot vouch for.

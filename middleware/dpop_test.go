@@ -835,3 +835,37 @@ func TestDPoPNonceAfterClockCorrected(t *testing.T) {
 		t.Fatalf("with the nonce given after the correction: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
 	}
 }
+
+// A proof in a store shared by replicas is kept the leeway past the
+// window, since a replica whose clock is behind accepts the proof's iat
+// that much later: with the one second kept before, replicas 4 s apart
+// took a proof once each. The in-process store is read on one clock.
+func TestSharedReplayStoreOutlivesReplicaSkew(t *testing.T) {
+	d := newDPoPEnv(t)
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Second)
+	clock := func(skew time.Duration) func() time.Time {
+		return func() time.Time { mu.Lock(); defer mu.Unlock(); return now.Add(skew) }
+	}
+	shared := wrapStore{middleware.NewMemoryReplayStore(0, clock(0))} // a store of several processes, to the Guard
+	replica := func(skew time.Duration) http.Handler {
+		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(shared), middleware.WithClock(clock(skew)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Handler(d.Final())
+	}
+	ahead, behind := replica(0), replica(-4*time.Second)
+	proof := d.proof(map[string]any{"iat": now.Unix()})
+	d.h = ahead
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 200 {
+		t.Fatalf("first use: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	now = now.Add(middleware.DefaultDPoPProofWindow + 2*time.Second) // the replica behind still takes the iat
+	mu.Unlock()
+	d.h = behind
+	if resp := d.do("/api/me", d.bound, proof); resp.StatusCode != 401 {
+		t.Errorf("the proof again, at the replica 4 s behind, %v after its iat: %d", middleware.DefaultDPoPProofWindow+2*time.Second, resp.StatusCode)
+	}
+}
