@@ -405,6 +405,8 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		stepUp("another acr, authentication too old", "urn:example:acr:pwd", now-400, StepUp(DescLevel, acrValues, maxAge)),
 		stepUp("acr right, auth_time absent", MFA, nil, StepUp(DescRecent, maxAge)),
 		stepUp("acr right, authentication too old", MFA, now-int64(StepUpMaxAge/time.Second)-31-5, StepUp(DescRecent, maxAge)),
+		// Past the leeway in the future, it would pass for the token's life.
+		stepUp("acr right, authentication in the future", MFA, now+60, StepUp(DescRecent, maxAge)),
 		{"step-up route, scope first", "POST " + PathTransfers, bearer(mint(jwkstest.WithClaim("acr", "urn:example:acr:pwd"))), Forbidden("transfers:write"), middleware.ErrInsufficientScope, "insufficient_scope"},
 		{"step-up route, auth_time not a number", "POST " + PathTransfers, bearer(mint(jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", "yesterday"))), Invalid(DescClaims), middleware.ErrMalformedClaims, "malformed_claims"},
 		{"step-up route, expired", "POST " + PathTransfers, bearer(mint(past, jwkstest.WithScopes("transfers:write"), jwkstest.WithClaim("acr", MFA), jwkstest.WithClaim("auth_time", now))), Invalid(DescExpired), middleware.ErrTokenExpired, "expired"},
