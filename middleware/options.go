@@ -101,9 +101,9 @@ type config struct {
 
 // Metrics receives each request's verification outcome, for a metrics
 // backend (see adapters/promguard). Outcome is called once per checked
-// request (see Rule.Check for the one exception, a nested rule hidden
-// behind the application's own handler), synchronously: it must be fast
-// and safe for concurrent use.
+// request, synchronously (Rule.Check says when a nested rule's refusal
+// is counted besides an outer rule's "ok"): it must be fast and safe for
+// concurrent use.
 type Metrics interface {
 	// Outcome counts one request: "ok", or the refused request's
 	// Error.Reason ("expired", "signature", "insufficient_scope", …),

@@ -228,10 +228,10 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 // only the rule's audience and scopes are checked.
 //
 // Each request is counted once in the Guard's Metrics: by the rule that
-// verified it, as "ok" or its refusal, which for a Handler over a
-// ServeMux or a rule of the same Guard is the route's rule's own; a nested
-// rule it cannot see (behind another router's group) counts again if it
-// refuses the request.
+// verified it, as "ok" or its refusal, which for Guard.Handler directly
+// over a rule of the same Guard (and, for a DPoP request, over a
+// ServeMux's route of one) is that rule's own. Any other nested rule that
+// refuses the request counts again: its refusal besides the outer "ok".
 func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
 	r, is, err, verifiedHere := ru.check(r)
@@ -315,14 +315,18 @@ func (ru *Rule) Authorize(ctx context.Context, c *claims.Claims) error {
 // request's scheme.
 func (ru *Rule) check(r *http.Request) (*http.Request, *issuer, error, bool) {
 	r2, o := ru.checkShared(r)
-	if o.err == nil && (o.rec != nil || o.verifiedHere && ru.routes != nil) {
+	_, nextIsRule := ru.routes.(*ruleHandler)
+	if o.err == nil && (o.rec != nil || o.verifiedHere && nextIsRule) {
 		// The route's own rule decides here too, when this Handler can see
 		// it (a rule of this Guard as its next, or as the route of its
 		// ServeMux): a DPoP proof is recorded only once the request passed
 		// every check, and a request the route refuses is counted once,
-		// as that refusal, not also as this rule's "ok". A rule it cannot
-		// see (behind an Echo or Gin group, another router, a wrapper)
-		// decides after the proof was recorded, and counts again.
+		// as that refusal, not also as this rule's "ok". For a bearer
+		// token the ServeMux is not asked (its lookup would cost more than
+		// a cached token's whole check): its route's refusal counts again,
+		// as does that of a rule the Handler cannot see (behind an Echo
+		// or Gin group, another router, a wrapper), which decides after a
+		// proof was recorded.
 		if inner := ru.routeRule(r); inner != nil {
 			o.err = inner.local(inner.authorize(o.is, o.claims)) // the route's resource, as the route would say
 		}
