@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -558,8 +559,13 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 		"dup":          jwkJSON(t, &ec.PublicKey, good, nil), // same kid as the good key, listed after it
 		"small-order":  json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
 	}
-	for _, raw := range bad {
-		hostile.Of(iss).AddRawJWK(raw)
+	// The small-order key first: a fetch logs ten skipped keys by name
+	// and counts the rest, and its reason is checked below.
+	hostile.Of(iss).AddRawJWK(bad["small-order"])
+	for _, kid := range slices.Sorted(maps.Keys(bad)) {
+		if kid != "small-order" {
+			hostile.Of(iss).AddRawJWK(bad[kid])
+		}
 	}
 	// A good EC key with explicit use and key_ops still counts.
 	hostile.Of(iss).AddRawJWK(jwkJSON(t, &ec.PublicKey, "ec-ok", map[string]any{"use": "sig", "key_ops": []string{"verify"}, "alg": "ES256"}))
