@@ -45,10 +45,10 @@ const (
 const (
 	// DefaultDPoPProofWindow is how far a proof's iat may be from the
 	// Guard's clock, either way. A proof is remembered by the replay store
-	// until its iat plus the window and a second (a store other than a
-	// MemoryReplayStore: plus the leeway instead of the second; see
-	// WithReplayStore): about twice the window after the Guard accepted
-	// it at the most.
+	// until its iat plus the window and a second: twice the window and a
+	// second after the Guard accepted it at the most. A store other than a
+	// MemoryReplayStore keeps it the leeway instead of the second (see
+	// WithReplayStore).
 	DefaultDPoPProofWindow = 60 * time.Second
 	// DefaultDPoPNonceLifetime is how long a nonce the Guard issued is
 	// accepted (WithDPoPNonce).
@@ -147,9 +147,10 @@ func (m *MemoryReplayStore) Len() int { return m.s.Len() }
 // clock. Replicas behind one load balancer need a shared store, or a proof
 // accepted by one can be replayed at another. A store that is not a
 // MemoryReplayStore is taken to be shared by replicas whose clocks differ
-// by up to the Guard's leeway (WithLeeway): it keeps each proof that much
-// longer, since a replica whose clock is behind still accepts the proof's
-// iat then; keep replicas' clocks closer than the leeway. Two Guards nested in one
+// by up to the Guard's leeway (WithLeeway; a second at least, 10 minutes
+// at most here): it keeps each proof that much longer, since a replica
+// whose clock is behind still accepts the proof's iat then; keep
+// replicas' clocks closer than that. Two Guards nested in one
 // request that share a backend must be given the same store value: the
 // inner one then knows the outer's record for this request's own, while
 // two handles on one backend look like two stores, and the inner Guard
@@ -267,10 +268,11 @@ func (c *config) compileDPoP() (dpopState, error) {
 	// inclusive), so the store never forgets one that still passes. A
 	// store of other processes' too is read against their clocks, and a
 	// replica whose clock is behind accepts the proof later: the leeway,
-	// the skew the Guard allows for, is added.
+	// the skew the Guard allows for, is added, within the bounds of the
+	// window's (a leeway of a day must not keep every proof a day).
 	st.keep = st.window + time.Second
 	if _, inProcess := st.store.(*MemoryReplayStore); !inProcess {
-		st.keep = st.window + max(c.leeway, time.Second)
+		st.keep = st.window + min(max(c.leeway, time.Second), maxProofWindow)
 	}
 	return st, nil
 }

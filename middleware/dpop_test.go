@@ -869,3 +869,46 @@ func TestSharedReplayStoreOutlivesReplicaSkew(t *testing.T) {
 		t.Errorf("the proof again, at the replica 4 s behind, %v after its iat: %d", middleware.DefaultDPoPProofWindow+2*time.Second, resp.StatusCode)
 	}
 }
+
+// untilStore records what the Guard asks a store to keep a proof until.
+type untilStore struct {
+	middleware.ReplayStore
+	mu    sync.Mutex
+	until []time.Time
+}
+
+func (s *untilStore) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
+	s.mu.Lock()
+	s.until = append(s.until, until)
+	s.mu.Unlock()
+	return s.ReplayStore.CheckAndSet(ctx, key, until)
+}
+
+// How long past its iat a shared store keeps a proof: the window and the
+// leeway, a second of it at least and ten minutes at most.
+func TestSharedReplayStoreRetention(t *testing.T) {
+	d := newDPoPEnv(t)
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	for _, c := range []struct {
+		leeway, want time.Duration
+	}{
+		{middleware.DefaultLeeway, middleware.DefaultDPoPProofWindow + middleware.DefaultLeeway},
+		{0, middleware.DefaultDPoPProofWindow + time.Second},
+		{24 * time.Hour, middleware.DefaultDPoPProofWindow + 10*time.Minute},
+	} {
+		st := &untilStore{ReplayStore: middleware.NewMemoryReplayStore(0, clock)}
+		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience},
+			middleware.WithReplayStore(st), middleware.WithClock(clock), middleware.WithLeeway(c.leeway))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.h = g.Handler(d.Final())
+		if resp := d.do("/api/me", d.bound, d.proof(map[string]any{"iat": now.Unix()})); resp.StatusCode != 200 || len(st.until) != 1 {
+			t.Fatalf("leeway %v: %d, %d records", c.leeway, resp.StatusCode, len(st.until))
+		}
+		if got := st.until[0].Sub(now); got != c.want {
+			t.Errorf("leeway %v: kept %v past iat, want %v", c.leeway, got, c.want)
+		}
+	}
+}

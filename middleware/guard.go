@@ -734,8 +734,10 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if g.log.Enabled(r.Context(), slog.LevelDebug) {
 		iss := "" // known when the token verified and a rule then refused it
-		if c, is := verifiedBy(r.Context(), g); c != nil {
-			iss = is.name
+		if v := attached(r.Context(), g); v != nil && v.is != nil {
+			// Passed or not: a route's rule that Handler asked early
+			// refused a request whose token this Guard verified.
+			iss = v.is.name
 		}
 		g.log.DebugContext(r.Context(), "middleware: request refused", "method", r.Method, "path", r.URL.Path, "issuer", iss, "error", err)
 	}

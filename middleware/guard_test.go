@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -957,5 +958,33 @@ func TestLeewayAccessor(t *testing.T) {
 	}
 	if got := g.Leeway(); got != 7*time.Second {
 		t.Errorf("WithLeeway(7s): %v", got)
+	}
+}
+
+// The debug line of a refusal names the issuer of a token the Guard
+// verified, whichever rule refused it: a route's rule that Handler asks
+// early included.
+func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEnv(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	mux := http.NewServeMux()
+	mux.Handle("/notes", e.guard.Require(middleware.Scopes("notes:write"))(ok))
+	for name, h := range map[string]http.Handler{
+		"over a ServeMux":        e.guard.Handler(mux),
+		"directly over the rule": e.guard.Handler(e.guard.Require(middleware.Scopes("notes:write"))(ok)),
+	} {
+		buf.Reset()
+		if resp := serveOnce(h, "/notes", e.iss.Mint()); resp.Status != http.StatusForbidden {
+			t.Fatalf("%s: %d", name, resp.Status)
+		}
+		if line := buf.String(); !strings.Contains(line, "issuer="+e.iss.URL()) {
+			t.Errorf("%s: the refusal is logged without the token's issuer: %s", name, strings.TrimSpace(line))
+		}
+	}
+	buf.Reset()
+	serveOnce(e.guard.Handler(ok), "/", guardtest.Forge(e.iss.Mint()))
+	if line := buf.String(); !strings.Contains(line, `issuer=""`) {
+		t.Errorf("a forged token's refusal names an issuer: %s", strings.TrimSpace(line))
 	}
 }

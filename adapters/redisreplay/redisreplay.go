@@ -9,8 +9,9 @@
 // Each accepted proof costs one command, SET key <random> NX PX <ms> GET:
 // atomic, so of two replicas that see one proof at once exactly one
 // accepts it, and the key expires by itself when no replica would accept
-// the proof any more (the Guard keeps it its leeway past the proof
-// window, for replicas whose clocks differ by that much). GET makes
+// the proof any more (the Guard keeps it its leeway, a second to ten
+// minutes, past the proof window, for replicas whose clocks differ by that
+// much). GET makes
 // the command safe to send again: go-redis resends a command whose reply
 // was lost (Options.MaxRetries, 3 by default), and the resend finds the
 // key its first attempt made; the value it gets back is then its own, so
