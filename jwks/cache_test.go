@@ -700,12 +700,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitReady(t, c)
-		// Leave a fetch in flight against a hanging issuer, then close.
-		iss.SetFault(jwkstest.FaultSlow)
-		n := iss.JWKSFetches()
-		go c.LookupOrRefresh(context.Background(), "unknown")
-		eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
-		c.Close()
+		closeDuringAFetch(t, iss, c)
 		c.Close() // idempotent
 		iss.SetFault(jwkstest.FaultNone)
 	}
@@ -1071,12 +1066,19 @@ func TestCloseDuringAFetchIsNoFetchError(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, c)
+	closeDuringAFetch(t, iss, c)
+	if got := m.get("error"); got != 0 || c.Status().ConsecutiveFailures != 0 {
+		t.Fatalf("after Close during a fetch: %d fetch errors counted, Status %+v", got, c.Status())
+	}
+}
+
+// closeDuringAFetch leaves a fetch of c in flight against iss, made to
+// hang (its SetSlowDelay), and closes c.
+func closeDuringAFetch(t *testing.T, iss *jwkstest.Issuer, c *jwks.Cache) {
+	t.Helper()
 	iss.SetFault(jwkstest.FaultSlow)
 	n := iss.JWKSFetches()
 	go c.LookupOrRefresh(context.Background(), "unknown")
 	eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
 	c.Close()
-	if got := m.get("error"); got != 0 || c.Status().ConsecutiveFailures != 0 {
-		t.Fatalf("after Close during a fetch: %d fetch errors counted, Status %+v", got, c.Status())
-	}
 }
