@@ -61,14 +61,6 @@ func (w withoutClaims) Value(key any) any {
 
 func (withoutClaims) String() string { return "middleware.WithoutClaims" }
 
-// verifiedBy returns the claims of ctx and their issuer if g verified them.
-func verifiedBy(ctx context.Context, g *Guard) (*claims.Claims, *issuer) {
-	if v := verifiedOf(ctx, g); v != nil {
-		return v.claims, v.is
-	}
-	return nil, nil
-}
-
 // verifiedOf returns what g put in ctx when it verified its token and
 // let the request through, or nil.
 func verifiedOf(ctx context.Context, g *Guard) *verified {
