@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -731,11 +732,13 @@ func TestDPoPRouteRefusalNamesTheRoutesResource(t *testing.T) {
 
 // A request that Rule.Check refused, carried on by application code
 // anyway, does not vouch for its token's binding to a Guard reading
-// context claims: a replayed proof stays refused. Found by a fourth
+// context claims: that Guard verifies the request itself, and a replayed
+// proof stays refused by the store the two share. Found by a fourth
 // review.
 func TestDPoPRefusedCheckDoesNotVouch(t *testing.T) {
-	d := newDPoPEnv(t)
-	b, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims())
+	store := middleware.NewMemoryReplayStore(0, nil)
+	d := newDPoPEnv(t, middleware.WithReplayStore(store))
+	b, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims(), middleware.WithReplayStore(store))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -751,6 +754,40 @@ func TestDPoPRefusedCheckDoesNotVouch(t *testing.T) {
 	d.do("/api/me", d.bound, proof)
 	if resp := d.do("/api/me", d.bound, proof); passed != 1 || resp.StatusCode == 200 {
 		t.Errorf("a replayed proof, refused by Check: passed %d times, downstream answered %d", passed, resp.StatusCode)
+	}
+}
+
+// A refused Check's request (which the error handler is given, and
+// which application code may carry on with, serving it anonymously)
+// shows no claims: after a replayed proof, claims.FromContext must not
+// name the token's subject. Found by a fifth review.
+func TestRefusedCheckCarriesNoClaims(t *testing.T) {
+	var hooked []string
+	d := newDPoPEnv(t, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		if c, ok := claims.FromContext(r.Context()); ok {
+			hooked = append(hooked, c.Subject)
+		}
+		middleware.WriteError(w, r, err)
+	}))
+	rule := d.Guard.Rule()
+	var seen []string
+	d.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, err := rule.Check(r)
+		if c, ok := claims.FromContext(r2.Context()); ok {
+			seen = append(seen, fmt.Sprint(err == nil, " ", c.Subject))
+		}
+		if err != nil {
+			d.Guard.Fail(w, r2, err)
+		}
+	})
+	proof := d.proof(nil)
+	d.do("/api/me", d.bound, proof)
+	resp := d.do("/api/me", d.bound, proof)
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_dpop_proof"`) {
+		t.Fatalf("a replayed proof: %d %q", resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
+	}
+	if want := []string{"true " + guardtest.Subject}; !slices.Equal(seen, want) || len(hooked) != 0 {
+		t.Errorf("claims seen after Check: %q (want %q), by the error handler: %q (want none)", seen, want, hooked)
 	}
 }
 

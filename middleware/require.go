@@ -223,7 +223,8 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 
 // Check verifies the request's token for the rule's audiences and checks the
 // rule's scopes. It returns r with the claims in its context, or an *Error
-// to hand to Guard.Fail. If a rule of the same Guard already let r through
+// to hand to Guard.Fail with the request it returns, which has no claims
+// (claims.FromContext finds none of the refused token's). If a rule of the same Guard already let r through
 // (an outer Handler or group middleware), the token is not verified again:
 // only the rule's audience and scopes are checked.
 //

@@ -25,12 +25,18 @@ type verified struct {
 
 type verifiedKey struct{}
 
-// Value answers for the claims key and for the proof; anything else is the
-// parent's.
+// Value answers for the claims key, once the rule let the request
+// through, and for the proof; anything else is the parent's. Until then
+// the claims are not the request's: a refused Check's request (which
+// Guard.Fail and the error handler are given, and which application code
+// may carry on with, serving it anonymously) must not show the refused
+// token's subject to claims.FromContext.
 func (v *verified) Value(key any) any {
 	switch key.(type) {
 	case claimsctx.Key:
-		return v.claims
+		if v.passed {
+			return v.claims
+		}
 	case verifiedKey:
 		return v
 	}
