@@ -301,10 +301,17 @@ func writeBodyError(w http.ResponseWriter, status int, err error) {
 // TokenInfo is what the SDK is told of verified claims: the scopes, the
 // expiry, and a UserID that is the issuer and subject together (a JSON
 // array), so two issuers' users with one subject never share a session.
+// A Subject filled from another claim (middleware.WithSubjectClaim names
+// a client, not a user) adds that claim's name as a third element, so a
+// client whose ID equals a user's sub never shares the user's session.
 // Extra holds the claims under "claims" (ClaimsFrom reads them), and
 // "iss", "sub" and "client_id".
 func TokenInfo(c *claims.Claims) *auth.TokenInfo {
-	uid, _ := json.Marshal([2]string{c.Issuer, c.Subject}) // two strings never fail to marshal
+	id := []string{c.Issuer, c.Subject}
+	if c.SubjectFrom != "" {
+		id = append(id, c.SubjectFrom)
+	}
+	uid, _ := json.Marshal(id) // strings never fail to marshal
 	return &auth.TokenInfo{
 		Scopes:     slices.Clone([]string(c.Scopes)), // the SDK's code may change its copy; the cached claims are shared
 		Expiration: c.ExpiresAt,

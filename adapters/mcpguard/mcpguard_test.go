@@ -510,6 +510,32 @@ func TestUserIDAcrossIssuers(t *testing.T) {
 	}
 }
 
+// TestUserIDKeepsClientsApartFromUsers: with WithSubjectClaim("client_id")
+// (Duende's client-credentials tokens), a client whose ID equals a user's
+// sub is another user to the SDK, which binds sessions to UserID. Found
+// by a fifth review.
+func TestUserIDKeepsClientsApartFromUsers(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://mcp.example/mcp"))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{"https://mcp.example/mcp"}, middleware.WithSubjectClaim("client_id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	user, err := g.VerifyToken(ctx, iss.Mint(jwkstest.WithClaim("sub", "alice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := g.VerifyToken(ctx, iss.Mint(jwkstest.WithClaim("sub", nil), jwkstest.WithClaim("client_id", "alice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, c := mcpguard.TokenInfo(user).UserID, mcpguard.TokenInfo(client).UserID
+	if u != `["`+iss.URL()+`","alice"]` || c != `["`+iss.URL()+`","alice","client_id"]` {
+		t.Errorf("the user alice is %s, the client alice %s", u, c)
+	}
+}
+
 // TestDPoP: a DPoP-bound token and its proof reach the tool (the SDK's
 // middleware, which knows only Bearer, is shown one), and the proof cannot
 // be replayed.
