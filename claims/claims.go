@@ -858,10 +858,20 @@ func (c *Claims) MemSize() int {
 // ErrMalformed when the claim's JSON does not fit v. The error text does not
 // include the claim's value; the underlying encoding/json error is still
 // reachable with errors.As.
+//
+// A claim holding an object, at any depth, whose member names repeat when
+// compared without case ({"ID":"a","id":"b"}) is malformed here:
+// encoding/json would fill a struct field from the last of them, where
+// ClaimIn, Strings and Values (which compare names exactly, and refuse an
+// exact repeat) read the first, so a rule and the handler would read two
+// values from one claim.
 func (c *Claims) Decode(name string, v any) error {
 	raw, ok := c.lookup(name)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotPresent, name)
+	}
+	if !jsonscan.FoldUnique([]byte(raw)) {
+		return fmt.Errorf("%w: %q: member names repeat when compared without case", ErrMalformed, name)
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		var inv *json.InvalidUnmarshalError

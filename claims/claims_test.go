@@ -336,6 +336,30 @@ func TestErrorsDoNotLeakValues(t *testing.T) {
 	}
 }
 
+// TestDecodeAgreesWithTheRules: a nested object whose names repeat but
+// for case is two members to ClaimIn and Strings, which read "ID"
+// exactly, and one to encoding/json, which fills a field tagged "ID" from
+// the last of them: Decode refuses it rather than read another value than
+// the rule checked. Found by a fifth review.
+func TestDecodeAgreesWithTheRules(t *testing.T) {
+	var c Claims
+	if err := c.UnmarshalJSON([]byte(`{"org":{"ID":"a","id":"b"},"ok":{"ID":"a","name":"n"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Strings("org", "ID"); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf(`Strings("org", "ID") = %q`, got)
+	}
+	type org struct {
+		ID string `json:"ID"`
+	}
+	if o, err := Get[org](&c, "org"); !errors.Is(err, ErrMalformed) || o.ID != "" {
+		t.Errorf(`Get(org) = %+v, %v; want ErrMalformed`, o, err)
+	}
+	if o, err := Get[org](&c, "ok"); err != nil || o.ID != "a" {
+		t.Errorf(`Get(ok) = %+v, %v`, o, err)
+	}
+}
+
 func TestNamedErrorIdentifiesClaim(t *testing.T) {
 	var c Claims
 	err := c.UnmarshalJSON([]byte(`{"iss":"a","nbf":"later"}`))

@@ -1,0 +1,64 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestFoldUnique(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`{}`, true},
+		{`"x"`, true},
+		{` 42 `, true},
+		{`[]`, true},
+		{`{"id":"a","org":"b"}`, true},
+		{`{"ID":"a","id":"b"}`, false},
+		{`{"a":{"ID":"a","id":"b"}}`, false},
+		{`[1,{"x":[{"Kind":1,"kind":2}]}]`, false},
+		{`{"k\u0041":1,"Ka":2}`, false},         // after unescaping
+		{"{\"sk\":1,\"\u017fK\":2}", false},     // ſ folds to s, as encoding/json has it
+		{"{\"k\":1,\"\u212a\":2}", false},       // the Kelvin sign folds to k
+		{`{"a":{"b":1,"b":2}}`, false},          // an exact repeat too
+		{`{"a":[{"b":1},{"b":2}],"B":0}`, true}, // names repeat across objects, not within one
+		{`{"a":1}x`, false},
+		{`{"a":[1,2}`, false},
+	} {
+		if got := FoldUnique([]byte(tc.in)); got != tc.want {
+			t.Errorf("FoldUnique(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	// Past the names compared pairwise, the map finds the repeat too.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 2 * linearMembers {
+		b.WriteString(`"n` + strings.Repeat("x", i) + `":0,`)
+	}
+	if b.WriteString(`"N":0}`); FoldUnique([]byte(b.String())) {
+		t.Error("a folded repeat past the first names was missed")
+	}
+}
+
+// TestFoldIsEncodingJSONs: two names fold alike exactly when encoding/json
+// decodes one into a struct field named the other.
+func TestFoldIsEncodingJSONs(t *testing.T) {
+	names := []string{"id", "ID", "Id", "iD", "sk", "SK", "\u017fk", "s\u212a", "k", "K", "\u212a", "é", "É", "ß", "ẞ", "σ", "Σ", "ς", "x"}
+	for _, a := range names {
+		typ := reflect.StructOf([]reflect.StructField{{Name: "F", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(`json:"` + a + `"`)}})
+		for _, b := range names {
+			v := reflect.New(typ)
+			doc, _ := json.Marshal(map[string]int{b: 1})
+			if err := json.Unmarshal(doc, v.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			matched := v.Elem().Field(0).Int() == 1
+			if same := string(fold([]byte(a))) == string(fold([]byte(b))); same != matched {
+				t.Errorf("%q and %q: fold says same %v, encoding/json matched %v", a, b, same, matched)
+			}
+		}
+	}
+}
