@@ -175,15 +175,19 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 	if err := g.addIssuers(issuers); err != nil {
 		return nil, err
 	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.resolver != nil {
-		rv, err := newResolver(cfg.resolver, cfg.resolverLimits, cfg.now)
+		rv, err := newResolver(cfg.resolver, cfg.resolverLimits, cfg.now, g.log, func(is *issuer) {
+			if g.cache != nil {
+				g.cache.dropIssuer(is)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
 		g.resolver = rv
-	}
-	if g.log == nil {
-		g.log = slog.New(slog.DiscardHandler)
 	}
 	if g.metrics == nil {
 		g.metrics = noMetrics{}

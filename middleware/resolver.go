@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +21,17 @@ const (
 	DefaultResolverPerSecond = 20
 )
 
-// resolverTimeout bounds one call of the allow function and the wait for a
-// new key set's first keys; the token's request waits at most this long
-// (and a little more, for the key set) on a resolution.
+// resolverTimeout bounds one resolution: the call of the allow function,
+// the making of the key set and the wait for its first keys. A call of
+// allow or keys that is still running then (deaf to its context) is given
+// up, and the token's request waits no longer.
 const resolverTimeout = 2 * time.Second
+
+// maxAbandoned bounds the calls of allow or keys given up on but still
+// running: each holds a goroutine (and what it holds) until it returns,
+// which for a database that hangs may be never. Past it, issuers not held
+// are 503 without a call.
+const maxAbandoned = 64
 
 // maxResolvedIssuer is the longest iss a resolver is asked about; a longer
 // one is refused as unknown, unasked and unremembered.
@@ -44,7 +53,12 @@ type ResolverLimits struct {
 	TTL time.Duration
 	// PerSecond is how many calls of allow may start per second (with a
 	// burst of twice that); past it, a token of an issuer not yet known is
-	// answered 503 with Retry-After. Default DefaultResolverPerSecond.
+	// answered 503 with Retry-After. Tokens naming made-up issuers, which
+	// need no key to make, spend it too, so during a flood of them a new
+	// tenant's first token is 503 until the flood ends; an issuer allow
+	// said yes to before, whose key set was dropped for the KeySets bound,
+	// is asked about again from a budget of its own, of the same rate,
+	// that made-up issuers cannot reach. Default DefaultResolverPerSecond.
 	PerSecond float64
 }
 
@@ -62,7 +76,11 @@ type ResolverLimits struct {
 // rate-limited; see ResolverLimits and WithResolverLimits. An iss allow
 // refuses is 401 invalid_token, with no key set made and no request sent;
 // an error from allow or keys is 503 (the token may be fine), not
-// remembered. The checks that need neither key nor issuer (audience,
+// remembered, and so is a panic in either (logged at Error level with its
+// stack: allow is asked about an iss before any signature is checked, so
+// one that panics on some input must not take the server down) and a call
+// of either still running after two seconds (given up on; it is not waited
+// for, and a key set it makes late is closed). The checks that need neither key nor issuer (audience,
 // subject, exp present, nbf and iat) run before allow is asked, with the
 // issuer options given here; a token refused by them is counted without an
 // issuer. An expired token of an issuer not yet known is resolved like any
@@ -112,11 +130,24 @@ type resolver struct {
 	limiter *rate.Limiter
 	now     func() time.Time
 
-	mu       sync.Mutex
-	closed   bool
-	yes      lru // iss → *answer with an issuer
-	no       lru // iss → *answer without one
-	inflight map[string]*resolveCall
+	again    *rate.Limiter // for the issuers in was: made-up ones cannot spend it
+	log      *slog.Logger
+	onRetire func(*issuer) // told of every issuer taken out of service
+	timeout  time.Duration // resolverTimeout; shorter in tests
+
+	// base ends at close, and with it every resolution in flight, which
+	// close waits for (wg).
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	closed    bool
+	yes       lru // iss → *answer with an issuer
+	no        lru // iss → *answer without one
+	was       lru // iss → *answer: allowed before, its key set dropped for the KeySets bound
+	inflight  map[string]*resolveCall
+	abandoned int // calls of allow or keys given up on, still running
 }
 
 type answer struct {
@@ -137,7 +168,7 @@ type resolveCall struct {
 	rsn  reason
 }
 
-func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time) (*resolver, error) {
+func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time, log *slog.Logger, onRetire func(*issuer)) (*resolver, error) {
 	if l.KeySets == 0 {
 		l.KeySets = DefaultResolverKeySets
 	}
@@ -159,11 +190,19 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time) (*r
 	if err != nil {
 		return nil, err
 	}
+	base, cancel := context.WithCancel(context.Background())
 	return &resolver{
 		allow: rc.allow, newKeys: rc.keys, shape: rc.shape, proto: proto, limits: l, now: now,
 		limiter:  rate.NewLimiter(rate.Limit(l.PerSecond), max(1, int(2*l.PerSecond))),
+		again:    rate.NewLimiter(rate.Limit(l.PerSecond), max(1, int(2*l.PerSecond))),
+		log:      log,
+		onRetire: onRetire,
+		timeout:  resolverTimeout,
+		base:     base,
+		cancel:   cancel,
 		yes:      newLRU(),
 		no:       newLRU(),
+		was:      newLRU(),
 		inflight: map[string]*resolveCall{},
 	}, nil
 }
@@ -191,7 +230,11 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	}
 	call := rv.inflight[iss]
 	if call == nil {
-		if rv.closed || !rv.limiter.AllowN(now, 1) {
+		budget := rv.limiter
+		if rv.was.get(iss) != nil {
+			budget = rv.again
+		}
+		if rv.closed || rv.abandoned >= maxAbandoned || !budget.AllowN(now, 1) {
 			rv.mu.Unlock()
 			return nil, rKeysUnavailable
 		}
@@ -209,7 +252,7 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 func (rv *resolver) heldLocked(ctx context.Context, a *answer, now time.Time) (*issuer, reason) {
 	fresh, usable := now.Before(a.until), now.Before(a.until.Add(rv.limits.TTL))
 	call := rv.inflight[a.iss]
-	if !fresh && call == nil && !rv.closed && !now.Before(a.nextTry) {
+	if !fresh && call == nil && !rv.closed && rv.abandoned < maxAbandoned && !now.Before(a.nextTry) {
 		call = rv.startLocked(ctx, a.iss, a.is)
 	}
 	rv.mu.Unlock()
@@ -221,10 +264,11 @@ func (rv *resolver) heldLocked(ctx context.Context, a *answer, now time.Time) (*
 
 // startLocked starts asking about iss (kept: the key set of a yes being
 // renewed), detached from the request that started it, since others may
-// wait on it. rv.mu must be held.
+// wait on it, but not from close. rv.mu must be held, and rv not closed.
 func (rv *resolver) startLocked(ctx context.Context, iss string, kept *issuer) *resolveCall {
 	call := &resolveCall{done: make(chan struct{})}
 	rv.inflight[iss] = call
+	rv.wg.Add(1)
 	go rv.run(context.WithoutCancel(ctx), iss, call, kept)
 	return call
 }
@@ -248,8 +292,10 @@ func (rv *resolver) wait(ctx context.Context, call *resolveCall) (*issuer, reaso
 }
 
 func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept *issuer) {
-	ctx, cancel := context.WithTimeout(ctx, resolverTimeout)
+	defer rv.wg.Done()
+	ctx, cancel := context.WithTimeout(ctx, rv.timeout)
 	defer cancel()
+	defer context.AfterFunc(rv.base, cancel)()
 	is, rsn, remember := rv.ask(ctx, iss, kept)
 	var drop []*issuer
 	rv.mu.Lock()
@@ -277,14 +323,21 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 	case is != nil:
 		until := rv.now().Add(rv.limits.TTL)
 		rv.no.remove(iss)
+		rv.was.remove(iss)
 		rv.yes.put(&answer{iss: iss, until: until, is: is})
 		for rv.yes.len() > rv.limits.KeySets {
-			drop = append(drop, rv.yes.evict().is)
+			a := rv.yes.evict()
+			drop = append(drop, a.is)
+			rv.was.put(&answer{iss: a.iss})
+			for rv.was.len() > rv.limits.Answers {
+				rv.was.evict()
+			}
 		}
 	default:
 		if a := rv.yes.remove(iss); a != nil {
 			drop = append(drop, a.is) // no longer allowed
 		}
+		rv.was.remove(iss)
 		rv.no.put(&answer{iss: iss, until: rv.now().Add(rv.limits.TTL)})
 		for rv.no.len() > rv.limits.Answers {
 			rv.no.evict()
@@ -292,33 +345,129 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 	}
 	rv.mu.Unlock()
 	for _, d := range drop {
-		retire(d)
+		rv.retire(d)
 	}
 	call.is, call.rsn = is, rsn
 	close(call.done)
 }
 
-// retire takes an issuer out of service: its cached tokens no longer count,
-// and its key set is closed.
-func retire(is *issuer) {
+// retire takes an issuer out of service: its cached tokens no longer count
+// (and are dropped, so that they do not keep its key set alive), and its
+// key set is closed.
+func (rv *resolver) retire(is *issuer) {
 	is.retired.Store(true)
 	closeKeys(is.keys)
+	if rv.onRetire != nil {
+		rv.onRetire(is)
+	}
 }
+
+// outOfHand runs f, the user's allow or keys (what names it), on a
+// goroutine of its own, and returns its result, or false when it panicked
+// (logged) or ctx ended first. A call given up on is counted in
+// rv.abandoned until it returns; late is then given what it made, to close
+// it.
+func outOfHand[T any](rv *resolver, ctx context.Context, what, iss string, f func() T, late func(T)) (T, bool) {
+	type result struct {
+		v     T
+		panic any
+		stack []byte
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if r.panic = recover(); r.panic != nil {
+				r.stack = debug.Stack()
+			}
+			done <- r
+		}()
+		r.v = f()
+	}()
+	returned := func(r result) (T, bool) {
+		if r.panic != nil {
+			rv.log.Error("middleware: the issuer resolver's "+what+" function panicked; its token is answered 503",
+				"iss", iss, "panic", r.panic, "stack", string(r.stack))
+			var zero T
+			return zero, false
+		}
+		return r.v, true
+	}
+	select {
+	case r := <-done:
+		return returned(r)
+	case <-ctx.Done():
+	}
+	// A function that heeds ctx returns at its end: give it a moment
+	// before calling it deaf.
+	grace := time.NewTimer(abandonGrace)
+	defer grace.Stop()
+	select {
+	case r := <-done:
+		return returned(r)
+	case <-grace.C:
+	}
+	rv.mu.Lock()
+	rv.abandoned++
+	rv.mu.Unlock()
+	if rv.base.Err() == nil {
+		rv.log.Warn("middleware: the issuer resolver's "+what+" function did not return in time, deaf to its context; given up on, its token is answered 503", "iss", iss)
+	}
+	go func() {
+		r := <-done
+		rv.mu.Lock()
+		rv.abandoned--
+		rv.mu.Unlock()
+		if r.panic == nil && late != nil {
+			late(r.v)
+		}
+	}()
+	var zero T
+	return zero, false
+}
+
+// abandonGrace is how long past its context's end a call of the user's is
+// waited for before it is given up on.
+const abandonGrace = 100 * time.Millisecond
 
 // ask calls allow and, for a new yes, makes the key set and waits (bounded)
 // for its first keys. remember is false for answers not to be cached.
 func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issuer, _ reason, remember bool) {
-	ok, err := rv.allow(ctx, iss)
+	type answered struct {
+		ok  bool
+		err error
+	}
+	a, done := outOfHand(rv, ctx, "allow", iss, func() answered {
+		ok, err := rv.allow(ctx, iss)
+		return answered{ok, err}
+	}, nil)
 	switch {
-	case err != nil:
+	case !done || a.err != nil:
 		return nil, rKeysUnavailable, false
-	case !ok:
+	case !a.ok:
 		return nil, rIssuer, true
 	case kept != nil:
 		return kept, -1, true
+	case ctx.Err() != nil: // out of time, or closed: make no key set
+		return nil, rKeysUnavailable, false
 	}
-	keys, err := rv.newKeys(iss)
-	if err != nil || keys == nil {
+	type made struct {
+		keys KeySet
+		err  error
+	}
+	m, done := outOfHand(rv, ctx, "keys", iss, func() made {
+		keys, err := rv.newKeys(iss)
+		return made{keys, err}
+	}, func(late made) {
+		if late.keys != nil {
+			closeKeys(late.keys)
+		}
+	})
+	keys := m.keys
+	if !done || m.err != nil || keys == nil {
+		if keys != nil {
+			closeKeys(keys)
+		}
 		return nil, rKeysUnavailable, false
 	}
 	ic := rv.shape
@@ -330,22 +479,34 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 	}
 	is.resolved = true
 	if w, ok := keys.(interface{ WaitReady(context.Context) error }); ok {
-		_ = w.WaitReady(ctx) // not ready in time: 503 until it is
+		// Not ready in time: 503 until it is. A KeySet of the user's may
+		// panic here, or not heed ctx, as allow and keys may.
+		_, done := outOfHand(rv, ctx, "key set's WaitReady", iss, func() error { return w.WaitReady(ctx) }, nil)
+		if !done && ctx.Err() == nil {
+			closeKeys(keys)
+			return nil, rKeysUnavailable, false
+		}
 	}
 	return is, -1, true
 }
 
-// close drops every key set the resolver made.
+// close ends the resolutions in flight, waits for them, and drops every
+// key set the resolver made. Calls of allow or keys given up on are not
+// waited for (a key set one makes late is closed when it returns).
 func (rv *resolver) close() {
 	rv.mu.Lock()
 	rv.closed = true
+	rv.mu.Unlock()
+	rv.cancel()
+	rv.wg.Wait()
+	rv.mu.Lock()
 	var drop []*issuer
 	for rv.yes.len() > 0 {
 		drop = append(drop, rv.yes.evict().is)
 	}
 	rv.mu.Unlock()
 	for _, d := range drop {
-		retire(d)
+		rv.retire(d)
 	}
 }
 

@@ -1,10 +1,18 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
 
 // The resolver's remembered answers stay within their bounds however many
@@ -18,7 +26,7 @@ func TestResolverHoldsBoundedAnswers(t *testing.T) {
 		keys:  func(string) (KeySet, error) { t.Fatal("keys made for a refused issuer"); return nil, nil },
 		shape: issuerConfig{kind: resolvedIssuer, keys: placeholderKeys{}},
 	}
-	rv, err := newResolver(rc, ResolverLimits{Answers: 100, TTL: time.Minute, PerSecond: 1e9}, clock)
+	rv, err := newResolver(rc, ResolverLimits{Answers: 100, TTL: time.Minute, PerSecond: 1e9}, clock, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,5 +49,271 @@ func TestResolverHoldsBoundedAnswers(t *testing.T) {
 	rv.resolve(context.Background(), "https://t4999.example")
 	if asked != 1 {
 		t.Fatalf("after the TTL: asked %d times, want 1", asked)
+	}
+}
+
+// testResolver is a resolver over allow and keys with a short timeout,
+// logging into the returned buffer; it is closed when the test ends.
+func testResolver(t *testing.T, allow func(context.Context, string) (bool, error), keys func(string) (KeySet, error)) (*resolver, *syncBuffer) {
+	t.Helper()
+	var log syncBuffer
+	rc := &resolverConfig{allow: allow, keys: keys, shape: issuerConfig{kind: resolvedIssuer, keys: placeholderKeys{}}}
+	rv, err := newResolver(rc, ResolverLimits{PerSecond: 1e9}, time.Now, slog.New(slog.NewTextHandler(&log, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv.timeout = 50 * time.Millisecond
+	t.Cleanup(rv.close)
+	return rv, &log
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// staticKeys is a KeySet of the user's that is always ready.
+type staticKeys struct{ KeySet }
+
+// waitReadyFunc is a KeySet whose WaitReady is f.
+type waitReadyFunc struct {
+	KeySet
+	f func(context.Context) error
+}
+
+func (w waitReadyFunc) WaitReady(ctx context.Context) error { return w.f(ctx) }
+
+// A panic in allow, keys or the key set's WaitReady runs on the resolver's
+// goroutine, out of reach of net/http's recover: it is recovered, logged
+// with its stack, answered 503 and not remembered, so the next token asks
+// again. allow is asked before any signature is checked: an iss that makes
+// it panic must not take the server down. Found by a fifth review.
+func TestResolverSurvivesPanics(t *testing.T) {
+	for _, where := range []string{"allow", "keys", "key set's WaitReady"} {
+		var panics atomic.Bool
+		panics.Store(true)
+		boom := func(w string) {
+			if w == where && panics.Load() {
+				var tenants []string
+				_ = tenants[len(w)] // an index out of range in the tenant lookup
+			}
+		}
+		rv, log := testResolver(t,
+			func(context.Context, string) (bool, error) { boom("allow"); return true, nil },
+			func(string) (KeySet, error) {
+				boom("keys")
+				return waitReadyFunc{f: func(context.Context) error { boom("key set's WaitReady"); return nil }}, nil
+			})
+		if is, rsn := rv.resolve(context.Background(), "https://tenant.example"); is != nil || rsn != rKeysUnavailable {
+			t.Fatalf("%s panicked: %v, reason %d; want rKeysUnavailable", where, is, rsn)
+		}
+		if l := log.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "the issuer resolver's "+where+" function panicked") ||
+			!strings.Contains(l, "index out of range") || !strings.Contains(l, "resolver_internal_test.go") {
+			t.Errorf("%s panicked; logged %q", where, l)
+		}
+		panics.Store(false)
+		if is, rsn := rv.resolve(context.Background(), "https://tenant.example"); is == nil || rsn != -1 {
+			t.Errorf("once %s no longer panics: %v, reason %d", where, is, rsn)
+		}
+	}
+}
+
+// A call of allow or keys that hangs, deaf to its context, is given up on
+// at the resolver's timeout: its token is 503, the issuer is not left
+// waiting on it, and the next token asks again. A key set made late is
+// closed. Found by a fifth review (a hung call held its iss until it
+// returned).
+func TestResolverGivesUpOnAHungCall(t *testing.T) {
+	for _, where := range []string{"allow", "keys"} {
+		release := make(chan struct{})
+		var calls atomic.Int64
+		var late closeCount
+		hang := func(w string) bool {
+			if w == where && calls.Add(1) == 1 {
+				<-release
+				return true
+			}
+			return false
+		}
+		rv, log := testResolver(t,
+			func(context.Context, string) (bool, error) { hang("allow"); return true, nil },
+			func(string) (KeySet, error) {
+				if hang("keys") {
+					return &late, nil
+				}
+				return staticKeys{}, nil
+			})
+		start := time.Now()
+		if is, rsn := rv.resolve(context.Background(), "https://tenant.example"); is != nil || rsn != rKeysUnavailable {
+			t.Fatalf("%s hung: %v, reason %d", where, is, rsn)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s hung: answered after %s, past the timeout", where, d)
+		}
+		if !strings.Contains(log.String(), "the issuer resolver's "+where+" function did not return in time") {
+			t.Errorf("%s hung; logged %q", where, log.String())
+		}
+		if is, rsn := rv.resolve(context.Background(), "https://tenant.example"); is == nil || rsn != -1 {
+			t.Errorf("%s answers again: %v, reason %d", where, is, rsn)
+		}
+		if rv.abandonedCalls() != 1 {
+			t.Errorf("%s hung: %d calls counted as given up on, want 1", where, rv.abandonedCalls())
+		}
+		close(release)
+		waitFor(t, func() bool { return rv.abandonedCalls() == 0 }, "the hung call to be counted as returned")
+		if where == "keys" && late.n.Load() != 1 {
+			t.Errorf("the key set made late was closed %d times, want 1", late.n.Load())
+		}
+	}
+}
+
+// Calls given up on but still running are bounded: past maxAbandoned, an
+// issuer not held is 503 without a call, so a database that hangs for good
+// does not cost a goroutine per question.
+func TestResolverAbandonedCallsAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int64
+	rv, _ := testResolver(t, func(context.Context, string) (bool, error) { calls.Add(1); <-release; return true, nil },
+		func(string) (KeySet, error) { return staticKeys{}, nil })
+	defer close(release)
+	var wg sync.WaitGroup
+	for i := range maxAbandoned {
+		wg.Go(func() { rv.resolve(context.Background(), fmt.Sprintf("https://t%d.example", i)) })
+	}
+	wg.Wait()
+	if n := rv.abandonedCalls(); n != maxAbandoned {
+		t.Fatalf("%d calls given up on, want %d", n, maxAbandoned)
+	}
+	for i := range 20 {
+		if _, rsn := rv.resolve(context.Background(), fmt.Sprintf("https://more%d.example", i)); rsn != rKeysUnavailable {
+			t.Fatalf("past the bound: reason %d, want rKeysUnavailable", rsn)
+		}
+	}
+	if n := calls.Load(); n != maxAbandoned {
+		t.Errorf("allow called %d times while it hung, want %d", n, maxAbandoned)
+	}
+}
+
+// closeCount is a KeySet that counts its Close calls.
+type closeCount struct {
+	KeySet
+	n atomic.Int64
+}
+
+func (c *closeCount) Close() { c.n.Add(1) }
+
+func (rv *resolver) abandonedCalls() int {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return rv.abandoned
+}
+
+// waitFor polls cond, bounded above (what it waits for happens on another
+// goroutine, not on a timer of the code under test).
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling another goroutine, bounded above
+	}
+}
+
+// Guard.Close ends the resolutions in flight and waits for them: no key
+// set is made after it returns. Found by a fifth review.
+func TestGuardCloseEndsResolutions(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience))
+	t.Cleanup(iss.Close)
+	entered := make(chan struct{})
+	var closed atomic.Bool
+	var madeAfter atomic.Int64
+	allow := func(ctx context.Context, _ string) (bool, error) {
+		close(entered)
+		<-ctx.Done() // a database round trip, ended by Close
+		return true, nil
+	}
+	newKeys := func(string) (KeySet, error) {
+		if closed.Load() {
+			madeAfter.Add(1)
+		}
+		return staticKeys{}, nil
+	}
+	g, err := New(iss.NewCache(), iss.URL(), []string{testAudience}, WithIssuerResolver(allow, newKeys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", "https://tenant.example")))
+		done <- err
+	}()
+	<-entered
+	start := time.Now()
+	g.Close()
+	took := time.Since(start)
+	closed.Store(true)
+	if n := g.resolver.inflightCalls(); n != 0 || took > resolverTimeout/2 {
+		t.Errorf("Close returned after %s with %d resolutions in flight; want it to end them at once", took, n)
+	}
+	if err := <-done; err == nil {
+		t.Error("a token whose resolution Close ended was accepted")
+	}
+	if madeAfter.Load() != 0 {
+		t.Errorf("%d key sets made after Close", madeAfter.Load())
+	}
+}
+
+func (rv *resolver) inflightCalls() int {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return len(rv.inflight)
+}
+
+// An issuer the resolver drops for its KeySets bound takes its cached
+// tokens with it: they would never be used again, but they would keep its
+// key set alive, which neither bound counts. Found by a fifth review (400
+// tenants through KeySets 2 kept about 400 key sets alive).
+func TestRetiredIssuersLeaveTheTokenCache(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
+	t.Cleanup(iss.Close)
+	keys := iss.NewCache()
+	newKeys := func(string) (KeySet, error) {
+		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	g, err := New(keys, iss.URL(), []string{testAudience},
+		WithIssuerResolver(func(context.Context, string) (bool, error) { return true, nil }, newKeys),
+		WithResolverLimits(ResolverLimits{KeySets: 2, PerSecond: 1e6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for i := range 20 {
+		if _, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var held, retired int
+	g.cache.gen.Load().entries.Range(func(_, v any) bool {
+		held++
+		if v.(*cacheEntry).is.retired.Load() {
+			retired++
+		}
+		return true
+	})
+	if held != 2 || retired != 0 || g.cache.gen.Load().n.Load() != 2 {
+		t.Errorf("the token cache holds %d tokens (counted %d), %d of retired issuers; want the 2 of the held key sets", held, g.cache.gen.Load().n.Load(), retired)
 	}
 }

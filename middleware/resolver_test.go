@@ -112,6 +112,42 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 	t.Fatalf("30 s past the TTL a revoked tenant is still accepted; allow asked %d times for it", r.askedTenant.Load())
 }
 
+// A tenant whose key set was dropped for the KeySets bound is asked about
+// again from a budget of its own: tokens naming made-up issuers (which
+// need no key to make) spend the budget of issuers never seen, and would
+// otherwise keep every tenant beyond KeySets 503 for as long as they
+// came. Found by a fifth review.
+func TestResolverEvictedTenantsAreNotStarvedByAFlood(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	const other = "https://other.example"
+	allow := func(_ context.Context, iss string) (bool, error) { return iss == tenant || iss == other, nil }
+	newKeys := func(string) (middleware.KeySet, error) { return struct{ middleware.KeySet }{keys}, nil } // not closed when dropped
+	clock := newTestClock()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 1}))
+	for _, name := range []string{tenant, other} {
+		if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", name))); err != nil {
+			t.Fatalf("%s before the flood: %v", name, err)
+		}
+	}
+	n := 0
+	for sec := range 10 {
+		for range 2 * middleware.DefaultResolverPerSecond {
+			n++
+			if _, err := verifyWith(g, mintUnsigned(t, fmt.Sprintf("https://made-up-%d.example", n))); err == nil {
+				t.Fatal("a made-up issuer's token was accepted")
+			}
+		}
+		// Each of the two tenants drops the other's key set.
+		for _, name := range []string{tenant, other} {
+			if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", name))); err != nil {
+				t.Fatalf("second %d, %s (its key set dropped for the other's): %v", sec, name, err)
+			}
+		}
+		clock.advance(time.Second)
+	}
+}
+
 // closeFlag wraps a jwks cache and records Close.
 type closeFlag struct {
 	*jwks.Cache

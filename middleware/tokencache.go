@@ -152,6 +152,21 @@ func (tc *tokenCache) put(tok string, e *cacheEntry) {
 	}
 }
 
+// dropIssuer forgets every token of is, which a resolver took out of
+// service: its entries would never be used again, but they would keep its
+// key set (snapshot, storage, HTTP client) alive, which neither the
+// resolver's KeySets bound nor the cache's byte bound counts. It walks the
+// generation, so it is for retirements (bounded by the resolver's rate
+// limits), not per request.
+func (tc *tokenCache) dropIssuer(is *issuer) {
+	tc.gen.Load().entries.Range(func(tok, v any) bool {
+		if v.(*cacheEntry).is == is {
+			tc.drop(tok.(string))
+		}
+		return true
+	})
+}
+
 // drop forgets tok (an expired entry must not outlive its token).
 func (tc *tokenCache) drop(tok string) {
 	g := tc.gen.Load()
