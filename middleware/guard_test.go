@@ -793,6 +793,25 @@ func (o *outcomeLog) take() []string {
 	return g
 }
 
+// One rule's 403 names every scope its requirements name, whichever of
+// them failed (RFC 6750 §3: "the required scope"): a client that asks for
+// exactly what it is told would otherwise trade one requirement's scope
+// for the other's for ever. Found by a fifth review.
+func TestOneRuleNamesAllItsScopes(t *testing.T) {
+	e := newEnv(t)
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h := e.guard.Require(middleware.Scopes("a"), middleware.Scopes("b", "a"), middleware.AnyScope("c", "d"))(ok)
+	for _, have := range []string{"a", "b", "a b", "a c d", ""} {
+		var opts []jwkstest.MintOption
+		if have != "" {
+			opts = append(opts, jwkstest.WithScopes(strings.Fields(have)...))
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+e.iss.Mint(opts...))
+		check(t, guardtest.Serve(h, guardtest.Case{Path: "/", Header: req.Header}), forbidden("a b c d"))
+	}
+}
+
 // A request that passes nested rules of one Guard is counted once, and so
 // is one the rule directly inside Handler refuses: as that refusal, not
 // also as "ok". A route of a ServeMux, or a rule behind the application's

@@ -46,12 +46,19 @@ func Audience(auds ...string) Requirement {
 func (r Requirement) IsAudience() bool { return r.kind == reqAudience }
 
 // Scopes requires every one of scopes (RFC 6749 §3.3); a token missing any
-// is refused 403 insufficient_scope naming them all.
+// is refused 403 insufficient_scope. The challenge's scope parameter names
+// every scope of the rule's Scopes and AnyScope requirements together,
+// whichever failed, so that a client asking for what it is told gets a
+// token the rule accepts. Requirements split over nested rules (a group's
+// and its route's) are each named by their own rule's refusal: give a
+// route its scopes in one rule.
 func Scopes(scopes ...string) Requirement {
 	return Requirement{kind: reqAllScopes, values: slices.Clone(scopes)}
 }
 
-// AnyScope requires at least one of scopes.
+// AnyScope requires at least one of scopes. Its refusal names all of them
+// (see Scopes), so a client asking for what it is told asks for every
+// alternative; an authorization server may grant fewer.
 func AnyScope(scopes ...string) Requirement {
 	return Requirement{kind: reqAnyScope, values: slices.Clone(scopes)}
 }
@@ -129,7 +136,7 @@ type Rule struct {
 	g         *Guard
 	audiences []string // the audiences a token must have one of
 	scopes    []Requirement
-	refusals  []*Error // one 403 per scope requirement
+	scopeRef  *Error // the 403 of every scope requirement: it names them all
 	claimReqs []claimRequirement
 	claimRef  *Error         // ClaimIn's 403
 	acr       []string       // ACR's values; nil: any
@@ -200,7 +207,11 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	}
 	var scopes []string
 	for _, rq := range ru.scopes {
-		scopes = append(scopes, rq.values...)
+		for _, v := range rq.values {
+			if !slices.Contains(scopes, v) {
+				scopes = append(scopes, v)
+			}
+		}
 	}
 	ru.res = g.resourceFor(ru.audiences, scopes)
 	var params []param
@@ -211,12 +222,16 @@ func (g *Guard) Rule(reqs ...Requirement) *Rule {
 	if ru.acr != nil || ru.maxAge > 0 {
 		ru.stepUp = stepUpRefusals(g.schemes, ru.acr, ru.maxAge, params)
 	}
-	for _, rq := range ru.scopes {
-		ru.refusals = append(ru.refusals, refusal{
+	if len(ru.scopes) > 0 {
+		// One 403 names every scope the rule names (RFC 6750 §3: "the
+		// required scope"), whichever requirement failed: a client that
+		// asks for exactly the scope it is told (as MCP clients do) would
+		// otherwise trade one requirement's scope for another's for ever.
+		ru.scopeRef = refusal{
 			err: ErrInsufficientScope, idx: -1, reason: "insufficient_scope", status: http.StatusForbidden,
 			code: "insufficient_scope", desc: "The access token does not grant the scope this resource requires",
-			scopes: slices.Clone(rq.values), resource: params,
-		}.build(g.schemes))
+			scopes: scopes, resource: params,
+		}.build(g.schemes)
 	}
 	return ru
 }
@@ -507,10 +522,10 @@ func (ru *Rule) authorize(is *issuer, c *claims.Claims) error {
 }
 
 func (ru *Rule) authorizeScopes(c *claims.Claims) error {
-	for i, rq := range ru.scopes {
+	for _, rq := range ru.scopes {
 		if (rq.kind == reqAllScopes && !c.Scopes.HasAll(rq.values...)) ||
 			(rq.kind == reqAnyScope && !c.Scopes.HasAny(rq.values...)) {
-			return ru.refusals[i]
+			return ru.scopeRef
 		}
 	}
 	for _, cr := range ru.claimReqs {
