@@ -356,6 +356,11 @@ func (rf refusal) challenge(sch schemes, s scheme, withError bool) string {
 	for _, p := range rf.resource {
 		c.param(p.name, p.value)
 	}
+	if c.sep == " " {
+		// No parameter at all (no realm, no error, no metadata): RFC 6750
+		// §3 has the scheme followed by at least one.
+		c.b.WriteString(` realm=""`)
+	}
 	return c.String()
 }
 

@@ -355,6 +355,19 @@ func TestChallengeEscapesRealm(t *testing.T) {
 	}
 }
 
+// Without a realm, a challenge that would have no other parameter keeps
+// an empty one: RFC 6750 §3 has the Bearer scheme followed by at least one
+// auth-param. Found by a fifth review.
+func TestEmptyRealmLeavesNoChallengeBare(t *testing.T) {
+	e := newEnv(t, middleware.WithRealm(""))
+	if got, want := e.do(t, "GET", "/api/me").Challenges, []string{`Bearer realm=""`, `DPoP algs="` + guardtest.Algs + `"`}; !slices.Equal(got, want) {
+		t.Errorf("no credentials: challenges %q, want %q", got, want)
+	}
+	if got := e.do(t, "GET", "/api/me", "Authorization", "Bearer a.b.c").Challenges; !strings.HasPrefix(got[0], `Bearer error="invalid_token"`) {
+		t.Errorf("a refused token: challenges %q, want no realm", got)
+	}
+}
+
 func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
 	e := newEnv(t)
 	for name, req := range map[string]middleware.Requirement{

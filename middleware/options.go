@@ -155,7 +155,10 @@ func WithAlgorithms(algs ...string) Option {
 }
 
 // WithRealm sets the realm named in WWW-Authenticate challenges (RFC 6750
-// §3). Default: DefaultRealm. An empty realm omits the parameter.
+// §3). Default: DefaultRealm. An empty realm omits the parameter, except
+// from a challenge that would then have none (a request without a token,
+// with no resource metadata): RFC 6750 §3 requires one, so that challenge
+// is `Bearer realm=""`.
 func WithRealm(realm string) Option {
 	return guardOption(func(c *config) { c.realm = realm })
 }
