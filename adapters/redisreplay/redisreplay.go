@@ -20,6 +20,18 @@
 // DPoP request (503). While Redis cannot be reached the Guard refuses DPoP
 // requests 503 with Retry-After rather than accept replays
 // (middleware.WithInsecureReplayStoreFailOpen says otherwise).
+//
+// # A restarted Redis has forgotten
+//
+// A Redis restarted empty (no persistence, or a failover to a replica that
+// had not yet received the latest writes) has forgotten every proof: a
+// proof accepted before is accepted once more, until its record would have
+// expired, the proof window plus the Guard's leeway after its iat (a
+// minute and a half by default). For the proofs to outlive a restart, turn
+// on persistence (appendonly yes with appendfsync always keeps every
+// acknowledged SET; everysec may lose the last second's); else accept that
+// window after each restart, or keep the API's replicas from serving DPoP
+// requests until it has passed.
 package redisreplay
 
 import (

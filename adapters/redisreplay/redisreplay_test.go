@@ -251,3 +251,28 @@ func TestLostReplyIsNotAReplay(t *testing.T) {
 		})
 	}
 }
+
+// A Redis restarted without persistence has forgotten every proof, and
+// accepts a used one again: a limit of the store, not of this code, that
+// the package doc states with what to do about it. This test keeps the
+// doc true. Found by a review.
+func TestRestartedRedisForgetsProofs(t *testing.T) {
+	srv := redistest.Start(t)
+	st := redisreplay.New(client(t, srv))
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	if replayed, err := st.CheckAndSet(ctx, "used", until); replayed || err != nil {
+		t.Fatalf("first use: %v %v", replayed, err)
+	}
+	srv.Restart(t)
+	var replayed bool
+	var err error
+	for range 3 { // the first commands may meet the pool's dead connection
+		if replayed, err = st.CheckAndSet(ctx, "used", until); err == nil {
+			break
+		}
+	}
+	if replayed || err != nil {
+		t.Fatalf("after a restart: replayed=%v err=%v; if Redis now keeps proofs across restarts, the package doc is wrong", replayed, err)
+	}
+}
