@@ -21,6 +21,26 @@
 // requests 503 with Retry-After rather than accept replays
 // (middleware.WithInsecureReplayStoreFailOpen says otherwise).
 //
+// # Redis must not evict
+//
+// Give the Store a Redis of its own, or one whose maxmemory-policy is
+// noeviction. With any other policy a Redis that reaches maxmemory drops
+// keys before they expire, without telling anyone: the volatile-* policies
+// pick exactly the keys that have a TTL, as every proof's has, and
+// allkeys-* any key. A dropped proof is accepted again, a replay. Under
+// noeviction a full Redis refuses the SET instead (OOM), and the Guard
+// answers 503: it fails closed.
+//
+// So the Store asks CONFIG GET maxmemory-policy before its first command.
+// Of a Cluster or Ring it asks every node it knows. When any says other
+// than noeviction, every CheckAndSet and Seen fails with
+// ErrEvictingPolicy (503 at the Guard), whatever maxmemory is: a maxmemory
+// set later (by CONFIG SET, or a resize) starts evicting with no change to
+// the policy.
+// WithInsecureAllowEviction turns the check off. A managed Redis that
+// renames or forbids CONFIG cannot say: then the Store works, and logs a
+// warning once (WithLogger); make sure of the policy in its settings.
+//
 // # A restarted Redis has forgotten
 //
 // A Redis restarted empty (no persistence, or a failover to a replica that
@@ -35,11 +55,14 @@
 package redisreplay
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,12 +79,31 @@ const DefaultPrefix = "jwtguard:dpop:"
 // Options.ContextTimeoutEnabled too, so that it also stops waiting then.
 const DefaultTimeout = 500 * time.Millisecond
 
+// ErrEvictingPolicy is the error of every CheckAndSet and Seen when Redis
+// (a node of it) has a maxmemory-policy other than noeviction: it could drop
+// a proof's record early, and accept the proof again. The error wraps it
+// with the node and its policy. See the package doc.
+var ErrEvictingPolicy = errors.New("redisreplay: Redis may evict proofs before they expire (its maxmemory-policy is not noeviction)")
+
 // Store is a middleware.ReplayStore in Redis. It is safe for concurrent
 // use; the client is the caller's to close.
 type Store struct {
-	rdb     redis.UniversalClient
-	prefix  string
-	timeout time.Duration
+	rdb           redis.UniversalClient
+	prefix        string
+	timeout       time.Duration
+	allowEviction bool
+	log           *slog.Logger
+	policy        policyState
+}
+
+// policyState is what the Store last learnt of Redis's maxmemory-policy.
+type policyState struct {
+	mu     sync.Mutex
+	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused
+	err    error         // that answer: nil, or one wrapping ErrEvictingPolicy
+	asking chan struct{} // closed when the question in flight is answered; nil when none is
+	failed error         // why the last question, unanswered, failed: for callers that waited on it
+	warned bool          // the warning that CONFIG is refused was logged
 }
 
 var _ middleware.ReplayStore = (*Store)(nil)
@@ -77,8 +119,27 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
 
+// WithInsecureAllowEviction lets the Store use a Redis whose
+// maxmemory-policy evicts, and never asks it. Insecure: once that Redis is
+// full, it drops proofs' records before they expire and each such proof
+// can be replayed. For a deployment that has made sure otherwise that its
+// Redis never reaches maxmemory, knowingly.
+func WithInsecureAllowEviction() Option { return func(s *Store) { s.allowEviction = true } }
+
+// WithLogger sets where the Store logs the one warning it has: that Redis
+// refused CONFIG GET, so its maxmemory-policy is not known. Default:
+// slog.Default() at the time (nil is the same), so that the warning is
+// seen somewhere unless it is discarded on purpose.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
 // New returns a Store over rdb: a *redis.Client, *redis.ClusterClient,
-// *redis.Ring or failover client.
+// *redis.Ring or failover client. That Redis must not evict keys: a
+// dedicated one, or one with maxmemory-policy noeviction; until the Store
+// has seen that it is (see the package doc), CheckAndSet and Seen fail,
+// with ErrEvictingPolicy when the policy evicts. New sends nothing, so that
+// a Redis not up yet at start-up is no error: the first check asks, and
+// waits for the answer (under the Store's timeout too) before its own
+// command.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout}
 	for _, o := range opts {
@@ -94,6 +155,9 @@ func (s *Store) Prefix() string { return s.prefix }
 // v is new to this call and the key's life runs until until (at least a
 // millisecond).
 func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (bool, error) {
+	if err := s.checkPolicy(ctx); err != nil {
+		return false, err
+	}
 	ms := max((time.Until(until) + time.Millisecond - 1).Milliseconds(), 1) // rounded up
 	// go-redis may send the command more than once (when a reply is lost,
 	// after Redis applied it); the value tells this call's own key from
@@ -117,6 +181,11 @@ func (s *Store) CheckAndSet(ctx context.Context, key string, until time.Time) (b
 
 // Seen implements middleware.ReplayStore: EXISTS key.
 func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
+	// An evicting Redis may have dropped the key: no answer is better than
+	// a "not seen" that earns a used proof the expired token's hint.
+	if err := s.checkPolicy(ctx); err != nil {
+		return false, err
+	}
 	var n int64
 	err := s.bounded(ctx, func(ctx context.Context) (err error) {
 		n, err = s.rdb.Exists(ctx, s.prefix+key).Result()
@@ -126,6 +195,124 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("redisreplay: %w", err)
 	}
 	return n > 0, nil
+}
+
+// checkPolicy returns nil when Redis is known not to evict (or cannot say),
+// and the error to fail with otherwise. The first call, and every call
+// while no answer has come, waits for one: until then nothing says that a
+// record would stay. Calls at once share one question.
+func (s *Store) checkPolicy(ctx context.Context) error {
+	if s.allowEviction {
+		return nil
+	}
+	p := &s.policy
+	p.mu.Lock()
+	if p.known {
+		err := p.err
+		p.mu.Unlock()
+		return err
+	}
+	if p.asking == nil {
+		p.asking = make(chan struct{})
+		go s.askPolicy(p.asking)
+	}
+	asking := p.asking
+	p.mu.Unlock()
+	select {
+	case <-asking: // within the Store's timeout: askPolicy is bounded
+	case <-ctx.Done():
+		return fmt.Errorf("redisreplay: maxmemory-policy: %w", ctx.Err())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.known {
+		return p.failed
+	}
+	return p.err
+}
+
+// askPolicy asks Redis its policy, records the answer, and closes done. It
+// runs on a context of its own, not a request's: the request that set it
+// off may end first, and the callers waiting on it would then see an error
+// that is not theirs.
+func (s *Store) askPolicy(done chan struct{}) {
+	evicting, refused, err := s.readPolicy()
+	p := &s.policy
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer close(done)
+	p.asking = nil
+	if err != nil { // unanswered: the next call asks again
+		p.failed = fmt.Errorf("redisreplay: maxmemory-policy: %w", err)
+		return
+	}
+	p.known, p.err = true, evicting
+	if refused != nil && evicting == nil && !p.warned {
+		p.warned = true
+		l := cmp.Or(s.log, slog.Default())
+		l.Warn("redisreplay: Redis refused CONFIG GET maxmemory-policy; make sure it is noeviction, or a DPoP proof whose record Redis evicts can be replayed", "error", refused)
+	}
+}
+
+// readPolicy asks every node of the client its maxmemory-policy. evicting
+// (wrapping ErrEvictingPolicy) names a node that evicts; refused, a node
+// that answered CONFIG GET with an error (renamed, or forbidden by an
+// ACL), so that its policy is not known; err, that some node did not
+// answer at all, or none was there to ask. One evicting node is enough to
+// refuse: a proof's key may be on it.
+func (s *Store) readPolicy() (evicting, refused, err error) {
+	var mu sync.Mutex
+	answered := 0
+	ask := func(ctx context.Context, c redis.Cmdable, node string) error {
+		policy, perr := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		mu.Lock()
+		defer mu.Unlock()
+		var rerr redis.Error
+		switch {
+		case errors.As(perr, &rerr): // Redis answered, with an error
+			answered++
+			refused = fmt.Errorf("%s: %w", node, perr)
+		case perr != nil:
+			err = fmt.Errorf("%s: %w", node, perr)
+		case policy["maxmemory-policy"] == "":
+			// A server that keeps no such setting (a Redis look-alike)
+			// cannot say either.
+			answered++
+			refused = fmt.Errorf("%s: CONFIG GET maxmemory-policy: no such setting", node)
+		case policy["maxmemory-policy"] != "noeviction":
+			answered++
+			evicting = fmt.Errorf("%w: %s has %s", ErrEvictingPolicy, node, policy["maxmemory-policy"])
+		default:
+			answered++
+		}
+		return nil
+	}
+	each := func(ctx context.Context, c *redis.Client) error { return ask(ctx, c, c.Options().Addr) }
+	berr := s.bounded(context.Background(), func(ctx context.Context) error {
+		switch c := s.rdb.(type) {
+		case *redis.ClusterClient: // masters and replicas: a replica may be promoted
+			return c.ForEachShard(ctx, each)
+		case *redis.Ring: // the shards up
+			return c.ForEachShard(ctx, each)
+		case *redis.Client:
+			return each(ctx, c)
+		default:
+			return ask(ctx, c, "Redis")
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case evicting != nil:
+		return evicting, refused, nil
+	case berr != nil: // the timeout, or a Cluster's topology not loaded
+		return nil, nil, berr
+	case err != nil:
+		return nil, nil, err
+	case answered == 0: // a Ring with no shard up
+		return nil, nil, errors.New("no Redis node to ask")
+	}
+	return nil, refused, nil
 }
 
 // bounded runs one command under the Store's timeout. go-redis reads and

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -142,14 +144,20 @@ func TestTimeoutBoundsACommand(t *testing.T) {
 	}()
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1})
 	defer rdb.Close()
-	st := redisreplay.New(rdb, redisreplay.WithTimeout(200*time.Millisecond))
-	start := time.Now()
-	_, err = st.CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
-	if d := time.Since(start); err == nil || d > time.Second {
-		t.Fatalf("CheckAndSet against a silent Redis: %v after %v, want an error within the timeout", err, d)
-	}
-	if _, err := st.Seen(context.Background(), "k"); err == nil {
-		t.Error("Seen against a silent Redis succeeded")
+	// The opt-out, so that what waits is the SET itself: the default Store
+	// asks the policy first, and that question is bounded too.
+	for name, st := range map[string]*redisreplay.Store{
+		"the SET":                  redisreplay.New(rdb, redisreplay.WithTimeout(200*time.Millisecond), redisreplay.WithInsecureAllowEviction()),
+		"the policy's first check": redisreplay.New(rdb, redisreplay.WithTimeout(200*time.Millisecond)),
+	} {
+		start := time.Now()
+		_, err = st.CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
+		if d := time.Since(start); err == nil || d > time.Second {
+			t.Fatalf("%s: CheckAndSet against a silent Redis: %v after %v, want an error within the timeout", name, err, d)
+		}
+		if _, err := st.Seen(context.Background(), "k"); err == nil {
+			t.Errorf("%s: Seen against a silent Redis succeeded", name)
+		}
 	}
 }
 
@@ -251,6 +259,217 @@ func TestLostReplyIsNotAReplay(t *testing.T) {
 		})
 	}
 }
+
+// evictingPolicies are every maxmemory-policy of Redis 7 but noeviction.
+var evictingPolicies = []string{
+	"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+	"allkeys-lru", "allkeys-lfu", "allkeys-random",
+}
+
+// setPolicy sets Redis's maxmemory-policy, and a maxmemory that fill
+// reaches.
+func setPolicy(t *testing.T, rdb *redis.Client, policy string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := rdb.ConfigSet(ctx, "maxmemory", "3mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", policy).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fill writes other data with a TTL into Redis, as the rest of an
+// application sharing it would, until Redis refuses (OOM) or well past
+// setPolicy's maxmemory; it returns the refusal.
+func fill(t *testing.T, rdb *redis.Client) error {
+	t.Helper()
+	val := strings.Repeat("x", 4096)
+	for i := range 3000 {
+		if err := rdb.Set(context.Background(), fmt.Sprintf("app:cache:%d", i), val, time.Hour).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A Redis whose maxmemory-policy evicts drops proofs' records once full
+// (volatile-* picks exactly the keys with a TTL, as every proof's has) and
+// would accept a replay: the Store refuses to use it, before writing
+// anything, whatever maxmemory is. Found by a review.
+func TestEvictingPolicyIsRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	ctx := context.Background()
+	for _, policy := range evictingPolicies {
+		t.Run(policy, func(t *testing.T) {
+			setPolicy(t, rdb, policy)
+			st := redisreplay.New(rdb)
+			replayed, err := st.CheckAndSet(ctx, policy, time.Now().Add(time.Minute))
+			if replayed || !errors.Is(err, redisreplay.ErrEvictingPolicy) || !strings.Contains(err.Error(), srv.Addr+" has "+policy) {
+				t.Fatalf("CheckAndSet: replayed=%v err=%v, want %v naming the node and %s", replayed, err, redisreplay.ErrEvictingPolicy, policy)
+			}
+			if seen, err := st.Seen(ctx, policy); seen || !errors.Is(err, redisreplay.ErrEvictingPolicy) {
+				t.Fatalf("Seen: %v %v, want %v", seen, err, redisreplay.ErrEvictingPolicy)
+			}
+			if n, err := rdb.DBSize(ctx).Result(); n != 0 || err != nil {
+				t.Fatalf("DBSIZE %d %v: the Store wrote to an evicting Redis", n, err)
+			}
+		})
+	}
+}
+
+// At the Guard, an evicting Redis is a store that cannot vouch for a
+// proof: 503 with Retry-After, and the cause says why.
+func TestEvictingRedisIsUnavailable(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	setPolicy(t, rdb, "allkeys-lru")
+	env := guardtest.New(t, middleware.WithReplayStore(redisreplay.New(rdb)))
+	p := guardtest.NewProver("ES256")
+	tok := env.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}))
+	req := httptest.NewRequest("GET", guardtest.PathMe, nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
+	rec := httptest.NewRecorder()
+	env.Guard.Handler(env.Final()).ServeHTTP(rec, req)
+	if resp := rec.Result(); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%d %v, want 503 with Retry-After", resp.StatusCode, resp.Header)
+	}
+	req.Header.Set("DPoP", p.Proof("GET", "http://example.com"+guardtest.PathMe, tok, nil, nil))
+	if _, err := env.Guard.Verify(req); !errors.Is(err, middleware.ErrReplayStoreUnavailable) || !errors.Is(err, redisreplay.ErrEvictingPolicy) {
+		t.Fatalf("Verify: %v, want %v caused by %v", err, middleware.ErrReplayStoreUnavailable, redisreplay.ErrEvictingPolicy)
+	}
+}
+
+// One evicting node of several is enough to refuse: a proof's key may be
+// the one it holds.
+func TestEvictingNodeOfARingIsRefused(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	setPolicy(t, client(t, b), "volatile-lru")
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr, "b": b.Addr}, MaxRetries: -1})
+	t.Cleanup(func() { ring.Close() })
+	_, err := redisreplay.New(ring).CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
+	if !errors.Is(err, redisreplay.ErrEvictingPolicy) || !strings.Contains(err.Error(), b.Addr+" has volatile-lru") {
+		t.Fatalf("%v, want %v naming %s", err, redisreplay.ErrEvictingPolicy, b.Addr)
+	}
+}
+
+// noeviction is the policy that fails closed: Redis keeps every proof's
+// record until it expires, and once full refuses to record more (OOM, so
+// 503 at the Guard) rather than make room.
+func TestFullNoevictionRedisFailsClosed(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	setPolicy(t, rdb, "noeviction")
+	st := redisreplay.New(rdb)
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	accepted := []string{"used"}
+	if replayed, err := st.CheckAndSet(ctx, "used", until); replayed || err != nil {
+		t.Fatalf("first use: %v %v", replayed, err)
+	}
+	if err := fill(t, rdb); !redis.HasErrorPrefix(err, "OOM") {
+		t.Fatalf("fill: %v, want OOM", err)
+	}
+	// Redis takes writes again while a write's freeing leaves it under
+	// maxmemory; new proofs soon take it over, and are refused.
+	for i := 0; ; i++ {
+		key := fmt.Sprint("new", i)
+		replayed, err := st.CheckAndSet(ctx, key, until)
+		if redis.HasErrorPrefix(err, "OOM") {
+			break
+		}
+		if replayed || err != nil || i == 10000 {
+			t.Fatalf("new proof %d: replayed=%v err=%v, want a first use until OOM", i, replayed, err)
+		}
+		accepted = append(accepted, key)
+	}
+	for _, key := range accepted {
+		if replayed, err := st.CheckAndSet(ctx, key, until); !replayed && !redis.HasErrorPrefix(err, "OOM") {
+			t.Fatalf("%s, accepted before, again: replayed=%v err=%v, want a replay or OOM", key, replayed, err)
+		}
+	}
+}
+
+// WithInsecureAllowEviction is what its name says: the Store never asks
+// the policy, and once Redis is full a used proof is accepted again.
+func TestInsecureAllowEvictionForgetsProofs(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	setPolicy(t, rdb, "volatile-ttl")
+	st := redisreplay.New(rdb, redisreplay.WithInsecureAllowEviction())
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	if replayed, err := st.CheckAndSet(ctx, "used", until); replayed || err != nil {
+		t.Fatalf("first use: %v %v", replayed, err)
+	}
+	if err := fill(t, rdb); err != nil {
+		t.Fatalf("fill: %v, want eviction, no OOM", err)
+	}
+	if replayed, err := st.CheckAndSet(ctx, "used", until); replayed || err != nil {
+		t.Fatalf("the used proof once Redis evicted: replayed=%v err=%v; if Redis no longer evicts it, the option's doc is wrong", replayed, err)
+	}
+	stats, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil || strings.Contains(stats, "cmdstat_config|get:") {
+		t.Fatalf("the Store asked the policy (%v):\n%s", err, stats)
+	}
+}
+
+// A first question that gets no answer (Redis down) is an error, and is
+// asked again: it says neither that Redis evicts nor that it does not.
+func TestPolicyAskedAgainAfterAnOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	st := redisreplay.New(client(t, srv))
+	srv.Stop()
+	_, err := st.CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) || errors.Is(err, redisreplay.ErrEvictingPolicy) {
+		t.Fatalf("Redis down: %v, want a connection error", err)
+	}
+	srv.Restart(t)
+	for range 3 { // the first commands may meet the pool's dead connection
+		if _, err = st.CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute)); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("Redis back: %v", err)
+	}
+}
+
+// A managed Redis that renames or forbids CONFIG cannot say its policy:
+// the Store works, and warns once.
+func TestConfigRefusedWarnsOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := client(t, srv)
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "app", "on", ">secret", "~*", "&*", "+@all", "-config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "secret", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	st := redisreplay.New(rdb, redisreplay.WithLogger(log))
+	for i := range 20 {
+		redistest.CheckReplay(t, st, fmt.Sprint("k", i), time.Now().Add(time.Minute))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "refused CONFIG GET maxmemory-policy") || !strings.Contains(logs.String(), "NOPERM") {
+		t.Fatalf("%d warnings, want one about CONFIG GET, NOPERM:\n%s", n, logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // A Redis restarted without persistence has forgotten every proof, and
 // accepts a used one again: a limit of the store, not of this code, that
