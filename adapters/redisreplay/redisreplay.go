@@ -31,12 +31,14 @@
 // noeviction a full Redis refuses the SET instead (OOM), and the Guard
 // answers 503: it fails closed.
 //
-// So the Store asks CONFIG GET maxmemory-policy before its first command.
-// Of a Cluster or Ring it asks every node it knows. When any says other
-// than noeviction, every CheckAndSet and Seen fails with
-// ErrEvictingPolicy (503 at the Guard), whatever maxmemory is: a maxmemory
-// set later (by CONFIG SET, or a resize) starts evicting with no change to
-// the policy.
+// So the Store asks CONFIG GET maxmemory-policy before its first command,
+// and again every DefaultPolicyRecheck (WithPolicyRecheck), since the
+// policy can be changed at runtime (CONFIG SET, a managed service's
+// parameter change, a failover to a node configured otherwise). Of a
+// Cluster or Ring it asks every node it knows. While any says other than
+// noeviction, every CheckAndSet and Seen fails with ErrEvictingPolicy (503
+// at the Guard), whatever maxmemory is: a maxmemory set later (by CONFIG
+// SET, or a resize) starts evicting with no change to the policy.
 // WithInsecureAllowEviction turns the check off. A managed Redis that
 // renames or forbids CONFIG cannot say: then the Store works, and logs a
 // warning once (WithLogger); make sure of the policy in its settings.
@@ -79,7 +81,14 @@ const DefaultPrefix = "jwtguard:dpop:"
 // Options.ContextTimeoutEnabled too, so that it also stops waiting then.
 const DefaultTimeout = 500 * time.Millisecond
 
-// ErrEvictingPolicy is the error of every CheckAndSet and Seen when Redis
+// DefaultPolicyRecheck is how often the Store asks Redis its
+// maxmemory-policy again after the first time: a policy changed to one that
+// evicts is refused within about that long, at the cost of one CONFIG GET
+// per interval and process, sent beside the requests rather than before
+// one.
+const DefaultPolicyRecheck = time.Minute
+
+// ErrEvictingPolicy is the error of every CheckAndSet and Seen while Redis
 // (a node of it) has a maxmemory-policy other than noeviction: it could drop
 // a proof's record early, and accept the proof again. The error wraps it
 // with the node and its policy. See the package doc.
@@ -92,6 +101,7 @@ type Store struct {
 	prefix        string
 	timeout       time.Duration
 	allowEviction bool
+	recheck       time.Duration
 	log           *slog.Logger
 	policy        policyState
 }
@@ -101,6 +111,7 @@ type policyState struct {
 	mu     sync.Mutex
 	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused
 	err    error         // that answer: nil, or one wrapping ErrEvictingPolicy
+	due    time.Time     // when to ask again, once known
 	asking chan struct{} // closed when the question in flight is answered; nil when none is
 	failed error         // why the last question, unanswered, failed: for callers that waited on it
 	warned bool          // the warning that CONFIG is refused was logged
@@ -126,6 +137,11 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 // Redis never reaches maxmemory, knowingly.
 func WithInsecureAllowEviction() Option { return func(s *Store) { s.allowEviction = true } }
 
+// WithPolicyRecheck sets how often Redis's maxmemory-policy is asked again
+// after the first time. Default: DefaultPolicyRecheck. d ≤ 0: only the
+// first time.
+func WithPolicyRecheck(d time.Duration) Option { return func(s *Store) { s.recheck = d } }
+
 // WithLogger sets where the Store logs the one warning it has: that Redis
 // refused CONFIG GET, so its maxmemory-policy is not known. Default:
 // slog.Default() at the time (nil is the same), so that the warning is
@@ -141,7 +157,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // waits for the answer (under the Store's timeout too) before its own
 // command.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout}
+	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout, recheck: DefaultPolicyRecheck}
 	for _, o := range opts {
 		o(s)
 	}
@@ -200,14 +216,16 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 // checkPolicy returns nil when Redis is known not to evict (or cannot say),
 // and the error to fail with otherwise. The first call, and every call
 // while no answer has come, waits for one: until then nothing says that a
-// record would stay. Calls at once share one question.
+// record would stay. Once an answer is known, a due question is asked in
+// the background and the calls go on under the last answer meanwhile, so
+// that a request never waits on a re-check.
 func (s *Store) checkPolicy(ctx context.Context) error {
 	if s.allowEviction {
 		return nil
 	}
 	p := &s.policy
 	p.mu.Lock()
-	if p.known {
+	if p.known && (p.asking != nil || s.recheck <= 0 || time.Now().Before(p.due)) {
 		err := p.err
 		p.mu.Unlock()
 		return err
@@ -215,6 +233,11 @@ func (s *Store) checkPolicy(ctx context.Context) error {
 	if p.asking == nil {
 		p.asking = make(chan struct{})
 		go s.askPolicy(p.asking)
+	}
+	if p.known {
+		err := p.err
+		p.mu.Unlock()
+		return err
 	}
 	asking := p.asking
 	p.mu.Unlock()
@@ -246,7 +269,7 @@ func (s *Store) askPolicy(done chan struct{}) {
 		p.failed = fmt.Errorf("redisreplay: maxmemory-policy: %w", err)
 		return
 	}
-	p.known, p.err = true, evicting
+	p.known, p.err, p.due = true, evicting, time.Now().Add(s.recheck)
 	if refused != nil && evicting == nil && !p.warned {
 		p.warned = true
 		l := cmp.Or(s.log, slog.Default())
@@ -292,7 +315,7 @@ func (s *Store) readPolicy() (evicting, refused, err error) {
 		switch c := s.rdb.(type) {
 		case *redis.ClusterClient: // masters and replicas: a replica may be promoted
 			return c.ForEachShard(ctx, each)
-		case *redis.Ring: // the shards up
+		case *redis.Ring: // the shards up: one down is asked at a re-check
 			return c.ForEachShard(ctx, each)
 		case *redis.Client:
 			return each(ctx, c)

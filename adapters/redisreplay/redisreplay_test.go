@@ -416,6 +416,34 @@ func TestInsecureAllowEvictionForgetsProofs(t *testing.T) {
 	}
 }
 
+// The policy can change at runtime: the Store asks again every
+// WithPolicyRecheck, refuses once it evicts, and serves again once it no
+// longer does.
+func TestPolicyChangedAtRuntime(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	st := redisreplay.New(rdb, redisreplay.WithPolicyRecheck(20*time.Millisecond))
+	redistest.CheckReplay(t, st, "before", time.Now().Add(time.Minute))
+	// until reports when CheckAndSet of new keys first fails as want says.
+	until := func(want func(error) bool) {
+		t.Helper()
+		for i := 0; ; i++ {
+			_, err := st.CheckAndSet(context.Background(), fmt.Sprint("k", i), time.Now().Add(time.Minute))
+			if want(err) {
+				return
+			}
+			if i == 200 {
+				t.Fatalf("after 200 checks: %v", err)
+			}
+			time.Sleep(10 * time.Millisecond) // lets the re-check come due; not a timer of the Store's to wait out exactly
+		}
+	}
+	setPolicy(t, rdb, "allkeys-lfu")
+	until(func(err error) bool { return errors.Is(err, redisreplay.ErrEvictingPolicy) })
+	setPolicy(t, rdb, "noeviction")
+	until(func(err error) bool { return err == nil })
+}
+
 // A first question that gets no answer (Redis down) is an error, and is
 // asked again: it says neither that Redis evicts nor that it does not.
 func TestPolicyAskedAgainAfterAnOutage(t *testing.T) {
@@ -456,9 +484,10 @@ func TestConfigRefusedWarnsOnce(t *testing.T) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), nil))
-	st := redisreplay.New(rdb, redisreplay.WithLogger(log))
+	st := redisreplay.New(rdb, redisreplay.WithLogger(log), redisreplay.WithPolicyRecheck(time.Millisecond))
 	for i := range 20 {
 		redistest.CheckReplay(t, st, fmt.Sprint("k", i), time.Now().Add(time.Minute))
+		time.Sleep(2 * time.Millisecond) // so that re-checks come due and are refused again
 	}
 	mu.Lock()
 	defer mu.Unlock()
