@@ -20,8 +20,14 @@ import (
 )
 
 // ErrClosed is reported by WaitReady once the Cache is closed or its
-// context is done.
+// context is done, and is Status().Stopped after Close.
 var ErrClosed = errors.New("jwks: cache closed")
+
+// ErrStopped is Status().Stopped once the context given to New or
+// NewFromJWKSURL ended before Close: the keys no longer change, so a key
+// the issuer withdraws keeps verifying and one it rotates in is never
+// found. It is joined with the context's cause.
+var ErrStopped = errors.New("jwks: cache stopped: its context ended before Close")
 
 // ErrNotReady is returned by WaitReady when its context ends before the
 // first key set arrived; it is joined with the last fetch error.
@@ -32,8 +38,8 @@ var ErrNotReady = errors.New("jwks: no key set fetched yet")
 // the network; only LookupOrRefresh may wait, briefly, for a refresh that an
 // unknown kid triggered. All methods are safe for concurrent use.
 //
-// A Cache has no usable zero value: create it with New or NewFromJWKSURL and
-// stop it with Close or by cancelling the context given to them.
+// A Cache has no usable zero value: create it with New or NewFromJWKSURL,
+// with a context that lives as long as the server, and stop it with Close.
 type Cache struct {
 	cfg          config
 	clock        clock.Clock // from New's context; the real clock but in tests
@@ -92,8 +98,17 @@ type flight struct {
 // New does no I/O and fails only for a bad issuer URL or bad options: an
 // unreachable issuer must not stop a resource server from starting. Keys are
 // fetched in the background, with backoff until the first success; see Ready,
-// WaitReady and Status. Cancelling ctx or calling Close stops the background
-// work.
+// WaitReady and Status.
+//
+// ctx bounds the Cache's whole life, not its start-up: it must live as long
+// as the server that verifies tokens with it (context.Background, or the
+// server's own), and Close stops the Cache. Never give it a start-up
+// context with a timeout (the one given to WaitReady, say): once ctx ends
+// the background refresh stops and the keys stay as last fetched, so a key
+// the issuer withdraws keeps verifying and one it rotates in is never
+// found. A ctx that ends before Close is therefore logged once, at Error
+// level, and reported by Status().Stopped (ErrStopped); Ready does not
+// change (see Ready).
 func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 	c, u, err := newCache(ctx, opts, issuer, "issuer")
 	if err != nil {
@@ -117,7 +132,8 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Cache, error) {
 }
 
 // NewFromJWKSURL returns a Cache for the keys published at jwksURL, with no
-// discovery. Like New it does no I/O and fetches in the background.
+// discovery. Like New it does no I/O and fetches in the background, and
+// ctx must, as New's, live as long as the server.
 func NewFromJWKSURL(ctx context.Context, jwksURL string, opts ...Option) (*Cache, error) {
 	c, u, err := newCache(ctx, opts, jwksURL, "JWKS URL")
 	if err != nil {
@@ -200,6 +216,9 @@ func (c *Cache) start() {
 func (c *Cache) Close() {
 	c.mu.Lock()
 	c.closed = true
+	if c.status.Stopped == nil {
+		c.status.Stopped = ErrClosed
+	}
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
@@ -219,6 +238,7 @@ func (c *Cache) closeIdle() {
 func (c *Cache) run() {
 	defer c.wg.Done()
 	defer c.closeIdle()
+	defer c.stopped()
 	backoff := c.cfg.minBackoff
 	timer := c.clock.NewTimer(0)
 	defer timer.Stop()
@@ -252,6 +272,25 @@ func (c *Cache) run() {
 		}
 		timer.Reset(next)
 	}
+}
+
+// stopped records, as the refresh loop ends, why it did. The loop ends
+// only with c.ctx; if Close did not end it, the context given to New did,
+// and the keys are frozen from now on, which no other line or status would
+// show: the fetches simply stop.
+func (c *Cache) stopped() {
+	c.mu.Lock()
+	if c.closed || c.status.Stopped != nil {
+		c.mu.Unlock()
+		return
+	}
+	err := fmt.Errorf("%w: %w", ErrStopped, context.Cause(c.ctx))
+	c.status.Stopped = err
+	url, keys := c.status.JWKSURL, c.status.Keys
+	c.mu.Unlock()
+	c.log.Error("jwks: the cache's context ended before Close; keys are no longer refreshed, so a withdrawn key keeps verifying and a rotated-in one is never found; "+
+		"harmless if the process is shutting down, else give New a context that lives as long as the server",
+		"issuer", c.issuer, "url", url, "error", err, "keys", keys)
 }
 
 // jitter spreads d over [0.8d, 1.2d) so a fleet of replicas started together
@@ -591,6 +630,13 @@ func (c *Cache) addNegative(kid string) {
 // Ready reports whether a key set has been fetched at least once (and, with
 // WithMaxStaleness, recently enough). Until then a resource server should
 // answer 503, not 401: the token may be fine.
+//
+// A Cache stopped by Close or by its context (Status().Stopped) stays
+// ready: its keys are the issuer's latest it saw, and a server whose
+// shutdown ends that context must not answer 503 to the requests it is
+// still draining. WithMaxStaleness bounds a stopped Cache as it bounds an
+// issuer that is down: it stops being ready once its last fetch is that
+// old.
 func (c *Cache) Ready() bool {
 	if c.snap.Load() == nil {
 		return false
@@ -627,6 +673,11 @@ type Status struct {
 	LastFailure         time.Time // zero if no fetch has failed
 	LastError           error     // error of the latest fetch; nil after a success
 	ConsecutiveFailures int       // failed fetches since the last success
+	// Stopped is why the background refresh ended, nil while it runs:
+	// ErrClosed after Close, ErrStopped (joined with the context's cause)
+	// when the context given to New ended first. Once it is set the keys
+	// no longer change.
+	Stopped error
 }
 
 // Status returns the cache's current state.

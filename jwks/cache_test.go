@@ -720,6 +720,85 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	}
 }
 
+// The context given to New bounds the Cache's life. A start-up context
+// (ctx, cancel := context.WithTimeout(…); defer cancel(), given to New and
+// WaitReady alike) that ends while the server runs freezes the keys: a
+// withdrawn key keeps verifying, a rotated-in one is never found. That was
+// silent; it is logged once at Error level and shown by Status().Stopped.
+// Ready does not change: the keys are the issuer's last ones, and a
+// shutdown's context ending must not turn the requests still draining
+// into 503s; WithMaxStaleness bounds a stopped cache as it bounds an
+// issuer that is down.
+func TestContextEndedBeforeCloseIsReported(t *testing.T) {
+	iss := newIssuer(t)
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	read := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+	logger := jwks.WithLogger(slog.New(slog.NewTextHandler(w, nil)))
+	base, fk := fakeClock(t)
+	startup, cancel := context.WithCancel(base)
+	c, err := jwks.New(startup, iss.URL(), fast(logger, jwks.WithMaxStaleness(time.Hour))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	if st := c.Status(); !st.Ready || st.Stopped != nil {
+		t.Fatalf("Status while refreshing = %+v", st)
+	}
+	cancel() // start-up done
+	eventually(t, "the refresh loop to stop", func() bool { return c.Status().Stopped != nil })
+	st := c.Status()
+	if !errors.Is(st.Stopped, jwks.ErrStopped) || !errors.Is(st.Stopped, context.Canceled) || errors.Is(st.Stopped, jwks.ErrClosed) {
+		t.Fatalf("Stopped = %v, want ErrStopped with context.Canceled", st.Stopped)
+	}
+	out := read()
+	if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, `msg="jwks: the cache's context ended before Close; keys are no longer refreshed`) || !strings.Contains(out, " keys=1") {
+		t.Fatalf("want one Error line naming the frozen keys:\n%s", out)
+	}
+	// Frozen indeed: a key rotated in is not fetched.
+	kid := iss.Rotate("ES256")
+	before := iss.JWKSFetches()
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || iss.JWKSFetches() != before {
+		t.Fatalf("a stopped cache found %q (%v) or fetched (%d)", kid, ok, iss.JWKSFetches()-before)
+	}
+	// Ready until the last fetch is older than the max staleness.
+	fk.Advance(time.Hour)
+	if !c.Ready() || !c.Status().Ready {
+		t.Fatal("a stopped cache within its max staleness is not ready")
+	}
+	fk.Advance(time.Second)
+	if c.Ready() || c.Status().Ready {
+		t.Fatal("a stopped cache past its max staleness is ready")
+	}
+	// Close afterwards keeps the reason, and logs nothing more.
+	c.Close()
+	if st := c.Status(); !errors.Is(st.Stopped, jwks.ErrStopped) {
+		t.Fatalf("Stopped after Close = %v, want ErrStopped still", st.Stopped)
+	}
+	if n := strings.Count(read(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d Error lines, want 1:\n%s", n, read())
+	}
+
+	// Close first: ErrClosed, and nothing to log.
+	mu.Lock()
+	logs.Reset()
+	mu.Unlock()
+	closed, err := jwks.New(base, iss.URL(), fast(logger)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, fk)
+	closed.Close()
+	if st := closed.Status(); !errors.Is(st.Stopped, jwks.ErrClosed) || errors.Is(st.Stopped, jwks.ErrStopped) {
+		t.Fatalf("Stopped after Close = %v, want ErrClosed", st.Stopped)
+	}
+	if out := read(); strings.Contains(out, "level=ERROR") {
+		t.Fatalf("Close logged an error:\n%s", out)
+	}
+}
+
 func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL(), jwks.WithRefreshInterval(time.Millisecond), jwks.WithUnknownKIDCooldown(0))

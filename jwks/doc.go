@@ -29,7 +29,7 @@
 //
 // Quick start:
 //
-//	keys, err := jwks.New(ctx, "https://idp.example.com/") // discovery
+//	keys, err := jwks.New(ctx, "https://idp.example.com/") // discovery; ctx lives as long as the server
 //	if err != nil {
 //		return err // a malformed issuer URL or bad option, never the network
 //	}
