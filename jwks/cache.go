@@ -72,6 +72,7 @@ type Cache struct {
 	lastModified   string
 	nextRefresh    time.Duration // from the last response's freshness
 	nextScheduled  time.Time     // when the background loop fetches next
+	holdUntil      time.Time     // no fetch before: the issuer's Retry-After, capped at the max backoff
 	negative       map[string]time.Time
 	status         Status
 }
@@ -248,6 +249,19 @@ func (c *Cache) run() {
 			return
 		case <-timer.C():
 		}
+		// A refresh for an unknown kid may have been told to wait since
+		// the timer was set; that holds this fetch too.
+		c.mu.Lock()
+		now := c.clock.Now()
+		hold := c.holdUntil.Sub(now)
+		if hold > 0 {
+			c.nextScheduled = c.holdUntil
+		}
+		c.mu.Unlock()
+		if hold > 0 {
+			timer.Reset(hold)
+			continue
+		}
 		f := c.startFlight(true)
 		select {
 		case <-c.ctx.Done():
@@ -265,7 +279,12 @@ func (c *Cache) run() {
 			c.mu.Unlock()
 		}
 		c.mu.Lock()
-		c.nextScheduled = c.clock.Now().Add(next)
+		now = c.clock.Now()
+		if f.err != nil {
+			// The backoff, or the issuer's Retry-After when longer.
+			next = max(next, c.holdUntil.Sub(now))
+		}
+		c.nextScheduled = now.Add(next)
 		c.mu.Unlock()
 		if f.logFailure != nil {
 			f.logFailure(next)
@@ -451,6 +470,9 @@ func (c *Cache) installLocked(res fetched, err error, f *flight) (logIt func()) 
 		if c.issuerURL != nil && (res.unreachable || (c.status.ConsecutiveFailures+1)%rediscoverAfter == 0) {
 			c.jwksURL = ""
 		}
+		if d := retryAfterOf(err); d > 0 && c.ctx.Err() == nil {
+			c.holdUntil = c.clock.Now().Add(min(d, c.cfg.maxBackoff))
+		}
 	case res.notModified:
 		c.nextRefresh = res.next
 	default:
@@ -461,6 +483,9 @@ func (c *Cache) installLocked(res fetched, err error, f *flight) (logIt func()) 
 			c.negative = nil // a kid missing before may be here now
 		}
 		c.lastBodyHash, c.etag, c.lastModified, c.nextRefresh = res.sum, res.etag, res.lastModified, res.next
+	}
+	if err == nil {
+		c.holdUntil = time.Time{} // the issuer answers again
 	}
 	return c.recordLocked(err, f)
 }
@@ -525,10 +550,15 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 		}
 		return logIt
 	}
-	scheduledIn := max(c.nextScheduled.Sub(now), 0).Round(time.Second)
-	cooldown := c.cfg.unknownKIDCooldown
+	// A Retry-After holds both the scheduled refresh and unknown kids.
+	hold := c.holdUntil.Sub(now)
+	scheduledIn := max(c.nextScheduled.Sub(now), hold, 0).Round(time.Second)
+	cooldown, kidAfter := c.cfg.unknownKIDCooldown, c.cfg.unknownKIDCooldown
+	if hold > kidAfter {
+		kidAfter = hold.Round(time.Second)
+	}
 	return func() {
-		c.log.Error(fmt.Sprintf("jwks: key refresh for an unknown kid failed; %s; no retry until the scheduled refresh in %s, or a request with an unknown kid after %s", keep, scheduledIn, cooldown),
+		c.log.Error(fmt.Sprintf("jwks: key refresh for an unknown kid failed; %s; no retry until the scheduled refresh in %s, or a request with an unknown kid after %s", keep, scheduledIn, kidAfter),
 			"issuer", c.issuer, "url", url, "error", err, "have_keys", haveKeys, "scheduled_refresh_in", scheduledIn, "unknown_kid_cooldown", cooldown)
 	}
 }
@@ -571,7 +601,9 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		f, started := c.inflight, false
 		if f == nil {
 			now := c.clock.Now()
-			if !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
+			// Within the cooldown, or while the issuer's Retry-After
+			// holds fetches off, the kid is unknown without asking.
+			if now.Before(c.holdUntil) || !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
 				c.mu.Unlock()
 				return nil, "", false
 			}

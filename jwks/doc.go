@@ -17,6 +17,10 @@
 //   - A failed refresh (refused, 5xx, timeout, malformed or oversized body,
 //     no usable key) keeps the last good keys. A successful one replaces
 //     them all, so a key the issuer removed stops verifying.
+//   - A 429 or 503 with Retry-After (seconds or a date) holds every fetch,
+//     the retries and the unknown-kid refreshes alike, until then, up to
+//     the maximum backoff (1 minute by default): a fleet of replicas must
+//     not keep a rate-limited or recovering issuer down.
 //   - One bad JWK is skipped and logged, not fatal to the set (keyfunc fails
 //     the whole refresh). Keys never used: use other than "sig", key_ops
 //     without "verify", symmetric keys, RSA under 2048 bits or over 8192

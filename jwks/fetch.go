@@ -105,6 +105,15 @@ func (c *Cache) get(ctx context.Context, u, etag, lastModified string) (*respons
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused; never much.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			// RFC 9110 §10.2.3 (and RFC 6585 §4 for 429): how long the
+			// server asks to be left alone. A fleet of replicas retrying
+			// on their own backoff would keep a rate-limited or
+			// recovering issuer down.
+			if d, ok := retryAfter(resp.Header, c.clock.Now()); ok {
+				return nil, &retryAfterError{err: fmt.Errorf("%w: GET %s: %s, Retry-After %s", ErrHTTPStatus, u, resp.Status, d), after: d}
+			}
+		}
 		return nil, fmt.Errorf("%w: GET %s: %s", ErrHTTPStatus, u, resp.Status)
 	}
 	r.body, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxResponseSize+1))
@@ -115,6 +124,64 @@ func (c *Cache) get(ctx context.Context, u, etag, lastModified string) (*respons
 		return nil, fmt.Errorf("%w: GET %s: more than %d bytes", ErrResponseTooLarge, u, c.cfg.maxResponseSize)
 	}
 	return r, nil
+}
+
+// retryAfterError is an ErrHTTPStatus whose 429 or 503 said, with
+// Retry-After, how long to wait before asking again.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// retryAfterOf returns the longest Retry-After among the errors err wraps
+// (discovery joins the answers of both metadata locations), or 0.
+func retryAfterOf(err error) time.Duration {
+	switch e := err.(type) {
+	case *retryAfterError:
+		return e.after
+	case interface{ Unwrap() []error }:
+		var d time.Duration
+		for _, e := range e.Unwrap() {
+			d = max(d, retryAfterOf(e))
+		}
+		return d
+	case interface{ Unwrap() error }:
+		return retryAfterOf(e.Unwrap())
+	}
+	return 0
+}
+
+// retryAfter reads Retry-After (RFC 9110 §10.2.3): delay-seconds, or an
+// HTTP-date taken from the response's Date when it has one (as Expires is
+// in freshness), so that a clock skewed against the server's does not
+// stretch or cancel the wait. ok is false without one, for a malformed
+// one, and for a time already past.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	const maxSecs = 365 * 24 * 3600 // the caller caps the wait far lower; this only keeps it from overflowing
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > maxSecs { // err: out of range, all digits being valid
+			secs = maxSecs
+		}
+		return time.Duration(secs) * time.Second, secs > 0
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	base := now
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		base = d
+	}
+	d := min(t.Sub(base), maxSecs*time.Second)
+	return d, d > 0
 }
 
 // freshness returns how long the response may be used (RFC 9111 §4.2.1:

@@ -27,11 +27,31 @@ type proxyJWKS struct {
 	etag         bool
 	ok, notMod   atomic.Int64
 	down         atomic.Bool
+	refuse       atomic.Pointer[refusal] // when set, every request's answer
+	refused      atomic.Int64
+}
+
+// refusal is what proxyJWKS answers instead of the keys: a status, with a
+// Retry-After and a Date when they are set.
+type refusal struct {
+	status           int
+	retryAfter, date string
 }
 
 func (p *proxyJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.down.Load() {
 		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if rf := p.refuse.Load(); rf != nil {
+		p.refused.Add(1)
+		if rf.retryAfter != "" {
+			w.Header().Set("Retry-After", rf.retryAfter)
+		}
+		if rf.date != "" {
+			w.Header().Set("Date", rf.date)
+		}
+		http.Error(w, http.StatusText(rf.status), rf.status)
 		return
 	}
 	resp, err := http.Get(p.iss.JWKSURL())
@@ -273,6 +293,137 @@ func (m *countingMetrics) snapshot() map[string]int {
 func (m *countingMetrics) Fetch(_, result string)   { m.add(result) }
 func (m *countingMetrics) KeysLoaded(string, int)   { m.add("keys_loaded") }
 func (m *countingMetrics) UnknownKIDRefresh(string) { m.add("unknown_kid") }
+
+// A 429 or 503 with Retry-After is asked again after it, or after the
+// backoff when that is longer, and never later than the maximum backoff
+// (here 1 s doubling to 1 min). A review found the Retry-After ignored: a
+// fleet retrying at 1 s, 2 s, 4 s keeps a rate-limited issuer down. Other
+// statuses' Retry-After, and one that does not parse or has passed, leave
+// the backoff alone.
+func TestRetryAfterDelaysTheRetry(t *testing.T) {
+	const date = "Thu, 01 Jan 2026 00:00:00 GMT" // the server's; the cache's clock is elsewhere
+	iss := newIssuer(t)
+	for _, tc := range []struct {
+		name    string
+		answer  refusal
+		backoff time.Duration
+		want    time.Duration // exactly; 0 for the jittered backoff
+	}{
+		{"429, seconds", refusal{status: 429, retryAfter: "30"}, time.Second, 30 * time.Second},
+		{"503, seconds", refusal{status: 503, retryAfter: "45"}, time.Second, 45 * time.Second},
+		{"503, a date", refusal{status: 503, retryAfter: "Thu, 01 Jan 2026 00:00:20 GMT", date: date}, time.Second, 20 * time.Second},
+		{"429, over the maximum", refusal{status: 429, retryAfter: "3600"}, time.Second, time.Minute},
+		{"503, far past any bound", refusal{status: 503, retryAfter: "99999999999999999999999"}, time.Second, time.Minute},
+		{"503, shorter than the backoff", refusal{status: 503, retryAfter: "2"}, 10 * time.Second, 0},
+		{"503, a date passed", refusal{status: 503, retryAfter: "Wed, 31 Dec 2025 23:59:00 GMT", date: date}, time.Second, 0},
+		{"503, zero", refusal{status: 503, retryAfter: "0"}, time.Second, 0},
+		{"429, not a delay", refusal{status: 429, retryAfter: "soon"}, time.Second, 0},
+		{"429, signed", refusal{status: 429, retryAfter: "+30"}, time.Second, 0},
+		{"500", refusal{status: 500, retryAfter: "30"}, time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &proxyJWKS{iss: iss}
+			p.refuse.Store(&tc.answer)
+			c, fk := proxiedCache(t, p, jwks.WithBackoff(tc.backoff, time.Minute))
+			got := nextRefresh(t, fk)
+			if tc.want == 0 {
+				within(t, "backoff", got, tc.backoff*8/10, tc.backoff*12/10)
+			} else if got != tc.want {
+				t.Fatalf("next fetch in %v, want %v", got, tc.want)
+			}
+			if st := c.Status(); !errors.Is(st.LastError, jwks.ErrHTTPStatus) || st.ConsecutiveFailures != 1 {
+				t.Fatalf("Status = %+v, want one ErrHTTPStatus", st)
+			}
+			// Held, unknown kids do not ask either; then the retry comes
+			// when it was said to.
+			if _, _, ok := c.LookupOrRefresh(context.Background(), "rotated-in"); ok {
+				t.Fatal("found a key the issuer did not serve")
+			}
+			held := p.refused.Load()
+			if tc.want != 0 && held != 1 {
+				t.Fatalf("%d requests within the Retry-After, want 1", held)
+			}
+			step(t, fk, got-time.Millisecond)
+			if n := p.refused.Load(); n != held {
+				t.Fatalf("asked again %v early", time.Millisecond)
+			}
+			step(t, fk, time.Millisecond)
+			if n := p.refused.Load(); n != held+1 {
+				t.Fatalf("%d requests at the retry, want one", n-held)
+			}
+		})
+	}
+
+	// Discovery's answer counts too.
+	var metadata atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		metadata.Add(1)
+		w.Header().Set("Retry-After", "20")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, srv.URL, fast(jwks.WithBackoff(time.Second, time.Minute))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := nextRefresh(t, fk); got != 20*time.Second {
+		t.Fatalf("after a 429 from discovery: next fetch in %v, want 20s", got)
+	}
+	if st := c.Status(); !errors.Is(st.LastError, jwks.ErrDiscovery) || !errors.Is(st.LastError, jwks.ErrHTTPStatus) {
+		t.Fatalf("LastError = %v, want ErrDiscovery with ErrHTTPStatus", st.LastError)
+	}
+	if n := metadata.Load(); n != 1 {
+		t.Fatalf("%d metadata requests, want 1", n)
+	}
+}
+
+// A refresh for an unknown kid that is answered with Retry-After holds
+// the next ones off until then, whatever the cooldown, and the scheduled
+// refresh too when it falls within; once it has passed, the keys come.
+// A review found each unknown kid after the cooldown asking again.
+func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
+	p := &proxyJWKS{iss: newIssuer(t)}
+	c, fk := proxiedCache(t, p, jwks.WithBackoff(time.Second, time.Minute), jwks.WithUnknownKIDCooldown(0),
+		jwks.WithNegativeTTL(0), jwks.WithRefreshInterval(20*time.Second))
+	settle(t, fk)
+	p.refuse.Store(&refusal{status: http.StatusTooManyRequests, retryAfter: "40"})
+	kid := p.iss.Rotate("ES256")
+	for range 3 {
+		if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
+			t.Fatal("found a key the issuer did not serve")
+		}
+	}
+	if n := p.refused.Load(); n != 1 {
+		t.Fatalf("%d requests for one unknown kid within its Retry-After, want 1", n)
+	}
+	// The scheduled refresh (in 16 to 24 s) waits for the Retry-After.
+	step(t, fk, 39*time.Second)
+	if n := p.refused.Load(); n != 1 {
+		t.Fatalf("%d requests within the Retry-After, want 1", n)
+	}
+	if d := nextRefresh(t, fk); d != time.Second {
+		t.Fatalf("next refresh in %v, want at the Retry-After, 1s from now", d)
+	}
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || p.refused.Load() != 1 {
+		t.Fatalf("a second short of the Retry-After, an unknown kid asked (%d requests)", p.refused.Load())
+	}
+	p.refuse.Store(nil)
+	step(t, fk, time.Second)
+	if _, _, ok := c.LookupKey(kid); !ok || p.ok.Load() != 2 {
+		t.Fatalf("at the Retry-After: key found %v, %d key sets served, want the refresh", ok, p.ok.Load())
+	}
+	// Answered, the issuer is asked for unknown kids again at once.
+	kid = p.iss.Rotate("ES256")
+	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+		t.Fatal("a key rotated in after the issuer answered again was not found")
+	}
+}
 
 // A key set that answers but does not parse has not moved, most likely:
 // retries fetch it again, asking the metadata only after every third

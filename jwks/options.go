@@ -136,7 +136,10 @@ func WithUnknownKIDWait(d time.Duration) Option {
 }
 
 // WithBackoff sets the bounds of the exponential, jittered delay between
-// retries after a failed fetch. Default: DefaultMinBackoff, DefaultMaxBackoff.
+// retries after a failed fetch. A 429 or 503 whose Retry-After asks for
+// longer than the delay is retried after the Retry-After instead, but
+// never later than max, and no unknown kid triggers a fetch before then.
+// Default: DefaultMinBackoff, DefaultMaxBackoff.
 func WithBackoff(min, max time.Duration) Option {
 	return func(cfg *config) { cfg.minBackoff, cfg.maxBackoff = min, max }
 }
