@@ -414,7 +414,7 @@ func (c *Cache) fetch() (res fetched, err error) {
 		etag, lastModified = "", ""
 	}
 	res.jwksURL = jwksURL
-	resp, err := c.get(c.ctx, jwksURL, etag, lastModified)
+	resp, err := c.get(c.ctx, jwksURL, acceptJWKS, etag, lastModified)
 	if err != nil {
 		res.unreachable = true
 		return res, err

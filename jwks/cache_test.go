@@ -1007,6 +1007,50 @@ func TestDiscoveryURL(t *testing.T) {
 	}
 }
 
+// A JWKS request accepts application/jwk-set+json, the JWK Set's own
+// media type (RFC 7517 §8.5), as well as application/json, which most
+// issuers serve it as; the metadata request accepts application/json
+// (RFC 8414 §3.2). A review found application/json alone asked for the
+// key set, which a server that negotiates strictly may answer 406.
+func TestRequestsAcceptTheirMediaTypes(t *testing.T) {
+	iss := newIssuer(t)
+	var mu sync.Mutex
+	accept := map[string][]string{}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		accept[r.URL.Path] = append(accept[r.URL.Path], r.Header.Values("Accept")...)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, srv.URL, srv.URL+"/jwks")
+		case "/jwks":
+			resp, err := http.Get(iss.JWKSURL())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(w, resp.Body)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := newCache(t, srv.URL)
+	waitReady(t, c)
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string][]string{
+		"/.well-known/openid-configuration": {"application/json"},
+		"/jwks":                             {"application/jwk-set+json, application/json"},
+	}
+	if !maps.EqualFunc(accept, want, slices.Equal) {
+		t.Fatalf("Accept by path: %q, want %q", accept, want)
+	}
+}
+
 // TestFailureLinesSayWhatHappensNext: operators act on these lines, so
 // each says what the cache will do next, and does it. A scheduled fetch's
 // failure names when it is retried; a fetch for an unknown kid is not

@@ -96,7 +96,7 @@ func (c *Cache) discover(ctx context.Context) (string, error) {
 		urls = []string{c.discoveryURL}
 	}
 	for _, u := range urls {
-		resp, err := c.get(ctx, u, "", "")
+		resp, err := c.get(ctx, u, acceptMetadata, "", "")
 		if err == nil {
 			var jwksURL string
 			if jwksURL, err = parseMetadata(resp.body, c.issuer, c.cfg.insecureHTTP); err == nil {

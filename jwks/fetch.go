@@ -76,16 +76,27 @@ type response struct {
 	header       http.Header
 }
 
-// get fetches u, read through a size limit. With a validator it makes a
-// conditional request (RFC 9110 §13) and accepts 304.
-func (c *Cache) get(ctx context.Context, u, etag, lastModified string) (*response, error) {
+// The media types a request accepts. A JWKS is application/jwk-set+json
+// (RFC 7517 §8.5), which a server that negotiates strictly may refuse
+// (406) to a request accepting only application/json; most issuers serve
+// application/json, so both are named. Metadata is application/json
+// (RFC 8414 §3.2, OpenID Connect Discovery 1.0 §4.2).
+const (
+	acceptJWKS     = "application/jwk-set+json, application/json"
+	acceptMetadata = "application/json"
+)
+
+// get fetches u, accepting the media types accept names, read through a
+// size limit. With a validator it makes a conditional request (RFC 9110
+// §13) and accepts 304.
+func (c *Cache) get(ctx context.Context, u, accept, etag, lastModified string) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: GET %s: %w", u, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
 	}
