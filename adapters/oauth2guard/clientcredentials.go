@@ -22,7 +22,8 @@ var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the 
 
 // ClientCredentials is the OAuth side of a machine client (RFC 6749 §4.4)
 // that learns everything from the API it calls: on the first 401 it reads
-// the challenge's resource_metadata (RFC 9728), fetches that document
+// the Bearer challenge's resource_metadata (RFC 9728; it gets bearer
+// tokens, so a DPoP challenge's is not for it), fetches that document
 // (whose resource must be the URL called), finds the authorization
 // server's token endpoint (RFC 8414), and gets a token for that resource
 // (RFC 8707); on the expired hint it gets a new one. Its methods are
@@ -80,8 +81,8 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 
 // Authorize acts on a refused response to req (and closes its body): on
 // the expired hint it gets a new token from the endpoint found before; on
-// another 401 it discovers the authorization server from the challenge's
-// resource_metadata and gets a token for the resource; a 403 is
+// another 401 it discovers the authorization server from the Bearer
+// challenge's resource_metadata and gets a token for the resource; a 403 is
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
 // error means: retry req once. When req carried another token than the
 // current one (another call renewed it meanwhile), it asks for nothing.
@@ -113,13 +114,13 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 		cfg, resource := c.cfg, c.resource
 		u := *req.URL
 		u.RawQuery, u.Fragment = "", ""
-		metaURL, hasMeta := ResourceMetadataURL(resp)
+		metaURL, dpopMeta := resourceMetadataURLs(resp)
 		go func() {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 			defer cancel()
 			var err error
 			if !renew {
-				cfg, resource, err = c.discover(fctx, u.String(), metaURL, hasMeta)
+				cfg, resource, err = c.discover(fctx, u.String(), metaURL, dpopMeta)
 			}
 			var tok *oauth2.Token
 			if err == nil {
@@ -157,10 +158,17 @@ func sentToken(req *http.Request) string {
 }
 
 // discover finds the token endpoint for the resource at resource (the
-// URL called, without query) from the refusal's metadata URL, and returns
-// the client credentials configuration for it.
-func (c *ClientCredentials) discover(ctx context.Context, resource, metaURL string, ok bool) (*clientcredentials.Config, string, error) {
-	if !ok {
+// URL called, without query) from the metadata URL of the refusal's
+// Bearer challenge, and returns the client credentials configuration for
+// it. dpopMeta is its DPoP challenge's, only to say why there is none: an
+// API that names it for DPoP alone takes DPoP-bound tokens, and a bearer
+// token from the server it names would be refused, each refusal costing
+// another token request.
+func (c *ClientCredentials) discover(ctx context.Context, resource, metaURL, dpopMeta string) (*clientcredentials.Config, string, error) {
+	switch {
+	case metaURL == "" && dpopMeta != "":
+		return nil, "", errors.New("oauth2guard: the 401 names resource_metadata on a DPoP challenge alone: the API takes DPoP-bound tokens, and ClientCredentials gets bearer tokens")
+	case metaURL == "":
 		return nil, "", errors.New("oauth2guard: the 401 names no resource_metadata to discover the authorization server from")
 	}
 	meta, err := FetchResourceMetadata(ctx, c.client, metaURL, resource)

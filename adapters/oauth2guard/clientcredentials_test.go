@@ -233,6 +233,30 @@ func TestClientCredentialsSendsTheSecretOnlyOverHTTPS(t *testing.T) {
 	}
 }
 
+// ResourceMetadataURL reads a DPoP challenge too, but ClientCredentials
+// gets bearer tokens: from an API that names its metadata for DPoP alone
+// it asks for nothing (a bearer token would be refused, and each refusal
+// would cost a token request), and says why.
+func TestClientCredentialsDoNotDiscoverFromADPoPOnlyChallenge(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api", nil)
+	resp := &http.Response{StatusCode: http.StatusUnauthorized, Body: http.NoBody, Header: http.Header{"Www-Authenticate": {
+		`DPoP algs="ES256", resource_metadata="` + srv.URL + `/.well-known/oauth-protected-resource/api"`}}}
+	err := cc.Authorize(context.Background(), req, resp)
+	if err == nil || !strings.Contains(err.Error(), "resource_metadata on a DPoP challenge alone") {
+		t.Fatalf("Authorize: %v, want an error saying the metadata is named for DPoP alone", err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("%d requests made from a DPoP-only challenge, want none", n)
+	}
+}
+
 // Requests refused at once with the expired hint share one token
 // request, and TokenSource does not wait for it.
 func TestClientCredentialsShareOneTokenRequest(t *testing.T) {

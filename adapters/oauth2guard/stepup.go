@@ -69,17 +69,39 @@ func StepUp(resp *http.Response) (e *StepUpError, ok bool) {
 }
 
 // ResourceMetadataURL returns the resource_metadata parameter (RFC 9728
-// §5.1) of resp's Bearer challenge: where the API's metadata document is.
+// §5.1) of resp's Bearer challenge, else of its DPoP challenge: where the
+// API's metadata document is. RFC 9728 defines it as a WWW-Authenticate
+// parameter of any scheme, and an API that accepts only DPoP-bound tokens
+// (jwtguard's under DPoPRequired) sends it on its DPoP challenge alone.
+// Bearer comes first whatever the order of the challenges, as it did when
+// it was the only one read.
 func ResourceMetadataURL(resp *http.Response) (string, bool) {
+	bearer, dpop := resourceMetadataURLs(resp)
+	if bearer != "" {
+		return bearer, true
+	}
+	return dpop, dpop != ""
+}
+
+// resourceMetadataURLs returns the first non-empty resource_metadata of
+// resp's Bearer challenges and of its DPoP ones, "" for none: a client
+// that sends bearer tokens only (ClientCredentials) must tell an API that
+// names it for DPoP alone from one that names it nowhere.
+func resourceMetadataURLs(resp *http.Response) (bearer, dpop string) {
 	if resp == nil {
-		return "", false
+		return "", ""
 	}
 	for c := range challenges(resp.Header) {
-		if v, ok := c.params["resource_metadata"]; ok && strings.EqualFold(c.scheme, "Bearer") && v != "" {
-			return v, true
+		v := c.params["resource_metadata"]
+		switch {
+		case v == "":
+		case strings.EqualFold(c.scheme, "Bearer"):
+			return v, dpop
+		case dpop == "" && strings.EqualFold(c.scheme, "DPoP"):
+			dpop = v
 		}
 	}
-	return "", false
+	return "", dpop
 }
 
 // ResourceMetadata is the part of an RFC 9728 protected resource metadata

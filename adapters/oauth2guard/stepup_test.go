@@ -111,6 +111,49 @@ func TestFetchResourceMetadata(t *testing.T) {
 	}
 }
 
+// resource_metadata is a WWW-Authenticate parameter of any scheme (RFC
+// 9728 §5.1), and a jwtguard API under DPoPRequired sends it on its only,
+// DPoP, challenge; a review found it read from Bearer challenges alone,
+// so a client of that API found no metadata. Bearer comes first, DPoP
+// next, in whatever order they are sent; no other scheme counts.
+func TestResourceMetadataURLFromBearerOrDPoP(t *testing.T) {
+	const resource = "https://api.example.com"
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(resource))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{resource},
+		middleware.WithResourceMetadata(middleware.ResourceMetadata{}), middleware.WithDPoP(middleware.DPoPRequired))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	g.Handler(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", resource+"/", nil))
+	if u, ok := oauth2guard.ResourceMetadataURL(rec.Result()); !ok || u != middleware.MetadataURL(resource) {
+		t.Fatalf("under DPoPRequired (%q): ResourceMetadataURL = %q, %v; want %q",
+			rec.Result().Header.Values("WWW-Authenticate"), u, ok, middleware.MetadataURL(resource))
+	}
+
+	for _, tc := range []struct {
+		fields []string
+		want   string // "" for none
+	}{
+		{[]string{`Bearer resource_metadata="https://b.example/m"`}, "https://b.example/m"},
+		{[]string{`DPoP algs="ES256", resource_metadata="https://d.example/m"`}, "https://d.example/m"},
+		{[]string{`DPoP resource_metadata="https://d.example/m", Bearer resource_metadata="https://b.example/m"`}, "https://b.example/m"},
+		{[]string{`DPoP resource_metadata="https://d.example/m"`, `Bearer resource_metadata="https://b.example/m"`}, "https://b.example/m"},
+		{[]string{`DPoP resource_metadata="https://d.example/m", dpop resource_metadata="https://d2.example/m"`}, "https://d.example/m"},
+		{[]string{`Bearer realm="api", DPoP resource_metadata="https://d.example/m"`}, "https://d.example/m"},
+		{[]string{`Bearer resource_metadata="", DPoP resource_metadata="https://d.example/m"`}, "https://d.example/m"},
+		{[]string{`Basic resource_metadata="https://x.example/m"`}, ""},
+		{[]string{`DPoP resource_metadata=""`}, ""},
+		{[]string{`Bearer realm="api"`}, ""},
+	} {
+		u, ok := oauth2guard.ResourceMetadataURL(&http.Response{StatusCode: 401, Header: http.Header{"Www-Authenticate": tc.fields}})
+		if u != tc.want || ok != (tc.want != "") {
+			t.Errorf("ResourceMetadataURL(%q) = %q, %v; want %q", tc.fields, u, ok, tc.want)
+		}
+	}
+}
+
 // Found by a review: an expired token on a step-up route is refused for
 // its age first; the renewed one, for its level. That second answer is a
 // StepUpError too, not a response handed back as is.
