@@ -162,7 +162,8 @@ func TestFetchErrorsAndKeyGauge(t *testing.T) {
 
 	// The issuer is down when a token names a kid the cache lacks: the
 	// refresh it triggers fails, the old keys stay (and so does the gauge).
-	s.iss.SetFault(jwkstest.FaultStatus503)
+	// (Down, not 503: a 503's Retry-After would hold the next refresh.)
+	s.iss.SetFault(jwkstest.FaultDown)
 	if got := call(h, s.iss.Mint(jwkstest.WithKID("rotated-in"))); got != 401 {
 		t.Fatalf("unknown kid with the issuer down: status %d, want 401", got)
 	}

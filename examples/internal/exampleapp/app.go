@@ -54,6 +54,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Dev, issuers = dev, []string{dev.URL()}
 	}
 	// Each issuer has its own discovery, key set, refresh and cooldown.
+	// The caches live until Close, not until ctx (the signal that starts
+	// the shutdown) ends: requests still draining then keep their keys
+	// fresh, and a cache whose context ends before Close logs that its
+	// keys froze.
+	ctx = context.WithoutCancel(ctx)
 	opts := []jwks.Option{jwks.WithLogger(log), jwks.WithUnknownKIDCooldown(cfg.UnknownKIDCooldown)}
 	for _, iss := range issuers {
 		var keys *jwks.Cache
