@@ -42,6 +42,12 @@ import (
 // request's operation.
 const DefaultMaxBodySize = 4 << 20
 
+// DefaultMaxOperations bounds the operations Middleware reads from one
+// body (WithMaxOperations): far more than a client batches, or subscribes
+// to in one listen, and few enough that matching each to its rule stays
+// cheap beside the SDK's own work.
+const DefaultMaxOperations = 1024
+
 // ErrUnreadableMessage is the cause of a 400 for a JSON-RPC body that
 // Middleware cannot read unambiguously (not valid JSON, a repeated member
 // name, a method or name that is not a string): it could not tell which
@@ -52,6 +58,14 @@ var ErrUnreadableMessage = errors.New("mcpguard: unreadable JSON-RPC message")
 // (WithMaxBodySize).
 var ErrBodyTooLarge = errors.New("mcpguard: request body too large")
 
+// ErrTooManyOperations is the cause of a 400 for a body of more
+// operations than the limit (WithMaxOperations): a batch of more
+// messages, or a subscriptions/listen that subscribes to more resources.
+// Each is read and matched to its rule before the SDK sees the body, so
+// their number is bounded as the body's size is: 4 MiB of `"",` names
+// some 1.4 million URIs.
+var ErrTooManyOperations = errors.New("mcpguard: too many operations in one request")
+
 // An Option configures New.
 type Option func(*config)
 
@@ -59,6 +73,7 @@ type config struct {
 	base    []middleware.Requirement
 	ops     map[operation][]middleware.Requirement
 	maxBody int64
+	maxOps  int
 	err     error
 }
 
@@ -112,6 +127,14 @@ func WithMaxBodySize(n int64) Option {
 	return func(c *config) { c.maxBody = n }
 }
 
+// WithMaxOperations bounds the operations read from one body: a batch's
+// messages each count one, and a subscriptions/listen one more for each
+// resource it subscribes to. A body of more is refused 400
+// (ErrTooManyOperations). Default: DefaultMaxOperations.
+func WithMaxOperations(n int) Option {
+	return func(c *config) { c.maxOps = n }
+}
+
 // An operation is what a JSON-RPC request asks for: its method, and for
 // tools/call, resources/read and prompts/get the tool, resource or prompt.
 type operation struct{ method, name string }
@@ -121,6 +144,7 @@ type Middleware struct {
 	base    *middleware.Rule
 	ops     map[operation]*middleware.Rule
 	maxBody int64
+	maxOps  int
 	attach  func(http.Handler) http.Handler
 }
 
@@ -132,7 +156,7 @@ type Middleware struct {
 // must hold: an operation that names an audience needs it besides the
 // endpoint's (one that names none is checked against the endpoint's).
 func New(g *middleware.Guard, opts ...Option) *Middleware {
-	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize}
+	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize, maxOps: DefaultMaxOperations}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -142,7 +166,10 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 	if cfg.maxBody <= 0 {
 		panic("mcpguard: WithMaxBodySize must be positive")
 	}
-	m := &Middleware{base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody}
+	if cfg.maxOps <= 0 {
+		panic("mcpguard: WithMaxOperations must be positive")
+	}
+	m := &Middleware{base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody, maxOps: cfg.maxOps}
 	var baseAudiences []middleware.Requirement
 	for _, r := range cfg.base {
 		if r.IsAudience() {
@@ -223,7 +250,10 @@ func (c *sessionSafe) Value(key any) any {
 // read unambiguously is refused 400 before the SDK sees it. GET (the
 // event stream) and DELETE (ending a session) need the endpoint's
 // requirements alone. A batch (protocol 2025-03-26) needs every
-// operation's.
+// operation's, and so does a subscriptions/listen for every resource it
+// subscribes to; a body of more operations than WithMaxOperations allows
+// is refused 400. Each distinct rule is checked once, in the order the
+// body first needs it.
 //
 // A DPoP proof is recorded as used by the endpoint's check, before an
 // operation's, so a call refused for its scope has used its proof (clients
@@ -240,18 +270,22 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost && len(m.ops) > 0 {
-			ops, status, err := m.operations(r)
+			// Each operation is matched to its rule as the body is read,
+			// and only the distinct rules are kept: a listen of a
+			// thousand URIs costs a thousand map lookups, not a thousand
+			// operations held and checked. There are at most len(m.ops)
+			// of them.
+			var rules []*middleware.Rule
+			status, err := m.operations(r, func(op operation) {
+				if ru := m.ruleFor(op); ru != nil && !slices.Contains(rules, ru) {
+					rules = append(rules, ru)
+				}
+			})
 			if err != nil {
-				writeBodyError(w, status, err)
+				writeBodyError(w, status, err, m.maxOps)
 				return
 			}
-			var checked []*middleware.Rule
-			for _, op := range ops {
-				ru := m.ruleFor(op)
-				if ru == nil || slices.Contains(checked, ru) {
-					continue
-				}
-				checked = append(checked, ru)
+			for _, ru := range rules {
 				// A nested rule of the same Guard: the token is verified
 				// already, so this checks the operation's requirements
 				// alone, and answers on the request's scheme.
@@ -287,12 +321,18 @@ func (m *Middleware) ruleFor(op operation) *middleware.Rule {
 	return nil
 }
 
-func writeBodyError(w http.ResponseWriter, status int, err error) {
+// writeBodyError answers a body Wrap does not hand the SDK: an
+// invalid_request, with what is wrong with it.
+func writeBodyError(w http.ResponseWriter, status int, err error, maxOps int) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	msg := "The request body is not a JSON-RPC message this server can read"
-	if errors.Is(err, ErrBodyTooLarge) {
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
 		msg = "The request body is too large"
+	case errors.Is(err, ErrTooManyOperations):
+		// The limit is said, so a client that batches knows how to split.
+		msg = fmt.Sprintf("The request body has more than %d operations", maxOps)
 	}
 	body, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": msg})
 	_, _ = w.Write(body)

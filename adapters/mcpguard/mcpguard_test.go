@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -715,6 +718,114 @@ func TestSubscriptionsListen(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != c.want {
 			t.Errorf("%s: %d, want %d", c.name, rec.Code, c.want)
+		}
+	}
+}
+
+// listenTo is a subscriptions/listen of protocol 2026-07-28 for uris, each
+// already JSON.
+func listenTo(uris []string) string {
+	return `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":[` + strings.Join(uris, ",") + `]}}}`
+}
+
+// TestOperationsAreBounded: every operation of a body is read and matched
+// to its rule before the SDK sees it, so a body may hold at most
+// DefaultMaxOperations of them, in all: a batch's messages, a listen's
+// subscriptions and the listen itself. One more is refused 400, saying
+// the limit, as an unreadable body is. Found by a review: a listen of 4 MiB
+// of `"",` was 1.4 million operations.
+func TestOperationsAreBounded(t *testing.T) {
+	e := newEnv(t)
+	guarded := func(opts ...mcpguard.Option) http.Handler {
+		opts = append(opts, mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
+			mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")))
+		return mcpguard.New(e.guard, opts...).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	}
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read", "templated:read"))
+	tooMany := func(n int) string {
+		return `{"error":"invalid_request","error_description":"The request body has more than ` + strconv.Itoa(n) + ` operations"}`
+	}
+	const limit = mcpguard.DefaultMaxOperations
+	batch := func(n int) string { // n messages
+		return "[" + strings.Repeat(`{"jsonrpc":"2.0","method":"notifications/initialized"},`, n-1) + call("whoami") + "]"
+	}
+	for _, c := range []struct {
+		name, version, body string
+		h                   http.Handler
+		status              int
+		resp                string
+	}{
+		{"a listen at the limit", "2026-07-28", listenTo(slices.Repeat([]string{`"notes://all"`}, limit-1)), guarded(), 299, ""},
+		{"a listen over it", "2026-07-28", listenTo(slices.Repeat([]string{`"notes://all"`}, limit)), guarded(), 400, tooMany(limit)},
+		{"a listen of empty URIs over it", "2026-07-28", listenTo(slices.Repeat([]string{`""`}, limit)), guarded(), 400, tooMany(limit)},
+		{"a batch at the limit", "2025-03-26", batch(limit), guarded(), 299, ""},
+		{"a batch over it", "2025-03-26", batch(limit + 1), guarded(), 400, tooMany(limit)},
+		{"a batch of listens over it together", "2025-03-26", "[" + listenTo([]string{`"notes://1"`, `"notes://2"`}) + "," + listenTo([]string{`"notes://3"`}) + "]",
+			guarded(mcpguard.WithMaxOperations(4)), 400, tooMany(4)},
+		{"a batch of listens at WithMaxOperations", "2025-03-26", "[" + listenTo([]string{`"notes://1"`}) + "," + listenTo([]string{`"notes://2"`}) + "]",
+			guarded(mcpguard.WithMaxOperations(4)), 299, ""},
+	} {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Mcp-Protocol-Version", c.version)
+		if c.version >= "2026-07-28" {
+			req.Header.Set("Mcp-Method", "subscriptions/listen")
+		}
+		rec := httptest.NewRecorder()
+		c.h.ServeHTTP(rec, req)
+		if rec.Code != c.status || (c.resp != "" && (rec.Body.String() != c.resp || rec.Header().Get("Content-Type") != "application/json")) {
+			t.Errorf("%s: %d %s %q, want %d %s", c.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body, c.status, c.resp)
+		}
+	}
+}
+
+// TestListenOfManyURIsIsCheap: what one request of DefaultMaxBodySize
+// costs does not grow with the URIs it names. A review measured 400 MB
+// allocated (100 times the body) and over a second for 4 MiB of `"",`,
+// one operation kept per URI; now it is the body read, about twice its
+// size, refused at DefaultMaxOperations. Under the limit, URIs as long as
+// the body allows cost about as much.
+func TestListenOfManyURIsIsCheap(t *testing.T) {
+	e := newEnv(t)
+	h := mcpguard.New(e.guard,
+		mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
+		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
+	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read", "templated:read"))
+	const room = mcpguard.DefaultMaxBodySize - 200 // for the message around the URIs
+	long := make([]string, mcpguard.DefaultMaxOperations-1)
+	for i := range long {
+		long[i] = `"notes://` + strconv.Itoa(i) + strings.Repeat("x", room/len(long)-20) + `"`
+	}
+	for _, c := range []struct {
+		name   string
+		uris   []string
+		status int
+		most   uint64 // times the body: what io.ReadAll allocates (2.4), and for the accepted one its URIs once more
+	}{
+		{"4 MiB of empty URIs", slices.Repeat([]string{`""`}, room/3), 400, 3},
+		{"the longest URIs under the limit", long, 299, 4},
+	} {
+		body := listenTo(c.uris)
+		if len(body) > mcpguard.DefaultMaxBodySize {
+			t.Fatalf("%s: the body is %d bytes", c.name, len(body))
+		}
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "subscriptions/listen")
+		rec := httptest.NewRecorder()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		n := after.TotalAlloc - before.TotalAlloc
+		if rec.Code != c.status || n > c.most*uint64(len(body)) {
+			t.Errorf("%s: %d after allocating %d bytes, want %d after at most %d times the body's %d", c.name, rec.Code, n, c.status, c.most, len(body))
+		} else {
+			t.Logf("%s: %d bytes of body, %d allocated (%.1f times), %s", c.name, len(body), n, float64(n)/float64(len(body)), took)
 		}
 	}
 }

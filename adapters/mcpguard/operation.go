@@ -33,11 +33,12 @@ var nameChecked = map[string]bool{"tools/call": true, "prompts/get": true, "reso
 // subscribing to it does. Only the body names them.
 const listen = "subscriptions/listen"
 
-// operations returns the operations of a POST, leaving its body for the
-// SDK to read again; or the status and error to refuse it with.
-func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
+// operations calls visit with each operation of a POST, leaving its body
+// for the SDK to read again; or returns the status and error to refuse it
+// with.
+func (m *Middleware) operations(r *http.Request, visit func(operation)) (int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, 0, nil
+		return 0, nil
 	}
 	if method := r.Header.Get("Mcp-Method"); r.Header.Get("Mcp-Protocol-Version") >= headersChecked &&
 		(nameChecked[method] || (method != "" && method != listen && named[method] == "")) {
@@ -47,27 +48,27 @@ func (m *Middleware) operations(r *http.Request) ([]operation, int, error) {
 		first, err := m.peek(r)
 		if err != nil {
 			if errors.Is(err, ErrBodyTooLarge) {
-				return nil, http.StatusRequestEntityTooLarge, err
+				return http.StatusRequestEntityTooLarge, err
 			}
-			return nil, http.StatusBadRequest, ErrUnreadableMessage
+			return http.StatusBadRequest, ErrUnreadableMessage
 		}
 		if first == '{' {
-			return []operation{{method, r.Header.Get("Mcp-Name")}}, 0, nil
+			visit(operation{method, r.Header.Get("Mcp-Name")})
+			return 0, nil
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, m.maxBody+1))
 	if err != nil {
-		return nil, http.StatusBadRequest, ErrUnreadableMessage
+		return http.StatusBadRequest, ErrUnreadableMessage
 	}
 	if int64(len(body)) > m.maxBody {
-		return nil, http.StatusRequestEntityTooLarge, ErrBodyTooLarge
+		return http.StatusRequestEntityTooLarge, ErrBodyTooLarge
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	ops, ok := parse(body)
-	if !ok {
-		return nil, http.StatusBadRequest, ErrUnreadableMessage
+	if err := parse(body, m.maxOps, visit); err != nil {
+		return http.StatusBadRequest, err
 	}
-	return ops, 0, nil
+	return 0, nil
 }
 
 // peek returns the body's first byte that is not white space, and puts
@@ -99,38 +100,49 @@ func (m *Middleware) peek(r *http.Request) (byte, error) {
 	}
 }
 
-// parse reads the operations of a JSON-RPC message or batch. It reads
-// members as the SDK does (names case-sensitive, escapes decoded) and
-// refuses what two parsers could read differently: invalid JSON, a
-// repeated member name, a method or name that is not a string.
-func parse(body []byte) ([]operation, bool) {
+// parse reads the operations of a JSON-RPC message or batch, and calls
+// visit with each as it reads it: nothing is kept per operation, so what
+// a caller keeps is bounded by what it makes of them (Wrap keeps their
+// distinct rules). It reads members as the SDK does (names
+// case-sensitive, escapes decoded) and refuses what two parsers could read
+// differently (ErrUnreadableMessage): invalid JSON, a repeated member
+// name, a method or name that is not a string. Past limit operations it
+// stops, with ErrTooManyOperations: visit has then seen some of the
+// operations, and the caller must refuse the body.
+func parse(body []byte, limit int, visit func(operation)) error {
 	if !jsonscan.Valid(body) {
-		return nil, false
+		return ErrUnreadableMessage
+	}
+	n := 0
+	count := func(op operation) error {
+		if n++; n > limit {
+			return ErrTooManyOperations
+		}
+		visit(op)
+		return nil
 	}
 	i := jsonscan.SkipWS(body, 0)
 	if body[i] != '[' {
-		return parseMessage(body)
+		return parseMessage(body, count)
 	}
-	var ops []operation
 	i = jsonscan.SkipWS(body, i+1)
 	for i < len(body) && body[i] != ']' {
 		end := jsonscan.SkipValue(body, i)
-		msgOps, ok := parseMessage(body[i:end])
-		if !ok {
-			return nil, false
+		if err := parseMessage(body[i:end], count); err != nil {
+			return err
 		}
-		ops = append(ops, msgOps...)
 		i = jsonscan.SkipWS(body, end)
 		if i < len(body) && body[i] == ',' {
 			i = jsonscan.SkipWS(body, i+1)
 		}
 	}
-	return ops, true
+	return nil
 }
 
-// parseMessage reads the operations of one message: its own, and for
-// subscriptions/listen one resources/subscribe per URI it subscribes to.
-func parseMessage(msg []byte) ([]operation, bool) {
+// parseMessage hands visit the operations of one message: its own, and
+// for subscriptions/listen one resources/subscribe per URI it subscribes
+// to. An error from visit stops it, and is its answer.
+func parseMessage(msg []byte, visit func(operation) error) error {
 	var op operation
 	var params []byte
 	ok := true
@@ -143,29 +155,22 @@ func parseMessage(msg []byte) ([]operation, bool) {
 		}
 		return ok
 	}) || !ok {
-		return nil, false
+		return ErrUnreadableMessage
 	}
 	if op.method == listen {
-		uris, ok := subscriptions(params)
-		if !ok {
-			return nil, false
+		if err := visit(op); err != nil {
+			return err
 		}
-		ops := []operation{op}
-		for _, u := range uris {
-			ops = append(ops, operation{"resources/subscribe", u})
+		return subscriptions(params, func(uri string) error {
+			return visit(operation{"resources/subscribe", uri})
+		})
+	}
+	if member, hasName := named[op.method]; hasName && params != nil {
+		if op.name, ok = member1(params, member); !ok {
+			return ErrUnreadableMessage
 		}
-		return ops, true
 	}
-	member, hasName := named[op.method]
-	if !hasName || params == nil {
-		return []operation{op}, true
-	}
-	name, ok := member1(params, member)
-	if !ok {
-		return nil, false
-	}
-	op.name = name
-	return []operation{op}, true
+	return visit(op)
 }
 
 // member1 is the string member name of the object obj ("" when absent);
@@ -201,38 +206,40 @@ func member(obj []byte, name string) ([]byte, bool) {
 	return v, true
 }
 
-// subscriptions are the URIs of a subscriptions/listen's
-// params.notifications.resourceSubscriptions.
-func subscriptions(params []byte) ([]string, bool) {
+// subscriptions calls visit with each URI of a subscriptions/listen's
+// params.notifications.resourceSubscriptions, in order, until it returns
+// an error; ErrUnreadableMessage when they are not an array of strings.
+func subscriptions(params []byte, visit func(uri string) error) error {
 	notif, ok := member(params, "notifications")
 	if !ok {
-		return nil, false
+		return ErrUnreadableMessage
 	}
 	list, ok := member(notif, "resourceSubscriptions")
 	if !ok {
-		return nil, false
+		return ErrUnreadableMessage
 	}
 	if list == nil || isNull(list) {
-		return nil, true
+		return nil
 	}
 	i := jsonscan.SkipWS(list, 0)
 	if list[i] != '[' {
-		return nil, false
+		return ErrUnreadableMessage
 	}
-	var uris []string
 	for i = jsonscan.SkipWS(list, i+1); i < len(list) && list[i] != ']'; {
 		end := jsonscan.SkipValue(list, i)
 		u, ok := jsonscan.String(list[i:end])
 		if !ok {
-			return nil, false
+			return ErrUnreadableMessage
 		}
-		uris = append(uris, u)
+		if err := visit(u); err != nil {
+			return err
+		}
 		i = jsonscan.SkipWS(list, end)
 		if i < len(list) && list[i] == ',' {
 			i = jsonscan.SkipWS(list, i+1)
 		}
 	}
-	return uris, true
+	return nil
 }
 
 func isNull(v []byte) bool {
