@@ -255,6 +255,17 @@ func (c *sessionSafe) Value(key any) any {
 // is refused 400. Each distinct rule is checked once, in the order the
 // body first needs it.
 //
+// An event stream (the GET, or a POST the SDK answers as one, such as
+// subscriptions/listen) is authorized once, when it opens, and is not
+// ended when its token expires: it delivers the session's messages until
+// the client, the session or the server ends it. Ending it at exp plus
+// the Guard's leeway would answer it as a new request is answered, but
+// the SDK's client (v1.8.0) takes a stream the server ends for a lost
+// connection: it reconnects, and once a stream has ended more than
+// MaxRetries times (5 by default) with no event ID between, it closes the
+// session, so a session would last six token lifetimes; and a
+// subscriptions/listen that ends is not opened again.
+//
 // A DPoP proof is recorded as used by the endpoint's check, before an
 // operation's, so a call refused for its scope has used its proof (clients
 // make a new proof for every request).

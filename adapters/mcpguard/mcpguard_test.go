@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -827,5 +828,79 @@ func TestListenOfManyURIsIsCheap(t *testing.T) {
 		} else {
 			t.Logf("%s: %d bytes of body, %d allocated (%.1f times), %s", c.name, len(body), n, float64(n)/float64(len(body)), took)
 		}
+	}
+}
+
+// TestStreamsOutliveTheirToken: Wrap does not end an event stream when
+// its token expires (a review found it delivering past exp, and asked
+// for its context to end at exp plus the leeway): the handler of the GET
+// and of a subscriptions/listen gets a context with no deadline. The
+// second half is why: the SDK's client takes a stream the server ends for
+// a lost connection, and closes its session once one has ended more than
+// MaxRetries times with no event ID between, so ending streams at exp
+// would end sessions after a few token lifetimes. If a later SDK keeps
+// the session, that half fails, and streams can then end with their
+// token.
+func TestStreamsOutliveTheirToken(t *testing.T) {
+	e := newEnv(t)
+	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint))
+	var deadlines []bool
+	h := mcpguard.New(e.guard, mcpguard.WithTool("add_note", middleware.Scopes("notes:write"))).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, has := r.Context().Deadline()
+		deadlines = append(deadlines, has)
+		w.WriteHeader(299)
+	}))
+	get := httptest.NewRequest("GET", "/mcp", nil)
+	get.Header.Set("Accept", "text/event-stream")
+	post := httptest.NewRequest("POST", "/mcp", strings.NewReader(listenTo([]string{`"notes://all"`})))
+	post.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	post.Header.Set("Mcp-Method", "subscriptions/listen")
+	for _, req := range []*http.Request{get, post} {
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 299 {
+			t.Fatalf("%s: %d", req.Method, rec.Code)
+		}
+	}
+	if !slices.Equal(deadlines, []bool{false, false}) {
+		t.Errorf("the streams' contexts have deadlines: %v", deadlines)
+	}
+
+	// The SDK's client, with GETs that end as they would at exp: a token
+	// that expires as the stream opens.
+	server := mcp.NewServer(&mcp.Implementation{Name: "notes", Version: "v1"}, nil)
+	sdk := mcpguard.New(e.guard).Wrap(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	var gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			gets.Add(1)
+			ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		sdk.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := t.Context()
+	sess, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:   srv.URL,
+		HTTPClient: oauth2.NewClient(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok})),
+		MaxRetries: 1, // 5 by default; 1 ends the test after one reconnection's delay (1 to 2 s)
+	}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"}) // one with the GET stream
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	closed := make(chan struct{})
+	go func() { _ = sess.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the session outlived %d ended streams", gets.Load())
+	}
+	_, err = sess.ListTools(ctx, nil)
+	if !errors.Is(err, mcp.ErrConnectionClosed) || !strings.Contains(err.Error(), "standalone SSE stream: exceeded 1 retries without progress") || gets.Load() != 2 {
+		t.Fatalf("after %d streams: %v", gets.Load(), err)
 	}
 }
