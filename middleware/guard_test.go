@@ -172,6 +172,34 @@ func TestOptInTokenSources(t *testing.T) {
 	check(t, e.do(t, "GET", "/api/me", "Cookie", "other=1; at="+tok+"; at2=x"), accepted)
 }
 
+// RFC 6750 §2.3: a success answered for a token in the URL SHOULD be
+// Cache-Control private, so that no shared cache keeps it under that URL.
+// Found by a fifth (standards) review.
+func TestQueryTokenAnswerIsPrivate(t *testing.T) {
+	e := newEnv(t, middleware.WithQueryParameter("access_token"))
+	tok := e.iss.Mint()
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, c := range []struct{ before, path, authz, want string }{
+		{"", "/?access_token=" + tok, "", "private"},
+		{"max-age=60", "/?access_token=" + tok, "", "max-age=60, private"},
+		{"no-store", "/?access_token=" + tok, "", "no-store"},
+		{"", "/", "Bearer " + tok, ""}, // not in the URL
+	} {
+		req := httptest.NewRequest("GET", c.path, nil)
+		if c.authz != "" {
+			req.Header.Set("Authorization", c.authz)
+		}
+		rec := httptest.NewRecorder()
+		if c.before != "" {
+			rec.Header().Set("Cache-Control", c.before)
+		}
+		e.guard.Handler(ok).ServeHTTP(rec, req)
+		if got := rec.Result().Header.Get("Cache-Control"); rec.Code != 200 || got != c.want {
+			t.Errorf("%s with Cache-Control %q before: %d, Cache-Control %q, want %q", c.path[:min(len(c.path), 20)], c.before, rec.Code, got, c.want)
+		}
+	}
+}
+
 func TestValidTokenPutsClaimsInContext(t *testing.T) {
 	e := newEnv(t)
 	var got *claims.Claims

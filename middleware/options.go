@@ -189,7 +189,11 @@ func WithCookie(name string) Option {
 
 // WithQueryParameter also reads the token from the named query parameter
 // (RFC 6750 §2.3 uses "access_token"). Off by default: URLs end up in logs,
-// histories and Referer headers.
+// histories and Referer headers. A request that passes with its token
+// there gets Cache-Control: private before its handler runs (added to one
+// an earlier handler set), as RFC 6750 §2.3 has it, so that no shared
+// cache keeps the answer under a URL that holds the token; the handler
+// may still set its own.
 func WithQueryParameter(name string) Option {
 	return guardOption(func(c *config) { c.query = name })
 }

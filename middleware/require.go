@@ -665,7 +665,28 @@ func (ru *Rule) Serve(w http.ResponseWriter, r *http.Request) (*http.Request, bo
 	if n := ru.g.DPoPNonce(r); n != "" {
 		w.Header().Set("DPoP-Nonce", n)
 	}
+	if ru.g.query != "" && r.URL.Query().Has(ru.g.query) {
+		// The token came from the URL (a request with another as well
+		// was refused): RFC 6750 §2.3's Cache-Control.
+		markPrivate(w.Header())
+	}
 	return r, true
+}
+
+// markPrivate makes h's Cache-Control say private, unless it already
+// keeps the answer from shared caches.
+func markPrivate(h http.Header) {
+	cc := h.Get("Cache-Control")
+	for d := range strings.SplitSeq(cc, ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d == "private" || d == "no-store" {
+			return
+		}
+	}
+	if cc == "" {
+		h.Set("Cache-Control", "private")
+	} else {
+		h.Set("Cache-Control", cc+", private")
+	}
 }
 
 // validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
