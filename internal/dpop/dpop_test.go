@@ -224,6 +224,8 @@ func TestParseRefuses(t *testing.T) {
 		"htm missing":             {k.sign(t, nil, map[string]any{"htm": nil}), ErrClaims},
 		"htu a number":            {k.sign(t, nil, map[string]any{"htu": 1}), ErrClaims},
 		"ath empty":               {k.sign(t, nil, map[string]any{"ath": ""}), ErrClaims},
+		"header not UTF-8":        {k.sign(t, map[string]any{"x": json.RawMessage("\"\xff\xfe\"")}, nil), ErrMalformed},
+		"claims not UTF-8":        {k.sign(t, nil, map[string]any{"jti": json.RawMessage("\"\xff\xfe\"")}), ErrMalformed},
 	} {
 		if _, err := Parse(tc.proof, keyalg.Supported); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", name, err, tc.want)

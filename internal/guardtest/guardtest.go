@@ -347,6 +347,9 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		invalid("base64 that is not JSON", bearer("abc.def.ghi"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("two parts", bearer("abc.def"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("five parts (JWE)", bearer("a.b.c.d.e"), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		// RFC 7515 §5.2: the header must be UTF-8 JSON; encoding/json
+		// would read the bytes as U+FFFD. A fifth review found it taken.
+		invalid("header not UTF-8, signed", sign(map[string]any{"x": json.RawMessage("\"\xff\xfe\"")}, nil), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
 		invalid("alg HS256", bearer(Unsigned(header(map[string]any{"alg": "HS256", "typ": "JWT"}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
 		invalid("alg missing", bearer(Unsigned(header(map[string]any{"alg": nil}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
