@@ -31,6 +31,14 @@ const DefaultMetadataMaxAge = time.Hour
 // serves. The identifier is the configured audience, never derived from a
 // request's Host or forwarded headers: a reflected host in a challenge
 // would send clients to whoever set it.
+//
+// RFC 9728 §3.3 has a client that found the metadata through a challenge
+// use it only when its resource is identical to the URL it requested; a
+// challenge names the resource's document on every route of it, so a
+// client that strict discovers from a request to the identifier's own URL
+// only, and one that takes the resource as a prefix of the URL (as MCP
+// clients do) from any route under it. Give a route that clients must
+// discover from an identifier of its own (an Audience requirement).
 type ResourceMetadata struct {
 	Name          string // resource_name, for people
 	Documentation string // resource_documentation: a URL
