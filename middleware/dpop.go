@@ -104,6 +104,11 @@ func WithDPoPNonce(secret []byte, lifetime time.Duration) Option {
 // A store shared by replicas (adapters/redisreplay) makes a proof accepted
 // by one a replay at every other; the default, in memory, is this
 // process's alone.
+//
+// Both methods are given the request's context and are waited for: a
+// store over the network must heed its deadline and bound each call itself
+// (redisreplay's is 500 ms), since a request without a deadline (net/http
+// sets none) would otherwise wait as long as the store does.
 type ReplayStore interface {
 	// CheckAndSet records key until the given time and reports whether
 	// it was already there: a replay. It must be atomic: of two calls
