@@ -470,6 +470,7 @@ func TestPresets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(g.Close)
 			valid := keys.sign(t, pc.typ, pc.access())
 			waitForKeys(t, g, valid)
 

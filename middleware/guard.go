@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
@@ -46,6 +47,8 @@ const maxHeaderSize = 8 << 10
 // and one signature check. A Guard is safe for concurrent use and cannot be
 // changed after New.
 type Guard struct {
+	closeOnce    sync.Once
+	onClose      []func()
 	audiences    []string
 	algs         map[string]*keyalg.Alg // the allowed ones
 	types        []string
@@ -164,6 +167,7 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		metrics:      cfg.metrics,
 		realm:        cfg.realm,
 		trustContext: cfg.trustContext,
+		onClose:      cfg.onClose,
 		byIss:        map[string]*issuer{},
 		dpop:         dp,
 		schemes:      schemes{realm: cfg.realm, policy: dp.policy, algs: strings.Join(dp.algs, " ")},
@@ -268,10 +272,19 @@ func boolInt(b bool) int {
 
 // Close releases what the Guard made itself: the key sets of the issuers a
 // WithIssuerResolver accepted. Key sets given to New and WithIssuer are the
-// caller's to close. A Guard without a resolver needs no Close.
+// caller's to close, unless WithOnClose closes them. A Guard without a
+// resolver or WithOnClose needs no Close. Calls after the first do
+// nothing.
 func (g *Guard) Close() {
+	g.closeOnce.Do(g.close)
+}
+
+func (g *Guard) close() {
 	if g.resolver != nil {
 		g.resolver.close()
+	}
+	for _, f := range g.onClose {
+		f()
 	}
 }
 

@@ -61,7 +61,8 @@ type config struct {
 	issuers        []issuerConfig
 	resolver       *resolverConfig
 	resolverLimits ResolverLimits
-	guardOptions   int     // how many Guard options were applied
+	guardOptions   int // how many Guard options were applied
+	onClose        []func()
 	issuerOptions  int     // how many issuer options were applied to iss
 	errs           []error // found while applying options
 
@@ -213,6 +214,18 @@ func WithTokenHeader(name string) Option {
 	return guardOption(func(c *config) {
 		c.tokenHeader, c.tokenHeaderSet = http.CanonicalHeaderKey(name), true
 		c.tokenHeaders++
+	})
+}
+
+// WithOnClose has Guard.Close call f, once, after releasing what the
+// Guard made itself: for what was made for the Guard alone and should end
+// with it, such as key sets no other Guard shares (providers.New closes
+// its caches this way). Functions given in several options run in order.
+func WithOnClose(f func()) Option {
+	return guardOption(func(c *config) {
+		if f != nil {
+			c.onClose = append(c.onClose, f)
+		}
 	})
 }
 

@@ -8,6 +8,8 @@
 //	auth0, err := providers.Auth0("my-tenant.eu.auth0.com")
 //	...
 //	guard, err := providers.New(ctx, []string{"https://notes.example.com"}, []*providers.Preset{auth0})
+//	...
+//	defer guard.Close() // closes the presets' key caches
 //
 // A preset is built from the middleware's general options (WithIssuer,
 // WithScopeClaims, WithClientIDClaims, WithSubjectClaim, WithClaimsCheck,
@@ -76,7 +78,8 @@ func (p *Preset) Doc() string { return p.doc }
 
 // Keys returns a key cache for the provider's signing keys, found as the
 // provider documents: discovery at the issuer, metadata at another URL, or
-// a JWKS URL. It does no I/O (see jwks.New); cancel ctx to stop it.
+// a JWKS URL. It does no I/O (see jwks.New); Close it to stop it, and give
+// it a ctx that lives as long as the server (see jwks.New).
 func (p *Preset) Keys(ctx context.Context, opts ...jwks.Option) (*jwks.Cache, error) {
 	if p.jwksURL != "" {
 		return jwks.NewFromJWKSURL(ctx, p.jwksURL, opts...)
@@ -129,8 +132,9 @@ func WithGuardOptions(opts ...middleware.Option) Option {
 }
 
 // New returns a Guard that accepts the access tokens of each preset, for
-// audiences, each issuer with its own key cache made under ctx: cancel ctx
-// to stop them. It fails for no presets, for presets that read the token
+// audiences, each issuer with its own key cache: the Guard's Close closes
+// them (ctx, as jwks.New's, must live as long as the Guard; a ctx that
+// ends first freezes the keys, and each cache logs that). It fails for no presets, for presets that read the token
 // from different places (a proxy's header, such as Google IAP's, proves
 // the request came through that proxy only when that header is all the
 // Guard reads), and for anything middleware.New refuses.
@@ -166,6 +170,7 @@ func New(ctx context.Context, audiences []string, presets []*Preset, opts ...Opt
 	if header != "" {
 		guardOpts = append(guardOpts, middleware.WithTokenHeader(header))
 	}
+	guardOpts = append(guardOpts, middleware.WithOnClose(func() { closeAll(caches) }))
 	g, err := middleware.New(nil, "", audiences, append(guardOpts, s.guardOpts...)...)
 	if err != nil {
 		closeAll(caches) // nothing else holds them

@@ -3,9 +3,13 @@ package providers_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jwtguard/jwtguard/jwks"
+	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
 	"github.com/jwtguard/jwtguard/providers"
 )
@@ -119,5 +123,43 @@ func TestGitHubActionsReportsTheFirstBadList(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "an empty repository values") {
 			t.Fatalf("%v, want the repositories named", err)
 		}
+	}
+}
+
+// The Guard New returns closes the key caches New made: they are stopped
+// with it, and nothing else can reach them (a context cancelled instead
+// would log that their keys froze). Found by a fifth review.
+func TestGuardCloseClosesThePresetsCaches(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example.com"))
+	t.Cleanup(iss.Close)
+	p, err := providers.SpringAuthorizationServer(iss.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := providers.New(context.Background(), []string{"https://api.example.com"}, []*providers.Preset{p},
+		providers.WithKeyOptions(jwks.WithLogger(slog.New(slog.DiscardHandler)), jwks.WithUnknownKIDCooldown(time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	valid := iss.Mint()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, err := g.VerifyToken(ctx, valid)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keys never arrived: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the first fetch, bounded above
+	}
+	g.Close()
+	before := iss.JWKSFetches()
+	// An unknown kid would make an open cache fetch.
+	if _, err := g.VerifyToken(ctx, iss.Mint(jwkstest.WithKID("rotated-in"))); err == nil {
+		t.Fatal("a token of an unknown kid was accepted")
+	}
+	if n := iss.JWKSFetches() - before; n != 0 {
+		t.Errorf("after the Guard's Close its preset's cache fetched %d times", n)
 	}
 }
