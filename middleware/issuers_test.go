@@ -504,3 +504,20 @@ func TestNewWithTheOptionsIssuersOnly(t *testing.T) {
 		t.Error("an issuer without keys accepted")
 	}
 }
+
+// WithOnClose's functions run once, in order, however often Close is
+// called.
+func TestWithOnCloseRunsOnce(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	var calls []string
+	g, err := middleware.New(keys, iss.URL(), []string{aud},
+		middleware.WithOnClose(func() { calls = append(calls, "a") }), middleware.WithOnClose(nil), middleware.WithOnClose(func() { calls = append(calls, "b") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	g.Close()
+	if !slices.Equal(calls, []string{"a", "b"}) {
+		t.Errorf("Close twice ran %q, want [a b]", calls)
+	}
+}
