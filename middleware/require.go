@@ -662,15 +662,25 @@ func (ru *Rule) Serve(w http.ResponseWriter, r *http.Request) (*http.Request, bo
 		ru.g.Fail(w, r, err)
 		return r, false
 	}
-	if n := ru.g.DPoPNonce(r); n != "" {
-		w.Header().Set("DPoP-Nonce", n)
-	}
-	if ru.g.query != "" && r.URL.Query().Has(ru.g.query) {
-		// The token came from the URL (a request with another as well
-		// was refused): RFC 6750 §2.3's Cache-Control.
-		markPrivate(w.Header())
-	}
+	ru.g.SetPassHeaders(w.Header(), r)
 	return r, true
+}
+
+// SetPassHeaders sets in h, the headers of the response to r (a request a
+// Rule of g let through, as Check returned it), what Rule.Serve sets
+// there: a fresh DPoP-Nonce (WithDPoPNonce) for a DPoP request, and
+// Cache-Control: private for a token read from the URL
+// (WithQueryParameter, RFC 6750 §2.3). An adapter that calls Check and
+// writes its own response calls it before the response's headers go out.
+func (g *Guard) SetPassHeaders(h http.Header, r *http.Request) {
+	if n := g.DPoPNonce(r); n != "" {
+		h.Set("DPoP-Nonce", n)
+	}
+	if g.query != "" && r.URL.Query().Has(g.query) {
+		// The token came from the URL (a request with another as well
+		// was refused).
+		markPrivate(h)
+	}
 }
 
 // markPrivate makes h's Cache-Control say private, unless it already

@@ -187,11 +187,11 @@ func (m *Middleware) Wrap(h http.Handler) http.Handler {
 			return
 		}
 		// As Rule.Serve does for net/http: a DPoP request that passes
-		// gets a fresh nonce (WithDPoPNonce) with the response's headers,
-		// which Connect sends before the first message.
-		if n := m.g.DPoPNonce(r2); n != "" {
-			w.Header().Set("DPoP-Nonce", n)
-		}
+		// gets a fresh nonce (WithDPoPNonce), and one whose token was in
+		// its URL (a Connect GET) Cache-Control: private, with the
+		// response's headers, which Connect sends before the first
+		// message.
+		m.g.SetPassHeaders(w.Header(), r2)
 		h.ServeHTTP(w, r2)
 	})
 }

@@ -521,3 +521,30 @@ func TestInterceptorClosesThePathGap(t *testing.T) {
 		t.Fatalf("with notes:write: %v", err)
 	}
 }
+
+// TestQueryTokenAnswerIsPrivate: a Connect GET (of an idempotent method,
+// made to be cached) that passes with its token in the query parameter is
+// answered Cache-Control: private, as Rule.Serve answers (RFC 6750 §2.3).
+// Found by a review of this session's fixes.
+func TestQueryTokenAnswerIsPrivate(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.example"))
+	t.Cleanup(iss.Close)
+	keys := iss.NewCache()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := middleware.New(keys, iss.URL(), []string{"https://api.example"}, middleware.WithQueryParameter("access_token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	h := connectguard.New(g).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/notes.v1.NotesService/GetNote?connect=v1&encoding=json&message=%7B%7D&access_token="+iss.Mint(), nil)
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "private" {
+		t.Errorf("GET with the token in the query: %d, Cache-Control %q; want 200, private", rec.Code, rec.Header().Get("Cache-Control"))
+	}
+}
