@@ -317,3 +317,44 @@ func TestRetiredIssuersLeaveTheTokenCache(t *testing.T) {
 		t.Errorf("the token cache holds %d tokens (counted %d), %d of retired issuers; want the 2 of the held key sets", held, g.cache.gen.Load().n.Load(), retired)
 	}
 }
+
+// A request that resolved its issuer before the issuer was retired caches
+// its token after dropIssuer walked the cache: that entry goes too. Found
+// by a review of this session's fixes (51 of 54 entries outlived it).
+func TestRetiredIssuersTokensPutAfterTheWalk(t *testing.T) {
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
+	t.Cleanup(iss.Close)
+	shared := iss.NewCache()
+	t.Cleanup(shared.Close)
+	newKeys := func(string) (KeySet, error) {
+		return jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	g, err := New(shared, iss.URL(), []string{testAudience},
+		WithIssuerResolver(func(context.Context, string) (bool, error) { return true, nil }, newKeys),
+		WithResolverLimits(ResolverLimits{KeySets: 2, PerSecond: 1e6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				tok := iss.Mint(jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", (w+i)%6)), jwkstest.WithClaim("jti", fmt.Sprint(w, i)))
+				_, _ = g.VerifyToken(context.Background(), tok)
+			}
+		})
+	}
+	wg.Wait()
+	var held, retired int
+	g.cache.gen.Load().entries.Range(func(_, v any) bool {
+		held++
+		if v.(*cacheEntry).is.retired.Load() {
+			retired++
+		}
+		return true
+	})
+	if retired > 0 || held == 0 {
+		t.Errorf("cached %d tokens, %d of retired issuers", held, retired)
+	}
+}

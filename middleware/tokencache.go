@@ -149,6 +149,12 @@ func (tc *tokenCache) put(tok string, e *cacheEntry) {
 	if _, loaded := g.entries.LoadOrStore(tok, e); !loaded {
 		g.n.Add(1)
 		g.bytes.Add(entrySize(tok, e.claims))
+		if e.is.retired.Load() {
+			// Retired while this token was being verified: dropIssuer
+			// (which runs after the flag is set) may have walked the
+			// cache before this entry was in it.
+			g.drop(tok)
+		}
 	}
 }
 
@@ -158,18 +164,23 @@ func (tc *tokenCache) put(tok string, e *cacheEntry) {
 // resolver's KeySets bound nor the cache's byte bound counts. It walks the
 // generation, so it is for retirements (bounded by the resolver's rate
 // limits), not per request.
+// is.retired must be set first: put drops a token of a retired issuer
+// that it stores after this walk, and a generation started during it
+// holds only tokens put since.
 func (tc *tokenCache) dropIssuer(is *issuer) {
-	tc.gen.Load().entries.Range(func(tok, v any) bool {
+	g := tc.gen.Load()
+	g.entries.Range(func(tok, v any) bool {
 		if v.(*cacheEntry).is == is {
-			tc.drop(tok.(string))
+			g.drop(tok.(string))
 		}
 		return true
 	})
 }
 
 // drop forgets tok (an expired entry must not outlive its token).
-func (tc *tokenCache) drop(tok string) {
-	g := tc.gen.Load()
+func (tc *tokenCache) drop(tok string) { tc.gen.Load().drop(tok) }
+
+func (g *cacheGen) drop(tok string) {
 	if v, ok := g.entries.LoadAndDelete(tok); ok {
 		g.n.Add(-1)
 		g.bytes.Add(-entrySize(tok, v.(*cacheEntry).claims))
