@@ -356,7 +356,7 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 // key set is closed.
 func (rv *resolver) retire(is *issuer) {
 	is.retired.Store(true)
-	closeKeys(is.keys)
+	rv.closeKeys(is.name, is.keys)
 	if rv.onRetire != nil {
 		rv.onRetire(is)
 	}
@@ -460,13 +460,13 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 		return made{keys, err}
 	}, func(late made) {
 		if late.keys != nil {
-			closeKeys(late.keys)
+			rv.closeKeys(iss, late.keys)
 		}
 	})
 	keys := m.keys
 	if !done || m.err != nil || keys == nil {
 		if keys != nil {
-			closeKeys(keys)
+			rv.closeKeys(iss, keys)
 		}
 		return nil, rKeysUnavailable, false
 	}
@@ -474,7 +474,7 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 	ic.name, ic.keys = iss, keys
 	is, err := ic.compile()
 	if err != nil { // the shape compiled at New; this cannot fail
-		closeKeys(keys)
+		rv.closeKeys(iss, keys)
 		return nil, rKeysUnavailable, false
 	}
 	is.resolved = true
@@ -483,7 +483,7 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 		// panic here, or not heed ctx, as allow and keys may.
 		_, done := outOfHand(rv, ctx, "key set's WaitReady", iss, func() error { return w.WaitReady(ctx) }, nil)
 		if !done && ctx.Err() == nil {
-			closeKeys(keys)
+			rv.closeKeys(iss, keys)
 			return nil, rKeysUnavailable, false
 		}
 	}
@@ -532,6 +532,18 @@ func (rv *resolver) held() (keySets, refusals int) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	return rv.yes.len(), rv.no.len()
+}
+
+// closeKeys closes a key set the resolver made, recovering a panic in its
+// Close (the user's code, run on the resolver's goroutines) as one in
+// allow or keys is: logged, and not the process's end.
+func (rv *resolver) closeKeys(iss string, k KeySet) {
+	defer func() {
+		if p := recover(); p != nil {
+			rv.log.Error("middleware: the issuer resolver's key set's Close panicked", "iss", iss, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	closeKeys(k)
 }
 
 func closeKeys(k KeySet) {

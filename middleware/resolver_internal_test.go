@@ -3,6 +3,7 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -356,5 +357,43 @@ func TestRetiredIssuersTokensPutAfterTheWalk(t *testing.T) {
 	})
 	if retired > 0 || held == 0 {
 		t.Errorf("cached %d tokens, %d of retired issuers", held, retired)
+	}
+}
+
+// panicClose is a user's KeySet whose Close panics (a wrapper keys built
+// half-way before failing, its inner cache still nil).
+type panicClose struct{ KeySet }
+
+func (panicClose) Close() {
+	var inner *struct{ n int }
+	inner.n++ // a nil dereference
+}
+
+// A key set's Close is the user's code too, run on the resolver's
+// goroutines: a panic in it is logged, not the process's end, whether the
+// resolver closes a key set keys returned with an error or one it drops.
+// Found by a review of this session's fixes.
+func TestResolverSurvivesAPanickingClose(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	rv, log := testResolver(t, func(context.Context, string) (bool, error) { return true, nil },
+		func(string) (KeySet, error) {
+			if failing.Load() {
+				return panicClose{}, errors.New("the tenant has no JWKS")
+			}
+			return panicClose{}, nil
+		})
+	if _, rsn := rv.resolve(context.Background(), "https://tenant.example"); rsn != rKeysUnavailable {
+		t.Fatalf("keys failed: reason %d, want rKeysUnavailable", rsn)
+	}
+	failing.Store(false)
+	rv.limits.KeySets = 1
+	for _, iss := range []string{"https://a.example", "https://b.example"} { // b drops a
+		if is, rsn := rv.resolve(context.Background(), iss); is == nil {
+			t.Fatalf("%s: reason %d", iss, rsn)
+		}
+	}
+	if n := strings.Count(log.String(), "key set's Close panicked"); n != 2 {
+		t.Errorf("%d panics in Close logged, want 2:\n%s", n, log.String())
 	}
 }
