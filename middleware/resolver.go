@@ -58,7 +58,10 @@ type ResolverLimits struct {
 	// tenant's first token is 503 until the flood ends; an issuer allow
 	// said yes to before, whose key set was dropped for the KeySets bound,
 	// is asked about again from a budget of its own, of the same rate,
-	// that made-up issuers cannot reach. Default DefaultResolverPerSecond.
+	// that made-up issuers cannot reach, and at most once per two seconds
+	// each. Size KeySets above the tenants active at once: forged tokens
+	// naming more real tenants than it holds make their key sets churn.
+	// Default DefaultResolverPerSecond.
 	PerSecond float64
 }
 
@@ -231,7 +234,17 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	call := rv.inflight[iss]
 	if call == nil {
 		budget := rv.limiter
-		if rv.was.get(iss) != nil {
+		was := rv.was.get(iss)
+		if was != nil {
+			// One dropped before any token verified with its keys (on
+			// probation: see evictLocked) is asked about again at most
+			// once per retryDelay: forged tokens naming a few real
+			// tenants, which need no key, would otherwise spend the
+			// whole budget of the tenants dropped for the KeySets bound.
+			if now.Before(was.nextTry) {
+				rv.mu.Unlock()
+				return nil, rKeysUnavailable
+			}
 			budget = rv.again
 		}
 		if rv.closed || rv.abandoned >= maxAbandoned || !budget.AllowN(now, 1) {
@@ -326,12 +339,7 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 		rv.was.remove(iss)
 		rv.yes.put(&answer{iss: iss, until: until, is: is})
 		for rv.yes.len() > rv.limits.KeySets {
-			a := rv.yes.evict()
-			drop = append(drop, a.is)
-			rv.was.put(&answer{iss: a.iss})
-			for rv.was.len() > rv.limits.Answers {
-				rv.was.evict()
-			}
+			drop = append(drop, rv.evictLocked(is))
 		}
 	default:
 		if a := rv.yes.remove(iss); a != nil {
@@ -349,6 +357,30 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 	}
 	call.is, call.rsn = is, rsn
 	close(call.done)
+}
+
+// evictLocked drops one held key set for the KeySets bound, and returns
+// its issuer to retire. A key set no token has verified with yet is on
+// probation (it was made for a token that may be forged: a tenant's name
+// is public, and a token naming it needs no key to make), and the least
+// recently used of those goes first, other than just, the one just made:
+// forged tokens naming real tenants then churn each other's key sets, not
+// those of the tenants in use. Without one, the least recently used goes.
+// rv.mu must be held.
+func (rv *resolver) evictLocked(just *issuer) *issuer {
+	a := rv.yes.evictWhere(func(a *answer) bool { return a.is != just && a.is.probation.Load() })
+	was := &answer{}
+	if a != nil {
+		was.nextTry = rv.now().Add(retryDelay)
+	} else {
+		a = rv.yes.evict()
+	}
+	was.iss = a.iss
+	rv.was.put(was)
+	for rv.was.len() > rv.limits.Answers {
+		rv.was.evict()
+	}
+	return a.is
 }
 
 // retire takes an issuer out of service: its cached tokens no longer count
@@ -478,6 +510,7 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 		return nil, rKeysUnavailable, false
 	}
 	is.resolved = true
+	is.probation.Store(true) // until a token verifies with its keys
 	if w, ok := keys.(interface{ WaitReady(context.Context) error }); ok {
 		// Not ready in time: 503 until it is. A KeySet of the user's may
 		// panic here, or not heed ctx, as allow and keys may.
@@ -598,6 +631,19 @@ func (c lru) remove(k string) *answer {
 	}
 	delete(c.m, k)
 	return c.l.Remove(e).(*answer)
+}
+
+// evictWhere removes and returns the least recently used answer that keep
+// reports true for, or nil.
+func (c lru) evictWhere(keep func(*answer) bool) *answer {
+	for e := c.l.Back(); e != nil; e = e.Prev() {
+		if a := e.Value.(*answer); keep(a) {
+			c.l.Remove(e)
+			delete(c.m, a.iss)
+			return a
+		}
+	}
+	return nil
 }
 
 func (c lru) evict() *answer {

@@ -148,6 +148,50 @@ func TestResolverEvictedTenantsAreNotStarvedByAFlood(t *testing.T) {
 	}
 }
 
+// Forged tokens naming real tenants (their names are public; the tokens
+// need no key) make key sets that no token verifies with: those are
+// dropped first, and asked about again at most once per two seconds, so
+// cycling KeySets+1 names neither churns the key sets of the tenants in
+// use nor spends the budget of one dropped before. Found by a review of
+// this session's fixes (an evicted tenant was 503 four seconds in five).
+func TestResolverForgedTokensOfRealTenantsChurnOnlyEachOther(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	const victim, b, c, d = "https://victim.example", "https://b.example", "https://c.example", "https://d.example"
+	allow := func(_ context.Context, iss string) (bool, error) {
+		return iss == victim || iss == b || iss == c || iss == d, nil
+	}
+	newKeys := func(string) (middleware.KeySet, error) { return struct{ middleware.KeySet }{keys}, nil }
+	clock := newTestClock()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 2}))
+	for _, name := range []string{victim, b} {
+		if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", name))); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// The attacker's first forged token evicts the victim into `was`.
+	if _, err := verifyWith(g, mintUnsigned(t, c)); err == nil {
+		t.Fatal("forged token accepted")
+	}
+	cycle := []string{d, b, c}
+	n := 0
+	failures := 0
+	for sec := range 5 {
+		for range 2 * middleware.DefaultResolverPerSecond {
+			_, _ = verifyWith(g, mintUnsigned(t, cycle[n%3]))
+			n++
+		}
+		if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", victim))); err != nil {
+			failures++
+			t.Logf("second %d: the victim tenant's genuine token: %v", sec, err)
+		}
+		clock.advance(time.Second)
+	}
+	if failures > 0 {
+		t.Errorf("the evicted victim tenant was refused %d of 5 seconds by forged tokens naming other real tenants", failures)
+	}
+}
+
 // closeFlag wraps a jwks cache and records Close.
 type closeFlag struct {
 	*jwks.Cache
