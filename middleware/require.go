@@ -45,6 +45,13 @@ func Audience(auds ...string) Requirement {
 // beside the endpoint's.
 func (r Requirement) IsAudience() bool { return r.kind == reqAudience }
 
+// IsScopes reports whether r was made by Scopes or AnyScope. An adapter
+// that composes per-operation rules with an endpoint's needs it too: a
+// rule's 403 names the scopes of its own requirements only, so an
+// operation's rule that holds the endpoint's scope requirements names
+// what a token needs for both.
+func (r Requirement) IsScopes() bool { return r.kind == reqAllScopes || r.kind == reqAnyScope }
+
 // Scopes requires every one of scopes (RFC 6749 §3.3); a token missing any
 // is refused 403 insufficient_scope. The challenge's scope parameter names
 // every scope of the rule's Scopes and AnyScope requirements together,

@@ -154,7 +154,9 @@ type Middleware struct {
 //
 // An operation's requirements are checked after the endpoint's, and both
 // must hold: an operation that names an audience needs it besides the
-// endpoint's (one that names none is checked against the endpoint's).
+// endpoint's (one that names none is checked against the endpoint's). An
+// operation's 403 names the endpoint's scopes with its own (the
+// endpoint's names its own alone: it is decided before the body is read).
 func New(g *middleware.Guard, opts ...Option) *Middleware {
 	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize, maxOps: DefaultMaxOperations}
 	for _, o := range opts {
@@ -170,13 +172,21 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 		panic("mcpguard: WithMaxOperations must be positive")
 	}
 	m := &Middleware{base: g.Rule(cfg.base...), ops: make(map[operation]*middleware.Rule, len(cfg.ops)), maxBody: cfg.maxBody, maxOps: cfg.maxOps}
-	var baseAudiences []middleware.Requirement
+	var baseAudiences, baseScopes []middleware.Requirement
 	for _, r := range cfg.base {
-		if r.IsAudience() {
+		switch {
+		case r.IsAudience():
 			baseAudiences = append(baseAudiences, r)
+		case r.IsScopes():
+			baseScopes = append(baseScopes, r)
 		}
 	}
 	for op, reqs := range cfg.ops {
+		// The endpoint's scopes go into the operation's rule, so that its
+		// 403 names them with its own: a client that asks for exactly
+		// the scope it is told gets a token that passes both rules, where
+		// two refusals naming one each would send it back and forth.
+		reqs = append(slices.Clone(baseScopes), reqs...)
 		// A rule without an audience is checked against the Guard's; one
 		// of the endpoint's own must carry it over.
 		if !slices.ContainsFunc(reqs, middleware.Requirement.IsAudience) {

@@ -625,6 +625,81 @@ func TestOperationAudience(t *testing.T) {
 	}
 }
 
+// TestOperationRefusalNamesEndpointScopes: an operation's 403 names the
+// endpoint's scopes (WithRequirements) and its own together, so a client
+// that asks for exactly the scope it is told gets a token the call passes
+// with; the endpoint's own 403, decided before the body is read, names its
+// scopes. A review found each rule naming its own alone: a token of "mcp"
+// was told "notes:write", one of "notes:write" was told "mcp", and such a
+// client traded one for the other for ever. An operation of its own
+// audience gets the endpoint's scopes in its challenge and its metadata.
+func TestOperationRefusalNamesEndpointScopes(t *testing.T) {
+	e := newEnv(t)
+	const admin = "https://admin.example.com"
+	h := mcpguard.New(e.guard,
+		mcpguard.WithRequirements(middleware.Scopes("mcp")),
+		mcpguard.WithTool("add_note", middleware.Scopes("notes:write")),
+		mcpguard.WithTool("reset", middleware.Audience(admin), middleware.Scopes("admin")),
+	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	passed := guardtest.Response{Status: 299}
+	forbidden := func(scope string) guardtest.Response {
+		return guardtest.OnResource(guardtest.Forbidden(scope), e.endpoint)
+	}
+	for _, c := range []struct {
+		name, method, body string
+		alsoFor            string // an audience the token has besides the endpoint
+		scopes             []string
+		hdr                []string // protocol 2026-07-28's, when set
+		want               guardtest.Response
+	}{
+		{"the tool, without the tool's scope", "POST", call("add_note"), "", []string{"mcp"}, nil, forbidden("mcp notes:write")},
+		{"the tool, without the endpoint's scope", "POST", call("add_note"), "", []string{"notes:write"}, nil, forbidden("mcp")},
+		{"the tool, named by the headers", "POST", call("add_note"), "", []string{"mcp"}, []string{"tools/call", "add_note"}, forbidden("mcp notes:write")},
+		{"the tool, with both", "POST", call("add_note"), "", []string{"mcp", "notes:write"}, nil, passed},
+		{"a tool without a rule", "POST", call("whoami"), "", []string{"notes:write"}, nil, forbidden("mcp")},
+		{"a tool without a rule, with the endpoint's scope", "POST", call("whoami"), "", []string{"mcp"}, nil, passed},
+		{"a batch: the tool's rule holds the endpoint's", "POST", "[" + call("whoami") + "," + call("add_note") + "]", "", []string{"mcp"}, nil, forbidden("mcp notes:write")},
+		{"the event stream", "GET", "", "", []string{"notes:write"}, nil, forbidden("mcp")},
+		{"a tool of its own audience", "POST", call("reset"), admin, []string{"mcp"}, nil, guardtest.OnResource(guardtest.Forbidden("mcp admin"), admin)},
+		{"a tool of its own audience, without the endpoint's scope", "POST", call("reset"), admin, []string{"admin"}, nil, forbidden("mcp")},
+		{"a tool of its own audience, with both", "POST", call("reset"), admin, []string{"mcp", "admin"}, nil, passed},
+	} {
+		var aud any = e.endpoint
+		if c.alsoFor != "" {
+			aud = []string{e.endpoint, c.alsoFor}
+		}
+		req := httptest.NewRequest(c.method, "/mcp", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+e.iss.Mint(jwkstest.WithClaim("aud", aud), jwkstest.WithScopes(c.scopes...)))
+		if c.hdr != nil {
+			req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+			req.Header.Set("Mcp-Method", c.hdr[0])
+			req.Header.Set("Mcp-Name", c.hdr[1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := guardtest.Read(rec.Result())
+		if c.want.Status == 299 {
+			got = guardtest.Response{Status: got.Status}
+		}
+		if !c.want.Equal(got) {
+			t.Errorf("%s with %q:\n got  %+v\n want %+v", c.name, c.scopes, got, c.want)
+		}
+	}
+
+	// Each resource's document lists the scopes its refusals name.
+	for _, c := range []struct{ resource, want string }{{e.endpoint, "mcp notes:write"}, {admin, "admin mcp"}} {
+		meta := middleware.MetadataURL(c.resource)
+		rec := httptest.NewRecorder()
+		e.guard.MetadataHandler().ServeHTTP(rec, httptest.NewRequest("GET", meta, nil))
+		var doc struct {
+			Scopes []string `json:"scopes_supported"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || strings.Join(doc.Scopes, " ") != c.want {
+			t.Errorf("%s: %d %s, want scopes_supported %q", meta, rec.Code, rec.Body, c.want)
+		}
+	}
+}
+
 // TestAuthenticatedFirst: nothing is read from the body of a request
 // without a valid token; a body over the limit is 413, however it begins.
 func TestAuthenticatedFirst(t *testing.T) {
