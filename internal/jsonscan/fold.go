@@ -11,11 +11,13 @@ import (
 // {"ID":"a","id":"b"} into a struct with field ID reads "b", where
 // Members (and so a rule that reads a nested claim with it) sees two
 // names and takes "a": a value that is not FoldUnique must not be given
-// to encoding/json beside a reader that compares names exactly. v must
-// already be valid JSON; on anything else the answer is false.
+// to encoding/json for a struct beside a reader that compares names
+// exactly. Like Members it refuses a name that is not valid UTF-8 and an
+// object of more than 4096 members. It reads v once, in time linear in
+// its length. v must already be valid JSON; on anything else the answer
+// is false.
 func FoldUnique(v []byte) bool {
-	i := SkipWS(v, 0)
-	end, ok := foldUnique(v, i)
+	end, ok := foldUnique(v, SkipWS(v, 0))
 	return ok && SkipWS(v, end) == len(v)
 }
 
@@ -27,39 +29,7 @@ func foldUnique(v []byte, i int) (int, bool) {
 	}
 	switch v[i] {
 	case '{':
-		end := SkipValue(v, i)
-		if end < 0 {
-			return i, false
-		}
-		var folded map[string]struct{}
-		var names [linearMembers][]byte
-		n := 0
-		ok := Members(v[i:end], func(name, value []byte) bool {
-			f := fold(name)
-			if n < linearMembers {
-				for _, g := range names[:n] {
-					if string(g) == string(f) {
-						return false
-					}
-				}
-				names[n] = f
-			} else {
-				if folded == nil {
-					folded = make(map[string]struct{}, 2*linearMembers)
-					for _, g := range names {
-						folded[string(g)] = struct{}{}
-					}
-				}
-				if _, dup := folded[string(f)]; dup {
-					return false
-				}
-				folded[string(f)] = struct{}{}
-			}
-			n++
-			_, ok := foldUnique(value, 0)
-			return ok
-		})
-		return end, ok
+		return foldObject(v, i)
 	case '[':
 		j := SkipWS(v, i+1)
 		if j < len(v) && v[j] == ']' {
@@ -70,8 +40,7 @@ func foldUnique(v []byte, i int) (int, bool) {
 			if !ok {
 				return end, false
 			}
-			j = SkipWS(v, end)
-			if j >= len(v) {
+			if j = SkipWS(v, end); j >= len(v) {
 				return j, false
 			}
 			switch v[j] {
@@ -88,6 +57,79 @@ func foldUnique(v []byte, i int) (int, bool) {
 		end := SkipValue(v, i)
 		return end, end >= 0
 	}
+}
+
+// foldObject checks the object at v[i] == '{', member by member: each
+// name folded and compared with the others (pairwise for the first few,
+// then in a map, as Members does), each value checked in the same pass.
+func foldObject(v []byte, i int) (int, bool) {
+	var names [linearMembers][]byte
+	var folded map[string]struct{}
+	n := 0
+	j := SkipWS(v, i+1)
+	if j < len(v) && v[j] == '}' {
+		return j + 1, true
+	}
+	for j < len(v) {
+		if v[j] != '"' || n == maxMembers {
+			return j, false
+		}
+		end, escaped := ScanString(v, j)
+		if end < 0 {
+			return j, false
+		}
+		name := v[j+1 : end-1]
+		if !utf8.Valid(name) {
+			return j, false
+		}
+		if escaped {
+			s, ok := Unquote(v[j:end])
+			if !ok {
+				return j, false
+			}
+			name = []byte(s)
+		}
+		f := fold(name)
+		if n < linearMembers {
+			for _, g := range names[:n] {
+				if string(g) == string(f) {
+					return j, false
+				}
+			}
+			names[n] = f
+		} else {
+			if folded == nil {
+				folded = make(map[string]struct{}, 2*linearMembers)
+				for _, g := range names {
+					folded[string(g)] = struct{}{}
+				}
+			}
+			if _, dup := folded[string(f)]; dup {
+				return j, false
+			}
+			folded[string(f)] = struct{}{}
+		}
+		n++
+		if j = SkipWS(v, end); j >= len(v) || v[j] != ':' {
+			return j, false
+		}
+		end, ok := foldUnique(v, SkipWS(v, j+1))
+		if !ok {
+			return end, false
+		}
+		if j = SkipWS(v, end); j >= len(v) {
+			return j, false
+		}
+		switch v[j] {
+		case ',':
+			j = SkipWS(v, j+1)
+		case '}':
+			return j + 1, true
+		default:
+			return j, false
+		}
+	}
+	return j, false
 }
 
 // fold is encoding/json's foldName: ASCII letters in upper case, every

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,22 @@ func TestFoldIsEncodingJSONs(t *testing.T) {
 				t.Errorf("%q and %q: fold says same %v, encoding/json matched %v", a, b, same, matched)
 			}
 		}
+	}
+}
+
+// BenchmarkFoldUniqueNested: a claim of nested objects, as large as a
+// 16 KiB token can hold, is read once: its cost grows with its length,
+// not with depth times length.
+func BenchmarkFoldUniqueNested(b *testing.B) {
+	for _, depth := range []int{100, 2400} {
+		v := []byte(strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth))
+		b.Run(strconv.Itoa(depth), func(b *testing.B) {
+			b.SetBytes(int64(len(v)))
+			for b.Loop() {
+				if !FoldUnique(v) {
+					b.Fatal("refused")
+				}
+			}
+		})
 	}
 }
