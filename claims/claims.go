@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -859,18 +861,20 @@ func (c *Claims) MemSize() int {
 // include the claim's value; the underlying encoding/json error is still
 // reachable with errors.As.
 //
-// A claim holding an object, at any depth, whose member names repeat when
-// compared without case ({"ID":"a","id":"b"}) is malformed here:
-// encoding/json would fill a struct field from the last of them, where
-// ClaimIn, Strings and Values (which compare names exactly, and refuse an
-// exact repeat) read the first, so a rule and the handler would read two
-// values from one claim.
+// Decoded into a struct (or a type that holds one, or decodes itself), a
+// claim holding an object, at any depth, whose member names repeat when
+// compared without case ({"ID":"a","id":"b"}) is malformed: encoding/json
+// would fill a struct field from the last of them, where ClaimIn, Strings
+// and Values (which compare names exactly, and refuse an exact repeat)
+// read the first, so a rule and the handler would read two values from
+// one claim. Into a map, an interface or a json.RawMessage the names are
+// kept apart, as those read them.
 func (c *Claims) Decode(name string, v any) error {
 	raw, ok := c.lookup(name)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotPresent, name)
 	}
-	if !jsonscan.FoldUnique([]byte(raw)) {
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && foldsNames(t.Elem()) && !jsonscan.FoldUnique([]byte(raw)) {
 		return fmt.Errorf("%w: %q: member names repeat when compared without case", ErrMalformed, name)
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
@@ -881,6 +885,48 @@ func (c *Claims) Decode(name string, v any) error {
 		return &decodeError{name: name, err: err}
 	}
 	return nil
+}
+
+// folds caches foldsNames' answers: a type's answer never changes.
+var folds sync.Map // reflect.Type → bool
+
+// foldsNames reports whether encoding/json, decoding into a t, may match
+// an object's member to a struct field by folding case: t holds a struct
+// (through pointers, slices, arrays and map values) or decodes itself
+// (UnmarshalJSON may decode into one); json.RawMessage, interfaces (maps
+// of exact names) and maps of such do not.
+func foldsNames(t reflect.Type) bool {
+	if v, ok := folds.Load(t); ok {
+		return v.(bool)
+	}
+	f := foldsIn(t, map[reflect.Type]bool{})
+	folds.Store(t, f)
+	return f
+}
+
+var (
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+)
+
+func foldsIn(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false // a cycle: what it holds is answered where it began
+	}
+	seen[t] = true
+	switch {
+	case t == rawMessageType:
+		return false
+	case t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType):
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return foldsIn(t.Elem(), seen)
+	}
+	return false
 }
 
 // decodeError hides the encoding/json message, which can quote the claim's
