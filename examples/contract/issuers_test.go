@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -132,6 +133,7 @@ func TestUnreachableIssuer(t *testing.T) {
 func TestJWKSURLNeedsOneIssuer(t *testing.T) {
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
+			exampletest.Built(t)
 			cmd := exec.Command(filepath.Join(binDir, name), "-addr", "127.0.0.1:0",
 				"-issuer", "https://a.example", "-issuer", "https://b.example", "-jwks-url", "https://a.example/jwks")
 			var stderr bytes.Buffer

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/checkout"
 )
 
 // Build builds the named example servers (examples/<name>) and returns the
@@ -28,7 +30,9 @@ import (
 // repository: a server of the core module is built in it, with the
 // caller's environment (GOWORK included); a server that is a module of its
 // own is built in the repository's workspace (go.work), against this
-// checkout.
+// checkout. Outside a repository checkout (the core's tests run from the
+// module cache) the error wraps checkout.ErrNotCheckout: the modules of
+// their own are not there to build.
 //
 // The directory is kept between runs, under the user's cache directory:
 // go build caches compiled packages but links a program anew into a new
@@ -39,7 +43,7 @@ import (
 // directory is inside it, so that a binary is moved into place whole (a
 // rename, never a copy that a kill could leave half-written).
 func Build(names ...string) (string, error) {
-	root, err := repoRoot()
+	root, err := checkout.Find()
 	if err != nil {
 		return "", err
 	}
@@ -169,37 +173,37 @@ func buildDir() (string, error) {
 	return dir, os.MkdirAll(dir, 0o700)
 }
 
-// repoRoot is the nearest directory at or above the working directory
-// (a test's package directory) that holds go.work: the repository's root.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("exampletest: no go.work at or above the working directory")
-		}
-		dir = parent
-	}
-}
+// unbuilt is why Main built no servers: it ran outside a repository
+// checkout (checkout.ErrNotCheckout). Built skips the tests then.
+var unbuilt error
 
 // Main is the whole TestMain of a test that runs example servers: it
 // builds the named ones (Build), sets *binDir to the directory that holds
 // them, runs the tests and exits with the tests' status. A failed build
-// exits 1 before any test runs.
+// exits 1 before any test runs; outside a repository checkout nothing is
+// built, and every test that calls Start or Built is skipped, saying why
+// (see package checkout).
 func Main(m *testing.M, binDir *string, names ...string) {
 	dir, err := Build(names...)
-	if err != nil {
+	switch {
+	case errors.Is(err, checkout.ErrNotCheckout):
+		unbuilt = err
+	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	*binDir = dir
 	os.Exit(m.Run())
+}
+
+// Built skips t (see checkout.Skip) when Main built no servers because the
+// tests run outside a repository checkout. Start calls it; a test that
+// runs a binary of Main's directory itself calls it first.
+func Built(t testing.TB) {
+	t.Helper()
+	if unbuilt != nil {
+		checkout.Skip(t, unbuilt)
+	}
 }
 
 // Server is one running example binary.
@@ -236,6 +240,7 @@ var readyLine = regexp.MustCompile(`msg=ready url=(\S+)`)
 // the test ends, logging its output if the test failed.
 func Start(t testing.TB, bin string, env []string, args ...string) *Server {
 	t.Helper()
+	Built(t)
 	consultOnce.Do(func() {
 		sources.Lock()
 		defer sources.Unlock()

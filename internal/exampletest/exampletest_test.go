@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jwtguard/jwtguard/internal/checkout"
 )
 
 // The sources go test must see consulted are the example's closure in the
@@ -13,10 +15,7 @@ import (
 // repository (in its module or another of the workspace's), and the
 // modules' go.mod and go.sum; nothing outside the repository.
 func TestConsultSourcesIsTheExampleClosure(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := checkout.Root(t)
 	work := append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
 	for _, tc := range []struct {
 		dir, pkg string
