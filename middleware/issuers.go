@@ -73,9 +73,8 @@ type issuer struct {
 // WithIssuer accepts tokens from one more issuer besides the one given to
 // New: tokens whose iss is exactly issuer (or one of its aliases) are
 // verified with keys, and only with keys. Its opts are issuer options
-// (WithIssuerAliases, WithScopeClaims, WithClientIDAsAudience,
-// WithClaimsCheck), and they apply to this issuer alone; New fails if any
-// other option is among them, or if two issuers claim the same iss.
+// (listed under Option), and they apply to this issuer alone; New fails if
+// any other option is among them, or if two issuers claim the same iss.
 //
 // A token names its issuer in iss, before anything is verified: the Guard
 // looks that name up among the configured issuers only, so an unknown iss

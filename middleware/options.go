@@ -42,6 +42,7 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 // An Option configures a Guard. Options are applied in order by New.
 //
 // Some are issuer options (WithIssuerAliases, WithScopeClaims,
+// WithScopesFrom, WithClientIDClaims, WithSubjectClaim,
 // WithClientIDAsAudience, WithClaimsCheck, WithTenants): given to New they
 // apply to New's own issuer; given to WithIssuer, WithIssuerTemplate or
 // WithIssuerResolver, to that issuer alone. Every other option is the
