@@ -59,7 +59,7 @@ const (
 
 // WithDPoP sets the DPoP policy. Default: DPoPAllowed.
 func WithDPoP(p DPoPPolicy) Option {
-	return guardOption(func(c *config) { c.dpop = p })
+	return guardOption("WithDPoP", func(c *config) { c.dpop = p })
 }
 
 // WithDPoPAlgorithms sets the algorithms accepted for DPoP proofs, which
@@ -67,13 +67,13 @@ func WithDPoP(p DPoPPolicy) Option {
 // the metadata's dpop_signing_alg_values_supported, in this order. Only
 // asymmetric ones can be named. Default: all of them (RS256 to EdDSA).
 func WithDPoPAlgorithms(algs ...string) Option {
-	return guardOption(func(c *config) { c.dpopAlgs = append([]string{}, algs...) }) // never nil: none given is an error
+	return guardOption("WithDPoPAlgorithms", func(c *config) { c.dpopAlgs = append([]string{}, algs...) }) // never nil: none given is an error
 }
 
 // WithDPoPProofWindow sets how far a proof's iat may be from now, either
 // way (at most 10 minutes). Default: DefaultDPoPProofWindow.
 func WithDPoPProofWindow(d time.Duration) Option {
-	return guardOption(func(c *config) { c.proofWindow = d })
+	return guardOption("WithDPoPProofWindow", func(c *config) { c.proofWindow = d })
 }
 
 // WithDPoPNonce requires every DPoP proof to carry a nonce the Guard
@@ -89,7 +89,7 @@ func WithDPoPProofWindow(d time.Duration) Option {
 // same secret, of at least 32 random bytes, accept each other's nonces
 // with no shared state.
 func WithDPoPNonce(secret []byte, lifetime time.Duration) Option {
-	return guardOption(func(c *config) {
+	return guardOption("WithDPoPNonce", func(c *config) {
 		c.nonceOn, c.nonceSecret, c.nonceLife = true, slices.Clone(secret), lifetime
 	})
 }
@@ -161,7 +161,7 @@ func (m *MemoryReplayStore) Len() int { return m.s.Len() }
 // two handles on one backend look like two stores, and the inner Guard
 // refuses the proof as used.
 func WithReplayStore(s ReplayStore) Option {
-	return guardOption(func(c *config) { c.replay = s })
+	return guardOption("WithReplayStore", func(c *config) { c.replay = s })
 }
 
 // WithInsecureReplayStoreFailOpen makes a ReplayStore error accept the
@@ -170,7 +170,7 @@ func WithReplayStore(s ReplayStore) Option {
 // long as its iat is within the window. For a deployment that prefers
 // availability to that guarantee, knowingly.
 func WithInsecureReplayStoreFailOpen() Option {
-	return guardOption(func(c *config) { c.replayFailOpen = true })
+	return guardOption("WithInsecureReplayStoreFailOpen", func(c *config) { c.replayFailOpen = true })
 }
 
 // WithExternalURL sets the scheme, host and path prefix under which
@@ -180,7 +180,7 @@ func WithInsecureReplayStoreFailOpen() Option {
 // the URL is the request's own: https when it came over TLS, else http,
 // its Host header, its path.
 func WithExternalURL(base string) Option {
-	return guardOption(func(c *config) { c.externalURL, c.externalURLSet = base, true })
+	return guardOption("WithExternalURL", func(c *config) { c.externalURL, c.externalURLSet = base, true })
 }
 
 // WithTrustedProxies lets requests whose peer address is in one of
@@ -196,7 +196,7 @@ func WithExternalURL(base string) Option {
 // several pass a client's X-Forwarded-Host through untouched; behind a
 // proxy that rewrites Host, use WithExternalURL, which wins.
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
-	return guardOption(func(c *config) { c.trustedProxies = slices.Clone(prefixes) })
+	return guardOption("WithTrustedProxies", func(c *config) { c.trustedProxies = slices.Clone(prefixes) })
 }
 
 // maxProofWindow bounds WithDPoPProofWindow: a longer window is a proof

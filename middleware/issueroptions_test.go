@@ -4,9 +4,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -104,4 +106,46 @@ func sortedFields(s, sep string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestGuardOptionsNameThemselves: the name each Guard option records, for
+// the error of one given to an issuer, is its own function's.
+func TestGuardOptionsNameThemselves(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			ast.Inspect(fd.Body, func(node ast.Node) bool {
+				c, ok := node.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := c.Fun.(*ast.Ident); !ok || id.Name != "guardOption" {
+					return true
+				}
+				n++
+				if lit, ok := c.Args[0].(*ast.BasicLit); !ok || lit.Value != strconv.Quote(fd.Name.Name) {
+					t.Errorf("%s: guardOption named %s", fd.Name.Name, types.ExprString(c.Args[0]))
+				}
+				return true
+			})
+		}
+	}
+	if n == 0 {
+		t.Fatal("no guardOption call found")
+	}
 }

@@ -120,14 +120,31 @@ func addIssuer(ic issuerConfig, opts []Option) Option {
 			o(&scratch)
 		}
 		if len(scratch.issuers) > 0 || scratch.resolver != nil {
-			c.errs = append(c.errs, fmt.Errorf("middleware: issuers nested in the options of %q", ic.name))
+			c.errs = append(c.errs, fmt.Errorf("middleware: %s was given another issuer among its options; give each issuer to New", ic.option()))
 		}
-		if scratch.guardOptions > 0 {
-			c.errs = append(c.errs, fmt.Errorf("middleware: %d Guard options among the issuer options of %q", scratch.guardOptions, ic.name))
+		if n := len(scratch.guardOptions); n > 0 {
+			what := "the Guard option "
+			if n > 1 {
+				what = "the Guard options "
+			}
+			c.errs = append(c.errs, fmt.Errorf("middleware: %s was given %s%s; give Guard options to New",
+				ic.option(), what, strings.Join(scratch.guardOptions, ", ")))
 		}
 		c.errs = append(c.errs, scratch.errs...)
 		c.issuers = append(c.issuers, ic)
 	}
+}
+
+// option is the Option that configures ic, as a caller wrote it, for
+// errors.
+func (ic *issuerConfig) option() string {
+	switch ic.kind {
+	case templateIssuer:
+		return fmt.Sprintf("WithIssuerTemplate(%q)", ic.name)
+	case resolvedIssuer:
+		return "WithIssuerResolver"
+	}
+	return fmt.Sprintf("WithIssuer(%q)", ic.name)
 }
 
 // issuerOption makes an Option that sets the issuer being configured.

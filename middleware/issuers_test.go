@@ -259,6 +259,32 @@ func TestIssuerConfigurationErrors(t *testing.T) {
 	}
 }
 
+// An option given where it does not belong is named, with where it goes.
+func TestMisplacedOptionErrors(t *testing.T) {
+	_, keys := issuerWithKeys(t)
+	const iss = "https://a.example"
+	for _, tc := range []struct {
+		opt  middleware.Option
+		want string
+	}{
+		{middleware.WithIssuer(keys, "https://b.example", middleware.WithLeeway(time.Second)),
+			`middleware: WithIssuer("https://b.example") was given the Guard option WithLeeway; give Guard options to New`},
+		{middleware.WithIssuerTemplate(keys, "https://x/{tenantid}", middleware.WithTypes("JWT"), middleware.WithScopeClaims("roles"), middleware.WithoutTokenCache()),
+			`middleware: WithIssuerTemplate("https://x/{tenantid}") was given the Guard options WithTypes, WithoutTokenCache; give Guard options to New`},
+		{middleware.WithIssuerResolver(allowAll, nilKeys, middleware.WithDPoP(middleware.DPoPRequired)),
+			`middleware: WithIssuerResolver was given the Guard option WithDPoP; give Guard options to New`},
+		{middleware.WithIssuer(keys, "https://b.example", middleware.WithIssuer(keys, "https://c.example")),
+			`middleware: WithIssuer("https://b.example") was given another issuer among its options; give each issuer to New`},
+	} {
+		_, err := middleware.New(keys, iss, []string{aud}, tc.opt)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("New: %v\nwant %s", err, tc.want)
+		}
+	}
+}
+
+func nilKeys(string) (middleware.KeySet, error) { return nil, nil }
+
 func allowAll(context.Context, string) (bool, error) { return true, nil }
 
 // Multi-tenant Entra ID: one key set, an issuer per tenant, matched by the

@@ -49,10 +49,12 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 // Guard's, and New fails if one is given to an issuer.
 type Option func(*config)
 
-// guardOption makes an Option that is the Guard's, not an issuer's.
-func guardOption(f func(*config)) Option {
+// guardOption makes an Option that is the Guard's, not an issuer's. name
+// is the option's own (its function's), for the error New returns when it
+// is given to an issuer: an Option is a func, which cannot say what it is.
+func guardOption(name string, f func(*config)) Option {
 	return func(c *config) {
-		c.guardOptions++
+		c.guardOptions = append(c.guardOptions, name)
 		f(c)
 	}
 }
@@ -62,7 +64,7 @@ type config struct {
 	issuers        []issuerConfig
 	resolver       *resolverConfig
 	resolverLimits ResolverLimits
-	guardOptions   int // how many Guard options were applied
+	guardOptions   []string // the names of the Guard options applied
 	onClose        []func()
 	issuerOptions  int     // how many issuer options were applied to iss
 	errs           []error // found while applying options
@@ -133,7 +135,7 @@ type ContextMetrics interface {
 
 // WithMetrics sets where verification outcomes are counted. Default: none.
 func WithMetrics(m Metrics) Option {
-	return guardOption(func(c *config) { c.metrics = m })
+	return guardOption("WithMetrics", func(c *config) { c.metrics = m })
 }
 
 type noMetrics struct{}
@@ -144,7 +146,7 @@ func (noMetrics) TokenCache(bool)        {}
 // WithLeeway sets the clock-skew allowance for exp, nbf and iat. Default:
 // DefaultLeeway. Keep it small: it extends every token's life.
 func WithLeeway(d time.Duration) Option {
-	return guardOption(func(c *config) { c.leeway = d })
+	return guardOption("WithLeeway", func(c *config) { c.leeway = d })
 }
 
 // WithAlgorithms restricts the accepted signature algorithms. Only
@@ -153,7 +155,7 @@ func WithLeeway(d time.Duration) Option {
 // because a resource server that accepts a shared secret lets anyone holding
 // it mint tokens. Default: all of them. Narrow it to what your issuer uses.
 func WithAlgorithms(algs ...string) Option {
-	return guardOption(func(c *config) { c.algorithms = algs })
+	return guardOption("WithAlgorithms", func(c *config) { c.algorithms = algs })
 }
 
 // WithRealm sets the realm named in WWW-Authenticate challenges (RFC 6750
@@ -162,7 +164,7 @@ func WithAlgorithms(algs ...string) Option {
 // with no resource metadata): RFC 6750 §3 requires one, so that challenge
 // is `Bearer realm=""`.
 func WithRealm(realm string) Option {
-	return guardOption(func(c *config) { c.realm = realm })
+	return guardOption("WithRealm", func(c *config) { c.realm = realm })
 }
 
 // WithTypes sets the accepted typ header values, compared
@@ -171,7 +173,7 @@ func WithRealm(realm string) Option {
 // "application/jwt" too). Default: "JWT" and "at+jwt"; a token without typ
 // is also accepted unless WithStrictType is given.
 func WithTypes(types ...string) Option {
-	return guardOption(func(c *config) { c.types = types })
+	return guardOption("WithTypes", func(c *config) { c.types = types })
 }
 
 // WithStrictType requires typ to be present and "at+jwt" or
@@ -179,14 +181,14 @@ func WithTypes(types ...string) Option {
 // token or other JWT from the same issuer being accepted as an access
 // token; enable it when your issuer sets typ (most RFC 9068 issuers do).
 func WithStrictType() Option {
-	return guardOption(func(c *config) { c.strictType = true })
+	return guardOption("WithStrictType", func(c *config) { c.strictType = true })
 }
 
 // WithCookie also reads the token from the named cookie, when the request
 // has no Authorization header. Off by default: cookies are sent
 // automatically by browsers, which makes CSRF protection your concern.
 func WithCookie(name string) Option {
-	return guardOption(func(c *config) { c.cookie = name })
+	return guardOption("WithCookie", func(c *config) { c.cookie = name })
 }
 
 // WithQueryParameter also reads the token from the named query parameter
@@ -197,7 +199,7 @@ func WithCookie(name string) Option {
 // cache keeps the answer under a URL that holds the token; the handler
 // may still set its own.
 func WithQueryParameter(name string) Option {
-	return guardOption(func(c *config) { c.query = name })
+	return guardOption("WithQueryParameter", func(c *config) { c.query = name })
 }
 
 // WithTokenHeader reads the token from the named request header instead of
@@ -212,7 +214,7 @@ func WithQueryParameter(name string) Option {
 // It is the Guard's only source: New refuses it beside WithCookie,
 // WithQueryParameter or another WithTokenHeader.
 func WithTokenHeader(name string) Option {
-	return guardOption(func(c *config) {
+	return guardOption("WithTokenHeader", func(c *config) {
 		c.tokenHeader, c.tokenHeaderSet = http.CanonicalHeaderKey(name), true
 		c.tokenHeaders++
 	})
@@ -223,7 +225,7 @@ func WithTokenHeader(name string) Option {
 // with it, such as key sets no other Guard shares (providers.New closes
 // its caches this way). Functions given in several options run in order.
 func WithOnClose(f func()) Option {
-	return guardOption(func(c *config) {
+	return guardOption("WithOnClose", func(c *config) {
 		if f != nil {
 			c.onClose = append(c.onClose, f)
 		}
@@ -233,33 +235,33 @@ func WithOnClose(f func()) Option {
 // WithLogger sets where refusals are logged, at debug level, with their
 // reason and cause (never the token). Default: a logger that discards.
 func WithLogger(l *slog.Logger) Option {
-	return guardOption(func(c *config) { c.logger = l })
+	return guardOption("WithLogger", func(c *config) { c.logger = l })
 }
 
 // WithClock sets the clock for exp, nbf and iat checks; for tests.
 // Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return guardOption(func(c *config) { c.now = now })
+	return guardOption("WithClock", func(c *config) { c.now = now })
 }
 
 // WithErrorHandler sets the function that writes refusals, for example to
 // count them or to log and then call WriteError. Default: WriteError.
 func WithErrorHandler(h ErrorHandler) Option {
-	return guardOption(func(c *config) { c.onError = h })
+	return guardOption("WithErrorHandler", func(c *config) { c.onError = h })
 }
 
 // WithMaxTokenSize caps the token length in bytes: the one limit on the
 // Authorization header too, which may hold besides the token only its
 // scheme and a few spaces. At most 1 MiB. Default: DefaultMaxTokenSize.
 func WithMaxTokenSize(n int) Option {
-	return guardOption(func(c *config) { c.maxTokenSize = n })
+	return guardOption("WithMaxTokenSize", func(c *config) { c.maxTokenSize = n })
 }
 
 // WithRetryAfter sets the Retry-After of the 503 sent while no keys have
 // been fetched; it is rounded up to whole seconds. Default:
 // DefaultRetryAfter.
 func WithRetryAfter(d time.Duration) Option {
-	return guardOption(func(c *config) { c.retryAfter = d })
+	return guardOption("WithRetryAfter", func(c *config) { c.retryAfter = d })
 }
 
 // WithInsecureContextClaims makes the Guard's rules accept claims that
@@ -273,5 +275,5 @@ func WithRetryAfter(d time.Duration) Option {
 // whoever it likes. Claims a rule of this Guard verified are always
 // recognised without it, and claims another Guard verified never are.
 func WithInsecureContextClaims() Option {
-	return guardOption(func(c *config) { c.trustContext = true })
+	return guardOption("WithInsecureContextClaims", func(c *config) { c.trustContext = true })
 }

@@ -108,7 +108,7 @@ func WithIssuerResolver(allow func(ctx context.Context, iss string) (bool, error
 // WithResolverLimits sets the bounds of WithIssuerResolver. Default: the
 // ResolverLimits defaults.
 func WithResolverLimits(l ResolverLimits) Option {
-	return guardOption(func(c *config) { c.resolverLimits = l })
+	return guardOption("WithResolverLimits", func(c *config) { c.resolverLimits = l })
 }
 
 type resolverConfig struct {

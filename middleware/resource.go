@@ -64,7 +64,7 @@ type ResourceMetadata struct {
 // m's members in every document. Off by default: a challenge then names no
 // metadata URL.
 func WithResourceMetadata(m ResourceMetadata) Option {
-	return guardOption(func(c *config) {
+	return guardOption("WithResourceMetadata", func(c *config) {
 		m.Scopes = slices.Clone(m.Scopes)
 		c.metadata = &m
 	})

@@ -44,13 +44,13 @@ const (
 // KeySet that wraps a *jwks.Cache must implement KeysVersion too, or every
 // token of that issuer is verified.
 func WithTokenCache(entries int, bytes int64) Option {
-	return guardOption(func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes })
+	return guardOption("WithTokenCache", func(c *config) { c.cacheEntries, c.cacheBytes = entries, bytes })
 }
 
 // WithoutTokenCache verifies every request's signature, for deployments
 // that want no per-process token state.
 func WithoutTokenCache() Option {
-	return guardOption(func(c *config) { c.cacheEntries = -1 })
+	return guardOption("WithoutTokenCache", func(c *config) { c.cacheEntries = -1 })
 }
 
 // VersionedKeySet is a KeySet that can say when its keys change; only with
