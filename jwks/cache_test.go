@@ -272,19 +272,48 @@ func TestConstructionRefusesBadURLs(t *testing.T) {
 	c.Close()
 }
 
+// Every bound an option's doc says New refuses, New refuses, saying which.
 func TestConstructionRefusesBadOptions(t *testing.T) {
-	for name, opt := range map[string]jwks.Option{
-		"interval": jwks.WithRefreshInterval(0),
-		"timeout":  jwks.WithFetchTimeout(-1),
-		"size":     jwks.WithMaxResponseSize(0),
-		"backoff":  jwks.WithBackoff(time.Second, time.Millisecond),
-		"cooldown": jwks.WithUnknownKIDCooldown(-time.Second),
-		"wait":     jwks.WithUnknownKIDWait(-time.Second),
-		"min":      jwks.WithBackoff(0, time.Second),
+	const (
+		interval  = "jwks: refresh interval must be positive"
+		timeout   = "jwks: fetch timeout must be positive"
+		size      = "jwks: max response size must be positive"
+		kid       = "jwks: unknown-kid cooldown and wait must not be negative"
+		backoff   = "jwks: backoff bounds must be positive and ordered"
+		freshness = "jwks: freshness bounds must be positive and ordered"
+		negative  = "jwks: max staleness and negative TTL must not be negative"
+	)
+	for _, tc := range []struct {
+		opt  jwks.Option
+		want string
+	}{
+		{jwks.WithRefreshInterval(0), interval},
+		{jwks.WithRefreshInterval(-time.Second), interval},
+		{jwks.WithFetchTimeout(0), timeout},
+		{jwks.WithFetchTimeout(-1), timeout},
+		{jwks.WithMaxResponseSize(0), size},
+		{jwks.WithBackoff(time.Second, time.Millisecond), backoff},
+		{jwks.WithBackoff(0, time.Second), backoff},
+		{jwks.WithFreshnessBounds(time.Hour, time.Minute), freshness},
+		{jwks.WithFreshnessBounds(0, time.Minute), freshness},
+		{jwks.WithUnknownKIDCooldown(-time.Second), kid},
+		{jwks.WithUnknownKIDWait(-time.Second), kid},
+		{jwks.WithMaxStaleness(-time.Second), negative},
+		{jwks.WithNegativeTTL(-time.Second), negative},
 	} {
-		if _, err := jwks.New(context.Background(), "https://idp.example", opt); err == nil {
-			t.Errorf("%s: New accepted a bad option", name)
+		_, err := jwks.New(context.Background(), "https://idp.example", tc.opt)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("New: %v, want %s", err, tc.want)
 		}
+	}
+	// The zeros the docs give a meaning to are accepted.
+	for _, opt := range []jwks.Option{jwks.WithUnknownKIDCooldown(0), jwks.WithUnknownKIDWait(0), jwks.WithMaxStaleness(0), jwks.WithNegativeTTL(0)} {
+		c, err := jwks.New(context.Background(), "https://idp.example", opt)
+		if err != nil {
+			t.Errorf("New: %v", err)
+			continue
+		}
+		c.Close()
 	}
 }
 

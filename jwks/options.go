@@ -102,12 +102,15 @@ func WithLogger(l *slog.Logger) Option {
 // when the issuer's response says nothing about freshness (no
 // Cache-Control max-age or Expires). Shorter means a removed key stops
 // verifying sooner, at the cost of more requests to the issuer. Default:
-// DefaultRefreshInterval.
+// DefaultRefreshInterval. New fails for a d of 0 or less: there is no
+// "never" (a key set that is never refreshed keeps a removed key).
 func WithRefreshInterval(d time.Duration) Option {
 	return func(cfg *config) { cfg.refreshInterval = d }
 }
 
-// WithFetchTimeout bounds each outbound request. Default: DefaultFetchTimeout.
+// WithFetchTimeout bounds each outbound request. Default:
+// DefaultFetchTimeout. New fails for a d of 0 or less: an unbounded
+// request to a hung issuer would stall every refresh after it.
 func WithFetchTimeout(d time.Duration) Option {
 	return func(cfg *config) { cfg.fetchTimeout = d }
 }
@@ -115,7 +118,7 @@ func WithFetchTimeout(d time.Duration) Option {
 // WithMaxResponseSize caps the size of discovery and JWKS responses in bytes;
 // a larger body fails the fetch and the previous keys stay in use. Raise it
 // only for an issuer that publishes very large sets. Default:
-// DefaultMaxResponseSize.
+// DefaultMaxResponseSize. New fails for an n of 0 or less.
 func WithMaxResponseSize(n int64) Option {
 	return func(cfg *config) { cfg.maxResponseSize = n }
 }
@@ -123,14 +126,18 @@ func WithMaxResponseSize(n int64) Option {
 // WithUnknownKIDCooldown sets the least time between refreshes caused by
 // tokens with a kid the cache does not know. This caps what a flood of
 // made-up kids can cost the issuer: one request per cooldown per process.
-// Default: DefaultUnknownKIDCooldown.
+// Default: DefaultUnknownKIDCooldown. Zero means no cooldown: a kid not in
+// the negative cache (WithNegativeTTL) may start a refresh whenever none
+// is in flight. New fails for a negative d.
 func WithUnknownKIDCooldown(d time.Duration) Option {
 	return func(cfg *config) { cfg.unknownKIDCooldown = d }
 }
 
 // WithUnknownKIDWait bounds how long a request waits for the refresh its
 // unknown kid triggered (the request's own context may end it sooner).
-// Default: DefaultUnknownKIDWait.
+// Default: DefaultUnknownKIDWait. Zero means the request does not wait: the
+// kid is unknown to it, and the refresh it started serves later requests.
+// New fails for a negative d.
 func WithUnknownKIDWait(d time.Duration) Option {
 	return func(cfg *config) { cfg.unknownKIDWait = d }
 }
@@ -139,7 +146,8 @@ func WithUnknownKIDWait(d time.Duration) Option {
 // retries after a failed fetch. A 429 or 503 whose Retry-After asks for
 // longer than the delay is retried after the Retry-After instead, but
 // never later than max, and no unknown kid triggers a fetch before then.
-// Default: DefaultMinBackoff, DefaultMaxBackoff.
+// Default: DefaultMinBackoff, DefaultMaxBackoff. New fails unless
+// 0 < min <= max.
 func WithBackoff(min, max time.Duration) Option {
 	return func(cfg *config) { cfg.minBackoff, cfg.maxBackoff = min, max }
 }
@@ -154,7 +162,8 @@ func InsecureAllowHTTP() Option {
 
 // WithFreshnessBounds clamps the refresh interval an issuer asks for with
 // Cache-Control max-age or Expires (RFC 9111 §4.2.1) to [min, max].
-// Default: DefaultMinFreshness, DefaultMaxFreshness.
+// Default: DefaultMinFreshness, DefaultMaxFreshness. New fails unless
+// 0 < min <= max.
 func WithFreshnessBounds(min, max time.Duration) Option {
 	return func(cfg *config) { cfg.minFreshness, cfg.maxFreshness = min, max }
 }
@@ -163,14 +172,15 @@ func WithFreshnessBounds(min, max time.Duration) Option {
 // middleware answers 503 with Retry-After) once its last successful fetch
 // is older than d, for deployments that would rather stop than verify with
 // keys that may have been revoked long ago. Default: 0, never: the last good
-// keys serve for as long as the issuer is down.
+// keys serve for as long as the issuer is down. New fails for a negative d.
 func WithMaxStaleness(d time.Duration) Option {
 	return func(cfg *config) { cfg.maxStaleness = d }
 }
 
 // WithNegativeTTL sets how long a kid that a refresh did not find is
 // answered "unknown" at once, without waiting for or triggering another
-// refresh. Default: DefaultNegativeTTL. Zero disables the negative cache.
+// refresh. Default: DefaultNegativeTTL. Zero disables the negative cache;
+// New fails for a negative d.
 func WithNegativeTTL(d time.Duration) Option {
 	return func(cfg *config) { cfg.negativeTTL = d }
 }

@@ -71,7 +71,9 @@ func WithDPoPAlgorithms(algs ...string) Option {
 }
 
 // WithDPoPProofWindow sets how far a proof's iat may be from now, either
-// way (at most 10 minutes). Default: DefaultDPoPProofWindow.
+// way: from 1 second to 10 minutes, or 0 for DefaultDPoPProofWindow (the
+// default); New fails for any other d. A proof is remembered until about
+// the window past its iat, so a wider one holds more of them.
 func WithDPoPProofWindow(d time.Duration) Option {
 	return guardOption("WithDPoPProofWindow", func(c *config) { c.proofWindow = d })
 }

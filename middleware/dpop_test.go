@@ -922,21 +922,23 @@ func (s *untilStore) CheckAndSet(ctx context.Context, key string, until time.Tim
 }
 
 // How long past its iat a shared store keeps a proof: the window and the
-// leeway, a second of it at least and ten minutes at most.
+// leeway, a second of it at least and ten minutes at most. A window of 0
+// is the default one.
 func TestSharedReplayStoreRetention(t *testing.T) {
 	d := newDPoPEnv(t)
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }
 	for _, c := range []struct {
-		leeway, want time.Duration
+		leeway, window, want time.Duration
 	}{
-		{middleware.DefaultLeeway, middleware.DefaultDPoPProofWindow + middleware.DefaultLeeway},
-		{0, middleware.DefaultDPoPProofWindow + time.Second},
-		{24 * time.Hour, middleware.DefaultDPoPProofWindow + 10*time.Minute},
+		{middleware.DefaultLeeway, 0, middleware.DefaultDPoPProofWindow + middleware.DefaultLeeway},
+		{0, 0, middleware.DefaultDPoPProofWindow + time.Second},
+		{24 * time.Hour, 0, middleware.DefaultDPoPProofWindow + 10*time.Minute},
+		{0, 2 * time.Minute, 2*time.Minute + time.Second},
 	} {
 		st := &untilStore{ReplayStore: middleware.NewMemoryReplayStore(0, clock)}
 		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience},
-			middleware.WithReplayStore(st), middleware.WithClock(clock), middleware.WithLeeway(c.leeway))
+			middleware.WithReplayStore(st), middleware.WithClock(clock), middleware.WithLeeway(c.leeway), middleware.WithDPoPProofWindow(c.window))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -945,7 +947,7 @@ func TestSharedReplayStoreRetention(t *testing.T) {
 			t.Fatalf("leeway %v: %d, %d records", c.leeway, resp.StatusCode, len(st.until))
 		}
 		if got := st.until[0].Sub(now); got != c.want {
-			t.Errorf("leeway %v: kept %v past iat, want %v", c.leeway, got, c.want)
+			t.Errorf("leeway %v, window %v: kept %v past iat, want %v", c.leeway, c.window, got, c.want)
 		}
 	}
 }

@@ -32,7 +32,9 @@ const (
 // and their lists, and the map entry. A repeated token is then answered
 // without checking its signature again, in well under a microsecond, as
 // long as its issuer's key set has not changed. Default:
-// DefaultTokenCacheEntries, DefaultTokenCacheBytes.
+// DefaultTokenCacheEntries, DefaultTokenCacheBytes. An entries or bytes of
+// 0 or less turns the cache off, as WithoutTokenCache does: a bound of
+// nothing can hold no token.
 //
 // The cache is keyed by the exact token and compares it in full; exp and
 // nbf are checked against the clock on every hit, and the route's audience

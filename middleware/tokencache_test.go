@@ -127,6 +127,16 @@ func TestTokenCacheBoundedAndOptional(t *testing.T) {
 	if off.hits.Load()+off.misses.Load() != 0 {
 		t.Fatal("WithoutTokenCache still cached")
 	}
+	// A bound of 0 or less is the cache off too, as documented.
+	for _, bounds := range [][2]int64{{0, 1 << 20}, {10, 0}, {-1, 1 << 20}, {10, -1}} {
+		zero := &cacheCounter{}
+		e3 := newEnvFor(t, e.iss, true, middleware.WithMetrics(zero), middleware.WithTokenCache(int(bounds[0]), bounds[1]))
+		e3.do(t, "GET", "/api/me", bearer(toks[0])...)
+		e3.do(t, "GET", "/api/me", bearer(toks[0])...)
+		if zero.hits.Load()+zero.misses.Load() != 0 {
+			t.Errorf("WithTokenCache(%d, %d) cached", bounds[0], bounds[1])
+		}
+	}
 }
 
 // unversioned hides KeysVersion: with a key set that cannot say when its
