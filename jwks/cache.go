@@ -156,6 +156,9 @@ func newCache(ctx context.Context, opts []Option, rawURL, what string) (*Cache, 
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil { // an error here, not a nil-pointer panic inside New
+			return nil, nil, errors.New("jwks: nil Option")
+		}
 		o(&cfg)
 	}
 	switch {

@@ -300,11 +300,15 @@ func TestConstructionRefusesBadOptions(t *testing.T) {
 		{jwks.WithUnknownKIDWait(-time.Second), kid},
 		{jwks.WithMaxStaleness(-time.Second), negative},
 		{jwks.WithNegativeTTL(-time.Second), negative},
+		{nil, "jwks: nil Option"},
 	} {
 		_, err := jwks.New(context.Background(), "https://idp.example", tc.opt)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("New: %v, want %s", err, tc.want)
 		}
+	}
+	if _, err := jwks.NewFromJWKSURL(context.Background(), "https://idp.example/jwks", jwks.WithLogger(nil), nil); err == nil || err.Error() != "jwks: nil Option" {
+		t.Errorf("NewFromJWKSURL with a nil Option: %v", err)
 	}
 	// The zeros the docs give a meaning to are accepted.
 	for _, opt := range []jwks.Option{jwks.WithUnknownKIDCooldown(0), jwks.WithUnknownKIDWait(0), jwks.WithMaxStaleness(0), jwks.WithNegativeTTL(0)} {

@@ -106,6 +106,9 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		onError:      WriteError,
 	}
 	for _, o := range opts {
+		if o == nil { // an error here, not a nil-pointer panic inside New
+			return nil, errors.New("middleware: nil Option")
+		}
 		o(&cfg)
 	}
 	own := keys != nil || iss != "" // New's own issuer, or only the options'

@@ -117,6 +117,10 @@ func addIssuer(ic issuerConfig, opts []Option) Option {
 	return func(c *config) {
 		scratch := config{iss: &ic}
 		for _, o := range opts {
+			if o == nil {
+				c.errs = append(c.errs, fmt.Errorf("middleware: nil Option among the options of %s", ic.option()))
+				continue
+			}
 			o(&scratch)
 		}
 		if len(scratch.issuers) > 0 || scratch.resolver != nil {

@@ -259,7 +259,8 @@ func TestIssuerConfigurationErrors(t *testing.T) {
 	}
 }
 
-// An option given where it does not belong is named, with where it goes.
+// An option given where it does not belong is named, with where it goes;
+// a nil one is an error too, not a panic inside New.
 func TestMisplacedOptionErrors(t *testing.T) {
 	_, keys := issuerWithKeys(t)
 	const iss = "https://a.example"
@@ -275,6 +276,11 @@ func TestMisplacedOptionErrors(t *testing.T) {
 			`middleware: WithIssuerResolver was given the Guard option WithDPoP; give Guard options to New`},
 		{middleware.WithIssuer(keys, "https://b.example", middleware.WithIssuer(keys, "https://c.example")),
 			`middleware: WithIssuer("https://b.example") was given another issuer among its options; give each issuer to New`},
+		{nil, "middleware: nil Option"},
+		{middleware.WithIssuer(keys, "https://b.example", middleware.WithScopeClaims("roles"), nil),
+			`middleware: nil Option among the options of WithIssuer("https://b.example")`},
+		{middleware.WithIssuerResolver(allowAll, nilKeys, nil),
+			`middleware: nil Option among the options of WithIssuerResolver`},
 	} {
 		_, err := middleware.New(keys, iss, []string{aud}, tc.opt)
 		if err == nil || err.Error() != tc.want {

@@ -141,6 +141,9 @@ func WithGuardOptions(opts ...middleware.Option) Option {
 func New(ctx context.Context, audiences []string, presets []*Preset, opts ...Option) (*middleware.Guard, error) {
 	var s settings
 	for _, o := range opts {
+		if o == nil { // an error here, not a nil-pointer panic inside New
+			return nil, errors.New("providers: nil Option")
+		}
 		o(&s)
 	}
 	if len(presets) == 0 {

@@ -79,6 +79,9 @@ func TestNewRefuses(t *testing.T) {
 	if _, err := providers.New(ctx, nil, []*providers.Preset{auth0}); err == nil {
 		t.Error("no audience accepted")
 	}
+	if _, err := providers.New(ctx, []string{"https://api.example.com"}, []*providers.Preset{auth0}, nil); err == nil || err.Error() != "providers: nil Option" {
+		t.Errorf("a nil Option: %v", err)
+	}
 	okta, _ := providers.Okta("dev.okta.com", "default")
 	g, err := providers.New(ctx, []string{"https://api.example.com"}, []*providers.Preset{auth0, okta})
 	if err != nil {

@@ -80,3 +80,16 @@ func TestSkipper(t *testing.T) {
 		t.Error("a skipped request has claims")
 	}
 }
+
+// A nil Option is a mistake of the set-up, said so there: Middleware has
+// no error to return.
+func TestNilOptionPanics(t *testing.T) {
+	e := guardtest.New(t)
+	defer func() {
+		if got := recover(); got != "echoguard: Middleware with a nil Option" {
+			t.Fatalf("recovered %v", got)
+		}
+	}()
+	echoguard.Middleware(e.Guard, echoguard.WithSkipper(nil), nil)
+	t.Fatal("Middleware accepted a nil Option")
+}

@@ -137,7 +137,8 @@ type refreshCall struct {
 // NewTransport returns a Transport that starts with (a copy of) tok and
 // obtains new tokens with refresh. tok may be nil, in which case the first
 // request refreshes with a nil stale token. It panics if refresh is nil: a
-// Transport that can never refresh is oauth2.Transport with a static source.
+// Transport that can never refresh is oauth2.Transport with a static source;
+// and if an Option is nil.
 func NewTransport(tok *oauth2.Token, refresh RefreshFunc, opts ...Option) *Transport {
 	if refresh == nil {
 		panic("oauth2guard: NewTransport with a nil RefreshFunc")
@@ -148,6 +149,9 @@ func NewTransport(tok *oauth2.Token, refresh RefreshFunc, opts ...Option) *Trans
 		t.tok = &c
 	}
 	for _, o := range opts {
+		if o == nil { // NewTransport returns no error: a panic that says so, at set-up
+			panic("oauth2guard: NewTransport with a nil Option")
+		}
 		o(t)
 	}
 	return t

@@ -940,3 +940,26 @@ func TestExpiredHintForAFreshTokenIsNotRefreshed(t *testing.T) {
 		t.Fatalf("after the cooldown: %d refreshes, want 2", n)
 	}
 }
+
+// A nil RefreshFunc or Option is a mistake of the set-up, said so there:
+// NewTransport has no error to return.
+func TestNewTransportPanicsOnNil(t *testing.T) {
+	refresh := func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return nil, nil }
+	for _, tc := range []struct {
+		name string
+		new  func()
+		want string
+	}{
+		{"nil RefreshFunc", func() { NewTransport(nil, nil) }, "oauth2guard: NewTransport with a nil RefreshFunc"},
+		{"nil Option", func() { NewTransport(nil, refresh, WithRefreshCooldown(time.Second), nil) }, "oauth2guard: NewTransport with a nil Option"},
+	} {
+		func() {
+			defer func() {
+				if got := recover(); got != tc.want {
+					t.Errorf("%s: recovered %v, want %q", tc.name, got, tc.want)
+				}
+			}()
+			tc.new()
+		}()
+	}
+}
