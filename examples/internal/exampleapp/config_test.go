@@ -1,9 +1,17 @@
 package exampleapp
 
 import (
+	"errors"
+	"flag"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/checkout"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -63,5 +71,47 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestFlagsAreDocumented: every flag, and the variable it falls back to,
+// is named where the servers are described: README.md's paragraph on
+// them, examples/README.md's table, and examples/grpc/README.md (the gRPC
+// server takes the same flags). A flag added here and not there is one
+// that no user finds.
+func TestFlagsAreDocumented(t *testing.T) {
+	root := checkout.Root(t) // examples/grpc is a module of its own
+	var usage strings.Builder
+	if _, err := ParseFlags("example", []string{"-h"}, func(string) string { return "" }, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	flags := regexp.MustCompile(`(?m)^  -(\S+)`).FindAllStringSubmatch(usage.String(), -1)
+	envs := regexp.MustCompile(`env ([A-Z_]+)`).FindAllStringSubmatch(usage.String(), -1)
+	if len(flags) == 0 || len(envs) != len(flags) {
+		t.Fatalf("usage lists %d flags and %d variables:\n%s", len(flags), len(envs), usage.String())
+	}
+	read := func(path string) string {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(b)), " ")
+	}
+	readme, _, _ := strings.Cut(read("README.md"), "## Development")
+	_, readme, _ = strings.Cut(readme, "## The example servers")
+	table, grpc := read("examples/README.md"), read("examples/grpc/README.md")
+	_, grpc, _ = strings.Cut(grpc, "The flags and environment variables are the HTTP examples'")
+	grpc, _, _ = strings.Cut(grpc, ")")
+	for i, f := range flags {
+		name, env := "`-"+f[1]+"`", "`"+envs[i][1]+"`"
+		if !strings.Contains(readme, name) || !strings.Contains(readme, env) {
+			t.Errorf("README.md's example servers do not name %s and %s", name, env)
+		}
+		if !strings.Contains(table, "| "+name+" | "+env+" |") {
+			t.Errorf("examples/README.md's table has no row for %s, %s", name, env)
+		}
+		if f[1] != "addr" && !strings.Contains(grpc, name) { // -addr is said apart: its default differs
+			t.Errorf("examples/grpc/README.md's list of flags does not name %s", name)
+		}
 	}
 }
