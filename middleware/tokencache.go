@@ -63,6 +63,7 @@ func WithoutTokenCache() Option {
 // the version is unchanged.
 type VersionedKeySet interface {
 	KeySet
+	// KeysVersion is the version of the keys as they are now.
 	KeysVersion() uint64
 }
 

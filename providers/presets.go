@@ -304,10 +304,18 @@ func Firebase(projectID string) (*Preset, error) {
 // match both. Refs (refs/heads/main) and environments, when given, must
 // match too. Per-route rules are middleware.ClaimIn on the same claims.
 type GitHubRule struct {
-	Repositories  []string
+	// Repositories are the allowed values of the repository claim,
+	// owner/name.
+	Repositories []string
+	// RepositoryIDs are the allowed values of the repository_id claim,
+	// which survive a rename.
 	RepositoryIDs []string
-	Refs          []string
-	Environments  []string
+	// Refs, when given, are the allowed values of the ref claim
+	// (refs/heads/main, refs/tags/v1).
+	Refs []string
+	// Environments, when given, are the allowed values of the environment
+	// claim (a token of a job without one has none, and is refused).
+	Environments []string
 }
 
 // GitHubActions is GitHub Actions OIDC tokens
@@ -347,7 +355,11 @@ func GitHubActions(rule GitHubRule) (*Preset, error) {
 // KubernetesRule says which service accounts may call: namespaces are
 // required; service accounts (names), when given, must match too.
 type KubernetesRule struct {
-	Namespaces      []string
+	// Namespaces are the allowed namespaces, as the token's kubernetes.io
+	// claim names its own (kubernetes.io.namespace); at least one.
+	Namespaces []string
+	// ServiceAccounts, when given, are the allowed service account names
+	// (kubernetes.io.serviceaccount.name), in any of the Namespaces.
 	ServiceAccounts []string
 }
 

@@ -29,6 +29,7 @@ type StepUpError struct {
 	Description string        // the API's error_description, for logs
 }
 
+// Error says what login the API asks for, and its description.
 func (e *StepUpError) Error() string {
 	var parts []string
 	if e.ACRValues != nil {
@@ -107,11 +108,21 @@ func resourceMetadataURLs(resp *http.Response) (bearer, dpop string) {
 // ResourceMetadata is the part of an RFC 9728 protected resource metadata
 // document a client acts on.
 type ResourceMetadata struct {
-	Resource             string   `json:"resource"`
+	// Resource is the API's resource identifier; FetchResourceMetadata
+	// checks it is exactly the one asked about.
+	Resource string `json:"resource"`
+	// AuthorizationServers are the issuers whose tokens the API accepts,
+	// at least one: ask one of them for a token.
 	AuthorizationServers []string `json:"authorization_servers"`
-	ScopesSupported      []string `json:"scopes_supported"`
-	BearerMethods        []string `json:"bearer_methods_supported"`
-	ResourceName         string   `json:"resource_name"`
+	// ScopesSupported are the scopes a client may ask for to use the API;
+	// nil when the document lists none.
+	ScopesSupported []string `json:"scopes_supported"`
+	// BearerMethods are how the API takes a token ("header", "body",
+	// "query"); nil when the document lists none.
+	BearerMethods []string `json:"bearer_methods_supported"`
+	// ResourceName is the API's name for people, for display; "" when
+	// the document gives none.
+	ResourceName string `json:"resource_name"`
 }
 
 // ErrResourceMismatch: a metadata document names another resource than the
