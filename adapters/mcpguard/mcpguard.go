@@ -219,7 +219,7 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 				r.Header = orig
 			}
 			ctx := &sessionSafe{Context: context.WithValue(middleware.WithoutClaims(r.Context()), headerKey{}, nil)}
-			next.ServeHTTP(w, r.WithContext(ctx))
+			next.ServeHTTP(&answering{ResponseWriter: w, done: &ctx.done}, r.WithContext(ctx))
 			ctx.done.Store(true)
 		})
 		inner := sdk(restore)
@@ -234,14 +234,46 @@ func New(g *middleware.Guard, opts ...Option) *Middleware {
 
 type headerKey struct{}
 
-// sessionSafe is the context the SDK gets. Once its request is answered,
-// the TokenInfo in it reads as nil: a stateful session's calls run under
-// its first request's context, and would otherwise find that request's
-// token there (the SDK gives each call its own in req.Extra).
+// sessionSafe is the context the SDK gets. Once its request's answer has
+// begun, the TokenInfo in it reads as nil: a stateful session's calls run
+// under its first request's context, and would otherwise find that
+// request's token there (the SDK gives each call its own in req.Extra).
+// The SDK reads the request's TokenInfo before it answers; a client that
+// has the answer may send the session's next call at once, before the
+// handler has returned, so the end of ServeHTTP is too late.
 type sessionSafe struct {
 	context.Context
 	done atomic.Bool
 }
+
+// answering marks done as the answer begins (its status line, headers or
+// first bytes), before any of it reaches the client.
+type answering struct {
+	http.ResponseWriter
+	done *atomic.Bool
+}
+
+func (a *answering) WriteHeader(code int) {
+	if code >= 200 {
+		a.done.Store(true)
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answering) Write(b []byte) (int, error) {
+	a.done.Store(true)
+	return a.ResponseWriter.Write(b)
+}
+
+// Flush sends what is written so far (and the headers, written then).
+func (a *answering) Flush() {
+	a.done.Store(true)
+	_ = http.NewResponseController(a.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController, which the SDK flushes its event
+// streams with, reach the connection's writer.
+func (a *answering) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 func (c *sessionSafe) Value(key any) any {
 	v := c.Context.Value(key)
