@@ -40,8 +40,13 @@
 // at the Guard), whatever maxmemory is: a maxmemory set later (by CONFIG
 // SET, or a resize) starts evicting with no change to the policy.
 // WithInsecureAllowEviction turns the check off. A managed Redis that
-// renames or forbids CONFIG cannot say: then the Store works, and logs a
-// warning once (WithLogger); make sure of the policy in its settings.
+// renames or forbids CONFIG cannot say: when CONFIG GET is refused for
+// good (NOPERM from an ACL, or an unknown command or subcommand), the Store
+// works, and logs a warning once (WithLogger); make sure of the policy in
+// its settings. Any other error reply is a reply of the moment (BUSY while
+// a Lua script runs, LOADING after a restart) and says nothing of the
+// policy: it is no answer, like a Redis that cannot be reached, and the
+// question is asked again.
 //
 // # A restarted Redis has forgotten
 //
@@ -64,6 +69,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +115,7 @@ type Store struct {
 // policyState is what the Store last learnt of Redis's maxmemory-policy.
 type policyState struct {
 	mu     sync.Mutex
-	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused
+	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused for good
 	err    error         // that answer: nil, or one wrapping ErrEvictingPolicy
 	due    time.Time     // when to ask again, once known
 	asking chan struct{} // closed when the question in flight is answered; nil when none is
@@ -279,9 +285,9 @@ func (s *Store) askPolicy(done chan struct{}) {
 
 // readPolicy asks every node of the client its maxmemory-policy. evicting
 // (wrapping ErrEvictingPolicy) names a node that evicts; refused, a node
-// that answered CONFIG GET with an error (renamed, or forbidden by an
-// ACL), so that its policy is not known; err, that some node did not
-// answer at all, or none was there to ask. One evicting node is enough to
+// that refuses CONFIG GET for good (configRefused), so that its policy is
+// not known; err, that some node did not answer at all or answered with
+// another error, or none was there to ask. One evicting node is enough to
 // refuse: a proof's key may be on it.
 func (s *Store) readPolicy() (evicting, refused, err error) {
 	var mu sync.Mutex
@@ -290,12 +296,11 @@ func (s *Store) readPolicy() (evicting, refused, err error) {
 		policy, perr := c.ConfigGet(ctx, "maxmemory-policy").Result()
 		mu.Lock()
 		defer mu.Unlock()
-		var rerr redis.Error
 		switch {
-		case errors.As(perr, &rerr): // Redis answered, with an error
+		case configRefused(perr):
 			answered++
 			refused = fmt.Errorf("%s: %w", node, perr)
-		case perr != nil:
+		case perr != nil: // no reply, or one of the moment (BUSY, LOADING)
 			err = fmt.Errorf("%s: %w", node, perr)
 		case policy["maxmemory-policy"] == "":
 			// A server that keeps no such setting (a Redis look-alike)
@@ -336,6 +341,28 @@ func (s *Store) readPolicy() (evicting, refused, err error) {
 		return nil, nil, errors.New("no Redis node to ask")
 	}
 	return nil, refused, nil
+}
+
+// configRefused reports whether err is Redis refusing CONFIG GET for good,
+// so that asking again would only be refused again: an ACL that forbids it
+// (Redis 7: "NOPERM this user has no permissions to run the 'config|get'
+// command"), or a server without it, CONFIG renamed or removed by
+// rename-command as managed services do ("ERR unknown command 'CONFIG',
+// with args beginning with: ...", quoted with backticks before Redis 7) or
+// a look-alike with no GET ("ERR unknown subcommand"). Any other error
+// reply is of the moment, such as BUSY while a Lua script runs past
+// busy-reply-threshold or LOADING while a restarted Redis reads its data:
+// taking one for a refusal would record a policy never heard as harmless,
+// and an evicting Redis would be used.
+func configRefused(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "NOPERM ") ||
+		strings.HasPrefix(msg, "ERR unknown command ") ||
+		strings.HasPrefix(msg, "ERR unknown subcommand ")
 }
 
 // bounded runs one command under the Store's timeout. go-redis reads and

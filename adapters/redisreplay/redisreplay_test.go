@@ -500,6 +500,147 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
+// captureLog is a logger for a Store, and what it has logged so far.
+func captureLog() (*slog.Logger, func() string) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	return log, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
+}
+
+// configHook counts the CONFIG commands a client sends, and while reply
+// returns an error answers them with it instead of Redis.
+type configHook struct {
+	n     *atomic.Int32
+	reply func() error
+}
+
+func (configHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h configHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "config" {
+			return next(ctx, cmd)
+		}
+		h.n.Add(1)
+		if err := h.reply(); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (configHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// replyError is an error reply as go-redis returns one from Redis.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
+
+// A Redis busy running a slow Lua script answers every command but a few
+// with BUSY, CONFIG GET too: a reply of the moment, not a refusal of
+// CONFIG. The first check then has no answer and fails, and the Store
+// asks again: an evicting Redis is refused once it answers, never taken
+// for one that cannot say. Found by a review.
+func TestBusyRedisIsNoAnswer(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := client(t, srv)
+	ctx := context.Background()
+	setPolicy(t, admin, "allkeys-lru")
+	if err := admin.ConfigSet(ctx, "busy-reply-threshold", "50").Err(); err != nil {
+		t.Fatal(err)
+	}
+	go client(t, srv).Eval(ctx, "while true do end", nil)
+	for deadline := time.Now().Add(5 * time.Second); !redis.HasErrorPrefix(admin.Ping(ctx).Err(), "BUSY"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis never got busy")
+		}
+	}
+	log, logs := captureLog()
+	st := redisreplay.New(client(t, srv), redisreplay.WithLogger(log))
+	replayed, err := st.CheckAndSet(ctx, "during", time.Now().Add(time.Minute))
+	if replayed || err == nil || !strings.Contains(err.Error(), "BUSY") || errors.Is(err, redisreplay.ErrEvictingPolicy) {
+		t.Fatalf("while Redis is busy: replayed=%v err=%v, want the BUSY reply", replayed, err)
+	}
+	if err := admin.Do(ctx, "SCRIPT", "KILL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for admin.Ping(ctx).Err() != nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if replayed, err := st.CheckAndSet(ctx, "after", time.Now().Add(time.Minute)); !errors.Is(err, redisreplay.ErrEvictingPolicy) {
+		t.Fatalf("allkeys-lru Redis, no longer busy: replayed=%v err=%v, want %v", replayed, err, redisreplay.ErrEvictingPolicy)
+	}
+	if l := logs(); l != "" {
+		t.Fatalf("logged, as if CONFIG were refused:\n%s", l)
+	}
+}
+
+// Only a reply that refuses CONFIG GET for good lets the Store work
+// without knowing the policy: NOPERM, or CONFIG unknown (renamed or
+// removed, as managed services do). Every other error reply is no answer:
+// the check fails, warns of nothing, and is asked again. The texts are
+// those of Redis 7.0 (and 6, for the backticks).
+func TestConfigErrorReplies(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		name, reply string
+		refused     bool // for good: the Store works, and warns
+	}{
+		{"NOPERM", "NOPERM this user has no permissions to run the 'config|get' command", true},
+		{"unknown command", "ERR unknown command 'CONFIG', with args beginning with: 'GET' 'maxmemory-policy' ", true},
+		{"unknown command, Redis 6", "ERR unknown command `CONFIG`, with args beginning with: `GET`, `maxmemory-policy`, ", true},
+		{"unknown subcommand", "ERR unknown subcommand 'GET'. Try CONFIG HELP.", true},
+		{"BUSY", "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", false},
+		{"LOADING", "LOADING Redis is loading the dataset in memory", false},
+		{"MASTERDOWN", "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", false},
+		{"max clients", "ERR max number of clients reached", false},
+		{"NOAUTH", "NOAUTH Authentication required.", false},
+		{"other ERR", "ERR unknown", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rdb := client(t, srv)
+			var replying atomic.Bool
+			replying.Store(true)
+			rdb.AddHook(configHook{n: new(atomic.Int32), reply: func() error {
+				if replying.Load() {
+					return replyError(tc.reply)
+				}
+				return nil
+			}})
+			log, logs := captureLog()
+			st := redisreplay.New(rdb, redisreplay.WithLogger(log), redisreplay.WithPrefix(fmt.Sprintf("replies:%d:", time.Now().UnixNano())))
+			ctx := context.Background()
+			_, err := st.CheckAndSet(ctx, "k", time.Now().Add(time.Minute))
+			if tc.refused {
+				if err != nil || strings.Count(logs(), "level=WARN") != 1 || !strings.Contains(logs(), tc.reply) {
+					t.Fatalf("CheckAndSet: %v, want none, and one warning naming the reply; logged:\n%s", err, logs())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.reply) || logs() != "" {
+				t.Fatalf("CheckAndSet: %v, want the reply as the error, and no warning; logged:\n%s", err, logs())
+			}
+			replying.Store(false)
+			if _, err := st.CheckAndSet(ctx, "k", time.Now().Add(time.Minute)); err != nil {
+				t.Fatalf("once CONFIG GET is answered: %v", err)
+			}
+		})
+	}
+}
+
 // A Redis restarted without persistence has forgotten every proof, and
 // accepts a used one again: a limit of the store, not of this code, that
 // the package doc states with what to do about it. This test keeps the
