@@ -34,14 +34,17 @@
 // So the Store asks CONFIG GET maxmemory-policy before its first command,
 // and again every DefaultPolicyRecheck (WithPolicyRecheck), since the
 // policy can be changed at runtime (CONFIG SET, a managed service's
-// parameter change, a failover to a node configured otherwise). Of a
+// parameter change, a failover to a node configured otherwise). A re-check
+// that gets no answer leaves the last answer in force, and is asked again
+// after a short delay that doubles at each failure, up to the interval: an
+// unreachable node costs a few more questions, not one per request. Of a
 // Cluster or Ring it asks every node it knows. While any says other than
 // noeviction, every CheckAndSet and Seen fails with ErrEvictingPolicy (503
 // at the Guard), whatever maxmemory is: a maxmemory set later (by CONFIG
 // SET, or a resize) starts evicting with no change to the policy.
 // WithInsecureAllowEviction turns the check off. A managed Redis that
-// renames or forbids CONFIG cannot say: when CONFIG GET is refused for
-// good (NOPERM from an ACL, or an unknown command or subcommand), the Store
+// renames or forbids CONFIG cannot say: when CONFIG GET is refused for good
+// (NOPERM from an ACL, or an unknown command or subcommand), the Store
 // works, and logs a warning once (WithLogger); make sure of the policy in
 // its settings. Any other error reply is a reply of the moment (BUSY while
 // a Lua script runs, LOADING after a restart) and says nothing of the
@@ -90,9 +93,14 @@ const DefaultTimeout = 500 * time.Millisecond
 // DefaultPolicyRecheck is how often the Store asks Redis its
 // maxmemory-policy again after the first time: a policy changed to one that
 // evicts is refused within about that long, at the cost of one CONFIG GET
-// per interval and process, sent beside the requests rather than before
-// one.
+// per interval and process (a few more while re-checks go unanswered),
+// sent beside the requests rather than before one.
 const DefaultPolicyRecheck = time.Minute
+
+// policyRetry is the delay after a re-check that got no answer, doubled at
+// each one more: short, for a blip to be over soon, and growing, so that a
+// node out of reach for long costs a few questions, not one per request.
+const policyRetry = 100 * time.Millisecond
 
 // ErrEvictingPolicy is the error of every CheckAndSet and Seen while Redis
 // (a node of it) has a maxmemory-policy other than noeviction: it could drop
@@ -118,6 +126,7 @@ type policyState struct {
 	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused for good
 	err    error         // that answer: nil, or one wrapping ErrEvictingPolicy
 	due    time.Time     // when to ask again, once known
+	retry  time.Duration // the delay after the last re-check, unanswered; 0 after an answer
 	asking chan struct{} // closed when the question in flight is answered; nil when none is
 	failed error         // why the last question, unanswered, failed: for callers that waited on it
 	warned bool          // the warning that CONFIG is refused was logged
@@ -271,11 +280,19 @@ func (s *Store) askPolicy(done chan struct{}) {
 	defer p.mu.Unlock()
 	defer close(done)
 	p.asking = nil
-	if err != nil { // unanswered: the next call asks again
+	if err != nil {
 		p.failed = fmt.Errorf("redisreplay: maxmemory-policy: %w", err)
+		// With no answer yet, the next call asks again (and waits, as this
+		// one's callers did). With one, the calls go on under it, and
+		// leaving due in the past would send a question with every request
+		// until the node answers again: the next waits a while instead.
+		if p.known {
+			p.retry = min(max(2*p.retry, policyRetry), s.recheck)
+			p.due = time.Now().Add(p.retry)
+		}
 		return
 	}
-	p.known, p.err, p.due = true, evicting, time.Now().Add(s.recheck)
+	p.known, p.err, p.due, p.retry = true, evicting, time.Now().Add(s.recheck), 0
 	if refused != nil && evicting == nil && !p.warned {
 		p.warned = true
 		l := cmp.Or(s.log, slog.Default())

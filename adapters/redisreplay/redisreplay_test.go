@@ -444,6 +444,58 @@ func TestPolicyChangedAtRuntime(t *testing.T) {
 	until(func(err error) bool { return err == nil })
 }
 
+// A re-check that gets no answer (CONFIG GET timing out) leaves the last
+// answer in force, and is asked again after a short delay that grows up to
+// the interval: not with every request, as when a failed re-check left it
+// due. Found by a review, which saw 200 CONFIG GETs in 661 ms.
+func TestUnansweredRecheckBacksOff(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	var configs atomic.Int32
+	var failing atomic.Bool
+	rdb.AddHook(configHook{n: &configs, reply: func() error {
+		if failing.Load() {
+			return &net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout")}
+		}
+		return nil
+	}})
+	const recheck = 400 * time.Millisecond
+	st := redisreplay.New(rdb, redisreplay.WithPolicyRecheck(recheck))
+	ctx := context.Background()
+	if _, err := st.CheckAndSet(ctx, "first", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	time.Sleep(recheck + 50*time.Millisecond) // the re-check is due
+	configs.Store(0)
+	start, i := time.Now(), 0
+	for ; time.Since(start) < 3*recheck; i++ {
+		if _, err := st.CheckAndSet(ctx, fmt.Sprint("k", i), time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("request %d, re-checks unanswered: %v, want the last answer kept", i, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// One question per interval, and a few before the delay reaches it.
+	elapsed := time.Since(start)
+	if n, want := configs.Load(), int32(elapsed/recheck)+4; n > want || n < 2 {
+		t.Fatalf("%d CONFIG GETs for %d requests in %v of unanswered re-checks (interval %v), want 2 to %d", n, i, elapsed.Round(time.Millisecond), recheck, want)
+	}
+	// Still asked: the node answers again, and its new policy is heard
+	// within the interval.
+	setPolicy(t, client(t, srv), "allkeys-lru")
+	failing.Store(false)
+	for deadline := time.Now().Add(recheck + time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, err := st.CheckAndSet(ctx, fmt.Sprint("k", i), time.Now().Add(time.Minute))
+		if errors.Is(err, redisreplay.ErrEvictingPolicy) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("once CONFIG GET is answered again: %v, want %v within the interval", err, redisreplay.ErrEvictingPolicy)
+		}
+		i++
+	}
+}
+
 // A first question that gets no answer (Redis down) is an error, and is
 // asked again: it says neither that Redis evicts nor that it does not.
 func TestPolicyAskedAgainAfterAnOutage(t *testing.T) {
