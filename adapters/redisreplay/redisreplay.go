@@ -51,6 +51,13 @@
 // policy: it is no answer, like a Redis that cannot be reached, and the
 // question is asked again.
 //
+// A Ring skips the shards it has marked down, in the question as in routing
+// keys; but a shard that comes back takes keys at once, with its policy
+// unheard. So an answer that left a shard out is not final: the Store asks
+// again on a short delay, even with re-checks off, until every shard has
+// answered; and while the Ring has more shards up than answered, every call
+// waits for a new answer, as for the first.
+//
 // # A restarted Redis has forgotten
 //
 // A Redis restarted empty (no persistence, or a failover to a replica that
@@ -102,6 +109,11 @@ const DefaultPolicyRecheck = time.Minute
 // node out of reach for long costs a few questions, not one per request.
 const policyRetry = 100 * time.Millisecond
 
+// policyRetryMax bounds that delay while an answer is not final (a Ring's
+// shard was not asked), re-checks or not: that shard may be up and taking
+// keys again any time.
+const policyRetryMax = 10 * time.Second
+
 // ErrEvictingPolicy is the error of every CheckAndSet and Seen while Redis
 // (a node of it) has a maxmemory-policy other than noeviction: it could drop
 // a proof's record early, and accept the proof again. The error wraps it
@@ -112,6 +124,7 @@ var ErrEvictingPolicy = errors.New("redisreplay: Redis may evict proofs before t
 // use; the client is the caller's to close.
 type Store struct {
 	rdb           redis.UniversalClient
+	ring          *redis.Ring // rdb, when it is one: its shards up are counted before each command
 	prefix        string
 	timeout       time.Duration
 	allowEviction bool
@@ -125,10 +138,12 @@ type policyState struct {
 	mu     sync.Mutex
 	known  bool          // an answer came: noeviction, evicting, or that CONFIG is refused for good
 	err    error         // that answer: nil, or one wrapping ErrEvictingPolicy
+	shards int           // how many nodes answered: for a Ring, the shards the answer covers
+	final  bool          // every node was asked: a Ring's shard down then was not
 	due    time.Time     // when to ask again, once known
-	retry  time.Duration // the delay after the last re-check, unanswered; 0 after an answer
+	retry  time.Duration // the delay after the last question unanswered or not final; 0 after a final answer
 	asking chan struct{} // closed when the question in flight is answered; nil when none is
-	failed error         // why the last question, unanswered, failed: for callers that waited on it
+	failed error         // why the last question failed, for callers that waited on it; nil after an answer
 	warned bool          // the warning that CONFIG is refused was logged
 }
 
@@ -154,7 +169,8 @@ func WithInsecureAllowEviction() Option { return func(s *Store) { s.allowEvictio
 
 // WithPolicyRecheck sets how often Redis's maxmemory-policy is asked again
 // after the first time. Default: DefaultPolicyRecheck. d ≤ 0: only the
-// first time.
+// first time; but of a Ring with a shard down then, until every shard has
+// answered (see the package doc).
 func WithPolicyRecheck(d time.Duration) Option { return func(s *Store) { s.recheck = d } }
 
 // WithLogger sets where the Store logs the one warning it has: that Redis
@@ -173,6 +189,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // command.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout, recheck: DefaultPolicyRecheck}
+	s.ring, _ = rdb.(*redis.Ring)
 	for _, o := range opts {
 		o(s)
 	}
@@ -231,16 +248,22 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 // checkPolicy returns nil when Redis is known not to evict (or cannot say),
 // and the error to fail with otherwise. The first call, and every call
 // while no answer has come, waits for one: until then nothing says that a
-// record would stay. Once an answer is known, a due question is asked in
-// the background and the calls go on under the last answer meanwhile, so
-// that a request never waits on a re-check.
+// record would stay. So does every call while the answer leaves out a
+// Ring's shard that is up (uncovered), since the command may go to it.
+// Otherwise, once an answer is known, a due question is asked in the
+// background and the calls go on under the last answer meanwhile, so that
+// a request never waits on a re-check.
 func (s *Store) checkPolicy(ctx context.Context) error {
 	if s.allowEviction {
 		return nil
 	}
 	p := &s.policy
 	p.mu.Lock()
-	if p.known && (p.asking != nil || s.recheck <= 0 || time.Now().Before(p.due)) {
+	if p.known && !s.uncovered() {
+		if p.asking == nil && (s.recheck > 0 || !p.final) && !time.Now().Before(p.due) {
+			p.asking = make(chan struct{})
+			go s.askPolicy(p.asking)
+		}
 		err := p.err
 		p.mu.Unlock()
 		return err
@@ -248,11 +271,6 @@ func (s *Store) checkPolicy(ctx context.Context) error {
 	if p.asking == nil {
 		p.asking = make(chan struct{})
 		go s.askPolicy(p.asking)
-	}
-	if p.known {
-		err := p.err
-		p.mu.Unlock()
-		return err
 	}
 	asking := p.asking
 	p.mu.Unlock()
@@ -263,10 +281,38 @@ func (s *Store) checkPolicy(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.known {
+	switch {
+	case !p.known:
 		return p.failed
+	case s.uncovered(): // the question failed, or a shard came up after it was asked
+		return cmp.Or(p.failed, errors.New("redisreplay: maxmemory-policy: a shard of the Ring came up after the question"))
 	}
 	return p.err
+}
+
+// uncovered reports whether the Store's client is a Ring with more shards
+// up than the last answer covers: a shard down at the question, and so not
+// asked, is up and takes keys. An answer that already refuses (evicting)
+// is true of the Ring whatever that shard says. The Ring counts its shards
+// up at each rebalance, where it also starts routing keys to them, so this
+// sees a shard no later than a command can go to it. Called with
+// s.policy.mu held.
+func (s *Store) uncovered() bool {
+	return s.ring != nil && s.policy.err == nil && s.ring.Len() > s.policy.shards
+}
+
+// retryLimit is the longest delay before the next question after one that
+// got no answer, or one not final: the re-check interval, and at most
+// policyRetryMax, even with re-checks off, while a Ring's shard has not
+// been asked.
+func (s *Store) retryLimit(final bool) time.Duration {
+	switch {
+	case s.recheck <= 0:
+		return policyRetryMax
+	case final:
+		return s.recheck
+	}
+	return min(s.recheck, policyRetryMax)
 }
 
 // askPolicy asks Redis its policy, records the answer, and closes done. It
@@ -274,7 +320,7 @@ func (s *Store) checkPolicy(ctx context.Context) error {
 // off may end first, and the callers waiting on it would then see an error
 // that is not theirs.
 func (s *Store) askPolicy(done chan struct{}) {
-	evicting, refused, err := s.readPolicy()
+	evicting, refused, shards, err := s.readPolicy()
 	p := &s.policy
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -282,17 +328,30 @@ func (s *Store) askPolicy(done chan struct{}) {
 	p.asking = nil
 	if err != nil {
 		p.failed = fmt.Errorf("redisreplay: maxmemory-policy: %w", err)
-		// With no answer yet, the next call asks again (and waits, as this
-		// one's callers did). With one, the calls go on under it, and
-		// leaving due in the past would send a question with every request
-		// until the node answers again: the next waits a while instead.
+		// With no answer yet, or one that leaves out a Ring's shard now up,
+		// the next call asks again (and waits, as this one's callers did).
+		// Otherwise the calls go on under the last answer, and leaving due
+		// in the past would send a question with every request until the
+		// node answers again: the next waits a while instead.
 		if p.known {
-			p.retry = min(max(2*p.retry, policyRetry), s.recheck)
+			p.retry = min(max(2*p.retry, policyRetry), s.retryLimit(p.final))
 			p.due = time.Now().Add(p.retry)
 		}
 		return
 	}
-	p.known, p.err, p.due, p.retry = true, evicting, time.Now().Add(s.recheck), 0
+	p.known, p.err, p.shards, p.failed = true, evicting, shards, nil
+	// A Ring's ForEachShard skips the shards marked down, so fewer answers
+	// than shards configured leave one out. It takes no key while down, but
+	// any once up, with its policy unheard: such an answer is not final, and
+	// is asked again soon, re-checks or not. (Options().Addrs is the Ring's
+	// shards as made; uncovered sees those SetAddrs adds.)
+	p.final = s.ring == nil || shards >= len(s.ring.Options().Addrs)
+	if p.final {
+		p.due, p.retry = time.Now().Add(s.recheck), 0
+	} else {
+		p.retry = min(max(2*p.retry, policyRetry), s.retryLimit(false))
+		p.due = time.Now().Add(p.retry)
+	}
 	if refused != nil && evicting == nil && !p.warned {
 		p.warned = true
 		l := cmp.Or(s.log, slog.Default())
@@ -303,12 +362,11 @@ func (s *Store) askPolicy(done chan struct{}) {
 // readPolicy asks every node of the client its maxmemory-policy. evicting
 // (wrapping ErrEvictingPolicy) names a node that evicts; refused, a node
 // that refuses CONFIG GET for good (configRefused), so that its policy is
-// not known; err, that some node did not answer at all or answered with
-// another error, or none was there to ask. One evicting node is enough to
-// refuse: a proof's key may be on it.
-func (s *Store) readPolicy() (evicting, refused, err error) {
+// not known; answered, how many nodes answered; err, that some node did
+// not answer at all or answered with another error, or none was there to
+// ask. One evicting node is enough to refuse: a proof's key may be on it.
+func (s *Store) readPolicy() (evicting, refused error, answered int, err error) {
 	var mu sync.Mutex
-	answered := 0
 	ask := func(ctx context.Context, c redis.Cmdable, node string) error {
 		policy, perr := c.ConfigGet(ctx, "maxmemory-policy").Result()
 		mu.Lock()
@@ -337,7 +395,7 @@ func (s *Store) readPolicy() (evicting, refused, err error) {
 		switch c := s.rdb.(type) {
 		case *redis.ClusterClient: // masters and replicas: a replica may be promoted
 			return c.ForEachShard(ctx, each)
-		case *redis.Ring: // the shards up: one down is asked at a re-check
+		case *redis.Ring: // the shards up: askPolicy sees one left out
 			return c.ForEachShard(ctx, each)
 		case *redis.Client:
 			return each(ctx, c)
@@ -349,15 +407,15 @@ func (s *Store) readPolicy() (evicting, refused, err error) {
 	defer mu.Unlock()
 	switch {
 	case evicting != nil:
-		return evicting, refused, nil
+		return evicting, refused, answered, nil
 	case berr != nil: // the timeout, or a Cluster's topology not loaded
-		return nil, nil, berr
+		return nil, nil, 0, berr
 	case err != nil:
-		return nil, nil, err
+		return nil, nil, 0, err
 	case answered == 0: // a Ring with no shard up
-		return nil, nil, errors.New("no Redis node to ask")
+		return nil, nil, 0, errors.New("no Redis node to ask")
 	}
-	return nil, refused, nil
+	return nil, refused, answered, nil
 }
 
 // configRefused reports whether err is Redis refusing CONFIG GET for good,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,6 +353,143 @@ func TestEvictingNodeOfARingIsRefused(t *testing.T) {
 	_, err := redisreplay.New(ring).CheckAndSet(context.Background(), "k", time.Now().Add(time.Minute))
 	if !errors.Is(err, redisreplay.ErrEvictingPolicy) || !strings.Contains(err.Error(), b.Addr+" has volatile-lru") {
 		t.Fatalf("%v, want %v naming %s", err, redisreplay.ErrEvictingPolicy, b.Addr)
+	}
+}
+
+// ringOf is a Ring of the shards a and b that sees a shard go down or come
+// back within a few heartbeats of 20 ms. waitUp waits until exactly the
+// given servers are its shards up.
+func ringOf(t *testing.T, a, b *redistest.Server) (ring *redis.Ring, waitUp func(...*redistest.Server)) {
+	ring = redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr, "b": b.Addr}, MaxRetries: -1, HeartbeatFrequency: 20 * time.Millisecond})
+	t.Cleanup(func() { ring.Close() })
+	return ring, func(want ...*redistest.Server) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var mu sync.Mutex
+			up := map[string]bool{}
+			_ = ring.ForEachShard(context.Background(), func(_ context.Context, c *redis.Client) error {
+				mu.Lock()
+				defer mu.Unlock()
+				up[c.Options().Addr] = true
+				return nil
+			})
+			same := len(up) == len(want) && ring.Len() == len(want)
+			for _, srv := range want {
+				same = same && up[srv.Addr]
+			}
+			if same {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the Ring has %v up, want %d shards", up, len(want))
+			}
+		}
+	}
+}
+
+// configGets is how many CONFIG GETs srv has served.
+func configGets(t *testing.T, srv *redistest.Server) int {
+	t.Helper()
+	stats, err := client(t, srv).Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(stats, "cmdstat_config|get:calls=")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+	return n
+}
+
+// A Ring's shard down at the question is not asked (go-redis skips it),
+// and takes keys once it is back: from then on the calls wait for an
+// answer that covers it, re-checks or not, and none reaches it before.
+// Found by a review: with WithPolicyRecheck(0) it was never asked, and
+// the Store accepted proofs that an evicting shard held.
+func TestRingShardDownAtTheCheckIsAskedOnceUp(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	b.Stop()
+	ring, waitUp := ringOf(t, a, b)
+	waitUp(a)
+	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	ctx := context.Background()
+	if _, err := st.CheckAndSet(ctx, "first", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart(t)
+	setPolicy(t, client(t, b), "volatile-lru")
+	waitUp(a, b)
+	for i := range 50 {
+		replayed, err := st.CheckAndSet(ctx, fmt.Sprint("k", i), time.Now().Add(time.Minute))
+		if !errors.Is(err, redisreplay.ErrEvictingPolicy) || !strings.Contains(err.Error(), b.Addr+" has volatile-lru") {
+			t.Fatalf("proof %d, shard b back with volatile-lru: replayed=%v err=%v, want %v naming b", i, replayed, err, redisreplay.ErrEvictingPolicy)
+		}
+	}
+	if n, err := client(t, b).DBSize(ctx).Result(); n != 0 || err != nil {
+		t.Fatalf("DBSIZE of b %d %v: the Store wrote to an evicting shard", n, err)
+	}
+}
+
+// An answer that left a shard out is not final: it is asked again on a
+// short delay, re-checks or not, so that a shard back in place of another
+// (as many shards up as answered, but not the same ones) is heard too.
+func TestRingShardDownAtTheCheckIsAskedAgain(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	b.Stop()
+	ring, waitUp := ringOf(t, a, b)
+	waitUp(a)
+	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	ctx := context.Background()
+	if _, err := st.CheckAndSet(ctx, "first", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+	b.Restart(t)
+	setPolicy(t, client(t, b), "volatile-lru")
+	waitUp(b)
+	for i := 0; ; i++ {
+		_, err := st.CheckAndSet(ctx, fmt.Sprint("k", i), time.Now().Add(time.Minute))
+		if errors.Is(err, redisreplay.ErrEvictingPolicy) {
+			break
+		}
+		if i == 300 {
+			t.Fatalf("a, the shard asked, down and b back with volatile-lru, after 300 proofs: %v, want %v", err, redisreplay.ErrEvictingPolicy)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The answer is final once every shard has answered: with re-checks off
+// the questions repeated while a shard was down then stop.
+func TestRingAnswerIsFinalOnceEveryShardAnswered(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	b.Stop()
+	ring, waitUp := ringOf(t, a, b)
+	waitUp(a)
+	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	ctx := context.Background()
+	i := 0
+	serve := func(d time.Duration) {
+		t.Helper()
+		for start := time.Now(); time.Since(start) < d; i++ {
+			if _, err := st.CheckAndSet(ctx, fmt.Sprint("k", i), time.Now().Add(time.Minute)); err != nil {
+				t.Fatalf("proof %d: %v", i, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	serve(time.Second)
+	if n := configGets(t, a); n < 3 {
+		t.Fatalf("a asked %d times in a second while b was down, want it asked again", n)
+	}
+	b.Restart(t)
+	waitUp(a, b)
+	serve(100 * time.Millisecond) // b is asked, and answers
+	before := configGets(t, a) + configGets(t, b)
+	serve(time.Second)
+	if n := configGets(t, a) + configGets(t, b) - before; n != 0 {
+		t.Fatalf("%d more questions once every shard had answered, with re-checks off", n)
 	}
 }
 
