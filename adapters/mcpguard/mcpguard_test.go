@@ -921,7 +921,7 @@ func TestListenOfManyURIsIsCheap(t *testing.T) {
 		took := time.Since(start)
 		runtime.ReadMemStats(&after)
 		n := after.TotalAlloc - before.TotalAlloc
-		if rec.Code != c.status || n > c.most*uint64(len(body)) {
+		if rec.Code != c.status || n > c.most*uint64(len(body)) && !raceEnabled {
 			t.Errorf("%s: %d after allocating %d bytes, want %d after at most %d times the body's %d", c.name, rec.Code, n, c.status, c.most, len(body))
 		} else {
 			t.Logf("%s: %d bytes of body, %d allocated (%.1f times), %s", c.name, len(body), n, float64(n)/float64(len(body)), took)
