@@ -123,9 +123,14 @@ func WithPublic(procedures ...string) Option {
 // for the Guard's audiences; WithProcedure adds requirements for one;
 // WithPublic exempts some. Each rule is compiled here, once, so a bad
 // requirement panics at start-up rather than on the first call.
+//
+// It panics if an Option is nil.
 func New(g *middleware.Guard, opts ...Option) *Middleware {
 	var cfg config
 	for _, o := range opts {
+		if o == nil { // New returns no error: a panic that says so, at set-up
+			panic("connectguard: New with a nil Option")
+		}
 		o(&cfg)
 	}
 	m := &Middleware{

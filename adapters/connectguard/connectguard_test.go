@@ -548,3 +548,16 @@ func TestQueryTokenAnswerIsPrivate(t *testing.T) {
 		t.Errorf("GET with the token in the query: %d, Cache-Control %q; want 200, private", rec.Code, rec.Header().Get("Cache-Control"))
 	}
 }
+
+// A nil Option is a mistake of the set-up, said so there: New has no
+// error to return.
+func TestNilOptionPanics(t *testing.T) {
+	e := guardtest.New(t)
+	defer func() {
+		if got := recover(); got != "connectguard: New with a nil Option" {
+			t.Fatalf("recovered %v", got)
+		}
+	}()
+	connectguard.New(e.Guard, connectguard.WithPublic("/acme.v1.Notes/Health"), nil)
+	t.Fatal("New accepted a nil Option")
+}

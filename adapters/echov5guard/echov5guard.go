@@ -58,9 +58,14 @@ func WithSkipper(skip echomw.Skipper) Option {
 // proof. Clients make a new proof for every request (RFC 9449), so this
 // only matters to one that retries with the same proof; to keep a refused
 // proof unused, give each route its requirements in one Require.
+//
+// It panics if an Option is nil.
 func Middleware(g *middleware.Guard, opts ...Option) echo.MiddlewareFunc {
 	var cfg config
 	for _, o := range opts {
+		if o == nil { // Middleware returns no error: a panic that says so, at set-up
+			panic("echov5guard: Middleware with a nil Option")
+		}
 		o(&cfg)
 	}
 	return handle(g.Rule(), cfg.skipper)

@@ -97,3 +97,16 @@ func TestGroupCatchAll(t *testing.T) {
 		}
 	}
 }
+
+// A nil Option is a mistake of the set-up, said so there: Middleware has
+// no error to return.
+func TestNilOptionPanics(t *testing.T) {
+	e := guardtest.New(t)
+	defer func() {
+		if got := recover(); got != "echov5guard: Middleware with a nil Option" {
+			t.Fatalf("recovered %v", got)
+		}
+	}()
+	echov5guard.Middleware(e.Guard, echov5guard.WithSkipper(nil), nil)
+	t.Fatal("Middleware accepted a nil Option")
+}

@@ -70,9 +70,14 @@ func WithRefreshCooldown(d time.Duration) CredentialsOption {
 // refresh, src is asked for every new token: right for a source that
 // mints anew each time (client credentials), not for one that refreshes
 // on its own.
+//
+// It panics if a CredentialsOption is nil.
 func NewCredentials(src oauth2.TokenSource, refresh oauth2guard.RefreshFunc, opts ...CredentialsOption) *Credentials {
 	c := &Credentials{src: src, refresh: refresh, cooldown: oauth2guard.DefaultRefreshCooldown, now: time.Now}
 	for _, o := range opts {
+		if o == nil { // NewCredentials returns no error: a panic that says so, at set-up
+			panic("grpcguard: NewCredentials with a nil CredentialsOption")
+		}
 		o(c)
 	}
 	return c

@@ -234,3 +234,29 @@ func TestClientNoToken(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A nil option is a mistake of the set-up, said so there: neither New nor
+// NewCredentials has an error to return.
+func TestNilOptionPanics(t *testing.T) {
+	e := guardtest.New(t)
+	src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
+	for _, tc := range []struct {
+		name string
+		new  func()
+		want string
+	}{
+		{"New", func() { grpcguard.New(e.Guard, grpcguard.WithPublic("/grpc.health.v1.Health/Check"), nil) },
+			"grpcguard: New with a nil Option"},
+		{"NewCredentials", func() { grpcguard.NewCredentials(src, nil, grpcguard.WithInsecure(), nil) },
+			"grpcguard: NewCredentials with a nil CredentialsOption"},
+	} {
+		func() {
+			defer func() {
+				if got := recover(); got != tc.want {
+					t.Errorf("%s: recovered %v, want %q", tc.name, got, tc.want)
+				}
+			}()
+			tc.new()
+		}()
+	}
+}

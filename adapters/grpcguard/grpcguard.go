@@ -120,11 +120,14 @@ type Interceptor struct {
 }
 
 // New compiles the methods' requirements for g. It panics on the
-// programming errors middleware.Guard.Rule panics on, and on a method
-// given twice.
+// programming errors middleware.Guard.Rule panics on, on a method given
+// twice, and if an Option is nil.
 func New(g *middleware.Guard, opts ...Option) *Interceptor {
 	cfg := config{methods: map[string][]middleware.Requirement{}, public: map[string]bool{}}
 	for _, o := range opts {
+		if o == nil { // New returns no error: a panic that says so, at set-up
+			panic("grpcguard: New with a nil Option")
+		}
 		o(&cfg)
 	}
 	if cfg.err != nil {

@@ -150,7 +150,8 @@ type Middleware struct {
 
 // New compiles the requirements for g. It panics on the programming
 // errors middleware.Guard.Rule panics on, and on an operation given twice,
-// as http.ServeMux does on a pattern registered twice.
+// as http.ServeMux does on a pattern registered twice. It panics if an
+// Option is nil.
 //
 // An operation's requirements are checked after the endpoint's, and both
 // must hold: an operation that names an audience needs it besides the
@@ -160,6 +161,9 @@ type Middleware struct {
 func New(g *middleware.Guard, opts ...Option) *Middleware {
 	cfg := config{ops: map[operation][]middleware.Requirement{}, maxBody: DefaultMaxBodySize, maxOps: DefaultMaxOperations}
 	for _, o := range opts {
+		if o == nil { // New returns no error: a panic that says so, at set-up
+			panic("mcpguard: New with a nil Option")
+		}
 		o(&cfg)
 	}
 	if cfg.err != nil {

@@ -1002,3 +1002,16 @@ func TestStreamsOutliveTheirToken(t *testing.T) {
 		t.Fatalf("after %d streams: %v", gets.Load(), err)
 	}
 }
+
+// A nil Option is a mistake of the set-up, said so there: New has no
+// error to return.
+func TestNilOptionPanics(t *testing.T) {
+	e := guardtest.New(t)
+	defer func() {
+		if got := recover(); got != "mcpguard: New with a nil Option" {
+			t.Fatalf("recovered %v", got)
+		}
+	}()
+	mcpguard.New(e.Guard, mcpguard.WithMaxOperations(1), nil)
+	t.Fatal("New accepted a nil Option")
+}

@@ -112,11 +112,14 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // New returns a Recorder whose instruments belong to the Meter ScopeName
-// of the MeterProvider (see WithMeterProvider). It fails only if the
-// provider refuses an instrument, or is nil.
+// of the MeterProvider (see WithMeterProvider). It fails only if an
+// Option is nil, or if the provider refuses an instrument, or is nil.
 func New(opts ...Option) (*Recorder, error) {
 	cfg := config{provider: otel.GetMeterProvider()}
 	for _, o := range opts {
+		if o == nil { // an error here, not a nil-pointer panic inside New
+			return nil, errors.New("otelguard: nil Option")
+		}
 		o(&cfg)
 	}
 	if cfg.provider == nil {

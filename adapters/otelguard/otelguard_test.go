@@ -200,6 +200,11 @@ func TestNewWithoutAProvider(t *testing.T) {
 	if _, err := otelguard.New(otelguard.WithMeterProvider(nil)); err == nil {
 		t.Fatal("New with a nil MeterProvider did not fail")
 	}
+	// A nil Option is an error too, not a nil-pointer panic inside New.
+	mp := sdkmetric.NewMeterProvider()
+	if _, err := otelguard.New(otelguard.WithMeterProvider(mp), nil); err == nil || err.Error() != "otelguard: nil Option" {
+		t.Errorf("New with a nil Option: %v", err)
+	}
 	// The global provider (a no-op here) is the default: every method is
 	// safe to call on it.
 	r, err := otelguard.New()

@@ -187,10 +187,15 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // a Redis not up yet at start-up is no error: the first check asks, and
 // waits for the answer (under the Store's timeout too) before its own
 // command.
+//
+// It panics if an Option is nil.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: DefaultTimeout, recheck: DefaultPolicyRecheck}
 	s.ring, _ = rdb.(*redis.Ring)
 	for _, o := range opts {
+		if o == nil { // New returns no error: a panic that says so, at set-up
+			panic("redisreplay: New with a nil Option")
+		}
 		o(s)
 	}
 	return s

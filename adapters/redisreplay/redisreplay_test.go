@@ -855,3 +855,17 @@ func TestRestartedRedisForgetsProofs(t *testing.T) {
 		t.Fatalf("after a restart: replayed=%v err=%v; if Redis now keeps proofs across restarts, the package doc is wrong", replayed, err)
 	}
 }
+
+// A nil Option is a mistake of the set-up, said so there: New has no
+// error to return (and sends nothing, so no Redis is needed here).
+func TestNilOptionPanics(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:0"})
+	t.Cleanup(func() { rdb.Close() })
+	defer func() {
+		if got := recover(); got != "redisreplay: New with a nil Option" {
+			t.Fatalf("recovered %v", got)
+		}
+	}()
+	redisreplay.New(rdb, redisreplay.WithPrefix("test:"), nil)
+	t.Fatal("New accepted a nil Option")
+}
