@@ -497,8 +497,8 @@ func (g *Guard) verify(ctx context.Context, tok string, unchecked bool, audience
 		return nil, nil, nil, g.refusals[rKeysUnavailable]
 	}
 	v, rsn, cause := g.verifyToken(ctx, tok, audiences)
-	if (rsn < 0 || rsn == rExpired) && v.is != nil && v.is.probation.Load() {
-		v.is.probation.Store(false) // its keys verified a token: a tenant in use
+	if (rsn < 0 || rsn == rExpired) && v.is != nil && v.is.pending.Load() {
+		g.resolver.promote(v.is) // its keys verified a token: a tenant in use
 	}
 	if rsn >= 0 {
 		return v.claims, v.is, nil, g.refuse(rsn, cause) // claims are nil unless rsn is rExpired

@@ -65,9 +65,9 @@ type issuer struct {
 	// retired is set when a resolver drops the issuer (evicted, refused on
 	// asking again, or the Guard closed): its cached tokens no longer count.
 	retired atomic.Bool
-	// probation is set for a resolved issuer until a token verifies with
-	// its keys: the resolver drops such key sets first.
-	probation atomic.Bool
+	// pending is set for a resolved issuer until a token verifies with its
+	// keys: the resolver holds it apart from the key sets in use until then.
+	pending atomic.Bool
 }
 
 // WithIssuer accepts tokens from one more issuer besides the one given to

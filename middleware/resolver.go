@@ -42,8 +42,12 @@ const maxResolvedIssuer = 1024
 // the resolver without bound. A zero field takes its default.
 type ResolverLimits struct {
 	// KeySets is how many resolved issuers' key sets are held at once; the
-	// least recently used is closed and dropped first. Default
-	// DefaultResolverKeySets.
+	// least recently used is closed and dropped first. A key set no token
+	// has verified with yet (made for a token that may be forged: a
+	// tenant's name is public, and a token naming it needs no key to make)
+	// is held apart, with at most as many others, until one does; forged
+	// tokens naming real tenants then churn those alone, never the key
+	// sets of the tenants in use. Default DefaultResolverKeySets.
 	KeySets int
 	// Answers is how many answers (refusals included) are remembered.
 	// Default DefaultResolverAnswers.
@@ -58,10 +62,9 @@ type ResolverLimits struct {
 	// tenant's first token is 503 until the flood ends; an issuer allow
 	// said yes to before, whose key set was dropped for the KeySets bound,
 	// is asked about again from a budget of its own, of the same rate,
-	// that made-up issuers cannot reach, and at most once per two seconds
-	// each. Size KeySets above the tenants active at once: forged tokens
-	// naming more real tenants than it holds make their key sets churn.
-	// Default DefaultResolverPerSecond.
+	// that made-up issuers cannot reach (forged tokens naming more than
+	// KeySets dropped tenants in turn can spend it). Default
+	// DefaultResolverPerSecond.
 	PerSecond float64
 }
 
@@ -146,9 +149,10 @@ type resolver struct {
 
 	mu        sync.Mutex
 	closed    bool
-	yes       lru // iss → *answer with an issuer
+	yes       lru // iss → *answer with an issuer a token verified with
+	pending   lru // iss → *answer with an issuer no token has verified with yet
 	no        lru // iss → *answer without one
-	was       lru // iss → *answer: allowed before, its key set dropped for the KeySets bound
+	was       lru // iss → *answer: in yes before, its key set dropped for the KeySets bound
 	inflight  map[string]*resolveCall
 	abandoned int // calls of allow or keys given up on, still running
 }
@@ -204,6 +208,7 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time, log
 		base:     base,
 		cancel:   cancel,
 		yes:      newLRU(),
+		pending:  newLRU(),
 		no:       newLRU(),
 		was:      newLRU(),
 		inflight: map[string]*resolveCall{},
@@ -227,6 +232,12 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	if a := rv.yes.get(iss); a != nil {
 		return rv.heldLocked(ctx, a, now)
 	}
+	if a := rv.pending.get(iss); a != nil && now.Before(a.until) {
+		// Made for an earlier token of iss, which may have been forged:
+		// this one may verify with it, and put it in yes.
+		rv.mu.Unlock()
+		return a.is, -1
+	}
 	if a := rv.no.get(iss); a != nil && now.Before(a.until) {
 		rv.mu.Unlock()
 		return nil, rIssuer
@@ -234,17 +245,7 @@ func (rv *resolver) resolve(ctx context.Context, iss string) (*issuer, reason) {
 	call := rv.inflight[iss]
 	if call == nil {
 		budget := rv.limiter
-		was := rv.was.get(iss)
-		if was != nil {
-			// One dropped before any token verified with its keys (on
-			// probation: see evictLocked) is asked about again at most
-			// once per retryDelay: forged tokens naming a few real
-			// tenants, which need no key, would otherwise spend the
-			// whole budget of the tenants dropped for the KeySets bound.
-			if now.Before(was.nextTry) {
-				rv.mu.Unlock()
-				return nil, rKeysUnavailable
-			}
+		if rv.was.get(iss) != nil {
 			budget = rv.again
 		}
 		if rv.closed || rv.abandoned >= maxAbandoned || !budget.AllowN(now, 1) {
@@ -333,17 +334,35 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 		if rv.closed {
 			is, rsn = nil, rKeysUnavailable
 		}
+	case is != nil && is == kept:
+		rv.yes.put(&answer{iss: iss, until: rv.now().Add(rv.limits.TTL), is: is})
 	case is != nil:
-		until := rv.now().Add(rv.limits.TTL)
+		// A new key set waits in pending until a token verifies with it
+		// (promote): one made for a forged token (a tenant's name is
+		// public, and a token naming it needs no key to make) must not
+		// push a tenant in use out of yes. Forged tokens churn pending
+		// alone, and a repeated one finds its key set there, unasked.
 		rv.no.remove(iss)
-		rv.was.remove(iss)
-		rv.yes.put(&answer{iss: iss, until: until, is: is})
-		for rv.yes.len() > rv.limits.KeySets {
-			drop = append(drop, rv.evictLocked(is))
+		if old := rv.pending.remove(iss); old != nil {
+			drop = append(drop, old.is)
+		}
+		if y := rv.yes.peek(iss); y != nil {
+			// A token verified with a key set made earlier (its pending
+			// answer stale) while this one was made: keep that one.
+			drop = append(drop, is)
+			is = y.is
+			break
+		}
+		rv.pending.put(&answer{iss: iss, until: rv.now().Add(rv.limits.TTL), is: is})
+		for rv.pending.len() > rv.limits.KeySets {
+			drop = append(drop, rv.pending.evict().is)
 		}
 	default:
 		if a := rv.yes.remove(iss); a != nil {
 			drop = append(drop, a.is) // no longer allowed
+		}
+		if a := rv.pending.remove(iss); a != nil {
+			drop = append(drop, a.is)
 		}
 		rv.was.remove(iss)
 		rv.no.put(&answer{iss: iss, until: rv.now().Add(rv.limits.TTL)})
@@ -359,28 +378,38 @@ func (rv *resolver) run(ctx context.Context, iss string, call *resolveCall, kept
 	close(call.done)
 }
 
-// evictLocked drops one held key set for the KeySets bound, and returns
-// its issuer to retire. A key set no token has verified with yet is on
-// probation (it was made for a token that may be forged: a tenant's name
-// is public, and a token naming it needs no key to make), and the least
-// recently used of those goes first, other than just, the one just made:
-// forged tokens naming real tenants then churn each other's key sets, not
-// those of the tenants in use. Without one, the least recently used goes.
-// rv.mu must be held.
-func (rv *resolver) evictLocked(just *issuer) *issuer {
-	a := rv.yes.evictWhere(func(a *answer) bool { return a.is != just && a.is.probation.Load() })
-	was := &answer{}
-	if a != nil {
-		was.nextTry = rv.now().Add(retryDelay)
-	} else {
-		a = rv.yes.evict()
+// promote moves is from pending to yes once a token verified with its
+// keys (the Guard calls it for a resolved issuer whose pending flag is
+// set), dropping the least recently used key set of yes past the KeySets
+// bound. An issuer no longer pending (dropped meanwhile, or promoted by
+// another request) is left as it is.
+func (rv *resolver) promote(is *issuer) {
+	rv.mu.Lock()
+	a := rv.pending.peek(is.name)
+	if a == nil || a.is != is || rv.closed {
+		rv.mu.Unlock()
+		return
 	}
-	was.iss = a.iss
-	rv.was.put(was)
-	for rv.was.len() > rv.limits.Answers {
-		rv.was.evict()
+	is.pending.Store(false)
+	rv.pending.remove(is.name)
+	rv.was.remove(is.name)
+	var drop []*issuer
+	if old := rv.yes.peek(is.name); old != nil && old.is != is {
+		drop = append(drop, old.is) // put replaces it
 	}
-	return a.is
+	rv.yes.put(a)
+	for rv.yes.len() > rv.limits.KeySets {
+		old := rv.yes.evict()
+		drop = append(drop, old.is)
+		rv.was.put(&answer{iss: old.iss})
+		for rv.was.len() > rv.limits.Answers {
+			rv.was.evict()
+		}
+	}
+	rv.mu.Unlock()
+	for _, d := range drop {
+		rv.retire(d)
+	}
 }
 
 // retire takes an issuer out of service: its cached tokens no longer count
@@ -510,7 +539,7 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 		return nil, rKeysUnavailable, false
 	}
 	is.resolved = true
-	is.probation.Store(true) // until a token verifies with its keys
+	is.pending.Store(true) // until a token verifies with its keys
 	if w, ok := keys.(interface{ WaitReady(context.Context) error }); ok {
 		// Not ready in time: 503 until it is. A KeySet of the user's may
 		// panic here, or not heed ctx, as allow and keys may.
@@ -536,6 +565,9 @@ func (rv *resolver) close() {
 	var drop []*issuer
 	for rv.yes.len() > 0 {
 		drop = append(drop, rv.yes.evict().is)
+	}
+	for rv.pending.len() > 0 {
+		drop = append(drop, rv.pending.evict().is)
 	}
 	rv.mu.Unlock()
 	for _, d := range drop {
@@ -631,19 +663,6 @@ func (c lru) remove(k string) *answer {
 	}
 	delete(c.m, k)
 	return c.l.Remove(e).(*answer)
-}
-
-// evictWhere removes and returns the least recently used answer that keep
-// reports true for, or nil.
-func (c lru) evictWhere(keep func(*answer) bool) *answer {
-	for e := c.l.Back(); e != nil; e = e.Prev() {
-		if a := e.Value.(*answer); keep(a) {
-			c.l.Remove(e)
-			delete(c.m, a.iss)
-			return a
-		}
-	}
-	return nil
 }
 
 func (c lru) evict() *answer {

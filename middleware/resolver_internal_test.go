@@ -397,3 +397,41 @@ func TestResolverSurvivesAPanickingClose(t *testing.T) {
 		t.Errorf("%d panics in Close logged, want 2:\n%s", n, log.String())
 	}
 }
+
+// Key sets made for tokens none of which has verified yet wait in pending,
+// bounded as the held ones are and apart from them, and a repeated token
+// of a pending issuer is answered from there, unasked; promote moves one
+// into the held set, dropping the least recently used past the bound.
+func TestResolverPendingKeySets(t *testing.T) {
+	var asked atomic.Int64
+	rv, _ := testResolver(t, func(context.Context, string) (bool, error) { asked.Add(1); return true, nil },
+		func(string) (KeySet, error) { return staticKeys{}, nil })
+	rv.limits.KeySets = 2
+	resolve := func(iss string) *issuer {
+		t.Helper()
+		is, rsn := rv.resolve(context.Background(), iss)
+		if is == nil {
+			t.Fatalf("%s: reason %d", iss, rsn)
+		}
+		return is
+	}
+	a := resolve("https://a.example")
+	rv.promote(a)
+	b := resolve("https://b.example")
+	rv.promote(b)
+	for i := range 5 {
+		resolve(fmt.Sprintf("https://forged%d.example", i))
+	}
+	if yes, pending := rv.yes.len(), rv.pending.len(); yes != 2 || pending != 2 || a.retired.Load() || b.retired.Load() {
+		t.Fatalf("held %d, pending %d, a retired %v, b retired %v; want 2, 2 and neither", yes, pending, a.retired.Load(), b.retired.Load())
+	}
+	n := asked.Load()
+	last := resolve("https://forged4.example")
+	if asked.Load() != n || !last.pending.Load() {
+		t.Errorf("a repeated token of a pending issuer asked allow %d times more", asked.Load()-n)
+	}
+	rv.promote(last)
+	if yes, pending := rv.yes.len(), rv.pending.len(); yes != 2 || pending != 1 || !a.retired.Load() || last.pending.Load() {
+		t.Errorf("after promote: held %d, pending %d, a retired %v; want 2, 1 and a retired", yes, pending, a.retired.Load())
+	}
+}

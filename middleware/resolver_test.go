@@ -192,6 +192,47 @@ func TestResolverForgedTokensOfRealTenantsChurnOnlyEachOther(t *testing.T) {
 	}
 }
 
+// Forged tokens naming a tenant that is not held, and others, cannot keep
+// its genuine users out: the key sets made for them wait apart until a
+// token verifies with one, and the victim's genuine token finds its own
+// there, or has it made. Found by a second review of this session's
+// fixes (a first fix, dropping unverified key sets first and asking
+// about them again at most every two seconds, let two forged tokens every
+// two seconds lock a tenant out).
+func TestResolverForgedTokensCannotLockATenantOut(t *testing.T) {
+	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
+	const inUse, victim = "https://inuse.example", "https://victim.example"
+	others := []string{"https://x.example", "https://y.example"}
+	allow := func(context.Context, string) (bool, error) { return true, nil }
+	newKeys := func(string) (middleware.KeySet, error) { return struct{ middleware.KeySet }{keys}, nil }
+	clock := newTestClock()
+	g := newGuard(t, keys, iss.URL(), middleware.WithIssuerResolver(allow, newKeys), middleware.WithClock(clock.now),
+		middleware.WithoutTokenCache(), middleware.WithResolverLimits(middleware.ResolverLimits{KeySets: 2}))
+	if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", inUse))); err != nil {
+		t.Fatal(err)
+	}
+	refused, tries := 0, 0
+	for cycle := range 5 {
+		// The attacker: two forged tokens, no key needed.
+		_, _ = verifyWith(g, mintUnsigned(t, victim))
+		_, _ = verifyWith(g, mintUnsigned(t, others[cycle%2]))
+		for range 3 {
+			clock.advance(500 * time.Millisecond)
+			tries++
+			if _, err := verifyWith(g, iss.Mint(jwkstest.WithClaim("iss", victim))); err != nil {
+				refused++
+				if refused == 1 {
+					t.Logf("the victim's genuine token: %v", err)
+				}
+			}
+		}
+		clock.advance(500 * time.Millisecond)
+	}
+	if refused > 0 {
+		t.Errorf("the victim tenant's genuine tokens were refused %d of %d times, by two forged tokens every two seconds", refused, tries)
+	}
+}
+
 // closeFlag wraps a jwks cache and records Close.
 type closeFlag struct {
 	*jwks.Cache
