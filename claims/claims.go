@@ -874,7 +874,7 @@ func (c *Claims) Decode(name string, v any) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotPresent, name)
 	}
-	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && foldsNames(t.Elem()) && !jsonscan.FoldUnique([]byte(raw)) {
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && mayFold(reflect.ValueOf(v)) && !jsonscan.FoldUnique([]byte(raw)) {
 		return fmt.Errorf("%w: %q: member names repeat when compared without case", ErrMalformed, name)
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
@@ -885,6 +885,71 @@ func (c *Claims) Decode(name string, v any) error {
 		return &decodeError{name: name, err: err}
 	}
 	return nil
+}
+
+// mayFold reports whether encoding/json, decoding into the value p points
+// to, may fold member names into struct fields: by its type (foldsNames),
+// or through an interface in it that holds a non-nil pointer, which
+// encoding/json decodes into (a *any holding a *struct folds as the
+// struct does). An interface holding anything else is replaced, and a
+// map's elements are made anew, so only those reached through pointers,
+// slices (their whole capacity: elements are reused), arrays and
+// interfaces count.
+func mayFold(p reflect.Value) bool {
+	if foldsNames(p.Type().Elem()) {
+		return true
+	}
+	return !p.IsNil() && heldPointer(p.Elem(), 0)
+}
+
+// heldPointer reports whether v holds, at most a few levels down, an
+// interface holding a non-nil pointer; past that it answers yes, so that
+// a value too deep to walk is checked.
+func heldPointer(v reflect.Value, depth int) bool {
+	if depth > 16 {
+		return true
+	}
+	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		e := v.Elem()
+		if e.Kind() == reflect.Pointer {
+			return !e.IsNil()
+		}
+		return false
+	case reflect.Pointer:
+		return !v.IsNil() && heldPointer(v.Elem(), depth+1)
+	case reflect.Slice:
+		v = v.Slice(0, v.Cap())
+		fallthrough
+	case reflect.Array:
+		if !hasInterface(v.Type().Elem()) {
+			return false
+		}
+		for i := range v.Len() {
+			if heldPointer(v.Index(i), depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasInterface reports whether t holds an interface through pointers,
+// slices and arrays, where a decoded value may be reused.
+func hasInterface(t reflect.Type) bool {
+	for {
+		switch t.Kind() {
+		case reflect.Interface:
+			return true
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			t = t.Elem()
+		default:
+			return false
+		}
+	}
 }
 
 // folds caches foldsNames' answers: a type's answer never changes.

@@ -374,6 +374,19 @@ func TestDecodeAgreesWithTheRules(t *testing.T) {
 	if r, err := Get[json.RawMessage](&c, "org"); err != nil || string(r) != `{"ID":"a","id":"b"}` {
 		t.Errorf(`Get[json.RawMessage](org) = %s, %v`, r, err)
 	}
+	// But encoding/json decodes into what an interface points to: a *any
+	// holding a *org folds as the org does, and so does a slice's element
+	// it reuses. Found by a second review of this session's fixes.
+	o := &org{}
+	var dst any = o
+	if err := c.Decode("org", &dst); !errors.Is(err, ErrMalformed) || o.ID != "" {
+		t.Errorf("Decode(org) into a *any holding a *org = %v, ID %q; want ErrMalformed", err, o.ID)
+	}
+	o2 := &org{}
+	list := []any{o2}
+	if err := c.Decode("list", &list); !errors.Is(err, ErrMalformed) || o2.ID != "" {
+		t.Errorf("Decode(list) into a []any holding a *org = %v, ID %q; want ErrMalformed", err, o2.ID)
+	}
 }
 
 func TestNamedErrorIdentifiesClaim(t *testing.T) {
