@@ -54,8 +54,10 @@ func foldUnique(v []byte, i int) (int, bool) {
 		}
 		return j, false
 	default:
+		// SkipValue finds a scalar's end without judging it; the value
+		// is checked here so that FoldUnique refuses what Valid would.
 		end := SkipValue(v, i)
-		return end, end >= 0
+		return end, end > i && Valid(v[i:end])
 	}
 }
 
@@ -75,7 +77,7 @@ func foldObject(v []byte, i int) (int, bool) {
 			return j, false
 		}
 		end, escaped := ScanString(v, j)
-		if end < 0 {
+		if end < 0 || !Valid(v[j:end]) {
 			return j, false
 		}
 		name := v[j+1 : end-1]

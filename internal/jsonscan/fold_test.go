@@ -28,6 +28,16 @@ func TestFoldUnique(t *testing.T) {
 		{`{"a":[{"b":1},{"b":2}],"B":0}`, true}, // names repeat across objects, not within one
 		{`{"a":1}x`, false},
 		{`{"a":[1,2}`, false},
+		// Not JSON: refused, as Valid refuses it (a second review found
+		// these taken).
+		{`[{"":}]`, false},
+		{`{"a":}`, false},
+		{`[1,,2]`, false},
+		{`[,]`, false},
+		{`{"a":nope}`, false},
+		{`[tru]`, false},
+		{`["\x"]`, false},
+		{"{\"a\x01\":1}", false},
 	} {
 		if got := FoldUnique([]byte(tc.in)); got != tc.want {
 			t.Errorf("FoldUnique(%s) = %v, want %v", tc.in, got, tc.want)
@@ -79,4 +89,20 @@ func BenchmarkFoldUniqueNested(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzFoldUnique: FoldUnique accepts only what Valid accepts, and for an
+// object (Members' view) it refuses whatever Members refuses.
+func FuzzFoldUnique(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"ID":"a","id":"b"}`, `[{"":}]`, `[1,,2]`, `{"a":[{"b":{"c":null}}]}`, `"x"`, `{"k":1,"\u212a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if FoldUnique(b) && !Valid(b) {
+			t.Fatalf("FoldUnique accepted %q, which is not JSON", b)
+		}
+		if Valid(b) && FoldUnique(b) && SkipWS(b, 0) < len(b) && b[SkipWS(b, 0)] == '{' && !Members(b, func(_, _ []byte) bool { return true }) {
+			t.Fatalf("FoldUnique accepted %q, whose members Members refuses", b)
+		}
+	})
 }
