@@ -359,6 +359,16 @@ func TestEvictingNodeOfARingIsRefused(t *testing.T) {
 // ringOf is a Ring of the shards a and b that sees a shard go down or come
 // back within a few heartbeats of 20 ms. waitUp waits until exactly the
 // given servers are its shards up.
+// ringShardBDown is a Store (re-checks off) over a Ring of two shards, a
+// up and b down when the Store is made.
+func ringShardBDown(t *testing.T) (a, b *redistest.Server, st *redisreplay.Store, waitUp func(...*redistest.Server)) {
+	a, b = redistest.Start(t), redistest.Start(t)
+	b.Stop()
+	ring, waitUp := ringOf(t, a, b)
+	waitUp(a)
+	return a, b, redisreplay.New(ring, redisreplay.WithPolicyRecheck(0)), waitUp
+}
+
 func ringOf(t *testing.T, a, b *redistest.Server) (ring *redis.Ring, waitUp func(...*redistest.Server)) {
 	ring = redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr, "b": b.Addr}, MaxRetries: -1, HeartbeatFrequency: 20 * time.Millisecond})
 	t.Cleanup(func() { ring.Close() })
@@ -408,11 +418,7 @@ func configGets(t *testing.T, srv *redistest.Server) int {
 // Found by a review: with WithPolicyRecheck(0) it was never asked, and
 // the Store accepted proofs that an evicting shard held.
 func TestRingShardDownAtTheCheckIsAskedOnceUp(t *testing.T) {
-	a, b := redistest.Start(t), redistest.Start(t)
-	b.Stop()
-	ring, waitUp := ringOf(t, a, b)
-	waitUp(a)
-	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	a, b, st, waitUp := ringShardBDown(t)
 	ctx := context.Background()
 	if _, err := st.CheckAndSet(ctx, "first", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -435,11 +441,7 @@ func TestRingShardDownAtTheCheckIsAskedOnceUp(t *testing.T) {
 // short delay, re-checks or not, so that a shard back in place of another
 // (as many shards up as answered, but not the same ones) is heard too.
 func TestRingShardDownAtTheCheckIsAskedAgain(t *testing.T) {
-	a, b := redistest.Start(t), redistest.Start(t)
-	b.Stop()
-	ring, waitUp := ringOf(t, a, b)
-	waitUp(a)
-	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	a, b, st, waitUp := ringShardBDown(t)
 	ctx := context.Background()
 	if _, err := st.CheckAndSet(ctx, "first", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -463,11 +465,7 @@ func TestRingShardDownAtTheCheckIsAskedAgain(t *testing.T) {
 // The answer is final once every shard has answered: with re-checks off
 // the questions repeated while a shard was down then stop.
 func TestRingAnswerIsFinalOnceEveryShardAnswered(t *testing.T) {
-	a, b := redistest.Start(t), redistest.Start(t)
-	b.Stop()
-	ring, waitUp := ringOf(t, a, b)
-	waitUp(a)
-	st := redisreplay.New(ring, redisreplay.WithPolicyRecheck(0))
+	a, b, st, waitUp := ringShardBDown(t)
 	ctx := context.Background()
 	i := 0
 	serve := func(d time.Duration) {

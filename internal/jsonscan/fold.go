@@ -13,10 +13,12 @@ import (
 // names and takes "a": a value that is not FoldUnique must not be given
 // to encoding/json for a struct beside a reader that compares names
 // exactly. Like Members it refuses a name that is not valid UTF-8 and an
-// object of more than 4096 members. It reads v once, in time linear in
-// its length. v must already be valid JSON; on anything else the answer
-// is false.
+// object of more than 4096 members, and it refuses what Valid refuses. It
+// reads v twice, in time linear in its length.
 func FoldUnique(v []byte) bool {
+	if !Valid(v) {
+		return false
+	}
 	end, ok := foldUnique(v, SkipWS(v, 0))
 	return ok && SkipWS(v, end) == len(v)
 }
@@ -29,7 +31,7 @@ func foldUnique(v []byte, i int) (int, bool) {
 	}
 	switch v[i] {
 	case '{':
-		return foldObject(v, i)
+		return walkObject(v, i, fold, func(_ []byte, at int) (int, bool) { return foldUnique(v, at) })
 	case '[':
 		j := SkipWS(v, i+1)
 		if j < len(v) && v[j] == ']' {
@@ -40,98 +42,16 @@ func foldUnique(v []byte, i int) (int, bool) {
 			if !ok {
 				return end, false
 			}
-			if j = SkipWS(v, end); j >= len(v) {
-				return j, false
-			}
-			switch v[j] {
-			case ',':
-				j = SkipWS(v, j+1)
-			case ']':
-				return j + 1, true
-			default:
-				return j, false
+			var done bool
+			if j, done, ok = nextElement(v, end, ']'); !ok || done {
+				return j, ok
 			}
 		}
 		return j, false
 	default:
-		// SkipValue finds a scalar's end without judging it; the value
-		// is checked here so that FoldUnique refuses what Valid would.
 		end := SkipValue(v, i)
-		return end, end > i && Valid(v[i:end])
+		return end, end > i
 	}
-}
-
-// foldObject checks the object at v[i] == '{', member by member: each
-// name folded and compared with the others (pairwise for the first few,
-// then in a map, as Members does), each value checked in the same pass.
-func foldObject(v []byte, i int) (int, bool) {
-	var names [linearMembers][]byte
-	var folded map[string]struct{}
-	n := 0
-	j := SkipWS(v, i+1)
-	if j < len(v) && v[j] == '}' {
-		return j + 1, true
-	}
-	for j < len(v) {
-		if v[j] != '"' || n == maxMembers {
-			return j, false
-		}
-		end, escaped := ScanString(v, j)
-		if end < 0 || !Valid(v[j:end]) {
-			return j, false
-		}
-		name := v[j+1 : end-1]
-		if !utf8.Valid(name) {
-			return j, false
-		}
-		if escaped {
-			s, ok := Unquote(v[j:end])
-			if !ok {
-				return j, false
-			}
-			name = []byte(s)
-		}
-		f := fold(name)
-		if n < linearMembers {
-			for _, g := range names[:n] {
-				if string(g) == string(f) {
-					return j, false
-				}
-			}
-			names[n] = f
-		} else {
-			if folded == nil {
-				folded = make(map[string]struct{}, 2*linearMembers)
-				for _, g := range names {
-					folded[string(g)] = struct{}{}
-				}
-			}
-			if _, dup := folded[string(f)]; dup {
-				return j, false
-			}
-			folded[string(f)] = struct{}{}
-		}
-		n++
-		if j = SkipWS(v, end); j >= len(v) || v[j] != ':' {
-			return j, false
-		}
-		end, ok := foldUnique(v, SkipWS(v, j+1))
-		if !ok {
-			return end, false
-		}
-		if j = SkipWS(v, end); j >= len(v) {
-			return j, false
-		}
-		switch v[j] {
-		case ',':
-			j = SkipWS(v, j+1)
-		case '}':
-			return j + 1, true
-		default:
-			return j, false
-		}
-	}
-	return j, false
 }
 
 // fold is encoding/json's foldName: ASCII letters in upper case, every

@@ -47,84 +47,120 @@ func HasDuplicateKeys(obj []byte) bool {
 // members, or fn stopped it. obj must already
 // be valid JSON (json.Valid); Members checks structure, not grammar.
 func Members(obj []byte, fn func(name, value []byte) bool) bool {
-	var keys [linearMembers][]byte
-	var seen map[string]struct{}
-	n := 0
 	i := SkipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return false
 	}
+	_, ok := walkObject(obj, i, nil, func(name []byte, at int) (int, bool) {
+		end := SkipValue(obj, at)
+		return end, end >= 0 && fn(name, obj[at:end])
+	})
+	return ok
+}
+
+// walkObject walks the object at obj[i] == '{' and returns the index just
+// past it. Of each member it reads the name, unescaped, and refuses one
+// that is not valid UTF-8 (encoding/json reads every invalid byte as
+// U+FFFD, so two different byte strings can be one name to it), one that
+// repeats an earlier name as compared through key (nil: byte for byte),
+// and the 4097th; then value reads the member's value at index at and
+// returns the index after it, or false to stop the walk.
+func walkObject(obj []byte, i int, key func([]byte) []byte, value func(name []byte, at int) (int, bool)) (int, bool) {
+	var names nameSet
 	i = SkipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
-		return true
+		return i + 1, true
 	}
 	for i < len(obj) {
-		if obj[i] != '"' || n == maxMembers {
-			return false
+		if obj[i] != '"' || names.n == maxMembers {
+			return i, false
 		}
 		end, escaped := ScanString(obj, i)
 		if end < 0 {
-			return false
+			return i, false
 		}
-		key := obj[i+1 : end-1]
-		if !utf8.Valid(key) {
-			// encoding/json reads every invalid byte as U+FFFD, so two
-			// different byte strings can be one name to it: refuse rather
-			// than disagree about which members repeat.
-			return false
+		name := obj[i+1 : end-1]
+		if !utf8.Valid(name) {
+			return i, false
 		}
 		if escaped {
 			s, ok := Unquote(obj[i:end])
 			if !ok {
-				return false
+				return i, false
 			}
-			key = []byte(s)
+			name = []byte(s)
 		}
-		if n < linearMembers {
-			for _, k := range keys[:n] {
-				if bytes.Equal(k, key) {
-					return false
-				}
-			}
-			keys[n] = key
-		} else {
-			if seen == nil {
-				seen = make(map[string]struct{}, 2*linearMembers)
-				for _, k := range keys {
-					seen[string(k)] = struct{}{}
-				}
-			}
-			if _, dup := seen[string(key)]; dup {
-				return false
-			}
-			seen[string(key)] = struct{}{}
+		compared := name
+		if key != nil {
+			compared = key(name)
 		}
-		n++
-		i = SkipWS(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return false
+		if !names.add(compared) {
+			return i, false
 		}
-		start := SkipWS(obj, i+1)
-		if i = SkipValue(obj, start); i < 0 {
-			return false
+		if i = SkipWS(obj, end); i >= len(obj) || obj[i] != ':' {
+			return i, false
 		}
-		if !fn(key, obj[start:i]) {
-			return false
+		end, ok := value(name, SkipWS(obj, i+1))
+		if !ok {
+			return end, false
 		}
-		i = SkipWS(obj, i)
-		if i >= len(obj) {
-			return false
-		}
-		switch obj[i] {
-		case ',':
-			i = SkipWS(obj, i+1)
-		case '}':
-			return true
-		default:
-			return false
+		var done bool
+		if i, done, ok = nextElement(obj, end, '}'); !ok || done {
+			return i, ok
 		}
 	}
-	return false
+	return i, false
+}
+
+// nextElement reads what follows an element of an array or object that
+// ends at end: a comma (it returns the index of the next element) or the
+// closing byte (done, and the index past it); anything else is refused.
+func nextElement(b []byte, end int, closing byte) (i int, done, ok bool) {
+	if i = SkipWS(b, end); i >= len(b) {
+		return i, false, false
+	}
+	switch b[i] {
+	case ',':
+		return SkipWS(b, i+1), false, true
+	case closing:
+		return i + 1, true, true
+	}
+	return i, false, false
+}
+
+// nameSet holds the member names of one object: compared pairwise while
+// they are few, in a map past linearMembers (a metadata document, or a
+// hostile header), so that the check stays linear.
+type nameSet struct {
+	first [linearMembers][]byte
+	n     int
+	more  map[string]struct{}
+}
+
+// add records name and reports whether it was new.
+func (s *nameSet) add(name []byte) bool {
+	if s.n < linearMembers {
+		for _, k := range s.first[:s.n] {
+			if bytes.Equal(k, name) {
+				return false
+			}
+		}
+		s.first[s.n] = name
+		s.n++
+		return true
+	}
+	if s.more == nil {
+		s.more = make(map[string]struct{}, 2*linearMembers)
+		for _, k := range s.first {
+			s.more[string(k)] = struct{}{}
+		}
+	}
+	if _, dup := s.more[string(name)]; dup {
+		return false
+	}
+	s.more[string(name)] = struct{}{}
+	s.n++
+	return true
 }
 
 // String decodes a raw JSON value that must be a string. Strings without
