@@ -881,13 +881,7 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 				http.NotFound(w, r)
 				return
 			}
-			resp, err := http.Get(iss.JWKSURL())
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			defer resp.Body.Close()
-			_, _ = io.Copy(w, resp.Body)
+			copyJWKS(w, iss)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1059,13 +1053,7 @@ func TestRequestsAcceptTheirMediaTypes(t *testing.T) {
 		case "/.well-known/openid-configuration":
 			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, srv.URL, srv.URL+"/jwks")
 		case "/jwks":
-			resp, err := http.Get(iss.JWKSURL())
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			defer resp.Body.Close()
-			_, _ = io.Copy(w, resp.Body)
+			copyJWKS(w, iss)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1237,4 +1225,16 @@ func closeDuringAFetch(t *testing.T, iss *jwkstest.Issuer, c *jwks.Cache) {
 	go c.LookupOrRefresh(context.Background(), "unknown")
 	eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
 	c.Close()
+}
+
+// copyJWKS answers with iss's JWKS as iss serves it, for a test server
+// that stands in front of it.
+func copyJWKS(w http.ResponseWriter, iss *jwkstest.Issuer) {
+	resp, err := http.Get(iss.JWKSURL())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(w, resp.Body)
 }

@@ -790,10 +790,7 @@ func TestSubscribeNeedsWhatReadingDoes(t *testing.T) {
 // in subscriptions/listen's params; each needs what subscribing needs.
 func TestSubscriptionsListen(t *testing.T) {
 	e := newEnv(t)
-	h := mcpguard.New(e.guard,
-		mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
-		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
-	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	h := listenGuard(e)
 	listen := func(uris string) string {
 		return `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,"resourceSubscriptions":` + uris + `}}}`
 	}
@@ -886,10 +883,7 @@ func TestOperationsAreBounded(t *testing.T) {
 // the body allows cost about as much.
 func TestListenOfManyURIsIsCheap(t *testing.T) {
 	e := newEnv(t)
-	h := mcpguard.New(e.guard,
-		mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
-		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
-	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+	h := listenGuard(e)
 	tok := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint), jwkstest.WithScopes("notes:read", "templated:read"))
 	const room = mcpguard.DefaultMaxBodySize - 200 // for the message around the URIs
 	long := make([]string, mcpguard.DefaultMaxOperations-1)
@@ -1014,4 +1008,14 @@ func TestNilOptionPanics(t *testing.T) {
 	}()
 	mcpguard.New(e.Guard, mcpguard.WithMaxOperations(1), nil)
 	t.Fatal("New accepted a nil Option")
+}
+
+// listenGuard is the endpoint of the subscriptions/listen tests: one
+// resource of its own rule, the others resources/read's, and a handler
+// that answers 299.
+func listenGuard(e *env) http.Handler {
+	return mcpguard.New(e.guard,
+		mcpguard.WithResource("notes://all", middleware.Scopes("notes:read")),
+		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
+	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
 }
