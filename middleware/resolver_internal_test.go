@@ -316,14 +316,7 @@ func TestRetiredIssuersLeaveTheTokenCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var held, retired int
-	g.cache.gen.Load().entries.Range(func(_, v any) bool {
-		held++
-		if v.(*cacheEntry).is.retired.Load() {
-			retired++
-		}
-		return true
-	})
+	held, retired := g.cache.heldOf()
 	if held != 2 || retired != 0 || g.cache.gen.Load().n.Load() != 2 {
 		t.Errorf("the token cache holds %d tokens (counted %d), %d of retired issuers; want the 2 of the held key sets", held, g.cache.gen.Load().n.Load(), retired)
 	}
@@ -344,14 +337,7 @@ func TestRetiredIssuersTokensPutAfterTheWalk(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	var held, retired int
-	g.cache.gen.Load().entries.Range(func(_, v any) bool {
-		held++
-		if v.(*cacheEntry).is.retired.Load() {
-			retired++
-		}
-		return true
-	})
+	held, retired := g.cache.heldOf()
 	if retired > 0 || held == 0 {
 		t.Errorf("cached %d tokens, %d of retired issuers", held, retired)
 	}
@@ -431,4 +417,17 @@ func TestResolverPendingKeySets(t *testing.T) {
 	if yes, pending := rv.yes.len(), rv.pending.len(); yes != 2 || pending != 1 || !a.retired.Load() || last.pending.Load() {
 		t.Errorf("after promote: held %d, pending %d, a retired %v; want 2, 1 and a retired", yes, pending, a.retired.Load())
 	}
+}
+
+// heldOf counts the cache's tokens, and those of them whose issuer is
+// retired.
+func (tc *tokenCache) heldOf() (held, retired int) {
+	tc.gen.Load().entries.Range(func(_, v any) bool {
+		held++
+		if v.(*cacheEntry).is.retired.Load() {
+			retired++
+		}
+		return true
+	})
+	return held, retired
 }

@@ -665,22 +665,14 @@ func TestConfigRefusedWarnsOnce(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "secret", MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), nil))
+	log, logged := captureLog()
 	st := redisreplay.New(rdb, redisreplay.WithLogger(log), redisreplay.WithPolicyRecheck(time.Millisecond))
 	for i := range 20 {
 		redistest.CheckReplay(t, st, fmt.Sprint("k", i), time.Now().Add(time.Minute))
 		time.Sleep(2 * time.Millisecond) // so that re-checks come due and are refused again
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "refused CONFIG GET maxmemory-policy") || !strings.Contains(logs.String(), "NOPERM") {
-		t.Fatalf("%d warnings, want one about CONFIG GET, NOPERM:\n%s", n, logs.String())
+	if out := logged(); strings.Count(out, "level=WARN") != 1 || !strings.Contains(out, "refused CONFIG GET maxmemory-policy") || !strings.Contains(out, "NOPERM") {
+		t.Fatalf("%d warnings, want one about CONFIG GET, NOPERM:\n%s", strings.Count(out, "level=WARN"), out)
 	}
 }
 
