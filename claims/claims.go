@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/jwtguard/jwtguard/internal/claimsdecode"
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
 	"github.com/jwtguard/jwtguard/internal/memsize"
 )
@@ -262,27 +263,49 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 		return errors.New("claims: UnmarshalJSON on nil *Claims")
 	}
 	*c = Claims{}
-	if err := c.decode(data); err != nil {
+	if err := c.decode(string(data), nil); err != nil {
 		*c = Claims{}
 		return err
 	}
 	return nil
 }
 
+func init() {
+	claimsdecode.Decode = func(c any, payload string, p *claimsdecode.Pending) error {
+		cl := c.(*Claims)
+		*cl = Claims{}
+		*p = claimsdecode.Pending{}
+		if err := cl.decode(payload, p); err != nil {
+			*cl, *p = Claims{}, claimsdecode.Pending{}
+			return err
+		}
+		return nil
+	}
+	claimsdecode.Finish = func(c any, p *claimsdecode.Pending) error {
+		cl := c.(*Claims)
+		err := cl.scopes(p.Src, span{p.Scope.Start, p.Scope.End}, span{p.Scp.Start, p.Scp.End})
+		*p = claimsdecode.Pending{}
+		return err
+	}
+}
+
 type span struct{ start, end int }
 
-func (c *Claims) decode(data []byte) error {
-	if !jsonscan.Valid(data) { // encoding/json.Valid's answer, in half the time
+// decode fills c from s, the one copy of the payload: every unescaped
+// string value and every raw custom claim is a substring of it. With p,
+// the scope members' shapes are checked but Scopes is left for
+// claimsdecode.Finish, with what it needs in p.
+func (c *Claims) decode(s string, p *claimsdecode.Pending) error {
+	// encoding/json.Valid's answer, in half the time; the bytes are read,
+	// never written.
+	if !jsonscan.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) {
 		return malformed("invalid JSON")
 	}
 	// encoding/json silently replaces invalid UTF-8 with U+FFFD; refusing it
 	// keeps our zero-copy string fast path identical to encoding/json.
-	if !utf8.Valid(data) {
+	if !utf8.ValidString(s) {
 		return malformed("invalid UTF-8")
 	}
-	// The one copy of the payload. Every unescaped string value and every
-	// raw custom claim below is a substring of it.
-	s := string(data)
 
 	i := jsonscan.SkipWS(s, 0)
 	if s[i] != '{' {
@@ -389,14 +412,44 @@ func (c *Claims) decode(data []byte) error {
 		c.Confirmation = cnf
 	}
 
-	if seen&(1<<kScope|1<<kScp) != 0 {
-		var name, reason string
-		c.Scopes, name, reason = scopesValue(s, seen&(1<<kScope) != 0, spans[kScope], seen&(1<<kScp) != 0, spans[kScp])
-		if reason != "" {
-			return malformedClaim(name, reason)
+	if seen&(1<<kScope|1<<kScp) == 0 {
+		return nil
+	}
+	if p == nil {
+		return c.scopes(s, spans[kScope], spans[kScp])
+	}
+	for _, k := range [...]int{kScope, kScp} {
+		if seen&(1<<k) != 0 && !scopeShape(s, spans[k]) {
+			return malformedClaim(knownNames[k], reasonStringOrArray)
 		}
 	}
+	sc, sp := spans[kScope], spans[kScp]
+	*p = claimsdecode.Pending{Src: s, Scope: claimsdecode.Span{Start: sc.start, End: sc.end}, Scp: claimsdecode.Span{Start: sp.start, End: sp.end}}
 	return nil
+}
+
+// scopes fills c.Scopes from the "scope" and "scp" values at scope and scp
+// in s (start 0: absent).
+func (c *Claims) scopes(s string, scope, scp span) error {
+	var name, reason string
+	c.Scopes, name, reason = scopesValue(s, scope.start != 0, scope, scp.start != 0, scp)
+	if reason != "" {
+		return malformedClaim(name, reason)
+	}
+	return nil
+}
+
+// scopeShape reports, without reading the scopes, whether a scope member's
+// value is a string or an array of strings, the shapes scopesValue reads.
+func scopeShape(s string, sp span) bool {
+	switch s[sp.start] {
+	case '"':
+		return true
+	case '[':
+		_, ok := countStrings(s, sp.start)
+		return ok
+	}
+	return false
 }
 
 // The decoder runs only on input that jsonscan.Valid (which agrees with

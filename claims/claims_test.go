@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jwtguard/jwtguard/internal/claimsdecode"
 )
 
 func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
@@ -282,8 +285,38 @@ func TestUnmarshalAccepts(t *testing.T) {
 			if !reflect.DeepEqual(c, c2) {
 				t.Errorf("json.Unmarshal decoded differently:\n%+v\n%+v", c, c2)
 			}
+
+			// And the middleware's two steps, scopes after the signature.
+			c3, err := deferred(tc.input)
+			if err != nil {
+				t.Fatalf("deferred: %v", err)
+			}
+			if !reflect.DeepEqual(c, c3) {
+				t.Errorf("the deferred decode differs:\n%+v\n%+v", c, c3)
+			}
 		})
 	}
+}
+
+// deferred decodes input as the middleware does: claimsdecode.Decode before
+// the signature check, which leaves Scopes empty, and Finish after it.
+func deferred(input string) (Claims, error) {
+	var c Claims
+	var p claimsdecode.Pending
+	if err := claimsdecode.Decode(&c, input, &p); err != nil {
+		if !reflect.DeepEqual(c, Claims{}) || p != (claimsdecode.Pending{}) {
+			return c, fmt.Errorf("not zeroed after %w", err)
+		}
+		return c, err
+	}
+	if c.Scopes != nil {
+		return c, errors.New("Scopes filled before Finish")
+	}
+	err := claimsdecode.Finish(&c, &p)
+	if p != (claimsdecode.Pending{}) {
+		return c, errors.New("Finish left its Pending")
+	}
+	return c, err
 }
 
 func TestUnmarshalRefuses(t *testing.T) {
@@ -299,6 +332,11 @@ func TestUnmarshalRefuses(t *testing.T) {
 			}
 			if !reflect.DeepEqual(c, Claims{}) {
 				t.Errorf("claims not zeroed after error: %+v", c)
+			}
+			// The middleware's first step refuses it alike, before any
+			// signature check.
+			if _, derr := deferred(tc.input); derr == nil || derr.Error() != err.Error() {
+				t.Errorf("deferred: %v, want %v", derr, err)
 			}
 		})
 	}

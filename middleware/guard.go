@@ -639,6 +639,9 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	// signed text, a substring of whatever the token came in (a whole
 	// Cookie header, say).
 	t.signed = ""
+	if err := t.finishClaims(); err != nil {
+		return v, rClaims, err
+	}
 	if len(is.scopeClaims) > 0 || len(is.scopeFuncs) > 0 {
 		is.addScopeClaims(c)
 	}

@@ -54,8 +54,8 @@ func TestImportsPointInward(t *testing.T) {
 		pkg     string
 		allowed []string // prefixes
 	}{
-		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx"}},
-		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx", mod + "/internal/loopback", mod + "/internal/dpop"}},
+		{mod + "/claims", []string{"github.com/golang-jwt/jwt/v5", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx", mod + "/internal/claimsdecode"}},
+		{mod + "/middleware", []string{"github.com/golang-jwt/jwt/v5", "golang.org/x/time/", mod + "/claims", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/memsize", mod + "/internal/claimsctx", mod + "/internal/claimsdecode", mod + "/internal/loopback", mod + "/internal/dpop"}},
 		{mod + "/jwks", []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/", "golang.org/x/", mod + "/internal/keyalg", mod + "/internal/jsonscan", mod + "/internal/clock", mod + "/internal/loopback"}},
 		// The client's DPoP proofs are signed by the code that checks them.
 		{mod + "/adapters/oauth2guard", []string{"golang.org/x/oauth2", mod + "/internal/loopback", mod + "/internal/dpop", mod + "/internal/keyalg", mod + "/internal/jsonscan"}},
