@@ -247,7 +247,9 @@ func malformedClaim(name, reason string) error {
 // The receiver is always reset first, so a *Claims can be reused.
 //
 // NumericDate claims (exp, nbf, iat, auth_time) must be JSON numbers that fit
-// in int64 seconds; a fraction is truncated toward zero. Values beyond what
+// in int64 seconds; a fraction is kept (RFC 7519 §2 allows one), to the
+// microsecond or so a float64 holds, so that "nbf":1700000000.9 is not
+// passed as 1700000000, nearly a second early. Values beyond what
 // package time can represent (about 292 billion years) are stored as the
 // latest representable time, which is what they mean to a verifier.
 //
@@ -572,22 +574,25 @@ func numericDate(s string, sp span) (time.Time, string) {
 	if c := num[0]; c != '-' && (c < '0' || c > '9') {
 		return time.Time{}, reasonNumber
 	}
-	var sec int64
+	var sec, nsec int64
 	if strings.ContainsAny(num, ".eE") {
 		f, err := strconv.ParseFloat(num, 64)
 		// -2^63 is an int64; 2^63 is not. NaN fails both comparisons.
 		if err != nil || !(f >= math.MinInt64 && f < math.MaxInt64) {
 			return time.Time{}, reasonRange
 		}
-		sec = int64(f) // truncates toward zero
+		whole, frac := math.Modf(f) // frac has whole's sign
+		sec, nsec = int64(whole), int64(frac*1e9)
 	} else {
 		var err error
 		if sec, err = strconv.ParseInt(num, 10, 64); err != nil {
 			return time.Time{}, reasonRange
 		}
 	}
-	sec = max(min(sec, maxStoredSec), minStoredSec)
-	return time.Unix(sec, 0).UTC(), ""
+	if sec >= maxStoredSec || sec <= minStoredSec {
+		sec, nsec = max(min(sec, maxStoredSec), minStoredSec), 0
+	}
+	return time.Unix(sec, nsec).UTC(), ""
 }
 
 // smallScopeSet is the size up to which duplicate scopes are found by a

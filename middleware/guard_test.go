@@ -1048,3 +1048,34 @@ func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
 		t.Errorf("a forged token's refusal names an issuer: %s", strings.TrimSpace(line))
 	}
 }
+
+// A NumericDate's fraction counts (RFC 7519 §2): with no leeway, a token
+// whose nbf is 0.9 s away is not valid yet, and one whose exp passed
+// 0.1 s ago is expired, on the fresh path and from the token cache.
+// (Truncated to the second, the nbf let it in 0.9 s early.)
+func TestFractionalDatesAreExact(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	now := time.Unix(1_800_000_000, 0)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	g := newGuard(t, keys, iss.URL(), middleware.WithLeeway(0), middleware.WithClock(func() time.Time { return time.Unix(0, clock.Load()) }))
+	early := iss.Mint(jwkstest.WithClaim("nbf", float64(now.Unix())+0.9), jwkstest.WithClaim("exp", float64(now.Unix())+60))
+	if _, err := verifyWith(g, early); !errors.Is(err, middleware.ErrNotYetValid) {
+		t.Fatalf("nbf 0.9 s away: %v", err)
+	}
+	late := iss.Mint(jwkstest.WithClaim("exp", float64(now.Unix())+0.5))
+	if _, err := verifyWith(g, late); err != nil {
+		t.Fatalf("exp 0.5 s away: %v", err)
+	}
+	clock.Store(now.Add(600 * time.Millisecond).UnixNano()) // cached now
+	if _, err := verifyWith(g, late); !errors.Is(err, middleware.ErrTokenExpired) {
+		t.Fatalf("exp 0.1 s past, from the cache: %v", err)
+	}
+	if _, err := verifyWith(g, early); !errors.Is(err, middleware.ErrNotYetValid) {
+		t.Fatalf("nbf 0.3 s away: %v", err)
+	}
+	clock.Store(now.Add(950 * time.Millisecond).UnixNano())
+	if _, err := verifyWith(g, early); err != nil {
+		t.Fatalf("nbf 0.05 s past: %v", err)
+	}
+}
