@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -144,6 +145,9 @@ var acceptCases = []acceptCase{
 	}},
 	// A fraction is kept, as far as a float64 holds it: .999 of 1.7e9 to
 	// 72 ns.
+	{"a negative fraction is kept too", `{"exp":-1.25}`, func(t *testing.T, c *Claims) {
+		wantTime(t, "ExpiresAt", c.ExpiresAt, time.Unix(-1, -25e7).UTC())
+	}},
 	{"fractions kept", `{"exp":1700000000.999,"nbf":0.5,"iat":1e0}`, func(t *testing.T, c *Claims) {
 		wantTime(t, "ExpiresAt", c.ExpiresAt, time.Unix(1700000000, 999000072).UTC())
 		wantTime(t, "NotBefore", c.NotBefore, time.Unix(0, 5e8).UTC())
@@ -855,18 +859,23 @@ func FuzzUnmarshal(f *testing.F) {
 				t.Fatalf("accepted exp that encoding/json rejects as a number: %v", err)
 			}
 			// Integers are compared exactly (a float64 loses digits past
-			// 2^53); others through float64, truncated, as the decoder does.
+			// 2^53); others through float64, to the nanosecond of its
+			// whole and fractional parts.
 			want, err := num.Int64()
+			var wantNsec int64
 			if err != nil {
 				f, ferr := num.Float64()
 				if ferr != nil {
 					t.Fatalf("accepted exp %s that encoding/json cannot read: %v", raw, ferr)
 				}
-				want = int64(f)
+				whole, frac := math.Modf(f)
+				want, wantNsec = int64(whole), int64(frac*1e9)
 			}
-			want = max(min(want, maxStoredSec), minStoredSec)
-			if c.ExpiresAt.IsZero() || c.ExpiresAt.Unix() != want {
-				t.Fatalf("exp = %v, encoding/json says %v", c.ExpiresAt.Unix(), num)
+			if want >= maxStoredSec || want <= minStoredSec {
+				want, wantNsec = max(min(want, maxStoredSec), minStoredSec), 0
+			}
+			if c.ExpiresAt.IsZero() || !c.ExpiresAt.Equal(time.Unix(want, wantNsec)) {
+				t.Fatalf("exp = %v, encoding/json says %v", c.ExpiresAt, num)
 			}
 		}
 		// Scopes: a naive reference union built from encoding/json values.
