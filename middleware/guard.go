@@ -520,14 +520,34 @@ func (g *Guard) checkCached(tok string, e *cacheEntry, audiences []string) (*cla
 		return nil, g.refusals[rAudience]
 	}
 	now := g.now()
-	if !now.Before(c.ExpiresAt.Add(g.leeway)) {
+	if rsn := g.notYet(c, now); rsn >= 0 {
+		return nil, g.refusals[rsn]
+	}
+	if g.expired(c, now) {
 		g.cache.drop(tok)
 		return c, g.refusals[rExpired] // genuine: it verified, and its key is still published
 	}
-	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
-		return nil, g.refusals[rNotYetValid]
-	}
 	return c, nil
+}
+
+// notYet is the clock's verdict on c before expiry: nbf or iat after now,
+// the leeway allowed. Every path asks it before expired, so that
+// "expired" (which sends the client to refresh) is said only of a token
+// the clock finds nothing else wrong with.
+func (g *Guard) notYet(c *claims.Claims, now time.Time) reason {
+	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
+		return rNotYetValid
+	}
+	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
+		return rIssuedInFuture
+	}
+	return -1
+}
+
+// expired reports whether c's exp has passed at now, the leeway allowed
+// (RFC 7519 §4.1.4: now must be before exp).
+func (g *Guard) expired(c *claims.Claims, now time.Time) bool {
+	return !now.Before(c.ExpiresAt.Add(g.leeway))
 }
 
 // verified is what verifyToken found: the claims and the issuer, and the
@@ -602,9 +622,7 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 		}
 	}
 	v.is = is
-	now := g.now()
-	// RFC 7519 §4.1.4: the current time must be before exp.
-	expired := !now.Before(c.ExpiresAt.Add(g.leeway))
+	expired := g.expired(c, g.now())
 
 	if len(kid) > maxKIDLength {
 		return v, rUnknownKey, nil
@@ -672,14 +690,7 @@ func (g *Guard) checkClaims(is *issuer, c *claims.Claims, audiences []string) re
 	if c.ExpiresAt.IsZero() {
 		return rNoExpiry
 	}
-	now := g.now()
-	if !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore) {
-		return rNotYetValid
-	}
-	if !c.IssuedAt.IsZero() && now.Add(g.leeway).Before(c.IssuedAt) {
-		return rIssuedInFuture
-	}
-	return -1
+	return g.notYet(c, g.now())
 }
 
 // runChecks runs the issuer's WithClaimsCheck checks in order; the first

@@ -976,7 +976,8 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 }
 
 // Authorize checks the time too: claims verified once may expire during a
-// long exchange; nil claims are no credentials. As VerifyToken does, it
+// long exchange, or the clock step back before their iat; nil claims are
+// no credentials. As VerifyToken does, it
 // checks the audience first: the expired hint would send the client to
 // refresh a token the rule refuses anyway.
 func TestAuthorizeChecksTheTime(t *testing.T) {
@@ -1004,6 +1005,11 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 	}
 	if err := ru.Authorize(t.Context(), nil); !errors.Is(err, middleware.ErrNoToken) {
 		t.Fatalf("nil claims: %v, want ErrNoToken", err)
+	}
+	// The clock stepped back before iat: what VerifyToken says.
+	now = now.Add(-time.Hour)
+	if err := ru.Authorize(t.Context(), c); !errors.Is(err, middleware.ErrIssuedInFuture) {
+		t.Fatalf("claims issued an hour from now: %v, want ErrIssuedInFuture", err)
 	}
 }
 

@@ -280,8 +280,9 @@ func (ru *Rule) VerifyToken(ctx context.Context, token string) (*claims.Claims, 
 // Authorize checks the rule's requirements against claims that its Guard
 // already verified (with VerifyToken), for a transport that verifies once
 // and then decides per operation, as an MCP server does per tool: the
-// audience, then the token's time (exp, nbf, with the leeway: it may have
-// expired since it was verified, in a long stream), then the scopes, in
+// audience, then the token's time (nbf and iat, then exp, with the
+// leeway: it may have expired since it was verified, in a long stream, or
+// the clock stepped back), then the scopes, in
 // VerifyToken's order, so the expired hint goes only to claims the rule
 // would accept once renewed. It
 // returns nil or the *Error to refuse with: ErrNoToken for nil claims,
@@ -315,13 +316,13 @@ func (ru *Rule) Authorize(ctx context.Context, c *claims.Claims) error {
 	}
 	now := g.now()
 	var err error
-	switch {
+	switch rsn := g.notYet(c, now); {
 	case !is.audienceOK(c, ru.audiences):
 		err = g.refusals[rAudience]
-	case !now.Before(c.ExpiresAt.Add(g.leeway)):
+	case rsn >= 0:
+		err = g.refusals[rsn]
+	case g.expired(c, now):
 		err = g.refusals[rExpired]
-	case !c.NotBefore.IsZero() && now.Add(g.leeway).Before(c.NotBefore):
-		err = g.refusals[rNotYetValid]
 	default:
 		err = ru.authorizeScopes(c)
 	}

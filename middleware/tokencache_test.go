@@ -60,6 +60,12 @@ func TestTokenCacheRechecksTheClock(t *testing.T) {
 	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), accepted)
 	offset.Store(int64(-time.Hour))
 	check(t, e.do(t, "GET", "/api/me", bearer(nbfTok)...), invalid(guardtest.DescNotYetValid))
+	// And iat, as a fresh verification would say.
+	offset.Store(0)
+	iatTok := e.iss.Mint(jwkstest.WithExpiresIn(2 * time.Hour))
+	check(t, e.do(t, "GET", "/api/me", bearer(iatTok)...), accepted)
+	offset.Store(int64(-time.Hour))
+	check(t, e.do(t, "GET", "/api/me", bearer(iatTok)...), invalid(guardtest.DescFuture))
 }
 
 func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
