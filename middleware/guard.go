@@ -141,6 +141,10 @@ func New(keys KeySet, iss string, audiences []string, opts ...Option) (*Guard, e
 		return nil, errors.New("middleware: realm must be printable ASCII")
 	case len(cfg.algorithms) == 0:
 		return nil, errors.New("middleware: at least one algorithm is required")
+	case len(cfg.types) == 0:
+		return nil, errors.New("middleware: WithTypes with no type would refuse every token that names one")
+	case cfg.strictType && slices.Contains(cfg.guardOptions, "WithTypes"):
+		return nil, errors.New("middleware: WithTypes and WithStrictType together: WithStrictType accepts at+jwt alone; give one of them")
 	case len(cfg.errs) > 0:
 		return nil, errors.Join(cfg.errs...)
 	}

@@ -170,6 +170,10 @@ func TestOptInTokenSources(t *testing.T) {
 	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok+"; at="+tok), badRequest)
 	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok, "Cookie", "other=1; at="+tok), badRequest)
 	check(t, e.do(t, "GET", "/api/me", "Cookie", "other=1; at="+tok+"; at2=x"), accepted)
+	// A bearer header and the cookie are two methods too, even with the
+	// same token; a header of another scheme holds no token.
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok, "Authorization", "Bearer "+tok), badRequest)
+	check(t, e.do(t, "GET", "/api/me", "Cookie", "at="+tok, "Authorization", "Basic dTpw"), accepted)
 }
 
 // RFC 6750 §2.3: a success answered for a token in the URL SHOULD be
@@ -368,6 +372,9 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		"neg leeway":   {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithLeeway(-time.Second)}},
 		"nil handler":  {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithErrorHandler(nil)}},
 		"zero maxsize": {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithMaxTokenSize(0)}},
+		// Each would refuse tokens the user meant to accept, silently.
+		"no types":          {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithTypes()}},
+		"types with strict": {keys, "https://i", []string{"a"}, []middleware.Option{middleware.WithTypes("JWT"), middleware.WithStrictType()}},
 	} {
 		if _, err := middleware.New(tc.keys, tc.iss, tc.aud, tc.opts...); err == nil {
 			t.Errorf("%s: New accepted it", name)

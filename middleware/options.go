@@ -171,7 +171,9 @@ func WithRealm(realm string) Option {
 // case-insensitively and, as RFC 7515 §4.1.9 has recipients do, with an
 // "application/" prefix or without it alike ("JWT" accepts
 // "application/jwt" too). Default: "JWT" and "at+jwt"; a token without typ
-// is also accepted unless WithStrictType is given.
+// is also accepted unless WithStrictType is given. New refuses WithTypes
+// with no type, and WithTypes given with WithStrictType (which accepts
+// at+jwt alone).
 func WithTypes(types ...string) Option {
 	return guardOption("WithTypes", func(c *config) { c.types = types })
 }
@@ -184,9 +186,14 @@ func WithStrictType() Option {
 	return guardOption("WithStrictType", func(c *config) { c.strictType = true })
 }
 
-// WithCookie also reads the token from the named cookie, when the request
-// has no Authorization header. Off by default: cookies are sent
-// automatically by browsers, which makes CSRF protection your concern.
+// WithCookie also reads the token from the named cookie. A request that
+// carries a token there and another in the Authorization header (or the
+// query) is refused 400 invalid_request, as RFC 6750 §2 has a client send
+// its token one way only; an Authorization header of another scheme
+// (Basic, say) holds no token and does not count. So a browser client
+// that authenticates with the cookie must not also send a bearer header.
+// Off by default: cookies are sent automatically by browsers, which makes
+// CSRF protection your concern.
 func WithCookie(name string) Option {
 	return guardOption("WithCookie", func(c *config) { c.cookie = name })
 }
