@@ -76,6 +76,10 @@ func (k *DPoPKey) JKT() string { return k.s.JKT() }
 // Proof signs a proof for a request with method to url, going with
 // accessToken (its ath; "" for a token request), with the nonce last seen
 // from url's origin. A method of "" is GET, as for net/http's client.
+// Nonces are seen by the Transport and token client this key is given to
+// (WithDPoP), which read each response's DPoP-Nonce; a proof signed here
+// for a request sent another way carries a nonce only if one of those
+// has already seen that origin's.
 func (k *DPoPKey) Proof(method, url, accessToken string) (string, error) {
 	proof, _, err := k.proof(method, url, accessToken)
 	return proof, err
