@@ -46,6 +46,10 @@ type renewal struct {
 	done chan struct{}
 	tok  *oauth2.Token
 	err  error
+	// refused: a call waits on it because the server refused the token
+	// it replaces, so that token back is no renewal. Written and read
+	// with c.mu held.
+	refused bool
 }
 
 // A CredentialsOption configures NewCredentials.
@@ -67,9 +71,22 @@ func WithRefreshCooldown(d time.Duration) CredentialsOption {
 
 // NewCredentials sends src's first token, and then tokens from refresh
 // (oauth2guard.ConfigRefresher spends the refresh token). With a nil
-// refresh, src is asked for every new token: right for a source that
-// mints anew each time (client credentials), not for one that refreshes
-// on its own.
+// refresh, src is asked for every new token, so it must give a new one
+// when asked: a renewal for a token the server refused that brings back
+// that same token fails the call, saying so (as do the refusals within
+// the cooldown that follows), rather than send it again; a refresh that
+// does so fails it too. clientcredentials.Config.TokenSource (x/oauth2)
+// is such a cache: an oauth2.ReuseTokenSource, it hands back its token
+// until that expires by the local clock, and a server whose clock runs
+// ahead refuses it sooner. For client credentials, pass the Config's
+// Token method, which asks the token endpoint on every call, as refresh:
+//
+//	creds := grpcguard.NewCredentials(cfg.TokenSource(ctx), func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+//		return cfg.Token(ctx)
+//	})
+//
+// Nor is a source that refreshes on its own (oauth2.Config.TokenSource)
+// one for a nil refresh: give ConfigRefresher.
 //
 // It panics if a CredentialsOption is nil.
 func NewCredentials(src oauth2.TokenSource, refresh oauth2guard.RefreshFunc, opts ...CredentialsOption) *Credentials {
@@ -162,6 +179,7 @@ func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.T
 		return nil, err
 	}
 	r := c.start(ctx, stale)
+	r.refused = true
 	c.mu.Unlock()
 	return r.wait(ctx)
 }
@@ -193,6 +211,11 @@ func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 			err = errors.New("grpcguard: the token source returned no access token")
 		}
 		c.mu.Lock()
+		if err == nil && r.refused && old != nil && tok.AccessToken == old.AccessToken {
+			// Sent again, it would be refused again; and the cooldown
+			// would then blame a renewal that renewed nothing.
+			err = c.gaveBackRefused()
+		}
 		if err == nil {
 			c.tok = tok
 		}
@@ -205,6 +228,15 @@ func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 		close(r.done)
 	}()
 	return r
+}
+
+// gaveBackRefused is the error of a renewal that brought back the token
+// the server refused.
+func (c *Credentials) gaveBackRefused() error {
+	if c.refresh == nil {
+		return errors.New("grpcguard: the token source gave back the token the server refused, where a new one was needed (clientcredentials.Config.TokenSource hands back its token until the local clock calls it expired: see NewCredentials)")
+	}
+	return errors.New("grpcguard: the refresh function gave back the token the server refused, where a new one was needed")
 }
 
 func (r *renewal) wait(ctx context.Context) (*oauth2.Token, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -22,6 +23,7 @@ import (
 	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
+	"github.com/jwtguard/jwtguard/middleware"
 )
 
 // TestClientLocalExpiryCoolsDown: a token expired by the local clock is
@@ -259,4 +261,120 @@ func TestNilOptionPanics(t *testing.T) {
 			tc.new()
 		}()
 	}
+}
+
+// recordingSource records the access tokens its source hands out.
+type recordingSource struct {
+	src oauth2.TokenSource
+	mu  sync.Mutex
+	got []string
+}
+
+func (s *recordingSource) Token() (*oauth2.Token, error) {
+	tok, err := s.src.Token()
+	if err == nil {
+		s.mu.Lock()
+		s.got = append(s.got, tok.AccessToken)
+		s.mu.Unlock()
+	}
+	return tok, err
+}
+
+// TestClientCredentialsAfterRefusal: with the server's and the issuer's
+// clocks ahead of the client's, the server calls a client credentials
+// token expired while the client's clock does not. A nil refresh asks the
+// source again, and clientcredentials.Config.TokenSource, an
+// oauth2.ReuseTokenSource, gives back the very token refused: the call
+// fails saying so (not that a token "renewed moments ago" was refused,
+// nor after resending the dead token), and so do the calls that follow
+// within the cooldown. Config.Token as the refresh asks the issuer anew,
+// as NewCredentials says. A real issuer, token endpoint, server and
+// client. Found by a review.
+func TestClientCredentialsAfterRefusal(t *testing.T) {
+	e := guardtest.New(t)  // the service
+	var ahead atomic.Int64 // how far the server's and the issuer's clocks run ahead
+	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(guardtest.Audience), jwkstest.WithClock(clock))
+	t.Cleanup(iss.Close)
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{guardtest.Audience}, middleware.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, e, grpcguard.New(g, grpcguard.WithMethod(guardtest.Procedure(guardtest.PathMe))))
+	var sent atomic.Int32 // calls that reached the server with a token
+	countSent := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		sent.Add(1)
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	cfg := &clientcredentials.Config{ClientID: "svc", TokenURL: iss.TokenURL(), AuthStyle: oauth2.AuthStyleInParams}
+	call := func(cc *grpc.ClientConn) error {
+		return cc.Invoke(context.Background(), guardtest.Procedure(guardtest.PathMe), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	}
+
+	t.Run("a reuse-wrapped source and no refresh", func(t *testing.T) {
+		ahead.Store(0)
+		src := &recordingSource{src: cfg.TokenSource(context.Background())}
+		creds := grpcguard.NewCredentials(src, nil, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+		cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor(), countSent))
+		if err := call(cc); err != nil {
+			t.Fatalf("with the clocks together: %v", err)
+		}
+		ahead.Store(int64(time.Hour)) // the token's 5 minutes are over, by the server's clock
+		sent.Store(0)
+		for i := range 2 {
+			err := call(cc)
+			if !grpcguard.IsExpired(err) || !strings.Contains(err.Error(), "the token source gave back the token the server refused") {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			if strings.Contains(err.Error(), "renewed moments ago") {
+				t.Fatalf("call %d says a renewal happened: %v", i, err)
+			}
+		}
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		if len(src.got) != 2 || src.got[0] != src.got[1] {
+			t.Fatalf("the source handed out %d tokens, want the first and then the same again", len(src.got))
+		}
+		if n := sent.Load(); n != 2 {
+			t.Errorf("%d sends for 2 calls: the dead token was sent again", n)
+		}
+	})
+
+	t.Run("a refresh that gives back the refused token", func(t *testing.T) {
+		ahead.Store(0)
+		creds := grpcguard.NewCredentials(cfg.TokenSource(context.Background()), func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+			return stale, nil
+		}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+		cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+		if err := call(cc); err != nil {
+			t.Fatalf("with the clocks together: %v", err)
+		}
+		ahead.Store(int64(time.Hour))
+		if err := call(cc); !grpcguard.IsExpired(err) || !strings.Contains(err.Error(), "the refresh function gave back the token the server refused") {
+			t.Fatalf("%v", err)
+		}
+	})
+
+	t.Run("Config.Token as the refresh", func(t *testing.T) {
+		ahead.Store(0)
+		src := &recordingSource{src: cfg.TokenSource(context.Background())}
+		var refreshes atomic.Int32
+		creds := grpcguard.NewCredentials(src, func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+			refreshes.Add(1)
+			return cfg.Token(ctx)
+		}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+		cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
+		if err := call(cc); err != nil {
+			t.Fatalf("with the clocks together: %v", err)
+		}
+		ahead.Store(int64(time.Hour))
+		for i := range 2 {
+			if err := call(cc); err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+		}
+		if n := refreshes.Load(); n != 1 {
+			t.Errorf("%d refreshes, want 1", n)
+		}
+	})
 }

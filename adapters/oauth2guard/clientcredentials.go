@@ -124,6 +124,9 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 			}
 			var tok *oauth2.Token
 			if err == nil {
+				// Config.Token asks the endpoint on every call; its
+				// TokenSource would give back the token refused until
+				// the local clock calls it expired.
 				tok, err = cfg.Token(context.WithValue(fctx, oauth2.HTTPClient, c.client))
 				if err != nil {
 					err = fmt.Errorf("oauth2guard: token request for %s: %w", resource, err)
