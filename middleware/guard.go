@@ -772,13 +772,14 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 }
 
 // Fail writes a refusal through the Guard's error handler and logs it.
+// The log line names the issuer the refusal was counted under in the
+// Metrics (see WithLogger) when r is the request Rule.Check returned with
+// the refusal.
 func (g *Guard) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if g.log.Enabled(r.Context(), slog.LevelDebug) {
-		iss := "" // known when the token verified and a rule then refused it
-		if v := attached(r.Context(), g); v != nil && v.is != nil {
-			// Passed or not: a route's rule that Handler asked early
-			// refused a request whose token this Guard verified.
-			iss = v.is.name
+		iss := ""
+		if is := refusedIssuer(r.Context(), g); is != nil {
+			iss = is.name
 		}
 		g.log.DebugContext(r.Context(), "middleware: request refused", "method", r.Method, "path", r.URL.Path, "issuer", iss, "error", err)
 	}

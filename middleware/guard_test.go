@@ -1055,10 +1055,77 @@ func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
 			t.Errorf("%s: the refusal is logged without the token's issuer: %s", name, strings.TrimSpace(line))
 		}
 	}
+	// A token that names none of the Guard's issuers: none named (a forged
+	// token of one of them names it: TestRefusalLogNamesTheIssuerMetricsDo).
 	buf.Reset()
-	serveOnce(e.guard.Handler(ok), "/", guardtest.Forge(e.iss.Mint()))
+	serveOnce(e.guard.Handler(ok), "/", e.iss.Mint(jwkstest.WithClaim("iss", "https://stranger.example")))
 	if line := buf.String(); !strings.Contains(line, `issuer=""`) {
-		t.Errorf("a forged token's refusal names an issuer: %s", strings.TrimSpace(line))
+		t.Errorf("the refusal of a stranger's token names an issuer: %s", strings.TrimSpace(line))
+	}
+}
+
+// issuerMetrics records the issuer of each outcome.
+type issuerMetrics struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (m *issuerMetrics) Outcome(issuer, _ string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, issuer)
+}
+
+func (*issuerMetrics) TokenCache(bool) {}
+
+func (m *issuerMetrics) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	got := m.got
+	m.got = nil
+	return got
+}
+
+// The debug line of a refusal by one Require route names the issuer its
+// metrics do: the verified token's (expired, a 403, a DPoP proof
+// refused), the one a forged token claims (it is one of the Guard's; the
+// signature refused it), and none without a token. It said issuer=""
+// for all of them. Found by a review.
+func TestRefusalLogNamesTheIssuerMetricsDo(t *testing.T) {
+	var buf bytes.Buffer
+	m := &issuerMetrics{}
+	e := newEnv(t, middleware.WithMetrics(m), middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	h := e.guard.Require(middleware.Scopes("notes:read"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	p := guardtest.NewProver("ES256")
+	bound := e.iss.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": p.JKT}), jwkstest.WithScopes("notes:read"))
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+	for _, c := range []struct {
+		name   string
+		header http.Header
+		status int
+		issuer string
+	}{
+		{"expired", bearer(e.iss.Mint(jwkstest.WithScopes("notes:read"), jwkstest.WithExpiresIn(-time.Hour))), 401, e.iss.URL()},
+		{"insufficient scope", bearer(e.iss.Mint()), 403, e.iss.URL()},
+		{"DPoP proof for another method", http.Header{"Authorization": {"DPoP " + bound},
+			"Dpop": {p.Proof("POST", "http://example.com/notes", bound, nil, nil)}}, 401, e.iss.URL()},
+		{"forged", bearer(guardtest.Forge(e.iss.Mint(jwkstest.WithScopes("notes:read")))), 401, e.iss.URL()},
+		{"no token", nil, 401, ""},
+	} {
+		buf.Reset()
+		if resp := guardtest.Serve(h, guardtest.Case{Path: "/notes", Header: c.header}); resp.Status != c.status {
+			t.Fatalf("%s: %d, want %d", c.name, resp.Status, c.status)
+		}
+		if got := m.take(); !slices.Equal(got, []string{c.issuer}) {
+			t.Errorf("%s: metrics issuers %q, want %q", c.name, got, c.issuer)
+		}
+		want := "issuer=" + c.issuer + " "
+		if c.issuer == "" {
+			want = `issuer="" `
+		}
+		if line := buf.String(); !strings.Contains(line, "request refused") || !strings.Contains(line, want) {
+			t.Errorf("%s: want %s in the refusal's log line: %s", c.name, want, strings.TrimSpace(line))
+		}
 	}
 }
 

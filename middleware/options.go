@@ -240,7 +240,11 @@ func WithOnClose(f func()) Option {
 }
 
 // WithLogger sets where refusals are logged, at debug level, with their
-// reason and cause (never the token). Default: a logger that discards.
+// reason and cause (never the token), and the issuer the Metrics count
+// them under: the verified token's, or, for a token refused before it
+// was verified (a bad signature, an unknown key), the issuer it claims
+// when that is one of the Guard's; "" when the token names none of them,
+// or there is no token. Default: a logger that discards.
 func WithLogger(l *slog.Logger) Option {
 	return guardOption("WithLogger", func(c *config) { c.logger = l })
 }

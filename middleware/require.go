@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -260,6 +261,12 @@ func (ru *Rule) Check(r *http.Request) (*http.Request, error) {
 	r, is, err, verifiedHere := ru.check(r)
 	if verifiedHere || err != nil {
 		ru.g.count(ctx, is, err)
+	}
+	if err != nil && ru.g.log.Enabled(ctx, slog.LevelDebug) {
+		// For Fail's log line, the issuer the refusal is counted under
+		// (none too, over an earlier refusal's); only when that line is
+		// written, so that a refusal costs no allocation more otherwise.
+		r = r.WithContext(context.WithValue(r.Context(), refusedKey{}, refusedBy{ru.g, is}))
 	}
 	return r, err
 }

@@ -85,6 +85,30 @@ func attached(ctx context.Context, g *Guard) *verified {
 	return v
 }
 
+// refusedKey holds, in the context of a request a Rule refused, a
+// refusedBy: the issuer the refusal was counted under, for Guard.Fail's
+// log line. It is put there only when that line is logged.
+type refusedKey struct{}
+
+type refusedBy struct {
+	guard *Guard
+	is    *issuer
+}
+
+// refusedIssuer is the issuer g's refusal of the request with ctx was
+// counted under, or nil for none.
+func refusedIssuer(ctx context.Context, g *Guard) *issuer {
+	if v, ok := ctx.Value(refusedKey{}).(refusedBy); ok && v.guard == g {
+		return v.is
+	}
+	if v := attached(ctx, g); v != nil {
+		// Passed or not: a route's rule that Handler asked early refused
+		// a request whose token this Guard verified.
+		return v.is
+	}
+	return nil
+}
+
 // verifiedWith returns the verified context in ctx that holds c, put there
 // by any Guard, or nil when c came from elsewhere (claims.NewContext).
 func verifiedWith(ctx context.Context, c *claims.Claims) *verified {

@@ -187,8 +187,10 @@ func (in *Interceptor) check(ctx context.Context, method string) (context.Contex
 	r2, err := rule.Check(r)
 	if err != nil {
 		// The Guard's error handler runs, so a hook that logs or counts
-		// refusals sees these too; what it writes is not the answer.
-		in.g.Fail(discard{}, r, err)
+		// refusals sees these too; what it writes is not the answer. It
+		// gets the request Check returned, as Rule.Serve hands it on,
+		// for the issuer of the Guard's log line.
+		in.g.Fail(discard{}, r2, err)
 		return ctx, refusal(ctx, err)
 	}
 	if n := in.g.DPoPNonce(r2); n != "" {

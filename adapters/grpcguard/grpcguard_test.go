@@ -1,15 +1,18 @@
 package grpcguard_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,5 +280,41 @@ func TestMethodNamesAreChecked(t *testing.T) {
 			}()
 			grpcguard.New(e.Guard, opt)
 		}()
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for a log written by the server's
+// goroutines and read by the test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The Guard's debug line for a call's refusal names the issuer its
+// metrics do, as over net/http: the interceptor hands Fail the request
+// Check returned.
+func TestRefusalLogNamesTheIssuer(t *testing.T) {
+	var buf lockedBuffer
+	e := guardtest.New(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	cc := dial(t, serve(t, e, tableGuard(e)))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.Issuer.Mint())
+	err := cc.Invoke(ctx, guardtest.Procedure(guardtest.PathNotes), &emptypb.Empty{}, new(wrapperspb.StringValue))
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("%v", err)
+	}
+	if line := buf.String(); !strings.Contains(line, "issuer="+e.Issuer.URL()+" ") {
+		t.Errorf("the refusal is logged without the token's issuer: %s", strings.TrimSpace(line))
 	}
 }
