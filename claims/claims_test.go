@@ -206,6 +206,18 @@ var acceptCases = []acceptCase{
 			t.Errorf("Raw(tenant) = %s, %v", got, ok)
 		}
 	}},
+	{"surrogate pair escapes", `{"sub":"\ud83d\ude00","tenant":"\uD83D\uDE00"}`, func(t *testing.T, c *Claims) {
+		if c.Subject != "\U0001F600" {
+			t.Errorf("Subject = %q", c.Subject)
+		}
+		wantStrings(t, "tenant", c.Strings("tenant"), []string{"\U0001F600"})
+	}},
+	{"U+FFFD as such", `{"sub":"alice\ufffd","tenant":"a` + "\ufffd" + `"}`, func(t *testing.T, c *Claims) {
+		if c.Subject != "alice\ufffd" {
+			t.Errorf("Subject = %q", c.Subject)
+		}
+		wantStrings(t, "tenant", c.Strings("tenant"), []string{"a\ufffd"})
+	}},
 	{"deeply nested custom claim", `{"deep":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `,"iss":"i"}`, func(t *testing.T, c *Claims) {
 		if c.Issuer != "i" {
 			t.Errorf("Issuer = %q", c.Issuer)
@@ -227,6 +239,19 @@ var refuseCases = []struct {
 	{"top-level number", `1`},
 	{"invalid UTF-8 in value", "{\"iss\":\"a\xffb\"}"},
 	{"invalid UTF-8 in custom claim", "{\"x\":\"\xc3\"}"},
+	// A \u escape of a lone surrogate is invalid UTF-8 written in ASCII:
+	// encoding/json reads it as U+FFFD, so "alice\ud800", "alice\udfff"
+	// and "alice\ufffd", three subjects to the issuer, would be one.
+	{"lone high surrogate escape in sub", `{"sub":"alice\ud800"}`},
+	{"lone low surrogate escape in sub", `{"sub":"alice\udfff"}`},
+	{"lone surrogate escape in groups", `{"groups":["admins\udbff"]}`},
+	{"lone surrogate escape in aud", `{"aud":"https://api.example\uDC00"}`},
+	{"lone surrogate escape in custom claim", `{"tenant":"a\udc00"}`},
+	{"lone surrogate escape in a nested custom claim", `{"realm_access":{"roles":["admin\ud800"]}}`},
+	{"lone surrogate escape in a name", `{"tenant\ud800":"a"}`},
+	{"surrogate escapes in the wrong order", `{"sub":"\ude00\ud83d"}`},
+	{"high surrogate escape before another escape", `{"sub":"\ud83d\u0041"}`},
+	{"high surrogate escape before a plain low one", `{"sub":"\ud83d` + "\xed\xb8\x80" + `"}`},
 	{"duplicate known key", `{"exp":1,"exp":2}`},
 	{"duplicate known key, escaped", `{"exp":1,"\u0065xp":2}`},
 	{"duplicate known key, both escaped", `{"\u0073ub":"a","su\u0062":"b"}`},
@@ -828,6 +853,18 @@ func FuzzUnmarshal(f *testing.F) {
 		if err := json.Unmarshal(data, &m); err != nil {
 			t.Fatalf("accepted input that encoding/json cannot read as an object: %v", err)
 		}
+		// Every string encoding/json reads is the one the issuer wrote: a
+		// U+FFFD in one (names included) was written as such, never read
+		// for invalid UTF-8 or a lone surrogate escape.
+		var all any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber() // a custom claim may be 1e700
+		if err := dec.Decode(&all); err != nil {
+			t.Fatal(err)
+		}
+		if got, written := replacements(all), strings.Count(string(data), "\ufffd")+strings.Count(strings.ToLower(string(data)), `\ufffd`); got > written {
+			t.Fatalf("encoding/json reads %d U+FFFD in accepted claims that write %d", got, written)
+		}
 		for name, got := range map[string]string{"iss": c.Issuer, "sub": c.Subject, "jti": c.ID, "client_id": c.ClientID} {
 			raw, ok := m[name]
 			if !ok {
@@ -922,6 +959,25 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// replacements counts the U+FFFD in every string and member name of v, a
+// value encoding/json decoded into any.
+func replacements(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case string:
+		n = strings.Count(v, "\ufffd")
+	case []any:
+		for _, e := range v {
+			n += replacements(e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			n += strings.Count(k, "\ufffd") + replacements(e)
+		}
+	}
+	return n
 }
 
 // Values reads every claim by one rule: arrays verbatim, strings split,

@@ -39,7 +39,8 @@
 // Claims decide authorization, so [Claims.UnmarshalJSON] refuses, with an
 // error wrapping [ErrMalformed], anything two JSON readers might interpret
 // differently or that does not have the type the RFCs specify: invalid JSON
-// or UTF-8; a top level that is not an object; duplicate member names, also
+// or UTF-8, a \u escape of a lone surrogate ("\ud800", read as U+FFFD)
+// included; a top level that is not an object; duplicate member names, also
 // when they differ only by escaping ({"exp":1,"\u0065xp":2}); iss, sub, jti,
 // client_id, acr or scope that are not strings (null included); aud, groups,
 // roles, entitlements that are neither a string nor an array of strings; scp
@@ -49,7 +50,8 @@
 // case-sensitive: "EXP" is a custom claim, not "exp".
 //
 // Decoding is allocation-light: it validates the JSON (with the same answer
-// as json.Valid, in one tight pass), then walks the bytes with a small
+// as json.Valid, in one tight pass, but for a \u escape of a lone surrogate,
+// refused as invalid UTF-8 is), then walks the bytes with a small
 // scanner, keeping one copy of the payload that all string fields and raw
 // custom claims share.
 package claims

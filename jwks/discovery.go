@@ -42,6 +42,11 @@ type metadata struct {
 // this read.
 func parseMetadata(body []byte, issuer string, insecure bool) (string, error) {
 	var m metadata
+	// Valid, not ValidUTF8 as for a token: only issuer and jwks_uri are
+	// read, and invalid UTF-8 or a lone surrogate escape there (U+FFFD once
+	// read) can only make the issuer differ from the configured one or the
+	// URL another; refusing the document for one in any other member would
+	// stop discovery and gain nothing.
 	if !jsonscan.Valid(body) {
 		return "", fmt.Errorf("%w: metadata is not JSON", ErrDiscovery)
 	}

@@ -541,6 +541,10 @@ func (a *attackEnv) headerAttacks(t *testing.T) []attackCase {
 		attackCase{name: "header_duplicate_past_the_32nd_member", tok: a.signRaw(t, a.rsKID, "RS256", strings.TrimSuffix(manyMembers(a.rsKID, 100), "}")+`,"x5":0}`, string(pl)), want: invalid(guardtest.DescMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "header_utf8_bom", tok: a.signRaw(t, a.rsKID, "RS256", "\ufeff"+manyMembers(a.rsKID, 2), string(pl)), want: invalid(guardtest.DescMalformed), err: middleware.ErrMalformedToken},
 		attackCase{name: "header_trailing_garbage", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 2)+"x", string(pl)), want: invalid(guardtest.DescMalformed), err: middleware.ErrMalformedToken},
+		// A \u escape of a lone surrogate reads as U+FFFD, as invalid UTF-8
+		// does: "k\udfff" would be the kid "k\ufffd".
+		attackCase{name: "header_lone_surrogate_escape", tok: a.signRaw(t, a.rsKID, "RS256", `{"alg":"RS256","kid":`+kid+`,"x":"\udfff"}`, string(pl)), want: invalid(guardtest.DescMalformed), err: middleware.ErrMalformedToken},
+		attackCase{name: "control_header_surrogate_pair_escape", tok: a.signRaw(t, a.rsKID, "RS256", `{"alg":"RS256","kid":`+kid+`,"x":"\ud83d\ude00"}`, string(pl)), want: accepted},
 		attackCase{name: "control_header_deeply_nested_member", cookie: true, tok: a.signRaw(t, a.rsKID, "RS256", `{"alg":"RS256","kid":`+kid+`,"x":`+strings.Repeat("[", 2000)+strings.Repeat("]", 2000)+`}`, string(pl)), want: accepted},
 		attackCase{name: "control_payload_deeply_nested_claim", cookie: true, tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 2), strings.TrimSuffix(string(pl), "}")+`,"x":`+strings.Repeat("[", 3000)+strings.Repeat("]", 3000)+`}`), want: accepted},
 		attackCase{name: "control_header_with_unknown_members", tok: a.signRaw(t, a.rsKID, "RS256", manyMembers(a.rsKID, 20), string(pl)), want: accepted},
@@ -636,6 +640,9 @@ func (a *attackEnv) claimAttacks(t *testing.T) []attackCase {
 		attackCase{name: "payload_null", tok: sign(`null`), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
 		attackCase{name: "payload_array", tok: sign(`[]`), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
 		attackCase{name: "payload_invalid_utf8", tok: sign(a.claimsJSON(`"name":"` + "\xff\xfe" + `"`)), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_lone_surrogate_escape_sub", tok: sign(a.claimsJSON(`"sub":"user-123\ud800"`, "sub")), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "payload_lone_surrogate_escape_aud", tok: sign(a.claimsJSON(`"aud":["`+aud+`","x\udc00"]`, "aud")), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
+		attackCase{name: "control_payload_surrogate_pair_escape", tok: sign(a.claimsJSON(`"name":"\ud83d\ude00"`)), want: accepted},
 		attackCase{name: "payload_trailing_garbage", tok: sign(a.claimsJSON("") + "x"), want: invalid(guardtest.DescClaims), err: middleware.ErrMalformedClaims},
 	)
 	return out

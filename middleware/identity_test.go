@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -199,6 +200,32 @@ func TestClaimInReadsClaimsAsWritten(t *testing.T) {
 			}()
 			g.Rule(middleware.ClaimIn(path, "admin"))
 		}()
+	}
+}
+
+// A review found a genuine token whose sub is "mallory\ud800" (a lone
+// surrogate, as JSON.stringify writes a JavaScript string holding one)
+// accepted as the subject "mallory\ufffd", another account at the issuer,
+// which ClaimIn("sub", that account) let in. encoding/json reads the
+// escape as U+FFFD, as it reads invalid UTF-8: the token is refused alike.
+func TestLoneSurrogateSubjectIsNoOtherUser(t *testing.T) {
+	iss, keys := issuerWithKeys(t)
+	g := newGuard(t, keys, iss.URL())
+	rule := g.Rule(middleware.ClaimIn("sub", "mallory\ufffd"))
+	for _, sub := range []string{`"mallory\ud800"`, `"mallory\udfff"`, `"mallory\udbff\u0041"`} {
+		c, err := rule.VerifyToken(t.Context(), iss.Mint(jwkstest.WithClaim("sub", json.RawMessage(sub))))
+		switch {
+		case err == nil:
+			t.Errorf("sub %s accepted as the subject %q, meeting ClaimIn(sub, %q)", sub, c.Subject, "mallory\ufffd")
+		case !errors.Is(err, middleware.ErrMalformedClaims):
+			t.Errorf("sub %s: %v, want ErrMalformedClaims", sub, err)
+		}
+	}
+	// The account itself, however its sub is written, is let in.
+	for _, sub := range []string{`"mallory\ufffd"`, `"mallory` + "\ufffd" + `"`} {
+		if _, err := rule.VerifyToken(t.Context(), iss.Mint(jwkstest.WithClaim("sub", json.RawMessage(sub)))); err != nil {
+			t.Errorf("sub %s: %v", sub, err)
+		}
 	}
 }
 

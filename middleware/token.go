@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/jwtguard/jwtguard/claims"
@@ -58,7 +57,7 @@ func parseJWS(tok string, sigBuf []byte) (t *jws, sig []byte, _ reason, _ error)
 		return nil, nil, rTokenMalformed, err
 	}
 	hdr = hdr[:n]
-	if !jsonscan.Valid(hdr) || !utf8.Valid(hdr) { // RFC 7515 §5.2 step 3: UTF-8 JSON
+	if !jsonscan.ValidUTF8(hdr) { // RFC 7515 §5.2 step 3: UTF-8 JSON
 		return nil, nil, rTokenMalformed, errors.New("header is not UTF-8 JSON")
 	}
 	t = &jws{headerReason: -1, signed: tok[:i2]}

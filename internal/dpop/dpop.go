@@ -27,7 +27,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/jwtguard/jwtguard/internal/jsonscan"
@@ -99,7 +98,7 @@ func Parse(proof string, algs []string) (*Proof, error) {
 	}
 	payload, err1 := decodeB64(p64)
 	sig, err2 := decodeB64(s64)
-	if err1 != nil || err2 != nil || !jsonscan.Valid(payload) || !utf8.Valid(payload) { // RFC 7515 §5.2: UTF-8 JSON
+	if err1 != nil || err2 != nil || !jsonscan.ValidUTF8(payload) { // RFC 7515 §5.2: UTF-8 JSON
 		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
 	}
 	alg, pub, jkt, algName := h.alg, h.pub, h.jkt, h.alg.Name
@@ -323,7 +322,7 @@ type proofHeader struct {
 // that fits it.
 func parseHeader(h64 string) (*proofHeader, error) {
 	header, err := decodeB64(h64)
-	if err != nil || !jsonscan.Valid(header) || !utf8.Valid(header) {
+	if err != nil || !jsonscan.ValidUTF8(header) {
 		return nil, fmt.Errorf("%w: bad base64url or JSON", ErrMalformed)
 	}
 	var hm [4][]byte // typ, alg, jwk, crit

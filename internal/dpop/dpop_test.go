@@ -226,6 +226,10 @@ func TestParseRefuses(t *testing.T) {
 		"ath empty":               {k.sign(t, nil, map[string]any{"ath": ""}), ErrClaims},
 		"header not UTF-8":        {k.sign(t, map[string]any{"x": json.RawMessage("\"\xff\xfe\"")}, nil), ErrMalformed},
 		"claims not UTF-8":        {k.sign(t, nil, map[string]any{"jti": json.RawMessage("\"\xff\xfe\"")}), ErrMalformed},
+		// A \u escape of a lone surrogate: U+FFFD to encoding/json, as
+		// invalid UTF-8 is, so refused alike.
+		"a lone surrogate escape in the header": {k.sign(t, map[string]any{"x": json.RawMessage(`"\udfff"`)}, nil), ErrMalformed},
+		"a lone surrogate escape in the claims": {k.sign(t, nil, map[string]any{"jti": json.RawMessage(`"j\ud800"`)}), ErrMalformed},
 	} {
 		if _, err := Parse(tc.proof, keyalg.Supported); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", name, err, tc.want)
@@ -379,6 +383,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(k.sign(f, map[string]any{"typ": "JWT"}, nil))
 		f.Add(k.sign(f, nil, map[string]any{"iat": 1e300, "jti": strings.Repeat("x", 300)}))
 		f.Add(k.sign(f, nil, map[string]any{"ath": strings.Repeat("A", 64), "htu": "https://api.test/a", "htm": "GET"}))
+		f.Add(k.sign(f, nil, map[string]any{"jti": json.RawMessage(`"j\ud800"`), "htu": json.RawMessage(`"https://api.test/\ud83d\ude00"`)}))
 	}
 	f.Add("a.b.c")
 	f.Add("")

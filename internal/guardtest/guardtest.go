@@ -350,6 +350,10 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		// RFC 7515 §5.2: the header must be UTF-8 JSON; encoding/json
 		// would read the bytes as U+FFFD. A fifth review found it taken.
 		invalid("header not UTF-8, signed", sign(map[string]any{"x": json.RawMessage("\"\xff\xfe\"")}, nil), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
+		// A \u escape of a lone surrogate is the same in ASCII: U+FFFD to
+		// encoding/json. A sixth review found it taken, here and in the
+		// claims ("a\ud800" was the subject "a\ufffd").
+		invalid("a lone surrogate escape in the header, signed", sign(map[string]any{"x": json.RawMessage(`"\udfff"`)}, nil), DescMalformed, middleware.ErrMalformedToken, "malformed_token"),
 		invalid("alg none", sign(map[string]any{"alg": "none"}, nil), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
 		invalid("alg HS256", bearer(Unsigned(header(map[string]any{"alg": "HS256", "typ": "JWT"}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
 		invalid("alg missing", bearer(Unsigned(header(map[string]any{"alg": nil}), payload(nil))), DescAlgorithm, middleware.ErrAlgorithm, "algorithm"),
@@ -386,6 +390,7 @@ func Refusals(iss *jwkstest.Issuer) []Case {
 		invalid("exp beyond int64", sign(nil, map[string]any{"exp": json.RawMessage("1e19")}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
 		invalid("exp far beyond int64", sign(nil, map[string]any{"exp": 1e300}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
 		invalid("aud null", sign(nil, map[string]any{"aud": json.RawMessage("null")}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
+		invalid("a lone surrogate escape in the claims, signed", sign(nil, map[string]any{"sub": json.RawMessage(`"user-123\ud800"`)}), DescClaims, middleware.ErrMalformedClaims, "malformed_claims"),
 		invalid("nbf in the future", sign(nil, map[string]any{"nbf": now + 120}), "The access token is not valid yet", middleware.ErrNotYetValid, "not_yet_valid"),
 		invalid("iat in the future", sign(nil, map[string]any{"iat": now + 120}), "The access token was issued in the future", middleware.ErrIssuedInFuture, "issued_in_future"),
 

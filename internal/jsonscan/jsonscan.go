@@ -1,11 +1,12 @@
 // Package jsonscan is the one strict JSON scanner of this module: the JOSE
 // header, the claims and the discovery document are all read with it. Valid
-// checks the grammar (as encoding/json.Valid, in one pass); SkipWS,
-// ScanString and SkipValue find the ends of tokens in text already known to
-// be valid, in strings or byte slices alike, without copying; Members walks
-// an object's members and refuses one that repeats a name; FoldUnique
-// refuses a value with an object whose names repeat as encoding/json
-// matches struct fields (without case).
+// checks the grammar (as encoding/json.Valid, in one pass); ValidUTF8 checks
+// it and that the text is UTF-8, no \u escape a lone surrogate (as a
+// token's JSON must be); SkipWS, ScanString and SkipValue find the ends of
+// tokens in text already known to be valid, in strings or byte slices
+// alike, without copying; Members walks an object's members and refuses one
+// that repeats a name; FoldUnique refuses a value with an object whose
+// names repeat as encoding/json matches struct fields (without case).
 //
 // Refusing repeated names is our choice, for defence in depth: RFC 7515 §4
 // lets a JOSE parser either refuse such a header or take the last member,

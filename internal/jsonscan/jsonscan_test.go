@@ -50,7 +50,7 @@ func TestHasDuplicateKeys(t *testing.T) {
 }
 
 func FuzzHasDuplicateKeys(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{"\u0061":1,"a":2}`} {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{"\u0061":1,"a":2}`, `{"\ud800":1,"\udfff":2}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -2,8 +2,12 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 var validCases = []string{
@@ -14,6 +18,83 @@ var validCases = []string{
 	strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
 	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 	`{"iss":"https://issuer.example","aud":["a","b"],"exp":1700003600,"scope":"notes:read notes:write"}`,
+	// Surrogate escapes: JSON's grammar takes them all, so Valid does;
+	// ValidUTF8 refuses those that are not a high half and a low one.
+	`"\ud83d\ude00"`, `"\uD83D\uDE00"`, `"\uDBFF\uDFFF"`, `"a\ud800"`, `"a\udfff"`, `"\udc00\ud800"`, `"\ud800\ud800\udc00"`,
+	`"\ud800\u0041"`, `"\ud800\\udc00"`, `"\ud800x\udc00"`, `"\ud800\udc0"`, `"\ud800\udcxx"`, `"\ud800\`, `"\ud7ff\ue000"`,
+	`{"sub":"alice\ud800"}`, `{"a\udbff":1}`, `["admins\udbff"]`, `"\\ud800"`, `"\ufffd"`,
+}
+
+// loneSurrogate reports whether the valid JSON b holds a \u escape of a
+// lone surrogate: read through unicode/utf16, not digit by digit.
+func loneSurrogate(b []byte) bool {
+	inString, high := false, rune(-1) // high: a high half waiting for its low one
+	for i := 0; i < len(b); i++ {
+		if !inString {
+			inString = b[i] == '"'
+			continue
+		}
+		r := rune(-1) // not a \u escape
+		switch b[i] {
+		case '"':
+			inString = false
+		case '\\':
+			if i++; b[i] == 'u' {
+				n, _ := strconv.ParseUint(string(b[i+1:i+5]), 16, 16)
+				r, i = rune(n), i+4
+			}
+		}
+		switch {
+		case high >= 0:
+			if utf16.DecodeRune(high, r) == unicode.ReplacementChar {
+				return true
+			}
+			high = -1
+		case utf16.IsSurrogate(r) && r >= 0xdc00:
+			return true
+		case utf16.IsSurrogate(r):
+			high = r
+		}
+	}
+	return false
+}
+
+// validUTF8 is ValidUTF8's specification: encoding/json's Valid, UTF-8, and
+// no lone surrogate escape (the one answer ValidUTF8 gives that
+// encoding/json cannot: it reads such an escape as U+FFFD).
+func validUTF8(b []byte) bool { return json.Valid(b) && utf8.Valid(b) && !loneSurrogate(b) }
+
+func TestValidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`{"sub":"alice"}`, true},
+		{`{"sub":"\u00e9\ud83d\ude00"}`, true},
+		{`"\uDBFF\uDFFF"`, true},
+		{`"\ud7ff\ue000\ufffd"`, true},
+		{`"\\ud800"`, true}, // a backslash, then the letters
+		{`{"sub":"alice\ud800"}`, false},
+		{`{"sub":"alice\udfff"}`, false},
+		{`{"groups":["admins\udbff"]}`, false},
+		{`{"tenant":"a\udc00"}`, false},
+		{`{"x\ud800":1}`, false},
+		{`"\udc00\ud800"`, false},
+		{`"\ud800\ud800\udc00"`, false},
+		{`"\ud800\u0041"`, false},
+		{`"\ud800x\udc00"`, false},
+		{"\"a\xffb\"", false},
+		{`{"a":1`, false},
+	} {
+		if got := ValidUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("ValidUTF8(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, s := range validCases {
+		if got, want := ValidUTF8([]byte(s)), validUTF8([]byte(s)); got != want {
+			t.Errorf("ValidUTF8(%.60q) = %v, want %v", s, got, want)
+		}
+	}
 }
 
 func TestValidAgreesWithEncodingJSON(t *testing.T) {
@@ -24,6 +105,8 @@ func TestValidAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// FuzzValid: Valid answers as encoding/json.Valid, and ValidUTF8 as that
+// with UTF-8 and no lone surrogate escape.
 func FuzzValid(f *testing.F) {
 	for _, s := range validCases {
 		f.Add([]byte(s))
@@ -31,6 +114,9 @@ func FuzzValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if got, want := Valid(b), json.Valid(b); got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+		if got, want := ValidUTF8(b), validUTF8(b); got != want {
+			t.Fatalf("ValidUTF8(%q) = %v, want %v", b, got, want)
 		}
 	})
 }
@@ -40,6 +126,11 @@ func BenchmarkValid(b *testing.B) {
 	b.Run("jsonscan", func(b *testing.B) {
 		for b.Loop() {
 			Valid(payload)
+		}
+	})
+	b.Run("ValidUTF8", func(b *testing.B) {
+		for b.Loop() {
+			ValidUTF8(payload)
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
