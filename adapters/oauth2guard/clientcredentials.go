@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -19,6 +20,14 @@ import (
 // 403: the token lacks a scope the operation needs, and a new token for
 // the same client and scopes would lack it too.
 var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the API requires")
+
+// ErrRefusedNewToken is what ClientCredentials.Authorize returns for a 401
+// to a token it obtained less than DefaultRefreshCooldown ago: a server
+// that refuses every token (one configured for another audience, say, or
+// whose clock runs ahead) would otherwise cost the authorization server
+// a token request for every call. Once the cooldown has passed, the next
+// refusal asks for a new token again.
+var ErrRefusedNewToken = errors.New("oauth2guard: the API refused a token obtained moments ago; not asking for another within the cooldown")
 
 // ClientCredentials is the OAuth side of a machine client (RFC 6749 §4.4)
 // that learns everything from the API it calls: on the first 401 it reads
@@ -44,8 +53,11 @@ type ClientCredentials struct {
 	scopes     []string
 	client     *http.Client // with the https rule on every redirect
 
+	now func() time.Time // time.Now; tests set it
+
 	mu       sync.Mutex
 	tok      *oauth2.Token
+	got      time.Time                 // when tok was obtained
 	cfg      *clientcredentials.Config // once discovered
 	resource string
 	flight   *flight // the token request in progress, if any
@@ -64,7 +76,7 @@ func NewClientCredentials(client *http.Client, id, secret string, scopes ...stri
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &ClientCredentials{id: id, secret: secret, scopes: scopes, client: secureRedirects(client, "authorization server")}
+	return &ClientCredentials{id: id, secret: secret, scopes: scopes, client: secureRedirects(client, "authorization server"), now: time.Now}
 }
 
 // TokenSource returns the current token, or nil before the first
@@ -85,7 +97,9 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 // challenge's resource_metadata and gets a token for the resource; a 403 is
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
 // error means: retry req once. When req carried another token than the
-// current one (another call renewed it meanwhile), it asks for nothing.
+// current one (another call renewed it meanwhile), it asks for nothing;
+// when the current token, obtained less than DefaultRefreshCooldown ago,
+// is refused, it asks for nothing either and returns ErrRefusedNewToken.
 //
 // The token request runs with ctx's values but not its cancellation,
 // bounded by a timeout of its own, so that the calls sharing it are not
@@ -105,6 +119,10 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 	if c.tok != nil && c.tok.AccessToken != sent {
 		c.mu.Unlock()
 		return nil
+	}
+	if c.tok != nil && c.now().Sub(c.got) < DefaultRefreshCooldown {
+		c.mu.Unlock()
+		return ErrRefusedNewToken
 	}
 	f := c.flight
 	if f == nil {
@@ -134,7 +152,7 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 			}
 			c.mu.Lock()
 			if err == nil {
-				c.tok, c.cfg, c.resource = tok, cfg, resource
+				c.tok, c.cfg, c.resource, c.got = tok, cfg, resource, c.now()
 			}
 			c.flight = nil
 			c.mu.Unlock()

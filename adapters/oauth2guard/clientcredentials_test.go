@@ -89,6 +89,7 @@ func body(t *testing.T, resp *http.Response) string {
 func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	iss, _, resource := ccAPI(t)
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "", "notes:read")
+	clock := laterClock(cc)
 	resp, err := drive(t, cc, resource)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,9 @@ func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	if !oauth2guard.IsExpiredHint(refused) {
 		t.Fatalf("not the hint: %d", refused.StatusCode)
 	}
-	// As if it were the client's own token that expired.
+	// As if it were the client's own token that expired, past the
+	// cooldown.
+	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
 	req.Header.Set("Authorization", "Bearer "+first.AccessToken)
 	if err := cc.Authorize(context.Background(), req, refused); err != nil {
 		t.Fatal(err)
@@ -282,11 +285,13 @@ func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
 		return &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {challenge}}, Body: http.NoBody}
 	}
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
+	clock := laterClock(cc)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api", nil)
 	if err := cc.Authorize(context.Background(), req, refusal(`Bearer resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)); err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer at-1")
+	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
 
 	const n = 8
 	errs := make(chan error, n)
@@ -320,5 +325,57 @@ func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
 	}
 	if got := tokens.Load(); got != 2 {
 		t.Errorf("%d requests refused with one expired token made %d token requests, want 1", n, got-1)
+	}
+}
+
+// laterClock gives cc a clock that the test moves on by hand, in
+// nanoseconds from now.
+func laterClock(cc *oauth2guard.ClientCredentials) *atomic.Int64 {
+	var later atomic.Int64
+	start := time.Now()
+	oauth2guard.SetClock(cc, func() time.Time { return start.Add(time.Duration(later.Load())) })
+	return &later
+}
+
+// An API that refuses every token it is given (here: configured for
+// another resource than its metadata names) costs the authorization
+// server one token request per DefaultRefreshCooldown, not one per call.
+func TestClientCredentialsCooldown(t *testing.T) {
+	var tokens atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/oauth-protected-resource/api":
+			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
+		case "/.well-known/oauth-authorization-server":
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
+		case "/token":
+			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, tokens.Add(1))
+		default: // the API: every token refused
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
+	clock := laterClock(cc)
+	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("first call: %v, %v", resp, err)
+	}
+	for i := range 5 {
+		if _, err := drive(t, cc, srv.URL+"/api"); !errors.Is(err, oauth2guard.ErrRefusedNewToken) {
+			t.Fatalf("call %d within the cooldown: %v, want ErrRefusedNewToken", i, err)
+		}
+	}
+	if got := tokens.Load(); got != 1 {
+		t.Fatalf("%d token requests within the cooldown, want 1", got)
+	}
+	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
+	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after the cooldown: %v, %v", resp, err)
+	}
+	if got := tokens.Load(); got != 2 {
+		t.Fatalf("%d token requests after the cooldown, want 2", got)
 	}
 }
