@@ -22,7 +22,8 @@ import (
 var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the API requires")
 
 // ErrRefusedNewToken is what ClientCredentials.Authorize returns for a 401
-// to a token it obtained less than DefaultRefreshCooldown ago: a server
+// to a token it obtained less than DefaultRefreshCooldown ago, and whose
+// expires_in has not passed: a server
 // that refuses every token (one configured for another audience, say, or
 // whose clock runs ahead) would otherwise cost the authorization server
 // a token request for every call. Once the cooldown has passed, the next
@@ -98,8 +99,9 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
 // error means: retry req once. When req carried another token than the
 // current one (another call renewed it meanwhile), it asks for nothing;
-// when the current token, obtained less than DefaultRefreshCooldown ago,
-// is refused, it asks for nothing either and returns ErrRefusedNewToken.
+// when the current token, obtained less than DefaultRefreshCooldown ago
+// and not past its expires_in, is refused, it asks for nothing either and
+// returns ErrRefusedNewToken.
 //
 // The token request runs with ctx's values but not its cancellation,
 // bounded by a timeout of its own, so that the calls sharing it are not
@@ -120,7 +122,9 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 		c.mu.Unlock()
 		return nil
 	}
-	if c.tok != nil && c.now().Sub(c.got) < DefaultRefreshCooldown {
+	if now := c.now(); c.tok != nil && now.Sub(c.got) < DefaultRefreshCooldown && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
+		// A token that has outlived its expires_in is renewed whatever
+		// its age: a token endpoint may issue tokens of a few seconds.
 		c.mu.Unlock()
 		return ErrRefusedNewToken
 	}

@@ -341,7 +341,8 @@ func laterClock(cc *oauth2guard.ClientCredentials) *atomic.Int64 {
 // another resource than its metadata names) costs the authorization
 // server one token request per DefaultRefreshCooldown, not one per call.
 func TestClientCredentialsCooldown(t *testing.T) {
-	var tokens atomic.Int32
+	var tokens, lifetime atomic.Int32
+	lifetime.Store(3600)
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -351,7 +352,7 @@ func TestClientCredentialsCooldown(t *testing.T) {
 		case "/.well-known/oauth-authorization-server":
 			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
 		case "/token":
-			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, tokens.Add(1))
+			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":%d}`, tokens.Add(1), lifetime.Load())
 		default: // the API: every token refused
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -377,5 +378,17 @@ func TestClientCredentialsCooldown(t *testing.T) {
 	}
 	if got := tokens.Load(); got != 2 {
 		t.Fatalf("%d token requests after the cooldown, want 2", got)
+	}
+	// A token that has outlived its own expires_in is renewed at once,
+	// however young: a token endpoint may issue tokens of seconds.
+	lifetime.Store(1)
+	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
+	_, _ = drive(t, cc, srv.URL+"/api") // a token of 1 s
+	clock.Add(int64(2 * time.Second))
+	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a young token past its expires_in: %v, %v", resp, err)
+	}
+	if got := tokens.Load(); got != 4 {
+		t.Fatalf("%d token requests, want 4", got)
 	}
 }
