@@ -278,10 +278,12 @@ func boolInt(b bool) int {
 }
 
 // Close releases what the Guard made itself: the key sets of the issuers a
-// WithIssuerResolver accepted. Key sets given to New and WithIssuer are the
-// caller's to close, unless WithOnClose closes them. A Guard without a
-// resolver or WithOnClose needs no Close. Calls after the first do
-// nothing.
+// WithIssuerResolver accepted, waiting for their Close methods (and those of
+// key sets dropped before) at most two seconds; one still running then is
+// given up on, logged, and left running. Key sets given to New and
+// WithIssuer are the caller's to close, unless WithOnClose closes them. A
+// Guard without a resolver or WithOnClose needs no Close. Calls after the
+// first do nothing.
 func (g *Guard) Close() {
 	g.closeOnce.Do(g.close)
 }

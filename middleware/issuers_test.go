@@ -61,6 +61,18 @@ func verifyWith(g *middleware.Guard, tok string) (*claims.Claims, error) {
 	return g.VerifyToken(context.Background(), tok)
 }
 
+// eventually polls cond, bounded above: what it waits for happens on
+// another goroutine (a key set's Close, run out of hand), not on a timer.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling another goroutine, bounded above
+	}
+}
+
 // issuerLog records Metrics outcomes with their issuer.
 type issuerLog struct {
 	mu  sync.Mutex
@@ -445,6 +457,8 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 	if made.Load() != 2*tenants {
 		t.Fatalf("%d key sets made, want %d (each evicted before its next use)", made.Load(), 2*tenants)
 	}
+	// A dropped key set is closed on a goroutine of its own.
+	eventually(t, func() bool { return made.Load()-closed.Load() <= 3 }, "the dropped key sets to be closed")
 	if open := made.Load() - closed.Load(); open != 3 {
 		t.Fatalf("%d key sets open, want 3", open)
 	}

@@ -33,6 +33,14 @@ const resolverTimeout = 2 * time.Second
 // are 503 without a call.
 const maxAbandoned = 64
 
+// maxAbandonedCloses bounds the key sets' Close calls given up on (still
+// running past the resolver's timeout) as maxAbandoned bounds those of
+// allow and keys: a user's Close that hangs holds a goroutine for good.
+// Past it, a key set the resolver drops is not closed (logged at Error
+// level): its goroutines, if it has any, are left running, which a hung
+// Close would hold anyway.
+const maxAbandonedCloses = 64
+
 // maxResolvedIssuer is the longest iss a resolver is asked about; a longer
 // one is refused as unknown, unasked and unremembered.
 const maxResolvedIssuer = 1024
@@ -86,12 +94,18 @@ type ResolverLimits struct {
 // stack: allow is asked about an iss before any signature is checked, so
 // one that panics on some input must not take the server down) and a call
 // of either still running after two seconds (given up on; it is not waited
-// for, and a key set it makes late is closed). The checks that need neither key nor issuer (audience,
-// subject, exp present, nbf and iat) run before allow is asked, with the
-// issuer options given here; a token refused by them is counted without an
-// issuer. An expired token of an issuer not yet known is resolved like any
-// other (its key is then looked up without a refresh), so that it can be
-// told to refresh.
+// for, and a key set it makes late is closed). A key set's Close is the
+// user's code too: it runs on a goroutine of its own, never on a request's
+// path nor before a resolution is done; a panic in it is logged as one in
+// allow is, and a Close still running after two seconds is given up on
+// (logged at Warn level); while 64 are, a key set dropped is not closed
+// (logged at Error level). Guard.Close waits for the Closes under way at
+// most two seconds, then returns, logging those it gave up on. The checks
+// that need neither key nor issuer (audience, subject, exp present, nbf
+// and iat) run before allow is asked, with the issuer options given here;
+// a token refused by them is counted without an issuer. An expired token
+// of an issuer not yet known is resolved like any other (its key is then
+// looked up without a refresh), so that it can be told to refresh.
 func WithIssuerResolver(allow func(ctx context.Context, iss string) (bool, error), keys func(iss string) (KeySet, error), opts ...Option) Option {
 	return func(c *config) {
 		ic := issuerConfig{kind: resolvedIssuer, keys: placeholderKeys{}}
@@ -154,7 +168,16 @@ type resolver struct {
 	no        lru // iss → *answer without one
 	was       lru // iss → *answer: in yes before, its key set dropped for the KeySets bound
 	inflight  map[string]*resolveCall
-	abandoned int // calls of allow or keys given up on, still running
+	abandoned int                    // calls of allow or keys given up on, still running
+	closing   map[*keyClose]struct{} // key sets' Close calls running
+	hung      int                    // of those, how many were given up on
+}
+
+// keyClose is a call of a key set's Close, run out of hand (closeKeys).
+type keyClose struct {
+	iss     string
+	done    chan struct{} // closed when Close returns
+	givenUp bool          // running past the resolver's timeout; rv.mu guards it
 }
 
 type answer struct {
@@ -212,6 +235,7 @@ func newResolver(rc *resolverConfig, l ResolverLimits, now func() time.Time, log
 		no:       newLRU(),
 		was:      newLRU(),
 		inflight: map[string]*resolveCall{},
+		closing:  map[*keyClose]struct{}{},
 	}, nil
 }
 
@@ -413,14 +437,15 @@ func (rv *resolver) promote(is *issuer) {
 }
 
 // retire takes an issuer out of service: its cached tokens no longer count
-// (and are dropped, so that they do not keep its key set alive), and its
-// key set is closed.
+// (and are dropped, here and now, so that they do not keep its key set
+// alive), and its key set is closed, out of hand (closeKeys): retire runs
+// on a request's path (promote) and before a resolution is done.
 func (rv *resolver) retire(is *issuer) {
 	is.retired.Store(true)
-	rv.closeKeys(is.name, is.keys)
 	if rv.onRetire != nil {
 		rv.onRetire(is)
 	}
+	rv.closeKeys(is.name, is.keys)
 }
 
 // outOfHand runs f, the user's allow or keys (what names it), on a
@@ -553,8 +578,11 @@ func (rv *resolver) ask(ctx context.Context, iss string, kept *issuer) (_ *issue
 }
 
 // close ends the resolutions in flight, waits for them, and drops every
-// key set the resolver made. Calls of allow or keys given up on are not
-// waited for (a key set one makes late is closed when it returns).
+// key set the resolver made, waiting for their Close calls (and those of
+// key sets dropped before) no longer than the resolver's timeout; those
+// still running then are logged and left. Calls of allow or keys given up
+// on are not waited for (a key set one makes late is closed when it
+// returns).
 func (rv *resolver) close() {
 	rv.mu.Lock()
 	rv.closed = true
@@ -572,6 +600,43 @@ func (rv *resolver) close() {
 	rv.mu.Unlock()
 	for _, d := range drop {
 		rv.retire(d)
+	}
+	rv.waitCloses()
+}
+
+// waitCloses waits for the key sets' Close calls running, as a whole no
+// longer than the resolver's timeout, and logs those it gave up on.
+func (rv *resolver) waitCloses() {
+	rv.mu.Lock()
+	calls := make([]*keyClose, 0, len(rv.closing))
+	for c := range rv.closing {
+		calls = append(calls, c)
+	}
+	rv.mu.Unlock()
+	if len(calls) == 0 {
+		return
+	}
+	timer := time.NewTimer(rv.timeout)
+	defer timer.Stop()
+	expired := false
+	var left []string
+	for _, c := range calls {
+		if !expired {
+			select {
+			case <-c.done:
+				continue
+			case <-timer.C:
+				expired = true
+			}
+		}
+		select {
+		case <-c.done:
+		default:
+			left = append(left, c.iss)
+		}
+	}
+	if len(left) > 0 {
+		rv.log.Warn("middleware: Guard.Close gave up waiting for the issuer resolver's key sets' Close; they are left running", "iss", left)
 	}
 }
 
@@ -599,16 +664,62 @@ func (rv *resolver) held() (keySets, refusals int) {
 	return rv.yes.len(), rv.no.len()
 }
 
-// closeKeys closes a key set the resolver made, recovering a panic in its
-// Close (the user's code, run on the resolver's goroutines) as one in
-// allow or keys is: logged, and not the process's end.
+// closeKeys closes a key set the resolver made, out of hand as allow, keys
+// and WaitReady are called: its Close is the user's code, which may block
+// (it must not hold the request or the resolution that dropped the key
+// set, nor Guard.Close past its wait) or panic (recovered and logged, not
+// the process's end). It runs on a goroutine of its own; one still running
+// after the resolver's timeout is given up on (logged) and counted, and
+// while maxAbandonedCloses are, the key set is not closed (logged).
 func (rv *resolver) closeKeys(iss string, k KeySet) {
-	defer func() {
-		if p := recover(); p != nil {
-			rv.log.Error("middleware: the issuer resolver's key set's Close panicked", "iss", iss, "panic", p, "stack", string(debug.Stack()))
-		}
+	if !hasClose(k) {
+		return
+	}
+	rv.mu.Lock()
+	if rv.hung >= maxAbandonedCloses {
+		rv.mu.Unlock()
+		rv.log.Error("middleware: the issuer resolver's key set is dropped without its Close: too many Close calls given up on are still running", "iss", iss, "given_up", maxAbandonedCloses)
+		return
+	}
+	c := &keyClose{iss: iss, done: make(chan struct{})}
+	rv.closing[c] = struct{}{}
+	rv.mu.Unlock()
+	go func() {
+		giveUp := time.AfterFunc(rv.timeout, func() {
+			rv.mu.Lock()
+			_, running := rv.closing[c]
+			if running {
+				c.givenUp = true
+				rv.hung++
+			}
+			rv.mu.Unlock()
+			if running {
+				rv.log.Warn("middleware: the issuer resolver's key set's Close did not return in time; given up on", "iss", iss)
+			}
+		})
+		defer func() {
+			giveUp.Stop()
+			if p := recover(); p != nil {
+				rv.log.Error("middleware: the issuer resolver's key set's Close panicked", "iss", iss, "panic", p, "stack", string(debug.Stack()))
+			}
+			rv.mu.Lock()
+			delete(rv.closing, c)
+			if c.givenUp {
+				rv.hung--
+			}
+			rv.mu.Unlock()
+			close(c.done)
+		}()
+		closeKeys(k)
 	}()
-	closeKeys(k)
+}
+
+func hasClose(k KeySet) bool {
+	switch k.(type) {
+	case interface{ Close() }, interface{ Close() error }:
+		return true
+	}
+	return false
 }
 
 func closeKeys(k KeySet) {

@@ -173,7 +173,7 @@ func TestResolverGivesUpOnAHungCall(t *testing.T) {
 			t.Errorf("%s hung: %d calls counted as given up on, want 1", where, rv.abandonedCalls())
 		}
 		close(release)
-		waitFor(t, func() bool { return rv.abandonedCalls() == 0 }, "the hung call to be counted as returned")
+		waitFor(t, func() bool { return rv.abandonedCalls() == 0 && rv.closesRunning() == 0 }, "the hung call to be counted as returned")
 		if where == "keys" && late.n.Load() != 1 {
 			t.Errorf("the key set made late was closed %d times, want 1", late.n.Load())
 		}
@@ -376,9 +376,187 @@ func TestResolverSurvivesAPanickingClose(t *testing.T) {
 			t.Fatalf("%s: reason %d", iss, rsn)
 		}
 	}
+	waitFor(t, func() bool { return rv.closesRunning() == 0 }, "the key sets' Close calls to return")
 	if n := strings.Count(log.String(), "key set's Close panicked"); n != 2 {
 		t.Errorf("%d panics in Close logged, want 2:\n%s", n, log.String())
 	}
+}
+
+// hangingClose is a user's KeySet whose Close blocks until release is
+// closed (a wrapper whose Close waits on a connection that never ends),
+// counting in entered the calls begun.
+type hangingClose struct {
+	KeySet
+	entered *atomic.Int64
+	release <-chan struct{}
+}
+
+func (h hangingClose) Close() { h.entered.Add(1); <-h.release }
+
+// hungCloseGuard is a Guard, without a token cache, whose resolver allows
+// tenants a and b (tokens of the returned issuer with their iss), one key
+// set at once, with a short timeout, logging into the returned buffer;
+// a's key sets' Close hangs until the test ends, counted in entered.
+func hungCloseGuard(t *testing.T, a, b string) (*jwkstest.Issuer, *Guard, *syncBuffer, *atomic.Int64) {
+	t.Helper()
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
+	t.Cleanup(iss.Close)
+	keys := iss.NewCache()
+	t.Cleanup(keys.Close)
+	release := make(chan struct{})
+	var entered atomic.Int64
+	newKeys := func(s string) (KeySet, error) {
+		if s == a {
+			return hangingClose{struct{ KeySet }{keys}, &entered, release}, nil
+		}
+		return struct{ KeySet }{keys}, nil
+	}
+	var log syncBuffer
+	g, err := New(keys, iss.URL(), []string{testAudience},
+		WithIssuerResolver(func(_ context.Context, s string) (bool, error) { return s == a || s == b, nil }, newKeys),
+		WithoutTokenCache(), WithResolverLimits(ResolverLimits{KeySets: 1}), WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.resolver.timeout = 50 * time.Millisecond
+	t.Cleanup(g.Close)
+	t.Cleanup(func() { close(release) }) // first: a Guard.Close the test gave up on then returns
+	return iss, g, &log, &entered
+}
+
+// within waits for done, failing the test if it takes longer than a few
+// seconds: what it waits for used to never happen, and a bound turns that
+// hang into a failure rather than the test binary's timeout.
+func within(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: still waiting after 5s", what)
+	}
+}
+
+// closeGuard runs g.Close, bounded (within), and returns how long it took.
+func closeGuard(t *testing.T, g *Guard) time.Duration {
+	t.Helper()
+	start := time.Now()
+	closed := make(chan struct{})
+	go func() { g.Close(); close(closed) }()
+	within(t, closed, "Guard.Close, a key set's Close hanging")
+	return time.Since(start)
+}
+
+// A key set's Close is the user's code, as allow, keys and WaitReady are,
+// and is run out of hand as they are: a Close that hangs holds neither the
+// genuine request of another tenant whose promotion dropped its key set
+// (past that request's context, before) nor Guard.Close past the
+// resolver's timeout, which logs the Close it gave up waiting for. Found
+// by a sixth review.
+func TestResolverHungCloseHoldsNoRequest(t *testing.T) {
+	const a, b = "https://a.example", "https://b.example"
+	iss, g, log, entered := hungCloseGuard(t, a, b)
+	if _, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", a))); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var err error
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err = g.VerifyToken(ctx, iss.Mint(jwkstest.WithClaim("iss", b))) // promoted, it drops a's key set
+		close(done)
+	}()
+	within(t, done, "tenant b's request, its promotion dropping a's key set")
+	if err != nil {
+		t.Errorf("tenant b's genuine token: %v", err)
+	}
+	waitFor(t, func() bool { return entered.Load() == 1 }, "a's key set's Close to be called")
+	if took := closeGuard(t, g); took > resolverTimeout {
+		t.Errorf("Guard.Close took %s, past the resolver's timeout", took)
+	}
+	if l := log.String(); !strings.Contains(l, "Guard.Close gave up waiting for the issuer resolver's key sets' Close") || !strings.Contains(l, a) {
+		t.Errorf("Guard.Close gave up on a's Close; logged %q", l)
+	}
+}
+
+// The same Close, called by a resolution that drops a pending key set (two
+// tokens naming public tenant names, forged, are enough): the resolution
+// is done at once, the forged token refused as such, not 503 after the
+// wait for it, and Guard.Close, which waits for resolutions, returns.
+// Found by a sixth review (Guard.Close never returned).
+func TestResolverHungCloseHoldsNoResolution(t *testing.T) {
+	const a, b = "https://a.example", "https://b.example"
+	iss, g, _, entered := hungCloseGuard(t, a, b)
+	for _, name := range []string{a, b} { // b's key set, pending, drops a's
+		if _, err := g.VerifyToken(context.Background(), badSignature(iss.Mint(jwkstest.WithClaim("iss", name)))); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("%s's forged token: %v, want it refused as invalid", name, err)
+		}
+	}
+	waitFor(t, func() bool { return entered.Load() == 1 }, "a's key set's Close to be called")
+	if took := closeGuard(t, g); took > resolverTimeout {
+		t.Errorf("Guard.Close took %s, past the resolver's timeout", took)
+	}
+}
+
+// Closes given up on but still running are bounded, as calls of allow and
+// keys are: past maxAbandonedCloses, a dropped key set is not closed
+// (logged), so Closes that hang for good do not cost a goroutine per
+// eviction. Found by a sixth review (each eviction during the hang held
+// one more goroutine, uncounted).
+func TestResolverHungClosesAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	free := sync.OnceFunc(func() { close(release) })
+	var entered atomic.Int64
+	rv, log := testResolver(t, func(context.Context, string) (bool, error) { return true, nil },
+		func(string) (KeySet, error) { return hangingClose{staticKeys{}, &entered, release}, nil })
+	t.Cleanup(free) // before the resolver's close, should the test stop early
+	rv.limits.KeySets = 1
+	resolve := func(i int) {
+		t.Helper()
+		if is, rsn := rv.resolve(context.Background(), fmt.Sprintf("https://t%d.example", i)); is == nil {
+			t.Fatalf("tenant %d: reason %d", i, rsn)
+		}
+	}
+	for i := range maxAbandonedCloses + 1 { // each drops the one before
+		resolve(i)
+	}
+	// Giving up on a Close is the resolver's own timer (rv.timeout, 50 ms
+	// here); nothing else tells when it has fired.
+	waitFor(t, func() bool { return rv.hungCloses() == maxAbandonedCloses }, "the hung Closes to be given up on")
+	resolve(maxAbandonedCloses + 1)
+	if n := rv.closesRunning(); n != maxAbandonedCloses {
+		t.Errorf("%d Closes running past the bound, want %d", n, maxAbandonedCloses)
+	}
+	if !strings.Contains(log.String(), "dropped without its Close") {
+		t.Errorf("a key set dropped past the bound; logged %q", log.String())
+	}
+	free()
+	waitFor(t, func() bool { return rv.closesRunning() == 0 && rv.hungCloses() == 0 }, "the released Closes to be counted as returned")
+	resolve(maxAbandonedCloses + 2)
+	waitFor(t, func() bool { return entered.Load() == maxAbandonedCloses+1 }, "a key set dropped below the bound to be closed")
+}
+
+// badSignature is tok with its signature's first character changed: a
+// token anyone can make who knows an iss, which verifies with no key.
+func badSignature(tok string) string {
+	sig := strings.LastIndexByte(tok, '.') + 1
+	c := byte('A')
+	if tok[sig] == c {
+		c = 'B'
+	}
+	return tok[:sig] + string(c) + tok[sig+1:]
+}
+
+func (rv *resolver) closesRunning() int {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return len(rv.closing)
+}
+
+func (rv *resolver) hungCloses() int {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return rv.hung
 }
 
 // Key sets made for tokens none of which has verified yet wait in pending,

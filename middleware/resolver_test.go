@@ -296,6 +296,9 @@ func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if len(made[x]) == 2 {
+		eventually(t, made[x][0].closed.Load, "X's first key set to be closed (on a goroutine of its own)")
+	}
 	if len(made[x]) != 2 || !made[x][0].closed.Load() || made[x][1].closed.Load() {
 		t.Fatalf("X must be served by a new key set after its first was closed: made %d for X", len(made[x]))
 	}
