@@ -566,15 +566,16 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 	}
 }
 
-// LookupKey returns the cached key for kid and the "alg" its JWK names (""
-// when it names none). It never does I/O.
-func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg string, ok bool) {
+// LookupKey returns the cached key for kid, the "alg" its JWK names and the
+// issuer it is bound to ("" for either when there is none), all from one
+// key set. It never does I/O.
+func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	s := c.snap.Load()
 	if s == nil {
-		return nil, "", false
+		return nil, "", "", false
 	}
 	k, ok := s.keys[kid]
-	return k.pub, k.alg, ok
+	return k.pub, k.alg, "", ok
 }
 
 // LookupOrRefresh is LookupKey, except that a kid the cache does not know
@@ -587,12 +588,12 @@ func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg string, ok bool
 // at most once per unknown-kid cooldown; within the cooldown, an unknown kid
 // is reported missing at once. The wait is bounded by the unknown-kid wait
 // and by ctx.
-func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, ok bool) {
-	if pub, alg, ok = c.LookupKey(kid); ok {
-		return pub, alg, ok
+func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	if pub, alg, issuer, ok = c.LookupKey(kid); ok {
+		return pub, alg, issuer, ok
 	}
 	if c.isNegative(kid) {
-		return nil, "", false
+		return nil, "", "", false
 	}
 	wait := c.clock.NewTimer(c.cfg.unknownKIDWait)
 	defer wait.Stop()
@@ -608,7 +609,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 			// holds fetches off, the kid is unknown without asking.
 			if now.Before(c.holdUntil) || !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
 				c.mu.Unlock()
-				return nil, "", false
+				return nil, "", "", false
 			}
 			c.lastKIDRefresh = now
 			f, started = c.startFlightLocked(), true
@@ -623,17 +624,17 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		case <-ctx.Done():
 			return c.LookupKey(kid)
 		}
-		if pub, alg, ok = c.LookupKey(kid); ok {
-			return pub, alg, ok
+		if pub, alg, issuer, ok = c.LookupKey(kid); ok {
+			return pub, alg, issuer, ok
 		}
 		if started {
 			if f.err == nil {
 				c.addNegative(kid) // the issuer answered, and has no such key
 			}
-			return nil, "", false
+			return nil, "", "", false
 		}
 	}
-	return nil, "", false
+	return nil, "", "", false
 }
 
 // isNegative reports whether kid was missing from a refresh within the

@@ -176,7 +176,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 		t.Fatalf("%d full responses and %d 304s, want 1 and 3", p.ok.Load(), p.notMod.Load())
 	}
 	kid := p.iss.SigningKID("RS256")
-	if _, _, ok := c.LookupKey(kid); !ok {
+	if _, _, _, ok := c.LookupKey(kid); !ok {
 		t.Fatal("keys lost on 304")
 	}
 	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil || !st.LastSuccess.Equal(fk.Now()) {
@@ -188,7 +188,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 	// A change is fetched whole and installed.
 	newKID := p.iss.Rotate("ES256")
 	step(t, fk, 72*time.Second)
-	if _, _, ok := c.LookupKey(newKID); !ok || p.ok.Load() != 2 {
+	if _, _, _, ok := c.LookupKey(newKID); !ok || p.ok.Load() != 2 {
 		t.Fatalf("the changed set was not installed (%d full responses)", p.ok.Load())
 	}
 }
@@ -211,7 +211,7 @@ func TestMaxStaleness(t *testing.T) {
 	if c.Ready() {
 		t.Fatalf("ready %v after the last success (max staleness 5 min)", fk.Now().Sub(c.Status().LastSuccess))
 	}
-	if _, _, ok := c.LookupKey(p.iss.SigningKID("RS256")); !ok {
+	if _, _, _, ok := c.LookupKey(p.iss.SigningKID("RS256")); !ok {
 		t.Fatal("keys dropped: staleness should only flip readiness")
 	}
 	p.down.Store(false)
@@ -234,7 +234,7 @@ func TestNegativeCache(t *testing.T) {
 	settle(t, fk)
 	before := iss.JWKSFetches()
 	for range 5 {
-		if _, _, ok := c.LookupOrRefresh(context.Background(), "ghost"); ok {
+		if _, _, _, ok := c.LookupOrRefresh(context.Background(), "ghost"); ok {
 			t.Fatal("found a ghost")
 		}
 	}
@@ -257,7 +257,7 @@ func TestNegativeCache(t *testing.T) {
 	}
 	// Another kid is not affected, and a new key still works at once.
 	kid := iss.Rotate("ES256")
-	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
 		t.Fatal("rotated key not found")
 	}
 	// The new set clears the negative cache: the ghost is asked for again.
@@ -336,7 +336,7 @@ func TestRetryAfterDelaysTheRetry(t *testing.T) {
 			}
 			// Held, unknown kids do not ask either; then the retry comes
 			// when it was said to.
-			if _, _, ok := c.LookupOrRefresh(context.Background(), "rotated-in"); ok {
+			if _, _, _, ok := c.LookupOrRefresh(context.Background(), "rotated-in"); ok {
 				t.Fatal("found a key the issuer did not serve")
 			}
 			held := p.refused.Load()
@@ -395,7 +395,7 @@ func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
 	p.refuse.Store(&refusal{status: http.StatusTooManyRequests, retryAfter: "40"})
 	kid := p.iss.Rotate("ES256")
 	for range 3 {
-		if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
+		if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
 			t.Fatal("found a key the issuer did not serve")
 		}
 	}
@@ -410,17 +410,17 @@ func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
 	if d := nextRefresh(t, fk); d != time.Second {
 		t.Fatalf("next refresh in %v, want at the Retry-After, 1s from now", d)
 	}
-	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || p.refused.Load() != 1 {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || p.refused.Load() != 1 {
 		t.Fatalf("a second short of the Retry-After, an unknown kid asked (%d requests)", p.refused.Load())
 	}
 	p.refuse.Store(nil)
 	step(t, fk, time.Second)
-	if _, _, ok := c.LookupKey(kid); !ok || p.ok.Load() != 2 {
+	if _, _, _, ok := c.LookupKey(kid); !ok || p.ok.Load() != 2 {
 		t.Fatalf("at the Retry-After: key found %v, %d key sets served, want the refresh", ok, p.ok.Load())
 	}
 	// Answered, the issuer is asked for unknown kids again at once.
 	kid = p.iss.Rotate("ES256")
-	if _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
 		t.Fatal("a key rotated in after the issuer answered again was not found")
 	}
 }

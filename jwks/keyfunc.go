@@ -39,7 +39,7 @@ func (c *Cache) Keyfunc() jwt.Keyfunc {
 		if kid == "" {
 			return nil, ErrNoKID
 		}
-		pub, jwkAlg, ok := c.LookupKey(kid)
+		pub, jwkAlg, _, ok := c.LookupKey(kid)
 		if !ok {
 			return nil, ErrUnknownKey
 		}

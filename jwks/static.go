@@ -69,14 +69,15 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 	return &Static{snap: s}, nil
 }
 
-// LookupKey returns the key for kid and the alg its JWK names.
-func (s *Static) LookupKey(kid string) (crypto.PublicKey, string, bool) {
+// LookupKey returns the key for kid, the alg its JWK names and the issuer
+// it is bound to ("" when none).
+func (s *Static) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	k, ok := s.snap.keys[kid]
-	return k.pub, k.alg, ok
+	return k.pub, k.alg, "", ok
 }
 
 // LookupOrRefresh is LookupKey: a Static has nothing to refresh.
-func (s *Static) LookupOrRefresh(_ context.Context, kid string) (crypto.PublicKey, string, bool) {
+func (s *Static) LookupOrRefresh(_ context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	return s.LookupKey(kid)
 }
 

@@ -34,13 +34,13 @@ func TestStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := s.LookupKey("weak"); ok {
+	if _, _, _, ok := s.LookupKey("weak"); ok {
 		t.Fatal("an RSA-1024 key was kept")
 	}
-	if _, _, ok := s.LookupKey("oct"); ok {
+	if _, _, _, ok := s.LookupKey("oct"); ok {
 		t.Fatal("a symmetric key was kept")
 	}
-	if pub, alg, ok := s.LookupOrRefresh(context.Background(), kid); !ok || alg != "RS256" || pub == nil {
+	if pub, alg, _, ok := s.LookupOrRefresh(context.Background(), kid); !ok || alg != "RS256" || pub == nil {
 		t.Fatalf("LookupOrRefresh(%s) = %v %q %v", kid, pub, alg, ok)
 	}
 	if !s.Ready() || s.KeysVersion() == 0 {
@@ -69,7 +69,7 @@ func TestStaticKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, alg, ok := s.LookupKey("ec"); !ok || alg != "" {
+	if _, alg, _, ok := s.LookupKey("ec"); !ok || alg != "" {
 		t.Fatalf("LookupKey: %q %v", alg, ok)
 	}
 	for name, keys := range map[string]map[string]crypto.PublicKey{
@@ -106,11 +106,11 @@ func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := s.LookupKey(kid); !ok {
+	if _, _, _, ok := s.LookupKey(kid); !ok {
 		t.Fatal("the genuine key was skipped")
 	}
 	for k, b := range bad {
-		if _, _, ok := s.LookupKey(k); ok {
+		if _, _, _, ok := s.LookupKey(k); ok {
 			t.Errorf("key %q kept", k)
 		}
 		only, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{b.jwk}})

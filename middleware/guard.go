@@ -19,14 +19,21 @@ import (
 
 // KeySet is what a Guard needs from a key cache. jwks.Cache implements it;
 // so can anything else that holds an issuer's public keys by kid.
+//
+// A key comes with what its JWK says it may be used for: the "alg" it
+// names, and the issuer it is bound to. Both travel with the key in one
+// lookup, so a KeySet that wraps another (a *jwks.Cache, say) hands them
+// on as it hands on the key, and neither can come from another version of
+// the set than the key.
 type KeySet interface {
-	// LookupKey returns the key for kid and the "alg" its JWK names (""
-	// when none), from what is already held, without I/O.
-	LookupKey(kid string) (pub crypto.PublicKey, alg string, ok bool)
+	// LookupKey returns the key for kid, the "alg" its JWK names and the
+	// issuer it is bound to ("" for either when there is none), from what
+	// is already held, without I/O.
+	LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// LookupOrRefresh is LookupKey, but may refresh the set once (bounded
 	// and rate-limited by the implementation) when kid is unknown. The
 	// Guard calls it only for tokens that passed every check needing no key.
-	LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg string, ok bool)
+	LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// Ready reports whether keys have ever been loaded.
 	Ready() bool
 }
@@ -646,9 +653,9 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if expired {
 		// An expired token is refused whatever its key; it must not cost
 		// the issuer a refresh.
-		pub, jwkAlg, ok = is.keys.LookupKey(kid)
+		pub, jwkAlg, _, ok = is.keys.LookupKey(kid)
 	} else {
-		pub, jwkAlg, ok = is.keys.LookupOrRefresh(ctx, kid)
+		pub, jwkAlg, _, ok = is.keys.LookupOrRefresh(ctx, kid)
 	}
 	if !ok {
 		return v, rUnknownKey, nil

@@ -15,7 +15,7 @@ func TestNewCacheIsReadyAndClosesWithTheIssuer(t *testing.T) {
 	if !c.Ready() {
 		t.Fatal("NewCache returned a cache without keys")
 	}
-	if _, alg, ok := c.LookupKey(iss.SigningKID("ES256")); !ok || alg != "ES256" {
+	if _, alg, _, ok := c.LookupKey(iss.SigningKID("ES256")); !ok || alg != "ES256" {
 		t.Fatalf("signing key: alg %q, found %v", alg, ok)
 	}
 	iss.Close()
