@@ -567,15 +567,16 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 }
 
 // LookupKey returns the cached key for kid, the "alg" its JWK names and the
-// issuer it is bound to ("" for either when there is none), all from one
-// key set. It never does I/O.
+// issuer it is bound to, its JWK's non-standard "issuer" member (Microsoft
+// Entra ID's; "" for either when there is none), all from one key set. It
+// never does I/O.
 func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	s := c.snap.Load()
 	if s == nil {
 		return nil, "", "", false
 	}
 	k, ok := s.keys[kid]
-	return k.pub, k.alg, "", ok
+	return k.pub, k.alg, k.issuer, ok
 }
 
 // LookupOrRefresh is LookupKey, except that a kid the cache does not know

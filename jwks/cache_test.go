@@ -3,6 +3,7 @@ package jwks_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,6 +29,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jwtguard/jwtguard/internal/clock"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -686,6 +688,103 @@ func TestFailureLoggedOncePerStreak(t *testing.T) {
 	}
 	if n := strings.Count(out, "key refresh failed"); n != 1 {
 		t.Fatalf("failure logged %d times in one streak, want 1:\n%s", n, out)
+	}
+}
+
+// Entra ID's JWKs name, in a non-standard "issuer" member, the issuer each
+// key signs for; LookupKey hands it on, a Cache and a Static alike. The
+// name is matched exactly (escapes undone, as any JSON parser does), and
+// a member that is not a non-empty string makes the key unusable, never
+// unbound.
+func TestKeysIssuerMember(t *testing.T) {
+	const template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	const msa = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := func(kid string, member string, value any) json.RawMessage {
+		raw := jwkJSON(t, &ec.PublicKey, kid, nil)
+		v, _ := json.Marshal(value)
+		return append(raw[:len(raw)-1:len(raw)-1], []byte(`,"`+member+`":`+string(v)+`}`)...)
+	}
+	keys := []json.RawMessage{
+		jwkJSON(t, &ec.PublicKey, "plain", nil),
+		jwk("shared", "issuer", template),
+		jwk("scoped", "issuer", msa),
+		jwk("escaped", `issu\u0065r`, msa),
+		jwk("other-case", "Issuer", msa),
+		jwk("number", "issuer", 7),
+		jwk("null", "issuer", nil),
+		jwk("empty", "issuer", ""),
+		jwk("object", "issuer", map[string]any{"iss": msa}),
+	}
+	want := map[string]string{"plain": "", "shared": template, "scoped": msa, "escaped": msa, "other-case": ""}
+	skipped := []string{"number", "null", "empty", "object"}
+	body, _ := json.Marshal(map[string]any{"keys": keys})
+
+	iss := newIssuer(t)
+	hostile.Of(iss).SetJWKSBody(body)
+	var logs bytes.Buffer
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	waitReady(t, c)
+	static, err := jwks.NewStatic(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ks := range map[string]interface {
+		LookupKey(string) (crypto.PublicKey, string, string, bool)
+	}{"Cache": c, "Static": static} {
+		for kid, bound := range want {
+			if _, _, got, ok := ks.LookupKey(kid); !ok || got != bound {
+				t.Errorf("%s: %q: issuer %q, %v; want %q", name, kid, got, ok, bound)
+			}
+		}
+		for _, kid := range skipped {
+			if _, _, got, ok := ks.LookupKey(kid); ok {
+				t.Errorf("%s: %q kept, bound to %q", name, kid, got)
+			}
+		}
+	}
+	if n := strings.Count(logs.String(), "issuer is not a non-empty string"); n != len(skipped) {
+		t.Errorf("%d keys logged as skipped for their issuer, want %d: %s", n, len(skipped), logs.String())
+	}
+}
+
+// Keyfunc holds a token to its key's issuer as the Guard does, whatever
+// type the caller decodes the claims into.
+func TestKeyfuncHoldsTokensToTheirKeysIssuer(t *testing.T) {
+	const a, b, msa = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2", "9188040d-6c67-4c5b-b112-36a304b66dad"
+	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	iss := newIssuer(t)
+	shared, scoped, plain := iss.Rotate("ES256"), iss.Rotate("ES256"), iss.Rotate("ES256")
+	guardtest.PublishBound(iss, map[string]string{shared: issFor("{tenantid}"), scoped: issFor(msa), plain: ""})
+	c := newCache(t, iss.URL())
+	waitReady(t, c)
+	tok := func(kid, tenant string, tid any) string {
+		return iss.Mint(jwkstest.WithKID(kid), jwkstest.WithClaim("iss", issFor(tenant)), jwkstest.WithClaim("tid", tid))
+	}
+	for _, tc := range []struct {
+		name string
+		tok  string
+		ok   bool
+	}{
+		{"shared key, tenant a", tok(shared, a, a), true},
+		{"shared key, tid of another tenant", tok(shared, a, b), false},
+		{"shared key, no tid", tok(shared, a, nil), false},
+		{"consumer tenant's key, tenant a", tok(scoped, a, a), false},
+		{"consumer tenant's key, its own", tok(scoped, msa, msa), true},
+		{"unbound key", tok(plain, b, nil), true},
+	} {
+		for claimsType, parse := range map[string]func() error{
+			"MapClaims": func() error { _, err := jwt.Parse(tc.tok, c.Keyfunc()); return err },
+			"a struct": func() error {
+				_, err := jwt.ParseWithClaims(tc.tok, &jwt.RegisteredClaims{}, c.Keyfunc())
+				return err
+			},
+		} {
+			err := parse()
+			if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, jwks.ErrKeyMismatch)) {
+				t.Errorf("%s, %s: %v", tc.name, claimsType, err)
+			}
+		}
 	}
 }
 

@@ -26,7 +26,8 @@
 //     without "verify", symmetric keys, RSA under 2048 bits or over 8192
 //     or with an exponent over 65537 (MaxRSABits), curves other
 //     than P-256/P-384/P-521 and Ed25519, a JWK "alg" that does not fit the
-//     key.
+//     key, an "issuer" member (Microsoft Entra ID binds its keys to issuers
+//     with it; see LookupKey) that is not a non-empty string.
 //   - Requests have a timeout (5 s), bodies a size cap (1 MiB), and URLs must
 //     be https except on loopback (InsecureAllowHTTP relaxes that for
 //     development). Redirects to another host are refused.

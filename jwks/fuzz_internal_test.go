@@ -48,6 +48,7 @@ func jwksSeeds(tb testing.TB) [][]byte {
 		jwkOf(tb, &p384.PublicKey, "p384", map[string]any{"alg": "ES384"}),
 		jwkOf(tb, &p521.PublicKey, "p521", map[string]any{"alg": "ES512"}),
 		jwkOf(tb, edPub, "ed", map[string]any{"alg": "EdDSA"}),
+		jwkOf(tb, &p256.PublicKey, "bound", map[string]any{"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0"}),
 	}
 	bad := []json.RawMessage{
 		jwkOf(tb, &rk.PublicKey, "enc", map[string]any{"use": "enc"}),
@@ -57,6 +58,8 @@ func jwksSeeds(tb testing.TB) [][]byte {
 		jwkOf(tb, &p256.PublicKey, "alg-curve", map[string]any{"alg": "ES384"}),
 		jwkOf(tb, &p256.PublicKey, "alg-kty", map[string]any{"alg": "RS256"}),
 		jwkOf(tb, &p256.PublicKey, "", nil),
+		jwkOf(tb, &p256.PublicKey, "issuer-number", map[string]any{"issuer": 7}),
+		jwkOf(tb, &p256.PublicKey, "issuer-empty", map[string]any{"issuer": ""}),
 		jwkOf(tb, &p256.PublicKey, "rsa", nil), // a kid already used
 		json.RawMessage(`{"kty":"oct","kid":"oct","k":"c2VjcmV0"}`),
 		json.RawMessage(`{"kty":"EC","kid":"off-curve","crv":"P-256","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
@@ -90,7 +93,8 @@ type jwkMeta struct {
 
 // FuzzParseJWKS: parseJWKS never panics; every key it keeps is one this
 // library would ever verify with, under a non-empty kid, fitting the alg its
-// JWK names, and comes from a JWK that allows signature verification.
+// JWK names, bound to the issuer its JWK's exact "issuer" member names, and
+// comes from a JWK that allows signature verification.
 func FuzzParseJWKS(f *testing.F) {
 	for _, s := range jwksSeeds(f) {
 		f.Add(s)
@@ -137,11 +141,16 @@ func FuzzParseJWKS(f *testing.F) {
 					(len(m.KeyOps) > 0 && !slices.Contains(m.KeyOps, "verify")) || m.ALG != k.alg {
 					continue
 				}
+				var members map[string]any
+				_ = json.Unmarshal(raw, &members)
+				if iss, has := members["issuer"]; has != (k.issuer != "") || (has && iss != k.issuer) {
+					continue
+				}
 				found = true
 				break
 			}
 			if !found {
-				t.Fatalf("kid %q kept, but no JWK under it allows verification with alg %q", kid, k.alg)
+				t.Fatalf("kid %q kept, but no JWK under it allows verification with alg %q bound to %q", kid, k.alg, k.issuer)
 			}
 		}
 	})

@@ -1,8 +1,11 @@
 package jwks
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -18,9 +21,10 @@ var ErrNoKID = errors.New("jwks: token has no kid")
 var ErrUnknownKey = errors.New("jwks: unknown key")
 
 // ErrKeyMismatch is returned by the Keyfunc when the key found for the kid
-// cannot verify the token's algorithm: wrong key type, curve or size, or a
-// JWK "alg" that names another algorithm.
-var ErrKeyMismatch = errors.New("jwks: key does not match the token's algorithm")
+// cannot verify the token: wrong key type, curve or size, a JWK "alg" that
+// names another algorithm, or a JWK "issuer" that is not the token's (see
+// Cache.LookupKey).
+var ErrKeyMismatch = errors.New("jwks: key does not match the token's algorithm or issuer")
 
 // Keyfunc returns a jwt.Keyfunc over the cached keys, for code that calls
 // golang-jwt directly (jwt.Parse(tok, keys.Keyfunc(), ...)). It applies the
@@ -28,8 +32,10 @@ var ErrKeyMismatch = errors.New("jwks: key does not match the token's algorithm"
 // refused (keys are never tried in turn, ErrNoKID), a kid the cache does
 // not hold is refused (ErrUnknownKey: the cache never kept a key the Guard
 // would refuse), and so is a key whose type, curve or size, or whose JWK
-// "alg", does not fit the token's algorithm (ErrKeyMismatch). It reads only
-// what is cached; it never triggers a refresh.
+// "alg", does not fit the token's algorithm, or whose JWK "issuer" the
+// token's iss (with its tid for Microsoft Entra ID's {tenantid}) does not
+// fit (ErrKeyMismatch). It reads only what is cached; it never triggers a
+// refresh.
 //
 // The middleware package checks much more (issuer, audience, typ, crit,
 // claim shapes); prefer it for HTTP servers.
@@ -39,7 +45,7 @@ func (c *Cache) Keyfunc() jwt.Keyfunc {
 		if kid == "" {
 			return nil, ErrNoKID
 		}
-		pub, jwkAlg, _, ok := c.LookupKey(kid)
+		pub, jwkAlg, bound, ok := c.LookupKey(kid)
 		if !ok {
 			return nil, ErrUnknownKey
 		}
@@ -47,6 +53,49 @@ func (c *Cache) Keyfunc() jwt.Keyfunc {
 		if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
 			return nil, fmt.Errorf("%w: %s", ErrKeyMismatch, alg)
 		}
+		if bound != "" && !issuerFits(t, bound) {
+			return nil, fmt.Errorf("%w: the key signs for %s", ErrKeyMismatch, bound)
+		}
 		return pub, nil
 	}
+}
+
+// issuerFits reports whether t may be verified by a key bound to issuer
+// bound (keyalg.IssuerFits), reading tid only when bound names a tenant.
+func issuerFits(t *jwt.Token, bound string) bool {
+	iss, err := t.Claims.GetIssuer()
+	if err != nil {
+		return false
+	}
+	tid := ""
+	if strings.Contains(bound, keyalg.TenantPlaceholder) {
+		tid = tenantOf(t)
+	}
+	return keyalg.IssuerFits(bound, iss, tid)
+}
+
+// tenantOf is t's "tid" claim, "" when it has none that is a string: from
+// its MapClaims, or else from its payload, which claims of the caller's
+// own type may not keep.
+func tenantOf(t *jwt.Token) string {
+	var tid any
+	switch m := t.Claims.(type) {
+	case jwt.MapClaims:
+		tid = m["tid"]
+	case *jwt.MapClaims:
+		tid = (*m)["tid"]
+	default:
+		parts := strings.Split(t.Raw, ".")
+		if len(parts) != 3 {
+			return ""
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		var members map[string]any
+		if err != nil || json.Unmarshal(payload, &members) != nil {
+			return ""
+		}
+		tid = members["tid"]
+	}
+	s, _ := tid.(string)
+	return s
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 
+	"github.com/jwtguard/jwtguard/internal/jsonscan"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
@@ -37,8 +38,9 @@ const (
 
 // key is one usable verification key.
 type key struct {
-	pub crypto.PublicKey
-	alg string // the JWK's "alg"; "" when absent
+	pub    crypto.PublicKey
+	alg    string // the JWK's "alg"; "" when absent
+	issuer string // the JWK's "issuer" (Microsoft Entra ID's); "" when absent
 }
 
 // snapshot is an immutable set of keys; readers load it without locking.
@@ -113,6 +115,10 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 	if m.ALG != "" && !keyalg.IsSupported(string(m.ALG)) {
 		return kid, key{}, jwk, fmt.Sprintf("unsupported alg %q", m.ALG)
 	}
+	issuer, ok := jwkIssuer(raw)
+	if !ok {
+		return kid, key{}, jwk, "issuer is not a non-empty string"
+	}
 	// Private: false drops any private members an issuer published by mistake.
 	jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 	if err != nil {
@@ -137,5 +143,26 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 	if m.ALG != "" && !keyalg.Compatible(string(m.ALG), pub) {
 		return kid, key{}, jwk, fmt.Sprintf("alg %q does not fit the key", m.ALG)
 	}
-	return kid, key{pub: pub, alg: string(m.ALG)}, jwk, ""
+	return kid, key{pub: pub, alg: string(m.ALG), issuer: issuer}, jwk, ""
+}
+
+// jwkIssuer returns the JWK's "issuer" member, which is not in RFC 7517:
+// Microsoft Entra ID binds each key of its JWKS to the issuer it signs for
+// (https://login.microsoftonline.com/{tenantid}/v2.0 for the keys all
+// tenants share, one tenant's own issuer for a key of that tenant alone),
+// and the middleware holds tokens to it. The name is matched exactly, as
+// JSON names are (encoding/json would also take "Issuer" into a struct
+// field); a member that is not a non-empty string makes the key unusable,
+// not unbound. ok is true, and issuer "", when there is no such member.
+func jwkIssuer(raw json.RawMessage) (issuer string, ok bool) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return "", false
+	}
+	v, has := members["issuer"]
+	if !has {
+		return "", true
+	}
+	issuer, ok = jsonscan.String(v)
+	return issuer, ok && issuer != ""
 }

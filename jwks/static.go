@@ -26,10 +26,10 @@ type Static struct {
 // §5), kept by the same rules as a Cache keeps fetched keys: a JWK without
 // kid, symmetric, with a use other than sig or key_ops without verify, RSA
 // outside MinRSABits to MaxRSABits or with an exponent over MaxRSAExponent,
-// Ed25519 of small order, on another curve, or whose alg
-// does not fit it is left out, and so is a repeated kid. It fails if the
-// document is not a JWKS (not JSON, no "keys" array) or no key is left,
-// naming why each was refused.
+// Ed25519 of small order, on another curve, whose alg does not fit it, or
+// whose "issuer" is not a non-empty string is left out, and so is a
+// repeated kid. It fails if the document is not a JWKS (not JSON, no
+// "keys" array) or no key is left, naming why each was refused.
 func NewStatic(jwksJSON []byte) (*Static, error) {
 	s, skips, err := parseJWKS(jwksJSON)
 	if err != nil {
@@ -70,10 +70,10 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 }
 
 // LookupKey returns the key for kid, the alg its JWK names and the issuer
-// it is bound to ("" when none).
+// its JWK binds it to (as a Cache's LookupKey; "" when none).
 func (s *Static) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	k, ok := s.snap.keys[kid]
-	return k.pub, k.alg, "", ok
+	return k.pub, k.alg, k.issuer, ok
 }
 
 // LookupOrRefresh is LookupKey: a Static has nothing to refresh.

@@ -91,8 +91,9 @@ var (
 	// ErrUnknownKey: no key with that kid, even after a refresh.
 	ErrUnknownKey = fmt.Errorf("%w: unknown key", ErrInvalidToken)
 	// ErrKeyMismatch: the key's type, curve or size, or its JWK alg, does
-	// not fit the token's alg (algorithm confusion).
-	ErrKeyMismatch = fmt.Errorf("%w: key does not fit algorithm", ErrInvalidToken)
+	// not fit the token's alg (algorithm confusion); or the key is bound to
+	// an issuer (KeySet) that is not the token's.
+	ErrKeyMismatch = fmt.Errorf("%w: key does not fit algorithm or issuer", ErrInvalidToken)
 	// ErrSignature: the signature does not verify with the key.
 	ErrSignature = fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	// ErrIssuer: iss is not exactly the configured issuer.

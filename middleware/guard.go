@@ -24,7 +24,15 @@ import (
 // names, and the issuer it is bound to. Both travel with the key in one
 // lookup, so a KeySet that wraps another (a *jwks.Cache, say) hands them
 // on as it hands on the key, and neither can come from another version of
-// the set than the key.
+// the set than the key. A key bound to an issuer verifies only tokens whose
+// iss is that issuer, with TenantPlaceholder in it, if any, filled by the
+// token's "tid" claim (which must then be there); any other token is
+// refused as one its key does not fit (ErrKeyMismatch). That is Microsoft
+// Entra ID's rule for the non-standard "issuer" member of its JWKs, which
+// jwks.Cache reads: since Storm-0558 a key of one tenant (the consumer
+// accounts' tenant, say) must not sign for another, though the common JWKS
+// that every tenant's tokens are verified with holds both. A key bound to
+// no issuer ("") verifies for whichever issuer the KeySet was given to.
 type KeySet interface {
 	// LookupKey returns the key for kid, the "alg" its JWK names and the
 	// issuer it is bound to ("" for either when there is none), from what
@@ -362,7 +370,7 @@ var reasonTable = [numReasons]struct {
 	rCritical:         {ErrCritical, "critical_header", http.StatusUnauthorized, "invalid_token", "The access token uses an unsupported critical header"},
 	rNoKID:            {ErrNoKID, "no_kid", http.StatusUnauthorized, "invalid_token", "The access token does not name its signing key"},
 	rUnknownKey:       {ErrUnknownKey, "unknown_key", http.StatusUnauthorized, "invalid_token", "The access token signing key is unknown"},
-	rKeyMismatch:      {ErrKeyMismatch, "key_mismatch", http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm"},
+	rKeyMismatch:      {ErrKeyMismatch, "key_mismatch", http.StatusUnauthorized, "invalid_token", "The access token signing key does not match its algorithm or issuer"},
 	rSignature:        {ErrSignature, "signature", http.StatusUnauthorized, "invalid_token", "The access token signature is invalid"},
 	rIssuer:           {ErrIssuer, "issuer", http.StatusUnauthorized, "invalid_token", "The access token issuer is not accepted"},
 	rAudience:         {ErrAudience, "audience", http.StatusUnauthorized, "invalid_token", "The access token is not meant for this resource"},
@@ -646,21 +654,24 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 		v.version, v.cacheable = is.versions.KeysVersion(), true
 	}
 	var (
-		pub    crypto.PublicKey
-		jwkAlg string
-		ok     bool
+		pub           crypto.PublicKey
+		jwkAlg, bound string
+		ok            bool
 	)
 	if expired {
 		// An expired token is refused whatever its key; it must not cost
 		// the issuer a refresh.
-		pub, jwkAlg, _, ok = is.keys.LookupKey(kid)
+		pub, jwkAlg, bound, ok = is.keys.LookupKey(kid)
 	} else {
-		pub, jwkAlg, _, ok = is.keys.LookupOrRefresh(ctx, kid)
+		pub, jwkAlg, bound, ok = is.keys.LookupOrRefresh(ctx, kid)
 	}
 	if !ok {
 		return v, rUnknownKey, nil
 	}
-	if (jwkAlg != "" && jwkAlg != alg.Name) || !alg.Fits(pub) {
+	// A key bound to an issuer (KeySet) signs for that one alone, whatever
+	// issuer the token was matched to; a cached token passed this check
+	// with the same key, which cannot change without the version.
+	if (jwkAlg != "" && jwkAlg != alg.Name) || !alg.Fits(pub) || (bound != "" && !keyIssuerFits(bound, c)) {
 		return v, rKeyMismatch, nil
 	}
 	if !alg.Verify(bytesOf(t.signed), sig, pub) {

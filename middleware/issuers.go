@@ -8,11 +8,13 @@ import (
 	"sync/atomic"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/keyalg"
 )
 
-// TenantPlaceholder is the part of an issuer template (WithIssuerTemplate)
-// that a token's "tid" claim fills in.
-const TenantPlaceholder = "{tenantid}"
+// TenantPlaceholder is the part of an issuer template (WithIssuerTemplate),
+// and of the issuer a key is bound to (KeySet), that a token's "tid" claim
+// fills in.
+const TenantPlaceholder = keyalg.TenantPlaceholder
 
 // issuerConfig is what the issuer options set: for New's own issuer, and for
 // each WithIssuer, WithIssuerTemplate and WithIssuerResolver.
@@ -98,6 +100,11 @@ func WithIssuer(keys KeySet, issuer string, opts ...Option) Option {
 // is, which suits an API open to every organisation (then check the tenant
 // yourself where it matters). The template must hold TenantPlaceholder once,
 // and opts are issuer options, as for WithIssuer.
+//
+// One key set serving every tenant is what makes a key of one tenant a
+// danger to the others; Entra ID binds each of its keys to the issuer it
+// signs for, and the Guard holds every token to its key's issuer (KeySet),
+// so a key bound to one tenant never verifies another's tokens.
 func WithIssuerTemplate(keys KeySet, template string, opts ...Option) Option {
 	return addIssuer(issuerConfig{kind: templateIssuer, name: template, keys: keys}, opts)
 }
@@ -229,6 +236,18 @@ func (is *issuer) matchTemplate(c *claims.Claims) bool {
 	}
 	tid, err := claims.Get[string](c, "tid")
 	return err == nil && tid == tenant
+}
+
+// keyIssuerFits reports whether a key bound to issuer bound may verify c:
+// c's iss is bound, with TenantPlaceholder filled by c's tid
+// (keyalg.IssuerFits). tid is read only for a bound issuer that names a
+// tenant, so a key bound to one issuer costs a string comparison.
+func keyIssuerFits(bound string, c *claims.Claims) bool {
+	tid := ""
+	if strings.Contains(bound, TenantPlaceholder) {
+		tid, _ = claims.Get[string](c, "tid")
+	}
+	return keyalg.IssuerFits(bound, c.Issuer, tid)
 }
 
 // unreserved reports whether s is made of RFC 3986 unreserved characters

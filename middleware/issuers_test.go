@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/memsize"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -358,6 +359,108 @@ func TestIssuerTemplate(t *testing.T) {
 				t.Errorf("%s, %s: %v, want %v", name, g.name, err, g.want)
 			}
 		}
+	}
+}
+
+// Microsoft Entra ID binds each key of its JWKS to the issuer it signs for
+// ("issuer": every tenant's, {tenantid}, or one tenant's alone). A token
+// verifies only with a key bound to its own iss, filled with its own tid,
+// whichever of the Guard's issuers matched it: a key of one tenant must not
+// sign for another (Storm-0558). A key bound to nothing is unaffected.
+func TestKeysBoundToAnIssuer(t *testing.T) {
+	const (
+		a, b     = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2"
+		msa      = "9188040d-6c67-4c5b-b112-36a304b66dad"
+		template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	)
+	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	t.Cleanup(iss.Close)
+	shared, scoped, ownA, plain := iss.Rotate("ES256"), iss.Rotate("ES256"), iss.Rotate("ES256"), iss.Rotate("ES256")
+	guardtest.PublishBound(iss, map[string]string{shared: template, scoped: issFor(msa), ownA: issFor(a), plain: ""})
+	keys := iss.NewCache()
+	multi := newGuard(t, nil, "", middleware.WithIssuerTemplate(keys, template, middleware.WithTenants(a, b, msa)))
+	single := newGuard(t, keys, issFor(a)) // EntraID's: a literal issuer over the tenant's own JWKS
+	tok := func(kid, tenant string, tid any) string {
+		opts := []jwkstest.MintOption{jwkstest.WithKID(kid), jwkstest.WithClaim("iss", issFor(tenant))}
+		if tid != nil {
+			opts = append(opts, jwkstest.WithClaim("tid", tid))
+		}
+		return iss.Mint(opts...)
+	}
+	for _, tc := range []struct {
+		name string
+		g    *middleware.Guard
+		tok  string
+		want error
+	}{
+		{"shared key, tenant a", multi, tok(shared, a, a), nil},
+		{"shared key, tenant b", multi, tok(shared, b, b), nil},
+		{"shared key, the consumer tenant", multi, tok(shared, msa, msa), nil},
+		{"consumer tenant's key, tenant a", multi, tok(scoped, a, a), middleware.ErrKeyMismatch},
+		{"consumer tenant's key, its own", multi, tok(scoped, msa, msa), nil},
+		{"tenant a's key, its own", multi, tok(ownA, a, a), nil},
+		{"tenant a's key, tenant b", multi, tok(ownA, b, b), middleware.ErrKeyMismatch},
+		{"unbound key, tenant b", multi, tok(plain, b, b), nil},
+		{"literal issuer, shared key", single, tok(shared, a, a), nil},
+		{"literal issuer, shared key, another tid", single, tok(shared, a, b), middleware.ErrKeyMismatch},
+		{"literal issuer, shared key, no tid", single, tok(shared, a, nil), middleware.ErrKeyMismatch},
+		{"literal issuer, shared key, tid not a string", single, tok(shared, a, 7), middleware.ErrKeyMismatch},
+		{"literal issuer, its own key, no tid", single, tok(ownA, a, nil), nil},
+		{"literal issuer, consumer tenant's key", single, tok(scoped, a, a), middleware.ErrKeyMismatch},
+		{"literal issuer, unbound key, no tid", single, tok(plain, a, nil), nil},
+	} {
+		_, err := verifyWith(tc.g, tc.tok)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The token cache holds only verified tokens, under the key set's version:
+// a token refused for its key's issuer is refused every time, and one
+// cached while its key was shared is refused once the JWKS binds that same
+// key to another tenant.
+func TestTokenCacheKeepsKeysBoundToTheirIssuer(t *testing.T) {
+	const a, msa = "72f988bf-86f1-41af-91ab-2d7cd011db47", "9188040d-6c67-4c5b-b112-36a304b66dad"
+	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+	t.Cleanup(iss.Close)
+	shared, scoped := iss.Rotate("ES256"), iss.Rotate("ES256")
+	guardtest.PublishBound(iss, map[string]string{shared: issFor(middleware.TenantPlaceholder), scoped: issFor(msa)})
+	m := &cacheCounter{}
+	g := newGuard(t, nil, "", middleware.WithMetrics(m),
+		middleware.WithIssuerTemplate(iss.NewCache(), issFor(middleware.TenantPlaceholder), middleware.WithTenants(a)))
+	tok := func(kid string) string {
+		return iss.Mint(jwkstest.WithKID(kid), jwkstest.WithClaim("iss", issFor(a)), jwkstest.WithClaim("tid", a))
+	}
+	foreign := tok(scoped)
+	for range 3 {
+		if _, err := verifyWith(g, foreign); !errors.Is(err, middleware.ErrKeyMismatch) {
+			t.Fatalf("a token of tenant a by the consumer tenant's key: %v", err)
+		}
+	}
+	if m.hits.Load() != 0 {
+		t.Fatalf("%d cache hits for a refused token", m.hits.Load())
+	}
+	cached := tok(shared)
+	for range 2 {
+		if _, err := verifyWith(g, cached); err != nil {
+			t.Fatalf("a shared key's token: %v", err)
+		}
+	}
+	if m.hits.Load() != 1 {
+		t.Fatalf("%d cache hits, want 1", m.hits.Load())
+	}
+	// The same key, now bound to the consumer tenant; a token of a new kid
+	// makes the cache refresh.
+	fresh := iss.Rotate("ES256")
+	guardtest.PublishBound(iss, map[string]string{shared: issFor(msa), fresh: ""})
+	if _, err := verifyWith(g, tok(fresh)); err != nil {
+		t.Fatalf("a new unbound key's token: %v", err)
+	}
+	if _, err := verifyWith(g, cached); !errors.Is(err, middleware.ErrKeyMismatch) {
+		t.Fatalf("a cached token of a key rebound to another tenant: %v", err)
 	}
 }
 

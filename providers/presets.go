@@ -67,7 +67,10 @@ var entraAccessOnly = requireOneOf(ErrIDToken, "azp", "appid")
 // (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference):
 // iss https://login.microsoftonline.com/{tenantID}/v2.0, the audience the
 // API's client ID (a GUID), delegated scopes in scp and app roles in
-// roles, the client in azp. ID tokens are refused (no azp).
+// roles, the client in azp. ID tokens are refused (no azp). The tenant's
+// JWKS binds its keys to issuers, as EntraIDMultiTenant's does, and a
+// token is held to its key's: one whose tid is not the tenant its iss
+// names is refused.
 func EntraID(tenantID string) (*Preset, error) {
 	if err := label("Entra ID", "tenant ID", tenantID); err != nil {
 		return nil, err
@@ -115,6 +118,18 @@ func EntraIDv1(tenantID string) (*Preset, error) {
 // https://login.microsoftonline.com/common/discovery/v2.0/keys. The
 // tenants are required: without them every Entra ID organisation's users
 // get in (ErrAllowListRequired).
+//
+// That JWKS binds each key to the issuer it signs for, in a non-standard
+// "issuer" member: https://login.microsoftonline.com/{tenantid}/v2.0 for
+// the keys every tenant shares, one tenant's own issuer for a key of that
+// tenant alone (the consumer accounts' tenant,
+// 9188040d-6c67-4c5b-b112-36a304b66dad, has its own). A token verifies
+// only with a key bound to its iss, {tenantid} filled by its tid, as
+// Microsoft.IdentityModel's signing key issuer check has it since
+// Storm-0558, so a key of another tenant is refused
+// (middleware.ErrKeyMismatch) even for a token naming an allowed one. The
+// *jwks.Cache that Keys returns reads that member; a KeySet of your own
+// given to Option must return it as LookupKey's issuer (middleware.KeySet).
 func EntraIDMultiTenant(tenantIDs ...string) (*Preset, error) {
 	if err := allowList("Entra ID multi-tenant", "tenant IDs", tenantIDs); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -164,5 +165,66 @@ func TestGuardCloseClosesThePresetsCaches(t *testing.T) {
 	}
 	if n := iss.JWKSFetches() - before; n != 0 {
 		t.Errorf("after the Guard's Close its preset's cache fetched %d times", n)
+	}
+}
+
+// Entra ID's JWKS binds each key to the issuer it signs for: every
+// tenant's (https://login.microsoftonline.com/{tenantid}/v2.0) or one
+// tenant's alone, such as the consumer accounts' (Storm-0558 was such a
+// key accepted for enterprise tenants' tokens). Each preset holds a token
+// to its key's issuer, as Microsoft.IdentityModel does; a key bound to no
+// issuer is unaffected. Found by a sixth review.
+func TestEntraPresetsHoldTokensToTheirKeysIssuer(t *testing.T) {
+	const (
+		a, b = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2"
+		msa  = "9188040d-6c67-4c5b-b112-36a304b66dad"
+		api  = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
+	)
+	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(api))
+	t.Cleanup(iss.Close)
+	shared, scoped, ownB, plain := iss.Rotate("RS256"), iss.Rotate("RS256"), iss.Rotate("ES256"), iss.Rotate("RS256")
+	guardtest.PublishBound(iss, map[string]string{shared: issFor(middleware.TenantPlaceholder), scoped: issFor(msa), ownB: issFor(b), plain: ""})
+	keys := iss.NewCache()
+	guard := func(p *providers.Preset, err error) *middleware.Guard {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := middleware.New(nil, "", []string{api}, p.Option(keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(g.Close)
+		return g
+	}
+	multi := guard(providers.EntraIDMultiTenant(a, b))
+	single := guard(providers.EntraID(a))
+	tok := func(kid, tenant string, tid any) string {
+		return iss.Mint(jwkstest.WithKID(kid), jwkstest.WithHeader("typ", "JWT"), jwkstest.WithClaim("azp", "a4d5b2c1-0000-4000-8000-00000000c1e7"),
+			jwkstest.WithClaim("iss", issFor(tenant)), jwkstest.WithClaim("tid", tid))
+	}
+	for _, tc := range []struct {
+		name string
+		g    *middleware.Guard
+		tok  string
+		want error
+	}{
+		{"multi-tenant, shared key, tenant a", multi, tok(shared, a, a), nil},
+		{"multi-tenant, shared key, tenant b", multi, tok(shared, b, b), nil},
+		{"multi-tenant, consumer tenant's key, tenant a", multi, tok(scoped, a, a), middleware.ErrKeyMismatch},
+		{"multi-tenant, tenant b's key, tenant a", multi, tok(ownB, a, a), middleware.ErrKeyMismatch},
+		{"multi-tenant, tenant b's key, its own", multi, tok(ownB, b, b), nil},
+		{"multi-tenant, unbound key", multi, tok(plain, a, a), nil},
+		{"single tenant, shared key", single, tok(shared, a, a), nil},
+		{"single tenant, shared key, another tid", single, tok(shared, a, b), middleware.ErrKeyMismatch},
+		{"single tenant, shared key, no tid", single, tok(shared, a, nil), middleware.ErrKeyMismatch},
+		{"single tenant, consumer tenant's key", single, tok(scoped, a, a), middleware.ErrKeyMismatch},
+		{"single tenant, unbound key, no tid", single, tok(plain, a, nil), nil},
+	} {
+		_, err := tc.g.VerifyToken(context.Background(), tc.tok)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -269,7 +270,7 @@ const (
 	DescTooLarge    = "The access token is too large"
 	DescClaims      = "The access token claims are malformed"
 	DescUnknownKey  = "The access token signing key is unknown"
-	DescKeyMismatch = "The access token signing key does not match its algorithm"
+	DescKeyMismatch = "The access token signing key does not match its algorithm or issuer"
 	DescAlgorithm   = "The access token signature algorithm is not accepted"
 	DescType        = "The access token type is not accepted"
 	DescCritical    = "The access token uses an unsupported critical header"
@@ -567,6 +568,27 @@ func Unsigned(header, payload map[string]any) string {
 	p, _ := json.Marshal(payload)
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("junk-signature"))
+}
+
+// PublishBound makes iss serve, as its whole JWKS, the public keys of its
+// own kids in bound (from Rotate), each bound to the issuer it maps to by
+// the non-standard "issuer" member Microsoft Entra ID writes on its JWKs;
+// "" leaves the member out. A token minted with jwkstest.WithKID(kid) is
+// signed by that key.
+func PublishBound(iss *jwkstest.Issuer, bound map[string]string) {
+	var keys []json.RawMessage
+	for kid, issuer := range bound {
+		var over map[string]any
+		if issuer != "" {
+			over = map[string]any{"issuer": issuer}
+		}
+		keys = append(keys, jwkstest.PublicJWK(iss.PublicKey(kid), kid, over))
+	}
+	body, err := json.Marshal(map[string]any{"keys": keys})
+	if err != nil {
+		panic(err)
+	}
+	hostile.Of(iss).SetJWKSBody(body)
 }
 
 // MethodPath splits a Case's Path into the method and the path.

@@ -1,7 +1,9 @@
 // Package keyalg is the one table of JWS algorithms: which public keys may
-// verify each, with which hash, and how the signature is checked. jwks
-// (which keys to keep), middleware (which key may verify this token) and
-// jwkstest (which key to make) read it, so they can never disagree.
+// verify each, with which hash, and how the signature is checked; and the
+// one rule for which tokens a key bound to an issuer may verify
+// (IssuerFits). jwks (which keys to keep, and its Keyfunc), middleware
+// (which key may verify this token) and jwkstest (which key to make) read
+// it, so they can never disagree.
 package keyalg
 
 import (
