@@ -86,7 +86,10 @@ type ResolverLimits struct {
 //
 // The answers are remembered for ResolverLimits.TTL, key sets are created
 // lazily and held in a bounded least-recently-used set (closed, if they have
-// a Close method, when dropped and by Guard.Close), and calls of allow are
+// a Close method, when dropped and by Guard.Close: so keys must give each
+// issuer a key set of its own, and one shared by several, say Entra's
+// common keys, must be wrapped in a type whose Close does nothing, or the
+// first drop would stop it for them all), and calls of allow are
 // rate-limited; see ResolverLimits and WithResolverLimits. An iss allow
 // refuses is 401 invalid_token, with no key set made and no request sent;
 // an error from allow or keys is 503 (the token may be fine), not
