@@ -825,20 +825,39 @@ func TestContextClaimsAreNotTrustedByDefault(t *testing.T) {
 	}
 }
 
-// outcomeLog records every Metrics.Outcome call.
+// outcomeLog records every Metrics.Outcome call; reasons, issuers and
+// pairs each return what the calls since the last of them said.
 type outcomeLog struct {
 	mu  sync.Mutex
-	got []string
+	got []outcome
 }
 
-func (o *outcomeLog) Outcome(_, r string) { o.mu.Lock(); o.got = append(o.got, r); o.mu.Unlock() }
-func (o *outcomeLog) TokenCache(bool)     {}
-func (o *outcomeLog) take() []string {
+type outcome struct{ issuer, reason string }
+
+func (o *outcomeLog) Outcome(iss, r string) {
+	o.mu.Lock()
+	o.got = append(o.got, outcome{iss, r})
+	o.mu.Unlock()
+}
+func (o *outcomeLog) TokenCache(bool) {}
+
+func (o *outcomeLog) take(f func(outcome) string) []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	g := o.got
+	var out []string
+	for _, c := range o.got {
+		out = append(out, f(c))
+	}
 	o.got = nil
-	return g
+	return out
+}
+
+func (o *outcomeLog) reasons() []string { return o.take(func(c outcome) string { return c.reason }) }
+func (o *outcomeLog) issuers() []string { return o.take(func(c outcome) string { return c.issuer }) }
+
+// pairs gives each call as "issuer reason".
+func (o *outcomeLog) pairs() []string {
+	return o.take(func(c outcome) string { return c.issuer + " " + c.reason })
 }
 
 // One rule's 403 names every scope its requirements name, whichever of
@@ -872,24 +891,24 @@ func TestNestedRulesCountARequestOnce(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	h := e.guard.Handler(e.guard.Require(middleware.Scopes("notes:read"))(e.guard.Require(middleware.AnyScope("notes:read"))(ok)))
 	serveOnce(h, "/", e.iss.Mint(jwkstest.WithScopes("notes:read")))
-	if got := m.take(); !slices.Equal(got, []string{"ok"}) {
+	if got := m.reasons(); !slices.Equal(got, []string{"ok"}) {
 		t.Fatalf("passed three rules: outcomes %q, want [ok]", got)
 	}
 	serveOnce(h, "/", e.iss.Mint())
-	if got := m.take(); !slices.Equal(got, []string{"insufficient_scope"}) {
+	if got := m.reasons(); !slices.Equal(got, []string{"insufficient_scope"}) {
 		t.Fatalf("refused by a nested rule: outcomes %q", got)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/notes", e.guard.Require(middleware.Scopes("notes:write"))(ok))
 	serveOnce(e.guard.Handler(mux), "/notes", e.iss.Mint())
-	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
+	if got := m.reasons(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
 		t.Fatalf("refused by a route of the Handler's ServeMux: outcomes %q", got)
 	}
 	hidden := e.guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.guard.Require(middleware.Scopes("notes:write"))(ok).ServeHTTP(w, r)
 	}))
 	serveOnce(hidden, "/", e.iss.Mint())
-	if got := m.take(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
+	if got := m.reasons(); !slices.Equal(got, []string{"ok", "insufficient_scope"}) {
 		t.Fatalf("refused by a rule behind an application handler: outcomes %q", got)
 	}
 }
@@ -1064,28 +1083,6 @@ func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
 	}
 }
 
-// issuerMetrics records the issuer of each outcome.
-type issuerMetrics struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (m *issuerMetrics) Outcome(issuer, _ string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.got = append(m.got, issuer)
-}
-
-func (*issuerMetrics) TokenCache(bool) {}
-
-func (m *issuerMetrics) take() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	got := m.got
-	m.got = nil
-	return got
-}
-
 // The debug line of a refusal by one Require route names the issuer its
 // metrics do: the verified token's (expired, a 403, a DPoP proof
 // refused), the one a forged token claims (it is one of the Guard's; the
@@ -1093,7 +1090,7 @@ func (m *issuerMetrics) take() []string {
 // for all of them. Found by a review.
 func TestRefusalLogNamesTheIssuerMetricsDo(t *testing.T) {
 	var buf bytes.Buffer
-	m := &issuerMetrics{}
+	m := &outcomeLog{}
 	e := newEnv(t, middleware.WithMetrics(m), middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	h := e.guard.Require(middleware.Scopes("notes:read"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	p := guardtest.NewProver("ES256")
@@ -1116,7 +1113,7 @@ func TestRefusalLogNamesTheIssuerMetricsDo(t *testing.T) {
 		if resp := guardtest.Serve(h, guardtest.Case{Path: "/notes", Header: c.header}); resp.Status != c.status {
 			t.Fatalf("%s: %d, want %d", c.name, resp.Status, c.status)
 		}
-		if got := m.take(); !slices.Equal(got, []string{c.issuer}) {
+		if got := m.issuers(); !slices.Equal(got, []string{c.issuer}) {
 			t.Errorf("%s: metrics issuers %q, want %q", c.name, got, c.issuer)
 		}
 		want := "issuer=" + c.issuer + " "

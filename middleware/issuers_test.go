@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,25 +73,12 @@ func eventually(t *testing.T, cond func() bool, what string) {
 	}
 }
 
-// issuerLog records Metrics outcomes with their issuer.
-type issuerLog struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (l *issuerLog) Outcome(iss, reason string) {
-	l.mu.Lock()
-	l.got = append(l.got, iss+" "+reason)
-	l.mu.Unlock()
-}
-func (l *issuerLog) TokenCache(bool) {}
-
 // Two issuers, each with its own key set: each one's tokens verify with its
 // own keys only, an unknown iss costs no request, and the metrics say which.
 func TestSeveralIssuers(t *testing.T) {
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
-	m := &issuerLog{}
+	m := &outcomeLog{}
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL()), middleware.WithMetrics(m))
 	if got := g.Issuers(); !slices.Equal(got, []string{a.URL(), b.URL()}) {
 		t.Fatalf("Issuers() = %q", got)
@@ -130,11 +116,9 @@ func TestSeveralIssuers(t *testing.T) {
 	if n := a.JWKSFetches() + a.DiscoveryFetches() + b.JWKSFetches() + b.DiscoveryFetches(); n != 0 {
 		t.Fatalf("unknown issuers caused %d requests", n)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	want := []string{a.URL() + " ok", b.URL() + " ok", a.URL() + " unknown_key", " issuer", " issuer", " issuer"}
-	if !slices.Equal(m.got, want) {
-		t.Fatalf("outcomes %q, want %q", m.got, want)
+	if got := m.pairs(); !slices.Equal(got, want) {
+		t.Fatalf("outcomes %q, want %q", got, want)
 	}
 }
 
