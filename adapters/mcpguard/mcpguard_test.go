@@ -1019,3 +1019,37 @@ func listenGuard(e *env) http.Handler {
 		mcpguard.WithMethod("resources/read", middleware.Scopes("templated:read")),
 	).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
 }
+
+// The issuer withdraws its signing key (an emergency rotation) seconds
+// after the MCP client got its token: the API refuses that token (an
+// unknown key), and the client's first refusal of it gets a new one,
+// which passes, whatever the refresh cooldown. Found by a review of the
+// cooldown, which first held every refusal within it.
+func TestKeyWithdrawnRightAfterTheTokenWasObtained(t *testing.T) {
+	e := newEnv(t)
+	oc := newClient("notes:read")
+	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	ctx := context.Background()
+	sess, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if _, err := sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Emergency rotation: the signing key is unpublished, a new one signs.
+	old := e.iss.SigningKID("RS256")
+	e.iss.RemoveKey(old)
+	fresh := e.iss.Mint(jwkstest.WithClaim("aud", e.endpoint)) // a new key is made
+	// A client holding a new token makes the API refresh its key set (unknown kid).
+	if resp := e.post(t, fresh, "", call("whoami")); resp.StatusCode == http.StatusUnauthorized {
+		t.Fatalf("a token of the new key refused: %v", resp.Header)
+	}
+
+	_, err = sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
+	if err != nil {
+		t.Errorf("call after the issuer withdrew the key of the client's token: %v (client did %q)", err, strings.Join(oc.log, ","))
+	}
+}

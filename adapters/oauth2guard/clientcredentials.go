@@ -22,12 +22,13 @@ import (
 var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the API requires")
 
 // ErrRefusedNewToken is what ClientCredentials.Authorize returns for a 401
-// to a token it obtained less than DefaultRefreshCooldown ago, and whose
-// expires_in has not passed: a server
-// that refuses every token (one configured for another audience, say, or
-// whose clock runs ahead) would otherwise cost the authorization server
-// a token request for every call. Once the cooldown has passed, the next
-// refusal asks for a new token again.
+// to a token it obtained, less than DefaultRefreshCooldown ago and within
+// its expires_in, because the API refused the one before: a server that
+// refuses every token (one configured for another audience, say, or whose
+// clock runs ahead) would otherwise cost the authorization server a token
+// request for every call. The first refusal of a token always gets a new
+// one (its signing key may have been withdrawn); once the cooldown has
+// passed, so does the next.
 var ErrRefusedNewToken = errors.New("oauth2guard: the API refused a token obtained moments ago; not asking for another within the cooldown")
 
 // ClientCredentials is the OAuth side of a machine client (RFC 6749 §4.4)
@@ -59,6 +60,7 @@ type ClientCredentials struct {
 	mu       sync.Mutex
 	tok      *oauth2.Token
 	got      time.Time                 // when tok was obtained
+	replaced bool                      // tok was asked for because the API refused the one before
 	cfg      *clientcredentials.Config // once discovered
 	resource string
 	flight   *flight // the token request in progress, if any
@@ -99,9 +101,9 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
 // error means: retry req once. When req carried another token than the
 // current one (another call renewed it meanwhile), it asks for nothing;
-// when the current token, obtained less than DefaultRefreshCooldown ago
-// and not past its expires_in, is refused, it asks for nothing either and
-// returns ErrRefusedNewToken.
+// when the current token, itself obtained for a refusal less than
+// DefaultRefreshCooldown ago and not past its expires_in, is refused, it
+// asks for nothing either and returns ErrRefusedNewToken.
 //
 // The token request runs with ctx's values but not its cancellation,
 // bounded by a timeout of its own, so that the calls sharing it are not
@@ -122,7 +124,7 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 		c.mu.Unlock()
 		return nil
 	}
-	if now := c.now(); c.tok != nil && now.Sub(c.got) < DefaultRefreshCooldown && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
+	if now := c.now(); c.tok != nil && c.replaced && now.Sub(c.got) < DefaultRefreshCooldown && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
 		// A token that has outlived its expires_in is renewed whatever
 		// its age: a token endpoint may issue tokens of a few seconds.
 		c.mu.Unlock()
@@ -133,6 +135,7 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 		f = &flight{done: make(chan struct{})}
 		c.flight = f
 		renew := IsExpiredHint(resp) && c.cfg != nil
+		replacing := c.tok != nil
 		cfg, resource := c.cfg, c.resource
 		u := *req.URL
 		u.RawQuery, u.Fragment = "", ""
@@ -156,7 +159,7 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 			}
 			c.mu.Lock()
 			if err == nil {
-				c.tok, c.cfg, c.resource, c.got = tok, cfg, resource, c.now()
+				c.tok, c.cfg, c.resource, c.got, c.replaced = tok, cfg, resource, c.now(), replacing
 			}
 			c.flight = nil
 			c.mu.Unlock()

@@ -89,7 +89,6 @@ func body(t *testing.T, resp *http.Response) string {
 func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	iss, _, resource := ccAPI(t)
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "", "notes:read")
-	clock := laterClock(cc)
 	resp, err := drive(t, cc, resource)
 	if err != nil {
 		t.Fatal(err)
@@ -111,9 +110,8 @@ func TestClientCredentialsDiscoversAndRenews(t *testing.T) {
 	if !oauth2guard.IsExpiredHint(refused) {
 		t.Fatalf("not the hint: %d", refused.StatusCode)
 	}
-	// As if it were the client's own token that expired, past the
-	// cooldown.
-	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
+	// As if it were the client's own token that expired: the first
+	// refusal of a token gets a new one, however young.
 	req.Header.Set("Authorization", "Bearer "+first.AccessToken)
 	if err := cc.Authorize(context.Background(), req, refused); err != nil {
 		t.Fatal(err)
@@ -285,13 +283,11 @@ func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
 		return &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {challenge}}, Body: http.NoBody}
 	}
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
-	clock := laterClock(cc)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api", nil)
 	if err := cc.Authorize(context.Background(), req, refusal(`Bearer resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)); err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer at-1")
-	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
 
 	const n = 8
 	errs := make(chan error, n)
@@ -339,7 +335,9 @@ func laterClock(cc *oauth2guard.ClientCredentials) *atomic.Int64 {
 
 // An API that refuses every token it is given (here: configured for
 // another resource than its metadata names) costs the authorization
-// server one token request per DefaultRefreshCooldown, not one per call.
+// server two token requests per DefaultRefreshCooldown, not one per call:
+// the first refusal of a token gets a new one (its key may have been
+// withdrawn), a refusal of that one waits for the cooldown.
 func TestClientCredentialsCooldown(t *testing.T) {
 	var tokens, lifetime atomic.Int32
 	lifetime.Store(3600)
@@ -361,34 +359,35 @@ func TestClientCredentialsCooldown(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
 	clock := laterClock(cc)
-	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("first call: %v, %v", resp, err)
+	refused := func(what string) {
+		t.Helper()
+		if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: %v, %v", what, resp, err)
+		}
 	}
+	refused("first call, the discovery's token") // at-1
+	refused("its first refusal, a new token")    // at-2
 	for i := range 5 {
 		if _, err := drive(t, cc, srv.URL+"/api"); !errors.Is(err, oauth2guard.ErrRefusedNewToken) {
 			t.Fatalf("call %d within the cooldown: %v, want ErrRefusedNewToken", i, err)
 		}
 	}
-	if got := tokens.Load(); got != 1 {
-		t.Fatalf("%d token requests within the cooldown, want 1", got)
+	if got := tokens.Load(); got != 2 {
+		t.Fatalf("%d token requests within the cooldown, want 2", got)
 	}
 	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
-	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("after the cooldown: %v, %v", resp, err)
-	}
-	if got := tokens.Load(); got != 2 {
-		t.Fatalf("%d token requests after the cooldown, want 2", got)
+	refused("after the cooldown") // at-3
+	if got := tokens.Load(); got != 3 {
+		t.Fatalf("%d token requests after the cooldown, want 3", got)
 	}
 	// A token that has outlived its own expires_in is renewed at once,
 	// however young: a token endpoint may issue tokens of seconds.
 	lifetime.Store(1)
 	clock.Add(int64(oauth2guard.DefaultRefreshCooldown))
-	_, _ = drive(t, cc, srv.URL+"/api") // a token of 1 s
+	refused("a token of 1 s") // at-4
 	clock.Add(int64(2 * time.Second))
-	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("a young token past its expires_in: %v, %v", resp, err)
-	}
-	if got := tokens.Load(); got != 4 {
-		t.Fatalf("%d token requests, want 4", got)
+	refused("a young token past its expires_in") // at-5
+	if got := tokens.Load(); got != 5 {
+		t.Fatalf("%d token requests, want 5", got)
 	}
 }
