@@ -417,6 +417,11 @@ func (rv *resolver) promote(is *issuer) {
 		rv.mu.Unlock()
 		return
 	}
+	// Counted as a resolution is, so that Guard.Close, which waits for
+	// them before it waits for the Closes begun, sees the Close of a key
+	// set this drops.
+	rv.wg.Add(1)
+	defer rv.wg.Done()
 	is.pending.Store(false)
 	rv.pending.remove(is.name)
 	rv.was.remove(is.name)

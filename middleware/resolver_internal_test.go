@@ -609,3 +609,56 @@ func (tc *tokenCache) heldOf() (held, retired int) {
 	})
 	return held, retired
 }
+
+// Guard.Close waits for the Close of a key set that a promotion on a
+// request's path dropped just before (the KeySets bound): the promotion
+// is counted as a resolution is. Its Close was begun only after the token
+// cache's walk (dropIssuer; here slowed down, as a large cache's would
+// be), and a Guard.Close in between returned without it, the key set's
+// refresh goroutine outliving it. Found by a review.
+func TestResolverGuardCloseWaitsForAPromotionsDrop(t *testing.T) {
+	const a, b = "https://a.example", "https://b.example"
+	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
+	t.Cleanup(iss.Close)
+	base := iss.NewCache()
+	t.Cleanup(base.Close)
+	var mu sync.Mutex
+	made := map[string]*jwks.Cache{}
+	newKeys := func(s string) (KeySet, error) {
+		c := iss.NewCache() // a real key set: its own refresh goroutine
+		mu.Lock()
+		made[s] = c
+		mu.Unlock()
+		return c, nil
+	}
+	g, err := New(base, iss.URL(), []string{testAudience},
+		WithIssuerResolver(func(_ context.Context, s string) (bool, error) { return s == a || s == b, nil }, newKeys),
+		WithResolverLimits(ResolverLimits{KeySets: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := g.resolver.onRetire
+	retiring := make(chan struct{})
+	g.resolver.onRetire = func(is *issuer) {
+		if is.name == a {
+			close(retiring)
+			time.Sleep(300 * time.Millisecond) // a large cache's walk: the window to hit, not a wait for a timer
+		}
+		orig(is)
+	}
+	if _, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", a))); err != nil {
+		t.Fatal(err)
+	}
+	go g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", b))) // promoted, drops a's key set
+	<-retiring
+	g.Close()
+	mu.Lock()
+	ca, cb := made[a], made[b]
+	mu.Unlock()
+	if cb.Status().Stopped == nil {
+		t.Errorf("b's key set still running after Guard.Close")
+	}
+	if ca.Status().Stopped == nil {
+		t.Errorf("Guard.Close returned while a's key set (dropped by b's promotion before Close) had not been closed: its refresh goroutine outlives Guard.Close")
+	}
+}
