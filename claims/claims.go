@@ -927,14 +927,26 @@ func (c *Claims) MemSize() int {
 // and Values (which compare names exactly, and refuse an exact repeat)
 // read the first, so a rule and the handler would read two values from
 // one claim. Into a map, an interface or a json.RawMessage the names are
-// kept apart, as those read them.
+// kept apart, as those read them. A name repeated exactly, at any depth
+// ({"role":"user","role":"admin"}), is malformed whatever v is:
+// encoding/json would read the last, where Values, Strings and ClaimIn
+// refuse the repeat.
 func (c *Claims) Decode(name string, v any) error {
 	raw, ok := c.lookup(name)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotPresent, name)
 	}
-	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && mayFold(reflect.ValueOf(v)) && !jsonscan.FoldUnique([]byte(raw)) {
-		return fmt.Errorf("%w: %q: member names repeat when compared without case", ErrMalformed, name)
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer {
+		switch {
+		case mayFold(reflect.ValueOf(v)):
+			if !jsonscan.FoldUnique([]byte(raw)) {
+				return fmt.Errorf("%w: %q: member names repeat when compared without case", ErrMalformed, name)
+			}
+		case !jsonscan.Unique([]byte(raw)):
+			// Into a map or an interface the last of them wins, where
+			// Values and ClaimIn refuse the repeat.
+			return fmt.Errorf("%w: %q: member names repeat", ErrMalformed, name)
+		}
 	}
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		var inv *json.InvalidUnmarshalError

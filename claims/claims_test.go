@@ -456,6 +456,27 @@ func TestDecodeAgreesWithTheRules(t *testing.T) {
 	if err := c.Decode("list", &list); !errors.Is(err, ErrMalformed) || o2.ID != "" {
 		t.Errorf("Decode(list) into a []any holding a *org = %v, ID %q; want ErrMalformed", err, o2.ID)
 	}
+	// A name repeated exactly, at any depth: encoding/json reads the last
+	// into any target, where Values (and so ClaimIn) refuses the repeat.
+	// Found by a sixth review.
+	var d Claims
+	if err := d.UnmarshalJSON([]byte(`{"ext":{"role":"user","role":"admin"},"deep":[{"a":{"b":1,"b":2}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Values("ext", "role"); got != nil {
+		t.Fatalf(`Values("ext", "role") = %q, want nil`, got)
+	}
+	for _, name := range []string{"ext", "deep"} {
+		if m, err := Get[map[string]any](&d, name); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Get[map](%s) = %v, %v; want ErrMalformed", name, m, err)
+		}
+		if v, err := Get[any](&d, name); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Get[any](%s) = %v, %v; want ErrMalformed", name, v, err)
+		}
+		if r, err := Get[json.RawMessage](&d, name); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Get[json.RawMessage](%s) = %s, %v; want ErrMalformed", name, r, err)
+		}
+	}
 }
 
 func TestNamedErrorIdentifiesClaim(t *testing.T) {

@@ -15,30 +15,38 @@ import (
 // exactly. Like Members it refuses a name that is not valid UTF-8 and an
 // object of more than 4096 members, and it refuses what Valid refuses. It
 // reads v twice, in time linear in its length.
-func FoldUnique(v []byte) bool {
+func FoldUnique(v []byte) bool { return unique(v, fold) }
+
+// Unique is FoldUnique with names compared exactly, as encoding/json
+// matches map keys: decoding {"role":"user","role":"admin"} into a map
+// (or an interface) reads "admin", where Members, and so a rule, refuses
+// the repeat.
+func Unique(v []byte) bool { return unique(v, func(name []byte) []byte { return name }) }
+
+func unique(v []byte, key func([]byte) []byte) bool {
 	if !Valid(v) {
 		return false
 	}
-	end, ok := foldUnique(v, SkipWS(v, 0))
+	end, ok := uniqueAt(v, SkipWS(v, 0), key)
 	return ok && SkipWS(v, end) == len(v)
 }
 
-// foldUnique checks the value at v[i] and returns the index after it.
+// uniqueAt checks the value at v[i] and returns the index after it.
 // Its recursion is bounded by the nesting Valid allows.
-func foldUnique(v []byte, i int) (int, bool) {
+func uniqueAt(v []byte, i int, key func([]byte) []byte) (int, bool) {
 	if i >= len(v) {
 		return i, false
 	}
 	switch v[i] {
 	case '{':
-		return walkObject(v, i, fold, func(_ []byte, at int) (int, bool) { return foldUnique(v, at) })
+		return walkObject(v, i, key, func(_ []byte, at int) (int, bool) { return uniqueAt(v, at, key) })
 	case '[':
 		j := SkipWS(v, i+1)
 		if j < len(v) && v[j] == ']' {
 			return j + 1, true
 		}
 		for j < len(v) {
-			end, ok := foldUnique(v, j)
+			end, ok := uniqueAt(v, j, key)
 			if !ok {
 				return end, false
 			}

@@ -54,6 +54,25 @@ func TestFoldUnique(t *testing.T) {
 	}
 }
 
+// Unique is FoldUnique without the folding: names that differ only in
+// case are two, an exact repeat at any depth is refused.
+func TestUnique(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"ID":"a","id":"b"}`:            true,
+		"{\"k\":1,\"\u212a\":2}":         true,
+		`{"role":"user","role":"admin"}`: false,
+		`{"a":{"b":1,"b":2}}`:            false,
+		`[1,{"x":[{"k":1,"k":2}]}]`:      false,
+		`{"k\u0041":1,"kA":2}`:           false, // after unescaping
+		`{"a":[{"b":1},{"b":2}],"b":0}`:  true,
+		`{"a":}`:                         false,
+	} {
+		if got := Unique([]byte(in)); got != want {
+			t.Errorf("Unique(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // TestFoldIsEncodingJSONs: two names fold alike exactly when encoding/json
 // decodes one into a struct field named the other.
 func TestFoldIsEncodingJSONs(t *testing.T) {
