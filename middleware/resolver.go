@@ -82,7 +82,12 @@ type ResolverLimits struct {
 // whether to accept it, and for a yes, keys(iss) makes its key set, once
 // (typically jwks.New, whose discovery also checks that the metadata names
 // exactly that issuer). opts are issuer options, applied to every issuer
-// the resolver accepts.
+// the resolver accepts. Only an issuer template (WithIssuerTemplate) ties
+// a token's tid to the tenant its iss names; a resolved issuer, like a
+// literal one, verifies a token whose iss names one tenant and whose tid
+// another (as Microsoft.IdentityModel does with a literal valid issuer),
+// so a handler that decides the tenant by tid should check it against iss
+// (WithClaimsCheck), or read the tenant from iss.
 //
 // The answers are remembered for ResolverLimits.TTL, key sets are created
 // lazily and held in a bounded least-recently-used set (closed, if they have
