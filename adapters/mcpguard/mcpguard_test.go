@@ -173,13 +173,8 @@ func text(t *testing.T, res *mcp.CallToolResult) string {
 func TestSDKClient(t *testing.T) {
 	e := newEnv(t)
 	oc := newClient("notes:read")
-	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	ctx := context.Background()
-	sess, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := e.connect(t, oc)
 	if strings.Join(oc.log, ",") != "401" {
 		t.Fatalf("client did %q, want one discovery", oc.log)
 	}
@@ -229,6 +224,19 @@ func TestSDKClient(t *testing.T) {
 
 // post sends one JSON-RPC body to the endpoint, as a client of protocol
 // version would, with extra headers.
+// connect opens a session with the SDK's own client over streamable
+// HTTP, getting its tokens through oc; the session ends with the test.
+func (e *env) connect(t *testing.T, oc *client) *mcp.ClientSession {
+	t.Helper()
+	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	sess, err := cl.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}
+
 func (e *env) post(t *testing.T, tok, version, body string, hdr ...string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.endpoint, strings.NewReader(body))
@@ -1028,13 +1036,8 @@ func listenGuard(e *env) http.Handler {
 func TestKeyWithdrawnRightAfterTheTokenWasObtained(t *testing.T) {
 	e := newEnv(t)
 	oc := newClient("notes:read")
-	cl := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	ctx := context.Background()
-	sess, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: e.endpoint, OAuthHandler: oc, DisableStandaloneSSE: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := e.connect(t, oc)
 	if _, err := sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"}); err != nil {
 		t.Fatal(err)
 	}
@@ -1048,8 +1051,7 @@ func TestKeyWithdrawnRightAfterTheTokenWasObtained(t *testing.T) {
 		t.Fatalf("a token of the new key refused: %v", resp.Header)
 	}
 
-	_, err = sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"})
-	if err != nil {
+	if _, err := sess.CallTool(ctx, &mcp.CallToolParams{Name: "whoami"}); err != nil {
 		t.Errorf("call after the issuer withdrew the key of the client's token: %v (client did %q)", err, strings.Join(oc.log, ","))
 	}
 }

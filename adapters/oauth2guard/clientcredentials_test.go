@@ -263,22 +263,12 @@ func TestClientCredentialsDoNotDiscoverFromADPoPOnlyChallenge(t *testing.T) {
 func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
 	var tokens atomic.Int32
 	release := make(chan struct{})
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/.well-known/oauth-protected-resource/api":
-			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
-		case "/.well-known/oauth-authorization-server":
-			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
-		case "/token":
-			if n := tokens.Add(1); n > 1 {
-				<-release // the renewal, held until the test has looked
-			}
-			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, tokens.Load())
+	srv := selfServer(t, func(w http.ResponseWriter) {
+		if n := tokens.Add(1); n > 1 {
+			<-release // the renewal, held until the test has looked
 		}
-	}))
-	t.Cleanup(srv.Close)
+		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, tokens.Load())
+	}, nil)
 	refusal := func(challenge string) *http.Response {
 		return &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {challenge}}, Body: http.NoBody}
 	}
@@ -324,6 +314,31 @@ func TestClientCredentialsShareOneTokenRequest(t *testing.T) {
 	}
 }
 
+// selfServer is one server as resource (/api, answered by api; nil
+// answers nothing), its metadata, and its own authorization server, whose
+// token endpoint token answers.
+func selfServer(t *testing.T, token func(http.ResponseWriter), api http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/oauth-protected-resource/api":
+			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
+		case "/.well-known/oauth-authorization-server":
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
+		case "/token":
+			token(w)
+		default:
+			if api != nil {
+				api(w, r)
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // laterClock gives cc a clock that the test moves on by hand, in
 // nanoseconds from now.
 func laterClock(cc *oauth2guard.ClientCredentials) *atomic.Int64 {
@@ -342,21 +357,12 @@ func TestClientCredentialsCooldown(t *testing.T) {
 	var tokens, lifetime atomic.Int32
 	lifetime.Store(3600)
 	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/.well-known/oauth-protected-resource/api":
-			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
-		case "/.well-known/oauth-authorization-server":
-			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
-		case "/token":
-			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":%d}`, tokens.Add(1), lifetime.Load())
-		default: // the API: every token refused
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)
-			w.WriteHeader(http.StatusUnauthorized)
-		}
-	}))
-	t.Cleanup(srv.Close)
+	srv = selfServer(t, func(w http.ResponseWriter) {
+		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":%d}`, tokens.Add(1), lifetime.Load())
+	}, func(w http.ResponseWriter, _ *http.Request) { // every token refused
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
 	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
 	clock := laterClock(cc)
 	refused := func(what string) {
