@@ -353,11 +353,10 @@ func TestIssuerTemplate(t *testing.T) {
 // sign for another (Storm-0558). A key bound to nothing is unaffected.
 func TestKeysBoundToAnIssuer(t *testing.T) {
 	const (
-		a, b     = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2"
-		msa      = "9188040d-6c67-4c5b-b112-36a304b66dad"
-		template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+		a, b, msa = guardtest.EntraTenantA, guardtest.EntraTenantB, guardtest.EntraConsumers
+		template  = guardtest.EntraV2Template
 	)
-	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	issFor := guardtest.EntraIssuer
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	shared, scoped, ownA, plain := iss.Rotate("ES256"), iss.Rotate("ES256"), iss.Rotate("ES256"), iss.Rotate("ES256")

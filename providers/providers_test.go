@@ -176,11 +176,10 @@ func TestGuardCloseClosesThePresetsCaches(t *testing.T) {
 // issuer is unaffected. Found by a sixth review.
 func TestEntraPresetsHoldTokensToTheirKeysIssuer(t *testing.T) {
 	const (
-		a, b = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2"
-		msa  = "9188040d-6c67-4c5b-b112-36a304b66dad"
-		api  = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
+		a, b, msa = guardtest.EntraTenantA, guardtest.EntraTenantB, guardtest.EntraConsumers
+		api       = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
 	)
-	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	issFor := guardtest.EntraIssuer
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(api))
 	t.Cleanup(iss.Close)
 	shared, scoped, ownB, plain := iss.Rotate("RS256"), iss.Rotate("RS256"), iss.Rotate("ES256"), iss.Rotate("RS256")

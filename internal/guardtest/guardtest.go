@@ -570,6 +570,19 @@ func Unsigned(header, payload map[string]any) string {
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(p) + "." + enc.EncodeToString([]byte("junk-signature"))
 }
 
+// Tenants of Microsoft Entra ID for the tests of keys bound to an issuer:
+// two organisations, and the consumer accounts' own tenant (whose key was
+// the one accepted for other tenants' tokens in Storm-0558).
+const (
+	EntraTenantA    = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	EntraTenantB    = "00000000-0000-0000-0000-0000000000b2"
+	EntraConsumers  = "9188040d-6c67-4c5b-b112-36a304b66dad"
+	EntraV2Template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+)
+
+// EntraIssuer is Entra ID's v2.0 issuer of tenant tid.
+func EntraIssuer(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+
 // PublishBound makes iss serve, as its whole JWKS, the public keys of its
 // own kids in bound (from Rotate), each bound to the issuer it maps to by
 // the non-standard "issuer" member Microsoft Entra ID writes on its JWKs;
