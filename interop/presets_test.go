@@ -7,7 +7,9 @@ package interop_test
 // as the provider publishes them. For each: a valid access token accepted
 // with the right subject, scopes and client ID; the provider's ID token
 // refused; another tenant's (realm, pool, project, repository, namespace)
-// refused; expired → the hint; a missing scope or claim rule → 403. The
+// refused; expired → the hint; a missing scope or claim rule → 403. Where
+// the provider binds its keys to issuers (Entra ID v2.0), a key bound to
+// another tenant, and a tid not the tenant of the iss, are refused. The
 // README's provider table is generated from presetCases.
 
 import (
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -43,6 +46,21 @@ type presetCase struct {
 	// "" when the preset reads jwksURI directly.
 	discovery, jwksURI string
 	issuer             string // the iss of the provider's tokens
+	// keyIssuer is the non-standard "issuer" member Microsoft Entra ID
+	// writes on each key of its v2.0 JWKS, the issuer that key signs for
+	// (every tenant's, {tenantid}, for the keys all tenants share); ""
+	// leaves it out, as Entra's v1.0 keys and every other provider's do.
+	keyIssuer string
+	// otherKeyIssuer, when set, adds to the JWKS a second signing key
+	// bound to that issuer alone (one tenant's, as the consumer tenant's
+	// keys are at the common endpoint): the access token, naming the
+	// configured tenant, signed by it is refused as a key that does not fit.
+	otherKeyIssuer string
+	// tidMismatch is an access token whose tid is not the tenant its iss
+	// names, signed by the provider's key; its refusal's
+	// error_description is tidRefusal.
+	tidMismatch func() map[string]any
+	tidRefusal  string
 
 	access                func() map[string]any // a valid access token's claims
 	sub, client           string
@@ -74,6 +92,13 @@ const (
 	fabrikam   = "3f7b9a1e-2c44-4d55-9b1a-6a0f2d8e1c33"
 	entraAPIID = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
 	b2cTID     = "775527ff-9a37-4307-8b3d-cc311f58d925"
+
+	// The issuers Entra ID's v2.0 JWKS (.../common/discovery/v2.0/keys
+	// and each tenant's .../{tid}/discovery/v2.0/keys) bind its keys to:
+	// every tenant's for the shared keys, and the consumer (MSA) tenant's
+	// own for the keys that sign only its tokens.
+	entraSharedKeys   = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	entraConsumerKeys = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
 )
 
 var presetCases = []presetCase{
@@ -124,6 +149,10 @@ var presetCases = []presetCase{
 			name: "[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v2.0", call: `providers.EntraID("{tenant ID}")`,
 			build: func() (*providers.Preset, error) { return providers.EntraID(entraTID) }, audience: entraAPIID, typ: "JWT",
 			discovery: iss + "/.well-known/openid-configuration", jwksURI: "https://login.microsoftonline.com/" + entraTID + "/discovery/v2.0/keys", issuer: iss,
+			keyIssuer: entraSharedKeys, otherKeyIssuer: entraConsumerKeys,
+			// The tenant's iss with another tenant's tid: the shared key, filled
+			// with that tid, is bound to the other tenant's issuer.
+			tidMismatch: func() map[string]any { return claimsAt(base, map[string]any{"tid": fabrikam}) }, tidRefusal: guardtest.DescKeyMismatch,
 			access: func() map[string]any { return claimsAt(base, nil) }, sub: "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ", client: "a4d5b2c1-0000-4000-8000-00000000c1e7", scopes: []string{"notes.read"},
 			// An app registration that is also the API: its ID token has the same aud and typ.
 			idToken: func() map[string]any {
@@ -143,6 +172,7 @@ var presetCases = []presetCase{
 		return presetCase{
 			name: "[Microsoft Entra ID](https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference) v1.0 (metadata at login.microsoftonline.com)", call: `providers.EntraIDv1("{tenant ID}")`,
 			build: func() (*providers.Preset, error) { return providers.EntraIDv1(entraTID) }, audience: "api://notes", typ: "JWT",
+			// The v1.0 keys carry no "issuer" member (keyIssuer "").
 			discovery: "https://login.microsoftonline.com/" + entraTID + "/.well-known/openid-configuration", jwksURI: "https://login.microsoftonline.com/" + entraTID + "/discovery/keys", issuer: iss,
 			access: func() map[string]any { return claimsAt(base, nil) }, sub: "2d4e8f00-0000-0000-0000-00000000a11c", client: "a4d5b2c1-0000-4000-8000-00000000c1e7", scopes: []string{"Notes.Read.All"},
 			idToken: func() map[string]any {
@@ -164,6 +194,12 @@ var presetCases = []presetCase{
 			call: `providers.EntraIDMultiTenant("{tenant ID}", …)`, naiveAcceptsEverybody: true,
 			build: func() (*providers.Preset, error) { return providers.EntraIDMultiTenant(entraTID, fabrikam) }, audience: entraAPIID, typ: "JWT",
 			jwksURI: "https://login.microsoftonline.com/common/discovery/v2.0/keys", issuer: iss,
+			keyIssuer: entraSharedKeys, otherKeyIssuer: entraConsumerKeys,
+			// Both tenants allowed, but the tid is not the iss's: the template
+			// matches iss against the token's own tid (as it did before keys
+			// were bound); a literal issuer, as the naive setup has, refuses
+			// it by the shared key's binding.
+			tidMismatch: func() map[string]any { return claimsAt(base, map[string]any{"tid": fabrikam}) }, tidRefusal: guardtest.DescIssuer,
 			access: func() map[string]any { return claimsAt(base, nil) }, sub: "s-1", client: "a4d5b2c1-0000-4000-8000-00000000c1e7", scopes: []string{"notes.read"},
 			idToken:             func() map[string]any { return claimsAt(base, map[string]any{"azp": nil, "scp": nil, "nonce": "n"}) },
 			naiveAcceptsIDToken: true,
@@ -458,6 +494,13 @@ func TestPresets(t *testing.T) {
 				keys.jwks["public_cert"] = map[string]any{"kid": keys.kid, "cert": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"}
 				keys.jwks["public_certs"] = []any{keys.jwks["public_cert"]}
 			}
+			if pc.keyIssuer != "" {
+				keys.sig["issuer"] = pc.keyIssuer
+			}
+			var otherKey *providerKeys
+			if pc.otherKeyIssuer != "" {
+				otherKey = keys.addKey(t, "key-of-another-tenant", map[string]any{"issuer": pc.otherKeyIssuer})
+			}
 			web.put(t, pc.jwksURI, keys.jwks)
 			p, err := pc.build()
 			if err != nil {
@@ -501,6 +544,27 @@ func TestPresets(t *testing.T) {
 				wantNaive := (what == "the ID token" && pc.naiveAcceptsIDToken) || (what == pc.foreignIs && pc.naiveAcceptsForeign)
 				if naiveOK != wantNaive {
 					t.Errorf("%s: issuer and audience alone accept it: %v, the table says %v", what, naiveOK, wantNaive)
+				}
+			}
+			// A key bound to another tenant's issuer, signing a token of the
+			// configured tenant (Storm-0558), and the shared key signing a
+			// token whose tid is not its iss's tenant: refused. Issuer and
+			// audience alone refuse them too, as the key set binds the keys,
+			// so the table does not list them.
+			type refusal struct{ what, tok, desc string }
+			var refusals []refusal
+			if otherKey != nil {
+				refusals = append(refusals, refusal{"a key bound to " + pc.otherKeyIssuer, otherKey.sign(t, pc.typ, pc.access()), guardtest.DescKeyMismatch})
+			}
+			if pc.tidMismatch != nil {
+				refusals = append(refusals, refusal{"a tid not the tenant of the iss", keys.sign(t, pc.typ, pc.tidMismatch()), pc.tidRefusal})
+			}
+			for _, r := range refusals {
+				if st, ch, _ := callPreset(g, pc, r.tok); st != 401 || !strings.Contains(ch, `error="invalid_token"`) || !strings.Contains(ch, `error_description="`+r.desc+`"`) {
+					t.Errorf("%s: %d %s, want 401 invalid_token %q", r.what, st, ch, r.desc)
+				}
+				if naive != nil && verifies(naive, r.tok) {
+					t.Errorf("%s: issuer and audience alone accept it", r.what)
 				}
 			}
 			// The route's rule refuses a token without what it needs: 403.

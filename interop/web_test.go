@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -123,13 +124,40 @@ func (w *fakeWeb) serve(rw http.ResponseWriter, r *http.Request) {
 type providerKeys struct {
 	kid  string
 	alg  string
-	priv any // *rsa.PrivateKey or *ecdsa.PrivateKey
+	priv any            // *rsa.PrivateKey or *ecdsa.PrivateKey
+	sig  map[string]any // the signing key's JWK, one of jwks' keys
 	jwks map[string]any
 }
 
 func newProviderKeys(t *testing.T, alg string) *providerKeys {
 	t.Helper()
-	k := &providerKeys{kid: "key-" + alg, alg: alg}
+	k := newSigningKey(t, alg, "key-"+alg)
+	encKey := testkeys.RSA()
+	var enc map[string]any
+	if err := json.Unmarshal(jwkstest.PublicJWK(&encKey.PublicKey, "enc-1", map[string]any{"use": "enc", "alg": "RSA-OAEP"}), &enc); err != nil {
+		t.Fatal(err)
+	}
+	k.jwks = map[string]any{"keys": []any{enc, k.sig}}
+	return k
+}
+
+// addKey publishes, in k's key set, another signing key of k's algorithm
+// under kid, with members added to its JWK, and returns it (its jwks is
+// k's).
+func (k *providerKeys) addKey(t *testing.T, kid string, members map[string]any) *providerKeys {
+	t.Helper()
+	other := newSigningKey(t, k.alg, kid)
+	maps.Copy(other.sig, members)
+	k.jwks["keys"] = append(k.jwks["keys"].([]any), other.sig)
+	other.jwks = k.jwks
+	return other
+}
+
+// newSigningKey is a signing key of alg and its JWK under kid, published
+// as providers publish theirs; its jwks is not set.
+func newSigningKey(t *testing.T, alg, kid string) *providerKeys {
+	t.Helper()
+	k := &providerKeys{kid: kid, alg: alg}
 	var pub any
 	switch alg {
 	case "RS256":
@@ -156,12 +184,7 @@ func newProviderKeys(t *testing.T, alg string) *providerKeys {
 	sig["x5c"] = []string{base64.StdEncoding.EncodeToString(der)}
 	thumb := sha1.Sum(der) // x5t is the certificate's SHA-1 thumbprint (RFC 7517 §4.8)
 	sig["x5t"] = base64.RawURLEncoding.EncodeToString(thumb[:])
-	encKey := testkeys.RSA()
-	var enc map[string]any
-	if err := json.Unmarshal(jwkstest.PublicJWK(&encKey.PublicKey, "enc-1", map[string]any{"use": "enc", "alg": "RSA-OAEP"}), &enc); err != nil {
-		t.Fatal(err)
-	}
-	k.jwks = map[string]any{"keys": []any{enc, sig}}
+	k.sig = sig
 	return k
 }
 
