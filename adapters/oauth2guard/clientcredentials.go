@@ -21,9 +21,15 @@ import (
 // the same client and scopes would lack it too.
 var ErrInsufficientScope = errors.New("oauth2guard: the token lacks a scope the API requires")
 
+// failedRequestDelay is how long a failed discovery or token request is
+// answered with its error, not asked again: an authorization server that
+// fails must not be asked once per call.
+const failedRequestDelay = time.Second
+
 // ErrRefusedNewToken is what ClientCredentials.Authorize returns for a 401
 // to a token it obtained, less than DefaultRefreshCooldown ago and within
-// its expires_in, because the API refused the one before: a server that
+// its expires_in, because the API refused one itself less than
+// DefaultRefreshCooldown old: a server that
 // refuses every token (one configured for another audience, say, or whose
 // clock runs ahead) would otherwise cost the authorization server a token
 // request for every call. The first refusal of a token always gets a new
@@ -59,8 +65,10 @@ type ClientCredentials struct {
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
-	got      time.Time                 // when tok was obtained
-	replaced bool                      // tok was asked for because the API refused the one before
+	got      time.Time // when tok was obtained
+	replaced bool      // tok was asked for because the API refused a young one
+	failed   error     // the last token request's error, for failedRequestDelay
+	failedAt time.Time
 	cfg      *clientcredentials.Config // once discovered
 	resource string
 	flight   *flight // the token request in progress, if any
@@ -101,9 +109,12 @@ func (c *ClientCredentials) TokenSource(context.Context) (oauth2.TokenSource, er
 // ErrInsufficientScope, naming the scope the challenge asks for. A nil
 // error means: retry req once. When req carried another token than the
 // current one (another call renewed it meanwhile), it asks for nothing;
-// when the current token, itself obtained for a refusal less than
-// DefaultRefreshCooldown ago and not past its expires_in, is refused, it
-// asks for nothing either and returns ErrRefusedNewToken.
+// when the current token, obtained less than DefaultRefreshCooldown ago
+// for the refusal of one itself that young, and not past its expires_in,
+// is refused, it
+// asks for nothing either and returns ErrRefusedNewToken; and for a second
+// after a discovery or token request failed, a refusal gets that error
+// again without another.
 //
 // The token request runs with ctx's values but not its cancellation,
 // bounded by a timeout of its own, so that the calls sharing it are not
@@ -124,18 +135,27 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 		c.mu.Unlock()
 		return nil
 	}
-	if now := c.now(); c.tok != nil && c.replaced && now.Sub(c.got) < DefaultRefreshCooldown && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
+	now := c.now()
+	if c.tok != nil && c.replaced && now.Sub(c.got) < DefaultRefreshCooldown && (c.tok.Expiry.IsZero() || now.Before(c.tok.Expiry)) {
 		// A token that has outlived its expires_in is renewed whatever
 		// its age: a token endpoint may issue tokens of a few seconds.
 		c.mu.Unlock()
 		return ErrRefusedNewToken
+	}
+	if c.failed != nil && now.Sub(c.failedAt) < failedRequestDelay {
+		err := c.failed
+		c.mu.Unlock()
+		return err
 	}
 	f := c.flight
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		c.flight = f
 		renew := IsExpiredHint(resp) && c.cfg != nil
-		replacing := c.tok != nil
+		// A replacement is a token asked for because a young one was
+		// refused: the one that replaces a token renewed on the hour
+		// may itself be replaced at once (its key withdrawn).
+		replacing := c.tok != nil && now.Sub(c.got) < DefaultRefreshCooldown
 		cfg, resource := c.cfg, c.resource
 		u := *req.URL
 		u.RawQuery, u.Fragment = "", ""
@@ -160,6 +180,9 @@ func (c *ClientCredentials) Authorize(ctx context.Context, req *http.Request, re
 			c.mu.Lock()
 			if err == nil {
 				c.tok, c.cfg, c.resource, c.got, c.replaced = tok, cfg, resource, c.now(), replacing
+				c.failed = nil
+			} else {
+				c.failed, c.failedAt = err, c.now()
 			}
 			c.flight = nil
 			c.mu.Unlock()

@@ -397,3 +397,100 @@ func TestClientCredentialsCooldown(t *testing.T) {
 		t.Fatalf("%d token requests, want 5", got)
 	}
 }
+
+// A token renewed on the expired hint, an hour after the one before, is
+// no replacement: when its signing key is withdrawn seconds later, its
+// first refusal gets a new token, which passes. Found by a review: every
+// token after the first was held by the cooldown.
+func TestClientCredentialsRenewedTokenOfAWithdrawnKey(t *testing.T) {
+	var skew atomic.Int64 // the API's and issuer's clock, ahead of real time
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	iss := jwkstest.NewIssuer(jwkstest.WithClock(clock), jwkstest.WithTokenLifetime(time.Hour))
+	t.Cleanup(iss.Close)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	resource := srv.URL + "/api"
+	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{resource},
+		middleware.WithResourceMetadata(middleware.ResourceMetadata{}), middleware.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	mux := http.NewServeMux()
+	mux.Handle("/api", g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	mux.Handle(middleware.WellKnownResource+"/", g.MetadataHandler())
+	h = mux
+
+	cc := oauth2guard.NewClientCredentials(nil, "machine", "", "notes:read")
+	ccClock := laterClock(cc)
+	if resp, err := drive(t, cc, resource); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first call: %v %v", resp, err)
+	}
+	// An hour and more passes at the API: its token expired, the hint
+	// brings a new one (the client's own clock is not what matters here).
+	skew.Store(int64(61 * time.Minute))
+	ccClock.Add(int64(oauth2guard.DefaultRefreshCooldown + time.Second)) // at-1 is not young
+	if resp, err := drive(t, cc, resource); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("renewal on the expired hint: %v %v", resp, err)
+	}
+	// Seconds later, an emergency rotation withdraws the signing key.
+	iss.RemoveKey(iss.SigningKID("RS256"))
+	fresh := iss.Mint(jwkstest.WithClaim("aud", resource))
+	req, _ := http.NewRequest(http.MethodGet, resource, nil)
+	req.Header.Set("Authorization", "Bearer "+fresh)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a token of the new key: %v %v", resp, err)
+	}
+	resp, err := drive(t, cc, resource)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("first refusal of the renewed token (key withdrawn): %v %v; a new token would pass", resp, err)
+	}
+}
+
+// The API refuses the client's token and the token endpoint then fails:
+// for a second the failure is answered again, not asked again, so a
+// failing authorization server is not asked once per call (it was, with
+// discovery too: found by a review).
+func TestClientCredentialsFailingTokenEndpointIsNotAskedPerCall(t *testing.T) {
+	var tokens, meta, fail atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/oauth-protected-resource/api":
+			meta.Add(1)
+			fmt.Fprintf(w, `{"resource":%q,"authorization_servers":[%q]}`, srv.URL+"/api", srv.URL)
+		case "/.well-known/oauth-authorization-server":
+			meta.Add(1)
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q}`, srv.URL, srv.URL+"/token")
+		case "/token":
+			n := tokens.Add(1)
+			if fail.Load() != 0 {
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, `{"error":"server_error"}`)
+				return
+			}
+			fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600}`, n)
+		default:
+			if r.Header.Get("Authorization") == "Bearer at-1" && fail.Load() == 0 {
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", resource_metadata="`+srv.URL+`/.well-known/oauth-protected-resource/api"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cc := oauth2guard.NewClientCredentials(nil, "machine", "")
+	if resp, err := drive(t, cc, srv.URL+"/api"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first: %v %v", resp, err)
+	}
+	fail.Store(1) // key withdrawn and the AS failing
+	before, metaBefore := tokens.Load(), meta.Load()
+	for range 20 {
+		_, _ = drive(t, cc, srv.URL+"/api")
+	}
+	if got := tokens.Load() - before; got > 2 {
+		t.Errorf("20 calls made %d token requests and %d metadata requests to a failing authorization server", got, meta.Load()-metaBefore)
+	}
+}
