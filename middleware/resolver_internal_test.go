@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 )
@@ -55,9 +55,9 @@ func TestResolverHoldsBoundedAnswers(t *testing.T) {
 
 // testResolver is a resolver over allow and keys with a short timeout,
 // logging into the returned buffer; it is closed when the test ends.
-func testResolver(t *testing.T, allow func(context.Context, string) (bool, error), keys func(string) (KeySet, error)) (*resolver, *syncBuffer) {
+func testResolver(t *testing.T, allow func(context.Context, string) (bool, error), keys func(string) (KeySet, error)) (*resolver, *exampletest.Buffer) {
 	t.Helper()
-	var log syncBuffer
+	var log exampletest.Buffer
 	rc := &resolverConfig{allow: allow, keys: keys, shape: issuerConfig{kind: resolvedIssuer, keys: placeholderKeys{}}}
 	rv, err := newResolver(rc, ResolverLimits{PerSecond: 1e9}, time.Now, slog.New(slog.NewTextHandler(&log, nil)), nil)
 	if err != nil {
@@ -66,23 +66,6 @@ func testResolver(t *testing.T, allow func(context.Context, string) (bool, error
 	rv.timeout = 50 * time.Millisecond
 	t.Cleanup(rv.close)
 	return rv, &log
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // staticKeys is a KeySet of the user's that is always ready.
@@ -397,7 +380,7 @@ func (h hangingClose) Close() { h.entered.Add(1); <-h.release }
 // tenants a and b (tokens of the returned issuer with their iss), one key
 // set at once, with a short timeout, logging into the returned buffer;
 // a's key sets' Close hangs until the test ends, counted in entered.
-func hungCloseGuard(t *testing.T, a, b string) (*jwkstest.Issuer, *Guard, *syncBuffer, *atomic.Int64) {
+func hungCloseGuard(t *testing.T, a, b string) (*jwkstest.Issuer, *Guard, *exampletest.Buffer, *atomic.Int64) {
 	t.Helper()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
 	t.Cleanup(iss.Close)
@@ -411,7 +394,7 @@ func hungCloseGuard(t *testing.T, a, b string) (*jwkstest.Issuer, *Guard, *syncB
 		}
 		return struct{ KeySet }{keys}, nil
 	}
-	var log syncBuffer
+	var log exampletest.Buffer
 	g, err := New(keys, iss.URL(), []string{testAudience},
 		WithIssuerResolver(func(_ context.Context, s string) (bool, error) { return s == a || s == b, nil }, newKeys),
 		WithoutTokenCache(), WithResolverLimits(ResolverLimits{KeySets: 1}), WithLogger(slog.New(slog.NewTextHandler(&log, nil))))

@@ -1,7 +1,6 @@
 package grpcguard_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 
 	"github.com/jwtguard/jwtguard/adapters/grpcguard"
 	"github.com/jwtguard/jwtguard/claims"
+	"github.com/jwtguard/jwtguard/internal/exampletest"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -283,30 +282,11 @@ func TestMethodNamesAreChecked(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer for a log written by the server's
-// goroutines and read by the test's.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The Guard's debug line for a call's refusal names the issuer its
 // metrics do, as over net/http: the interceptor hands Fail the request
 // Check returned.
 func TestRefusalLogNamesTheIssuer(t *testing.T) {
-	var buf lockedBuffer
+	var buf exampletest.Buffer
 	e := guardtest.New(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	cc := dial(t, serve(t, e, tableGuard(e)))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.Issuer.Mint())
