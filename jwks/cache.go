@@ -741,11 +741,17 @@ func (c *Cache) KeysVersion() uint64 {
 }
 
 // Storage returns the keys the cache holds as jwkset storage, for code built
-// on github.com/MicahParks/jwkset (to serve them again, say, or to hand them
-// to keyfunc.New); it holds exactly the keys the cache kept, in the order
-// the JWKS listed them, and is replaced in place after each successful
-// refresh. Treat it as read-only: a key written to it is never used by the
-// cache, and is gone after the next refresh.
+// on github.com/MicahParks/jwkset (to serve them again, say); it holds
+// exactly the keys the cache kept, in the order the JWKS listed them, and
+// is replaced in place after each successful refresh. Treat it as
+// read-only: a key written to it is never used by the cache, and is gone
+// after the next refresh.
+//
+// It is not a verifier: jwkset's JWK has no place for the issuer a key is
+// bound to (Entra ID's "issuer" member), so a key served again from it,
+// or a keyfunc.New over it, verifies tokens of any issuer, and keyfunc
+// tries every key for a token without kid. To verify with golang-jwt, use
+// Keyfunc, which applies this package's rules.
 func (c *Cache) Storage() jwkset.Storage {
 	return c.storage
 }

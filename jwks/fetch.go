@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -127,7 +128,9 @@ func (c *Cache) get(ctx context.Context, u, accept, etag, lastModified string) (
 		}
 		return nil, fmt.Errorf("%w: GET %s: %s", ErrHTTPStatus, u, resp.Status)
 	}
-	r.body, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.maxResponseSize+1))
+	// One byte more than allowed tells a body over the limit; MaxInt64
+	// ("no limit") must not overflow into a limit of nothing.
+	r.body, err = io.ReadAll(io.LimitReader(resp.Body, min(c.cfg.maxResponseSize, math.MaxInt64-1)+1))
 	if err != nil {
 		return nil, fmt.Errorf("jwks: GET %s: reading body: %w", u, err)
 	}

@@ -60,10 +60,24 @@ type skipped struct {
 // entry is skipped, never fatal to the rest (keyfunc fails the whole set).
 func parseJWKS(body []byte) (*snapshot, []skipped, error) {
 	var doc struct {
-		Keys []json.RawMessage `json:"keys"`
+		Keys []json.RawMessage
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrMalformedJWKS, err)
+	// Member names are case-sensitive (RFC 7517 §4, RFC 8259): the set is
+	// the member named exactly "keys", where encoding/json would take the
+	// last of "keys", "KEYS" and the like.
+	var keys []byte
+	if !jsonscan.Valid(body) || !jsonscan.Members(body, func(name, value []byte) bool {
+		if string(name) == "keys" {
+			keys = value
+		}
+		return true
+	}) {
+		return nil, nil, fmt.Errorf("%w: not a JSON object with unique member names", ErrMalformedJWKS)
+	}
+	if keys != nil {
+		if err := json.Unmarshal(keys, &doc.Keys); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrMalformedJWKS, err)
+		}
 	}
 	if doc.Keys == nil {
 		return nil, nil, fmt.Errorf("%w: no \"keys\" array", ErrMalformedJWKS)
@@ -98,6 +112,12 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 	var m jwkset.JWKMarshal
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return "", key{}, jwk, "not a JWK object"
+	}
+	// encoding/json matches member names without case, the last one
+	// winning: {"use":"enc","USE":"sig"} would read as a signing key,
+	// where RFC 7517 §4 has "USE" an unknown member and the key's use enc.
+	if !jsonscan.FoldUnique(raw) {
+		return m.KID, key{}, jwk, "member names repeat when compared without case"
 	}
 	kid = m.KID
 	switch {

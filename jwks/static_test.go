@@ -9,9 +9,11 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
@@ -117,5 +119,53 @@ func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
 		if _, err := jwks.NewStatic(only); !errors.Is(err, jwks.ErrNoUsableKeys) || !strings.Contains(err.Error(), b.says) {
 			t.Errorf("a set of only %q: %v, want ErrNoUsableKeys saying %q", k, err, b.says)
 		}
+	}
+}
+
+// Member names are case-sensitive (RFC 7517 §4, RFC 8259): "USE" means
+// nothing, so a JWK of use enc stays an encryption key whatever "USE"
+// says, and a set is the member named "keys" alone. encoding/json, which
+// reads the JWKs, matches names without case, the last one winning: such
+// keys were kept for verification. Found by a sixth review.
+func TestJWKMemberNamesAreCaseSensitive(t *testing.T) {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(raw json.RawMessage, members string) json.RawMessage {
+		return append(raw[:len(raw)-1:len(raw)-1], []byte(","+members+"}")...)
+	}
+	good := jwkstest.PublicJWK(&rk.PublicKey, "good", nil)
+	body, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{
+		good,
+		with(jwkstest.PublicJWK(&rk.PublicKey, "enc", map[string]any{"use": "enc"}), `"USE":"sig"`),
+		with(jwkstest.PublicJWK(&rk.PublicKey, "encrypt-only", map[string]any{"key_ops": []string{"encrypt"}}), `"KEY_OPS":["verify"]`),
+	}})
+	s, err := jwks.NewStatic(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kid, want := range map[string]bool{"good": true, "enc": false, "encrypt-only": false} {
+		if _, _, _, ok := s.LookupKey(kid); ok != want {
+			t.Errorf("%s: kept %v, want %v", kid, ok, want)
+		}
+	}
+	set := `[` + string(good) + `]`
+	for _, doc := range []string{`{"KEYS":` + set + `}`, `{"keys":[],"Keys":` + set + `}`} {
+		if _, err := jwks.NewStatic([]byte(doc)); !errors.Is(err, jwks.ErrNoUsableKeys) && !errors.Is(err, jwks.ErrMalformedJWKS) {
+			t.Errorf("%.30s…: %v, want no keys", doc, err)
+		}
+	}
+}
+
+// WithMaxResponseSize(math.MaxInt64), "no limit", overflowed the reader's
+// limit to a negative one, which reads nothing: every fetch failed.
+// Found by a sixth review.
+func TestMaxResponseSizeWithoutLimit(t *testing.T) {
+	c := newCache(t, newIssuer(t).URL(), jwks.WithMaxResponseSize(math.MaxInt64))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

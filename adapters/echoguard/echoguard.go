@@ -51,8 +51,11 @@ func WithSkipper(skip echomw.Skipper) Option {
 // DPoP proof as used before the route's requirements are checked (it
 // cannot see them), so a request the route refuses has still used its
 // proof. Clients make a new proof for every request (RFC 9449), so this
-// only matters to one that retries with the same proof; to keep a refused
-// proof unused, give each route its requirements in one Require.
+// only matters to one that retries with the same proof. Such a request is
+// also counted twice in the Guard's Metrics: "ok" by the group's rule,
+// then the route's refusal (as any rule nested in another counts again;
+// see middleware.Rule.Check). To keep a refused proof unused and count
+// each request once, give each route its requirements in one Require.
 //
 // It panics if an Option is nil.
 func Middleware(g *middleware.Guard, opts ...Option) echo.MiddlewareFunc {
