@@ -15,7 +15,11 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	rep, err := Run(ctx, &out, DefaultTokenLife)
+	// The walk-through waits for two tokens to expire: a lifetime of two
+	// seconds keeps every step and shortens the wait by two. (Whole
+	// seconds: exp and expires_in are, and a token of 1.5 s would be
+	// slept past by its expires_in, 1, and not by its exp.)
+	rep, err := Run(ctx, &out, 2*time.Second)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
