@@ -12,11 +12,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +196,29 @@ func Main(m *testing.M, binDir *string, names ...string) {
 		os.Exit(1)
 	}
 	*binDir = dir
+	waitingParallel()
 	os.Exit(m.Run())
+}
+
+// Parallel is how many parallel tests Main lets run at once unless
+// -test.parallel is given. The go command's default, GOMAXPROCS, suits
+// tests that compute; these mostly wait: on servers that run in processes
+// of their own, and on those servers' timers (an unknown kid's two-second
+// wait, a failed fetch's backoff). On a two-core machine that default
+// would run their waits two at a time.
+const Parallel = 8
+
+// waitingParallel raises -test.parallel to Parallel, unless the command
+// line set it.
+func waitingParallel() {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < Parallel {
+		if err := flag.Set("test.parallel", strconv.Itoa(Parallel)); err != nil {
+			panic(err) // the testing package renamed its flag: fix Main
+		}
+	}
 }
 
 // Built skips t (see checkout.Skip) when Main built no servers because the
