@@ -126,6 +126,7 @@ func meBody(iss, clientID string, scopes ...string) string {
 // TestContract runs every row of the contract against every server, with
 // a test issuer in this process that the server finds by discovery.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	mint := iss.Mint
@@ -274,6 +275,7 @@ func eachWithIssuer(t *testing.T, test func(t *testing.T, name string, iss *jwks
 // TestUnavailableUntilKeysArrive: an issuer down at start-up gives 503 with
 // Retry-After to requests with a token, and the server recovers by itself.
 func TestUnavailableUntilKeysArrive(t *testing.T) {
+	t.Parallel()
 	eachWithIssuer(t, func(t *testing.T, name string, iss *jwkstest.Issuer) {
 		iss.SetFault(jwkstest.FaultStatus503)
 		s := start(t, name, nil, "-issuer", iss.URL())
@@ -307,6 +309,7 @@ func TestUnavailableUntilKeysArrive(t *testing.T) {
 // TestFlagsAndEnvironment: -audience from the environment, a flag over its
 // environment variable, an explicit JWKS URL, a custom leeway.
 func TestFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://env.example"))
 	defer iss.Close()
 	for _, name := range servers {
@@ -335,6 +338,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 // TestDevModeCurlCommands runs the curl commands a server prints in dev mode,
 // exactly as a user would paste them.
 func TestDevModeCurlCommands(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
 	}
@@ -384,6 +388,7 @@ func TestDevModeCurlCommands(t *testing.T) {
 // verifying and a token with a new kid waits for the refresh it triggers
 // for less than 5 s.
 func TestHangingIssuer(t *testing.T) {
+	t.Parallel()
 	eachWithIssuer(t, func(t *testing.T, name string, iss *jwkstest.Issuer) {
 		s := start(t, name, nil, "-issuer", iss.URL())
 		tok := iss.Mint()

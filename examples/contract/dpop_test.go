@@ -15,6 +15,7 @@ import (
 // DPoP cases (proof rules, replay, binding, the expired hint, both
 // challenges), then -dpop-nonce.
 func TestDPoP(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	iss.Rotate("ES256")
@@ -78,6 +79,7 @@ func dpopHeader(tok, proof string) http.Header {
 }
 
 func TestDPoPNonce(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	p := guardtest.NewProver("ES256")
@@ -132,6 +134,7 @@ func TestDPoPNonce(t *testing.T) {
 // proofs: one accepted by either is a replay at the other, for the same
 // Host header. Two replicas with "memory" do not (as documented).
 func TestDPoPReplicas(t *testing.T) {
+	t.Parallel()
 	redis := redistest.Start(t)
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()

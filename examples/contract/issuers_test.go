@@ -23,6 +23,7 @@ import (
 // request for an issuer it does not know, and keeps serving one issuer's
 // tokens while the other has never answered.
 func TestSeveralIssuers(t *testing.T) {
+	t.Parallel()
 	a := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithDefaultAlgorithm("ES256"))
 	defer a.Close()
 	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
@@ -102,6 +103,7 @@ func TestSeveralIssuers(t *testing.T) {
 // TestUnreachableIssuer: while one issuer has never answered, its tokens
 // are 503 and the other issuer's are verified as usual.
 func TestUnreachableIssuer(t *testing.T) {
+	t.Parallel()
 	up := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer up.Close()
 	down := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
@@ -131,6 +133,7 @@ func TestUnreachableIssuer(t *testing.T) {
 // TestJWKSURLNeedsOneIssuer: -jwks-url names one issuer's keys, so with two
 // issuers the server refuses to start: status 2 and a message on stderr.
 func TestJWKSURLNeedsOneIssuer(t *testing.T) {
+	t.Parallel()
 	for _, name := range servers {
 		t.Run(name, func(t *testing.T) {
 			exampletest.Built(t)

@@ -44,6 +44,7 @@ func doc(resource, issuer string, scopes ...string) string {
 // same host and on another, an audience that is not a URL, and two
 // identifiers that give one path.
 func TestResourceMetadata(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test/v1"))
 	defer iss.Close()
 	apiDoc := doc("https://api.test/v1", iss.URL(), "notes:read", "notes:write", "transfers:write")

@@ -46,6 +46,7 @@ func (s *server) ask(t *testing.T, method, path string, h http.Header) answer {
 // each framework's router. The statuses are written out too, so that the
 // reference cannot drift with the rest.
 func TestOutsideTheRoutesAllServersAnswerAlike(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	p := guardtest.NewProver("ES256")
