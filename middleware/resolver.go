@@ -514,12 +514,14 @@ func outOfHand[T any](rv *resolver, ctx context.Context, what, iss string, f fun
 	}
 	go func() {
 		r := <-done
-		rv.mu.Lock()
-		rv.abandoned--
-		rv.mu.Unlock()
+		// Handed on before the count drops, so that no moment shows the
+		// call returned while what it made is not yet being closed.
 		if r.panic == nil && late != nil {
 			late(r.v)
 		}
+		rv.mu.Lock()
+		rv.abandoned--
+		rv.mu.Unlock()
 	}()
 	var zero T
 	return zero, false

@@ -163,6 +163,29 @@ func TestResolverGivesUpOnAHungCall(t *testing.T) {
 	}
 }
 
+// A call given up on is counted as running until what it made is handed on
+// to be closed: between the two, Guard.Close and the tests that wait for
+// the count to drop would see a call returned whose key set is not yet
+// being closed. Found when the middleware tests first ran in parallel.
+func TestAbandonedCallCountedUntilHandedOn(t *testing.T) {
+	t.Parallel()
+	rv, _ := testResolver(t, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	release := make(chan struct{})
+	counted := make(chan int, 1)
+	if _, ok := outOfHand(rv, ctx, "keys", "https://tenant.example",
+		func() int { <-release; return 1 },
+		func(int) { counted <- rv.abandonedCalls() }); ok {
+		t.Fatal("a call past its context's end was not given up on")
+	}
+	close(release)
+	if n := <-counted; n != 1 {
+		t.Fatalf("when what it made was handed on, %d calls were counted as given up on, want 1", n)
+	}
+	waitFor(t, func() bool { return rv.abandonedCalls() == 0 }, "the call to be counted as returned")
+}
+
 // Calls given up on but still running are bounded: past maxAbandoned, an
 // issuer not held is 503 without a call, so a database that hangs for good
 // does not cost a goroutine per question.
