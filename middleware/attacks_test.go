@@ -771,6 +771,7 @@ func (a *attackEnv) injectionAttacks(t *testing.T) []attackCase {
 // attack catalogue runs on a cache that a single unknown-kid refresh may
 // have touched, so this checks the bound separately.
 func TestAttackLongKIDCausesNoFetch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithKID(strings.Repeat("k", 257))))...), invalid(guardtest.DescUnknownKey))
@@ -782,6 +783,7 @@ func TestAttackLongKIDCausesNoFetch(t *testing.T) {
 // The token-size cap is applied before any decoding: a huge token costs no
 // parsing and no key lookup (checked by making every lookup fail loudly).
 func TestAttackOversizedTokenNeverReachesKeys(t *testing.T) {
+	t.Parallel()
 	g, err := middleware.New(panicKeys{}, "https://issuer.example", []string{aud}, middleware.WithCookie("at"))
 	if err != nil {
 		t.Fatal(err)
@@ -798,6 +800,7 @@ func TestAttackOversizedTokenNeverReachesKeys(t *testing.T) {
 // without its signature check, but never for another route's audience or
 // scopes, and never for a token that differs in any byte.
 func TestAttackTokenCacheKeepsPerRouteChecks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.iss.Mint()
 	for range 2 { // the second time from the cache
@@ -828,6 +831,7 @@ func (staticKeys) Ready() bool { return true }
 // key (whose padded r||s is 64 bytes) for ES256. keyalg.Compatible in
 // verifyToken must refuse both.
 func TestAttackWeakKeysFromAnotherKeySet(t *testing.T) {
+	t.Parallel()
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -883,6 +887,7 @@ func forgeEd25519(kid, payload string) string {
 // messages, so a key set that hands one out (no JWKS filter vetted it)
 // must still not let it verify anything: keyalg.Compatible refuses it.
 func TestAttackSmallOrderEd25519KeyFromAnotherKeySet(t *testing.T) {
+	t.Parallel()
 	identity := make([]byte, 32)
 	identity[0] = 1
 	const issuer = "https://issuer.example"
@@ -907,6 +912,7 @@ func TestAttackSmallOrderEd25519KeyFromAnotherKeySet(t *testing.T) {
 // The same key published in a JWKS is skipped when the set is parsed, so
 // the forgery names an unknown key.
 func TestAttackSmallOrderEd25519KeyInJWKS(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	identity := make([]byte, 32)
@@ -930,6 +936,7 @@ func (panicKeys) Ready() bool { return true }
 // The confusion attacks are only meaningful if their MACs are right: an
 // HS* verifier holding the same secret accepts them.
 func TestAttackHelpersMakeValidMACs(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"HS256", "HS384", "HS512"} {
 		tok := hmacToken(alg, []byte("k"), map[string]any{"alg": alg}, map[string]any{"a": 1})
 		parsed, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return []byte("k"), nil }, jwt.WithValidMethods([]string{alg}))

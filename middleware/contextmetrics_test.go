@@ -59,6 +59,7 @@ func (m *ctxMetrics) take(t *testing.T) []ctxOutcome {
 }
 
 func TestContextMetricsGetTheRequestsContext(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	m := &ctxMetrics{}
@@ -129,6 +130,7 @@ func TestContextMetricsGetTheRequestsContext(t *testing.T) {
 
 // A Metrics that is not a ContextMetrics still gets Outcome.
 func TestPlainMetricsStillGetOutcome(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(iss.Close)
 	m := &outcomeLog{}

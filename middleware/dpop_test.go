@@ -71,6 +71,7 @@ func (d *dpopEnv) proof(claims map[string]any) string {
 }
 
 func TestDPoPNonce(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))
 	want := guardtest.OnResource(guardtest.UseNonce, guardtest.Audience)
 	resp := d.do("/api/me", d.bound, d.proof(nil))
@@ -105,6 +106,7 @@ func TestDPoPNonce(t *testing.T) {
 // IssueDPoPNonce gives a nonce the Guard then accepts, for a response the
 // Guard does not write; "" when nonces are off.
 func TestIssueDPoPNonce(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithDPoPNonce(nil, 0))
 	n := d.Guard.IssueDPoPNonce()
 	if resp := d.do("/api/me", d.bound, d.proof(map[string]any{"nonce": n})); n == "" || resp.StatusCode != 200 {
@@ -124,6 +126,7 @@ func newDPoPNonceFrom(t *testing.T) string {
 // Nonces expire after their lifetime, and replicas with one secret accept
 // each other's.
 func TestDPoPNonceLifetimeAndSharedSecret(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -148,6 +151,7 @@ func TestDPoPNonceLifetimeAndSharedSecret(t *testing.T) {
 }
 
 func TestDPoPRequired(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithDPoP(middleware.DPoPRequired))
 	rm := `, resource_metadata="` + middleware.MetadataURL(guardtest.Audience) + `"`
 	algs := `, algs="` + guardtest.Algs + `"`
@@ -182,6 +186,7 @@ func TestDPoPRequired(t *testing.T) {
 }
 
 func TestDPoPOff(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithDPoP(middleware.DPoPOff))
 	rm := `, resource_metadata="` + middleware.MetadataURL(guardtest.Audience) + `"`
 	resp := d.do("/api/me", d.bound, d.proof(nil))
@@ -219,6 +224,7 @@ func (failingStore) CheckAndSet(context.Context, string, time.Time) (bool, error
 func (failingStore) Seen(context.Context, string) (bool, error) { return false, errStoreDown }
 
 func TestReplayStoreOutage(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithReplayStore(failingStore{}))
 	resp := d.do("/api/me", d.bound, d.proof(nil))
 	body, _ := io.ReadAll(resp.Body)
@@ -256,6 +262,7 @@ func TestReplayStoreOutage(t *testing.T) {
 
 // The verified-token cache skips the token's signature, never the proof.
 func TestDPoPProofCheckedOnCachedToken(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	if resp := d.do("/api/me", d.bound, d.proof(nil)); resp.StatusCode != 200 {
 		t.Fatalf("first: %d", resp.StatusCode)
@@ -276,6 +283,7 @@ func TestDPoPProofCheckedOnCachedToken(t *testing.T) {
 }
 
 func TestDPoPAlgorithmsAndOptions(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, middleware.WithDPoPAlgorithms("ES256"))
 	ed := guardtest.NewProver("EdDSA")
 	tok := d.Issuer.Mint(jwkstest.WithClaim("cnf", map[string]any{"jkt": ed.JKT}))
@@ -366,6 +374,7 @@ func TestDPoPPublicURL(t *testing.T) {
 // A token bound to a TLS client certificate (RFC 8705) passes only on a
 // connection that presented that certificate, over a real TLS server.
 func TestCertificateBoundToken(t *testing.T) {
+	t.Parallel()
 	e := guardtest.New(t)
 	srv := httptest.NewUnstartedServer(e.Guard.Handler(e.Final()))
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
@@ -444,6 +453,7 @@ func clientCert(t *testing.T) *tls.Certificate {
 // reviews). A refusal that the Handler can see coming (the route's own
 // rule) happens before the proof is recorded instead.
 func TestDPoPProofNeverUsableTwice(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	admin := d.Guard.Rule(middleware.Scopes("admin"))
 	var runs int
@@ -495,6 +505,7 @@ func TestDPoPProofNeverUsableTwice(t *testing.T) {
 // Redis), record the request's proof once: the inner one does not call it
 // a replay. Found by a review.
 func TestDPoPNestedGuardsSharingAStore(t *testing.T) {
+	t.Parallel()
 	store := middleware.NewMemoryReplayStore(0, nil)
 	d := newDPoPEnv(t, middleware.WithReplayStore(store))
 	inner, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(store), middleware.WithStrictType())
@@ -525,6 +536,7 @@ func boolString(b bool) string {
 // never stand in for a sender-constrained token: no proof goes with them.
 // Found by a review.
 func TestContextClaimsAreNeverBound(t *testing.T) {
+	t.Parallel()
 	for name, opts := range map[string][]middleware.Option{
 		"bound claims": {middleware.WithInsecureContextClaims()},
 		"DPoPRequired": {middleware.WithInsecureContextClaims(), middleware.WithDPoP(middleware.DPoPRequired)},
@@ -547,6 +559,7 @@ func TestContextClaimsAreNeverBound(t *testing.T) {
 // already: a Guard that takes them from the context does not refuse them,
 // and answers on the request's scheme. Found by a second review.
 func TestContextClaimsFromAGuardThatCheckedTheProof(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	inner, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims())
 	if err != nil {
@@ -566,6 +579,7 @@ func TestContextClaimsFromAGuardThatCheckedTheProof(t *testing.T) {
 // A proof is remembered for as long as Check accepts it, the last
 // moment of its window included. Found by a review.
 func TestDPoPReplayAtTheWindowsEdge(t *testing.T) {
+	t.Parallel()
 	now := time.Now().Truncate(time.Second)
 	d := newDPoPEnv(t, middleware.WithClock(func() time.Time { return now }))
 	proof := d.proof(map[string]any{"iat": now.Add(-middleware.DefaultDPoPProofWindow).Unix()})
@@ -585,6 +599,7 @@ func (seenFails) Seen(context.Context, string) (bool, error) { return false, err
 // The expired hint is given only when the store vouches the proof unused:
 // one it cannot ask is 503, as any store failure. Found by a review.
 func TestNoExpiredHintWhenTheStoreCannotSay(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -659,6 +674,7 @@ func TestDPoPPathAsTheApplicationSeesIt(t *testing.T) {
 // learning of it, or another replica would accept it again. Found by a
 // review.
 func TestDPoPNestedGuardsOnDifferentStores(t *testing.T) {
+	t.Parallel()
 	shared := middleware.NewMemoryReplayStore(0, nil)
 	d := newDPoPEnv(t)
 	replica := func() http.Handler {
@@ -696,6 +712,7 @@ type wrapStore struct{ middleware.ReplayStore }
 // behind an interface field) do not panic when the inner one asks whether
 // the outer recorded the proof. Found by a fourth review.
 func TestDPoPNestedGuardsOnUncomparableStores(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	mk := func() *middleware.Guard {
 		g, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithReplayStore(wrapStore{mapStore{map[string]bool{}}}))
@@ -714,6 +731,7 @@ func TestDPoPNestedGuardsOnUncomparableStores(t *testing.T) {
 // a mux) refuses a DPoP request for the route's audience with the route's
 // resource metadata, not the outer Guard's. Found by a fourth review.
 func TestDPoPRouteRefusalNamesTheRoutesResource(t *testing.T) {
+	t.Parallel()
 	iss, g, _ := metadataGuard(t)
 	mux := http.NewServeMux()
 	mux.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
@@ -736,6 +754,7 @@ func TestDPoPRouteRefusalNamesTheRoutesResource(t *testing.T) {
 // proof stays refused by the store the two share. Found by a fourth
 // review.
 func TestDPoPRefusedCheckDoesNotVouch(t *testing.T) {
+	t.Parallel()
 	store := middleware.NewMemoryReplayStore(0, nil)
 	d := newDPoPEnv(t, middleware.WithReplayStore(store))
 	b, err := middleware.New(d.Keys, d.Issuer.URL(), []string{guardtest.Audience}, middleware.WithInsecureContextClaims(), middleware.WithReplayStore(store))
@@ -762,6 +781,7 @@ func TestDPoPRefusedCheckDoesNotVouch(t *testing.T) {
 // shows no claims: after a replayed proof, claims.FromContext must not
 // name the token's subject. Found by a fifth review.
 func TestRefusedCheckCarriesNoClaims(t *testing.T) {
+	t.Parallel()
 	var hooked []string
 	d := newDPoPEnv(t, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 		if c, ok := claims.FromContext(r.Context()); ok {
@@ -796,6 +816,7 @@ func TestRefusedCheckCarriesNoClaims(t *testing.T) {
 // move the request's path out of the URL its proof must name: a proof
 // for /api/me would pass on any route. Such a Host matches no proof.
 func TestDPoPAuthorityCannotMoveThePath(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	for _, host := range []string{"example.com/api/me?", "example.com/api/me#", "example.com/api/me/..", "user@example.com", "example.com\\x", "exa mple.com", "example.com%2F"} {
 		req := httptest.NewRequest("GET", "/api/notes", nil)
@@ -826,6 +847,7 @@ func TestDPoPAuthorityCannotMoveThePath(t *testing.T) {
 // refused as bound (ErrBoundToken) on every path, as a cnf with a method
 // nothing here checks is, with no expired hint, and even with DPoP off.
 func TestEmptyConfirmationIsBound(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	empty := jwkstest.WithClaim("cnf", map[string]any{})
 	tok := d.Issuer.Mint(empty, jwkstest.WithScopes("notes:read"), jwkstest.WithExpiresIn(time.Hour))
@@ -858,6 +880,7 @@ func TestEmptyConfirmationIsBound(t *testing.T) {
 // A clock corrected back (it ran ahead) costs a client one retry at most:
 // the nonce the Guard then gives is accepted.
 func TestDPoPNonceAfterClockCorrected(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	skew := 30 * time.Minute
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
@@ -878,6 +901,7 @@ func TestDPoPNonceAfterClockCorrected(t *testing.T) {
 // that much later: with the one second kept before, replicas 4 s apart
 // took a proof once each. The in-process store is read on one clock.
 func TestSharedReplayStoreOutlivesReplicaSkew(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	var mu sync.Mutex
 	now := time.Now().Truncate(time.Second)
@@ -925,6 +949,7 @@ func (s *untilStore) CheckAndSet(ctx context.Context, key string, until time.Tim
 // leeway, a second of it at least and ten minutes at most. A window of 0
 // is the default one.
 func TestSharedReplayStoreRetention(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t)
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }

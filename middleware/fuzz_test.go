@@ -469,6 +469,7 @@ func FuzzAuthorizationHeader(f *testing.F) {
 // change to the fixed keys or clock that broke this would leave the fuzz
 // targets exploring refusals only.
 func TestFuzzSeedsReachEveryOutcome(t *testing.T) {
+	t.Parallel()
 	fe := newFuzzEnv(t)
 	// Seeds not listed must be refused 401.
 	want := map[int]int{0: 200, 1: 200, 2: 200, 3: 200, 4: 200, 5: 403, 7: 200, 16: 200 /* jku is ignored */}

@@ -132,6 +132,7 @@ var (
 // bound with it (a 12 KB Entra ID token passes by default), and refuses a
 // longer token from another source, or given to VerifyToken, as too large.
 func TestTokenSizeCap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithMaxTokenSize(64))
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), badRequest)
 	if !errors.Is(e.last, middleware.ErrMalformedRequest) {
@@ -157,6 +158,7 @@ func TestTokenSizeCap(t *testing.T) {
 }
 
 func TestOptInTokenSources(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithQueryParameter("access_token"), middleware.WithCookie("at"))
 	tok := e.iss.Mint()
 	check(t, e.do(t, "GET", "/api/me?access_token="+tok), accepted)
@@ -180,6 +182,7 @@ func TestOptInTokenSources(t *testing.T) {
 // Cache-Control private, so that no shared cache keeps it under that URL.
 // Found by a fifth (standards) review.
 func TestQueryTokenAnswerIsPrivate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithQueryParameter("access_token"))
 	tok := e.iss.Mint()
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
@@ -205,6 +208,7 @@ func TestQueryTokenAnswerIsPrivate(t *testing.T) {
 }
 
 func TestValidTokenPutsClaimsInContext(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var got *claims.Claims
 	h := e.guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +258,7 @@ func (e *env) payload(over map[string]any) map[string]any {
 }
 
 func TestExpiredUnknownKIDCausesNoFetch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
 	e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-time.Hour), jwkstest.WithKID("new")))...)
@@ -264,6 +269,7 @@ func TestExpiredUnknownKIDCausesNoFetch(t *testing.T) {
 }
 
 func TestLeeway(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithLeeway(30*time.Second))
 	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithExpiresIn(-10*time.Second)))...); r.Status != 200 {
 		t.Fatalf("token 10s past exp within 30s leeway: %+v", r)
@@ -278,6 +284,7 @@ func TestLeeway(t *testing.T) {
 }
 
 func TestKeysUnavailable(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	iss.SetFault(jwkstest.FaultDown)
@@ -310,6 +317,7 @@ func TestKeysUnavailable(t *testing.T) {
 }
 
 func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	before := e.iss.JWKSFetches()
 	e.iss.Rotate("RS256")
@@ -320,6 +328,7 @@ func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
 }
 
 func TestStrictType(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithStrictType())
 	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...); r.Status != 200 {
 		t.Fatalf("at+jwt refused in strict mode: %+v", r)
@@ -339,6 +348,7 @@ func TestStrictType(t *testing.T) {
 }
 
 func TestAlgorithmAllowList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithAlgorithms("ES256"))
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), invalid(guardtest.DescAlgorithm))
 	e.iss.Rotate("ES256")
@@ -348,6 +358,7 @@ func TestAlgorithmAllowList(t *testing.T) {
 }
 
 func TestNewRefusesUnsafeConfiguration(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	keys, err := jwks.New(context.Background(), iss.URL(), jwks.WithLogger(slog.New(slog.DiscardHandler)))
@@ -383,6 +394,7 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 }
 
 func TestChallengeEscapesRealm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithRealm(`my "quoted" \realm`))
 	r := e.do(t, "GET", "/api/me")
 	if want := []string{`Bearer realm="my \"quoted\" \\realm"`, `DPoP realm="my \"quoted\" \\realm", algs="` + guardtest.Algs + `"`}; !slices.Equal(r.Challenges, want) {
@@ -394,6 +406,7 @@ func TestChallengeEscapesRealm(t *testing.T) {
 // an empty one: RFC 6750 §3 has the Bearer scheme followed by at least one
 // auth-param. Found by a fifth review.
 func TestEmptyRealmLeavesNoChallengeBare(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithRealm(""))
 	if got, want := e.do(t, "GET", "/api/me").Challenges, []string{`Bearer realm=""`, `DPoP algs="` + guardtest.Algs + `"`}; !slices.Equal(got, want) {
 		t.Errorf("no credentials: challenges %q, want %q", got, want)
@@ -404,6 +417,7 @@ func TestEmptyRealmLeavesNoChallengeBare(t *testing.T) {
 }
 
 func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for name, req := range map[string]middleware.Requirement{
 		"no scopes":        middleware.Scopes(),
@@ -425,6 +439,7 @@ func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
 }
 
 func TestWriteErrorWithForeignError(t *testing.T) {
+	t.Parallel()
 	rec := httptest.NewRecorder()
 	middleware.WriteError(rec, httptest.NewRequest("GET", "/", nil), errors.New("something else"))
 	if got := rec.Result().Header.Values("WWW-Authenticate"); rec.Code != 401 || !slices.Equal(got, guardtest.Invalid(guardtest.DescInvalid).Challenges) {
@@ -433,6 +448,7 @@ func TestWriteErrorWithForeignError(t *testing.T) {
 }
 
 func TestLogsNeverContainTheToken(t *testing.T) {
+	t.Parallel()
 	var logs strings.Builder
 	e := newEnv(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	tok := guardtest.Forge(e.iss.Mint())
@@ -455,6 +471,7 @@ func TestLogsNeverContainTheToken(t *testing.T) {
 // serves a JWKS with the token's kid, and the token points at it (and
 // embeds the key) in every way JOSE allows.
 func TestHeaderSuppliedKeysAreNeverUsed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	stranger := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer stranger.Close()
@@ -487,6 +504,7 @@ func TestHeaderSuppliedKeysAreNeverUsed(t *testing.T) {
 
 // An outer Guard for one issuer does not vouch for a route of another.
 func TestNestedGuardsCheckIssuerAndAudience(t *testing.T) {
+	t.Parallel()
 	a := newEnv(t)
 	b := newEnv(t)
 	inner := b.guard.Require(middleware.Scopes("x"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -510,6 +528,7 @@ func TestNestedGuardsCheckIssuerAndAudience(t *testing.T) {
 // TestNestedGuardsHonourAliasesAndChecks: claims from an outer Guard meet
 // the inner Guard's own issuer aliases and its WithClaimsCheck checks.
 func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	serve := func(h http.Handler, tok string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/", nil)
@@ -542,6 +561,7 @@ func TestNestedGuardsHonourAliasesAndChecks(t *testing.T) {
 }
 
 func TestB64TrueIsHarmless(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if r := e.do(t, "GET", "/api/me", bearer(e.iss.Mint(jwkstest.WithHeader("b64", true)))...); r.Status != 200 {
 		t.Fatalf("b64 true refused: %+v", r)
@@ -549,6 +569,7 @@ func TestB64TrueIsHarmless(t *testing.T) {
 }
 
 func TestScopeClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithScopeClaims("permissions", "realm_access.roles", "roles", "groups", "entitlements", "tenant.perms",
 		`resource_access.api\.example\.com.roles`, `odd\\name`))
 	for name, opt := range map[string]jwkstest.MintOption{
@@ -598,6 +619,7 @@ func TestScopeClaims(t *testing.T) {
 }
 
 func TestClientIDAsAudience(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithClientIDAsAudience())
 	wrongAud := invalid(guardtest.DescAudience)
 	cognito := e.iss.Mint(jwkstest.WithClaim("aud", nil), jwkstest.WithClaim("client_id", aud))
@@ -616,6 +638,7 @@ var errNotAccessToken = errors.New("token_use is not access")
 // refuses a genuine token, with its error kept for logs only, and decides
 // before the expiry so an expired ID token is never told to refresh.
 func TestClaimsCheck(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	accessOnly := func(c *claims.Claims) error {
 		calls.Add(1)
@@ -666,6 +689,7 @@ func TestClaimsCheck(t *testing.T) {
 // TestIssuerAliases: an alias is one more exact spelling of the issuer, not
 // a looser comparison.
 func TestIssuerAliases(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithIssuerAliases("issuer.example", "accounts.example"))
 	wrongIss := invalid(guardtest.DescIssuer)
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), accepted)
@@ -694,6 +718,7 @@ func serveOnce(h http.Handler, path, tok string) response {
 // policy: an outer default Guard does not vouch for what the inner one's
 // WithStrictType or WithAlgorithms would refuse on its own.
 func TestNestedGuardKeepsItsOwnHeaderPolicy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	strict, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithStrictType())
@@ -736,6 +761,7 @@ func TestNestedGuardKeepsItsOwnHeaderPolicy(t *testing.T) {
 // Guard's business: a nested Guard that never opted in grants nothing from
 // a role.
 func TestNestedGuardDoesNotInheritScopeClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	roles, err := middleware.New(e.keys, e.iss.URL(), []string{aud}, middleware.WithScopeClaims("roles"))
 	if err != nil {
@@ -759,6 +785,7 @@ func TestNestedGuardDoesNotInheritScopeClaims(t *testing.T) {
 // Audience route nested in the same Guard's Handler refuses an expired
 // token for another audience as not meant for it, as it does on its own.
 func TestExpiredHintOnlyWhereTheRouteWouldAccept(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	mux := http.NewServeMux()
@@ -792,6 +819,7 @@ func TestExpiredHintOnlyWhereTheRouteWouldAccept(t *testing.T) {
 // Claims put in the context by application code are not a verified token:
 // a rule verifies the request's own token unless the Guard opts in.
 func TestContextClaimsAreNotTrustedByDefault(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var got *claims.Claims
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, _ = claims.FromContext(r.Context()) })
@@ -865,6 +893,7 @@ func (o *outcomeLog) pairs() []string {
 // exactly what it is told would otherwise trade one requirement's scope
 // for the other's for ever. Found by a fifth review.
 func TestOneRuleNamesAllItsScopes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	h := e.guard.Require(middleware.Scopes("a"), middleware.Scopes("b", "a"), middleware.AnyScope("c", "d"))(ok)
@@ -886,6 +915,7 @@ func TestOneRuleNamesAllItsScopes(t *testing.T) {
 // request's route is not looked up: that costs more than a cached
 // token's check).
 func TestNestedRulesCountARequestOnce(t *testing.T) {
+	t.Parallel()
 	m := &outcomeLog{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
@@ -917,6 +947,7 @@ func TestNestedRulesCountARequestOnce(t *testing.T) {
 // the same reason; nothing a handler does with it or with the response's
 // header can change what the next refusal says.
 func TestRefusalsAreImmutable(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 		var me *middleware.Error
 		if errors.As(err, &me) {
@@ -941,6 +972,7 @@ func TestRefusalsAreImmutable(t *testing.T) {
 // The transport-free calls give the same verdicts, and the same *Error
 // values, as the HTTP entry points, and share the token cache.
 func TestVerifyTokenWithoutARequest(t *testing.T) {
+	t.Parallel()
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	ctx := context.Background()
@@ -1007,6 +1039,7 @@ func TestVerifyTokenWithoutARequest(t *testing.T) {
 // checks the audience first: the expired hint would send the client to
 // refresh a token the rule refuses anyway.
 func TestAuthorizeChecksTheTime(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	clock := func() time.Time { return now }
 	e := newEnv(t, middleware.WithClock(clock))
@@ -1040,6 +1073,7 @@ func TestAuthorizeChecksTheTime(t *testing.T) {
 }
 
 func TestLeewayAccessor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if got := e.guard.Leeway(); got != middleware.DefaultLeeway {
 		t.Errorf("default: %v", got)
@@ -1057,6 +1091,7 @@ func TestLeewayAccessor(t *testing.T) {
 // verified, whichever rule refused it: a route's rule that Handler asks
 // early included.
 func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	e := newEnv(t, middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
@@ -1089,6 +1124,7 @@ func TestRefusalLogNamesTheVerifiedIssuer(t *testing.T) {
 // signature refused it), and none without a token. It said issuer=""
 // for all of them. Found by a review.
 func TestRefusalLogNamesTheIssuerMetricsDo(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	m := &outcomeLog{}
 	e := newEnv(t, middleware.WithMetrics(m), middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -1131,6 +1167,7 @@ func TestRefusalLogNamesTheIssuerMetricsDo(t *testing.T) {
 // 0.1 s ago is expired, on the fresh path and from the token cache.
 // (Truncated to the second, the nbf let it in 0.9 s early.)
 func TestFractionalDatesAreExact(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	now := time.Unix(1_800_000_000, 0)
 	var clock atomic.Int64

@@ -24,6 +24,7 @@ func verifiedClaims(t *testing.T, g *middleware.Guard, tok string) *claims.Claim
 }
 
 func TestClientIDClaims(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithClientIDClaims("client_id", "azp", "cid", "appid"))
 	for name, tc := range map[string]struct {
@@ -63,6 +64,7 @@ func TestClientIDClaims(t *testing.T) {
 }
 
 func TestSubjectClaim(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithSubjectClaim("client_id"))
 	// A client-credentials token without sub (Duende): the client is the subject.
@@ -88,6 +90,7 @@ func TestSubjectClaim(t *testing.T) {
 }
 
 func TestTokenHeader(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithTokenHeader("x-goog-iap-jwt-assertion"))
 	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +132,7 @@ func padTo(n int) string {
 }
 
 func TestScopesFrom(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithScopeClaims("roles"), middleware.WithScopesFrom(func(c *claims.Claims) []string {
 		return append(c.Strings("team"), "", "read") // empty values are dropped, duplicates merged
@@ -146,6 +150,7 @@ func TestScopesFrom(t *testing.T) {
 // claim requirements and WithClientIDAsAudience read only what the token
 // itself says.
 func TestFilledIdentityIsNotTakenForTheTokens(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithSubjectClaim("client_id"), middleware.WithClientIDClaims("client_id", "azp"))
 	// A client-credentials token whose client ID is a user's name.
@@ -182,6 +187,7 @@ func TestFilledIdentityIsNotTakenForTheTokens(t *testing.T) {
 }
 
 func TestClaimInReadsClaimsAsWritten(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL(), middleware.WithScopeClaims("roles"))
 	c := verifiedClaims(t, g, iss.Mint(jwkstest.WithClaim("roles", "user admin")))
@@ -209,6 +215,7 @@ func TestClaimInReadsClaimsAsWritten(t *testing.T) {
 // which ClaimIn("sub", that account) let in. encoding/json reads the
 // escape as U+FFFD, as it reads invalid UTF-8: the token is refused alike.
 func TestLoneSurrogateSubjectIsNoOtherUser(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL())
 	rule := g.Rule(middleware.ClaimIn("sub", "mallory\ufffd"))
@@ -230,6 +237,7 @@ func TestLoneSurrogateSubjectIsNoOtherUser(t *testing.T) {
 }
 
 func TestTokenSourceConfigurationErrors(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	for name, o := range map[string]middleware.Option{
 		"an empty token header":         middleware.WithTokenHeader(""),
@@ -249,6 +257,7 @@ func TestTokenSourceConfigurationErrors(t *testing.T) {
 // A second review: WithTokenHeader is the Guard's only source, and the
 // token's own client_id stays readable when another claim fills ClientID.
 func TestTokenHeaderIsTheOnlySourceAndOwnClientIDStays(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	for name, opts := range map[string][]middleware.Option{
 		"with a cookie":          {middleware.WithTokenHeader("X-Goog-IAP-JWT-Assertion"), middleware.WithCookie("tok")},
@@ -273,6 +282,7 @@ func TestTokenHeaderIsTheOnlySourceAndOwnClientIDStays(t *testing.T) {
 // verified by a nested rule, which verifies the token again, and shows
 // no claims.
 func TestWithoutClaims(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	defer iss.Close()
 	g, err := middleware.New(iss.NewCache(), iss.URL(), []string{aud})

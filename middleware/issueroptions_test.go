@@ -65,6 +65,7 @@ func issuerOptions(t *testing.T) (names []string, optionDoc string) {
 // option may go and the other way round: a user must be able to tell
 // which is which.
 func TestIssuerOptionsAreListed(t *testing.T) {
+	t.Parallel()
 	names, doc := issuerOptions(t)
 	slices.Sort(names)
 	_, list, _ := strings.Cut(strings.Join(strings.Fields(doc), " "), "Some are issuer options (")
@@ -111,6 +112,7 @@ func sortedFields(s, sep string) []string {
 // TestGuardOptionsNameThemselves: the name each Guard option records, for
 // the error of one given to an issuer, is its own function's.
 func TestGuardOptionsNameThemselves(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

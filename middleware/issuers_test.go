@@ -76,6 +76,7 @@ func eventually(t *testing.T, cond func() bool, what string) {
 // Two issuers, each with its own key set: each one's tokens verify with its
 // own keys only, an unknown iss costs no request, and the metrics say which.
 func TestSeveralIssuers(t *testing.T) {
+	t.Parallel()
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
 	m := &outcomeLog{}
@@ -125,6 +126,7 @@ func TestSeveralIssuers(t *testing.T) {
 // Two issuers may publish the same kid for different keys: each token is
 // verified with its own issuer's key.
 func TestSameKIDAtTwoIssuers(t *testing.T) {
+	t.Parallel()
 	a, keysA := issuerWithKeys(t, jwkstest.WithDefaultAlgorithm("ES256"))
 	kid := a.SigningKID("ES256")
 	b := jwkstest.NewIssuer(jwkstest.WithAudience(aud), jwkstest.WithDefaultAlgorithm("ES256"))
@@ -151,6 +153,7 @@ func TestSameKIDAtTwoIssuers(t *testing.T) {
 // A token of an issuer whose keys never arrived is 503; the other issuer's
 // tokens are verified as usual.
 func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
+	t.Parallel()
 	down := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
 	t.Cleanup(down.Close)
 	down.SetFault(jwkstest.FaultDown) // before its cache's first fetch
@@ -175,6 +178,7 @@ func TestUnreachableIssuerDoesNotAffectTheOther(t *testing.T) {
 
 // A change in one issuer's keys drops that issuer's cached tokens only.
 func TestTokenCachePerIssuer(t *testing.T) {
+	t.Parallel()
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t)
 	m := &cacheCounter{}
@@ -208,6 +212,7 @@ func TestTokenCachePerIssuer(t *testing.T) {
 // Each issuer's token shape is its own: WithScopeClaims for B reads B's
 // roles, never A's.
 func TestIssuerOptionsAreTheIssuers(t *testing.T) {
+	t.Parallel()
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t)
 	g := newGuard(t, keysA, a.URL(), middleware.WithIssuer(keysB, b.URL(), middleware.WithScopeClaims("roles"), middleware.WithIssuerAliases("b.example")))
@@ -228,6 +233,7 @@ func TestIssuerOptionsAreTheIssuers(t *testing.T) {
 }
 
 func TestIssuerConfigurationErrors(t *testing.T) {
+	t.Parallel()
 	_, keys := issuerWithKeys(t)
 	const iss = "https://a.example"
 	for name, opts := range map[string][]middleware.Option{
@@ -259,6 +265,7 @@ func TestIssuerConfigurationErrors(t *testing.T) {
 // An option given where it does not belong is named, with where it goes;
 // a nil one is an error too, not a panic inside New.
 func TestMisplacedOptionErrors(t *testing.T) {
+	t.Parallel()
 	_, keys := issuerWithKeys(t)
 	const iss = "https://a.example"
 	for _, tc := range []struct {
@@ -293,6 +300,7 @@ func allowAll(context.Context, string) (bool, error) { return true, nil }
 // Multi-tenant Entra ID: one key set, an issuer per tenant, matched by the
 // token's own tid; an allow-list narrows it.
 func TestIssuerTemplate(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	const (
 		tenant  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -352,6 +360,7 @@ func TestIssuerTemplate(t *testing.T) {
 // whichever of the Guard's issuers matched it: a key of one tenant must not
 // sign for another (Storm-0558). A key bound to nothing is unaffected.
 func TestKeysBoundToAnIssuer(t *testing.T) {
+	t.Parallel()
 	const (
 		a, b, msa = guardtest.EntraTenantA, guardtest.EntraTenantB, guardtest.EntraConsumers
 		template  = guardtest.EntraV2Template
@@ -405,6 +414,7 @@ func TestKeysBoundToAnIssuer(t *testing.T) {
 // cached while its key was shared is refused once the JWKS binds that same
 // key to another tenant.
 func TestTokenCacheKeepsKeysBoundToTheirIssuer(t *testing.T) {
+	t.Parallel()
 	const a, msa = "72f988bf-86f1-41af-91ab-2d7cd011db47", "9188040d-6c67-4c5b-b112-36a304b66dad"
 	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
@@ -515,6 +525,7 @@ func mintUnsigned(t *testing.T, iss string) string {
 }
 
 func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
+	t.Parallel()
 	// One issuer server stands in for every tenant: each tenant's iss is
 	// accepted, and its "key set" is a cache of that server's keys.
 	iss, keys := issuerWithKeys(t)
@@ -557,6 +568,7 @@ func TestIssuerResolverHoldsABoundedSetOfKeySets(t *testing.T) {
 // The resolver's answers and errors: a no is 401 and remembered, an error is
 // 503 and not remembered.
 func TestIssuerResolverAnswers(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	var asked atomic.Int64
 	fail := atomic.Bool{}
@@ -604,6 +616,7 @@ func TestIssuerResolverAnswers(t *testing.T) {
 // New without an issuer of its own, every issuer given by the options (as
 // the provider presets do), and what it refuses.
 func TestNewWithTheOptionsIssuersOnly(t *testing.T) {
+	t.Parallel()
 	a, keysA := issuerWithKeys(t)
 	b, keysB := issuerWithKeys(t)
 	g := newGuard(t, nil, "", middleware.WithIssuer(keysA, a.URL(), middleware.WithClientIDClaims("azp")),
@@ -640,6 +653,7 @@ func TestNewWithTheOptionsIssuersOnly(t *testing.T) {
 // WithOnClose's functions run once, in order, however often Close is
 // called.
 func TestWithOnCloseRunsOnce(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	var calls []string
 	g, err := middleware.New(keys, iss.URL(), []string{aud},

@@ -19,6 +19,7 @@ import (
 // The resolver's remembered answers stay within their bounds however many
 // issuers it is asked about, and a refusal is remembered for its TTL only.
 func TestResolverHoldsBoundedAnswers(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	clock := func() time.Time { return now }
 	asked := 0
@@ -85,6 +86,7 @@ func (w waitReadyFunc) WaitReady(ctx context.Context) error { return w.f(ctx) }
 // again. allow is asked before any signature is checked: an iss that makes
 // it panic must not take the server down. Found by a fifth review.
 func TestResolverSurvivesPanics(t *testing.T) {
+	t.Parallel()
 	for _, where := range []string{"allow", "keys", "key set's WaitReady"} {
 		var panics atomic.Bool
 		panics.Store(true)
@@ -120,6 +122,7 @@ func TestResolverSurvivesPanics(t *testing.T) {
 // closed. Found by a fifth review (a hung call held its iss until it
 // returned).
 func TestResolverGivesUpOnAHungCall(t *testing.T) {
+	t.Parallel()
 	for _, where := range []string{"allow", "keys"} {
 		release := make(chan struct{})
 		var calls atomic.Int64
@@ -190,6 +193,7 @@ func TestAbandonedCallCountedUntilHandedOn(t *testing.T) {
 // issuer not held is 503 without a call, so a database that hangs for good
 // does not cost a goroutine per question.
 func TestResolverAbandonedCallsAreBounded(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var calls atomic.Int64
 	rv, _ := testResolver(t, func(context.Context, string) (bool, error) { calls.Add(1); <-release; return true, nil },
@@ -242,6 +246,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // Guard.Close ends the resolutions in flight and waits for them: no key
 // set is made after it returns. Found by a fifth review.
 func TestGuardCloseEndsResolutions(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience))
 	t.Cleanup(iss.Close)
 	entered := make(chan struct{})
@@ -316,6 +321,7 @@ func tenantsGuard(t *testing.T) (*jwkstest.Issuer, *Guard) {
 // key set alive, which neither bound counts. Found by a fifth review (400
 // tenants through KeySets 2 kept about 400 key sets alive).
 func TestRetiredIssuersLeaveTheTokenCache(t *testing.T) {
+	t.Parallel()
 	iss, g := tenantsGuard(t)
 	for i := range 20 {
 		if _, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", fmt.Sprintf("https://t%d.example", i)))); err != nil {
@@ -332,6 +338,7 @@ func TestRetiredIssuersLeaveTheTokenCache(t *testing.T) {
 // its token after dropIssuer walked the cache: that entry goes too. Found
 // by a review of this session's fixes (51 of 54 entries outlived it).
 func TestRetiredIssuersTokensPutAfterTheWalk(t *testing.T) {
+	t.Parallel()
 	iss, g := tenantsGuard(t)
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -363,6 +370,7 @@ func (panicClose) Close() {
 // resolver closes a key set keys returned with an error or one it drops.
 // Found by a review of this session's fixes.
 func TestResolverSurvivesAPanickingClose(t *testing.T) {
+	t.Parallel()
 	var failing atomic.Bool
 	failing.Store(true)
 	rv, log := testResolver(t, func(context.Context, string) (bool, error) { return true, nil },
@@ -459,6 +467,7 @@ func closeGuard(t *testing.T, g *Guard) time.Duration {
 // resolver's timeout, which logs the Close it gave up waiting for. Found
 // by a sixth review.
 func TestResolverHungCloseHoldsNoRequest(t *testing.T) {
+	t.Parallel()
 	const a, b = "https://a.example", "https://b.example"
 	iss, g, log, entered := hungCloseGuard(t, a, b)
 	if _, err := g.VerifyToken(context.Background(), iss.Mint(jwkstest.WithClaim("iss", a))); err != nil {
@@ -491,6 +500,7 @@ func TestResolverHungCloseHoldsNoRequest(t *testing.T) {
 // wait for it, and Guard.Close, which waits for resolutions, returns.
 // Found by a sixth review (Guard.Close never returned).
 func TestResolverHungCloseHoldsNoResolution(t *testing.T) {
+	t.Parallel()
 	const a, b = "https://a.example", "https://b.example"
 	iss, g, _, entered := hungCloseGuard(t, a, b)
 	for _, name := range []string{a, b} { // b's key set, pending, drops a's
@@ -510,6 +520,7 @@ func TestResolverHungCloseHoldsNoResolution(t *testing.T) {
 // eviction. Found by a sixth review (each eviction during the hang held
 // one more goroutine, uncounted).
 func TestResolverHungClosesAreBounded(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	free := sync.OnceFunc(func() { close(release) })
 	var entered atomic.Int64
@@ -570,6 +581,7 @@ func (rv *resolver) hungCloses() int {
 // of a pending issuer is answered from there, unasked; promote moves one
 // into the held set, dropping the least recently used past the bound.
 func TestResolverPendingKeySets(t *testing.T) {
+	t.Parallel()
 	var asked atomic.Int64
 	rv, _ := testResolver(t, func(context.Context, string) (bool, error) { asked.Add(1); return true, nil },
 		func(string) (KeySet, error) { return staticKeys{}, nil })
@@ -623,6 +635,7 @@ func (tc *tokenCache) heldOf() (held, retired int) {
 // be), and a Guard.Close in between returned without it, the key set's
 // refresh goroutine outliving it. Found by a review.
 func TestResolverGuardCloseWaitsForAPromotionsDrop(t *testing.T) {
+	t.Parallel()
 	const a, b = "https://a.example", "https://b.example"
 	iss := jwkstest.NewIssuer(jwkstest.WithAudience(testAudience), jwkstest.WithTokenLifetime(time.Hour))
 	t.Cleanup(iss.Close)

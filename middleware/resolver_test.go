@@ -35,6 +35,7 @@ func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // tokens never go back to the resolver, and its closed key set still says
 // Ready at the same version.
 func TestResolverRevocationReachesCachedTokens(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
 	var r revocable
 	newKeys := func(string) (middleware.KeySet, error) {
@@ -88,6 +89,7 @@ func (r *revocable) allow(_ context.Context, iss string) (bool, error) {
 // Flooding made-up issuers keeps the shared rate limiter empty, so a stale
 // yes is never asked again: a revoked tenant stays accepted indefinitely.
 func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
 	var r revocable
 	newKeys := func(string) (middleware.KeySet, error) { return keys, nil }
@@ -119,6 +121,7 @@ func TestResolverRenewalsAreNotStarvedByAFlood(t *testing.T) {
 // otherwise keep every tenant beyond KeySets 503 for as long as they
 // came. Found by a fifth review.
 func TestResolverEvictedTenantsAreNotStarvedByAFlood(t *testing.T) {
+	t.Parallel()
 	const other = "https://other.example"
 	iss, g, clock := tenantsOf(t, 1, tenant, other)
 	for _, name := range []string{tenant, other} {
@@ -151,6 +154,7 @@ func TestResolverEvictedTenantsAreNotStarvedByAFlood(t *testing.T) {
 // session's fixes (a tenant in use was pushed out and then 503 four
 // seconds in five).
 func TestResolverForgedTokensOfRealTenantsChurnOnlyEachOther(t *testing.T) {
+	t.Parallel()
 	const victim, b, c, d = "https://victim.example", "https://b.example", "https://c.example", "https://d.example"
 	iss, g, clock := tenantsOf(t, 2, victim, b, c, d)
 	for _, name := range []string{victim, b} {
@@ -189,6 +193,7 @@ func TestResolverForgedTokensOfRealTenantsChurnOnlyEachOther(t *testing.T) {
 // about them again at most every two seconds, let two forged tokens every
 // two seconds lock a tenant out).
 func TestResolverForgedTokensCannotLockATenantOut(t *testing.T) {
+	t.Parallel()
 	const inUse, victim = "https://inuse.example", "https://victim.example"
 	others := []string{"https://x.example", "https://y.example"}
 	iss, g, clock := tenantsOf(t, 2, inUse, victim, others[0], others[1])
@@ -243,6 +248,7 @@ func (k *closeFlag) Close() { k.closed.Store(true); k.Cache.Close() }
 // A yes asked again in the background while its key set is evicted comes
 // back with the closed key set, which then serves (and never refreshes).
 func TestResolverNeverReinstatesAClosedKeySet(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
 	const x, y = "https://x.example", "https://y.example"
 	gate := make(chan struct{})
@@ -382,6 +388,7 @@ func TestResolverUnderConcurrentUse(t *testing.T) {
 // An allow that hangs, deaf to its context, costs a request no more than
 // the request's own deadline, and makes the issuer's tokens 503, not 401.
 func TestResolverHungAllowIsBounded(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	release := make(chan struct{})
 	defer close(release)
@@ -401,6 +408,7 @@ func TestResolverHungAllowIsBounded(t *testing.T) {
 
 // An iss too long to be a real issuer is refused without asking.
 func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	var asked atomic.Int64
 	allow := func(context.Context, string) (bool, error) { asked.Add(1); return true, nil }
@@ -414,6 +422,7 @@ func TestResolverRefusesHugeIssuersUnasked(t *testing.T) {
 // A revoked tenant whose client keeps sending the same (cached) token is
 // refused too: a cache hit of a resolved issuer asks the resolver.
 func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
 	var r revocable
 	clock := newTestClock()
@@ -436,6 +445,7 @@ func TestResolverRevocationReachesARepeatedToken(t *testing.T) {
 // While allow fails, a stale yes is asked again at most once per retry
 // delay, not once per request.
 func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t, jwkstest.WithTokenLifetime(time.Hour))
 	allow, failing, asked := failableAllow()
 	clock := newTestClock()
@@ -458,6 +468,7 @@ func TestResolverRenewalsAreBoundedWhenAllowFails(t *testing.T) {
 
 // Authorize refuses claims whose issuer the Guard does not hold.
 func TestAuthorizeRefusesAStrangersClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other, otherKeys := issuerWithKeys(t)
 	g2, err := middleware.New(otherKeys, other.URL(), []string{aud})
@@ -497,6 +508,7 @@ func resolvedTenant(t *testing.T, allow func(context.Context, string) (bool, err
 // vouches for, as VerifyToken refuses the same token: once the yes is past
 // use, the resolver is asked again. Within the TTL it is not asked.
 func TestAuthorizeRefusesARevokedTenant(t *testing.T) {
+	t.Parallel()
 	var r revocable
 	clock := newTestClock()
 	g, c, tok := resolvedTenant(t, r.allow, clock)
@@ -522,6 +534,7 @@ func TestAuthorizeRefusesARevokedTenant(t *testing.T) {
 // yes and asks again in the background, as VerifyToken does; a revocation
 // takes effect once that answer lands.
 func TestAuthorizeRenewsAStaleTenantInTheBackground(t *testing.T) {
+	t.Parallel()
 	var r revocable
 	clock := newTestClock()
 	g, c, _ := resolvedTenant(t, r.allow, clock)
@@ -551,6 +564,7 @@ func TestAuthorizeRenewsAStaleTenantInTheBackground(t *testing.T) {
 // VerifyToken answers, and is asked again at most once per retry delay,
 // not once per call.
 func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
+	t.Parallel()
 	allow, failing, asked := failableAllow()
 	clock := newTestClock()
 	g, c, tok := resolvedTenant(t, allow, clock)
@@ -578,6 +592,7 @@ func TestAuthorizeUnreachableResolverIsUnavailable(t *testing.T) {
 // context's values: a cancelled operation is 503 ErrKeysUnavailable at
 // once, while the resolver is still deciding.
 func TestAuthorizeWaitEndsWithItsContext(t *testing.T) {
+	t.Parallel()
 	var blocking, returned atomic.Bool
 	release, saw := make(chan struct{}), make(chan any, 1)
 	allow := func(ctx context.Context, _ string) (bool, error) {
@@ -615,6 +630,7 @@ func TestAuthorizeWaitEndsWithItsContext(t *testing.T) {
 // Claims application code vouches for (WithInsecureContextClaims) go
 // through the same check: a revoked tenant's are refused.
 func TestContextClaimsOfARevokedTenantAreRefused(t *testing.T) {
+	t.Parallel()
 	var r revocable
 	clock := newTestClock()
 	g, c, _ := resolvedTenant(t, r.allow, clock, middleware.WithInsecureContextClaims())

@@ -20,6 +20,7 @@ import (
 )
 
 func TestMetadataURL(t *testing.T) {
+	t.Parallel()
 	for id, want := range map[string]string{
 		"https://api.test":                 "https://api.test/.well-known/oauth-protected-resource",
 		"https://api.test/":                "https://api.test/.well-known/oauth-protected-resource",
@@ -78,6 +79,7 @@ func metadataGuard(t *testing.T, opts ...middleware.Option) (*jwkstest.Issuer, *
 }
 
 func TestChallengesNameTheResourceMetadata(t *testing.T) {
+	t.Parallel()
 	iss, _, h := metadataGuard(t)
 	const (
 		api   = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/v1"`
@@ -124,6 +126,7 @@ func TestChallengesNameTheResourceMetadata(t *testing.T) {
 }
 
 func TestMetadataDocuments(t *testing.T) {
+	t.Parallel()
 	iss, _, h := metadataGuard(t)
 	get := func(method, path string) *http.Response {
 		req := httptest.NewRequest(method, path, nil)
@@ -170,6 +173,7 @@ func TestMetadataDocuments(t *testing.T) {
 }
 
 func TestMetadataOffByDefault(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	g := newGuard(t, keys, iss.URL())
 	rec := httptest.NewRecorder()
@@ -227,6 +231,7 @@ func (w discardWriter) WriteHeader(int)             {}
 // Guard.Handler over a mux whose route is another resource's: its
 // refusals name that resource, whichever rule refuses. Found by a review.
 func TestResourceMetadataOfARouteBehindGuardHandler(t *testing.T) {
+	t.Parallel()
 	iss, g, _ := metadataGuard(t)
 	const admin = `resource_metadata="https://api.test/.well-known/oauth-protected-resource/admin"`
 	outer := http.NewServeMux()
@@ -252,6 +257,7 @@ func TestResourceMetadataOfARouteBehindGuardHandler(t *testing.T) {
 // Two identifiers with one metadata URL keep their own scopes: the
 // Guard's own (first) document lists only its routes'. Found by a review.
 func TestResourceMetadataScopesPerIdentifier(t *testing.T) {
+	t.Parallel()
 	iss2 := jwkstest.NewIssuer(jwkstest.WithAudience("https://api.test"))
 	t.Cleanup(iss2.Close)
 	g2 := apiTestGuard(t, iss2)
@@ -268,6 +274,7 @@ func TestResourceMetadataScopesPerIdentifier(t *testing.T) {
 // silent "either" (or "the last"); so is a MaxAge under a second. Found
 // by a review.
 func TestStepUpRequirementsGivenTwicePanic(t *testing.T) {
+	t.Parallel()
 	_, g, _ := metadataGuard(t)
 	for name, reqs := range map[string][]middleware.Requirement{
 		"ACR twice":    {middleware.ACR("gold"), middleware.ACR("silver", "gold")},
@@ -288,6 +295,7 @@ func TestStepUpRequirementsGivenTwicePanic(t *testing.T) {
 // An auth_time in the future (beyond the leeway) proves no recent login:
 // it would pass MaxAge for the whole life of the token. Found by a review.
 func TestMaxAgeRefusesAFutureAuthTime(t *testing.T) {
+	t.Parallel()
 	iss, g, _ := metadataGuard(t)
 	ru := g.Rule(middleware.MaxAge(time.Minute))
 	future := verifiedClaimsFor(t, g, iss.Mint(jwkstest.WithClaim("auth_time", time.Now().Add(24*time.Hour).Unix())))
@@ -303,6 +311,7 @@ func TestMaxAgeRefusesAFutureAuthTime(t *testing.T) {
 // A step-up refusal names what the route accepts, as its challenge does,
 // so a transport without WWW-Authenticate (gRPC, Connect) can say it too.
 func TestStepUpRefusalNamesTheRoutesRequirements(t *testing.T) {
+	t.Parallel()
 	iss, g, _ := metadataGuard(t)
 	ru := g.Rule(middleware.ACR("urn:mfa", "urn:hwk"), middleware.MaxAge(5*time.Minute+500*time.Millisecond))
 	old := time.Now().Add(-time.Hour).Unix()
@@ -448,6 +457,7 @@ func TestResourceScopesAreBounded(t *testing.T) {
 // the token's audience names the outer resource (the one the token
 // lacks), while the route's rule's refusals name the route's.
 func TestOuterAudienceRefusalNamesTheOuterResource(t *testing.T) {
+	t.Parallel()
 	iss, g, _ := metadataGuard(t)
 	outer := http.NewServeMux()
 	outer.Handle("/admin/stats", g.Require(middleware.Audience("https://api.test/admin"), middleware.Scopes("admin"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
@@ -476,6 +486,7 @@ func apiTestGuard(t *testing.T, iss *jwkstest.Issuer) *middleware.Guard {
 // them, and each one it lists works: "header" is the Authorization
 // header, "query" the access_token parameter.
 func TestMetadataBearerMethods(t *testing.T) {
+	t.Parallel()
 	iss, keys := issuerWithKeys(t)
 	for _, tc := range []struct {
 		name string

@@ -66,6 +66,7 @@ func serve(h http.Handler, tok string) int {
 // issuer at most one fetch; a genuine rotation inside the cooldown is picked
 // up exactly when the cooldown ends, not before.
 func TestUnknownKIDFlood(t *testing.T) {
+	t.Parallel()
 	const cooldown = time.Minute
 	fk := clock.NewFake(time.Now())
 	iss, _, h := keysEnvOn(t, clock.NewContext(context.Background(), fk), jwks.WithUnknownKIDCooldown(cooldown), jwks.WithNegativeTTL(0))
@@ -107,6 +108,7 @@ func TestUnknownKIDFlood(t *testing.T) {
 // 5xx, hanging, garbage and empty answers: a token with a known kid keeps
 // verifying throughout, and no request waits beyond the bounded wait.
 func TestOutagesKeepKnownKeysVerifying(t *testing.T) {
+	t.Parallel()
 	const wait = 200 * time.Millisecond
 	iss, _, h := keysEnv(t, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithUnknownKIDCooldown(0),
 		jwks.WithUnknownKIDWait(wait), jwks.WithFetchTimeout(3*time.Second))
@@ -137,6 +139,7 @@ func TestOutagesKeepKnownKeysVerifying(t *testing.T) {
 // TestStaleKeysAnswer503: with a maximum staleness, an issuer down for
 // longer makes the API answer 503 rather than trust old keys.
 func TestStaleKeysAnswer503(t *testing.T) {
+	t.Parallel()
 	fk := clock.NewFake(time.Now())
 	iss, _, h := keysEnvOn(t, clock.NewContext(context.Background(), fk),
 		jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))
@@ -189,6 +192,7 @@ func (o *outcomes) TokenCache(hit bool) {
 }
 
 func TestMetricsCountOutcomesByReason(t *testing.T) {
+	t.Parallel()
 	m := &outcomes{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...)

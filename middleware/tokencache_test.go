@@ -27,6 +27,7 @@ func (c *cacheCounter) TokenCache(hit bool) {
 }
 
 func TestTokenCacheHitsRepeatedTokens(t *testing.T) {
+	t.Parallel()
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	tok := e.iss.Mint(jwkstest.WithScopes("notes:read"))
@@ -47,6 +48,7 @@ func TestTokenCacheHitsRepeatedTokens(t *testing.T) {
 }
 
 func TestTokenCacheRechecksTheClock(t *testing.T) {
+	t.Parallel()
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	e := newEnv(t, middleware.WithClock(clock), middleware.WithLeeway(0))
@@ -69,6 +71,7 @@ func TestTokenCacheRechecksTheClock(t *testing.T) {
 }
 
 func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
+	t.Parallel()
 	iss, g, h := keysEnv(t)
 	_ = g
 	tok := iss.Mint()
@@ -90,6 +93,7 @@ func TestTokenCacheDroppedWhenKeysChange(t *testing.T) {
 }
 
 func TestTokenCacheSkipsLargeTokens(t *testing.T) {
+	t.Parallel()
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m))
 	big := e.iss.Mint(jwkstest.WithClaim("pad", strings.Repeat("x", middleware.MaxCachedTokenSize)))
@@ -104,6 +108,7 @@ func TestTokenCacheSkipsLargeTokens(t *testing.T) {
 }
 
 func TestTokenCacheBoundedAndOptional(t *testing.T) {
+	t.Parallel()
 	m := &cacheCounter{}
 	e := newEnv(t, middleware.WithMetrics(m), middleware.WithTokenCache(2, 1<<20))
 	toks := []string{e.iss.Mint(), e.iss.Mint(), e.iss.Mint()}
@@ -150,6 +155,7 @@ func TestTokenCacheBoundedAndOptional(t *testing.T) {
 type unversioned struct{ middleware.KeySet }
 
 func TestTokenCacheNeedsAVersionedKeySet(t *testing.T) {
+	t.Parallel()
 	base := newEnv(t)
 	m := &cacheCounter{}
 	g, err := middleware.New(unversioned{base.keys}, base.iss.URL(), []string{aud}, middleware.WithMetrics(m))
@@ -169,6 +175,7 @@ func TestTokenCacheNeedsAVersionedKeySet(t *testing.T) {
 }
 
 func TestTokenCacheConcurrentUse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, middleware.WithTokenCache(5, 1<<20))
 	toks := make([]string, 20)
 	for i := range toks {
