@@ -885,6 +885,8 @@ func TestContextEndedBeforeCloseIsReported(t *testing.T) {
 	if !errors.Is(st.Stopped, jwks.ErrStopped) || !errors.Is(st.Stopped, context.Canceled) || errors.Is(st.Stopped, jwks.ErrClosed) {
 		t.Fatalf("Stopped = %v, want ErrStopped with context.Canceled", st.Stopped)
 	}
+	// The line is logged just after Stopped is set, outside the lock.
+	eventually(t, "the Error line", func() bool { return strings.Contains(read(), "level=ERROR") })
 	out := read()
 	if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, `msg="jwks: the cache's context ended before Close; keys are no longer refreshed`) || !strings.Contains(out, " keys=1") {
 		t.Fatalf("want one Error line naming the frozen keys:\n%s", out)
