@@ -160,6 +160,7 @@ func failingIssuer(t *testing.T, issuer string, opts ...jwks.Option) (*jwks.Cach
 }
 
 func TestDiscoveryOpenIDConfiguration(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
@@ -177,6 +178,7 @@ func TestDiscoveryOpenIDConfiguration(t *testing.T) {
 }
 
 func TestDiscoveryRFC8414WithPath(t *testing.T) {
+	t.Parallel()
 	// Only the RFC 8414 document is served: the well-known segment goes
 	// between the host and the issuer's path.
 	iss := newIssuer(t, jwkstest.WithPath("/realms/demo"))
@@ -192,6 +194,7 @@ func TestDiscoveryRFC8414WithPath(t *testing.T) {
 }
 
 func TestDiscoveryIssuerMismatch(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	hostile.Of(iss).SetMetadataIssuer("https://evil.example")
 	c, err := failingIssuer(t, iss.URL())
@@ -210,6 +213,7 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 }
 
 func TestDiscoveryIssuerMustMatchExactly(t *testing.T) {
+	t.Parallel()
 	// A trailing slash is a different issuer (RFC 8414 §3.3: identical).
 	iss := newIssuer(t)
 	hostile.Of(iss).SetMetadataIssuer(iss.URL() + "/")
@@ -219,6 +223,7 @@ func TestDiscoveryIssuerMustMatchExactly(t *testing.T) {
 }
 
 func TestDiscoveryRefusesHTTPJWKSForHTTPSIssuer(t *testing.T) {
+	t.Parallel()
 	// An https issuer whose metadata points at plain http keys.
 	var jwksURL string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +242,7 @@ func TestDiscoveryRefusesHTTPJWKSForHTTPSIssuer(t *testing.T) {
 }
 
 func TestExplicitJWKSURL(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c, err := jwks.NewFromJWKSURL(context.Background(), iss.JWKSURL(), fast()...)
 	if err != nil {
@@ -250,6 +256,7 @@ func TestExplicitJWKSURL(t *testing.T) {
 }
 
 func TestConstructionRefusesBadURLs(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{
 		"", "not a url", "ftp://idp.example", "http://idp.example", "https://user:pw@idp.example",
 		"https://idp.example/#frag", "/relative",
@@ -276,6 +283,7 @@ func TestConstructionRefusesBadURLs(t *testing.T) {
 
 // Every bound an option's doc says New refuses, New refuses, saying which.
 func TestConstructionRefusesBadOptions(t *testing.T) {
+	t.Parallel()
 	const (
 		interval  = "jwks: refresh interval must be positive"
 		timeout   = "jwks: fetch timeout must be positive"
@@ -324,6 +332,7 @@ func TestConstructionRefusesBadOptions(t *testing.T) {
 }
 
 func TestUnreachableAtStartThenRecovers(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	// New does no I/O: against an issuer that hangs for 10 s with a 5 s
 	// fetch timeout, any fetch made inside New would cost it 5 s.
@@ -372,6 +381,7 @@ func TestUnreachableAtStartThenRecovers(t *testing.T) {
 }
 
 func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
+	t.Parallel()
 	for _, f := range []struct {
 		name  string
 		fault jwkstest.Fault
@@ -417,6 +427,7 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 }
 
 func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	oldKID := iss.SigningKID("RS256")
 	newKID := iss.Rotate("RS256")
@@ -446,6 +457,7 @@ func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
 }
 
 func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	ctx, fk := fakeClock(t)
 	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Hour), jwks.WithRefreshInterval(24*time.Hour), jwks.WithNegativeTTL(0))...)
@@ -503,6 +515,7 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 }
 
 func TestConcurrentMissesShareOneFetch(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
@@ -534,6 +547,7 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 }
 
 func TestUnknownKIDWaitIsBounded(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL(), jwks.WithUnknownKIDWait(100*time.Millisecond), jwks.WithFetchTimeout(5*time.Second))
 	// A cache whose own wait and fetch timeout are long, so that only the
@@ -572,6 +586,7 @@ func jwkJSON(t *testing.T, pub any, kid string, override map[string]any) json.Ra
 }
 
 func TestBadJWKEntriesAreSkipped(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	good := iss.SigningKID("RS256")
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
@@ -636,6 +651,7 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 }
 
 func TestResponseSizeCap(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	if _, err := failingIssuer(t, iss.URL(), jwks.WithMaxResponseSize(64)); !errors.Is(err, jwks.ErrResponseTooLarge) {
 		t.Fatalf("WaitReady error = %v, want ErrResponseTooLarge", err)
@@ -643,6 +659,7 @@ func TestResponseSizeCap(t *testing.T) {
 }
 
 func TestRedirectToAnotherHostRefused(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	redirect := httptest.NewServer(http.RedirectHandler(iss.JWKSURL(), http.StatusFound))
 	defer redirect.Close()
@@ -659,6 +676,7 @@ func TestRedirectToAnotherHostRefused(t *testing.T) {
 }
 
 func TestFailureLoggedOncePerStreak(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	iss.SetFault(jwkstest.FaultStatus503)
 	var mu sync.Mutex
@@ -697,6 +715,7 @@ func TestFailureLoggedOncePerStreak(t *testing.T) {
 // a member that is not a non-empty string makes the key unusable, never
 // unbound.
 func TestKeysIssuerMember(t *testing.T) {
+	t.Parallel()
 	const template = "https://login.microsoftonline.com/{tenantid}/v2.0"
 	const msa = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -751,6 +770,7 @@ func TestKeysIssuerMember(t *testing.T) {
 // Keyfunc holds a token to its key's issuer as the Guard does, whatever
 // type the caller decodes the claims into.
 func TestKeyfuncHoldsTokensToTheirKeysIssuer(t *testing.T) {
+	t.Parallel()
 	const a, b, msa = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00000000-0000-0000-0000-0000000000b2", "9188040d-6c67-4c5b-b112-36a304b66dad"
 	issFor := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
 	iss := newIssuer(t)
@@ -793,6 +813,7 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestKeyfuncForGolangJWT(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
@@ -809,6 +830,7 @@ func TestKeyfuncForGolangJWT(t *testing.T) {
 // A small-order Ed25519 key in the JWKS never reaches golang-jwt: the
 // forgery R = identity, S = 0 that ed25519.Verify would accept is refused.
 func TestKeyfuncRefusesSmallOrderEd25519Key(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	hostile.Of(iss).AddRawJWK(json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
 	c := newCache(t, iss.URL())
@@ -862,6 +884,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 // into 503s; WithMaxStaleness bounds a stopped cache as it bounds an
 // issuer that is down.
 func TestContextEndedBeforeCloseIsReported(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	var mu sync.Mutex
 	var logs bytes.Buffer
@@ -934,6 +957,7 @@ func TestContextEndedBeforeCloseIsReported(t *testing.T) {
 }
 
 func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	c := newCache(t, iss.URL(), jwks.WithRefreshInterval(time.Millisecond), jwks.WithUnknownKIDCooldown(0))
 	waitReady(t, c)
@@ -966,6 +990,7 @@ func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 // TestRediscoversWhenTheJWKSMoves: an issuer that moves its jwks_uri is
 // followed after the old URL starts failing; the last keys serve meanwhile.
 func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	var moved atomic.Bool
 	var srv *httptest.Server
@@ -1017,6 +1042,7 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 // package's sentinel errors: a key the cache never kept is unknown, and a
 // kept key that does not fit the token's alg is a mismatch.
 func TestKeyfuncKeyRules(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	rsaKey := testkeys.RSA()
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
@@ -1073,6 +1099,7 @@ func TestKeyfuncKeyRules(t *testing.T) {
 
 // Storage holds exactly the keys the cache kept, and follows a refresh.
 func TestStorageMirrorsTheKeys(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 1024)
 	hostile.Of(iss).AddRawJWK(jwkJSON(t, &rsaKey.PublicKey, "too-small", nil))
@@ -1108,6 +1135,7 @@ func TestStorageMirrorsTheKeys(t *testing.T) {
 // B2C per user flow, Entra ID v1) is read from WithDiscoveryURL, and its
 // issuer must still match exactly.
 func TestDiscoveryURL(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	var metaIssuer atomic.Value
 	metaIssuer.Store(iss.URL())
@@ -1141,6 +1169,7 @@ func TestDiscoveryURL(t *testing.T) {
 // (RFC 8414 §3.2). A review found application/json alone asked for the
 // key set, which a server that negotiates strictly may answer 406.
 func TestRequestsAcceptTheirMediaTypes(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	var mu sync.Mutex
 	accept := map[string][]string{}
@@ -1178,6 +1207,7 @@ func TestRequestsAcceptTheirMediaTypes(t *testing.T) {
 // failure names when it is retried; a fetch for an unknown kid is not
 // retried, and its line says until when.
 func TestFailureLinesSayWhatHappensNext(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var logs bytes.Buffer
 	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
@@ -1282,6 +1312,7 @@ func TestRefusedNewReleasesItsContext(t *testing.T) {
 // A JWKS of one good key and thousands of entries the cache skips logs a
 // bounded number of lines a fetch, the rest counted, and keeps the key.
 func TestSkippedKeysLogIsBounded(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	for range 5000 {
 		hostile.Of(iss).AddRawJWK(json.RawMessage(`{}`))
@@ -1303,6 +1334,7 @@ func TestSkippedKeysLogIsBounded(t *testing.T) {
 // A fetch cut short by Close is not the issuer's failure: the metrics do
 // not count it as an error, as Status does not.
 func TestCloseDuringAFetchIsNoFetchError(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	iss.SetSlowDelay(10 * time.Second)
 	m := &countingMetrics{}

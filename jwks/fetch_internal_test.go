@@ -7,6 +7,7 @@ import (
 )
 
 func TestFreshness(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) string { return now.Add(d).Format(http.TimeFormat) }
 	for _, tc := range []struct {

@@ -109,6 +109,7 @@ func proxiedCache(t *testing.T, p *proxyJWKS, opts ...jwks.Option) (*jwks.Cache,
 }
 
 func TestCacheControlShortensTheInterval(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t)}
 	p.cacheControl.Store("public, max-age=0")
 	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Hour), jwks.WithFreshnessBounds(50*time.Millisecond, time.Second))
@@ -121,6 +122,7 @@ func TestCacheControlShortensTheInterval(t *testing.T) {
 }
 
 func TestCacheControlLengthensTheInterval(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t)}
 	p.cacheControl.Store("max-age=3600")
 	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(20*time.Millisecond), jwks.WithFreshnessBounds(time.Millisecond, 10*time.Second))
@@ -135,6 +137,7 @@ func TestCacheControlLengthensTheInterval(t *testing.T) {
 }
 
 func TestCacheControlWithoutAnswer(t *testing.T) {
+	t.Parallel()
 	// No Cache-Control, no Expires: the configured interval.
 	p := &proxyJWKS{iss: newIssuer(t)}
 	_, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute))
@@ -146,6 +149,7 @@ func TestCacheControlWithoutAnswer(t *testing.T) {
 }
 
 func TestExpiresHeader(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Expires is read against the response's Date, not our clock.
@@ -165,6 +169,7 @@ func TestExpiresHeader(t *testing.T) {
 }
 
 func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t), etag: true}
 	m := &countingMetrics{}
 	c, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute), jwks.WithMetrics(m))
@@ -194,6 +199,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 }
 
 func TestMaxStaleness(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t)}
 	c, fk := proxiedCache(t, p, jwks.WithRefreshInterval(time.Minute), jwks.WithMaxStaleness(5*time.Minute))
 	settle(t, fk)
@@ -222,6 +228,7 @@ func TestMaxStaleness(t *testing.T) {
 }
 
 func TestNegativeCache(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	m := &countingMetrics{}
 	ctx, fk := fakeClock(t)
@@ -301,6 +308,7 @@ func (m *countingMetrics) UnknownKIDRefresh(string) { m.add("unknown_kid") }
 // statuses' Retry-After, and one that does not parse or has passed, leave
 // the backoff alone.
 func TestRetryAfterDelaysTheRetry(t *testing.T) {
+	t.Parallel()
 	const date = "Thu, 01 Jan 2026 00:00:00 GMT" // the server's; the cache's clock is elsewhere
 	iss := newIssuer(t)
 	for _, tc := range []struct {
@@ -388,6 +396,7 @@ func TestRetryAfterDelaysTheRetry(t *testing.T) {
 // refresh too when it falls within; once it has passed, the keys come.
 // A review found each unknown kid after the cooldown asking again.
 func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
+	t.Parallel()
 	p := &proxyJWKS{iss: newIssuer(t)}
 	c, fk := proxiedCache(t, p, jwks.WithBackoff(time.Second, time.Minute), jwks.WithUnknownKIDCooldown(0),
 		jwks.WithNegativeTTL(0), jwks.WithRefreshInterval(20*time.Second))
@@ -431,6 +440,7 @@ func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
 // failure rediscover; a second, that never rediscovering leaves a cache
 // stuck on a moved set's old URL).
 func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	hostile.Of(iss).SetJWKSBody([]byte("not json"))
 	ctx, fk := fakeClock(t)
@@ -467,6 +477,7 @@ func TestMalformedKeySetDoesNotRediscover(t *testing.T) {
 // The metrics of the fetch that made the cache ready are recorded before
 // WaitReady returns, so a health check that reads them then sees them.
 func TestMetricsPrecedeReadiness(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t, jwkstest.WithDefaultAlgorithm("ES256")) // one issuer: RSA keys are slow to make
 	for range 20 {
 		m := &countingMetrics{}

@@ -227,6 +227,7 @@ func FuzzParseMetadata(f *testing.F) {
 // RFC 8725 §3.4: an EC public key whose point is not on its curve is never
 // kept (invalid-curve attacks need the verifier to use such a point).
 func TestParseJWKSRefusesOffCurvePoint(t *testing.T) {
+	t.Parallel()
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	good := jwkOf(t, &p256.PublicKey, "good", nil)
 	var m map[string]any
@@ -248,6 +249,7 @@ func TestParseJWKSRefusesOffCurvePoint(t *testing.T) {
 // case-sensitive (RFC 8259 §4 leaves it to the parser; RFC 8414 §3.3 names
 // the member). encoding/json matches struct fields case-insensitively.
 func TestParseMetadataIssuerMemberIsCaseSensitive(t *testing.T) {
+	t.Parallel()
 	const iss = "https://issuer.example"
 	for _, body := range []string{
 		`{"ISSUER":"https://issuer.example","jwks_uri":"https://issuer.example/jwks"}`,

@@ -25,6 +25,7 @@ var _ middleware.VersionedKeySet = (*jwks.Static)(nil)
 // A Static keeps keys by the Cache's rules, is always ready, and verifies
 // tokens through a Guard (with the token cache, as it is versioned).
 func TestStatic(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	kid := iss.SigningKID("RS256")
@@ -65,6 +66,7 @@ func TestStatic(t *testing.T) {
 }
 
 func TestStaticKeys(t *testing.T) {
+	t.Parallel()
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	s, err := jwks.StaticKeys(map[string]crypto.PublicKey{"ec": &p256.PublicKey})
@@ -90,6 +92,7 @@ func TestStaticKeys(t *testing.T) {
 // skipped with its reason, as one under MinRSABits is: checking a forged
 // token against it would cost what its publisher chose.
 func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
+	t.Parallel()
 	iss := jwkstest.NewIssuer()
 	defer iss.Close()
 	kid := iss.SigningKID("RS256")
@@ -128,6 +131,7 @@ func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
 // reads the JWKs, matches names without case, the last one winning: such
 // keys were kept for verification. Found by a sixth review.
 func TestJWKMemberNamesAreCaseSensitive(t *testing.T) {
+	t.Parallel()
 	rk, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +166,7 @@ func TestJWKMemberNamesAreCaseSensitive(t *testing.T) {
 // limit to a negative one, which reads nothing: every fetch failed.
 // Found by a sixth review.
 func TestMaxResponseSizeWithoutLimit(t *testing.T) {
+	t.Parallel()
 	c := newCache(t, newIssuer(t).URL(), jwks.WithMaxResponseSize(math.MaxInt64))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNewCacheIsReadyAndClosesWithTheIssuer(t *testing.T) {
+	t.Parallel()
 	iss := NewIssuer(WithDefaultAlgorithm("ES256"))
 	c := iss.NewCache(jwks.WithRefreshInterval(time.Hour))
 	if !c.Ready() {
@@ -32,6 +33,7 @@ func TestNewCacheIsReadyAndClosesWithTheIssuer(t *testing.T) {
 }
 
 func TestNewCachePanicsWithoutKeys(t *testing.T) {
+	t.Parallel()
 	iss := NewIssuer()
 	defer iss.Close()
 	iss.SetFault(FaultStatus503)
