@@ -182,7 +182,8 @@ var unbuilt error
 
 // Main is the whole TestMain of a test that runs example servers: it
 // builds the named ones (Build), sets *binDir to the directory that holds
-// them, runs the tests and exits with the tests' status. A failed build
+// them, runs the tests, Parallel of them at once unless -test.parallel is
+// given, and exits with the tests' status. A failed build
 // exits 1 before any test runs; outside a repository checkout nothing is
 // built, and every test that calls Start or Built is skipped, saying why
 // (see package checkout).
