@@ -75,6 +75,13 @@ func WithBase(rt http.RoundTripper) Option {
 	}
 }
 
+// ErrTokenNotRenewed is what RoundTrip returns, wrapped, when the server
+// refused a token with the expired hint and the refresh brought back that
+// same access token: sending it again would earn the same 401. A
+// RefreshFunc that answers from a cache, or an authorization server whose
+// clock still calls the token valid, does this.
+var ErrTokenNotRenewed = errors.New("oauth2guard: the refresh returned the access token the server refused")
+
 // DefaultRefreshCooldown is how long a token obtained by a refresh is
 // trusted not to need another: see WithRefreshCooldown.
 const DefaultRefreshCooldown = 10 * time.Second
@@ -183,7 +190,9 @@ func (t *Transport) Refreshes() int64 {
 // RefreshFunc's error (e.g. an *oauth2.RetrieveError for invalid_grant)
 // rather than the first 401: the 401 only said "refresh", and the error
 // says why that is impossible, which is what the caller must act on (for
-// example by signing the user in again). The same happens if the cached
+// example by signing the user in again). A refresh that brings back the
+// refused access token is such a failure too: ErrTokenNotRenewed, with
+// nothing sent again. The same happens if the cached
 // token is expired locally and cannot be refreshed before the first send.
 //
 // The token goes only to the origin (scheme, host and port) of the request
@@ -221,9 +230,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	resp.Body.Close()
 
-	tok, err = t.usable(ctx, tok)
+	refused := tok
+	tok, err = t.usable(ctx, refused)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
+	}
+	if tok.AccessToken == refused.AccessToken {
+		// Compared by value: another request's refresh, or a RefreshFunc
+		// answering from a cache, may hand the same token back in a new
+		// *oauth2.Token.
+		return nil, ErrTokenNotRenewed
 	}
 	resp, err = t.send(req, tok, true)
 	// The renewed token may still be too weak for the route: an expired

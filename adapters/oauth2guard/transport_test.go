@@ -963,3 +963,51 @@ func TestNewTransportPanicsOnNil(t *testing.T) {
 		}()
 	}
 }
+
+// A RefreshFunc may hand back the token the server just refused (a token
+// cache in front of the token endpoint, an authorization server whose clock
+// still calls it valid). Sending it again would only earn the same 401:
+// RoundTrip says that the refresh renewed nothing, and sends nothing more.
+func TestRefreshReturningTheRefusedTokenIsNotResent(t *testing.T) {
+	for name, refresh := range map[string]RefreshFunc{
+		"the stale token itself": func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+			return stale, nil
+		},
+		"a new value of the same access token": func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+			return liveToken("at-0", "rt-1"), nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := newAPIServer(t, "at-0")
+			tr := NewTransport(liveToken("at-0", "rt-0"), refresh)
+			resp, err := (&http.Client{Transport: tr}).Get(api.URL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if !errors.Is(err, ErrTokenNotRenewed) {
+				t.Fatalf("err = %v, want ErrTokenNotRenewed", err)
+			}
+			if got := api.calls.Load(); got != 1 {
+				t.Errorf("API calls = %d, want 1: the refused token was sent again", got)
+			}
+		})
+	}
+}
+
+// A token refused before the first send (expired by the local clock) that
+// the refresh returns unchanged is still sent: only the server can say it
+// is expired, and it has not yet.
+func TestLocallyExpiredTokenReturnedUnchangedIsSent(t *testing.T) {
+	api := newAPIServer(t)
+	stale := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)}
+	tr := NewTransport(stale, func(_ context.Context, old *oauth2.Token) (*oauth2.Token, error) {
+		return old, nil
+	})
+	resp, err := (&http.Client{Transport: tr}).Get(api.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || body != "hello at-0" {
+		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "hello at-0")
+	}
+}
