@@ -75,11 +75,14 @@ func WithBase(rt http.RoundTripper) Option {
 	}
 }
 
-// ErrTokenNotRenewed is what RoundTrip returns, wrapped, when the server
-// refused a token with the expired hint and the refresh brought back that
-// same access token: sending it again would earn the same 401. A
-// RefreshFunc that answers from a cache, or an authorization server whose
-// clock still calls the token valid, does this.
+// ErrTokenNotRenewed is what RoundTrip returns (http.Client wraps it in a
+// *url.Error: match it with errors.Is) when the server refused a token
+// with the expired hint and a refresh brought back that same access
+// token: sending it again would earn the same 401. A RefreshFunc that
+// answers from a cache, or an authorization server whose clock still
+// calls the token valid, does this. That token is not sent again: within
+// the refresh cooldown every request fails so, without a call to the API;
+// after it, a request refreshes before it sends.
 var ErrTokenNotRenewed = errors.New("oauth2guard: the refresh returned the access token the server refused")
 
 // DefaultRefreshCooldown is how long a token obtained by a refresh is
@@ -101,7 +104,10 @@ func WithRefreshCooldown(d time.Duration) Option {
 }
 
 // WithOnRefresh calls f after each successful refresh with copies of the
-// old token (nil if there was none) and the new one, for logs and metrics.
+// old token (nil if there was none) and the new one, for logs and metrics,
+// and for saving a rotated refresh token. A refresh that gives back the
+// access token the server refused counts as one: its refresh token is
+// kept, while the request fails with ErrTokenNotRenewed.
 // Requests waiting for that refresh resume only after f returns, so it must
 // not block long.
 func WithOnRefresh(f func(old, new *oauth2.Token)) Option {
@@ -128,7 +134,12 @@ type Transport struct {
 	mu       sync.Mutex
 	tok      *oauth2.Token // never mutated; replaced on refresh
 	tokAt    time.Time     // when a refresh obtained tok; zero for the first
+	tokSame  bool          // that refresh gave back the access token it was to replace
 	inflight *refreshCall  // non-nil while a refresh runs
+	// unrenewed is an access token the server refused with the expired
+	// hint and a refresh then gave back: it is never sent again. "" when
+	// there is none.
+	unrenewed string
 
 	refreshes atomic.Int64
 }
@@ -172,7 +183,8 @@ func (t *Transport) Token() *oauth2.Token {
 	return copyToken(t.tok)
 }
 
-// Refreshes returns how many refreshes have succeeded so far.
+// Refreshes returns how many refreshes have succeeded so far, counting
+// those that gave back the refused access token (see WithOnRefresh).
 func (t *Transport) Refreshes() int64 {
 	return t.refreshes.Load()
 }
@@ -190,10 +202,13 @@ func (t *Transport) Refreshes() int64 {
 // RefreshFunc's error (e.g. an *oauth2.RetrieveError for invalid_grant)
 // rather than the first 401: the 401 only said "refresh", and the error
 // says why that is impossible, which is what the caller must act on (for
-// example by signing the user in again). A refresh that brings back the
-// refused access token is such a failure too: ErrTokenNotRenewed, with
-// nothing sent again. The same happens if the cached
+// example by signing the user in again). The same happens if the cached
 // token is expired locally and cannot be refreshed before the first send.
+// A refresh that brings back the access token the server refused is such
+// a failure too: ErrTokenNotRenewed, and that token is not sent again,
+// even where another replica of the API might have accepted it. (A token
+// expired by the local clock alone that the refresh returns unchanged is
+// still sent: only the server can say it is expired.)
 //
 // The token goes only to the origin (scheme, host and port) of the request
 // the caller made: a hop of a redirect that leaves it, to another host or
@@ -214,31 +229,39 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
+		return nil, refreshError(err)
 	}
 
 	resp, err := t.send(req, tok, false)
 	if su := stepUpOf(resp, err); su != nil {
 		return nil, su
 	}
-	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
+	if err != nil || !IsExpiredHint(resp) || !replayable(req) {
 		return resp, err
+	}
+	young, unrenewed := t.refusedYoung(tok)
+	if young && !unrenewed {
+		return resp, nil
 	}
 
 	// The 401 is discarded either way; read a little so the connection can
 	// be reused, but never an unbounded body.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	resp.Body.Close()
+	if unrenewed {
+		return nil, ErrTokenNotRenewed
+	}
 
 	refused := tok
 	tok, err = t.usable(ctx, refused)
 	if err != nil {
-		return nil, fmt.Errorf("oauth2guard: refreshing token: %w", err)
+		return nil, refreshError(err)
 	}
 	if tok.AccessToken == refused.AccessToken {
 		// Compared by value: another request's refresh, or a RefreshFunc
 		// answering from a cache, may hand the same token back in a new
 		// *oauth2.Token.
+		t.markUnrenewed(refused.AccessToken)
 		return nil, ErrTokenNotRenewed
 	}
 	resp, err = t.send(req, tok, true)
@@ -267,12 +290,39 @@ func stepUpOf(resp *http.Response, err error) *StepUpError {
 	return su
 }
 
-// justRefreshed reports whether tok is the current token and a refresh
-// obtained it less than the cooldown ago.
-func (t *Transport) justRefreshed(tok *oauth2.Token) bool {
+// refusedYoung is told that the server refused tok with the expired hint.
+// young reports whether tok is the current token and a refresh obtained
+// it less than the cooldown ago: no refresh is due. unrenewed reports
+// whether that refresh gave back the access token it was to replace,
+// which is then never sent again.
+func (t *Transport) refusedYoung(tok *oauth2.Token) (young, unrenewed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.youngLocked(tok)
+	young = t.youngLocked(tok)
+	if young && t.tokSame {
+		t.unrenewed = tok.AccessToken
+		return true, true
+	}
+	return young, false
+}
+
+// markUnrenewed records that a refresh gave back at, an access token the
+// server refused with the expired hint.
+func (t *Transport) markUnrenewed(at string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != nil && t.tok.AccessToken == at {
+		t.unrenewed = at
+	}
+}
+
+// refreshError is the error of a request whose token could not be
+// renewed: ErrTokenNotRenewed as it is, a RefreshFunc's error wrapped.
+func refreshError(err error) error {
+	if errors.Is(err, ErrTokenNotRenewed) {
+		return err
+	}
+	return fmt.Errorf("oauth2guard: refreshing token: %w", err)
 }
 
 // youngLocked is justRefreshed with t.mu held.
@@ -286,6 +336,9 @@ func (t *Transport) youngLocked(tok *oauth2.Token) bool {
 //   - A refresh is under way: wait for its result. The current token is
 //     being replaced because the server refused it, so it is not worth
 //     sending.
+//   - The current token is one a refresh gave back after the server had
+//     refused it: within the cooldown, ErrTokenNotRenewed; after it, a
+//     refresh.
 //   - The current token is not the rejected one and is valid by the local
 //     clock: use it (another request has already refreshed).
 //   - Otherwise start a refresh and wait for it.
@@ -295,10 +348,18 @@ func (t *Transport) usable(ctx context.Context, rejected *oauth2.Token) (*oauth2
 	t.mu.Lock()
 	call := t.inflight
 	if call == nil {
-		// A token a refresh obtained within the cooldown is sent even if the
-		// local clock calls it expired: an issuer of tokens that live less
-		// than oauth2's expiry margin must not cost a refresh per request.
-		if cur := t.tok; cur != rejected && (cur.Valid() || t.youngLocked(cur)) {
+		cur := t.tok
+		switch {
+		case cur != nil && t.unrenewed != "" && cur.AccessToken == t.unrenewed:
+			if t.youngLocked(cur) {
+				t.mu.Unlock()
+				return nil, ErrTokenNotRenewed
+			}
+		case cur != rejected && (cur.Valid() || t.youngLocked(cur)):
+			// A token a refresh obtained within the cooldown is sent even
+			// if the local clock calls it expired: an issuer of tokens that
+			// live less than oauth2's expiry margin must not cost a refresh
+			// per request.
 			t.mu.Unlock()
 			return cur, nil
 		}
@@ -341,8 +402,16 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 		}
 
 		t.mu.Lock()
+		var unrenewed bool
 		if err == nil {
+			// Kept even when it is the token the server refused: it may
+			// bring a rotated refresh token, the old one now spent.
 			t.tok, t.tokAt = tok, t.now()
+			t.tokSame = stale != nil && tok.AccessToken == stale.AccessToken
+			unrenewed = t.unrenewed != "" && tok.AccessToken == t.unrenewed
+			if !unrenewed {
+				t.unrenewed = ""
+			}
 			t.refreshes.Add(1)
 		}
 		t.inflight = nil
@@ -350,6 +419,9 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 
 		if err == nil && t.onRefresh != nil {
 			t.onRefresh(copyToken(stale), copyToken(tok))
+		}
+		if unrenewed {
+			tok, err = nil, ErrTokenNotRenewed
 		}
 		call.tok, call.err = tok, err
 		close(call.done)

@@ -1011,3 +1011,87 @@ func TestLocallyExpiredTokenReturnedUnchangedIsSent(t *testing.T) {
 		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, "hello at-0")
 	}
 }
+
+// get sends a GET of url through tr and returns the error, closing any
+// response.
+func get(tr http.RoundTripper, url string) error {
+	resp, err := (&http.Client{Transport: tr}).Get(url)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
+}
+
+// Once a refresh has handed back the token the server refused, that token
+// is not sent again: within the cooldown every request fails as the first
+// did, with no call to the API; after it, a refresh comes first.
+func TestTokenNotRenewedIsNotSentAgain(t *testing.T) {
+	api := newAPIServer(t, "at-0")
+	var refreshes atomic.Int64
+	renewed := atomic.Bool{}
+	tr := NewTransport(liveToken("at-0", "rt-0"), func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+		n := refreshes.Add(1)
+		if renewed.Load() {
+			return liveToken("at-9", fmt.Sprintf("rt-%d", n)), nil
+		}
+		return liveToken("at-0", fmt.Sprintf("rt-%d", n)), nil
+	})
+	clk := newFakeClock(tr)
+	if err := get(tr, api.URL); !errors.Is(err, ErrTokenNotRenewed) {
+		t.Fatalf("first request: err = %v, want ErrTokenNotRenewed", err)
+	}
+	if err := get(tr, api.URL); !errors.Is(err, ErrTokenNotRenewed) {
+		t.Fatalf("a request within the cooldown: err = %v, want ErrTokenNotRenewed", err)
+	}
+	if got, want := api.calls.Load(), int64(1); got != want {
+		t.Errorf("API calls = %d, want %d: the refused token was sent again", got, want)
+	}
+	if got := refreshes.Load(); got != 1 {
+		t.Errorf("refreshes = %d within the cooldown, want 1", got)
+	}
+	// The refresh may have rotated the refresh token: it is kept.
+	if rt := tr.Token().RefreshToken; rt != "rt-1" {
+		t.Errorf("refresh token = %q, want the rotated rt-1", rt)
+	}
+
+	// After the cooldown: refreshed before sending, and still not sent
+	// while the refresh hands it back.
+	clk.advance(DefaultRefreshCooldown)
+	if err := get(tr, api.URL); !errors.Is(err, ErrTokenNotRenewed) {
+		t.Fatalf("after the cooldown, the same token again: err = %v, want ErrTokenNotRenewed", err)
+	}
+	if got := api.calls.Load(); got != 1 || refreshes.Load() != 2 {
+		t.Errorf("API calls = %d, refreshes = %d; want 1 and 2", got, refreshes.Load())
+	}
+	clk.advance(DefaultRefreshCooldown)
+	renewed.Store(true)
+	if err := get(tr, api.URL); err != nil {
+		t.Fatalf("after the cooldown, a new token: %v", err)
+	}
+	if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0", "at-9"}) {
+		t.Errorf("API saw %q, want [at-0 at-9]", tokens)
+	}
+	// A new token clears the mark: refused in its turn, it is refreshed.
+	if err := get(tr, api.URL); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+}
+
+// A token expired by the local clock that the refresh returned unchanged,
+// and that the server then refuses, was not renewed either: that is the
+// error, and it is not sent again within the cooldown.
+func TestLocallyExpiredTokenReturnedUnchangedThenRefused(t *testing.T) {
+	api := newAPIServer(t, "at-0")
+	stale := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)}
+	tr := NewTransport(stale, func(_ context.Context, old *oauth2.Token) (*oauth2.Token, error) {
+		return old, nil
+	})
+	for i := range 2 {
+		if err := get(tr, api.URL); !errors.Is(err, ErrTokenNotRenewed) {
+			t.Fatalf("request %d: err = %v, want ErrTokenNotRenewed", i, err)
+		}
+	}
+	if got := api.calls.Load(); got != 1 {
+		t.Errorf("API calls = %d, want 1", got)
+	}
+}
