@@ -165,7 +165,9 @@ func (c *Credentials) inCooldown() bool {
 // with that renewal's result instead of fetching again.
 func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
 	c.mu.Lock()
-	if c.tok != stale && c.tok != nil {
+	// Compared by value: a renewal that gave back the refused access
+	// token still replaced the value held.
+	if c.tok != nil && (stale == nil || c.tok.AccessToken != stale.AccessToken) {
 		tok := c.tok
 		c.mu.Unlock()
 		return tok, nil
@@ -213,8 +215,11 @@ func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 		c.mu.Lock()
 		if err == nil && r.refused && old != nil && tok.AccessToken == old.AccessToken {
 			// Sent again, it would be refused again; and the cooldown
-			// would then blame a renewal that renewed nothing.
+			// would then blame a renewal that renewed nothing. The token
+			// is kept all the same: it may bring a rotated refresh token,
+			// the one it replaced now spent (RFC 9700 §4.14.2).
 			err = c.gaveBackRefused()
+			c.tok = tok
 		}
 		if err == nil {
 			c.tok = tok
