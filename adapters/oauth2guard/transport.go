@@ -150,6 +150,11 @@ type refreshCall struct {
 	done chan struct{}
 	tok  *oauth2.Token
 	err  error
+	// staleAT is the access token being replaced; refused, that a request
+	// waits on the refresh because the server refused that token, which
+	// then must not come back. t.mu guards refused.
+	staleAT string
+	refused bool
 }
 
 // NewTransport returns a Transport that starts with (a copy of) tok and
@@ -214,8 +219,9 @@ func (t *Transport) Refreshes() int64 {
 // the caller made: a hop of a redirect that leaves it, to another host or
 // from https to http, is sent without a token (as http.Client itself would
 // send it) and its response, whatever it says, never causes a refresh.
-// Nor does the expired hint for a token obtained within the refresh
-// cooldown (WithRefreshCooldown): that 401 is returned as it is.
+// Nor does the expired hint for a token a refresh obtained within the
+// refresh cooldown (WithRefreshCooldown): that 401 is returned as it is.
+// (A refresh that gave back the token it was to replace obtained none.)
 //
 // req is never modified: each attempt is sent as a clone.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -236,21 +242,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if su := stepUpOf(resp, err); su != nil {
 		return nil, su
 	}
-	if err != nil || !IsExpiredHint(resp) || !replayable(req) {
+	if err != nil || !IsExpiredHint(resp) || !replayable(req) || t.justRefreshed(tok) {
 		return resp, err
-	}
-	young, unrenewed := t.refusedYoung(tok)
-	if young && !unrenewed {
-		return resp, nil
 	}
 
 	// The 401 is discarded either way; read a little so the connection can
 	// be reused, but never an unbounded body.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	resp.Body.Close()
-	if unrenewed {
-		return nil, ErrTokenNotRenewed
-	}
 
 	refused := tok
 	tok, err = t.usable(ctx, refused)
@@ -290,20 +289,15 @@ func stepUpOf(resp *http.Response, err error) *StepUpError {
 	return su
 }
 
-// refusedYoung is told that the server refused tok with the expired hint.
-// young reports whether tok is the current token and a refresh obtained
-// it less than the cooldown ago: no refresh is due. unrenewed reports
-// whether that refresh gave back the access token it was to replace,
-// which is then never sent again.
-func (t *Transport) refusedYoung(tok *oauth2.Token) (young, unrenewed bool) {
+// justRefreshed reports whether tok is the current token and a refresh
+// obtained it less than the cooldown ago, so that its refusal earns no
+// refresh. A refresh that gave back the token it was to replace obtained
+// nothing new: refused, that token is refreshed once more, and if it
+// comes back again it is never sent again.
+func (t *Transport) justRefreshed(tok *oauth2.Token) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	young = t.youngLocked(tok)
-	if young && t.tokSame {
-		t.unrenewed = tok.AccessToken
-		return true, true
-	}
-	return young, false
+	return t.youngLocked(tok) && !t.tokSame
 }
 
 // markUnrenewed records that a refresh gave back at, an access token the
@@ -365,6 +359,9 @@ func (t *Transport) usable(ctx context.Context, rejected *oauth2.Token) (*oauth2
 		}
 		call = t.startRefresh(ctx)
 	}
+	if rejected != nil && rejected.AccessToken == call.staleAT {
+		call.refused = true
+	}
 	t.mu.Unlock()
 
 	select {
@@ -382,6 +379,9 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 	call := &refreshCall{done: make(chan struct{})}
 	t.inflight = call
 	stale := t.tok
+	if stale != nil {
+		call.staleAT = stale.AccessToken
+	}
 	go func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
@@ -408,8 +408,11 @@ func (t *Transport) startRefresh(ctx context.Context) *refreshCall {
 			// bring a rotated refresh token, the old one now spent.
 			t.tok, t.tokAt = tok, t.now()
 			t.tokSame = stale != nil && tok.AccessToken == stale.AccessToken
-			unrenewed = t.unrenewed != "" && tok.AccessToken == t.unrenewed
-			if !unrenewed {
+			unrenewed = t.unrenewed != "" && tok.AccessToken == t.unrenewed ||
+				call.refused && tok.AccessToken == call.staleAT
+			if unrenewed {
+				t.unrenewed = tok.AccessToken
+			} else {
 				t.unrenewed = ""
 			}
 			t.refreshes.Add(1)

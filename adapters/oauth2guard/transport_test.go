@@ -1095,3 +1095,106 @@ func TestLocallyExpiredTokenReturnedUnchangedThenRefused(t *testing.T) {
 		t.Errorf("API calls = %d, want 1", got)
 	}
 }
+
+// doneSignal is a context that says when someone first waits on it: usable
+// waits on the request's context only while a refresh is under way.
+type doneSignal struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *doneSignal) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
+// roundTrip sends a GET of url with ctx through tr, and returns the error
+// or, for any status but 200, one naming it.
+func roundTrip(ctx context.Context, tr http.RoundTripper, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+// A request that waits on the refresh of a refused token, and one that
+// comes while the refresh hands its token out (WithOnRefresh runs then),
+// do not send that token either when the refresh gives it back. Found by
+// a review.
+func TestNoRequestSendsATokenGivenBack(t *testing.T) {
+	t.Run("waiting on the refresh", func(t *testing.T) {
+		api := newAPIServer(t, "at-0")
+		entered, gate := make(chan struct{}), make(chan struct{})
+		tr := NewTransport(liveToken("at-0", "rt-0"), func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+			close(entered)
+			<-gate
+			return liveToken("at-0", "rt-1"), nil
+		})
+		errA := make(chan error, 1)
+		go func() { errA <- get(tr, api.URL) }()
+		<-entered // A was refused, and its refresh runs
+		ctx := &doneSignal{Context: context.Background(), waiting: make(chan struct{})}
+		errB := make(chan error, 1)
+		go func() { errB <- roundTrip(ctx, tr, api.URL) }()
+		<-ctx.waiting // B waits on A's refresh
+		close(gate)
+		if err := <-errA; !errors.Is(err, ErrTokenNotRenewed) {
+			t.Fatalf("A: %v, want ErrTokenNotRenewed", err)
+		}
+		if err := <-errB; !errors.Is(err, ErrTokenNotRenewed) {
+			t.Fatalf("B: %v, want ErrTokenNotRenewed", err)
+		}
+		if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0"}) {
+			t.Errorf("API saw %q, want [at-0]: the refused token was sent again", tokens)
+		}
+	})
+	t.Run("between the refresh and its answer", func(t *testing.T) {
+		api := newAPIServer(t, "at-0")
+		var tr *Transport
+		var errB error
+		tr = NewTransport(liveToken("at-0", "rt-0"), func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+			return liveToken("at-0", "rt-1"), nil
+		}, WithOnRefresh(func(_, _ *oauth2.Token) { errB = get(tr, api.URL) }))
+		if err := get(tr, api.URL); !errors.Is(err, ErrTokenNotRenewed) {
+			t.Fatalf("A: %v, want ErrTokenNotRenewed", err)
+		}
+		if !errors.Is(errB, ErrTokenNotRenewed) {
+			t.Fatalf("B: %v, want ErrTokenNotRenewed", errB)
+		}
+		if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0"}) {
+			t.Errorf("API saw %q, want [at-0]: the refused token was sent again", tokens)
+		}
+	})
+}
+
+// A token that a refresh handed back unchanged and the server then
+// refuses earns one more refresh, even within the cooldown: that refresh
+// obtained nothing, and asked again, a cache with a smaller expiry margin
+// than x/oauth2's gives a new token.
+func TestTokenHandedBackThenRefusedIsRefreshedOnce(t *testing.T) {
+	api := newAPIServer(t, "at-0")
+	var refreshes atomic.Int64
+	stale := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)}
+	tr := NewTransport(stale, func(_ context.Context, old *oauth2.Token) (*oauth2.Token, error) {
+		if refreshes.Add(1) == 1 {
+			return old, nil
+		}
+		return liveToken("at-1", "rt-1"), nil
+	})
+	if err := get(tr, api.URL); err != nil {
+		t.Fatal(err)
+	}
+	if tokens, _ := api.seen(); !reflect.DeepEqual(tokens, []string{"at-0", "at-1"}) || refreshes.Load() != 2 {
+		t.Errorf("API saw %q after %d refreshes, want [at-0 at-1] after 2", tokens, refreshes.Load())
+	}
+}
