@@ -180,7 +180,11 @@ func (c *Credentials) renew(ctx context.Context, stale *oauth2.Token) (*oauth2.T
 		c.mu.Unlock()
 		return nil, err
 	}
-	r := c.start(ctx, stale)
+	old := stale
+	if c.tok != nil {
+		old = c.tok // its access token is stale's; its refresh token may be newer
+	}
+	r := c.start(ctx, old)
 	r.refused = true
 	c.mu.Unlock()
 	return r.wait(ctx)
