@@ -566,17 +566,21 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 	}
 }
 
-// LookupKey returns the cached key for kid, the "alg" its JWK names and the
+// LookupKey returns the cached key for kid that verifies tokens signed with
+// tokenAlg (the token's header "alg"), the "alg" its JWK names and the
 // issuer it is bound to, its JWK's non-standard "issuer" member (Microsoft
 // Entra ID's; "" for either when there is none), all from one key set. It
-// never does I/O.
-func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+// never does I/O, and allocates nothing.
+//
+// The cache keeps one key per kid; tokenAlg does not choose among keys
+// yet, and the caller checks the key against it (keyalg's rules, as the
+// middleware and Keyfunc do).
+func (c *Cache) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	s := c.snap.Load()
 	if s == nil {
 		return nil, "", "", false
 	}
-	k, ok := s.keys[kid]
-	return k.pub, k.alg, k.issuer, ok
+	return s.lookup(kid, tokenAlg)
 }
 
 // LookupOrRefresh is LookupKey, except that a kid the cache does not know
@@ -589,8 +593,8 @@ func (c *Cache) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string,
 // at most once per unknown-kid cooldown; within the cooldown, an unknown kid
 // is reported missing at once. The wait is bounded by the unknown-kid wait
 // and by ctx.
-func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
-	if pub, alg, issuer, ok = c.LookupKey(kid); ok {
+func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	if pub, alg, issuer, ok = c.LookupKey(kid, tokenAlg); ok {
 		return pub, alg, issuer, ok
 	}
 	if c.isNegative(kid) {
@@ -621,11 +625,11 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid string) (pub crypto.Pub
 		select {
 		case <-f.done:
 		case <-wait.C():
-			return c.LookupKey(kid)
+			return c.LookupKey(kid, tokenAlg)
 		case <-ctx.Done():
-			return c.LookupKey(kid)
+			return c.LookupKey(kid, tokenAlg)
 		}
-		if pub, alg, issuer, ok = c.LookupKey(kid); ok {
+		if pub, alg, issuer, ok = c.LookupKey(kid, tokenAlg); ok {
 			return pub, alg, issuer, ok
 		}
 		if started {

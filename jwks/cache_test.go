@@ -165,7 +165,7 @@ func TestDiscoveryOpenIDConfiguration(t *testing.T) {
 	c := newCache(t, iss.URL())
 	waitReady(t, c)
 	kid := iss.SigningKID("RS256")
-	pub, alg, _, ok := c.LookupKey(kid)
+	pub, alg, _, ok := c.LookupKey(kid, "RS256")
 	if !ok || alg != "RS256" {
 		t.Fatalf("LookupKey(%q) = %v, %q, %v", kid, pub, alg, ok)
 	}
@@ -188,7 +188,7 @@ func TestDiscoveryRFC8414WithPath(t *testing.T) {
 	if !strings.HasSuffix(iss.URL(), "/realms/demo") {
 		t.Fatalf("issuer URL %q", iss.URL())
 	}
-	if _, _, _, ok := c.LookupKey(iss.SigningKID("RS256")); !ok {
+	if _, _, _, ok := c.LookupKey(iss.SigningKID("RS256"), "RS256"); !ok {
 		t.Fatal("key not found after RFC 8414 discovery")
 	}
 }
@@ -368,7 +368,7 @@ func TestUnreachableAtStartThenRecovers(t *testing.T) {
 	if c.Ready() {
 		t.Fatal("ready while the issuer is down")
 	}
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "anything"); ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "anything", "RS256"); ok {
 		t.Fatal("found a key while the issuer is down")
 	}
 	iss.SetFault(jwkstest.FaultNone)
@@ -419,7 +419,7 @@ func TestFailedRefreshKeepsLastGoodKeys(t *testing.T) {
 			if f.err != nil && !errors.Is(st.LastError, f.err) {
 				t.Fatalf("LastError = %v, want %v", st.LastError, f.err)
 			}
-			if _, _, _, ok := c.LookupKey(kid); !ok || !st.Ready || st.Keys != 1 {
+			if _, _, _, ok := c.LookupKey(kid, "RS256"); !ok || !st.Ready || st.Keys != 1 {
 				t.Fatalf("last good key dropped after a failed refresh: %+v", st)
 			}
 		})
@@ -438,20 +438,20 @@ func TestRemovedKeyStopsAfterNextRefresh(t *testing.T) {
 	}
 	defer c.Close()
 	settle(t, fk)
-	if _, _, _, ok := c.LookupKey(oldKID); !ok {
+	if _, _, _, ok := c.LookupKey(oldKID, "RS256"); !ok {
 		t.Fatal("old key missing before removal")
 	}
 	iss.RemoveKey(oldKID)
 	// Not before the refresh: lookups never fetch.
 	step(t, fk, jwks.DefaultRefreshInterval*8/10-time.Second)
-	if _, _, _, ok := c.LookupKey(oldKID); !ok {
+	if _, _, _, ok := c.LookupKey(oldKID, "RS256"); !ok {
 		t.Fatal("key dropped before any refresh")
 	}
 	step(t, fk, jwks.DefaultRefreshInterval*4/10)
-	if _, _, _, ok := c.LookupKey(oldKID); ok {
+	if _, _, _, ok := c.LookupKey(oldKID, "RS256"); ok {
 		t.Fatal("removed key still verifies after the refresh")
 	}
-	if _, _, _, ok := c.LookupKey(newKID); !ok {
+	if _, _, _, ok := c.LookupKey(newKID, "RS256"); !ok {
 		t.Fatal("remaining key lost")
 	}
 }
@@ -470,7 +470,7 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 
 	// A key rotated in after start-up is found on its first use.
 	kid := iss.Rotate("ES256")
-	pub, alg, _, ok := c.LookupOrRefresh(context.Background(), kid)
+	pub, alg, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256")
 	if !ok || alg != "ES256" {
 		t.Fatalf("rotated key not found: %v %q %v", pub, alg, ok)
 	}
@@ -489,7 +489,7 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, _, ok := c.LookupOrRefresh(context.Background(), "made-up-"+string(rune('a'+i%26))); ok {
+			if _, _, _, ok := c.LookupOrRefresh(context.Background(), "made-up-"+string(rune('a'+i%26)), "RS256"); ok {
 				t.Error("found a made-up kid")
 			}
 		}()
@@ -505,11 +505,11 @@ func TestUnknownKIDRefreshesOnceThenCoolsDown(t *testing.T) {
 	// next unknown kid refreshes again and finds a key rotated meanwhile.
 	kid = iss.Rotate("ES256")
 	fk.Advance(time.Hour - time.Second)
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || iss.JWKSFetches()-before != 1 {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); ok || iss.JWKSFetches()-before != 1 {
 		t.Fatalf("refreshed within the cooldown (%d fetches)", iss.JWKSFetches()-before)
 	}
 	fk.Advance(time.Second)
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok || iss.JWKSFetches()-before != 2 {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok || iss.JWKSFetches()-before != 2 {
 		t.Fatalf("after the cooldown: found=%v, %d fetches, want a second one", ok, iss.JWKSFetches()-before)
 	}
 }
@@ -530,7 +530,7 @@ func TestConcurrentMissesShareOneFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
+			if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "RS256"); ok {
 				mu.Lock()
 				found++
 				mu.Unlock()
@@ -558,7 +558,7 @@ func TestUnknownKIDWaitIsBounded(t *testing.T) {
 	iss.SetSlowDelay(10 * time.Second)
 	iss.SetFault(jwkstest.FaultSlow)
 	start := time.Now()
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "new-kid"); ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "new-kid", "RS256"); ok {
 		t.Fatal("found a kid the issuer never published")
 	}
 	// The issuer hangs for 10 s and the fetch timeout is 5 s; 2 s leaves
@@ -570,7 +570,7 @@ func TestUnknownKIDWaitIsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	if _, _, _, ok := patient.LookupOrRefresh(ctx, "other-kid"); ok {
+	if _, _, _, ok := patient.LookupOrRefresh(ctx, "other-kid", "RS256"); ok {
 		t.Fatal("found a kid the issuer never published")
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -623,19 +623,19 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 	var logs bytes.Buffer
 	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	waitReady(t, c)
-	if pub, _, _, ok := c.LookupKey(good); !ok {
+	if pub, _, _, ok := c.LookupKey(good, "RS256"); !ok {
 		t.Fatal("good key missing")
 	} else if _, isRSA := pub.(*rsa.PublicKey); !isRSA {
 		t.Fatalf("duplicate kid replaced the first key: got %T", pub)
 	}
-	if _, _, _, ok := c.LookupKey("ec-ok"); !ok {
+	if _, _, _, ok := c.LookupKey("ec-ok", "ES256"); !ok {
 		t.Fatal("good EC key missing")
 	}
 	for kid := range bad {
 		if kid == "dup" {
 			continue
 		}
-		if _, _, _, ok := c.LookupKey(kid); ok {
+		if _, _, _, ok := c.LookupKey(kid, "RS256"); ok {
 			t.Errorf("bad JWK %q was kept", kid)
 		}
 	}
@@ -749,15 +749,15 @@ func TestKeysIssuerMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, ks := range map[string]interface {
-		LookupKey(string) (crypto.PublicKey, string, string, bool)
+		LookupKey(string, string) (crypto.PublicKey, string, string, bool)
 	}{"Cache": c, "Static": static} {
 		for kid, bound := range want {
-			if _, _, got, ok := ks.LookupKey(kid); !ok || got != bound {
+			if _, _, got, ok := ks.LookupKey(kid, "ES256"); !ok || got != bound {
 				t.Errorf("%s: %q: issuer %q, %v; want %q", name, kid, got, ok, bound)
 			}
 		}
 		for _, kid := range skipped {
-			if _, _, got, ok := ks.LookupKey(kid); ok {
+			if _, _, got, ok := ks.LookupKey(kid, "ES256"); ok {
 				t.Errorf("%s: %q kept, bound to %q", name, kid, got)
 			}
 		}
@@ -917,7 +917,7 @@ func TestContextEndedBeforeCloseIsReported(t *testing.T) {
 	// Frozen indeed: a key rotated in is not fetched.
 	kid := iss.Rotate("ES256")
 	before := iss.JWKSFetches()
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || iss.JWKSFetches() != before {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); ok || iss.JWKSFetches() != before {
 		t.Fatalf("a stopped cache found %q (%v) or fetched (%d)", kid, ok, iss.JWKSFetches()-before)
 	}
 	// Ready until the last fetch is older than the max staleness.
@@ -970,11 +970,11 @@ func TestReadersSeeConsistentSnapshotsUnderRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				if _, _, _, ok := c.LookupKey(kid); !ok {
+				if _, _, _, ok := c.LookupKey(kid, "RS256"); !ok {
 					t.Error("stable key vanished during refreshes")
 					return
 				}
-				c.LookupOrRefresh(ctx, "nope")
+				c.LookupOrRefresh(ctx, "nope", "RS256")
 				_ = c.Status()
 			}
 		}()
@@ -1028,12 +1028,12 @@ func TestRediscoversWhenTheJWKSMoves(t *testing.T) {
 	moved.Store(true)
 	// The refresh finds /old gone: a failure, the last keys kept.
 	step(t, fk, jwks.DefaultRefreshInterval*12/10)
-	if _, _, _, ok := c.LookupKey(old); !ok || c.Status().ConsecutiveFailures != 1 {
+	if _, _, _, ok := c.LookupKey(old, "RS256"); !ok || c.Status().ConsecutiveFailures != 1 {
 		t.Fatalf("after /old failed: %+v", c.Status())
 	}
 	// The retry asks the metadata again and follows it.
 	step(t, fk, 60*time.Millisecond)
-	if _, _, _, ok := c.LookupKey(kid); !ok || !strings.HasSuffix(c.Status().JWKSURL, "/new") {
+	if _, _, _, ok := c.LookupKey(kid, "ES256"); !ok || !strings.HasSuffix(c.Status().JWKSURL, "/new") {
 		t.Fatalf("the moved JWKS was not followed: %+v", c.Status())
 	}
 }
@@ -1121,7 +1121,7 @@ func TestStorageMirrorsTheKeys(t *testing.T) {
 		t.Fatalf("Storage holds %q, want only the usable key", got)
 	}
 	kid := iss.Rotate("ES256")
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok {
 		t.Fatal("rotated key not found")
 	}
 	want := []string{iss.SigningKID("RS256"), kid}
@@ -1151,7 +1151,7 @@ func TestDiscoveryURL(t *testing.T) {
 	u := elsewhere.URL + "/tenant/B2C_1_signin/v2.0/.well-known/openid-configuration"
 	c := newCache(t, iss.URL(), jwks.WithDiscoveryURL(u))
 	waitReady(t, c)
-	if _, _, _, ok := c.LookupKey(iss.SigningKID("RS256")); !ok || c.Status().JWKSURL != iss.JWKSURL() || iss.DiscoveryFetches() != 0 {
+	if _, _, _, ok := c.LookupKey(iss.SigningKID("RS256"), "RS256"); !ok || c.Status().JWKSURL != iss.JWKSURL() || iss.DiscoveryFetches() != 0 {
 		t.Fatalf("keys not found through the discovery URL: %+v, %d fetches at the issuer", c.Status(), iss.DiscoveryFetches())
 	}
 	metaIssuer.Store("https://elsewhere.example/")
@@ -1257,7 +1257,7 @@ func TestFailureLinesSayWhatHappensNext(t *testing.T) {
 	iss.SetFault(jwkstest.FaultStatus503)
 	kid := iss.Rotate("ES256")
 	before = iss.JWKSFetches()
-	if _, _, _, ok := c2.LookupOrRefresh(context.Background(), kid); ok {
+	if _, _, _, ok := c2.LookupOrRefresh(context.Background(), kid, "ES256"); ok {
 		t.Fatal("found a key the issuer could not serve")
 	}
 	settle(t, fk)
@@ -1355,7 +1355,7 @@ func closeDuringAFetch(t *testing.T, iss *jwkstest.Issuer, c *jwks.Cache) {
 	t.Helper()
 	iss.SetFault(jwkstest.FaultSlow)
 	n := iss.JWKSFetches()
-	go c.LookupOrRefresh(context.Background(), "unknown")
+	go c.LookupOrRefresh(context.Background(), "unknown", "RS256")
 	eventually(t, "the fetch to reach the hanging issuer", func() bool { return iss.JWKSFetches() > n })
 	c.Close()
 }

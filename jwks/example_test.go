@@ -27,7 +27,7 @@ func ExampleNew() {
 	if err := keys.WaitReady(ctx); err != nil {
 		panic(err)
 	}
-	_, alg, _, ok := keys.LookupKey(iss.SigningKID("RS256"))
+	_, alg, _, ok := keys.LookupKey(iss.SigningKID("RS256"), "RS256")
 	st := keys.Status()
 	fmt.Println(ok, alg, st.Ready, st.Keys, st.JWKSURL == iss.JWKSURL())
 	// Output: true RS256 true 1 true

@@ -181,7 +181,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 		t.Fatalf("%d full responses and %d 304s, want 1 and 3", p.ok.Load(), p.notMod.Load())
 	}
 	kid := p.iss.SigningKID("RS256")
-	if _, _, _, ok := c.LookupKey(kid); !ok {
+	if _, _, _, ok := c.LookupKey(kid, "RS256"); !ok {
 		t.Fatal("keys lost on 304")
 	}
 	if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastError != nil || !st.LastSuccess.Equal(fk.Now()) {
@@ -193,7 +193,7 @@ func TestNotModifiedKeepsKeysAndCountsAsSuccess(t *testing.T) {
 	// A change is fetched whole and installed.
 	newKID := p.iss.Rotate("ES256")
 	step(t, fk, 72*time.Second)
-	if _, _, _, ok := c.LookupKey(newKID); !ok || p.ok.Load() != 2 {
+	if _, _, _, ok := c.LookupKey(newKID, "ES256"); !ok || p.ok.Load() != 2 {
 		t.Fatalf("the changed set was not installed (%d full responses)", p.ok.Load())
 	}
 }
@@ -217,7 +217,7 @@ func TestMaxStaleness(t *testing.T) {
 	if c.Ready() {
 		t.Fatalf("ready %v after the last success (max staleness 5 min)", fk.Now().Sub(c.Status().LastSuccess))
 	}
-	if _, _, _, ok := c.LookupKey(p.iss.SigningKID("RS256")); !ok {
+	if _, _, _, ok := c.LookupKey(p.iss.SigningKID("RS256"), "RS256"); !ok {
 		t.Fatal("keys dropped: staleness should only flip readiness")
 	}
 	p.down.Store(false)
@@ -241,7 +241,7 @@ func TestNegativeCache(t *testing.T) {
 	settle(t, fk)
 	before := iss.JWKSFetches()
 	for range 5 {
-		if _, _, _, ok := c.LookupOrRefresh(context.Background(), "ghost"); ok {
+		if _, _, _, ok := c.LookupOrRefresh(context.Background(), "ghost", "RS256"); ok {
 			t.Fatal("found a ghost")
 		}
 	}
@@ -253,22 +253,22 @@ func TestNegativeCache(t *testing.T) {
 	}
 	// Until the TTL ends; then the kid is asked for again.
 	fk.Advance(time.Hour - time.Second)
-	c.LookupOrRefresh(context.Background(), "ghost")
+	c.LookupOrRefresh(context.Background(), "ghost", "RS256")
 	if n := iss.JWKSFetches() - before; n != 1 {
 		t.Fatalf("a kid missing for less than the negative TTL caused %d fetches, want 1", n)
 	}
 	fk.Advance(time.Second)
-	c.LookupOrRefresh(context.Background(), "ghost")
+	c.LookupOrRefresh(context.Background(), "ghost", "RS256")
 	if n := iss.JWKSFetches() - before; n != 2 {
 		t.Fatalf("after the negative TTL: %d fetches, want 2", n)
 	}
 	// Another kid is not affected, and a new key still works at once.
 	kid := iss.Rotate("ES256")
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok {
 		t.Fatal("rotated key not found")
 	}
 	// The new set clears the negative cache: the ghost is asked for again.
-	c.LookupOrRefresh(context.Background(), "ghost")
+	c.LookupOrRefresh(context.Background(), "ghost", "RS256")
 	if n := iss.JWKSFetches() - before; n != 4 {
 		t.Fatalf("after a new key set: %d fetches, want 4", n)
 	}
@@ -344,7 +344,7 @@ func TestRetryAfterDelaysTheRetry(t *testing.T) {
 			}
 			// Held, unknown kids do not ask either; then the retry comes
 			// when it was said to.
-			if _, _, _, ok := c.LookupOrRefresh(context.Background(), "rotated-in"); ok {
+			if _, _, _, ok := c.LookupOrRefresh(context.Background(), "rotated-in", "RS256"); ok {
 				t.Fatal("found a key the issuer did not serve")
 			}
 			held := p.refused.Load()
@@ -404,7 +404,7 @@ func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
 	p.refuse.Store(&refusal{status: http.StatusTooManyRequests, retryAfter: "40"})
 	kid := p.iss.Rotate("ES256")
 	for range 3 {
-		if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok {
+		if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); ok {
 			t.Fatal("found a key the issuer did not serve")
 		}
 	}
@@ -419,17 +419,17 @@ func TestRetryAfterHoldsUnknownKIDRefreshes(t *testing.T) {
 	if d := nextRefresh(t, fk); d != time.Second {
 		t.Fatalf("next refresh in %v, want at the Retry-After, 1s from now", d)
 	}
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); ok || p.refused.Load() != 1 {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); ok || p.refused.Load() != 1 {
 		t.Fatalf("a second short of the Retry-After, an unknown kid asked (%d requests)", p.refused.Load())
 	}
 	p.refuse.Store(nil)
 	step(t, fk, time.Second)
-	if _, _, _, ok := c.LookupKey(kid); !ok || p.ok.Load() != 2 {
+	if _, _, _, ok := c.LookupKey(kid, "ES256"); !ok || p.ok.Load() != 2 {
 		t.Fatalf("at the Retry-After: key found %v, %d key sets served, want the refresh", ok, p.ok.Load())
 	}
 	// Answered, the issuer is asked for unknown kids again at once.
 	kid = p.iss.Rotate("ES256")
-	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid); !ok {
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok {
 		t.Fatal("a key rotated in after the issuer answered again was not found")
 	}
 }

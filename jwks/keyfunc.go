@@ -45,11 +45,14 @@ func (c *Cache) Keyfunc() jwt.Keyfunc {
 		if kid == "" {
 			return nil, ErrNoKID
 		}
-		pub, jwkAlg, bound, ok := c.LookupKey(kid)
+		alg := ""
+		if t.Method != nil { // golang-jwt sets it; a caller's own Token may not
+			alg = t.Method.Alg()
+		}
+		pub, jwkAlg, bound, ok := c.LookupKey(kid, alg)
 		if !ok {
 			return nil, ErrUnknownKey
 		}
-		alg := t.Method.Alg()
 		if (jwkAlg != "" && jwkAlg != alg) || !keyalg.Compatible(alg, pub) {
 			return nil, fmt.Errorf("%w: %s", ErrKeyMismatch, alg)
 		}

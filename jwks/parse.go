@@ -50,6 +50,14 @@ type snapshot struct {
 	version uint64
 }
 
+// lookup returns the key under kid for tokens signed with tokenAlg, and its
+// JWK's alg and issuer. A snapshot holds one key per kid, so tokenAlg does
+// not choose yet; the caller checks the key fits it.
+func (s *snapshot) lookup(kid, _ string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	k, ok := s.keys[kid]
+	return k.pub, k.alg, k.issuer, ok
+}
+
 // skipped describes a JWK that was left out and why; it is only logged.
 type skipped struct {
 	kid    string

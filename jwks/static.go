@@ -69,16 +69,16 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 	return &Static{snap: s}, nil
 }
 
-// LookupKey returns the key for kid, the alg its JWK names and the issuer
-// its JWK binds it to (as a Cache's LookupKey; "" when none).
-func (s *Static) LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
-	k, ok := s.snap.keys[kid]
-	return k.pub, k.alg, k.issuer, ok
+// LookupKey returns the key for kid that verifies tokens signed with
+// tokenAlg, the alg its JWK names and the issuer its JWK binds it to,
+// chosen as a Cache's LookupKey chooses ("" when none).
+func (s *Static) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	return s.snap.lookup(kid, tokenAlg)
 }
 
 // LookupOrRefresh is LookupKey: a Static has nothing to refresh.
-func (s *Static) LookupOrRefresh(_ context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
-	return s.LookupKey(kid)
+func (s *Static) LookupOrRefresh(_ context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	return s.LookupKey(kid, tokenAlg)
 }
 
 // Ready is always true.

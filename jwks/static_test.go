@@ -37,13 +37,13 @@ func TestStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, ok := s.LookupKey("weak"); ok {
+	if _, _, _, ok := s.LookupKey("weak", "RS256"); ok {
 		t.Fatal("an RSA-1024 key was kept")
 	}
-	if _, _, _, ok := s.LookupKey("oct"); ok {
+	if _, _, _, ok := s.LookupKey("oct", "RS256"); ok {
 		t.Fatal("a symmetric key was kept")
 	}
-	if pub, alg, _, ok := s.LookupOrRefresh(context.Background(), kid); !ok || alg != "RS256" || pub == nil {
+	if pub, alg, _, ok := s.LookupOrRefresh(context.Background(), kid, "RS256"); !ok || alg != "RS256" || pub == nil {
 		t.Fatalf("LookupOrRefresh(%s) = %v %q %v", kid, pub, alg, ok)
 	}
 	if !s.Ready() || s.KeysVersion() == 0 {
@@ -73,7 +73,7 @@ func TestStaticKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, alg, _, ok := s.LookupKey("ec"); !ok || alg != "" {
+	if _, alg, _, ok := s.LookupKey("ec", "ES256"); !ok || alg != "" {
 		t.Fatalf("LookupKey: %q %v", alg, ok)
 	}
 	for name, keys := range map[string]map[string]crypto.PublicKey{
@@ -111,11 +111,11 @@ func TestRSAKeysOverTheBoundsAreSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, ok := s.LookupKey(kid); !ok {
+	if _, _, _, ok := s.LookupKey(kid, "RS256"); !ok {
 		t.Fatal("the genuine key was skipped")
 	}
 	for k, b := range bad {
-		if _, _, _, ok := s.LookupKey(k); ok {
+		if _, _, _, ok := s.LookupKey(k, "RS256"); ok {
 			t.Errorf("key %q kept", k)
 		}
 		only, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{b.jwk}})
@@ -150,7 +150,7 @@ func TestJWKMemberNamesAreCaseSensitive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for kid, want := range map[string]bool{"good": true, "enc": false, "encrypt-only": false} {
-		if _, _, _, ok := s.LookupKey(kid); ok != want {
+		if _, _, _, ok := s.LookupKey(kid, "RS256"); ok != want {
 			t.Errorf("%s: kept %v, want %v", kid, ok, want)
 		}
 	}

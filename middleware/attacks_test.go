@@ -817,12 +817,12 @@ func TestAttackTokenCacheKeepsPerRouteChecks(t *testing.T) {
 // key/algorithm check is the only defence.
 type staticKeys map[string]crypto.PublicKey
 
-func (s staticKeys) LookupKey(kid string) (crypto.PublicKey, string, string, bool) {
+func (s staticKeys) LookupKey(kid, _ string) (crypto.PublicKey, string, string, bool) {
 	k, ok := s[kid]
 	return k, "", "", ok
 }
-func (s staticKeys) LookupOrRefresh(_ context.Context, kid string) (crypto.PublicKey, string, string, bool) {
-	return s.LookupKey(kid)
+func (s staticKeys) LookupOrRefresh(_ context.Context, kid, alg string) (crypto.PublicKey, string, string, bool) {
+	return s.LookupKey(kid, alg)
 }
 func (staticKeys) Ready() bool { return true }
 
@@ -925,10 +925,10 @@ func TestAttackSmallOrderEd25519KeyInJWKS(t *testing.T) {
 
 type panicKeys struct{}
 
-func (panicKeys) LookupKey(string) (crypto.PublicKey, string, string, bool) {
+func (panicKeys) LookupKey(string, string) (crypto.PublicKey, string, string, bool) {
 	panic("LookupKey called")
 }
-func (panicKeys) LookupOrRefresh(context.Context, string) (crypto.PublicKey, string, string, bool) {
+func (panicKeys) LookupOrRefresh(context.Context, string, string) (crypto.PublicKey, string, string, bool) {
 	panic("LookupOrRefresh called")
 }
 func (panicKeys) Ready() bool { return true }

@@ -34,14 +34,23 @@ import (
 // that every tenant's tokens are verified with holds both. A key bound to
 // no issuer ("") verifies for whichever issuer the KeySet was given to.
 type KeySet interface {
-	// LookupKey returns the key for kid, the "alg" its JWK names and the
-	// issuer it is bound to ("" for either when there is none), from what
-	// is already held, without I/O.
-	LookupKey(kid string) (pub crypto.PublicKey, alg, issuer string, ok bool)
+	// LookupKey returns the key for kid that a token signed with tokenAlg
+	// (its header's "alg", one of keyalg's supported names) is to be
+	// verified with, the "alg" its JWK names and the issuer it is bound to
+	// ("" for either when there is none), from what is already held,
+	// without I/O. RFC 7517 §4.5 lets a set publish one kid for keys of
+	// different types (an RSA and an EC key, say), so kid alone may not
+	// name one key: a KeySet that holds several under kid returns the one
+	// tokenAlg can use. ok reports whether kid is known; when it is but
+	// none of its keys fits tokenAlg, a KeySet may return any of them
+	// with ok true (the Guard refuses the token as one its key does not
+	// fit, ErrKeyMismatch, and asks for no refresh). The Guard checks the
+	// key it gets against tokenAlg whatever the KeySet did.
+	LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// LookupOrRefresh is LookupKey, but may refresh the set once (bounded
 	// and rate-limited by the implementation) when kid is unknown. The
 	// Guard calls it only for tokens that passed every check needing no key.
-	LookupOrRefresh(ctx context.Context, kid string) (pub crypto.PublicKey, alg, issuer string, ok bool)
+	LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// Ready reports whether keys have ever been loaded.
 	Ready() bool
 }
@@ -661,9 +670,9 @@ func (g *Guard) verifyToken(ctx context.Context, tok string, audiences []string)
 	if expired {
 		// An expired token is refused whatever its key; it must not cost
 		// the issuer a refresh.
-		pub, jwkAlg, bound, ok = is.keys.LookupKey(kid)
+		pub, jwkAlg, bound, ok = is.keys.LookupKey(kid, alg.Name)
 	} else {
-		pub, jwkAlg, bound, ok = is.keys.LookupOrRefresh(ctx, kid)
+		pub, jwkAlg, bound, ok = is.keys.LookupOrRefresh(ctx, kid, alg.Name)
 	}
 	if !ok {
 		return v, rUnknownKey, nil

@@ -16,7 +16,7 @@ func TestNewCacheIsReadyAndClosesWithTheIssuer(t *testing.T) {
 	if !c.Ready() {
 		t.Fatal("NewCache returned a cache without keys")
 	}
-	if _, alg, _, ok := c.LookupKey(iss.SigningKID("ES256")); !ok || alg != "ES256" {
+	if _, alg, _, ok := c.LookupKey(iss.SigningKID("ES256"), "ES256"); !ok || alg != "ES256" {
 		t.Fatalf("signing key: alg %q, found %v", alg, ok)
 	}
 	iss.Close()
@@ -27,7 +27,7 @@ func TestNewCacheIsReadyAndClosesWithTheIssuer(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatalf("WaitReady after Close = %v, want nil (it had keys)", err)
 	}
-	if c.LookupOrRefresh(ctx, "unknown"); ctx.Err() != nil {
+	if c.LookupOrRefresh(ctx, "unknown", "RS256"); ctx.Err() != nil {
 		t.Fatal("LookupOrRefresh on a closed cache waited for its context")
 	}
 }
