@@ -354,9 +354,9 @@ func (c *Cache) startFlightLocked() *flight {
 		if err == nil && !res.notModified {
 			n := 0
 			if res.snap != nil {
-				n = len(res.snap.keys)
+				n = res.snap.n
 			} else if s := c.snap.Load(); s != nil {
-				n = len(s.keys)
+				n = s.n
 			}
 			c.metrics.KeysLoaded(c.label, n)
 		}
@@ -522,7 +522,7 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 		c.lastSuccess.Store(now.UnixNano())
 		c.status.LastError = nil
 		if s := c.snap.Load(); s != nil {
-			c.status.Keys = len(s.keys)
+			c.status.Keys = s.n
 		}
 		select {
 		case <-c.ready:
@@ -572,9 +572,16 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 // Entra ID's; "" for either when there is none), all from one key set. It
 // never does I/O, and allocates nothing.
 //
-// The cache keeps one key per kid; tokenAlg does not choose among keys
-// yet, and the caller checks the key against it (keyalg's rules, as the
-// middleware and Keyfunc do).
+// A JWKS may publish one kid for keys of different types (RFC 7517 §4.5:
+// an RSA and an EC key the issuer treats as alternatives); the cache keeps
+// one key of each type and curve under a kid (RSA; EC P-256, P-384, P-521;
+// Ed25519), a second of the same type being skipped as a duplicate, and
+// LookupKey returns the one whose type, curve and size fit tokenAlg and
+// whose JWK "alg", if any, is tokenAlg. ok reports whether kid is known:
+// when it is but none of its keys fits, LookupKey returns the first one
+// the JWKS listed, which the caller's check of the key against tokenAlg
+// (the middleware's, Keyfunc's) refuses as a mismatch, as it would a
+// kid's only key of another type.
 func (c *Cache) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	s := c.snap.Load()
 	if s == nil {
@@ -583,22 +590,35 @@ func (c *Cache) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issu
 	return s.lookup(kid, tokenAlg)
 }
 
+// find is the current snapshot's find; known and fits are false before the
+// first key set.
+func (c *Cache) find(kid, tokenAlg string) (k *key, known, fits bool) {
+	if s := c.snap.Load(); s != nil {
+		return s.find(kid, tokenAlg)
+	}
+	return nil, false, false
+}
+
 // LookupOrRefresh is LookupKey, except that a kid the cache does not know
 // triggers one refresh of the key set and waits for it, so that a key the
 // issuer has just rotated in verifies on the first request that uses it.
 // Callers should call it only for tokens that passed every check that needs
 // no key, so forged or foreign tokens cannot make the cache fetch.
 //
+// A kid the cache knows, but with no key that fits tokenAlg, is treated as
+// an unknown kid (the issuer may have added a key of another type under
+// it), under the same rules; when the refresh brings no such key either,
+// the result is LookupKey's: the kid's first key, which does not fit.
+//
 // Refreshes caused this way are shared by all concurrent callers and happen
-// at most once per unknown-kid cooldown; within the cooldown, an unknown kid
-// is reported missing at once. The wait is bounded by the unknown-kid wait
-// and by ctx.
+// at most once per unknown-kid cooldown, whichever kids and algorithms
+// caused them; within the cooldown, or for a kid the issuer's last answer
+// lacked (WithNegativeTTL), an unknown kid is reported missing at
+// once. The wait is bounded by the unknown-kid wait and by ctx.
 func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
-	if pub, alg, issuer, ok = c.LookupKey(kid, tokenAlg); ok {
-		return pub, alg, issuer, ok
-	}
-	if c.isNegative(kid) {
-		return nil, "", "", false
+	k, known, fits := c.find(kid, tokenAlg)
+	if fits || c.isNegative(kid) {
+		return k.result(known)
 	}
 	wait := c.clock.NewTimer(c.cfg.unknownKIDWait)
 	defer wait.Stop()
@@ -614,7 +634,7 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub 
 			// holds fetches off, the kid is unknown without asking.
 			if now.Before(c.holdUntil) || !c.lastKIDRefresh.IsZero() && now.Sub(c.lastKIDRefresh) < c.cfg.unknownKIDCooldown {
 				c.mu.Unlock()
-				return nil, "", "", false
+				return c.LookupKey(kid, tokenAlg)
 			}
 			c.lastKIDRefresh = now
 			f, started = c.startFlightLocked(), true
@@ -629,17 +649,14 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub 
 		case <-ctx.Done():
 			return c.LookupKey(kid, tokenAlg)
 		}
-		if pub, alg, issuer, ok = c.LookupKey(kid, tokenAlg); ok {
-			return pub, alg, issuer, ok
-		}
-		if started {
-			if f.err == nil {
+		if _, _, fits := c.find(kid, tokenAlg); fits || started {
+			if !fits && f.err == nil {
 				c.addNegative(kid) // the issuer answered, and has no such key
 			}
-			return nil, "", "", false
+			return c.LookupKey(kid, tokenAlg)
 		}
 	}
-	return nil, "", "", false
+	return c.LookupKey(kid, tokenAlg)
 }
 
 // isNegative reports whether kid was missing from a refresh within the
@@ -746,7 +763,9 @@ func (c *Cache) KeysVersion() uint64 {
 
 // Storage returns the keys the cache holds as jwkset storage, for code built
 // on github.com/MicahParks/jwkset (to serve them again, say); it holds
-// exactly the keys the cache kept, in the order the JWKS listed them, and
+// exactly the keys the cache kept, in the order the JWKS listed them (a kid
+// may name two or more, of different types, of which jwkset's KeyRead
+// returns the first), and
 // is replaced in place after each successful refresh. Treat it as
 // read-only: a key written to it is never used by the cache, and is gone
 // after the next refresh.

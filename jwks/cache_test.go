@@ -606,8 +606,11 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 		"hs256":        jwkJSON(t, &ec.PublicKey, "hs256", map[string]any{"alg": "HS256"}),
 		"alg-kty":      jwkJSON(t, &ec.PublicKey, "alg-kty", map[string]any{"alg": "RS256"}),
 		"wrong-curve":  jwkJSON(t, &ec.PublicKey, "wrong-curve", map[string]any{"alg": "ES384"}),
-		"dup":          jwkJSON(t, &ec.PublicKey, good, nil), // same kid as the good key, listed after it
-		"small-order":  json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
+		// Same kid and type as the good key, listed after it: which of the
+		// two verifies would depend on their order. (A key of another
+		// type under one kid is kept: TestOneKIDForKeysOfTwoTypes.)
+		"dup":         jwkJSON(t, &testkeys.RSA().PublicKey, good, nil),
+		"small-order": json.RawMessage(`{"kty":"OKP","crv":"Ed25519","kid":"small-order","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
 	}
 	// The small-order key first: a fetch logs ten skipped keys by name
 	// and counts the rest, and its reason is checked below.
@@ -625,8 +628,8 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 	waitReady(t, c)
 	if pub, _, _, ok := c.LookupKey(good, "RS256"); !ok {
 		t.Fatal("good key missing")
-	} else if _, isRSA := pub.(*rsa.PublicKey); !isRSA {
-		t.Fatalf("duplicate kid replaced the first key: got %T", pub)
+	} else if k, isRSA := pub.(*rsa.PublicKey); !isRSA || !k.Equal(iss.PublicKey(good)) {
+		t.Fatalf("a second RSA key under the kid replaced the first: got %T", pub)
 	}
 	if _, _, _, ok := c.LookupKey("ec-ok", "ES256"); !ok {
 		t.Fatal("good EC key missing")
@@ -642,11 +645,171 @@ func TestBadJWKEntriesAreSkipped(t *testing.T) {
 	if st := c.Status(); st.Keys != 2 {
 		t.Fatalf("Status.Keys = %d, want 2", st.Keys)
 	}
+	if !strings.Contains(logs.String(), `kid=`+good+` reason="duplicate kid"`) {
+		t.Errorf("the second RSA key under one kid was not logged as a duplicate: %s", logs.String())
+	}
 	if !strings.Contains(logs.String(), "Ed25519 key of small order") {
 		t.Errorf("the small-order key's reason was not logged: %s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "skipping key") {
 		t.Fatalf("skipped keys were not logged: %s", logs.String())
+	}
+}
+
+// RFC 7517 §4.5: one kid may name keys of different types that the issuer
+// treats as alternatives. Each is kept, and the token's alg chooses among
+// them, in whichever order the JWKS lists them; a kid's key that fits no
+// key of the token's alg is the first one listed, which the caller refuses
+// (Keyfunc: ErrKeyMismatch). A second key of one kid and one type and
+// curve is still a duplicate, skipped and logged: which of the two
+// verified would depend on their order. Each key keeps the issuer its JWK
+// binds it to.
+func TestOneKIDForKeysOfTwoTypes(t *testing.T) {
+	t.Parallel()
+	const kid, bound = "k1", "https://login.example/tenant-a"
+	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
+	rsaJWK := jwkJSON(t, rsaKey.Public(), kid, map[string]any{"issuer": bound})
+	ecJWK := jwkJSON(t, ecKey.Public(), kid, map[string]any{"alg": "ES256"})
+	dupRSA := jwkJSON(t, testkeys.RSA().Public(), kid, nil)
+	dupEC := jwkJSON(t, testkeys.For("ES256").Public(), kid, nil)
+	for name, order := range map[string][]json.RawMessage{
+		"RSA first": {rsaJWK, ecJWK, dupRSA, dupEC},
+		"EC first":  {ecJWK, rsaJWK, dupEC, dupRSA},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			first, firstAlg, firstIssuer := crypto.Signer(rsaKey), "", bound
+			if name == "EC first" {
+				first, firstAlg, firstIssuer = ecKey, "ES256", ""
+			}
+			body, _ := json.Marshal(map[string]any{"keys": order})
+			iss := newIssuer(t)
+			hostile.Of(iss).SetJWKSBody(body)
+			var logs bytes.Buffer
+			c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			waitReady(t, c)
+			static, err := jwks.NewStatic(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ksName, ks := range map[string]interface {
+				LookupKey(kid, alg string) (crypto.PublicKey, string, string, bool)
+			}{"Cache": c, "Static": static} {
+				for _, tc := range []struct {
+					alg, jwkAlg, issuer string
+					want                crypto.Signer
+				}{
+					{"RS256", "", bound, rsaKey},
+					{"PS512", "", bound, rsaKey},
+					{"ES256", "ES256", "", ecKey},
+					{"ES384", firstAlg, firstIssuer, first}, // fits neither: the first, and ok
+					{"EdDSA", firstAlg, firstIssuer, first},
+				} {
+					pub, jwkAlg, issuer, ok := ks.LookupKey(kid, tc.alg)
+					if !ok || jwkAlg != tc.jwkAlg || issuer != tc.issuer || !tc.want.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
+						t.Errorf("%s: LookupKey(%q, %s) = %T, alg %q, issuer %q, %v; want the %T, alg %q, issuer %q",
+							ksName, kid, tc.alg, pub, jwkAlg, issuer, ok, tc.want.Public(), tc.jwkAlg, tc.issuer)
+					}
+				}
+			}
+			if st := c.Status(); st.Keys != 2 {
+				t.Errorf("Status.Keys = %d, want 2", st.Keys)
+			}
+			if n := strings.Count(logs.String(), `kid=`+kid+` reason="duplicate kid"`); n != 2 {
+				t.Errorf("%d duplicates logged, want the second RSA and the second EC key:\n%s", n, logs.String())
+			}
+			for _, tc := range []struct {
+				alg, iss string
+				key      crypto.Signer
+				want     error
+			}{
+				{"RS256", bound, rsaKey, nil},
+				{"PS256", bound, rsaKey, nil},
+				{"RS256", iss.URL(), rsaKey, jwks.ErrKeyMismatch}, // the RSA key signs for bound alone
+				{"ES256", iss.URL(), ecKey, nil},
+				{"ES384", iss.URL(), testkeys.For("ES384"), jwks.ErrKeyMismatch},
+			} {
+				tok := iss.Mint(jwkstest.WithKID(kid), jwkstest.WithTokenAlgorithm(tc.alg), jwkstest.WithSigningKey(tc.key), jwkstest.WithClaim("iss", tc.iss))
+				if _, err := jwt.Parse(tok, c.Keyfunc()); (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+					t.Errorf("Keyfunc, a %s token of %s: %v, want %v", tc.alg, tc.iss, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// A kid the cache knows with no key for the token's alg may be one the
+// issuer has just added a key of another type under: it triggers a refresh
+// as an unknown kid does, under the same cooldown (so forged tokens cost
+// the issuer no more fetches than unknown kids do), and without one it is
+// the kid's key that does not fit, never a miss.
+func TestKnownKIDWithoutAFittingKeyRefreshesAsAnUnknownKID(t *testing.T) {
+	t.Parallel()
+	const kid = "k1"
+	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
+	rsaJWK, ecJWK := jwkJSON(t, rsaKey.Public(), kid, nil), jwkJSON(t, ecKey.Public(), kid, nil)
+	serve := func(iss *jwkstest.Issuer, keys ...json.RawMessage) {
+		body, _ := json.Marshal(map[string]any{"keys": keys})
+		hostile.Of(iss).SetJWKSBody(body)
+	}
+	iss := newIssuer(t)
+	serve(iss, rsaJWK)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Hour), jwks.WithRefreshInterval(24*time.Hour))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	before := iss.JWKSFetches()
+	isRSA := func(pub crypto.PublicKey) bool { return rsaKey.PublicKey.Equal(pub) }
+
+	// The issuer adds an EC key under the kid: found on its first use.
+	serve(iss, rsaJWK, ecJWK)
+	if _, _, _, ok := c.LookupKey(kid, "ES256"); !ok || iss.JWKSFetches() != before {
+		t.Fatalf("LookupKey: known kid %v, %d fetches; want known, none", ok, iss.JWKSFetches()-before)
+	}
+	if pub, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok || !ecKey.Public().(*ecdsa.PublicKey).Equal(pub) {
+		t.Fatalf("the EC key added under a known kid: %T, %v", pub, ok)
+	}
+	if got := iss.JWKSFetches() - before; got != 1 {
+		t.Fatalf("finding it cost %d fetches, want 1", got)
+	}
+	// Within the cooldown, a token of a type the kid has no key of costs
+	// nothing, whatever its alg: the answer is a key that does not fit.
+	for _, alg := range []string{"ES384", "ES512", "EdDSA", "ES384"} {
+		if pub, _, _, ok := c.LookupOrRefresh(context.Background(), kid, alg); !ok || !isRSA(pub) {
+			t.Fatalf("%s within the cooldown: %T, %v; want the kid's first key", alg, pub, ok)
+		}
+	}
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "unknown", "RS256"); ok {
+		t.Fatal("found an unknown kid")
+	}
+	if got := iss.JWKSFetches() - before; got != 1 {
+		t.Fatalf("within the cooldown: %d fetches in all, want 1", got)
+	}
+	// After it, one refresh, shared with unknown kids' cooldown; the issuer
+	// still has no such key, so the answer is the same.
+	fk.Advance(time.Hour)
+	if pub, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "EdDSA"); !ok || !isRSA(pub) {
+		t.Fatalf("EdDSA after the cooldown: %T, %v", pub, ok)
+	}
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "unknown", "RS256"); ok {
+		t.Fatal("found an unknown kid")
+	}
+	if got := iss.JWKSFetches() - before; got != 2 {
+		t.Fatalf("after the cooldown: %d fetches in all, want 2", got)
+	}
+	// Keys that fit never cost a fetch.
+	for range 3 {
+		for _, alg := range []string{"RS256", "ES256"} {
+			if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, alg); !ok {
+				t.Fatalf("%s: not found", alg)
+			}
+		}
+	}
+	if got := iss.JWKSFetches() - before; got != 2 {
+		t.Fatalf("fitting keys cost %d more fetches", got-2)
 	}
 }
 

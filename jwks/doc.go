@@ -11,8 +11,8 @@
 //   - Construction never waits on the network and never fails because the
 //     issuer is down; the first fetch is retried in the background with
 //     exponential, jittered backoff (keyfunc does not retry it).
-//   - A token with an unknown kid triggers one refresh that all concurrent
-//     callers share, at most once per cooldown (default 30 s, keyfunc: 5
+//   - A token with an unknown kid (or a known one with no key of the
+//     token's alg) triggers one refresh that all concurrent callers share, at most once per cooldown (default 30 s, keyfunc: 5
 //     minutes), and a caller waits for it at most 2 s (keyfunc: 1 minute).
 //   - A failed refresh (refused, 5xx, timeout, malformed or oversized body,
 //     no usable key) keeps the last good keys. A successful one replaces
@@ -27,7 +27,9 @@
 //     or with an exponent over 65537 (MaxRSABits), curves other
 //     than P-256/P-384/P-521 and Ed25519, a JWK "alg" that does not fit the
 //     key, an "issuer" member (Microsoft Entra ID binds its keys to issuers
-//     with it; see LookupKey) that is not a non-empty string.
+//     with it; see LookupKey) that is not a non-empty string. One kid may
+//     name keys of different types (RFC 7517 §4.5), among which the token's
+//     alg chooses; a second key of one kid, type and curve is skipped.
 //   - Requests have a timeout (5 s), bodies a size cap (1 MiB), and URLs must
 //     be https except on loopback (InsecureAllowHTTP relaxes that for
 //     development). Redirects to another host are refused.

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"iter"
 	"net/url"
 	"slices"
 	"testing"
@@ -110,14 +111,25 @@ func FuzzParseJWKS(f *testing.F) {
 			}
 			return
 		}
-		if len(s.keys) == 0 || len(s.jwks) != len(s.keys) {
-			t.Fatalf("%d keys, %d JWKs", len(s.keys), len(s.jwks))
+		n := 0
+		for kid, ks := range s.keys {
+			n += len(ks)
+			for i := range ks {
+				for j := range i {
+					if keyalg.SameType(ks[i].pub, ks[j].pub) {
+						t.Fatalf("kid %q: two keys of one type, %T and %T", kid, ks[j].pub, ks[i].pub)
+					}
+				}
+			}
+		}
+		if n == 0 || n != s.n || len(s.jwks) != n {
+			t.Fatalf("%d keys (%d counted), %d JWKs", n, s.n, len(s.jwks))
 		}
 		var doc struct{ Keys []json.RawMessage }
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatalf("parseJWKS accepted what encoding/json refuses: %v", err)
 		}
-		for kid, k := range s.keys {
+		for kid, k := range keysOf(s) {
 			if kid == "" {
 				t.Fatal("a key under an empty kid")
 			}
@@ -130,7 +142,12 @@ func FuzzParseJWKS(f *testing.F) {
 			if k.alg != "" && !keyalg.IsSupported(k.alg) {
 				t.Fatalf("kid %q: alg %q kept", kid, k.alg)
 			}
-			// The first JWK under this kid that parses is the one kept.
+			for _, alg := range keyalg.Supported {
+				if want := (k.alg == "" || k.alg == alg) && keyalg.Compatible(alg, k.pub); (k.fits&bitOf(alg) != 0) != want {
+					t.Fatalf("kid %q (%T, alg %q): fits %s is %v", kid, k.pub, k.alg, alg, !want)
+				}
+			}
+			// A JWK under this kid that parses is the one kept.
 			found := false
 			for _, raw := range doc.Keys {
 				var m jwkMeta
@@ -154,6 +171,41 @@ func FuzzParseJWKS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// key.fits has a bit for each supported algorithm, and an unsupported one
+// has none.
+func TestKeyFitsHasABitPerAlgorithm(t *testing.T) {
+	t.Parallel()
+	var all uint32
+	for _, alg := range keyalg.Supported {
+		b := bitOf(alg)
+		if b == 0 || all&b != 0 {
+			t.Fatalf("%s: bit %#x, taken %#x", alg, b, all)
+		}
+		all |= b
+	}
+	if len(keyalg.Supported) > 32 {
+		t.Fatalf("%d algorithms, more than key.fits has bits", len(keyalg.Supported))
+	}
+	for _, alg := range []string{"", "HS256", "none"} {
+		if bitOf(alg) != 0 {
+			t.Errorf("%q has a bit", alg)
+		}
+	}
+}
+
+// keysOf yields every key of s with its kid.
+func keysOf(s *snapshot) iter.Seq2[string, key] {
+	return func(yield func(string, key) bool) {
+		for kid, ks := range s.keys {
+			for _, k := range ks {
+				if !yield(kid, k) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // FuzzParseMetadata: parseMetadata never panics, and succeeds only with an

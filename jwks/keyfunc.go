@@ -29,7 +29,8 @@ var ErrKeyMismatch = errors.New("jwks: key does not match the token's algorithm 
 // Keyfunc returns a jwt.Keyfunc over the cached keys, for code that calls
 // golang-jwt directly (jwt.Parse(tok, keys.Keyfunc(), ...)). It applies the
 // same key rules as the middleware package: a token without a kid is
-// refused (keys are never tried in turn, ErrNoKID), a kid the cache does
+// refused (keys are never tried in turn, ErrNoKID), the key is the kid's
+// that fits the token's algorithm (Cache.LookupKey), a kid the cache does
 // not hold is refused (ErrUnknownKey: the cache never kept a key the Guard
 // would refuse), and so is a key whose type, curve or size, or whose JWK
 // "alg", does not fit the token's algorithm, or whose JWK "issuer" the

@@ -124,7 +124,8 @@ func WithMaxResponseSize(n int64) Option {
 }
 
 // WithUnknownKIDCooldown sets the least time between refreshes caused by
-// tokens with a kid the cache does not know. This caps what a flood of
+// tokens with a kid the cache does not know, or knows with no key of the
+// token's alg (Cache.LookupOrRefresh), both under one cooldown. This caps what a flood of
 // made-up kids can cost the issuer: one request per cooldown per process.
 // Default: DefaultUnknownKIDCooldown. Zero means no cooldown: a kid not in
 // the negative cache (WithNegativeTTL) may start a refresh whenever none
@@ -177,8 +178,9 @@ func WithMaxStaleness(d time.Duration) Option {
 	return func(cfg *config) { cfg.maxStaleness = d }
 }
 
-// WithNegativeTTL sets how long a kid that a refresh did not find is
-// answered "unknown" at once, without waiting for or triggering another
+// WithNegativeTTL sets how long a kid that a refresh did not find (or found
+// with no key of the token's alg) is answered "unknown" at once (or with
+// its key that does not fit), without waiting for or triggering another
 // refresh. Default: DefaultNegativeTTL. Zero disables the negative cache;
 // New fails for a negative d.
 func WithNegativeTTL(d time.Duration) Option {
@@ -195,7 +197,8 @@ type Metrics interface {
 	Fetch(issuer, result string)
 	// KeysLoaded reports the number of usable keys after a successful fetch.
 	KeysLoaded(issuer string, n int)
-	// UnknownKIDRefresh counts refreshes triggered by an unknown kid.
+	// UnknownKIDRefresh counts refreshes triggered by an unknown kid, or
+	// by a known one with no key of the token's alg.
 	UnknownKIDRefresh(issuer string)
 }
 

@@ -41,21 +41,75 @@ type key struct {
 	pub    crypto.PublicKey
 	alg    string // the JWK's "alg"; "" when absent
 	issuer string // the JWK's "issuer" (Microsoft Entra ID's); "" when absent
+	// fits has bit i set when the key may verify a token signed with
+	// keyalg.Supported[i]: its type, curve and size fit it, and alg, if
+	// any, names it. Worked out once, so a lookup compares bits.
+	fits uint32
+}
+
+// newKey returns the key pub with what its JWK says, and what it fits.
+func newKey(pub crypto.PublicKey, alg, issuer string) key {
+	k := key{pub: pub, alg: alg, issuer: issuer}
+	for _, name := range keyalg.Supported {
+		if (alg == "" || alg == name) && keyalg.Compatible(name, pub) {
+			k.fits |= bitOf(name)
+		}
+	}
+	return k
+}
+
+// bitOf is the bit of the algorithm named alg in key.fits; 0 for one that
+// is not supported, which no key fits.
+func bitOf(alg string) uint32 {
+	i := keyalg.Index(alg)
+	if i < 0 {
+		return 0
+	}
+	return 1 << (i & 31) // TestKeyFitsHasABitPerAlgorithm: fewer than 32
 }
 
 // snapshot is an immutable set of keys; readers load it without locking.
 type snapshot struct {
-	keys    map[string]key
+	// keys holds, by kid, the kid's keys in the JWKS's order: at most one
+	// of each type and curve (keyalg.SameType), so a token's alg picks at
+	// most one. Nearly always there is one.
+	keys    map[string][]key
+	n       int // the number of keys
 	jwks    []jwkset.JWK
 	version uint64
 }
 
-// lookup returns the key under kid for tokens signed with tokenAlg, and its
-// JWK's alg and issuer. A snapshot holds one key per kid, so tokenAlg does
-// not choose yet; the caller checks the key fits it.
-func (s *snapshot) lookup(kid, _ string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
-	k, ok := s.keys[kid]
-	return k.pub, k.alg, k.issuer, ok
+// find returns the key under kid for a token signed with tokenAlg: the one
+// that fits it (fits true); else, when kid is known, its first key
+// (known true, fits false), which the caller's own check refuses; else
+// nothing. It allocates nothing.
+func (s *snapshot) find(kid, tokenAlg string) (k *key, known, fits bool) {
+	ks := s.keys[kid]
+	if len(ks) == 0 {
+		return nil, false, false
+	}
+	bit := bitOf(tokenAlg)
+	for i := range ks {
+		if ks[i].fits&bit != 0 {
+			return &ks[i], true, true
+		}
+	}
+	return &ks[0], true, false
+}
+
+// lookup is find for LookupKey.
+func (s *snapshot) lookup(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	k, known, _ := s.find(kid, tokenAlg)
+	return k.result(known)
+}
+
+// result is k as LookupKey returns it: its key, what its JWK says, and
+// known as ok; nothing when k is nil.
+func (k *key) result(known bool) (pub crypto.PublicKey, alg, issuer string, ok bool) {
+	if k == nil {
+		return nil, "", "", false
+	}
+	return k.pub, k.alg, k.issuer, known
 }
 
 // skipped describes a JWK that was left out and why; it is only logged.
@@ -90,25 +144,26 @@ func parseJWKS(body []byte) (*snapshot, []skipped, error) {
 	if doc.Keys == nil {
 		return nil, nil, fmt.Errorf("%w: no \"keys\" array", ErrMalformedJWKS)
 	}
-	s := &snapshot{keys: make(map[string]key, len(doc.Keys))}
+	s := &snapshot{keys: make(map[string][]key, len(doc.Keys))}
 	var skips []skipped
 	for _, raw := range doc.Keys {
 		kid, k, jwk, reason := parseJWK(raw)
-		if reason == "" {
-			if _, dup := s.keys[kid]; dup {
-				// Two keys under one kid would make the choice of key depend
-				// on their order; keep the first and say so.
-				reason = "duplicate kid"
-			}
+		if reason == "" && slices.ContainsFunc(s.keys[kid], func(o key) bool { return keyalg.SameType(o.pub, k.pub) }) {
+			// One kid may name keys of different types (RFC 7517 §4.5),
+			// which the token's alg tells apart; two of one type and curve
+			// would make the choice of key depend on their order. Keep
+			// the first and say so.
+			reason = "duplicate kid"
 		}
 		if reason != "" {
 			skips = append(skips, skipped{kid: kid, reason: reason})
 			continue
 		}
-		s.keys[kid] = k
+		s.keys[kid] = append(s.keys[kid], k)
+		s.n++
 		s.jwks = append(s.jwks, jwk)
 	}
-	if len(s.keys) == 0 {
+	if s.n == 0 {
 		return nil, skips, fmt.Errorf("%w (%d entries, all skipped)", ErrNoUsableKeys, len(doc.Keys))
 	}
 	return s, skips, nil
@@ -171,7 +226,7 @@ func parseJWK(raw json.RawMessage) (kid string, k key, jwk jwkset.JWK, reason st
 	if m.ALG != "" && !keyalg.Compatible(string(m.ALG), pub) {
 		return kid, key{}, jwk, fmt.Sprintf("alg %q does not fit the key", m.ALG)
 	}
-	return kid, key{pub: pub, alg: string(m.ALG), issuer: issuer}, jwk, ""
+	return kid, newKey(pub, string(m.ALG), issuer), jwk, ""
 }
 
 // jwkIssuer returns the JWK's "issuer" member, which is not in RFC 7517:

@@ -27,8 +27,9 @@ type Static struct {
 // kid, symmetric, with a use other than sig or key_ops without verify, RSA
 // outside MinRSABits to MaxRSABits or with an exponent over MaxRSAExponent,
 // Ed25519 of small order, on another curve, whose alg does not fit it, or
-// whose "issuer" is not a non-empty string is left out, and so is a
-// repeated kid. It fails if the document is not a JWKS (not JSON, no
+// whose "issuer" is not a non-empty string is left out, and so is a second
+// key of one kid's type and curve (a kid may name keys of different types;
+// see Cache.LookupKey). It fails if the document is not a JWKS (not JSON, no
 // "keys" array) or no key is left, naming why each was refused.
 func NewStatic(jwksJSON []byte) (*Static, error) {
 	s, skips, err := parseJWKS(jwksJSON)
@@ -56,7 +57,7 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("jwks: static key set: no keys")
 	}
-	s := &snapshot{keys: make(map[string]key, len(keys)), version: 1}
+	s := &snapshot{keys: make(map[string][]key, len(keys)), n: len(keys), version: 1}
 	for kid, pub := range keys {
 		if kid == "" {
 			return nil, errors.New("jwks: static key set: empty kid")
@@ -64,14 +65,16 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 		if !keyalg.Usable(pub) {
 			return nil, fmt.Errorf("jwks: static key set: key %q (%T) is not usable", kid, pub)
 		}
-		s.keys[kid] = key{pub: pub}
+		s.keys[kid] = []key{newKey(pub, "", "")}
 	}
 	return &Static{snap: s}, nil
 }
 
 // LookupKey returns the key for kid that verifies tokens signed with
-// tokenAlg, the alg its JWK names and the issuer its JWK binds it to,
-// chosen as a Cache's LookupKey chooses ("" when none).
+// tokenAlg, the alg its JWK names and the issuer its JWK binds it to ("" when
+// none), chosen among the kid's keys (one of each type and curve) as a
+// Cache's LookupKey chooses: when kid is known but none of its keys fits
+// tokenAlg, its first key, with ok true.
 func (s *Static) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	return s.snap.lookup(kid, tokenAlg)
 }

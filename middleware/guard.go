@@ -18,7 +18,8 @@ import (
 )
 
 // KeySet is what a Guard needs from a key cache. jwks.Cache implements it;
-// so can anything else that holds an issuer's public keys by kid.
+// so can anything else that holds an issuer's public keys by kid (and, for
+// a kid that names keys of several types, by the token's algorithm).
 //
 // A key comes with what its JWK says it may be used for: the "alg" it
 // names, and the issuer it is bound to. Both travel with the key in one
@@ -41,15 +42,21 @@ type KeySet interface {
 	// without I/O. RFC 7517 §4.5 lets a set publish one kid for keys of
 	// different types (an RSA and an EC key, say), so kid alone may not
 	// name one key: a KeySet that holds several under kid returns the one
-	// tokenAlg can use. ok reports whether kid is known; when it is but
-	// none of its keys fits tokenAlg, a KeySet may return any of them
-	// with ok true (the Guard refuses the token as one its key does not
-	// fit, ErrKeyMismatch, and asks for no refresh). The Guard checks the
-	// key it gets against tokenAlg whatever the KeySet did.
+	// tokenAlg can use. ok reports whether kid is known: when it is but
+	// none of its keys fits tokenAlg, a KeySet returns one of them with ok
+	// true (jwks.Cache: the first the JWKS listed), and the Guard refuses
+	// the token as one its key does not fit (ErrKeyMismatch), as it does
+	// when a kid's only key is of another type; ok false would make it an
+	// unknown key (ErrUnknownKey). The Guard checks the key it gets
+	// against tokenAlg whatever the KeySet did.
 	LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// LookupOrRefresh is LookupKey, but may refresh the set once (bounded
-	// and rate-limited by the implementation) when kid is unknown. The
-	// Guard calls it only for tokens that passed every check needing no key.
+	// and rate-limited by the implementation) when kid is unknown, and
+	// when kid is known but has no key for tokenAlg (the issuer may just
+	// have added one of another type under it): jwks.Cache treats the two
+	// alike, under one unknown-kid cooldown, so forged tokens cost the
+	// issuer no more fetches either way. The Guard calls it only for
+	// tokens that passed every check needing no key.
 	LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool)
 	// Ready reports whether keys have ever been loaded.
 	Ready() bool

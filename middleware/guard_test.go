@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/jwtguard/jwtguard/claims"
 	"github.com/jwtguard/jwtguard/internal/guardtest"
+	"github.com/jwtguard/jwtguard/internal/hostile"
 	"github.com/jwtguard/jwtguard/internal/jwkjson"
 	"github.com/jwtguard/jwtguard/internal/keyalg"
+	"github.com/jwtguard/jwtguard/internal/testkeys"
 	"github.com/jwtguard/jwtguard/jwks"
 	"github.com/jwtguard/jwtguard/jwks/jwkstest"
 	"github.com/jwtguard/jwtguard/middleware"
@@ -324,6 +327,60 @@ func TestKeyRotationPickedUpOnFirstRequest(t *testing.T) {
 	check(t, e.do(t, "GET", "/api/me", bearer(e.iss.Mint())...), accepted)
 	if n := e.iss.JWKSFetches() - before; n != 1 {
 		t.Fatalf("rotation cost %d fetches, want 1", n)
+	}
+}
+
+// RFC 7517 §4.5: a JWKS may publish one kid for keys of different types
+// that the issuer treats as alternatives. A token verifies with the key of
+// its alg's type whichever the JWKS lists first, from the token cache too;
+// a token whose alg fits none of the kid's keys is refused as any key
+// mismatch is, and its refreshes are those of an unknown kid (at most one
+// per cooldown, for every kid and alg together).
+func TestOneKIDForKeysOfTwoTypes(t *testing.T) {
+	t.Parallel()
+	const kid = "k1"
+	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
+	rsaJWK := jwkstest.PublicJWK(rsaKey.Public(), kid, map[string]any{"alg": "RS256"})
+	ecJWK := jwkstest.PublicJWK(ecKey.Public(), kid, nil)
+	for name, keys := range map[string][]json.RawMessage{
+		"RSA first": {rsaJWK, ecJWK},
+		"EC first":  {ecJWK, rsaJWK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			iss := jwkstest.NewIssuer(jwkstest.WithAudience(aud))
+			t.Cleanup(iss.Close)
+			body, _ := json.Marshal(map[string]any{"keys": keys})
+			hostile.Of(iss).SetJWKSBody(body)
+			e := newEnvFor(t, iss, true)
+			tok := func(alg string, key crypto.Signer) string {
+				return iss.Mint(jwkstest.WithKID(kid), jwkstest.WithTokenAlgorithm(alg), jwkstest.WithSigningKey(key))
+			}
+			before := iss.JWKSFetches()
+			for range 2 { // the second time from the token cache
+				for alg, key := range map[string]crypto.Signer{"RS256": rsaKey, "ES256": ecKey} {
+					if r := e.do(t, "GET", "/api/me", bearer(tok(alg, key))...); r.Status != 200 {
+						t.Fatalf("a %s token: %+v (%v)", alg, r, e.last)
+					}
+				}
+			}
+			if n := iss.JWKSFetches() - before; n != 0 {
+				t.Fatalf("tokens of the kid's keys caused %d fetches", n)
+			}
+			// ES384 and EdDSA fit neither key, PS256 not the RSA key's JWK
+			// alg: each is refused as a key of another type always was.
+			for range 2 {
+				for alg, key := range map[string]crypto.Signer{"ES384": testkeys.For("ES384"), "EdDSA": testkeys.For("EdDSA"), "PS256": rsaKey} {
+					check(t, e.do(t, "GET", "/api/me", bearer(tok(alg, key))...), invalid(guardtest.DescKeyMismatch))
+					if !errors.Is(e.last, middleware.ErrKeyMismatch) {
+						t.Fatalf("a %s token: %v, want ErrKeyMismatch", alg, e.last)
+					}
+				}
+			}
+			if n := iss.JWKSFetches() - before; n > 1 {
+				t.Fatalf("tokens the kid has no key for caused %d fetches within the cooldown, want at most 1", n)
+			}
+		})
 	}
 }
 
