@@ -5,8 +5,9 @@
 // A Guard checks, in this order: the Authorization header (RFC 6750 §2.1);
 // the token's shape and size; the algorithm against an allow-list of
 // asymmetric algorithms; typ, crit and nested tokens; kid; iss (exact);
-// aud; sub; exp, nbf and iat, with leeway; then the key, chosen by kid only
-// (jku, x5u, jwk and x5c are never used), whose type and curve must fit the
+// aud; sub; exp, nbf and iat, with leeway; then the key, chosen by kid and,
+// among keys of different types under one kid (RFC 7517 §4.5), by alg (jku,
+// x5u, jwk and x5c are never used), whose type and curve must fit the
 // algorithm; then the signature. Checks that need no key come first, so a
 // forged or foreign token never makes the key cache fetch. A token that
 // passes everything but exp gets the hint clients act on:
