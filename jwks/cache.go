@@ -73,7 +73,7 @@ type Cache struct {
 	nextRefresh    time.Duration // from the last response's freshness
 	nextScheduled  time.Time     // when the background loop fetches next
 	holdUntil      time.Time     // no fetch before: the issuer's Retry-After, capped at the max backoff
-	negative       map[string]time.Time
+	negative       map[negKey]time.Time
 	status         Status
 }
 
@@ -574,9 +574,10 @@ func (c *Cache) recordLocked(err error, f *flight) (logIt func()) {
 //
 // A JWKS may publish one kid for keys of different types (RFC 7517 §4.5:
 // an RSA and an EC key the issuer treats as alternatives); the cache keeps
-// one key of each type and curve under a kid (RSA; EC P-256, P-384, P-521;
-// Ed25519), a second of the same type being skipped as a duplicate, and
-// LookupKey returns the one whose type, curve and size fit tokenAlg and
+// under a kid keys no two of which fit one algorithm (of different types
+// and curves, or of one whose JWK algs differ: RS256 and PS256), a second
+// that an algorithm could use as well as one kept being skipped as a
+// duplicate, and LookupKey returns the one whose type, curve and size fit tokenAlg and
 // whose JWK "alg", if any, is tokenAlg. ok reports whether kid is known:
 // when it is but none of its keys fits, LookupKey returns the first one
 // the JWKS listed, which the caller's check of the key against tokenAlg
@@ -617,7 +618,7 @@ func (c *Cache) find(kid, tokenAlg string) (k *key, known, fits bool) {
 // once. The wait is bounded by the unknown-kid wait and by ctx.
 func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {
 	k, known, fits := c.find(kid, tokenAlg)
-	if fits || c.isNegative(kid) {
+	if fits || c.isNegative(negativeKey(kid, tokenAlg, known)) {
 		return k.result(known)
 	}
 	wait := c.clock.NewTimer(c.cfg.unknownKIDWait)
@@ -649,9 +650,9 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub 
 		case <-ctx.Done():
 			return c.LookupKey(kid, tokenAlg)
 		}
-		if _, _, fits := c.find(kid, tokenAlg); fits || started {
+		if _, known, fits := c.find(kid, tokenAlg); fits || started {
 			if !fits && f.err == nil {
-				c.addNegative(kid) // the issuer answered, and has no such key
+				c.addNegative(negativeKey(kid, tokenAlg, known)) // the issuer answered, and has no such key
 			}
 			return c.LookupKey(kid, tokenAlg)
 		}
@@ -659,19 +660,36 @@ func (c *Cache) LookupOrRefresh(ctx context.Context, kid, tokenAlg string) (pub 
 	return c.LookupKey(kid, tokenAlg)
 }
 
-// isNegative reports whether kid was missing from a refresh within the
-// negative TTL.
-func (c *Cache) isNegative(kid string) bool {
+// A negKey is what a refresh found missing: a kid the key set lacked
+// (alg ""), or a kid it holds with no key for the token algorithm alg.
+// Keyed by the algorithm too, so that one forged token naming a known kid
+// with an algorithm none of its keys fit does not hide, for the negative
+// TTL, a key of another type the issuer adds under that kid later.
+type negKey struct{ kid, alg string }
+
+// negativeKey is the negKey of a lookup of kid for tokenAlg that found no
+// key: per algorithm only for a known kid, since a kid the key set lacks
+// it lacks for every algorithm.
+func negativeKey(kid, tokenAlg string, known bool) negKey {
+	if !known {
+		return negKey{kid: kid}
+	}
+	return negKey{kid, tokenAlg}
+}
+
+// isNegative reports whether a refresh within the negative TTL found k
+// missing.
+func (c *Cache) isNegative(k negKey) bool {
 	if c.cfg.negativeTTL == 0 {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	until, ok := c.negative[kid]
+	until, ok := c.negative[k]
 	return ok && c.clock.Now().Before(until)
 }
 
-func (c *Cache) addNegative(kid string) {
+func (c *Cache) addNegative(k negKey) {
 	if c.cfg.negativeTTL == 0 {
 		return
 	}
@@ -680,9 +698,9 @@ func (c *Cache) addNegative(kid string) {
 	if c.negative == nil || len(c.negative) >= maxNegative {
 		// Start over rather than track ages: a full cache means a flood,
 		// which the cooldown already contains.
-		c.negative = make(map[string]time.Time)
+		c.negative = make(map[negKey]time.Time)
 	}
-	c.negative[kid] = c.clock.Now().Add(c.cfg.negativeTTL)
+	c.negative[k] = c.clock.Now().Add(c.cfg.negativeTTL)
 }
 
 // Ready reports whether a key set has been fetched at least once (and, with

@@ -1534,3 +1534,97 @@ func copyJWKS(w http.ResponseWriter, iss *jwkstest.Issuer) {
 	defer resp.Body.Close()
 	_, _ = io.Copy(w, resp.Body)
 }
+
+// A negative entry for a known kid is per algorithm: one forged token
+// naming the kid with an algorithm none of its keys fit must not hide,
+// for the negative TTL, a key of another type the issuer adds under that
+// kid. A kid the key set lacks, it lacks for every algorithm. Found by a
+// review.
+func TestNegativeEntryOfAKnownKIDIsPerAlgorithm(t *testing.T) {
+	t.Parallel()
+	const kid = "k1"
+	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
+	rsaJWK, ecJWK := jwkJSON(t, rsaKey.Public(), kid, nil), jwkJSON(t, ecKey.Public(), kid, nil)
+	serve := func(iss *jwkstest.Issuer, keys ...json.RawMessage) {
+		body, _ := json.Marshal(map[string]any{"keys": keys})
+		hostile.Of(iss).SetJWKSBody(body)
+	}
+	iss := newIssuer(t)
+	serve(iss, rsaJWK)
+	ctx, fk := fakeClock(t)
+	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Second), jwks.WithNegativeTTL(time.Hour), jwks.WithRefreshInterval(24*time.Hour))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	settle(t, fk)
+	fetches := func() int { return int(iss.JWKSFetches()) }
+	start := fetches()
+
+	// A forged EdDSA token naming the RSA key's kid: one refresh, and the
+	// issuer has no such key.
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "EdDSA"); !ok {
+		t.Fatal("a known kid reported unknown")
+	}
+	// And an unknown kid: one more.
+	fk.Advance(2 * time.Second)
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "gone", "RS256"); ok {
+		t.Fatal("an unknown kid found")
+	}
+	if got := fetches() - start; got != 2 {
+		t.Fatalf("%d fetches, want 2", got)
+	}
+
+	serve(iss, rsaJWK, ecJWK)
+	fk.Advance(2 * time.Second)
+	if _, _, _, ok := c.LookupOrRefresh(context.Background(), "gone", "ES256"); ok {
+		t.Fatal("an unknown kid found")
+	}
+	if got := fetches() - start; got != 2 {
+		t.Fatalf("the unknown kid with another alg: %d fetches, want none more (it is lacked for every alg)", got-2)
+	}
+	if pub, _, _, ok := c.LookupOrRefresh(context.Background(), kid, "ES256"); !ok || !ecKey.Public().(*ecdsa.PublicKey).Equal(pub) {
+		t.Fatalf("the EC key added under the kid after a forged EdDSA token: %T, %v", pub, ok)
+	}
+	if got := fetches() - start; got != 3 {
+		t.Fatalf("finding it: %d fetches in all, want 3", got)
+	}
+}
+
+// Two RSA keys under one kid whose JWK algs differ (RS256, PS256) are
+// told apart by the token's alg, so both are kept; two that one
+// algorithm could use both of are an ambiguity. Found by a review.
+func TestOneKIDForTwoKeysOfOneTypeWithDifferentAlgs(t *testing.T) {
+	t.Parallel()
+	const kid = "k1"
+	rs, ps, plain := testkeys.RSA(), testkeys.RSA(), testkeys.RSA()
+	var logs bytes.Buffer
+	body, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{
+		jwkJSON(t, rs.Public(), kid, map[string]any{"alg": "RS256"}),
+		jwkJSON(t, ps.Public(), kid, map[string]any{"alg": "PS256"}),
+		jwkJSON(t, plain.Public(), kid, nil), // fits RS256 and PS256 too: a duplicate
+	}})
+	s, err := jwks.NewStatic(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := newIssuer(t)
+	hostile.Of(iss).SetJWKSBody(body)
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	waitReady(t, c)
+	for name, ks := range map[string]interface {
+		LookupKey(kid, tokenAlg string) (crypto.PublicKey, string, string, bool)
+	}{"Static": s, "Cache": c} {
+		for alg, want := range map[string]*rsa.PrivateKey{"RS256": rs, "PS256": ps} {
+			if pub, jwkAlg, _, ok := ks.LookupKey(kid, alg); !ok || !want.PublicKey.Equal(pub) || jwkAlg != alg {
+				t.Errorf("%s, %s: the key whose JWK says %q, ok %v; want the %s key", name, alg, jwkAlg, ok, alg)
+			}
+		}
+		if pub, _, _, _ := ks.LookupKey(kid, "RS384"); plain.PublicKey.Equal(pub) {
+			t.Errorf("%s: the duplicate was kept", name)
+		}
+	}
+	if !strings.Contains(logs.String(), "duplicate kid") {
+		t.Errorf("the duplicate was not logged:\n%s", logs.String())
+	}
+}

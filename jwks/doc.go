@@ -29,7 +29,9 @@
 //     key, an "issuer" member (Microsoft Entra ID binds its keys to issuers
 //     with it; see LookupKey) that is not a non-empty string. One kid may
 //     name keys of different types (RFC 7517 §4.5), among which the token's
-//     alg chooses; a second key of one kid, type and curve is skipped.
+//     alg chooses; a second key of one kid that an algorithm could use as
+//     well as one kept (one type and curve, no JWK alg telling them apart)
+//     is skipped.
 //   - Requests have a timeout (5 s), bodies a size cap (1 MiB), and URLs must
 //     be https except on loopback (InsecureAllowHTTP relaxes that for
 //     development). Redirects to another host are refused.

@@ -178,10 +178,10 @@ func WithMaxStaleness(d time.Duration) Option {
 	return func(cfg *config) { cfg.maxStaleness = d }
 }
 
-// WithNegativeTTL sets how long a kid that a refresh did not find (or found
-// with no key of the token's alg) is answered "unknown" at once (or with
-// its key that does not fit), without waiting for or triggering another
-// refresh. Default: DefaultNegativeTTL. Zero disables the negative cache;
+// WithNegativeTTL sets how long a kid that a refresh did not find is
+// answered "unknown" at once, and a kid it found with no key of the
+// token's alg is answered with its key that does not fit, for that alg
+// alone, without waiting for or triggering another refresh. Default: DefaultNegativeTTL. Zero disables the negative cache;
 // New fails for a negative d.
 func WithNegativeTTL(d time.Duration) Option {
 	return func(cfg *config) { cfg.negativeTTL = d }

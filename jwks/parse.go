@@ -70,9 +70,10 @@ func bitOf(alg string) uint32 {
 
 // snapshot is an immutable set of keys; readers load it without locking.
 type snapshot struct {
-	// keys holds, by kid, the kid's keys in the JWKS's order: at most one
-	// of each type and curve (keyalg.SameType), so a token's alg picks at
-	// most one. Nearly always there is one.
+	// keys holds, by kid, the kid's keys in the JWKS's order, no two of
+	// which fit one algorithm (their fits bits are disjoint), so a token's
+	// alg picks at most one: at most one per supported algorithm. Nearly
+	// always there is one.
 	keys    map[string][]key
 	n       int // the number of keys
 	jwks    []jwkset.JWK
@@ -148,11 +149,12 @@ func parseJWKS(body []byte) (*snapshot, []skipped, error) {
 	var skips []skipped
 	for _, raw := range doc.Keys {
 		kid, k, jwk, reason := parseJWK(raw)
-		if reason == "" && slices.ContainsFunc(s.keys[kid], func(o key) bool { return keyalg.SameType(o.pub, k.pub) }) {
+		if reason == "" && slices.ContainsFunc(s.keys[kid], func(o key) bool { return o.fits&k.fits != 0 }) {
 			// One kid may name keys of different types (RFC 7517 §4.5),
-			// which the token's alg tells apart; two of one type and curve
-			// would make the choice of key depend on their order. Keep
-			// the first and say so.
+			// or of one type whose JWK algs differ, which the token's alg
+			// tells apart; two that some algorithm could use both of would
+			// make the choice of key depend on their order. Keep the first
+			// and say so.
 			reason = "duplicate kid"
 		}
 		if reason != "" {

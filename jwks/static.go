@@ -28,8 +28,8 @@ type Static struct {
 // outside MinRSABits to MaxRSABits or with an exponent over MaxRSAExponent,
 // Ed25519 of small order, on another curve, whose alg does not fit it, or
 // whose "issuer" is not a non-empty string is left out, and so is a second
-// key of one kid's type and curve (a kid may name keys of different types;
-// see Cache.LookupKey). It fails if the document is not a JWKS (not JSON, no
+// key of one kid that an algorithm could use as well as one kept (a kid
+// may name keys of different types; see Cache.LookupKey). It fails if the document is not a JWKS (not JSON, no
 // "keys" array) or no key is left, naming why each was refused.
 func NewStatic(jwksJSON []byte) (*Static, error) {
 	s, skips, err := parseJWKS(jwksJSON)
@@ -72,7 +72,7 @@ func StaticKeys(keys map[string]crypto.PublicKey) (*Static, error) {
 
 // LookupKey returns the key for kid that verifies tokens signed with
 // tokenAlg, the alg its JWK names and the issuer its JWK binds it to ("" when
-// none), chosen among the kid's keys (one of each type and curve) as a
+// none), chosen among the kid's keys (no two fitting one algorithm) as a
 // Cache's LookupKey chooses: when kid is known but none of its keys fits
 // tokenAlg, its first key, with ok true.
 func (s *Static) LookupKey(kid, tokenAlg string) (pub crypto.PublicKey, alg, issuer string, ok bool) {

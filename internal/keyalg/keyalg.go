@@ -340,17 +340,3 @@ func (a *Alg) Sign(key crypto.Signer, msg []byte) ([]byte, error) {
 	rs.S.FillBytes(out[a.size:])
 	return out, nil
 }
-
-// SameType reports whether a and b are keys of one type and curve (RSA;
-// EC on one of P-256, P-384, P-521; Ed25519): some algorithm fits both, so
-// a token's alg cannot tell them apart. jwks keeps at most one key of each
-// type under a kid (RFC 7517 §4.5 allows one kid for keys of different
-// types), and the token's alg chooses among them.
-func SameType(a, b crypto.PublicKey) bool {
-	for i := range table {
-		if table[i].Fits(a) && table[i].Fits(b) {
-			return true
-		}
-	}
-	return false
-}

@@ -203,45 +203,6 @@ func TestRSAKeyBounds(t *testing.T) {
 	}
 }
 
-// SameType tells apart exactly the keys a token's alg tells apart: RSA;
-// EC on each curve; Ed25519. Two keys of one of those are one type however
-// they differ otherwise, and a key no algorithm fits is of no type.
-func TestSameType(t *testing.T) {
-	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
-	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-	other := func(alg string) crypto.PublicKey {
-		k, err := Lookup(alg).GenerateKey(MinRSABits + 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k.Public()
-	}
-	s := signers()
-	types := map[string][]crypto.PublicKey{
-		"RSA":     {s["RS256"].Public(), other("PS256")}, // of 2048 and 2056 bits
-		"P-256":   {s["ES256"].Public(), other("ES256")},
-		"P-384":   {s["ES384"].Public(), other("ES384")},
-		"P-521":   {s["ES512"].Public(), other("ES512")},
-		"Ed25519": {s["EdDSA"].Public(), other("EdDSA")},
-	}
-	for ta, as := range types {
-		for tb, bs := range types {
-			for _, a := range as {
-				for _, b := range bs {
-					if got := SameType(a, b); got != (ta == tb) {
-						t.Errorf("SameType(%s, %s) = %v", ta, tb, got)
-					}
-				}
-			}
-		}
-		for _, unusable := range []crypto.PublicKey{&rsa1024.PublicKey, &p224.PublicKey, []byte("secret"), nil} {
-			if SameType(as[0], unusable) || SameType(unusable, as[0]) {
-				t.Errorf("SameType(%s, %T) is true", ta, unusable)
-			}
-		}
-	}
-}
-
 func TestIndex(t *testing.T) {
 	for i, name := range Supported {
 		if got := Index(name); got != i || Lookup(name) != &table[i] {
