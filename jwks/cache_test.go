@@ -683,18 +683,8 @@ func TestOneKIDForKeysOfTwoTypes(t *testing.T) {
 				first, firstAlg, firstIssuer = ecKey, "ES256", ""
 			}
 			body, _ := json.Marshal(map[string]any{"keys": order})
-			iss := newIssuer(t)
-			hostile.Of(iss).SetJWKSBody(body)
-			var logs bytes.Buffer
-			c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-			waitReady(t, c)
-			static, err := jwks.NewStatic(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for ksName, ks := range map[string]interface {
-				LookupKey(kid, alg string) (crypto.PublicKey, string, string, bool)
-			}{"Cache": c, "Static": static} {
+			sets, logs, iss, c := keySetsOf(t, body)
+			for ksName, ks := range sets {
 				for _, tc := range []struct {
 					alg, jwkAlg, issuer string
 					want                crypto.Signer
@@ -738,6 +728,62 @@ func TestOneKIDForKeysOfTwoTypes(t *testing.T) {
 	}
 }
 
+// keySetsOf serves body as an issuer's JWKS and returns, by name, a ready
+// Cache over it and a Static of it, with what the Cache logged, the
+// issuer and the Cache.
+func keySetsOf(t *testing.T, body []byte) (map[string]interface {
+	LookupKey(kid, tokenAlg string) (crypto.PublicKey, string, string, bool)
+}, *bytes.Buffer, *jwkstest.Issuer, *jwks.Cache) {
+	t.Helper()
+	iss := newIssuer(t)
+	hostile.Of(iss).SetJWKSBody(body)
+	logs := new(bytes.Buffer)
+	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	waitReady(t, c)
+	static, err := jwks.NewStatic(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]interface {
+		LookupKey(kid, tokenAlg string) (crypto.PublicKey, string, string, bool)
+	}{"Cache": c, "Static": static}, logs, iss, c
+}
+
+// twoTypes is a Cache on a fake clock over an issuer whose JWKS the test
+// sets (serve), first holding an RSA key under kid; an EC key for the
+// same kid is at hand to add.
+type twoTypes struct {
+	c             *jwks.Cache
+	iss           *jwkstest.Issuer
+	fk            *clock.Fake
+	serve         func(iss *jwkstest.Issuer, keys ...json.RawMessage)
+	rsaKey        *rsa.PrivateKey
+	ecKey         crypto.Signer
+	rsaJWK, ecJWK json.RawMessage
+}
+
+func newTwoTypes(t *testing.T, kid string, opts ...jwks.Option) *twoTypes {
+	t.Helper()
+	f := &twoTypes{rsaKey: testkeys.RSA(), ecKey: testkeys.For("ES256")}
+	f.rsaJWK, f.ecJWK = jwkJSON(t, f.rsaKey.Public(), kid, nil), jwkJSON(t, f.ecKey.Public(), kid, nil)
+	f.serve = func(iss *jwkstest.Issuer, keys ...json.RawMessage) {
+		body, _ := json.Marshal(map[string]any{"keys": keys})
+		hostile.Of(iss).SetJWKSBody(body)
+	}
+	f.iss = newIssuer(t)
+	f.serve(f.iss, f.rsaJWK)
+	var ctx context.Context
+	ctx, f.fk = fakeClock(t)
+	c, err := jwks.New(ctx, f.iss.URL(), fast(append(opts, jwks.WithRefreshInterval(24*time.Hour))...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	settle(t, f.fk)
+	f.c = c
+	return f
+}
+
 // A kid the cache knows with no key for the token's alg may be one the
 // issuer has just added a key of another type under: it triggers a refresh
 // as an unknown kid does, under the same cooldown (so forged tokens cost
@@ -746,21 +792,8 @@ func TestOneKIDForKeysOfTwoTypes(t *testing.T) {
 func TestKnownKIDWithoutAFittingKeyRefreshesAsAnUnknownKID(t *testing.T) {
 	t.Parallel()
 	const kid = "k1"
-	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
-	rsaJWK, ecJWK := jwkJSON(t, rsaKey.Public(), kid, nil), jwkJSON(t, ecKey.Public(), kid, nil)
-	serve := func(iss *jwkstest.Issuer, keys ...json.RawMessage) {
-		body, _ := json.Marshal(map[string]any{"keys": keys})
-		hostile.Of(iss).SetJWKSBody(body)
-	}
-	iss := newIssuer(t)
-	serve(iss, rsaJWK)
-	ctx, fk := fakeClock(t)
-	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Hour), jwks.WithRefreshInterval(24*time.Hour))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	settle(t, fk)
+	f := newTwoTypes(t, kid, jwks.WithUnknownKIDCooldown(time.Hour))
+	c, iss, fk, serve, rsaKey, ecKey, rsaJWK, ecJWK := f.c, f.iss, f.fk, f.serve, f.rsaKey, f.ecKey, f.rsaJWK, f.ecJWK
 	before := iss.JWKSFetches()
 	isRSA := func(pub crypto.PublicKey) bool { return rsaKey.PublicKey.Equal(pub) }
 
@@ -901,19 +934,8 @@ func TestKeysIssuerMember(t *testing.T) {
 	want := map[string]string{"plain": "", "shared": template, "scoped": msa, "escaped": msa, "other-case": ""}
 	skipped := []string{"number", "null", "empty", "object"}
 	body, _ := json.Marshal(map[string]any{"keys": keys})
-
-	iss := newIssuer(t)
-	hostile.Of(iss).SetJWKSBody(body)
-	var logs bytes.Buffer
-	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	waitReady(t, c)
-	static, err := jwks.NewStatic(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, ks := range map[string]interface {
-		LookupKey(string, string) (crypto.PublicKey, string, string, bool)
-	}{"Cache": c, "Static": static} {
+	sets, logs, _, _ := keySetsOf(t, body)
+	for name, ks := range sets {
 		for kid, bound := range want {
 			if _, _, got, ok := ks.LookupKey(kid, "ES256"); !ok || got != bound {
 				t.Errorf("%s: %q: issuer %q, %v; want %q", name, kid, got, ok, bound)
@@ -1543,21 +1565,8 @@ func copyJWKS(w http.ResponseWriter, iss *jwkstest.Issuer) {
 func TestNegativeEntryOfAKnownKIDIsPerAlgorithm(t *testing.T) {
 	t.Parallel()
 	const kid = "k1"
-	rsaKey, ecKey := testkeys.RSA(), testkeys.For("ES256")
-	rsaJWK, ecJWK := jwkJSON(t, rsaKey.Public(), kid, nil), jwkJSON(t, ecKey.Public(), kid, nil)
-	serve := func(iss *jwkstest.Issuer, keys ...json.RawMessage) {
-		body, _ := json.Marshal(map[string]any{"keys": keys})
-		hostile.Of(iss).SetJWKSBody(body)
-	}
-	iss := newIssuer(t)
-	serve(iss, rsaJWK)
-	ctx, fk := fakeClock(t)
-	c, err := jwks.New(ctx, iss.URL(), fast(jwks.WithUnknownKIDCooldown(time.Second), jwks.WithNegativeTTL(time.Hour), jwks.WithRefreshInterval(24*time.Hour))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	settle(t, fk)
+	f := newTwoTypes(t, kid, jwks.WithUnknownKIDCooldown(time.Second), jwks.WithNegativeTTL(time.Hour))
+	c, iss, fk, serve, ecKey, rsaJWK, ecJWK := f.c, f.iss, f.fk, f.serve, f.ecKey, f.rsaJWK, f.ecJWK
 	fetches := func() int { return int(iss.JWKSFetches()) }
 	start := fetches()
 
@@ -1598,23 +1607,13 @@ func TestOneKIDForTwoKeysOfOneTypeWithDifferentAlgs(t *testing.T) {
 	t.Parallel()
 	const kid = "k1"
 	rs, ps, plain := testkeys.RSA(), testkeys.RSA(), testkeys.RSA()
-	var logs bytes.Buffer
 	body, _ := json.Marshal(map[string]any{"keys": []json.RawMessage{
 		jwkJSON(t, rs.Public(), kid, map[string]any{"alg": "RS256"}),
 		jwkJSON(t, ps.Public(), kid, map[string]any{"alg": "PS256"}),
 		jwkJSON(t, plain.Public(), kid, nil), // fits RS256 and PS256 too: a duplicate
 	}})
-	s, err := jwks.NewStatic(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss := newIssuer(t)
-	hostile.Of(iss).SetJWKSBody(body)
-	c := newCache(t, iss.URL(), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	waitReady(t, c)
-	for name, ks := range map[string]interface {
-		LookupKey(kid, tokenAlg string) (crypto.PublicKey, string, string, bool)
-	}{"Static": s, "Cache": c} {
+	sets, logs, _, _ := keySetsOf(t, body)
+	for name, ks := range sets {
 		for alg, want := range map[string]*rsa.PrivateKey{"RS256": rs, "PS256": ps} {
 			if pub, jwkAlg, _, ok := ks.LookupKey(kid, alg); !ok || !want.PublicKey.Equal(pub) || jwkAlg != alg {
 				t.Errorf("%s, %s: the key whose JWK says %q, ok %v; want the %s key", name, alg, jwkAlg, ok, alg)

@@ -361,21 +361,14 @@ func TestClientCredentialsAfterRefusal(t *testing.T) {
 		// the one it replaced may be spent (RFC 9700 §4.14.2), and the next
 		// renewal must not present it again.
 		ahead.Store(0)
-		var mu sync.Mutex
-		var spent []string
 		first, err := cfg.Token(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		first.RefreshToken = "rt-0"
-		creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			spent = append(spent, stale.RefreshToken)
-			renewed := *stale
-			renewed.RefreshToken = fmt.Sprintf("rt-%d", len(spent))
-			return &renewed, nil
-		}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(0)) // a renewal per refusal
+		rot := &rotating{}
+		creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), rot.refresh,
+			grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(0)) // a renewal per refusal
 		cc := dial(t, addr, grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(creds.UnaryClientInterceptor()))
 		ahead.Store(int64(time.Hour))
 		for i := range 2 {
@@ -383,9 +376,7 @@ func TestClientCredentialsAfterRefusal(t *testing.T) {
 				t.Fatalf("call %d: %v", i, err)
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if want := []string{"rt-0", "rt-1"}; !slices.Equal(spent, want) {
+		if spent, want := rot.spentTokens(), []string{"rt-0", "rt-1"}; !slices.Equal(spent, want) {
 			t.Errorf("refresh tokens spent %q, want %q: the rotated one was dropped", spent, want)
 		}
 	})

@@ -36,17 +36,10 @@ func expiredStatus(t *testing.T) error {
 // §4.14.2: a server that detects reuse revokes the grant). Found by a
 // review.
 func TestLateRefusalPresentsTheRotatedRefreshToken(t *testing.T) {
-	var mu sync.Mutex
-	var spent []string
 	first := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(time.Hour)}
-	creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		spent = append(spent, stale.RefreshToken)
-		renewed := *stale
-		renewed.RefreshToken = fmt.Sprintf("rt-%d", len(spent))
-		return &renewed, nil
-	}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(0)) // a renewal per refusal
+	rot := &rotating{}
+	creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), rot.refresh,
+		grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(0)) // a renewal per refusal
 	icpt := creds.UnaryClientInterceptor()
 	refused := expiredStatus(t)
 	invoker := func(sent, release chan struct{}) grpc.UnaryInvoker {
@@ -72,9 +65,31 @@ func TestLateRefusalPresentsTheRotatedRefreshToken(t *testing.T) {
 	if err := <-errB; !grpcguard.IsExpired(err) {
 		t.Fatalf("B: %v, want the expired refusal", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []string{"rt-0", "rt-1"}; !slices.Equal(spent, want) {
+	if spent, want := rot.spentTokens(), []string{"rt-0", "rt-1"}; !slices.Equal(spent, want) {
 		t.Errorf("refresh tokens spent %q, want %q", spent, want)
 	}
+}
+
+// rotating is a refresh that gives back the access token it was to
+// replace with a new refresh token, rt-1, rt-2…, as a server that rotates
+// refresh tokens does for a token its clock still calls valid; it records
+// the refresh tokens spent.
+type rotating struct {
+	mu    sync.Mutex
+	spent []string
+}
+
+func (r *rotating) refresh(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.spent = append(r.spent, stale.RefreshToken)
+	renewed := *stale
+	renewed.RefreshToken = fmt.Sprintf("rt-%d", len(r.spent))
+	return &renewed, nil
+}
+
+func (r *rotating) spentTokens() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.spent)
 }
