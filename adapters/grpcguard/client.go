@@ -8,7 +8,9 @@ import (
 
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 )
@@ -38,6 +40,10 @@ type Credentials struct {
 	inflight *renewal  // the renewal under way, or nil
 	renewed  time.Time // when the last renewal ended
 	failed   error     // its error, returned to calls in the cooldown
+	// unrenewed is an access token the server refused with the expired
+	// hint and a renewal then gave back: never sent again. "" when there
+	// is none.
+	unrenewed string
 }
 
 // A renewal is one fetch of a token, which every call that needs it
@@ -73,9 +79,11 @@ func WithRefreshCooldown(d time.Duration) CredentialsOption {
 // (oauth2guard.ConfigRefresher spends the refresh token). With a nil
 // refresh, src is asked for every new token, so it must give a new one
 // when asked: a renewal for a token the server refused that brings back
-// that same token fails the call, saying so (as do the refusals within
-// the cooldown that follows), rather than send it again; a refresh that
-// does so fails it too. clientcredentials.Config.TokenSource (x/oauth2)
+// that same token fails the call with an error that is
+// oauth2guard.ErrTokenNotRenewed to errors.Is, rather than send it again;
+// a refresh that does so fails it too. That token is not sent again:
+// within the cooldown that follows every call fails so, without reaching
+// the server; after it, a call renews before it sends. clientcredentials.Config.TokenSource (x/oauth2)
 // is such a cache: an oauth2.ReuseTokenSource, it hands back its token
 // until that expires by the local clock, and a server whose clock runs
 // ahead refuses it sooner. For client credentials, pass the Config's
@@ -133,10 +141,25 @@ func (c *Credentials) RequireTransportSecurity() bool { return !c.insecure }
 // the local clock, else a new one; but within the cooldown of the last
 // renewal, that renewal's token (even if the local clock calls it
 // expired) or its error, so that a refresh that fails, or returns a token
-// already old, is not repeated on every call.
+// already old, is not repeated on every call. A token a renewal gave back
+// after the server had refused it is never sent: within the cooldown the
+// call fails with that renewal's error, after it the call renews first.
 func (c *Credentials) current(ctx context.Context) (*oauth2.Token, error) {
 	c.mu.Lock()
 	tok := c.tok
+	if tok != nil && c.unrenewed != "" && tok.AccessToken == c.unrenewed {
+		if c.inflight == nil && c.inCooldown() {
+			err := c.failed
+			c.mu.Unlock()
+			if err == nil { // unreachable: the renewal that marked it failed
+				err = c.gaveBackRefused()
+			}
+			return nil, err
+		}
+		r := c.start(ctx, tok)
+		c.mu.Unlock()
+		return r.wait(ctx)
+	}
 	if tok != nil && (tok.Expiry.IsZero() || c.now().Before(tok.Expiry)) {
 		c.mu.Unlock()
 		return tok, nil
@@ -217,16 +240,17 @@ func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 			err = errors.New("grpcguard: the token source returned no access token")
 		}
 		c.mu.Lock()
-		if err == nil && r.refused && old != nil && tok.AccessToken == old.AccessToken {
+		if err == nil && (r.refused && old != nil && tok.AccessToken == old.AccessToken ||
+			c.unrenewed != "" && tok.AccessToken == c.unrenewed) {
 			// Sent again, it would be refused again; and the cooldown
 			// would then blame a renewal that renewed nothing. The token
 			// is kept all the same: it may bring a rotated refresh token,
 			// the one it replaced now spent (RFC 9700 §4.14.2).
 			err = c.gaveBackRefused()
-			c.tok = tok
+			c.tok, c.unrenewed = tok, tok.AccessToken
 		}
 		if err == nil {
-			c.tok = tok
+			c.tok, c.unrenewed = tok, ""
 		}
 		c.inflight = nil
 		if old != nil { // the first token is no renewal: nothing to cool down from
@@ -243,10 +267,23 @@ func (c *Credentials) start(ctx context.Context, old *oauth2.Token) *renewal {
 // the server refused.
 func (c *Credentials) gaveBackRefused() error {
 	if c.refresh == nil {
-		return errors.New("grpcguard: the token source gave back the token the server refused, where a new one was needed (clientcredentials.Config.TokenSource hands back its token until the local clock calls it expired: see NewCredentials)")
+		return notRenewed("grpcguard: the token source gave back the token the server refused, where a new one was needed (clientcredentials.Config.TokenSource hands back its token until the local clock calls it expired: see NewCredentials)")
 	}
-	return errors.New("grpcguard: the refresh function gave back the token the server refused, where a new one was needed")
+	return notRenewed("grpcguard: the refresh function gave back the token the server refused, where a new one was needed")
 }
+
+// notRenewed is the error of a call whose token a renewal gave back after
+// the server had refused it. It is oauth2guard.ErrTokenNotRenewed to
+// errors.Is, the one name for it across the clients; and a status
+// (Unauthenticated) to grpc, which then hands it from GetRequestMetadata
+// to the caller as it is, where a plain error would be flattened to text.
+type notRenewed string
+
+func (e notRenewed) Error() string { return string(e) }
+
+func (e notRenewed) Is(target error) bool { return target == oauth2guard.ErrTokenNotRenewed }
+
+func (e notRenewed) GRPCStatus() *status.Status { return status.New(codes.Unauthenticated, string(e)) }
 
 func (r *renewal) wait(ctx context.Context) (*oauth2.Token, error) {
 	select {

@@ -74,13 +74,13 @@ func tableService(e *guardtest.Env) *grpc.ServiceDesc {
 }
 
 // serve starts a real gRPC server on a loopback listener.
-func serve(t *testing.T, e *guardtest.Env, guard *grpcguard.Interceptor) string {
+func serve(t *testing.T, e *guardtest.Env, guard *grpcguard.Interceptor, opts ...grpc.ServerOption) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(guard.Unary()), grpc.StreamInterceptor(guard.Stream()))
+	srv := grpc.NewServer(append(opts, grpc.UnaryInterceptor(guard.Unary()), grpc.StreamInterceptor(guard.Stream()))...)
 	srv.RegisterService(tableService(e), nil)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

@@ -2,8 +2,10 @@ package grpcguard_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/jwtguard/jwtguard/adapters/grpcguard"
+	"github.com/jwtguard/jwtguard/adapters/oauth2guard"
 	"github.com/jwtguard/jwtguard/internal/rpcerr"
 )
 
@@ -92,4 +95,106 @@ func (r *rotating) spentTokens() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.spent)
+}
+
+// server is an invoker that plays the server: it records the access
+// token each call carries (GetRequestMetadata, as grpc's transport asks)
+// and refuses those in dead with the expired hint.
+type server struct {
+	creds   *grpcguard.Credentials
+	refusal error
+	dead    func(at string) bool
+	mu      sync.Mutex
+	got     []string
+}
+
+func (s *server) invoke(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+	md, err := s.creds.GetRequestMetadata(ctx)
+	if err != nil {
+		return err
+	}
+	at := strings.TrimPrefix(md["authorization"], "Bearer ")
+	s.mu.Lock()
+	s.got = append(s.got, at)
+	s.mu.Unlock()
+	if s.dead(at) {
+		return s.refusal
+	}
+	return nil
+}
+
+func (s *server) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// A token the server refused with the expired hint and the renewal then
+// gave back is not sent again, as oauth2guard.Transport does not: within
+// the cooldown every call fails at once with ErrTokenNotRenewed; after
+// it, a call renews before it sends, and sends the new token. Found by a
+// review: each call within the cooldown sent the dead token once more.
+func TestGivenBackTokenIsNotSentAgain(t *testing.T) {
+	first := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(time.Hour)}
+
+	t.Run("within the cooldown", func(t *testing.T) {
+		rot := &rotating{}
+		creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), rot.refresh,
+			grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(time.Hour))
+		srv := &server{creds: creds, refusal: expiredStatus(t), dead: func(string) bool { return true }}
+		unary, stream := creds.UnaryClientInterceptor(), creds.StreamClientInterceptor()
+		streamer := func(ctx context.Context, _ *grpc.StreamDesc, _ *grpc.ClientConn, method string, _ ...grpc.CallOption) (grpc.ClientStream, error) {
+			return nil, srv.invoke(ctx, method, nil, nil, nil)
+		}
+		for i := range 3 {
+			err := unary(context.Background(), "/m", nil, nil, nil, srv.invoke)
+			if !errors.Is(err, oauth2guard.ErrTokenNotRenewed) {
+				t.Fatalf("unary call %d: %v, want ErrTokenNotRenewed", i, err)
+			}
+		}
+		if _, err := stream(context.Background(), &grpc.StreamDesc{}, nil, "/s", streamer); !errors.Is(err, oauth2guard.ErrTokenNotRenewed) {
+			t.Fatalf("stream: %v, want ErrTokenNotRenewed", err)
+		}
+		if _, err := creds.GetRequestMetadata(context.Background()); !errors.Is(err, oauth2guard.ErrTokenNotRenewed) {
+			t.Fatalf("GetRequestMetadata: %v, want ErrTokenNotRenewed", err)
+		}
+		if got, want := srv.received(), []string{"at-0"}; !slices.Equal(got, want) {
+			t.Errorf("the server received %q, want %q: the dead token was sent again", got, want)
+		}
+		if spent, want := rot.spentTokens(), []string{"rt-0"}; !slices.Equal(spent, want) {
+			t.Errorf("refresh tokens spent %q, want %q: one renewal per cooldown", spent, want)
+		}
+	})
+
+	t.Run("after the cooldown", func(t *testing.T) {
+		var refreshes []string
+		var mu sync.Mutex
+		creds := grpcguard.NewCredentials(oauth2.StaticTokenSource(first), func(_ context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			refreshes = append(refreshes, stale.RefreshToken)
+			renewed := *stale // the first renewal gives the dead token back
+			renewed.RefreshToken = fmt.Sprintf("rt-%d", len(refreshes))
+			if len(refreshes) > 1 {
+				renewed.AccessToken = "at-1"
+			}
+			return &renewed, nil
+		}, grpcguard.WithInsecure(), grpcguard.WithRefreshCooldown(0))
+		srv := &server{creds: creds, refusal: expiredStatus(t), dead: func(at string) bool { return at == "at-0" }}
+		unary := creds.UnaryClientInterceptor()
+		if err := unary(context.Background(), "/m", nil, nil, nil, srv.invoke); !errors.Is(err, oauth2guard.ErrTokenNotRenewed) || !grpcguard.IsExpired(err) {
+			t.Fatalf("first call: %v, want the refusal and ErrTokenNotRenewed", err)
+		}
+		if err := unary(context.Background(), "/m", nil, nil, nil, srv.invoke); err != nil {
+			t.Fatalf("second call: %v", err)
+		}
+		if got, want := srv.received(), []string{"at-0", "at-1"}; !slices.Equal(got, want) {
+			t.Errorf("the server received %q, want %q", got, want)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"rt-0", "rt-1"}; !slices.Equal(refreshes, want) {
+			t.Errorf("refresh tokens spent %q, want %q", refreshes, want)
+		}
+	})
 }
